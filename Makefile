@@ -1,0 +1,99 @@
+# Retail-bank customer analytics. `make` lists the targets.
+# Stages are real file targets: an up-to-date stage is not re-run.
+
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.DELETE_ON_ERROR:
+
+PYTHON   ?= python3
+VENV     := .venv
+BIN      := $(VENV)/bin
+DATA     ?= data
+REPORTS  ?= reports
+CONFIG   ?=
+CRM       = $(BIN)/crm --data-dir $(DATA) --report-dir $(REPORTS) $(if $(CONFIG),--config $(CONFIG))
+# The month to run: PERIOD=YYYY-MM, else the config's, else the latest complete month ingested.
+PERIOD   ?= $(shell $(CRM) period 2>/dev/null)
+
+SETUP_STAMP  := $(VENV)/.installed
+SAMPLE_STAMP := $(DATA)/raw/sample_ground_truth/params.json
+MANIFEST     := $(DATA)/interim/manifest.json
+PROCESSED     = $(DATA)/processed/$(PERIOD)
+FEATURES      = $(PROCESSED)/customer_features.parquet
+SCORES        = $(PROCESSED)/customer_scores.parquet
+SURVEY        = $(PROCESSED)/survey_summary.json
+REPORT_INDEX  = $(REPORTS)/build/$(PERIOD)/index.html
+CODE         := $(shell find pipeline -name '*.py' 2>/dev/null) $(wildcard configs/*.yml configs/*/*.yml)
+
+.PHONY: help setup demo test lint sample ingest features score survey report monthly bench clean distclean check-period
+
+help: ## Show this help
+	@echo "Retail-bank customer analytics. Targets:"
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+	@echo "Variables: PERIOD=YYYY-MM  DATA=$(DATA)  REPORTS=$(REPORTS)  CONFIG=<user.yml>"
+
+setup: $(SETUP_STAMP) ## Create .venv and install the project (idempotent)
+
+$(SETUP_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@bash scripts/install_system_packages.sh
+	@touch $@
+
+demo: setup ## Generate the sample bank and run every stage for its latest month
+	@$(MAKE) --no-print-directory report
+	@echo "Reports: $(abspath $(REPORTS))/build/$$($(CRM) period)/index.html"
+
+test: setup ## Run the test suite
+	$(BIN)/python -m pytest
+
+lint: setup ## Check style with ruff
+	$(BIN)/ruff check pipeline tests benchmarks
+
+sample: $(SAMPLE_STAMP) ## Generate the sample bank's raw exports and ground truth
+$(SAMPLE_STAMP): $(SETUP_STAMP) $(wildcard pipeline/sample/*.py) configs/default.yml
+	$(CRM) sample
+
+ingest: $(MANIFEST) ## Load raw exports into validated canonical tables
+$(MANIFEST): $(SAMPLE_STAMP) $(CODE)
+	$(CRM) ingest
+
+check-period:
+	@[ -n "$(PERIOD)" ] || { echo "no period: pass PERIOD=YYYY-MM"; exit 2; }
+
+features: check-period $(MANIFEST) ## Customer features, RFM, tiers and branch KPIs for PERIOD
+	@$(MAKE) --no-print-directory $(FEATURES) PERIOD=$(PERIOD)
+$(DATA)/processed/%/customer_features.parquet: $(MANIFEST)
+	$(CRM) features --period $*
+
+score: features ## CLV, churn scores and watchlists for PERIOD
+	@$(MAKE) --no-print-directory $(SCORES) PERIOD=$(PERIOD)
+$(DATA)/processed/%/customer_scores.parquet: $(DATA)/processed/%/customer_features.parquet
+	$(CRM) score --period $*
+
+survey: score ## Questionnaire analytics for PERIOD
+	@$(MAKE) --no-print-directory $(SURVEY) PERIOD=$(PERIOD)
+$(DATA)/processed/%/survey_summary.json: $(DATA)/processed/%/customer_scores.parquet
+	$(CRM) survey --period $*
+
+report: survey ## HTML and PDF reports per branch, network report and index for PERIOD
+	@$(MAKE) --no-print-directory $(REPORT_INDEX) PERIOD=$(PERIOD)
+$(REPORTS)/build/%/index.html: $(DATA)/processed/%/customer_scores.parquet $(DATA)/processed/%/survey_summary.json
+	$(CRM) report --period $*
+
+monthly: setup check-period ## Scheduled run of every stage for PERIOD=YYYY-MM
+	$(CRM) run --period $(PERIOD)
+
+bench: setup ## Benchmark the stages at scale (writes benchmarks/results/)
+	@test -f benchmarks/run.py || { echo "the benchmark is not built yet (issue #8)"; exit 2; }
+	$(BIN)/python benchmarks/run.py
+
+clean: ## Remove generated data and reports (keeps .venv)
+	rm -rf $(DATA)/raw/sample $(DATA)/raw/sample_ground_truth $(DATA)/interim/* $(DATA)/processed/* $(REPORTS)/build
+
+distclean: clean ## Also remove the virtual environment
+	rm -rf $(VENV) *.egg-info

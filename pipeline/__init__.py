@@ -1,0 +1,3 @@
+"""Retail-bank customer analytics: staged ETL, scores and branch reports."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,90 @@
+"""Where every dataset lives: all paths derive from the data root and the report root.
+
+Only this module and the CLI know the layout; stages receive paths from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.periods import parse_period
+
+
+@dataclass(frozen=True)
+class Catalog:
+    data_dir: Path
+    report_dir: Path
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any]) -> Catalog:
+        return cls(Path(cfg["paths"]["data_dir"]), Path(cfg["paths"]["report_dir"]))
+
+    # raw exports, never edited
+    def raw_dir(self, source: str) -> Path:
+        return self.data_dir / "raw" / source
+
+    def ground_truth_dir(self) -> Path:
+        """The sample bank's true process, for tests; not an export, never ingested."""
+        return self.data_dir / "raw" / "sample_ground_truth"
+
+    # canonical tables
+    @property
+    def interim_dir(self) -> Path:
+        return self.data_dir / "interim"
+
+    def interim_table(self, table: str) -> Path:
+        return self.interim_dir / f"{table}.parquet"
+
+    @property
+    def rejects_dir(self) -> Path:
+        return self.interim_dir / "rejects"
+
+    @property
+    def ingest_manifest(self) -> Path:
+        return self.interim_dir / "manifest.json"
+
+    # per period
+    def processed_dir(self, period: str) -> Path:
+        parse_period(period)
+        return self.data_dir / "processed" / period
+
+    def customer_features(self, period: str) -> Path:
+        return self.processed_dir(period) / "customer_features.parquet"
+
+    def customer_scores(self, period: str) -> Path:
+        return self.processed_dir(period) / "customer_scores.parquet"
+
+    def branch_kpis(self, period: str) -> Path:
+        return self.processed_dir(period) / "branch_kpis.parquet"
+
+    def tier_migration(self, period: str) -> Path:
+        return self.processed_dir(period) / "tier_migration.parquet"
+
+    def model_card(self, period: str) -> Path:
+        return self.processed_dir(period) / "model_card.json"
+
+    def watchlist(self, period: str, branch_id: str) -> Path:
+        return self.processed_dir(period) / f"watchlist-{branch_id}.csv"
+
+    def survey_output(self, period: str, name: str) -> Path:
+        """`survey_<name>.parquet` under the period's processed folder."""
+        return self.processed_dir(period) / f"survey_{name}.parquet"
+
+    def survey_summary(self, period: str) -> Path:
+        return self.processed_dir(period) / "survey_summary.json"
+
+    # reports
+    def report_build_dir(self, period: str) -> Path:
+        parse_period(period)
+        return self.report_dir / "build" / period
+
+    def branch_report(self, period: str, branch_id: str, ext: str) -> Path:
+        return self.report_build_dir(period) / f"branch-{branch_id}.{ext}"
+
+    def network_report(self, period: str, ext: str) -> Path:
+        return self.report_build_dir(period) / f"network.{ext}"
+
+    def report_index(self, period: str) -> Path:
+        return self.report_build_dir(period) / "index.html"

@@ -1,0 +1,213 @@
+"""`crm`: the command-line entry to every stage. One click group; thin wrappers that
+load the config, resolve the period and paths, and call a stage's run function."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from pipeline import __version__
+from pipeline.catalog import Catalog
+from pipeline.config import load_config
+from pipeline.errors import CrmError, InputError, StageNotBuilt
+from pipeline.periods import latest_complete_period, parse_period
+
+# stage -> (module, function, issue that builds it). Each function takes
+# (cfg, catalog[, period]) and returns a short human summary to print.
+STAGES: dict[str, tuple[str, str, int]] = {
+    "sample": ("pipeline.sample", "run_sample", 2),
+    "ingest": ("pipeline.ingest", "run_ingest", 3),
+    "validate": ("pipeline.ingest", "run_validate", 3),
+    "features": ("pipeline.features", "run_features", 4),
+    "score": ("pipeline.scoring", "run_score", 5),
+    "survey": ("pipeline.survey", "run_survey", 6),
+    "report": ("pipeline.report", "run_report", 7),
+}
+PERIOD_STAGES = ("features", "score", "survey", "report")
+
+
+def stage_function(stage: str) -> Callable[..., Any]:
+    """The run function of a stage, or StageNotBuilt when that stage does not exist yet."""
+    module_name, func_name, issue = STAGES[stage]
+    if importlib.util.find_spec(module_name) is None:
+        raise StageNotBuilt(f"the {stage} stage is not built yet (issue #{issue}); nothing was run")
+    func = getattr(importlib.import_module(module_name), func_name, None)
+    if func is None:
+        raise StageNotBuilt(f"the {stage} stage is not built yet (issue #{issue}); nothing was run")
+    return func
+
+
+def resolve_period(cfg: dict[str, Any], catalog: Catalog, explicit: str | None) -> str:
+    """--period, else the config's period, else the latest complete month ingested."""
+    if explicit:
+        parse_period(explicit)
+        return explicit
+    if cfg["period"]:
+        return cfg["period"]
+    txns = catalog.interim_table("transactions")
+    if not txns.is_file():
+        raise InputError(
+            f"no period given and no ingested transactions at {txns}: "
+            "pass --period YYYY-MM or run `crm ingest` first"
+        )
+    import duckdb
+
+    last = duckdb.sql(f"SELECT max(txn_time)::DATE FROM read_parquet('{txns}')").fetchone()[0]
+    if last is None:
+        raise InputError(f"{txns} holds no transactions; pass --period YYYY-MM")
+    return latest_complete_period(last)
+
+
+class CrmGroup(click.Group):
+    """Turns a CrmError into one clear line and exit code 2 (traceback with --debug)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CrmError as exc:
+            if ctx.meta.get("crm.debug"):
+                raise
+            click.echo(f"crm: error: {exc}", err=True)
+            ctx.exit(2)
+
+
+class State:
+    def __init__(self, config: str | None, data_dir: str | None, report_dir: str | None):
+        self.config_path, self.data_dir, self.report_dir = config, data_dir, report_dir
+
+    def load(self, **overrides: Any) -> tuple[dict[str, Any], Catalog]:
+        cfg = load_config(
+            self.config_path,
+            data_dir=self.data_dir,
+            report_dir=self.report_dir,
+            overrides=overrides,
+        )
+        return cfg, Catalog.from_config(cfg)
+
+
+@click.group(cls=CrmGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="crm")
+@click.option("--config", "config", type=click.Path(dir_okay=False), help="User config YAML overriding configs/default.yml.")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Data root (raw/, interim/, processed/). Env: CRM_DATA_DIR.")
+@click.option("--report-dir", type=click.Path(file_okay=False), help="Report root (build/<period>/). Env: CRM_REPORT_DIR.")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, data_dir: str | None, report_dir: str | None, debug: bool) -> None:
+    """Retail-bank customer analytics: ingest exports, score customers, report per branch."""
+    ctx.meta["crm.debug"] = debug
+    ctx.obj = State(config, data_dir, report_dir)
+
+
+def _echo_result(stage: str, started: float, summary: Any) -> None:
+    if summary:
+        click.echo(str(summary).rstrip())
+    click.echo(f"{stage}: done in {time.perf_counter() - started:.1f}s", err=True)
+
+
+@cli.command()
+@click.option("--customers", type=click.IntRange(min=1), help="Number of customers (default: config sample.customers).")
+@click.option("--branches", type=click.IntRange(min=1), help="Number of branches.")
+@click.option("--months", type=click.IntRange(min=1), help="Months of history.")
+@click.option("--end-month", help="Last generated month, YYYY-MM.")
+@click.option("--seed", type=int, help="Random seed; the same seed writes the same bytes.")
+@click.option("--dirt-rate", type=click.FloatRange(0, 0.5), help="Share of dirty rows.")
+@click.option("--clean", is_flag=True, help="Write no dirty rows.")
+@click.pass_obj
+def sample(state: State, customers, branches, months, end_month, seed, dirt_rate, clean) -> None:
+    """Generate the sample bank's raw exports and its ground truth."""
+    if end_month:
+        parse_period(end_month)
+    cfg, catalog = state.load(
+        **{
+            "sample.customers": customers,
+            "sample.branches": branches,
+            "sample.months": months,
+            "sample.end_month": end_month,
+            "sample.seed": seed,
+            "sample.dirt_rate": 0.0 if clean else dirt_rate,
+        }
+    )
+    started = time.perf_counter()
+    _echo_result("sample", started, stage_function("sample")(cfg, catalog))
+
+
+@cli.command()
+@click.option("--source", help="Source config name under configs/sources/ or a .yml path.")
+@click.pass_obj
+def ingest(state: State, source: str | None) -> None:
+    """Load raw exports into validated canonical tables under <data>/interim/."""
+    cfg, catalog = state.load(source=source)
+    started = time.perf_counter()
+    _echo_result("ingest", started, stage_function("ingest")(cfg, catalog))
+
+
+@cli.command()
+@click.option("--source", help="Source config name under configs/sources/ or a .yml path.")
+@click.pass_obj
+def validate(state: State, source: str | None) -> None:
+    """Check raw exports against a source config and print a report; writes nothing."""
+    cfg, catalog = state.load(source=source)
+    started = time.perf_counter()
+    _echo_result("validate", started, stage_function("validate")(cfg, catalog))
+
+
+def _period_command(stage: str, doc: str) -> None:
+    @click.option("--period", help="Month to run, YYYY-MM (default: config, else latest complete month).")
+    @click.pass_obj
+    def command(state: State, period: str | None) -> None:
+        cfg, catalog = state.load()
+        resolved = resolve_period(cfg, catalog, period)
+        started = time.perf_counter()
+        _echo_result(stage, started, stage_function(stage)(cfg, catalog, resolved))
+
+    command.__doc__ = doc
+    cli.command(name=stage)(command)
+
+
+_period_command("features", "Customer features, RFM segments, tiers and branch KPIs for a period.")
+_period_command("score", "CLV, P(alive) and churn scores, value x risk and watchlists for a period.")
+_period_command("survey", "Questionnaire reliability, dimension scores, NPS and IPA for a period.")
+_period_command("report", "HTML and PDF reports per branch, the network report and an index.")
+
+
+@cli.command()
+@click.option("--period", help="Month to run, YYYY-MM (default: config, else latest complete month).")
+@click.pass_obj
+def run(state: State, period: str | None) -> None:
+    """Run every stage in order for one period: ingest, features, score, survey, report."""
+    cfg, catalog = state.load()
+    functions = {stage: stage_function(stage) for stage in ("ingest", *PERIOD_STAGES)}
+    started = time.perf_counter()
+    _echo_result("ingest", started, functions["ingest"](cfg, catalog))
+    resolved = resolve_period(cfg, catalog, period)
+    for stage in PERIOD_STAGES:
+        started = time.perf_counter()
+        _echo_result(stage, started, functions[stage](cfg, catalog, resolved))
+
+
+@cli.command()
+@click.pass_obj
+def period(state: State) -> None:
+    """Print the period a run would use (config, else latest complete month ingested)."""
+    cfg, catalog = state.load()
+    try:
+        click.echo(resolve_period(cfg, catalog, None))
+    except InputError:
+        if cfg["source"] != "sample":
+            raise
+        # Nothing ingested yet: the sample bank's last generated month is what it will hold.
+        click.echo(cfg["sample"]["end_month"])
+
+
+def main() -> None:
+    cli(prog_name="crm")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Reading and writing at the edges. Every write is atomic: a temporary file in the
+target folder, then a rename, so a crash never leaves half a file behind."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; rename it over `target` on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_parquet(df: pd.DataFrame, target: Path) -> Path:
+    """Write a frame as Parquet, deterministically (no index, fixed writer settings)."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    with atomic_path(target) as tmp:
+        pq.write_table(table, tmp, compression="zstd", write_statistics=True)
+    return target
+
+
+def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    return pd.read_parquet(path, columns=columns)
+
+
+def write_json(obj: Any, target: Path) -> Path:
+    """Write JSON with sorted keys and a trailing newline: same object, same bytes."""
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default)
+    return write_text(text + "\n", target)
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def write_text(text: str, target: Path, encoding: str = "utf-8") -> Path:
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding=encoding)
+    return target
+
+
+def write_bytes(data: bytes, target: Path) -> Path:
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+    return target
+
+
+def write_with(target: Path, writer: Callable[[Path], None]) -> Path:
+    """Atomically write `target` with a function that writes to a given path."""
+    with atomic_path(target) as tmp:
+        writer(tmp)
+    return target
+
+
+def write_csv(df: pd.DataFrame, target: Path, **kwargs: Any) -> Path:
+    return write_with(target, lambda tmp: df.to_csv(tmp, index=False, **kwargs))
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    if hasattr(obj, "item"):  # numpy scalars
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
