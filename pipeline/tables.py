@@ -1,0 +1,51 @@
+"""DuckDB access to the canonical tables: one connection with a view per table.
+
+Stages compute over a connection whose views are named after the canonical tables
+(customers, transactions, balances, rm_contacts, ...). In production the views read
+`<data>/interim/<table>.parquet`; tests register small pandas frames under the same
+names, so the same SQL runs on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import duckdb
+import pandas as pd
+
+from pipeline.catalog import Catalog
+from pipeline.errors import InputError
+from pipeline.schema import REQUIRED_TABLES, TABLES
+
+
+def connect(catalog: Catalog, tables: tuple[str, ...] = tuple(TABLES), threads: int = 2) -> duckdb.DuckDBPyConnection:
+    """A connection with one view per ingested table; required tables must exist."""
+    con = duckdb.connect(config={"threads": threads})
+    for name in tables:
+        path = catalog.interim_table(name)
+        if path.is_file():
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{_sql_path(path)}')")
+        elif name in REQUIRED_TABLES:
+            raise InputError(f"{path}: canonical table {name!r} not found; run `crm ingest` first")
+    return con
+
+
+def connect_frames(frames: Mapping[str, pd.DataFrame], threads: int = 1) -> duckdb.DuckDBPyConnection:
+    """A connection over in-memory frames, for tests and notebooks."""
+    con = duckdb.connect(config={"threads": threads})
+    for name, frame in frames.items():
+        con.register(f"_{name}_frame", frame)
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM _{name}_frame")
+    return con
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        ).fetchone()[0]
+    )
+
+
+def _sql_path(path) -> str:
+    return str(path).replace("'", "''")
