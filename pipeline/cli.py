@@ -93,12 +93,31 @@ class State:
 
 @click.group(cls=CrmGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="crm")
-@click.option("--config", "config", type=click.Path(dir_okay=False), help="User config YAML overriding configs/default.yml.")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="Data root (raw/, interim/, processed/). Env: CRM_DATA_DIR.")
-@click.option("--report-dir", type=click.Path(file_okay=False), help="Report root (build/<period>/). Env: CRM_REPORT_DIR.")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False),
+    help="User config YAML overriding configs/default.yml.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    help="Data root (raw/, interim/, processed/). Env: CRM_DATA_DIR.",
+)
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False),
+    help="Report root (build/<period>/). Env: CRM_REPORT_DIR.",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.pass_context
-def cli(ctx: click.Context, config: str | None, data_dir: str | None, report_dir: str | None, debug: bool) -> None:
+def cli(
+    ctx: click.Context,
+    config: str | None,
+    data_dir: str | None,
+    report_dir: str | None,
+    debug: bool,
+) -> None:
     """Retail-bank customer analytics: ingest exports, score customers, report per branch."""
     ctx.meta["crm.debug"] = debug
     ctx.obj = State(config, data_dir, report_dir)
@@ -111,7 +130,11 @@ def _echo_result(stage: str, started: float, summary: Any) -> None:
 
 
 @cli.command()
-@click.option("--customers", type=click.IntRange(min=1), help="Number of customers (default: config sample.customers).")
+@click.option(
+    "--customers",
+    type=click.IntRange(min=1),
+    help="Number of customers (default: config sample.customers).",
+)
 @click.option("--branches", type=click.IntRange(min=1), help="Number of branches.")
 @click.option("--months", type=click.IntRange(min=1), help="Months of history.")
 @click.option("--end-month", help="Last generated month, YYYY-MM.")
@@ -158,7 +181,9 @@ def validate(state: State, source: str | None) -> None:
 
 
 def _period_command(stage: str, doc: str) -> None:
-    @click.option("--period", help="Month to run, YYYY-MM (default: config, else latest complete month).")
+    @click.option(
+        "--period", help="Month to run, YYYY-MM (default: config, else latest complete month)."
+    )
     @click.pass_obj
     def command(state: State, period: str | None) -> None:
         cfg, catalog = state.load()
@@ -171,13 +196,17 @@ def _period_command(stage: str, doc: str) -> None:
 
 
 _period_command("features", "Customer features, RFM segments, tiers and branch KPIs for a period.")
-_period_command("score", "CLV, P(alive) and churn scores, value x risk and watchlists for a period.")
+_period_command(
+    "score", "CLV, P(alive) and churn scores, value x risk and watchlists for a period."
+)
 _period_command("survey", "Questionnaire reliability, dimension scores, NPS and IPA for a period.")
 _period_command("report", "HTML and PDF reports per branch, the network report and an index.")
 
 
 @cli.command()
-@click.option("--period", help="Month to run, YYYY-MM (default: config, else latest complete month).")
+@click.option(
+    "--period", help="Month to run, YYYY-MM (default: config, else latest complete month)."
+)
 @click.pass_obj
 def run(state: State, period: str | None) -> None:
     """Run every stage in order for one period: ingest, features, score, survey, report."""

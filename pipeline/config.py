@@ -216,7 +216,9 @@ def _validate_tiers(cfg: dict[str, Any]) -> None:
             raise ConfigError(f"tiers[{i}]: name must be text and min_aum a number")
         names.append(tier["name"])
     if tiers[0]["min_aum"] != 0:
-        raise ConfigError(f"tiers[0].min_aum: the first tier must start at 0, got {tiers[0]['min_aum']}")
+        raise ConfigError(
+            f"tiers[0].min_aum: the first tier must start at 0, got {tiers[0]['min_aum']}"
+        )
     for i in range(1, len(tiers)):
         if tiers[i]["min_aum"] <= tiers[i - 1]["min_aum"]:
             raise ConfigError(

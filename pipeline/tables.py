@@ -18,7 +18,9 @@ from pipeline.errors import InputError
 from pipeline.schema import REQUIRED_TABLES, TABLES
 
 
-def connect(catalog: Catalog, tables: tuple[str, ...] = tuple(TABLES), threads: int = 2) -> duckdb.DuckDBPyConnection:
+def connect(
+    catalog: Catalog, tables: tuple[str, ...] = tuple(TABLES), threads: int = 2
+) -> duckdb.DuckDBPyConnection:
     """A connection with one view per ingested table; required tables must exist."""
     con = duckdb.connect(config={"threads": threads})
     for name in tables:
@@ -30,7 +32,9 @@ def connect(catalog: Catalog, tables: tuple[str, ...] = tuple(TABLES), threads: 
     return con
 
 
-def connect_frames(frames: Mapping[str, pd.DataFrame], threads: int = 1) -> duckdb.DuckDBPyConnection:
+def connect_frames(
+    frames: Mapping[str, pd.DataFrame], threads: int = 1
+) -> duckdb.DuckDBPyConnection:
     """A connection over in-memory frames, for tests and notebooks."""
     con = duckdb.connect(config={"threads": threads})
     for name, frame in frames.items():

@@ -1,0 +1,71 @@
+"""The `crm` command group: help for every command, one-line errors, exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import STAGES, cli, stage_function
+from pipeline.errors import StageNotBuilt
+
+COMMANDS = sorted(cli.commands)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str) -> None:
+    result = CliRunner().invoke(cli, [command, "--help"], prog_name="crm")
+    assert result.exit_code == 0, result.output
+    assert "Usage: crm " + command in result.output
+
+
+def test_every_stage_has_a_command() -> None:
+    assert set(STAGES) <= set(cli.commands)
+
+
+def test_bad_config_is_one_line_exit_2_no_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("rfm: {population: everyone}\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(bad), "period"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "crm: error: rfm.population: must be one of bank, branch; got 'everyone'"
+    ]
+    assert "Traceback" not in result.output
+
+
+def test_debug_flag_shows_the_exception(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--debug", "--config", str(tmp_path / "none.yml"), "period"])
+    assert result.exit_code != 0
+    assert "config file not found" in str(result.exception)
+
+
+def test_unknown_option_exits_2() -> None:
+    result = CliRunner().invoke(cli, ["ingest", "--no-such-option"])
+    assert result.exit_code == 2
+    assert "No such option" in result.output
+
+
+def test_bad_period_is_rejected(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["--data-dir", str(tmp_path), "features", "--period", "2026/10"]
+    )
+    assert result.exit_code == 2
+    assert "expected YYYY-MM" in result.output
+
+
+def test_period_without_data_needs_explicit_period(tmp_path: Path) -> None:
+    user = tmp_path / "u.yml"
+    user.write_text("source: berka\n", encoding="utf-8")
+    if not (Path(__file__).parents[1] / "configs" / "sources" / "berka.yml").exists():
+        pytest.skip("berka source config not present")
+    result = CliRunner().invoke(cli, ["--config", str(user), "--data-dir", str(tmp_path), "period"])
+    assert result.exit_code == 2
+    assert "pass --period YYYY-MM or run `crm ingest` first" in result.output
+
+
+def test_a_stage_that_is_not_built_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(STAGES, "score", ("pipeline.no_such_stage", "run_score", 5))
+    with pytest.raises(StageNotBuilt, match=r"the score stage is not built yet \(issue #5\)"):
+        stage_function("score")

@@ -1,0 +1,108 @@
+"""The config loader: defaults as schema, overrides, roots, and errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.catalog import Catalog
+from pipeline.config import load_config
+from pipeline.errors import ConfigError
+
+
+def write(tmp_path: Path, body: dict) -> Path:
+    path = tmp_path / "user.yml"
+    path.write_text(yaml.safe_dump(body), encoding="utf-8")
+    return path
+
+
+def test_defaults_load_and_roots_resolve(tmp_path: Path) -> None:
+    cfg = load_config(env={})
+    assert cfg["tiers"][1] == {"name": "affluent", "min_aum": 50000}
+    assert Path(cfg["paths"]["data_dir"]).is_absolute()
+
+
+def test_user_config_overrides_nested_key_and_keeps_siblings(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, {"rfm": {"population": "branch"}}), env={})
+    assert cfg["rfm"]["population"] == "branch"
+    assert cfg["rfm"]["monetary"] == "revenue"
+
+
+def test_root_precedence_flag_over_env_over_config(tmp_path: Path) -> None:
+    user = write(tmp_path, {"paths": {"data_dir": str(tmp_path / "from_config")}})
+    env = {"CRM_DATA_DIR": str(tmp_path / "from_env"), "CRM_REPORT_DIR": str(tmp_path / "rep")}
+    assert load_config(user, env={})["paths"]["data_dir"] == str(tmp_path / "from_config")
+    assert load_config(user, env=env)["paths"]["data_dir"] == str(tmp_path / "from_env")
+    cfg = load_config(user, data_dir=tmp_path / "from_flag", env=env)
+    assert cfg["paths"]["data_dir"] == str(tmp_path / "from_flag")
+    catalog = Catalog.from_config(cfg)
+    assert catalog.customer_scores("2026-10") == (
+        tmp_path / "from_flag" / "processed" / "2026-10" / "customer_scores.parquet"
+    )
+    assert catalog.branch_report("2026-10", "B01", "pdf") == (
+        tmp_path / "rep" / "build" / "2026-10" / "branch-B01.pdf"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"rfm": {"populaton": "bank"}}, r"rfm\.populaton: unknown key"),
+        ({"colour": "red"}, r"colour: unknown key"),
+        (
+            {"features": {"dormant_days": "ninety"}},
+            r"features\.dormant_days: expected int, got str",
+        ),
+        ({"churn": {"aum_drop_share": True}}, r"churn\.aum_drop_share: expected float, got bool"),
+        ({"rfm": "bank"}, r"rfm: expected a mapping"),
+        ({"clv": {"model": "magic"}}, r"clv\.model: must be one of bgnbd, pareto_nbd, mbgnbd"),
+        (
+            {"tiers": [{"name": "mass", "min_aum": 0}, {"name": "vip", "min_aum": 0}]},
+            r"tiers\[1\]\.min_aum: thresholds must increase",
+        ),
+        (
+            {"tiers": [{"name": "mass", "min_aum": 10}]},
+            r"tiers\[0\]\.min_aum: the first tier must start at 0",
+        ),
+        ({"period": "2026-13"}, r"period: .*expected YYYY-MM"),
+        ({"period": 202610}, r"period: expected str or null, got int"),
+        ({"source": "nowhere"}, r"source: no source config .*nowhere\.yml"),
+        (
+            {"survey": {"staff_definition": "missing"}},
+            r"survey\.staff_definition: no survey definition",
+        ),
+        (
+            {"paths": {"data_dir": "/no/such/parent/data"}},
+            r"paths\.data_dir: parent folder does not exist",
+        ),
+        ({"churn": {"bands": {"medium": 0.6, "high": 0.5}}}, r"churn\.bands"),
+        ({"rm_tiers": ["diamond"]}, r"rm_tiers: 'diamond' is not a tier"),
+        (
+            {"rfm": {"segments": [{"name": "A", "r": [0, 5], "f": [1, 5]}]}},
+            r"rfm\.segments\[0\]\.r",
+        ),
+    ],
+)
+def test_invalid_config_names_the_key(tmp_path: Path, body: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, body), env={})
+
+
+def test_missing_and_malformed_config_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "absent.yml", env={})
+    bad = tmp_path / "bad.yml"
+    bad.write_text("rfm: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad, env={})
+
+
+def test_overrides_apply_after_user_config(tmp_path: Path) -> None:
+    user = write(tmp_path, {"sample": {"customers": 100}})
+    cfg = load_config(user, overrides={"sample.customers": 7, "sample.seed": None}, env={})
+    assert cfg["sample"]["customers"] == 7
+    assert cfg["sample"]["seed"] == load_config(env={})["sample"]["seed"]
+    with pytest.raises(ConfigError, match=r"sample\.nope: unknown key"):
+        load_config(overrides={"sample.nope": 1}, env={})
