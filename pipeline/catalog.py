@@ -75,6 +75,11 @@ class Catalog:
     def survey_summary(self, period: str) -> Path:
         return self.processed_dir(period) / "survey_summary.json"
 
+    def run_manifest(self, period: str) -> Path:
+        """The latest run's record (timings vary run to run, so not under processed/)."""
+        parse_period(period)
+        return self.data_dir / "runs" / period / "run_manifest.json"
+
     # reports
     def report_build_dir(self, period: str) -> Path:
         parse_period(period)

@@ -17,6 +17,7 @@ from pipeline.catalog import Catalog
 from pipeline.config import load_config
 from pipeline.errors import CrmError, InputError, StageNotBuilt
 from pipeline.periods import latest_complete_period, parse_period
+from pipeline.runner import data_root_lock, run_manifest, run_stages, write_run_manifest
 
 # stage -> (module, function, issue that builds it). Each function takes
 # (cfg, catalog[, period]) and returns a short human summary to print.
@@ -123,7 +124,12 @@ def cli(
     ctx.obj = State(config, data_dir, report_dir)
 
 
-def _echo_result(stage: str, started: float, summary: Any) -> None:
+def _run_stage(stage: str, catalog: Catalog, *args: Any) -> None:
+    """Run one stage under the data-root lock and print its summary and time."""
+    func = stage_function(stage)
+    started = time.perf_counter()
+    with data_root_lock(catalog):
+        summary = func(*args)
     if summary:
         click.echo(str(summary).rstrip())
     click.echo(f"{stage}: done in {time.perf_counter() - started:.1f}s", err=True)
@@ -156,8 +162,7 @@ def sample(state: State, customers, branches, months, end_month, seed, dirt_rate
             "sample.dirt_rate": 0.0 if clean else dirt_rate,
         }
     )
-    started = time.perf_counter()
-    _echo_result("sample", started, stage_function("sample")(cfg, catalog))
+    _run_stage("sample", catalog, cfg, catalog)
 
 
 @cli.command()
@@ -166,8 +171,7 @@ def sample(state: State, customers, branches, months, end_month, seed, dirt_rate
 def ingest(state: State, source: str | None) -> None:
     """Load raw exports into validated canonical tables under <data>/interim/."""
     cfg, catalog = state.load(source=source)
-    started = time.perf_counter()
-    _echo_result("ingest", started, stage_function("ingest")(cfg, catalog))
+    _run_stage("ingest", catalog, cfg, catalog)
 
 
 @cli.command()
@@ -176,8 +180,8 @@ def ingest(state: State, source: str | None) -> None:
 def validate(state: State, source: str | None) -> None:
     """Check raw exports against a source config and print a report; writes nothing."""
     cfg, catalog = state.load(source=source)
-    started = time.perf_counter()
-    _echo_result("validate", started, stage_function("validate")(cfg, catalog))
+    func = stage_function("validate")  # reads only: no lock needed
+    click.echo(str(func(cfg, catalog)).rstrip())
 
 
 def _period_command(stage: str, doc: str) -> None:
@@ -188,8 +192,7 @@ def _period_command(stage: str, doc: str) -> None:
     def command(state: State, period: str | None) -> None:
         cfg, catalog = state.load()
         resolved = resolve_period(cfg, catalog, period)
-        started = time.perf_counter()
-        _echo_result(stage, started, stage_function(stage)(cfg, catalog, resolved))
+        _run_stage(stage, catalog, cfg, catalog, resolved)
 
     command.__doc__ = doc
     cli.command(name=stage)(command)
@@ -209,15 +212,28 @@ _period_command("report", "HTML and PDF reports per branch, the network report a
 )
 @click.pass_obj
 def run(state: State, period: str | None) -> None:
-    """Run every stage in order for one period: ingest, features, score, survey, report."""
+    """Run every stage in order for one period and write a run manifest.
+
+    Stages: ingest, features, score, survey, report. The data root is locked for the
+    whole run; the manifest goes to <data>/runs/<period>/run_manifest.json.
+    """
     cfg, catalog = state.load()
     functions = {stage: stage_function(stage) for stage in ("ingest", *PERIOD_STAGES)}
-    started = time.perf_counter()
-    _echo_result("ingest", started, functions["ingest"](cfg, catalog))
-    resolved = resolve_period(cfg, catalog, period)
-    for stage in PERIOD_STAGES:
-        started = time.perf_counter()
-        _echo_result(stage, started, functions[stage](cfg, catalog, resolved))
+    with data_root_lock(catalog):
+        timings = run_stages([("ingest", lambda: functions["ingest"](cfg, catalog))], click.echo)
+        resolved = resolve_period(cfg, catalog, period)
+        timings += run_stages(
+            [
+                (stage, lambda stage=stage: functions[stage](cfg, catalog, resolved))
+                for stage in PERIOD_STAGES
+            ],
+            click.echo,
+        )
+        manifest = run_manifest(cfg, catalog, resolved, timings)
+        path = write_run_manifest(manifest, catalog, resolved)
+    for warning in manifest["warnings"]:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"run manifest: {path}")
 
 
 @cli.command()

@@ -1,0 +1,103 @@
+"""One writer per data root, a lock a killed process cannot leave behind, run manifests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.catalog import Catalog
+from pipeline.cli import STAGES, cli
+from pipeline.config import load_config
+from pipeline.runner import RunLocked, config_hash, data_root_lock, run_stages
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from pipeline.catalog import Catalog
+from pipeline.runner import data_root_lock
+with data_root_lock(Catalog(Path(sys.argv[1]), Path(sys.argv[1]))):
+    print("locked", flush=True)
+    time.sleep(60)
+"""
+
+
+def _holder(root: Path) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(root)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.kill()
+    proc.wait()
+    proc.stdout.close()
+
+
+def test_second_writer_on_the_same_data_root_stops_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Any stage function will do: the lock is taken before the stage runs.
+    monkeypatch.setitem(STAGES, "features", ("pipeline.runner", "config_hash", 4))
+    proc = _holder(tmp_path)
+    try:
+        result = CliRunner().invoke(
+            cli, ["--data-dir", str(tmp_path), "features", "--period", "2026-10"]
+        )
+        assert result.exit_code == 2
+        assert f"{tmp_path} is in use by crm pid {proc.pid}" in result.output
+    finally:
+        _stop(proc)
+
+
+def test_a_killed_holder_releases_the_lock(tmp_path: Path) -> None:
+    proc = _holder(tmp_path)
+    os.kill(proc.pid, signal.SIGKILL)
+    _stop(proc)
+    catalog = Catalog(tmp_path, tmp_path)
+    with data_root_lock(catalog):
+        pass
+
+
+def test_lock_is_per_data_root(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    proc = _holder(tmp_path / "a")
+    try:
+        with data_root_lock(Catalog(tmp_path / "b", tmp_path / "b")):
+            pass
+        with pytest.raises(RunLocked), data_root_lock(Catalog(tmp_path / "a", tmp_path / "a")):
+            pass
+    finally:
+        _stop(proc)
+
+
+def test_run_stages_stops_at_the_first_failure_and_times_the_rest() -> None:
+    calls: list[str] = []
+    lines: list[str] = []
+
+    def fail() -> None:
+        raise RuntimeError("disk full")
+
+    stages = [("a", lambda: calls.append("a")), ("b", fail), ("c", lambda: calls.append("c"))]
+    with pytest.raises(RuntimeError, match="disk full"):
+        run_stages(stages, lines.append)
+    assert calls == ["a"]
+    assert lines[0] == "[1/3] a ..." and lines[2] == "[2/3] b ..."
+    timings = run_stages([("x", lambda: "ok")], lines.append)
+    assert [t["stage"] for t in timings] == ["x"] and timings[0]["seconds"] >= 0
+    assert lines[-2] == "ok"
+
+
+def test_config_hash_ignores_roots_but_not_settings(tmp_path: Path) -> None:
+    a = load_config(data_dir=tmp_path / "x", env={})
+    b = load_config(data_dir=tmp_path / "y", env={})
+    c = load_config(overrides={"rfm.population": "branch"}, env={})
+    assert config_hash(a) == config_hash(b) != config_hash(c)
