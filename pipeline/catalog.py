@@ -62,6 +62,10 @@ class Catalog:
     def tier_migration(self, period: str) -> Path:
         return self.processed_dir(period) / "tier_migration.parquet"
 
+    def lorenz(self, period: str) -> Path:
+        """Lorenz curve points of AUM per branch and network-wide, for the report."""
+        return self.processed_dir(period) / "lorenz.parquet"
+
     def model_card(self, period: str) -> Path:
         return self.processed_dir(period) / "model_card.json"
 
