@@ -1,5 +1,6 @@
 """Reading and writing at the edges. Every write is atomic: a temporary file in the
-target folder, then a rename, so a crash never leaves half a file behind."""
+target folder, then a rename, so a crash never leaves half a file behind. Inside
+`promote_on_success()` the renames wait until the whole stage has succeeded."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+# (temporary, target) renames held back by an active promote_on_success block.
+_PENDING: ContextVar[list[tuple[Path, Path]] | None] = ContextVar("_PENDING", default=None)
 
 
 @contextmanager
@@ -25,14 +30,39 @@ def atomic_path(target: Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    pending = _PENDING.get()
     try:
         yield tmp_path
         with open(tmp_path, "rb") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp_path, target)
+        if pending is None:
+            os.replace(tmp_path, target)
+        else:
+            pending.append((tmp_path, target))
     finally:
-        if tmp_path.exists():
+        if tmp_path.exists() and not (pending and pending[-1][0] == tmp_path):
             tmp_path.unlink()
+
+
+@contextmanager
+def promote_on_success() -> Iterator[None]:
+    """Hold back every atomic write in this block; put them all in place only when the
+    block completes. A failure (bad input, disk full, a bug) leaves the previous good
+    outputs untouched and removes the new temporaries; a killed process leaves only
+    hidden `.name.*.tmp` files, which no reader opens. A stage inside the block must
+    not read back its own outputs (it would see the previous version)."""
+    pending: list[tuple[Path, Path]] = []
+    token = _PENDING.set(pending)
+    try:
+        yield
+    except BaseException:
+        for tmp, _ in pending:
+            tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        _PENDING.reset(token)
+    for tmp, target in pending:
+        os.replace(tmp, target)
 
 
 def write_parquet(df: pd.DataFrame, target: Path) -> Path:
