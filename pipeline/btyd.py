@@ -1,0 +1,274 @@
+"""The one door to `lifetimes` (0.11.3): BTYD fitters with explicit time units.
+
+Everything else in the project imports BTYD models from here, so the workarounds for
+lifetimes under pandas 3 / numpy 2 / scipy 1.17 live in one place:
+
+- Importing lifetimes sets a pandas option deprecated in pandas 3: silenced here.
+- `calibration_and_holdout_data` and `plot_history_alive` break on pandas 3: not used;
+  the calibration/holdout split is computed in DuckDB (pipeline.scoring.validation).
+- The fitters (autograd + scipy.optimize) work. Their failure modes are turned into a
+  `BtydFitError` with a clear message: lifetimes raises ConvergenceError after *printing*
+  the optimiser's output (captured here), an ill-conditioned Hessian raises LinAlgError,
+  and ParetoNBDFitter never checks convergence and starts from an unseeded random point,
+  so it is subclassed (`_ParetoNBD`) to start from a fixed point and check success.
+- lifetimes' Pareto/NBD objective divides by the *mean* weight (the others by the sum),
+  so a weighted fit on unique rows would see a penalizer N/U times stronger than the
+  full fit; `fit_transactions_model` rescales the penalizer so both fits are the same.
+- `customer_lifetime_value` counts `time` in months of 4.345 weeks (freq "W") or 30 days
+  (freq "D"), and its discount rate is monthly: `clv` takes the horizon in months and
+  an annual rate and says what it did in `CLV_MONTH`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pipeline.errors import CrmError
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import lifetimes
+    from lifetimes import (
+        BetaGeoFitter,
+        GammaGammaFitter,
+        ModifiedBetaGeoFitter,
+        ParetoNBDFitter,
+    )
+    from lifetimes.utils import ConvergenceError
+
+LIFETIMES_VERSION = lifetimes.__version__
+
+# clv.time_unit -> lifetimes' `freq` (the unit of frequency/recency/T and of periods).
+LIFETIMES_FREQ = {"week": "W", "day": "D"}
+# What lifetimes' customer_lifetime_value calls a month, in each unit.
+CLV_MONTH = {"week": 4.345, "day": 30.0}
+PARAMETER_NAMES = {
+    "bgnbd": ("r", "alpha", "a", "b"),
+    "pareto_nbd": ("r", "alpha", "s", "beta"),
+    "mbgnbd": ("r", "alpha", "a", "b"),
+}
+MODEL_NAMES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "mbgnbd": "MBG/NBD"}
+
+
+class BtydFitError(CrmError):
+    """A BTYD model could not be fitted: too little data, or no convergence."""
+
+
+class _ParetoNBD(ParetoNBDFitter):
+    """ParetoNBDFitter that starts from a fixed point and fails loudly.
+
+    lifetimes draws Nelder-Mead's start from the global numpy RNG (outputs change run to
+    run) and returns whatever the optimiser reached, converged or not.
+    """
+
+    def _fit(self, minimizing_function_args, iterative_fitting, initial_params, params_size,
+             disp, tol=1e-6, fit_method="Nelder-Mead", maxiter=2000, **kwargs):
+        from scipy.optimize import minimize
+
+        x0 = np.ones(params_size) if initial_params is None else np.asarray(initial_params)
+        output = minimize(
+            self._negative_log_likelihood,
+            method=fit_method,
+            tol=tol,
+            x0=x0,
+            args=minimizing_function_args,
+            options={"disp": disp, "maxiter": maxiter, **kwargs},
+        )
+        if not output.success or not np.isfinite(output.fun):
+            raise ConvergenceError(f"Pareto/NBD did not converge: {output.message}")
+        return output.x, output.fun
+
+
+_FITTERS = {"bgnbd": BetaGeoFitter, "pareto_nbd": _ParetoNBD, "mbgnbd": ModifiedBetaGeoFitter}
+
+
+@dataclass(frozen=True)
+class FittedBtyd:
+    """A fitted transactions model plus what the model card needs about the fit."""
+
+    model: str
+    fitter: object
+    params: dict[str, float]
+    log_likelihood: float
+    n_customers: int
+    n_unique_rows: int
+
+
+def unique_rows(summary: pd.DataFrame) -> pd.DataFrame:
+    """Collapse customers to unique (frequency, recency, T) rows with a `weight` count."""
+    grouped = (
+        summary.groupby(["frequency", "recency", "T"], sort=True).size().rename("weight").reset_index()
+    )
+    return grouped
+
+
+def _quiet(call):
+    """Run a lifetimes call, turning its failures into BtydFitError (its prints captured)."""
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            return call()
+        except ConvergenceError as exc:
+            raise BtydFitError(f"the model did not converge ({str(exc).strip()}); "
+                               "try a larger clv.penalizer or more history") from None
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
+            raise BtydFitError(f"the model could not be fitted: {exc}") from None
+
+
+def fit_transactions_model(
+    summary: pd.DataFrame, model: str, penalizer: float, min_repeat_customers: int
+) -> FittedBtyd:
+    """Fit BG/NBD, Pareto/NBD or MBG/NBD on unique (frequency, recency, T) rows, weighted.
+
+    Same parameters as fitting every customer (the likelihood is a sum over customers),
+    far faster. Too few repeat customers, or no convergence, is a BtydFitError.
+    """
+    if model not in _FITTERS:
+        raise BtydFitError(f"clv.model: unknown model {model!r} ({', '.join(_FITTERS)})")
+    n = len(summary)
+    repeaters = int((summary["frequency"] > 0).sum())
+    if repeaters < min_repeat_customers:
+        raise BtydFitError(
+            f"too little data to fit {MODEL_NAMES[model]}: {repeaters} customers with a repeat "
+            f"transaction (of {n}); clv.min_repeat_customers is {min_repeat_customers}"
+        )
+    rows = unique_rows(summary)
+    # Pareto/NBD's objective is normalised by the mean weight: keep the penalizer's
+    # strength that of a one-row-per-customer fit (see module docstring).
+    coef = penalizer * len(rows) / n if model == "pareto_nbd" else penalizer
+    fitter = _FITTERS[model](penalizer_coef=coef)
+    _quiet(lambda: fitter.fit(rows["frequency"], rows["recency"], rows["T"], weights=rows["weight"]))
+    params = {k: float(fitter.params_[k]) for k in PARAMETER_NAMES[model]}
+    if not all(np.isfinite(v) and v > 0 for v in params.values()):
+        raise BtydFitError(f"{MODEL_NAMES[model]} fit gave unusable parameters {params}")
+    ll = log_likelihood(model, params, rows["frequency"], rows["recency"], rows["T"], rows["weight"])
+    if not np.isfinite(ll):
+        raise BtydFitError(f"{MODEL_NAMES[model]} fit has a non-finite log-likelihood")
+    return FittedBtyd(model, fitter, params, ll, n, len(rows))
+
+
+def log_likelihood(model: str, params: dict[str, float], frequency, recency, T, weights=None) -> float:
+    """Total log-likelihood (no penalizer) of the data in its own time units."""
+    f = np.asarray(frequency, dtype=float)
+    w = np.ones_like(f) if weights is None else np.asarray(weights, dtype=float)
+    values = np.array([params[k] for k in PARAMETER_NAMES[model]])
+    args = (f, np.asarray(recency, dtype=float), np.asarray(T, dtype=float), w, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if model == "pareto_nbd":
+            return float(-ParetoNBDFitter._negative_log_likelihood(values, *args) * w.mean())
+        return float(-_FITTERS[model]._negative_log_likelihood(np.log(values), *args) * w.sum())
+
+
+@dataclass(frozen=True)
+class FittedGammaGamma:
+    fitter: GammaGammaFitter
+    params: dict[str, float]
+    n_customers: int
+    frequency_value_corr: float
+
+
+def fit_gamma_gamma(frequency, monetary_value, penalizer: float, min_customers: int) -> FittedGammaGamma:
+    """Gamma-Gamma on repeat customers whose mean value per repeat event is positive.
+
+    The caller passes all customers; those with frequency 0 or value <= 0 are left out
+    of the fit (the model needs strictly positive values). Also returns the Pearson
+    correlation of frequency and value among them: the model assumes it is near 0.
+    """
+    f = pd.Series(np.asarray(frequency, dtype=float))
+    m = pd.Series(np.asarray(monetary_value, dtype=float))
+    keep = (f > 0) & (m > 0)
+    if int(keep.sum()) < min_customers:
+        raise BtydFitError(
+            f"too little data to fit Gamma-Gamma: {int(keep.sum())} repeat customers with a "
+            f"positive value per event; clv.min_repeat_customers is {min_customers}"
+        )
+    fitter = GammaGammaFitter(penalizer_coef=penalizer)
+    _quiet(lambda: fitter.fit(f[keep], m[keep]))
+    params = {"p": float(fitter.params_["p"]), "q": float(fitter.params_["q"]), "v": float(fitter.params_["v"])}
+    if not all(np.isfinite(v) and v > 0 for v in params.values()):
+        raise BtydFitError(f"Gamma-Gamma fit gave unusable parameters {params}")
+    if params["q"] <= 1:
+        raise BtydFitError(
+            f"Gamma-Gamma fit has q={params['q']:.3f} <= 1: the population mean value per "
+            "event is undefined; values are too heavy-tailed for the model"
+        )
+    corr = float(np.corrcoef(f[keep], m[keep])[0, 1]) if keep.sum() > 2 else float("nan")
+    return FittedGammaGamma(fitter, params, int(keep.sum()), corr)
+
+
+def expected_value_per_event(gg: FittedGammaGamma, frequency, monetary_value) -> np.ndarray:
+    """Gamma-Gamma's conditional expected value per event (population mean for x=0).
+
+    Negative observed means (refunds exceeding revenue) are clipped at 0 first: the
+    model's value is positive by construction.
+    """
+    m = np.clip(np.asarray(monetary_value, dtype=float), 0, None)
+    f = np.asarray(frequency, dtype=float)
+    return np.asarray(gg.fitter.conditional_expected_average_profit(f, m), dtype=float)
+
+
+def p_alive(fitted: FittedBtyd, frequency, recency, T) -> np.ndarray:
+    """P(the customer is still 'alive', i.e. has not dropped out) at T."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = fitted.fitter.conditional_probability_alive(
+            np.asarray(frequency, dtype=float), np.asarray(recency, dtype=float), np.asarray(T, dtype=float)
+        )
+    return np.asarray(out, dtype=float)
+
+
+def expected_transactions(fitted: FittedBtyd, t: float, frequency, recency, T) -> np.ndarray:
+    """Expected repeat events in the next `t` time units (the summary's unit)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = fitted.fitter.conditional_expected_number_of_purchases_up_to_time(
+            t, np.asarray(frequency, dtype=float), np.asarray(recency, dtype=float), np.asarray(T, dtype=float)
+        )
+    return np.asarray(out, dtype=float)
+
+
+def monthly_discount_rate(annual: float) -> float:
+    """The monthly rate that compounds to `annual` over 12 months."""
+    return (1.0 + annual) ** (1.0 / 12.0) - 1.0
+
+
+def horizon_in_units(horizon_months: int, time_unit: str) -> float:
+    """The CLV horizon in the summary's unit, as lifetimes' CLV function counts months."""
+    return horizon_months * CLV_MONTH[time_unit]
+
+
+def clv(
+    gg: FittedGammaGamma,
+    fitted: FittedBtyd,
+    summary: pd.DataFrame,
+    horizon_months: int,
+    discount_rate_annual: float,
+    time_unit: str,
+) -> np.ndarray:
+    """Discounted value over `horizon_months` via lifetimes' customer_lifetime_value.
+
+    lifetimes steps month by month (CLV_MONTH[time_unit] units each) and discounts each
+    month at the monthly rate equivalent to the annual one.
+    """
+    m = np.clip(summary["monetary_value"].to_numpy(dtype=float), 0, None)
+    idx = pd.RangeIndex(len(summary))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = gg.fitter.customer_lifetime_value(
+            fitted.fitter,
+            pd.Series(summary["frequency"].to_numpy(dtype=float), index=idx),
+            pd.Series(summary["recency"].to_numpy(dtype=float), index=idx),
+            pd.Series(summary["T"].to_numpy(dtype=float), index=idx),
+            pd.Series(m, index=idx),
+            time=horizon_months,
+            discount_rate=monthly_discount_rate(discount_rate_annual),
+            freq=LIFETIMES_FREQ[time_unit],
+        )
+    return np.asarray(out, dtype=float)

@@ -1,0 +1,144 @@
+"""The BTYD summary (frequency, recency, T, monetary_value) in DuckDB SQL.
+
+Follows lifetimes' `summary_data_from_transaction_data` exactly, with the unit's own
+periods (freq "D" for clv.time_unit day, "W" for week): a transaction's time is cut
+to its period (day, or ISO week starting Monday); several transactions in one period are
+one event whose value is their sum. Per customer:
+
+- frequency: distinct periods with a customer-initiated transaction, minus the first;
+- recency: first to last such period, in units;
+- T: first period to the as-of date's period, in units;
+- monetary_value: mean value of the repeat events (the first excluded), 0 without any.
+
+Only customer-initiated transactions up to the as-of date count; customers without one
+have no BTYD history and are absent from the summary.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from pipeline.errors import ConfigError
+
+UNIT_DAYS = {"day": 1, "week": 7}
+
+
+def _period_sql(column: str, time_unit: str) -> str:
+    if time_unit == "day":
+        return f"CAST({column} AS DATE)"
+    if time_unit == "week":
+        return f"CAST(date_trunc('week', {column}) AS DATE)"
+    raise ConfigError(f"clv.time_unit: must be day or week, got {time_unit!r}")
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+
+
+def event_value_sql(con: duckdb.DuckDBPyConnection, cfg: dict[str, Any]) -> tuple[str, list]:
+    """SQL expression (and its parameters) for a transaction's value to the bank.
+
+    value_source revenue: the revenue column (null counts as 0: nothing earned).
+    value_source margin_rates: amount x the txn_type's rate; a txn_type without a rate
+    earns 0 (listed by `unrated_txn_types`). Zero and negative values are kept in the
+    events; Gamma-Gamma is fitted only on customers whose mean value is positive.
+    """
+    source = cfg["clv"]["value_source"]
+    if source == "revenue":
+        if "revenue" not in _columns(con, "transactions"):
+            raise ConfigError(
+                "clv.value_source: 'revenue' but the transactions table has no revenue column; "
+                "set clv.value_source: margin_rates and give clv.margin_rates by txn_type"
+            )
+        return "coalesce(revenue, 0.0)", []
+    rates = cfg["clv"]["margin_rates"]
+    if not rates:
+        raise ConfigError(
+            "clv.margin_rates: empty, but clv.value_source is margin_rates; "
+            "give a share of amount earned per txn_type"
+        )
+    cases = " ".join("WHEN ? THEN CAST(? AS DOUBLE)" for _ in rates)
+    params: list = [x for k, v in sorted(rates.items()) for x in (k, float(v))]
+    return f"amount * (CASE txn_type {cases} ELSE 0.0 END)", params
+
+
+def unrated_txn_types(con: duckdb.DuckDBPyConnection, cfg: dict[str, Any], as_of: date) -> list[str]:
+    """Customer-initiated txn_types with no margin rate (they earn 0), for the model card."""
+    if cfg["clv"]["value_source"] != "margin_rates":
+        return []
+    rows = con.execute(
+        "SELECT DISTINCT txn_type FROM transactions WHERE customer_initiated AND txn_time < ? "
+        "ORDER BY txn_type",
+        [as_of + timedelta(days=1)],
+    ).fetchall()
+    return [r[0] for r in rows if r[0] not in cfg["clv"]["margin_rates"]]
+
+
+def btyd_summary(
+    con: duckdb.DuckDBPyConnection, as_of: date, time_unit: str, cfg: dict[str, Any]
+) -> pd.DataFrame:
+    """One row per customer with a customer-initiated transaction up to `as_of`.
+
+    Columns: customer_id, frequency, recency, T, monetary_value (floats, lifetimes'
+    definitions, in `time_unit`s), sorted by customer_id.
+    """
+    period = _period_sql("txn_time", time_unit)
+    obs_period = _period_sql("CAST(? AS TIMESTAMP)", time_unit)
+    value, value_params = event_value_sql(con, cfg)
+    unit = float(UNIT_DAYS[time_unit])
+    sql = f"""
+        WITH events AS (
+            SELECT customer_id, {period} AS p, sum({value}) AS v
+            FROM transactions
+            WHERE customer_initiated AND txn_time < ?
+            GROUP BY customer_id, p
+        ), ranked AS (
+            SELECT *, min(p) OVER (PARTITION BY customer_id) AS first_p FROM events
+        )
+        SELECT customer_id,
+               CAST(count(*) - 1 AS DOUBLE) AS frequency,
+               date_diff('day', min(p), max(p)) / {unit} AS recency,
+               date_diff('day', min(p), {obs_period}) / {unit} AS T,
+               coalesce(avg(v) FILTER (WHERE p > first_p), 0.0) AS monetary_value
+        FROM ranked
+        GROUP BY customer_id
+        ORDER BY customer_id
+    """
+    params = [*value_params, as_of + timedelta(days=1), as_of]
+    out = con.execute(sql, params).df()
+    return out.astype({"customer_id": "string", **{c: "float64" for c in out.columns[1:]}})
+
+
+def holdout_events(
+    con: duckdb.DuckDBPyConnection, calibration_end: date, as_of: date, time_unit: str
+) -> pd.DataFrame:
+    """Per customer, events (distinct periods) after the calibration end's period up to as_of.
+
+    As lifetimes' calibration/holdout split: a period that straddles the calibration end
+    belongs to calibration. Columns: customer_id, holdout_events (customers with none
+    are absent).
+    """
+    period = _period_sql("txn_time", time_unit)
+    cal_period = _period_sql("CAST(? AS TIMESTAMP)", time_unit)
+    sql = f"""
+        SELECT customer_id, CAST(count(DISTINCT {period}) AS DOUBLE) AS holdout_events
+        FROM transactions
+        WHERE customer_initiated AND txn_time < ? AND {period} > {cal_period}
+        GROUP BY customer_id
+        ORDER BY customer_id
+    """
+    out = con.execute(sql, [as_of + timedelta(days=1), calibration_end]).df()
+    return out.astype({"customer_id": "string"})
+
+
+def holdout_length(calibration_end: date, as_of: date, time_unit: str) -> float:
+    """The holdout's length in units, between the two dates' periods (as lifetimes)."""
+    def start(d: date) -> pd.Timestamp:
+        ts = pd.Timestamp(d)
+        return ts - pd.Timedelta(days=ts.weekday()) if time_unit == "week" else ts
+
+    return (start(as_of) - start(calibration_end)).days / UNIT_DAYS[time_unit]
