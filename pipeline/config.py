@@ -185,6 +185,7 @@ def validate(cfg: dict[str, Any]) -> None:
         "churn.horizon_months",
         "value_risk.watchlist_size",
         "survey.min_group_size",
+        "survey.window_months",
         "report.workers",
     ):
         if get(cfg, dotted) < 1:
