@@ -1,0 +1,138 @@
+"""Reliability of a scale: Cronbach's alpha per dimension (pingouin, Feldt confidence
+interval), corrected item-total correlation, alpha if item deleted, and KMO / Bartlett's
+sphericity for the whole scale (factor_analyzer). All on reverse-coded item values.
+
+Each dimension uses its complete responses (listwise deletion within the dimension, as
+psych's `use="complete.obs"`), so every statistic of a dimension is on the same rows.
+A figure is computed only where it is defined: two or more rows, no constant item.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pingouin
+from factor_analyzer.factor_analyzer import calculate_bartlett_sphericity, calculate_kmo
+
+from pipeline.survey.definition import SurveyDefinition
+
+CONFIDENCE = 0.95
+
+
+def pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation; NaN (no warning) when either side is constant or n < 2."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if len(x) < 2:
+        return float("nan")
+    dx, dy = x - x.mean(), y - y.mean()
+    sxx, syy = float(dx @ dx), float(dy @ dy)
+    if sxx <= 0 or syy <= 0:
+        return float("nan")
+    return float(dx @ dy) / np.sqrt(sxx * syy)
+
+
+def _defined(items: pd.DataFrame) -> str | None:
+    """Why alpha is undefined on these complete rows, or None when it is defined."""
+    if len(items) < 3:
+        return "undefined: fewer than 3 complete responses"
+    constant = [c for c in items.columns if items[c].nunique() < 2]
+    if constant:
+        return f"undefined: constant item(s) {', '.join(constant)}"
+    if items.sum(axis=1).nunique() < 2:
+        return "undefined: constant total score"
+    return None
+
+
+def cronbach_alpha(items: pd.DataFrame, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """(alpha, ci_low, ci_high) from pingouin on complete rows; its CI is Feldt's method,
+    rounded by pingouin to 3 decimals."""
+    alpha, ci = pingouin.cronbach_alpha(items.astype(float), ci=confidence)
+    return float(alpha), float(ci[0]), float(ci[1])
+
+
+def item_statistics(items: pd.DataFrame) -> pd.DataFrame:
+    """Per item: corrected item-total correlation (item vs the sum of the other items of
+    its dimension) and the dimension's alpha without the item (NaN with 2 items)."""
+    rows = []
+    values = items.to_numpy(dtype=float)
+    total = values.sum(axis=1)
+    for j, item in enumerate(items.columns):
+        rest = items.drop(columns=item)
+        corr = pearson(values[:, j], total - values[:, j])
+        if rest.shape[1] >= 2 and _defined(rest) is None:
+            alpha_deleted = cronbach_alpha(rest)[0]
+        else:
+            alpha_deleted = float("nan")
+        rows.append({"item": item, "item_total_corr": corr, "alpha_if_deleted": alpha_deleted})
+    return pd.DataFrame(rows, columns=["item", "item_total_corr", "alpha_if_deleted"])
+
+
+def scale_adequacy(items: pd.DataFrame) -> dict:
+    """KMO (overall) and Bartlett's sphericity over all dimension items, complete rows.
+
+    Computed only where the correlation matrix is non-singular (more complete rows than
+    items, no constant item, positive determinant); otherwise the reason is given.
+    """
+    complete = items.dropna()
+    n, p = complete.shape
+    out: dict = {"n_complete": int(n), "n_items": int(p), "kmo": None,
+                 "bartlett_chi2": None, "bartlett_df": int(p * (p - 1) // 2),
+                 "bartlett_p": None, "status": "ok"}
+    reason = _defined(complete)
+    if reason is None and n <= p:
+        reason = f"undefined: {n} complete responses for {p} items"
+    if reason is None:
+        det = np.linalg.det(np.corrcoef(complete.to_numpy(dtype=float), rowvar=False))
+        if not det > 1e-12:
+            reason = "undefined: singular item correlation matrix"
+    if reason is not None:
+        out["status"] = reason
+        return out
+    _, kmo_total = calculate_kmo(complete.astype(float))
+    chi2, p_value = calculate_bartlett_sphericity(complete.astype(float))
+    out.update(kmo=float(kmo_total), bartlett_chi2=float(chi2), bartlett_p=float(p_value))
+    return out
+
+
+def reliability(
+    recoded: pd.DataFrame,
+    definition: SurveyDefinition,
+    *,
+    alpha_threshold: float,
+    min_group_size: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Dimension, item and scale reliability tables for one survey.
+
+    A dimension with fewer complete responses than `min_group_size` is suppressed:
+    its row stays (status says why) but carries no statistic.
+    """
+    dim_rows, item_frames = [], []
+    for dim, names in definition.dimensions.items():
+        complete = recoded[list(names)].dropna()
+        n = len(complete)
+        row = {"dimension": dim, "n_items": len(names), "n_complete": n, "alpha": np.nan,
+               "alpha_ci_low": np.nan, "alpha_ci_high": np.nan, "below_threshold": pd.NA}
+        status = "suppressed: fewer complete responses than min_group_size" \
+            if n < min_group_size else _defined(complete)
+        if status is None:
+            alpha, lo, hi = cronbach_alpha(complete)
+            row.update(alpha=alpha, alpha_ci_low=lo, alpha_ci_high=hi,
+                       below_threshold=bool(alpha < alpha_threshold))
+            stats = item_statistics(complete)
+        else:
+            stats = pd.DataFrame({"item": list(names), "item_total_corr": np.nan,
+                                  "alpha_if_deleted": np.nan})
+        row["status"] = status or "ok"
+        dim_rows.append(row)
+        stats.insert(0, "dimension", dim)
+        stats.insert(2, "reverse_coded", [i in definition.reverse_coded for i in names])
+        item_frames.append(stats)
+    dims = pd.DataFrame(dim_rows)
+    dims["below_threshold"] = dims["below_threshold"].astype("boolean")
+    items = pd.concat(item_frames, ignore_index=True)
+    scale = scale_adequacy(recoded[definition.dimension_items])
+    if scale["n_complete"] < min_group_size:
+        scale.update(kmo=None, bartlett_chi2=None, bartlett_p=None,
+                     status="suppressed: fewer complete responses than min_group_size")
+    return dims, items, scale
