@@ -1,0 +1,349 @@
+"""The customer feature mart: one row per customer as of a date.
+
+Grain: every customer open at `as_of` (open_date <= as_of, no close_date on or before
+it) plus those whose close_date falls in as_of's month up to as_of, kept with
+`closed_in_period` True. `close_date` is the only evidence of when an account closed:
+a source `status` of "closed" without a close_date cannot be placed in time, so such a
+customer counts as open (using a later snapshot's status would leak the future).
+
+Nothing after `as_of` is read: transactions with txn_time < as_of + 1 day, balances
+with month_end <= as_of, contacts with contact_date <= as_of. The heavy work (one pass
+over transactions, one over the needed balance month-ends) is DuckDB SQL; pandas only
+finishes columns that depend on the whole population (tiers, RFM quantiles).
+
+Definitions (the column docs of the report):
+- aum / liabilities: sums of asset / liability products at the snapshot, the latest
+  month_end <= as_of anywhere in `balances` (`aum_month_end`); a customer with no row
+  there holds 0. aum_change_<k>m: aum minus the AUM at the month end k months before
+  the snapshot; null when the customer had no balance row at all then.
+  aum_change_pct_<k>m: that change over the earlier AUM; null when it was <= 0 or missing.
+- products_held / has_<product>: products with a non-zero balance at the snapshot.
+- Money is summed exactly as DECIMAL at 4 decimal places, so results do not depend on
+  thread scheduling (same input, same bytes).
+- recency_days: days from the last customer-initiated transaction ever (up to as_of) to
+  as_of; null if none. frequency: distinct days (features.frequency_unit = day) or
+  transactions (= transaction) with customer-initiated activity in the window of
+  features.window_months ending on as_of; txn_count: customer-initiated transactions in
+  the window; monetary: their revenue (null revenue counts 0) or amount per rfm.monetary
+  (amount when the table has no revenue column); digital_share: share of those on
+  schema.DIGITAL_CHANNELS, null with none.
+- dormant: no customer-initiated transaction in the last features.dormant_days days
+  (recency_days null or >= dormant_days), so a new customer who never transacted is too.
+- tenure_months / age: complete months / years to as_of (DuckDB date_sub, which counts a
+  month-end to a shorter month's end as a whole month).
+- digital_adopter: digital_enrolled, or more than features.digital_majority of window
+  transactions on digital channels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from pipeline.errors import InputError
+from pipeline.features.rfm import assign_segments, rfm_score_label, rfm_scores
+from pipeline.features.settings import FeatureSettings
+from pipeline.features.tiers import assign_tiers
+from pipeline.schema import ASSET_PRODUCTS, DIGITAL_CHANNELS, LIABILITY_PRODUCTS, PRODUCTS
+from pipeline.tables import has_table
+
+MONEY = "DECIMAL(18,4)"
+
+
+def period_of(as_of: dt.date) -> str:
+    return f"{as_of.year:04d}-{as_of.month:02d}"
+
+
+def _lit(day: dt.date) -> str:
+    return f"DATE '{day.isoformat()}'"
+
+
+def _in_list(values: tuple[str, ...]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+
+
+def _optional(cols: set[str], name: str, sql_type: str) -> str:
+    """The column cast to its type, or a typed NULL when the export does not have it."""
+    return f"CAST({name} AS {sql_type})" if name in cols else f"CAST(NULL AS {sql_type})"
+
+
+def _require(cols: set[str], table: str, needed: tuple[str, ...]) -> None:
+    missing = [c for c in needed if c not in cols]
+    if missing:
+        raise InputError(f"table {table}: required column(s) missing: {', '.join(missing)}")
+
+
+def population_sql(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
+    """SELECT of the customers in the mart at as_of, with their static attributes."""
+    cols = table_columns(con, "customers")
+    _require(cols, "customers", ("customer_id", "branch_id", "open_date"))
+    close = _optional(cols, "close_date", "DATE")
+    start = as_of.replace(day=1)
+    return f"""
+        SELECT customer_id, CAST(branch_id AS VARCHAR) AS branch_id,
+               CAST(rm_id_raw AS VARCHAR) AS rm_id, open_date, close_date,
+               birth_date, gender, digital_enrolled,
+               close_date IS NOT NULL AND close_date <= {_lit(as_of)} AS closed
+        FROM (
+            SELECT customer_id, branch_id, CAST(open_date AS DATE) AS open_date,
+                   {close} AS close_date,
+                   {_optional(cols, "rm_id", "VARCHAR")} AS rm_id_raw,
+                   {_optional(cols, "birth_date", "DATE")} AS birth_date,
+                   {_optional(cols, "gender", "VARCHAR")} AS gender,
+                   {_optional(cols, "digital_enrolled", "BOOLEAN")} AS digital_enrolled
+            FROM customers
+        )
+        WHERE open_date <= {_lit(as_of)}
+          AND (close_date IS NULL OR close_date >= {_lit(start)})
+    """
+
+
+def balance_snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dt.date | None:
+    """The latest month_end on or before as_of in the balances table (None: no balances)."""
+    value = con.execute(
+        f"SELECT max(CAST(month_end AS DATE)) FROM balances WHERE month_end <= {_lit(as_of)}"
+    ).fetchone()[0]
+    return value
+
+
+def months_before(month_end: dt.date, months: int) -> dt.date:
+    """The last day of the month `months` before month_end's month."""
+    return (pd.Period(month_end, freq="M") - months).end_time.date()
+
+
+def balances_sql(snapshot: dt.date | None, change_months: tuple[int, ...]) -> str:
+    """Per-customer AUM, liabilities, product flags at the snapshot and earlier AUMs."""
+    assets, liabs = _in_list(ASSET_PRODUCTS), _in_list(LIABILITY_PRODUCTS)
+    if snapshot is None:  # no balances on or before as_of: an empty relation of the shape
+        cols = [
+            "CAST(NULL AS VARCHAR) AS customer_id",
+            f"CAST(NULL AS {MONEY}) AS aum",
+            f"CAST(NULL AS {MONEY}) AS liabilities",
+        ]
+        cols += [
+            f"FALSE AS seen_{k}m, CAST(NULL AS {MONEY}) AS aum_{k}m_ago" for k in change_months
+        ]
+        cols += [f"FALSE AS has_{p}" for p in PRODUCTS]
+        return f"SELECT {', '.join(cols)} WHERE FALSE"
+    snap = _lit(snapshot)
+    bases = {k: _lit(months_before(snapshot, k)) for k in change_months}
+    bal = f"CAST(balance AS {MONEY})"
+    parts = [
+        f"sum({bal}) FILTER (WHERE month_end = {snap} AND product IN ({assets})) AS aum",
+        f"sum({bal}) FILTER (WHERE month_end = {snap} AND product IN ({liabs})) AS liabilities",
+    ]
+    for k, base in bases.items():
+        parts.append(f"bool_or(month_end = {base}) AS seen_{k}m")
+        parts.append(
+            f"sum({bal}) FILTER (WHERE month_end = {base} AND product IN ({assets}))"
+            f" AS aum_{k}m_ago"
+        )
+    for p in PRODUCTS:
+        parts.append(
+            f"coalesce(bool_or(month_end = {snap} AND product = '{p}' AND balance <> 0), FALSE)"
+            f" AS has_{p}"
+        )
+    wanted = ", ".join([snap, *bases.values()])
+    return f"""
+        SELECT customer_id, {", ".join(parts)}
+        FROM balances
+        WHERE month_end IN ({wanted})
+        GROUP BY customer_id
+    """
+
+
+def transactions_sql(con: duckdb.DuckDBPyConnection, as_of: dt.date, s: FeatureSettings) -> str:
+    """One pass over customer-initiated transactions up to as_of: recency and window stats."""
+    cols = table_columns(con, "transactions")
+    _require(
+        cols, "transactions", ("customer_id", "txn_time", "amount", "channel", "customer_initiated")
+    )
+    end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    start = end - pd.DateOffset(months=s.window_months)
+    in_window = f"txn_time >= TIMESTAMP '{start.isoformat()}'"
+    use_revenue = s.rfm_monetary == "revenue" and "revenue" in cols
+    money = f"coalesce(CAST(revenue AS {MONEY}), 0)" if use_revenue else f"CAST(amount AS {MONEY})"
+    return f"""
+        SELECT customer_id,
+               CAST(max(txn_time) AS DATE) AS last_txn_date,
+               count(*) FILTER (WHERE {in_window}) AS txn_count,
+               count(DISTINCT CAST(txn_time AS DATE)) FILTER (WHERE {in_window}) AS active_days,
+               sum({money}) FILTER (WHERE {in_window}) AS monetary,
+               count(*) FILTER (WHERE {in_window} AND channel IN ({_in_list(DIGITAL_CHANNELS)}))
+                   AS digital_txn_count
+        FROM transactions
+        WHERE customer_initiated AND txn_time < TIMESTAMP '{end.isoformat()}'
+        GROUP BY customer_id
+    """
+
+
+def contacts_sql(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
+    """Last relationship-manager contact per customer up to as_of (empty without the table)."""
+    if not has_table(con, "rm_contacts"):
+        return (
+            "SELECT CAST(NULL AS VARCHAR) AS customer_id, CAST(NULL AS DATE) AS last_contact"
+            " WHERE FALSE"
+        )
+    return f"""
+        SELECT customer_id, max(CAST(contact_date AS DATE)) AS last_contact
+        FROM rm_contacts
+        WHERE contact_date <= {_lit(as_of)}
+        GROUP BY customer_id
+    """
+
+
+def customer_aum(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:
+    """customer_id, branch_id, status and aum at as_of: the slice tiers need.
+
+    The same population and balance SQL as the full mart, without the transactions pass;
+    tier migration uses it for the previous period.
+    """
+    snapshot = balance_snapshot(con, as_of)
+    sql = f"""
+        WITH pop AS ({population_sql(con, as_of)}), bal AS ({balances_sql(snapshot, ())})
+        SELECT pop.customer_id, pop.branch_id,
+               CASE WHEN closed THEN 'closed' ELSE 'active' END AS status,
+               CAST(coalesce(bal.aum, 0) AS DOUBLE) AS aum
+        FROM pop LEFT JOIN bal USING (customer_id)
+        ORDER BY pop.customer_id
+    """
+    return con.execute(sql).df()
+
+
+def _age_bands(age: pd.Series, edges: tuple[int, ...]) -> np.ndarray:
+    labels = [f"<{edges[0]}"] if edges else ["all"]
+    labels += [f"{a}-{b - 1}" for a, b in zip(edges, edges[1:], strict=False)]
+    labels += [f"{edges[-1]}+"] if edges else []
+    known = age.notna().to_numpy()
+    idx = np.searchsorted(np.asarray(edges), age.fillna(0).to_numpy(dtype=np.int64), side="right")
+    return np.where(known, np.asarray(labels, dtype=object)[idx], "unknown")
+
+
+def compute_customer_features(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, cfg: dict
+) -> pd.DataFrame:
+    """The feature mart at `as_of` over a connection with the canonical tables as views.
+
+    Correct for any as_of (churn training calls it at earlier snapshots): reads nothing
+    after it. Sorted by customer_id. See the module docstring for every definition.
+    """
+    s = FeatureSettings.from_config(cfg)
+    snapshot = balance_snapshot(con, as_of)
+    changes = s.aum_change_months
+    change_cols = []
+    for k in changes:
+        change_cols.append(
+            f"CASE WHEN seen_{k}m"
+            f" THEN CAST(coalesce(aum, 0) - coalesce(aum_{k}m_ago, 0) AS DOUBLE) END"
+            f" AS aum_change_{k}m"
+        )
+    for k in changes:
+        change_cols.append(
+            f"CASE WHEN seen_{k}m AND aum_{k}m_ago > 0 THEN"
+            f" CAST((coalesce(aum, 0) - aum_{k}m_ago) / CAST(aum_{k}m_ago AS DOUBLE) AS DOUBLE) END"
+            f" AS aum_change_pct_{k}m"
+        )
+    product_cols = [f"coalesce(has_{p}, FALSE) AS has_{p}" for p in PRODUCTS]
+    products_held = " + ".join(f"CAST(coalesce(has_{p}, FALSE) AS INTEGER)" for p in PRODUCTS)
+    frequency = "active_days" if s.frequency_unit == "day" else "txn_count"
+    asof = _lit(as_of)
+    sql = f"""
+        WITH pop AS ({population_sql(con, as_of)}),
+             tx AS ({transactions_sql(con, as_of, s)}),
+             bal AS ({balances_sql(snapshot, changes)}),
+             rmc AS ({contacts_sql(con, as_of)})
+        SELECT pop.customer_id, pop.branch_id, pop.rm_id,
+               CASE WHEN closed THEN 'closed' ELSE 'active' END AS status,
+               closed AS closed_in_period,
+               open_date,
+               open_date >= {_lit(as_of.replace(day=1))} AS new_in_period,
+               CAST(date_sub('month', open_date, {asof}) AS INTEGER) AS tenure_months,
+               CAST(date_sub('year', birth_date, {asof}) AS INTEGER) AS age,
+               gender, digital_enrolled,
+               {"NULL" if snapshot is None else _lit(snapshot)}::DATE AS aum_month_end,
+               CAST(coalesce(aum, 0) AS DOUBLE) AS aum,
+               CAST(coalesce(liabilities, 0) AS DOUBLE) AS liabilities,
+               {", ".join(change_cols)},
+               CAST({products_held} AS INTEGER) AS products_held,
+               {", ".join(product_cols)},
+               last_txn_date,
+               CAST(date_diff('day', last_txn_date, {asof}) AS INTEGER) AS recency_days,
+               CAST(coalesce({frequency}, 0) AS BIGINT) AS frequency,
+               CAST(coalesce(monetary, 0) AS DOUBLE) AS monetary,
+               CAST(coalesce(txn_count, 0) AS BIGINT) AS txn_count,
+               CAST(coalesce(digital_txn_count, 0) AS BIGINT) AS digital_txn_count,
+               CASE WHEN txn_count > 0 THEN digital_txn_count / txn_count END AS digital_share,
+               CAST(date_diff('day', last_contact, {asof}) AS INTEGER) AS days_since_rm_contact
+        FROM pop
+        LEFT JOIN tx USING (customer_id)
+        LEFT JOIN bal USING (customer_id)
+        LEFT JOIN rmc USING (customer_id)
+        ORDER BY pop.customer_id
+    """
+    df = con.execute(sql).df()
+    return _finish(df, as_of, s)
+
+
+def _finish(df: pd.DataFrame, as_of: dt.date, s: FeatureSettings) -> pd.DataFrame:
+    """Columns over the whole population: tier, age band, dormancy, RFM; final order."""
+    out = df
+    out.insert(3, "period", period_of(as_of))
+    out.insert(4, "as_of_date", as_of)
+    out["as_of_date"] = out["as_of_date"].astype("object")
+    for col in ("open_date", "aum_month_end", "last_txn_date"):
+        out[col] = _nullable_objects(out[col].dt.date)
+    age = out["age"].astype("Int64")
+    out["age"] = age
+    out.insert(out.columns.get_loc("age") + 1, "age_band", _age_bands(age, s.age_bands))
+    out["digital_enrolled"] = out["digital_enrolled"].astype("boolean")
+    for col in ("recency_days", "days_since_rm_contact"):
+        out[col] = out[col].astype("Int64")
+    out["tenure_months"] = out["tenure_months"].astype("int64")
+    out["products_held"] = out["products_held"].astype("int64")
+    out.insert(
+        out.columns.get_loc("liabilities") + 1,
+        "tier",
+        assign_tiers(out["aum"], s.tier_names, s.tier_min_aum),
+    )
+    out["dormant"] = (
+        out["recency_days"].isna() | (out["recency_days"] >= s.dormant_days)
+    ).to_numpy(dtype=bool)
+    share = out["digital_share"].astype("float64")
+    out["digital_adopter"] = out["digital_enrolled"].fillna(False).to_numpy(dtype=bool) | (
+        share.fillna(0.0).to_numpy() > s.digital_majority
+    )
+    active = out["txn_count"] > 0
+    groups = out["branch_id"] if s.rfm_population == "branch" else None
+    r, f, m = rfm_scores(out["recency_days"], out["frequency"], out["monetary"], active, groups)
+    out["rfm_r"], out["rfm_f"], out["rfm_m"] = r, f, m
+    out["rfm_score"] = rfm_score_label(r, f, m)
+    out["rfm_segment"] = assign_segments(
+        r, f, active.to_numpy(), s.segments, s.inactive_segment, s.unmatched_segment
+    )
+    for col in (
+        "customer_id",
+        "branch_id",
+        "rm_id",
+        "status",
+        "gender",
+        "tier",
+        "rfm_score",
+        "rfm_segment",
+        "age_band",
+        "period",
+    ):
+        out[col] = _nullable_objects(out[col])
+    return out.reset_index(drop=True)
+
+
+def _nullable_objects(values: pd.Series) -> pd.Series:
+    """An object column whose missing entries are None (Parquet nulls), not NaN or NaT."""
+    obj = values.astype("object")
+    return obj.where(values.notna(), None)

@@ -1,0 +1,101 @@
+"""RFM scores (1-5 by quantile) and named segments.
+
+Scoring, exactly: within a population group (the whole bank, or each branch, per
+`rfm.population`), only customers active in the window (at least one
+customer-initiated transaction) are ranked. For a value shared by the customers at
+ranks lo..hi (ties), the mid-rank percentile is p = ((lo + hi) / 2 - 0.5) / n, and the
+score is ceil(5 * p), computed in integers as ceil(5 (lo + hi - 1) / (2 n)). So:
+
+- n distinct values split into equal quintiles (10 customers: two per score);
+- tied customers always share one score (that of their average rank), and a tie at a
+  quintile edge neither crashes nor empties the neighbouring scores beyond the tie;
+- p lies in (0, 1), so the score is always 1-5; a group of one customer scores 3
+  (the middle: there is nobody to compare with), as does a group whose values all tie.
+
+Recency is ranked so that the most recent customer scores 5 (fewest days since the
+last transaction = highest rank). Customers with no activity in the window get
+r = f = m = 1 and the configured `rfm.inactive_segment`.
+
+Segments: the first rule in `rfm.segments` whose r and f ranges both contain the
+customer's scores. A customer no rule matches gets `rfm.unmatched_segment` (default
+"Unclassified"), so every customer has exactly one segment, and a gap in a bank's rules
+shows up as a named segment instead of a missing value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from pipeline.features.settings import Segment
+
+
+def quantile_scores(values: pd.Series, groups: pd.Series | None = None) -> np.ndarray:
+    """1-5 score of each value by mid-rank percentile within its group (higher = 5).
+
+    `values` must have no missing entries. `groups` (same index) splits the population;
+    None ranks everyone together.
+    """
+    if values.isna().any():
+        raise ValueError("quantile_scores: values must not be missing")
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    keys = pd.Series(0, index=values.index) if groups is None else groups
+    grouped = values.groupby(keys, sort=False)
+    lo = grouped.rank(method="min").to_numpy(dtype=np.int64)
+    hi = grouped.rank(method="max").to_numpy(dtype=np.int64)
+    n = grouped.transform("size").to_numpy(dtype=np.int64)
+    scores = -((-5 * (lo + hi - 1)) // (2 * n))  # integer ceil: exact at quintile edges
+    return np.clip(scores, 1, 5)
+
+
+def rfm_scores(
+    recency_days: pd.Series,
+    frequency: pd.Series,
+    monetary: pd.Series,
+    active: pd.Series,
+    groups: pd.Series | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(r, f, m) scores 1-5 for every customer; inactive ones (active False) get 1, 1, 1."""
+    mask = active.to_numpy(dtype=bool)
+    r = np.ones(len(active), dtype=np.int64)
+    f = r.copy()
+    m = r.copy()
+    if mask.any():
+        grp = None if groups is None else groups[mask]
+        # recent = 5: rank the negated days, so fewer days ranks higher
+        r[mask] = quantile_scores(-recency_days[mask].astype("float64"), grp)
+        f[mask] = quantile_scores(frequency[mask].astype("float64"), grp)
+        m[mask] = quantile_scores(monetary[mask].astype("float64"), grp)
+    return r, f, m
+
+
+def assign_segments(
+    r: np.ndarray,
+    f: np.ndarray,
+    active: np.ndarray,
+    segments: Sequence[Segment],
+    inactive_segment: str,
+    unmatched_segment: str,
+) -> np.ndarray:
+    """Segment name per customer: first matching rule; inactive and unmatched fallbacks."""
+    r = np.asarray(r)
+    f = np.asarray(f)
+    conditions = [(r >= s.r[0]) & (r <= s.r[1]) & (f >= s.f[0]) & (f <= s.f[1]) for s in segments]
+    names = np.array([s.name for s in segments], dtype=object)
+    out = np.full(len(r), unmatched_segment, dtype=object)
+    unset = np.ones(len(r), dtype=bool)
+    for cond, name in zip(conditions, names, strict=True):  # loop over rules, not rows
+        hit = cond & unset
+        out[hit] = name
+        unset &= ~hit
+    out[~np.asarray(active, dtype=bool)] = inactive_segment
+    return out
+
+
+def rfm_score_label(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """The three digits as text, e.g. "545"."""
+    codes = np.asarray(r) * 100 + np.asarray(f) * 10 + np.asarray(m)
+    return codes.astype(str).astype(object)

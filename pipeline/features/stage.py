@@ -1,0 +1,123 @@
+"""`crm features`: the I/O edge. Reads canonical tables, writes the period's four outputs.
+
+customer_features.parquet (one row per customer per period), tier_migration.parquet
+(branch x from_tier x to_tier), branch_kpis.parquet (branch x period, plus a network
+row) and lorenz.parquet (Lorenz points per branch and network-wide).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from pipeline import io
+from pipeline.catalog import Catalog
+from pipeline.features.customer import (
+    balance_snapshot,
+    compute_customer_features,
+    customer_aum,
+    table_columns,
+)
+from pipeline.features.kpis import compute_branch_kpis, compute_lorenz
+from pipeline.features.migration import compute_tier_migration
+from pipeline.features.settings import FeatureSettings
+from pipeline.features.tiers import assign_tiers
+from pipeline.periods import as_of_date, previous_period
+from pipeline.tables import connect
+
+
+@dataclass(frozen=True)
+class PeriodFeatures:
+    features: pd.DataFrame
+    tier_migration: pd.DataFrame
+    branch_kpis: pd.DataFrame
+    lorenz: pd.DataFrame
+    notes: tuple[str, ...]
+
+
+def previous_tiers(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, s: FeatureSettings
+) -> pd.DataFrame:
+    """customer_id, branch_id, status, tier at an earlier as-of date, from data up to it."""
+    prev = customer_aum(con, as_of)
+    prev["tier"] = assign_tiers(prev["aum"], s.tier_names, s.tier_min_aum)
+    return prev
+
+
+def data_notes(con: duckdb.DuckDBPyConnection, as_of: dt.date, s: FeatureSettings) -> list[str]:
+    """Facts about the inputs an analyst should know when reading this period's numbers."""
+    notes = []
+    snapshot = balance_snapshot(con, as_of)
+    if snapshot is None:
+        notes.append(f"no balances on or before {as_of}: AUM is 0 for everyone")
+    elif (snapshot.year, snapshot.month) != (as_of.year, as_of.month):
+        notes.append(f"latest balances are from {snapshot}, not the period's month")
+    if s.rfm_monetary == "revenue" and "revenue" not in table_columns(con, "transactions"):
+        notes.append("transactions have no revenue column: RFM monetary uses amount")
+    cols = table_columns(con, "customers")
+    if "status" in cols:
+        close = "close_date IS NULL" if "close_date" in cols else "TRUE"
+        undated = con.execute(
+            f"SELECT count(*) FROM customers WHERE status = 'closed' AND {close}"
+        ).fetchone()[0]
+        if undated:
+            notes.append(
+                f"{undated} customers have status closed but no close_date: counted as open"
+            )
+    return notes
+
+
+def build_period(
+    con: duckdb.DuckDBPyConnection, period: str, cfg: dict[str, Any]
+) -> PeriodFeatures:
+    """Every output of the stage for one period, from the canonical tables on `con`."""
+    s = FeatureSettings.from_config(cfg)
+    as_of = as_of_date(period)
+    features = compute_customer_features(con, as_of, cfg)
+    prev = previous_tiers(con, as_of_date(previous_period(period)), s)
+    migration = compute_tier_migration(prev, features, s.tier_names, period)
+    kpis = compute_branch_kpis(features, s, period, as_of)
+    lorenz = compute_lorenz(features, s, period)
+    notes = data_notes(con, as_of, s)
+    unmatched = int((features["rfm_segment"] == s.unmatched_segment).sum())
+    if unmatched:
+        notes.append(f"{unmatched} customers match no rfm.segments rule: {s.unmatched_segment}")
+    return PeriodFeatures(features, migration, kpis, lorenz, tuple(notes))
+
+
+def run_features(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
+    """Compute and write the period's features, migration, KPIs and Lorenz points."""
+    con = connect(catalog)
+    try:
+        out = build_period(con, period, cfg)
+    finally:
+        con.close()
+    io.write_parquet(out.features, catalog.customer_features(period))
+    io.write_parquet(out.tier_migration, catalog.tier_migration(period))
+    io.write_parquet(out.branch_kpis, catalog.branch_kpis(period))
+    io.write_parquet(out.lorenz, catalog.lorenz(period))
+    return summary(out, period)
+
+
+def summary(out: PeriodFeatures, period: str) -> str:
+    f = out.features
+    active = f[f["status"] == "active"]
+    network = out.branch_kpis[out.branch_kpis["scope"] == "network"].iloc[0]
+    tiers = ", ".join(
+        f"{c.split('__', 1)[1]} {int(network[c]):,}"
+        for c in out.branch_kpis.columns
+        if c.startswith("customers__")
+    )
+    lines = [
+        f"features {period}: {len(active):,} active customers in {f['branch_id'].nunique()} "
+        f"branches ({int(f['closed_in_period'].sum()):,} closed in the period, "
+        f"{int(f['new_in_period'].sum()):,} new)",
+        f"  AUM {network['aum']:,.0f}; tiers: {tiers}; Gini {network['gini_aum']:.3f}; "
+        f"dormant {network['dormant_share']:.1%}",
+    ]
+    lines += [f"  note: {n}" for n in out.notes]
+    return "\n".join(lines)
