@@ -45,6 +45,11 @@ class Catalog:
     def ingest_manifest(self) -> Path:
         return self.interim_dir / "manifest.json"
 
+    @property
+    def ingest_parts_dir(self) -> Path:
+        """Ingest's per-file typed parts and their state: what makes re-runs incremental."""
+        return self.interim_dir / "parts"
+
     # per period
     def processed_dir(self, period: str) -> Path:
         parse_period(period)
