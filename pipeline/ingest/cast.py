@@ -1,0 +1,203 @@
+"""Mapping and casting as SQL: a loaded text table -> canonical typed columns.
+
+Each canonical column is read from its source column(s), trimmed, passed through the
+config's value map, and cast with TRY_ functions; a value that is present but does not
+cast, a missing required value, or a value outside the column's closed set marks the
+row with a reason, the column and the failing value (the first failure in column
+order). Nothing here decides what is accepted: that is checks.py, over all files.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.errors import InputError
+from pipeline.ingest.readers import Loaded
+from pipeline.ingest.source import SourceConfig, TableSpec
+from pipeline.schema import Column
+
+SQL_TYPES = {
+    "string": "VARCHAR",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "float64": "DOUBLE",
+    "int64": "BIGINT",
+    "bool": "BOOLEAN",
+}
+UNPARSEABLE = {
+    "date": "unparseable_date",
+    "timestamp": "unparseable_timestamp",
+    "float64": "unparseable_number",
+    "int64": "unparseable_number",
+    "bool": "unparseable_bool",
+}
+TRUE_WORDS = ("true", "t", "1", "yes", "y")
+FALSE_WORDS = ("false", "f", "0", "no", "n")
+# Columns of a part besides the canonical ones: where a row came from and why it failed.
+PART_META = ("_line", "_reason", "_column", "_value", "_raw")
+
+
+def lit(value: Any) -> str:
+    """A SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    """A quoted SQL identifier (export headers can be Chinese, hold spaces or quotes)."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def part_columns(spec: TableSpec) -> list[Column]:
+    """Canonical columns a part holds: the schema's (minus derived) and the extras."""
+    return [c for c in spec.columns_out if not c.derived]
+
+
+def presence_required(spec: TableSpec) -> set[str]:
+    """Columns a file must have: the schema's required ones and every survey item."""
+    needed = set(spec.table.required_columns)
+    if spec.survey:
+        needed |= set(spec.survey.items) | (
+            {spec.survey.nps_item} if spec.survey.nps_item else set()
+        )
+    return needed
+
+
+def typed_select(
+    spec: TableSpec, source: SourceConfig, loaded: Loaded, label: str, keep_file: bool = False
+) -> str:
+    """SELECT over `loaded.table` giving `_line`, typed canonical columns and failure info.
+
+    `keep_file` passes a `_file` column through (adapter tables mix several files).
+    """
+    lead = ["_file", "_line"] if keep_file else ["_line"]
+    by_stripped = {h.strip(): h for h in loaded.headers}
+    needed = presence_required(spec)
+    read = spec.read
+    text_exprs: dict[str, str] = {}
+    raw_exprs: dict[str, str] = {}
+    for col in part_columns(spec):
+        sources = spec.columns[col.name]
+        missing = [s for s in sources if s not in by_stripped]
+        if missing:
+            if col.name in needed:
+                raise InputError(
+                    f"{label}: required column {missing[0]!r} (canonical {spec.name}.{col.name}) "
+                    f"is missing; the file's columns are: {', '.join(h.strip() for h in loaded.headers)}"
+                )
+            text_exprs[col.name] = "NULL::VARCHAR"
+            continue
+        parts = [f"trim({ident(by_stripped[s])})" for s in sources]
+        raw = parts[0] if len(parts) == 1 else f"nullif(concat_ws(' ', {', '.join(parts)}), '')"
+        if not col.name.endswith("_masked"):  # rejects never hold PII, not even raw
+            raw_exprs[col.name] = raw
+        text_exprs[col.name] = _null_values(_value_map(raw, spec.values.get(col.name, {})), read)
+    inner = ", ".join(
+        lead
+        + [f"{expr} AS {ident('v_' + name)}" for name, expr in text_exprs.items()]
+        + [f"{expr} AS {ident('r_' + name)}" for name, expr in raw_exprs.items()]
+    )
+    typed = {c.name: _typed(c, ident("v_" + c.name), read) for c in part_columns(spec)}
+    middle = ", ".join(
+        lead
+        + [ident("v_" + n) for n in text_exprs]
+        + [ident("r_" + n) for n in raw_exprs]
+        + [f"{expr} AS {ident('t_' + name)}" for name, expr in typed.items()]
+    )
+    failures = _failures(spec)
+    reason = "CASE " + " ".join(f"WHEN {cond} THEN {lit(r)}" for cond, r, _ in failures) + " END"
+    column = "CASE " + " ".join(f"WHEN {cond} THEN {lit(c)}" for cond, _, c in failures) + " END"
+    value = (
+        "CASE "
+        + " ".join(f"WHEN {cond} THEN {ident('v_' + c)}" for cond, _, c in failures)
+        + " END"
+    )
+    raw_json = "json_object(" + ", ".join(f"{lit(n)}, {ident('r_' + n)}" for n in raw_exprs) + ")"
+    if spec.name == "customers":
+        for c in part_columns(spec):
+            if c.name.endswith("_masked"):
+                typed[c.name] = _mask(ident("t_" + c.name))
+    outer = ", ".join(
+        (["_file"] if keep_file else [])
+        + ["_line::BIGINT AS _line"]
+        + [
+            f"{typed[c.name] if c.name.endswith('_masked') else ident('t_' + c.name)} AS {ident(c.name)}"
+            for c in part_columns(spec)
+        ]
+        + [f"{reason} AS _reason", f"{column} AS _column", f"{value} AS _value"]
+        + [f"CASE WHEN ({reason}) IS NOT NULL THEN {raw_json}::VARCHAR END AS _raw"]
+    )
+    if not failures:
+        outer = outer.replace("CASE  END", "NULL::VARCHAR")
+    return f"SELECT {outer} FROM (SELECT {middle} FROM (SELECT {inner} FROM {loaded.table}))"
+
+
+def _failures(spec: TableSpec) -> list[tuple[str, str, str]]:
+    """(condition, reason, column) in column order; the first true one names the row's fault."""
+    out = []
+    for c in part_columns(spec):
+        if c.name.endswith("_masked"):
+            continue
+        v, t = ident("v_" + c.name), ident("t_" + c.name)
+        if c.dtype != "string":
+            out.append((f"{v} IS NOT NULL AND {t} IS NULL", UNPARSEABLE[c.dtype], c.name))
+        if c.required:
+            out.append((f"{v} IS NULL", "missing_value", c.name))
+        if c.allowed:
+            allowed = ", ".join(lit(a) for a in c.allowed)
+            out.append((f"{t} IS NOT NULL AND {t} NOT IN ({allowed})", "invalid_value", c.name))
+    return out
+
+
+def _value_map(expr: str, mapping: dict[str, str]) -> str:
+    if not mapping:
+        return expr
+    cases = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in sorted(mapping.items()))
+    return f"CASE {expr} {cases} ELSE {expr} END"
+
+
+def _null_values(expr: str, read: dict[str, Any]) -> str:
+    nulls = ", ".join(lit(v) for v in ["", *read["null_values"]])
+    return f"CASE WHEN {expr} IN ({nulls}) THEN NULL ELSE {expr} END"
+
+
+def _formats(formats: list[str]) -> str:
+    return lit(formats[0]) if len(formats) == 1 else "[" + ", ".join(lit(f) for f in formats) + "]"
+
+
+def _typed(col: Column, v: str, read: dict[str, Any]) -> str:
+    if col.dtype == "string":
+        return v
+    if col.dtype == "date":
+        return f"try_strptime({v}, {_formats(read['date_format'])})::DATE"
+    if col.dtype == "timestamp":
+        return f"try_strptime({v}, {_formats(read['timestamp_format'])})"
+    if col.dtype in ("float64", "int64"):
+        number = v
+        if read["thousands"]:
+            number = f"replace({number}, {lit(read['thousands'])}, '')"
+        if read["decimal"] != ".":
+            number = f"replace({number}, {lit(read['decimal'])}, '.')"
+        if col.dtype == "int64":
+            return f"TRY_CAST({number} AS BIGINT)"
+        return f"(CASE WHEN isfinite(TRY_CAST({number} AS DOUBLE)) THEN TRY_CAST({number} AS DOUBLE) END)"
+    if col.dtype == "bool":
+        trues = ", ".join(lit(w) for w in TRUE_WORDS)
+        falses = ", ".join(lit(w) for w in FALSE_WORDS)
+        return f"(CASE WHEN lower({v}) IN ({trues}) THEN true WHEN lower({v}) IN ({falses}) THEN false END)"
+    raise ValueError(f"unknown dtype {col.dtype}")
+
+
+def _mask(expr: str) -> str:
+    """Keep at most the last 4 characters and at most a third of the value; star the rest."""
+    keep = f"least(4, length({expr}) // 3)"
+    return f"CASE WHEN {expr} IS NULL THEN NULL ELSE repeat('*', length({expr}) - {keep}) || right({expr}, {keep}) END"
+
+
+def malformed_select(spec: TableSpec, malformed_table: str, with_file: bool = False) -> str:
+    """Rows DuckDB could not split into columns, shaped like a part (all canonical NULL)."""
+    cols = ", ".join(f"NULL::{SQL_TYPES[c.dtype]} AS {ident(c.name)}" for c in part_columns(spec))
+    file = "file::VARCHAR AS _file, " if with_file else ""
+    return (
+        f"SELECT {file}line::BIGINT AS _line, {cols}, 'malformed_row' AS _reason, NULL::VARCHAR AS _column, "
+        f"error AS _value, raw AS _raw FROM {malformed_table}"
+    )

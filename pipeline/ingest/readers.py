@@ -1,0 +1,254 @@
+"""Reading one export file into DuckDB as text, with its physical line numbers.
+
+Every value is read as VARCHAR (DuckDB `all_varchar`) so that casting happens later in
+SQL where each failing value can be reported with its file, line and column. A file is
+first streamed once in Python (in 1 MiB blocks): sha256, line count, strict decoding in
+the declared encoding (a wrong encoding is a clear error naming the line) and, for
+encodings DuckDB cannot read (GB18030, GBK), transcoding to a temporary UTF-8 copy.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from pipeline.errors import InputError
+
+BLOCK = 1 << 20
+UTF8_NAMES = {"utf-8", "utf8", "utf-8-sig", "utf_8", "utf_8_sig"}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A file after its one streaming pass: identity, and the UTF-8 text DuckDB reads."""
+
+    sha256: str
+    size: int
+    lines: int  # physical lines (text formats); 0 for Excel and Parquet
+    text_path: Path  # the file itself, or its UTF-8 transcoding
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A file loaded into a DuckDB table `table` of VARCHAR columns plus `_line`."""
+
+    table: str
+    headers: list[str]
+    rows: int  # data rows parsed (structural rejects not included)
+    malformed: list[tuple[int, str, str]]  # (line, error, raw line) of rows DuckDB could not split
+    lines_exact: bool
+
+
+def prepare(path: Path, label: str, fmt: str, encoding: str, workdir: Path) -> Prepared:
+    """Hash, count lines and check the encoding of `path` in one pass; transcode if needed."""
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError(f"{label}: the file is empty (0 bytes)")
+    digest = hashlib.sha256()
+    if fmt != "csv":
+        with open(path, "rb") as fh:
+            while block := fh.read(BLOCK):
+                digest.update(block)
+        return Prepared(digest.hexdigest(), size, 0, path)
+    enc = encoding.lower().replace("_", "-")
+    try:
+        codecs.lookup(enc)
+    except LookupError:
+        raise InputError(f"{label}: unknown encoding {encoding!r} in the source config") from None
+    transcode = enc not in UTF8_NAMES
+    decoder = codecs.getincrementaldecoder(enc)(errors="strict")
+    out_path = workdir / (hashlib.sha256(label.encode()).hexdigest()[:16] + ".utf8.csv")
+    out = open(out_path, "w", encoding="utf-8", newline="") if transcode else None
+    newlines, last = 0, b""
+    try:
+        with open(path, "rb") as fh:
+            first = True
+            while block := fh.read(BLOCK):
+                digest.update(block)
+                if first and transcode:
+                    _refuse_utf8_as_legacy(block, label, encoding)
+                first = False
+                try:
+                    text = decoder.decode(block, final=False)
+                except UnicodeDecodeError as exc:
+                    line = newlines + block.count(b"\n", 0, exc.start) + 1
+                    raise _encoding_error(label, encoding, line, exc) from None
+                if out is not None:
+                    out.write(text)
+                newlines += block.count(b"\n")
+                last = block[-1:]
+            try:
+                tail = decoder.decode(b"", final=True)
+            except UnicodeDecodeError as exc:
+                raise _encoding_error(label, encoding, newlines + 1, exc) from None
+            if out is not None:
+                out.write(tail)
+    finally:
+        if out is not None:
+            out.close()
+    lines = newlines + (0 if last == b"\n" else 1)
+    return Prepared(digest.hexdigest(), size, lines, out_path if transcode else path)
+
+
+def _encoding_error(label: str, encoding: str, line: int, exc: UnicodeDecodeError) -> InputError:
+    hint = "gb18030" if encoding.lower().startswith("utf") else "utf-8"
+    return InputError(
+        f"{label}: line {line}: bytes are not valid {encoding} ({exc.reason}); the file is in "
+        f"another encoding: set `encoding:` for this table in the source config (perhaps {hint})"
+    )
+
+
+def _refuse_utf8_as_legacy(block: bytes, label: str, encoding: str) -> None:
+    """GB18030 decodes UTF-8 bytes into wrong characters without error: catch it here."""
+    if block.isascii():
+        return
+    try:
+        codecs.getincrementaldecoder("utf-8")("strict").decode(block, final=False)
+    except UnicodeDecodeError:
+        return
+    raise InputError(
+        f"{label}: the file is declared {encoding} but its bytes are UTF-8; "
+        "set `encoding: utf-8` for this table in the source config"
+    )
+
+
+def load(
+    con: duckdb.DuckDBPyConnection, prepared: Prepared, read: dict[str, Any], label: str, table: str
+) -> Loaded:
+    """Load a prepared file into `table` (VARCHAR columns and `_line`)."""
+    fmt = read["format"]
+    if fmt == "csv":
+        return _load_csv(con, prepared, read, label, table)
+    if fmt == "xlsx":
+        return _load_excel(con, prepared.text_path, read, label, table)
+    return _load_parquet(con, prepared.text_path, label, table)
+
+
+def _sql_str(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _load_csv(con, prepared: Prepared, read: dict[str, Any], label: str, table: str) -> Loaded:
+    header_row = read["header_row"]
+    options = (
+        f"all_varchar=true, header=true, delim={_sql_str(read['separator'])}, "
+        f"quote={_sql_str(read['quote'])}, escape={_sql_str(read['escape'])}, "
+        f"skip={header_row - 1}, store_rejects=true, ignore_errors=true, "
+        f"rejects_table='{table}_errors', rejects_scan='{table}_scans', "
+        "strict_mode=true, null_padding=false, parallel=true"
+    )
+    try:
+        con.execute(
+            f"CREATE TABLE {table}_text AS SELECT * FROM read_csv({_sql_str(prepared.text_path)}, {options})"
+        )
+    except duckdb.Error as exc:
+        raise InputError(f"{label}: cannot be read as CSV: {_first_line(exc)}") from None
+    headers = [r[0] for r in con.execute(f"DESCRIBE {table}_text").fetchall()]
+    rows = con.execute(f"SELECT count(*) FROM {table}_text").fetchone()[0]
+    malformed = con.execute(
+        f"SELECT DISTINCT line, error_message, csv_line FROM {table}_errors ORDER BY line"
+    ).fetchall()
+    con.execute(f"DROP TABLE {table}_errors; DROP TABLE {table}_scans")
+    skipped = [int(m[0]) for m in malformed]
+    lines_exact = True
+    if header_row + rows + len(skipped) != prepared.lines:
+        blank = _blank_lines(prepared.text_path, header_row)
+        skipped = sorted(set(skipped) | set(blank))
+        lines_exact = header_row + rows + len(skipped) == prepared.lines
+    _number_lines(con, table, header_row, skipped)
+    return Loaded(
+        table, headers, rows, [(int(a), str(b), str(c)) for a, b, c in malformed], lines_exact
+    )
+
+
+def _number_lines(con, table: str, header_row: int, skipped: list[int]) -> None:
+    """`_line` of data row r = header_row + 1 + r, shifted past skipped physical lines.
+
+    Skipped lines (blank or unparseable) are sorted s_1 < s_2 < ...; row r comes after
+    s_j exactly when r >= s_j - header_row - j (0-based rows, 1-based j), so an ASOF join
+    on those thresholds gives how many skipped lines precede each row.
+    """
+    base = header_row + 1
+    if not skipped:
+        con.execute(f"CREATE TABLE {table} AS SELECT {base} + rowid AS _line, * FROM {table}_text")
+    else:
+        thresholds = pd.DataFrame(
+            {
+                "t": [s - header_row - j for j, s in enumerate(skipped, 1)],
+                "k": range(1, len(skipped) + 1),
+            }
+        )
+        con.register(f"{table}_thr", thresholds)
+        con.execute(
+            f"CREATE TABLE {table} AS SELECT {base} + x.rowid + coalesce(thr.k, 0) AS _line, x.* "
+            f"FROM (SELECT rowid, * FROM {table}_text) x "
+            f"ASOF LEFT JOIN {table}_thr thr ON x.rowid >= thr.t ORDER BY x.rowid"
+        )
+        con.unregister(f"{table}_thr")
+        con.execute(f"ALTER TABLE {table} DROP COLUMN rowid")
+    con.execute(f"DROP TABLE {table}_text")
+
+
+def _blank_lines(path: Path, header_row: int) -> list[int]:
+    """Physical numbers of empty data lines (DuckDB skips them); read only when counts differ."""
+    blank = []
+    with open(path, "rb") as fh:
+        for number, line in enumerate(fh, 1):
+            if number > header_row and not line.strip(b"\r\n"):
+                blank.append(number)
+    return blank
+
+
+def _load_excel(con, path: Path, read: dict[str, Any], label: str, table: str) -> Loaded:
+    header_row = read["header_row"]
+    try:
+        frame = pd.read_excel(
+            path, sheet_name=read["sheet"], header=header_row - 1, dtype=object, engine="openpyxl"
+        )
+    except Exception as exc:  # openpyxl raises many types for a broken workbook
+        raise InputError(f"{label}: cannot be read as an Excel workbook: {exc}") from None
+    text = pd.DataFrame(
+        {str(col).strip(): frame[col].map(_cell_text).astype("string") for col in frame.columns}
+    )
+    text.insert(0, "_line", pd.RangeIndex(header_row + 1, header_row + 1 + len(text)))
+    con.register(f"{table}_frame", text)
+    con.execute(f"CREATE TABLE {table} AS SELECT * FROM {table}_frame")
+    con.unregister(f"{table}_frame")
+    return Loaded(table, [c for c in text.columns if c != "_line"], len(text), [], True)
+
+
+def _cell_text(value: Any) -> str | None:
+    """An Excel cell as export text: dates ISO, whole floats without '.0', empty as None."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, datetime | date):
+        ts = pd.Timestamp(value)
+        return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _load_parquet(con, path: Path, label: str, table: str) -> Loaded:
+    try:
+        con.execute(
+            f"CREATE TABLE {table} AS SELECT file_row_number + 1 AS _line, "
+            f"COLUMNS(c -> c <> 'file_row_number')::VARCHAR "
+            f"FROM read_parquet({_sql_str(path)}, file_row_number=true) ORDER BY file_row_number"
+        )
+    except duckdb.Error as exc:
+        raise InputError(f"{label}: cannot be read as Parquet: {_first_line(exc)}") from None
+    headers = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] != "_line"]
+    rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return Loaded(table, headers, rows, [], True)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,163 @@
+"""`crm ingest` and `crm validate`: the I/O edge of the ingest stage.
+
+One DuckDB connection (spilling to a temporary folder) does all the work: stage every
+table (stage.py), fix the as-of date, classify every row (checks.py), reconcile
+read = accepted + rejected + duplicates, and only then -- when every table reconciles
+and stays under the reject-rate threshold -- write the canonical tables, the rejects
+and, last, the manifest. Validation runs the same steps and writes nothing.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipeline.catalog import Catalog
+from pipeline.errors import InputError
+from pipeline.ingest import checks, write
+from pipeline.ingest.parts import FileEntry, PartStore
+from pipeline.ingest.source import SourceConfig, load_source
+from pipeline.ingest.stage import Stager
+from pipeline.periods import as_of_date
+
+
+@dataclass
+class IngestResult:
+    """Everything a run learnt: per-table counts, files, the as-of and what failed."""
+
+    source: SourceConfig
+    raw_dir: Path
+    as_of: date
+    as_of_basis: str
+    max_reject_rate: float
+    tables: dict[str, dict[str, Any]]
+    files: list[FileEntry]
+    samples: dict[str, list[tuple]] = field(default_factory=dict)
+
+    @property
+    def over_threshold(self) -> list[str]:
+        return [t for t, c in self.tables.items() if c["reject_rate"] > self.max_reject_rate]
+
+
+def resolve_as_of(
+    cfg: dict, source: SourceConfig, con: duckdb.DuckDBPyConnection
+) -> tuple[date, str]:
+    """The latest date an export may hold: source `as_of`, else the period's, else the data's."""
+    if source.as_of is not None:
+        return source.as_of, f"source config as_of ({source.path.name})"
+    if cfg.get("period"):
+        return as_of_date(cfg["period"]), f"period {cfg['period']}"
+    derived = checks.derive_as_of(con, "all_transactions")
+    if derived is None:
+        raise InputError(
+            "no parseable transaction dates: cannot tell the data's as-of date; set `period`"
+        )
+    return derived, "last month of the transactions (contiguous from the busiest month)"
+
+
+def ingest(cfg: dict, catalog: Catalog, write_outputs: bool) -> IngestResult:
+    """Run ingest; with `write_outputs` False nothing under <data> changes (validate)."""
+    source = load_source(cfg["source"], mask_pii=cfg["privacy"]["mask_pii"])
+    raw = source.raw_path(catalog.data_dir / "raw")
+    if not raw.is_dir():
+        raise InputError(f"{raw}: no export folder for source {source.name!r} ({source.path})")
+    if write_outputs:  # spill and staging beside the outputs, so the final moves are renames
+        catalog.interim_dir.mkdir(parents=True, exist_ok=True)
+    spill_root = catalog.interim_dir if write_outputs else None
+    with tempfile.TemporaryDirectory(prefix=".ingest-", dir=spill_root) as tmp:
+        work = Path(tmp)
+        con = duckdb.connect(
+            config={
+                "threads": 2,
+                "temp_directory": str(work / "spill"),
+                "preserve_insertion_order": True,
+            }
+        )
+        try:
+            store = PartStore(catalog.ingest_parts_dir, work / "staging")
+            stager = Stager(con, source, raw, store, work)
+            if source.adapter:
+                stager.stage_adapter()
+            else:
+                for spec in source.tables.values():
+                    stager.stage_files(spec)
+            as_of, basis = resolve_as_of(cfg, source, con)
+            tables: dict[str, dict[str, Any]] = {}
+            samples: dict[str, list[tuple]] = {}
+            for name, spec in source.tables.items():
+                fk = "accepted_customers" if name != "customers" else None
+                checks.classify(con, spec, f"all_{name}", f"cls_{name}", as_of, fk)
+                if name == "customers":
+                    con.execute(
+                        "CREATE VIEW accepted_customers AS SELECT customer_id FROM cls_customers "
+                        "WHERE _status = 'accepted'"
+                    )
+                counted = checks.counts(con, f"cls_{name}")
+                _reconcile(
+                    con, name, counted, [e for e in stager.entries if e.table == name], source
+                )
+                read = counted["rows_read"]
+                counted["reject_rate"] = round(counted["rejected"] / read, 6) if read else 0.0
+                counted["files"] = sum(1 for e in stager.entries if e.table == name)
+                tables[name] = counted
+                samples[name] = con.execute(
+                    f"SELECT _file, _line, _rcol, _rsn, _rval FROM cls_{name} "
+                    "WHERE _status = 'rejected' ORDER BY _file, _line LIMIT 5"
+                ).fetchall()
+            result = IngestResult(
+                source,
+                raw,
+                as_of,
+                basis,
+                cfg["ingest"]["max_reject_rate"],
+                tables,
+                stager.entries,
+                samples,
+            )
+            if write_outputs and not result.over_threshold:
+                write.write_outputs(con, result, catalog)
+                store.commit()
+                write.write_manifest(result, catalog)
+            return result
+        finally:
+            con.close()
+
+
+def _reconcile(
+    con, name: str, counted: dict, entries: list[FileEntry], source: SourceConfig
+) -> None:
+    """read (from the files) = rows classified = accepted + rejected + duplicates, or stop."""
+    classified = con.execute(f"SELECT count(*) FROM cls_{name}").fetchone()[0]
+    total = counted["accepted"] + counted["rejected"] + counted["duplicates_dropped"]
+    from_files = sum(e.rows_read for e in entries) if not source.adapter else classified
+    if not (from_files == classified == total):
+        raise InputError(
+            f"{name}: rows do not reconcile: {from_files} read from files, {classified} classified, "
+            f"{counted['accepted']} accepted + {counted['rejected']} rejected + "
+            f"{counted['duplicates_dropped']} duplicates = {total}; nothing was written"
+        )
+
+
+def run_ingest(cfg: dict, catalog: Catalog) -> str:
+    """Ingest the configured source into <data>/interim/; fail (writing nothing) over threshold."""
+    result = ingest(cfg, catalog, write_outputs=True)
+    if result.over_threshold:
+        raise InputError(
+            "reject rate over ingest.max_reject_rate "
+            f"({result.max_reject_rate:.2%}); nothing was written.\n" + write.report(result)
+        )
+    return write.summary(result)
+
+
+def run_validate(cfg: dict, catalog: Catalog) -> str:
+    """Check the exports against the source config and report; writes nothing."""
+    result = ingest(cfg, catalog, write_outputs=False)
+    text = write.report(result)
+    if result.over_threshold:
+        raise InputError("validation failed: reject rate over ingest.max_reject_rate\n" + text)
+    return text

@@ -1,0 +1,311 @@
+"""Source configs (configs/sources/*.yml): how one bank's exports map onto the canonical tables.
+
+A source config is pure mapping, no code: file patterns, format and encoding, column
+names, date/number formats, value maps, PII handling and which txn_types are the
+customer's own doing. `load_source` checks it and resolves it into `TableSpec`s, so the
+rest of ingest never reads YAML. A source that needs more than mapping names an
+`adapter` module (Berka's birth_number), kept beside its config.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import read_yaml, source_config_path, survey_definition_path
+from pipeline.errors import ConfigError
+from pipeline.schema import PII_COLUMNS, TABLES, Column, Table
+
+FORMATS = ("csv", "xlsx", "parquet")
+# Reading options: every one can be set in `defaults:` and overridden per table.
+READ_DEFAULTS: dict[str, Any] = {
+    "format": "csv",
+    "encoding": "utf-8",  # utf-8 (a BOM is accepted), utf-8-sig, gb18030, gbk, latin-1, ...
+    "separator": ",",
+    "quote": '"',
+    "escape": '"',
+    "header_row": 1,  # 1-based line (Excel: row) holding the column names
+    "sheet": 0,  # Excel sheet name or 0-based index
+    "date_format": "%Y-%m-%d",  # strptime format, or a list of them tried in order
+    "timestamp_format": "%Y-%m-%d %H:%M:%S",
+    "decimal": ".",
+    "thousands": "",  # e.g. "," for 1,234.50
+    "null_values": [],  # extra strings meaning "no value" (the empty string always does)
+}
+TABLE_KEYS = {"files", "optional", "allow_empty", "survey", "columns", "values"} | set(
+    READ_DEFAULTS
+)
+TOP_KEYS = {
+    "name",
+    "raw_dir",
+    "adapter",
+    "inputs",
+    "as_of",
+    "defaults",
+    "customer_initiated_txn_types",
+    "pii",
+    "tables",
+}
+# ISO forms always accepted besides the configured ones for typed sources (Excel, Parquet).
+ISO_DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S"]
+ISO_TIMESTAMP_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d"]
+# Order tables are ingested in: customers first, every other table checks its customer_id.
+TABLE_ORDER = tuple(TABLES)
+
+
+@dataclass(frozen=True)
+class SurveyScale:
+    items: tuple[str, ...]  # Likert items and the overall item, on [scale_min, scale_max]
+    scale_min: float
+    scale_max: float
+    nps_item: str | None  # 0-10
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    table: Table
+    files: tuple[str, ...]  # glob patterns under the raw dir (empty for adapter tables)
+    read: dict[str, Any]
+    columns: dict[str, tuple[str, ...]]  # canonical -> source column(s), joined by a space
+    values: dict[str, dict[str, str]]  # canonical -> {source value: canonical value}
+    optional: bool = False
+    allow_empty: bool = False
+    survey: SurveyScale | None = None
+    extra_columns: tuple[Column, ...] = ()  # survey items and masked PII, after the schema's
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    @property
+    def columns_out(self) -> tuple[Column, ...]:
+        return self.table.columns + self.extra_columns
+
+    def fingerprint(self, source: SourceConfig) -> str:
+        """Hash of everything that decides how one file of this table is parsed and cast."""
+        blob = json.dumps(
+            {
+                "parser": PARSER_VERSION,
+                "files": self.files,
+                "read": self.read,
+                "columns": self.columns,
+                "values": self.values,
+                "extra": [(c.name, c.dtype) for c in self.extra_columns],
+                "pii_drop": source.pii_drop,
+                "pii_mask": source.pii_mask,
+            },
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+# Bump when parsing or casting changes, so cached per-file parts are rebuilt.
+PARSER_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    path: Path
+    raw_dir: str
+    tables: dict[str, TableSpec]
+    customer_initiated_txn_types: tuple[str, ...]
+    pii_drop: tuple[str, ...]
+    pii_mask: dict[str, str]  # output name (<name>_masked) -> source column
+    adapter: str | None = None
+    inputs: dict[str, str] = field(default_factory=dict)
+    as_of: date | None = None
+
+    def raw_path(self, raw_root: Path) -> Path:
+        """The export folder: absolute (env vars and ~ expanded), or under <data>/raw/."""
+        path = Path(os.path.expanduser(os.path.expandvars(self.raw_dir)))
+        return path if path.is_absolute() else raw_root / path
+
+    @property
+    def pii_source_columns(self) -> set[str]:
+        return set(self.pii_drop) | set(self.pii_mask.values()) | set(PII_COLUMNS)
+
+
+def load_source(source: str, mask_pii: bool = True) -> SourceConfig:
+    """Read and check a source config by name or path; every error names the key."""
+    path = source_config_path(source)
+    raw = read_yaml(path) or {}
+    where = str(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping at the top level")
+    _unknown(raw, TOP_KEYS, where)
+    for key in ("name", "raw_dir", "tables"):
+        if key not in raw:
+            raise ConfigError(f"{where}: {key}: required")
+    defaults = dict(READ_DEFAULTS)
+    _unknown(raw.get("defaults") or {}, set(READ_DEFAULTS), f"{where}: defaults")
+    defaults.update(raw.get("defaults") or {})
+    pii = raw.get("pii") or {}
+    _unknown(pii, {"drop", "mask"}, f"{where}: pii")
+    pii_drop = tuple(str(c) for c in pii.get("drop") or ())
+    pii_mask = {str(k): str(v) for k, v in (pii.get("mask") or {}).items()} if mask_pii else {}
+    if not mask_pii:
+        pii_drop += tuple(str(v) for v in (pii.get("mask") or {}).values())
+    for out in pii_mask:
+        if out not in PII_COLUMNS:
+            raise ConfigError(f"{where}: pii.mask.{out}: must be one of {', '.join(PII_COLUMNS)}")
+    tables_raw = raw["tables"]
+    if not isinstance(tables_raw, dict) or not tables_raw:
+        raise ConfigError(f"{where}: tables: expected a mapping of canonical table names")
+    adapter = raw.get("adapter")
+    specs: dict[str, TableSpec] = {}
+    for name in TABLE_ORDER:
+        if name in tables_raw:
+            specs[name] = _table_spec(
+                name, tables_raw[name] or {}, defaults, where, adapter, pii_mask
+            )
+    unknown = set(tables_raw) - set(TABLES)
+    if unknown:
+        raise ConfigError(
+            f"{where}: tables: unknown table(s) {sorted(unknown)}; known: {list(TABLES)}"
+        )
+    for name in ("customers", "transactions", "balances"):
+        if name not in specs:
+            raise ConfigError(f"{where}: tables.{name}: required canonical table is not mapped")
+    pii_sources = set(pii_drop) | set(pii_mask.values()) | set(PII_COLUMNS)
+    for spec in specs.values():
+        for canonical, sources in spec.columns.items():
+            if canonical.endswith("_masked"):
+                continue
+            for src in sources:
+                if src in pii_sources:
+                    raise ConfigError(
+                        f"{where}: tables.{spec.name}.columns.{canonical}: {src!r} is a PII "
+                        "column; PII is never mapped onto canonical columns"
+                    )
+    if not raw.get("customer_initiated_txn_types"):
+        raise ConfigError(
+            f"{where}: customer_initiated_txn_types: list the txn_types that are the customer's "
+            "own doing (engagement counts only these)"
+        )
+    as_of = raw.get("as_of")
+    if as_of is not None and not isinstance(as_of, date):
+        try:
+            as_of = date.fromisoformat(str(as_of))
+        except ValueError:
+            raise ConfigError(f"{where}: as_of: expected YYYY-MM-DD, got {as_of!r}") from None
+    inputs = raw.get("inputs") or {}
+    if adapter is None and inputs:
+        raise ConfigError(f"{where}: inputs: only a source with an adapter declares inputs")
+    return SourceConfig(
+        name=str(raw["name"]),
+        path=path,
+        raw_dir=str(raw["raw_dir"]),
+        tables=specs,
+        customer_initiated_txn_types=tuple(
+            str(t) for t in raw.get("customer_initiated_txn_types") or ()
+        ),
+        pii_drop=pii_drop,
+        pii_mask=pii_mask,
+        adapter=adapter,
+        inputs={str(k): str(v) for k, v in inputs.items()},
+        as_of=as_of,
+    )
+
+
+def _table_spec(
+    name: str, raw: dict, defaults: dict, where: str, adapter: str | None, pii_mask: dict[str, str]
+) -> TableSpec:
+    here = f"{where}: tables.{name}"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{here}: expected a mapping")
+    _unknown(raw, TABLE_KEYS, here)
+    table = TABLES[name]
+    read = {k: raw.get(k, v) for k, v in defaults.items()}
+    if read["format"] not in FORMATS:
+        raise ConfigError(
+            f"{here}.format: must be one of {', '.join(FORMATS)}; got {read['format']!r}"
+        )
+    if not isinstance(read["header_row"], int) or read["header_row"] < 1:
+        raise ConfigError(f"{here}.header_row: expected a line number >= 1")
+    for key in ("date_format", "timestamp_format", "null_values"):
+        value = read[key]
+        read[key] = [value] if isinstance(value, str) else list(value)
+    if read["format"] in ("xlsx", "parquet"):
+        read["date_format"] = read["date_format"] + ISO_DATE_FORMATS
+        read["timestamp_format"] = read["timestamp_format"] + ISO_TIMESTAMP_FORMATS
+    files = raw.get("files")
+    if adapter is None:
+        if not files:
+            raise ConfigError(f"{here}.files: required (a file name or glob, or a list of them)")
+    elif files:
+        raise ConfigError(
+            f"{here}.files: the adapter {adapter} builds this table; list its inputs instead"
+        )
+    files = (files,) if isinstance(files, str) else tuple(files or ())
+    extra: list[Column] = []
+    survey = None
+    if raw.get("survey"):
+        survey = _survey_scale(str(raw["survey"]), here)
+        extra += [Column(item, "float64", required=False) for item in survey.items]
+        if survey.nps_item:
+            extra.append(Column(survey.nps_item, "float64", required=False))
+    elif name in ("survey_responses", "staff_survey_responses"):
+        raise ConfigError(f"{here}.survey: name the survey definition (configs/surveys/<name>.yml)")
+    if name == "customers":
+        extra += [Column(f"{out}_masked", "string", required=False) for out in sorted(pii_mask)]
+    all_columns = [c.name for c in table.columns if not c.derived] + [c.name for c in extra]
+    columns_raw = raw.get("columns") or {}
+    for canonical in columns_raw:
+        if canonical not in all_columns:
+            raise ConfigError(
+                f"{here}.columns.{canonical}: not a column of {name} ({', '.join(all_columns)})"
+            )
+    columns: dict[str, tuple[str, ...]] = {}
+    for col in all_columns:
+        if col.endswith("_masked"):
+            columns[col] = (pii_mask[col.removesuffix("_masked")],)
+            continue
+        src = columns_raw.get(col, col)
+        columns[col] = (src,) if isinstance(src, str) else tuple(str(s) for s in src)
+    values = raw.get("values") or {}
+    for canonical, mapping in values.items():
+        if canonical not in all_columns or not isinstance(mapping, dict):
+            raise ConfigError(
+                f"{here}.values.{canonical}: expected a map of values for a column of {name}"
+            )
+    return TableSpec(
+        table=table,
+        files=files,
+        read=read,
+        columns=columns,
+        values={k: {str(a): str(b) for a, b in v.items()} for k, v in values.items()},
+        optional=bool(raw.get("optional", False)),
+        allow_empty=bool(raw.get("allow_empty", False)),
+        survey=survey,
+        extra_columns=tuple(extra),
+    )
+
+
+def _survey_scale(name: str, where: str) -> SurveyScale:
+    path = survey_definition_path(name)
+    definition = read_yaml(path) or {}
+    try:
+        scale = definition["scale"]
+        lo, hi = float(scale["min"]), float(scale["max"])
+        items = list(definition["items"])
+    except (KeyError, TypeError, ValueError):
+        raise ConfigError(f"{where}.survey: {path} needs scale {{min, max}} and items") from None
+    overall = definition.get("overall_item")
+    if overall and overall not in items:
+        items.append(overall)
+    return SurveyScale(tuple(items), lo, hi, definition.get("nps_item"))
+
+
+def _unknown(raw: dict, known: set[str], where: str) -> None:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping")
+    extra = set(raw) - known
+    if extra:
+        raise ConfigError(f"{where}: unknown key(s) {sorted(extra)}; known: {sorted(known)}")
