@@ -15,6 +15,7 @@ from pipeline.survey.definition import SurveyDefinition, check_responses
 from pipeline.survey.reliability import reliability
 from pipeline.survey.scores import (
     NETWORK,
+    NPS_COLUMNS,
     group_means,
     ipa,
     nps_table,
@@ -74,7 +75,7 @@ def analyse_survey(
                            confidence)
         suppressed += s
     else:
-        nps = nps_table(pd.Series(dtype=float), groups.iloc[:0], [], min_group_size)[0]
+        nps = pd.DataFrame(columns=NPS_COLUMNS)
     ipa_table, ipa_note, s = ipa(scores, definition, groups, group_by, min_group_size)
     suppressed += s
     gaps, s = servqual_gaps(recoded, definition, groups, group_by, min_group_size)
@@ -94,6 +95,10 @@ def analyse_survey(
         "title": definition.title,
         "table": definition.table,
         "scale": {"min": definition.scale_min, "max": definition.scale_max},
+        # JSON keys are sorted: these lists give the definition's order for display
+        "dimension_order": list(definition.dimensions),
+        "driver_dimensions": definition.driver_dimensions,
+        "dimension_labels": definition.dimension_labels,
         "nps_item": definition.nps_item,
         "overall_item": definition.overall_item,
         "n_responses": n,

@@ -44,7 +44,9 @@ def _defined(items: pd.DataFrame) -> str | None:
     return None
 
 
-def cronbach_alpha(items: pd.DataFrame, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+def cronbach_alpha(
+    items: pd.DataFrame, confidence: float = CONFIDENCE
+) -> tuple[float, float, float]:
     """(alpha, ci_low, ci_high) from pingouin on complete rows; its CI is Feldt's method,
     rounded by pingouin to 3 decimals."""
     alpha, ci = pingouin.cronbach_alpha(items.astype(float), ci=confidence)

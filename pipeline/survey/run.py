@@ -109,7 +109,7 @@ def run_survey(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
         path = catalog.interim_table(definition.table)
         if not path.is_file():
             summary["surveys"][audience] = {
-                "name": definition.name,
+                "name": definition.name, "table": definition.table,
                 "status": f"not available: {definition.table} not ingested ({path})"}
             lines.append(f"{audience} survey {definition.name}: no {definition.table} table")
             continue

@@ -24,6 +24,8 @@ QUADRANTS = {  # (high importance, high performance) -> Martilla & James quadran
     (False, True): "Possible overkill",
 }
 IMPORTANCE_METHOD = "pearson_r_with_overall"
+NPS_COLUMNS = ["group_type", "group", "n", "promoters", "passives", "detractors", "nps",
+               "nps_ci_low", "nps_ci_high"]
 
 
 def recode(responses: pd.DataFrame, definition: SurveyDefinition) -> pd.DataFrame:
@@ -120,9 +122,7 @@ def nps_table(
             rows.append({"group_type": group_type, "group": str(value), "n": n,
                          "promoters": prom, "passives": n - prom - det, "detractors": det,
                          **nps_estimate(prom, det, n, confidence)})
-    cols = ["group_type", "group", "n", "promoters", "passives", "detractors", "nps",
-            "nps_ci_low", "nps_ci_high"]
-    return pd.DataFrame(rows, columns=cols), suppressed
+    return pd.DataFrame(rows, columns=NPS_COLUMNS), suppressed
 
 
 def quadrant(importance: float, performance: float, importance_line: float,
@@ -164,7 +164,8 @@ def ipa(
             "importance_line", "performance_line", "quadrant"]
     empty = pd.DataFrame(columns=cols)
     if definition.overall_item is None or len(drivers) < 2:
-        return empty, {"status": "not available: needs an overall item and 2+ driver dimensions"}, []
+        note = "not available: needs an overall item and 2+ driver dimensions"
+        return empty, {"status": note}, []
     overall = scores[definition.overall_item]
     usable = overall.notna() & scores[drivers].notna().all(axis=1)
     if usable.sum() < min_group_size:
