@@ -9,7 +9,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.survey import analyse_survey, parse_definition
@@ -40,6 +40,7 @@ def test_reverse_coding_on_1_to_5_is_6_minus_x():
     assert scores["overall"].tolist() == [2, 5]
 
 
+@settings(deadline=None)
 @given(st.lists(st.integers(1, 5), min_size=1, max_size=30))
 def test_reverse_coding_is_an_involution_within_the_scale(values):
     frame = pd.DataFrame({c: values for c in DEF.all_items})
@@ -60,6 +61,7 @@ def test_nps_and_interval_by_hand():
     assert nps_estimate(9, 0, 10)["nps_ci_high"] == 100.0
 
 
+@settings(deadline=None)
 @given(st.integers(1, 500), st.data())
 def test_nps_interval_contains_the_estimate(n, data):
     prom = data.draw(st.integers(0, n))
@@ -183,6 +185,13 @@ def test_without_scores_only_score_breakdowns_are_missing():
     assert note["not_available"] == {"churn_band": "not available: scores not computed",
                                      "clv_decile": "not available: scores not computed"}
     assert note["n_matched_scores"] is None and note["n_matched_features"] == 20
+
+
+def test_an_empty_score_column_is_said_to_be_not_available():
+    frame = _frame(n_a=12, n_b=0)
+    _, note = link_customers(frame, FEATURES, SCORES.assign(churn_band=None))
+    assert note["not_available"] == {
+        "churn_band": "not available: churn_band is empty in customer_scores"}
 
 
 def test_unknown_customers_are_counted_not_dropped_silently():

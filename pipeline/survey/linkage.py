@@ -86,4 +86,7 @@ def link_customers(
         for col in cols:
             values = joined[col].where(matched)
             groups[col] = values.astype("Int64") if col == "clv_decile" else values.astype("string")
+            if matched.any() and groups[col].isna().all():
+                # e.g. churn_band is null when no churn model could be trained
+                note["not_available"][col] = f"not available: {col} is empty in {source}"
     return groups, note
