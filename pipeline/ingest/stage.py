@@ -115,12 +115,15 @@ class Stager:
         if loaded.rows == 0 and not loaded.malformed and not spec.allow_empty:
             raise InputError(f"{label}: the file holds a header but no data rows")
         select = typed_select(spec, self.source, loaded, label)
-        bad = self._malformed_table(loaded)
+        if loaded.malformed:
+            bad = self._malformed_table(loaded)
+            select = f"{select} UNION ALL {malformed_select(spec, bad)}"
         self.con.execute(
-            f"COPY ({select} UNION ALL {malformed_select(spec, bad)} ORDER BY _line) "
-            f"TO {lit(target)} (FORMAT parquet, COMPRESSION zstd)"
+            f"COPY ({select} ORDER BY _line) TO {lit(target)} (FORMAT parquet, COMPRESSION zstd)"
         )
-        self.con.execute(f"DROP TABLE {loaded.table}; DROP TABLE {bad}")
+        self.con.execute(f"DROP TABLE {loaded.table}")
+        if loaded.malformed:
+            self.con.execute(f"DROP TABLE {bad}")
         return loaded.rows + len(loaded.malformed), loaded.lines_exact
 
     def _malformed_table(self, loaded: readers.Loaded) -> str:

@@ -1,0 +1,367 @@
+"""Ingest's data contracts, one bad input at a time, on hand-made exports.
+
+Line numbers: frames are written with a header line, so row i of a frame is line i + 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_ingest_support import bank_frames, config_for, write_frames
+
+from pipeline.errors import InputError
+from pipeline.ingest import run_ingest
+from pipeline.io import read_json
+
+TXN_OCT = "transactions/transactions_2026-10.csv"
+
+
+def ingest(data_root: Path, frames: dict, **overrides) -> tuple[dict, object]:
+    write_frames(data_root / "raw" / "sample", frames)
+    cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 1.0, **overrides})
+    run_ingest(cfg, catalog)
+    return read_json(catalog.ingest_manifest), catalog
+
+
+def rejects(catalog, table: str) -> pd.DataFrame:
+    return pd.read_parquet(catalog.rejects_dir / f"{table}.parquet")
+
+
+def only_reject(catalog, table: str) -> dict:
+    frame = rejects(catalog, table)
+    assert len(frame) == 1, frame
+    return frame.iloc[0].to_dict()
+
+
+# --- files that stop the run ------------------------------------------------------------
+
+
+def test_missing_file_stops_the_run(data_root):
+    frames = bank_frames()
+    del frames["rm_contacts.csv"]
+    with pytest.raises(InputError, match=r"rm_contacts\.csv: no such file"):
+        ingest(data_root, frames)
+    assert not (data_root / "interim" / "manifest.json").exists()
+
+
+def test_empty_file_stops_the_run(data_root):
+    write_frames(data_root / "raw" / "sample", bank_frames())
+    (data_root / "raw" / "sample" / "customers.csv").write_bytes(b"")
+    cfg, catalog = config_for(data_root)
+    with pytest.raises(InputError, match=r"customers\.csv: the file is empty"):
+        run_ingest(cfg, catalog)
+
+
+def test_header_only_file_stops_the_run(data_root):
+    frames = bank_frames()
+    frames["rm_contacts.csv"] = frames["rm_contacts.csv"].iloc[:0]
+    with pytest.raises(InputError, match=r"rm_contacts\.csv: the file holds a header but no data rows"):
+        ingest(data_root, frames)
+
+
+def test_missing_required_column_names_file_and_column(data_root):
+    frames = bank_frames()
+    frames[TXN_OCT] = frames[TXN_OCT].drop(columns=["amount"])
+    with pytest.raises(InputError, match=r"transactions_2026-10\.csv: required column 'amount'"):
+        ingest(data_root, frames)
+
+
+def test_missing_optional_column_is_fine(data_root):
+    frames = bank_frames()
+    frames[TXN_OCT] = frames[TXN_OCT].drop(columns=["revenue"])
+    manifest, catalog = ingest(data_root, frames)
+    txns = pd.read_parquet(catalog.interim_table("transactions"))
+    assert txns["revenue"].isna().sum() == 8
+    assert manifest["tables"]["transactions"]["accepted"] == 16
+
+
+def test_wrong_encoding_names_the_line(data_root):
+    frames = bank_frames()
+    frames["customers.csv"].loc[2, "branch_id"] = "北京分行"
+    write_frames(data_root / "raw" / "sample", frames)
+    path = data_root / "raw" / "sample" / "customers.csv"
+    frames["customers.csv"].to_csv(path, index=False, encoding="gb18030")
+    cfg, catalog = config_for(data_root)
+    with pytest.raises(InputError, match=r"customers\.csv: line 4: bytes are not valid utf-8.*gb18030"):
+        run_ingest(cfg, catalog)
+
+
+# --- values that do not cast ------------------------------------------------------------
+
+
+UNCASTABLE = [
+    ("customers.csv", 3, "open_date", "2020-02-30", "unparseable_date"),
+    ("customers.csv", 1, "digital_enrolled", "maybe", "unparseable_bool"),
+    ("customers.csv", 4, "gender", "X", "invalid_value"),
+    ("customers.csv", 0, "branch_id", "", "missing_value"),
+    (TXN_OCT, 5, "txn_time", "2026-10-05 25:00:00", "unparseable_timestamp"),
+    (TXN_OCT, 6, "amount", "12,50", "unparseable_number"),
+    (TXN_OCT, 2, "amount", "nan", "unparseable_number"),
+    (TXN_OCT, 7, "channel", "fax", "invalid_value"),
+    ("balances/balances_2026-09.csv", 0, "balance", "1.2.3", "unparseable_number"),
+    ("survey_customer.csv", 1, "response_date", "yesterday", "unparseable_date"),
+]
+TABLE_OF = {
+    "customers.csv": "customers",
+    TXN_OCT: "transactions",
+    "balances/balances_2026-09.csv": "balances",
+    "survey_customer.csv": "survey_responses",
+}
+
+
+def test_uncastable_values_are_rejected_with_file_line_column(data_root):
+    frames = bank_frames()
+    for file, row, column, bad, _ in UNCASTABLE:
+        frames[file].loc[row, column] = bad
+    manifest, catalog = ingest(data_root, frames)
+    for file, row, column, bad, reason in UNCASTABLE:
+        frame = rejects(catalog, TABLE_OF[file])
+        got = frame[(frame["source_file"] == file) & (frame["line_number"] == row + 2)]
+        assert len(got) == 1, (file, row)
+        got = got.iloc[0]
+        assert (got["column"], got["reason"]) == (column, reason)
+        assert got["value"] == bad if bad else pd.isna(got["value"])
+    assert manifest["tables"]["customers"]["rejected_by_reason"] == {
+        "invalid_value": 1, "missing_value": 1, "unparseable_bool": 1, "unparseable_date": 1,
+    }
+
+
+def test_malformed_row_and_blank_line_keep_line_numbers_exact(data_root):
+    write_frames(data_root / "raw" / "sample", bank_frames())
+    path = data_root / "raw" / "sample" / TXN_OCT
+    lines = path.read_text(encoding="utf-8").splitlines()
+    # line 3 gets an extra field, a blank line is inserted before line 6, line 8 (now 9) is bad
+    lines[2] = lines[2] + ",surplus"
+    lines.insert(5, "")
+    bad_line = lines[8].replace("credit", "sideways").replace("debit", "sideways")
+    lines[8] = bad_line
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 1.0})
+    run_ingest(cfg, catalog)
+    got = rejects(catalog, "transactions")
+    assert list(zip(got["line_number"], got["reason"], strict=True)) == [
+        (3, "malformed_row"),
+        (9, "invalid_value"),
+    ]
+    assert got.iloc[1]["column"] == "direction"
+    manifest = read_json(catalog.ingest_manifest)
+    october = next(f for f in manifest["files"] if f["file"] == TXN_OCT)
+    assert october["rows_read"] == 8 and october["line_numbers"] == "exact"
+
+
+# --- keys -------------------------------------------------------------------------------
+
+
+def test_exact_duplicate_is_dropped_and_counted(data_root):
+    frames = bank_frames()
+    oct_ = frames[TXN_OCT]
+    frames[TXN_OCT] = pd.concat([oct_, oct_.iloc[[3]]], ignore_index=True)
+    manifest, catalog = ingest(data_root, frames)
+    t = manifest["tables"]["transactions"]
+    assert (t["rows_read"], t["accepted"], t["rejected"], t["duplicates_dropped"]) == (17, 16, 0, 1)
+    got = only_reject(catalog, "transactions")
+    assert (got["line_number"], got["reason"]) == (10, "exact_duplicate")  # the later copy
+
+
+def test_same_value_written_differently_is_still_a_duplicate(data_root):
+    frames = bank_frames()
+    oct_ = frames[TXN_OCT]
+    copy = oct_.iloc[[3]].copy()
+    copy["amount"] = copy["amount"].str.rstrip("0")  # 137.50 -> 137.5: same amount
+    frames[TXN_OCT] = pd.concat([oct_, copy], ignore_index=True)
+    manifest, _ = ingest(data_root, frames)
+    assert manifest["tables"]["transactions"]["duplicates_dropped"] == 1
+
+
+def test_conflicting_rows_with_one_key_are_all_rejected(data_root):
+    frames = bank_frames()
+    oct_ = frames[TXN_OCT]
+    twin = oct_.iloc[[3]].copy()
+    twin["amount"] = "999.00"
+    frames[TXN_OCT] = pd.concat([oct_, twin], ignore_index=True)
+    manifest, catalog = ingest(data_root, frames)
+    t = manifest["tables"]["transactions"]
+    assert (t["accepted"], t["rejected_by_reason"], t["duplicates_dropped"]) == (15, {"conflicting_key": 2}, 0)
+    got = rejects(catalog, "transactions")
+    assert got["line_number"].tolist() == [5, 10]
+    assert set(got["value"]) == {oct_.loc[3, "txn_id"]}
+
+
+# --- foreign keys and ranges ------------------------------------------------------------
+
+
+def test_unknown_customer_is_rejected(data_root):
+    frames = bank_frames()
+    frames[TXN_OCT].loc[1, "customer_id"] = "C9999"
+    frames["balances/balances_2026-10.csv"].loc[0, "customer_id"] = "C9999"
+    _, catalog = ingest(data_root, frames)
+    for table, line in (("transactions", 3), ("balances", 2)):
+        got = only_reject(catalog, table)
+        assert (got["line_number"], got["column"], got["reason"], got["value"]) == (
+            line, "customer_id", "unknown_customer", "C9999",
+        )
+
+
+def test_transaction_of_a_rejected_customer_is_an_unknown_customer(data_root):
+    frames = bank_frames()
+    frames["customers.csv"].loc[0, "open_date"] = "not a date"
+    manifest, _ = ingest(data_root, frames)
+    # C0001 owns transactions 0, 6 of each month and two balances per month
+    assert manifest["tables"]["transactions"]["rejected_by_reason"] == {"unknown_customer": 4}
+    assert manifest["tables"]["balances"]["rejected_by_reason"] == {"unknown_customer": 4}
+
+
+def test_amount_must_be_positive(data_root):
+    frames = bank_frames()
+    for row, amount in ((4, "0"), (5, "-5.00"), (6, "0.00")):
+        frames[TXN_OCT].loc[row, "amount"] = amount
+    frames[TXN_OCT].loc[7, "amount"] = "0.01"
+    _, catalog = ingest(data_root, frames)
+    got = rejects(catalog, "transactions")
+    assert got["line_number"].tolist() == [6, 7, 8]
+    assert set(got["reason"]) == {"amount_not_positive"} and set(got["column"]) == {"amount"}
+
+
+def test_negative_balance_rejected_for_assets_only(data_root):
+    frames = bank_frames()
+    bal = frames["balances/balances_2026-10.csv"]
+    bal.loc[1, "balance"] = "-0.01"  # current_deposit
+    bal.loc[7, "balance"] = "-500.00"  # loan: a liability, sign is the bank's convention
+    manifest, catalog = ingest(data_root, frames)
+    got = only_reject(catalog, "balances")
+    assert (got["line_number"], got["reason"]) == (3, "negative_balance")
+    assert manifest["tables"]["balances"]["accepted"] == 23
+
+
+def test_balance_month_end_must_be_a_month_end(data_root):
+    frames = bank_frames()
+    frames["balances/balances_2026-10.csv"].loc[2, "month_end"] = "2026-10-30"
+    _, catalog = ingest(data_root, frames)
+    assert only_reject(catalog, "balances")["reason"] == "not_month_end"
+
+
+def test_likert_items_outside_the_scale_and_nps_outside_0_to_10(data_root):
+    frames = bank_frames(n_customers=6)
+    survey = frames["survey_customer.csv"]
+    survey = pd.concat([survey] * 3, ignore_index=True)  # 9 responses, R1..R9
+    survey["response_id"] = [f"R{i}" for i in range(1, 10)]
+    bad = {0: ("emp2", "6"), 1: ("emp2", "0"), 2: ("overall", "3.5"),
+           3: ("nps", "11"), 4: ("nps", "-1"), 5: ("nps", "7.5")}
+    for row, (column, value) in bad.items():
+        survey.loc[row, column] = value
+    survey.loc[6, "nps"], survey.loc[7, "nps"] = "0", "10"  # the bounds are inside
+    frames["survey_customer.csv"] = survey
+    frames["survey_staff.csv"].loc[1, "enps"] = "11"
+    frames["survey_staff.csv"].loc[0, "wl1"] = "9"
+    _, catalog = ingest(data_root, frames)
+    got = rejects(catalog, "survey_responses")
+    assert list(zip(got["line_number"], got["column"], got["reason"], strict=True)) == [
+        (2, "emp2", "likert_out_of_scale"),
+        (3, "emp2", "likert_out_of_scale"),
+        (4, "overall", "likert_out_of_scale"),
+        (5, "nps", "nps_out_of_range"),
+        (6, "nps", "nps_out_of_range"),
+        (7, "nps", "nps_out_of_range"),
+    ]
+    staff = rejects(catalog, "staff_survey_responses")
+    assert list(zip(staff["line_number"], staff["reason"], strict=True)) == [
+        (2, "likert_out_of_scale"), (3, "nps_out_of_range"),
+    ]
+
+
+def test_nps_bounds_and_empty_answers_are_accepted(data_root):
+    frames = bank_frames()
+    frames["survey_customer.csv"].loc[0, "nps"] = "0"
+    frames["survey_customer.csv"].loc[1, "nps"] = "10"
+    frames["survey_customer.csv"].loc[2, "rel1"] = ""  # a skipped question
+    manifest, catalog = ingest(data_root, frames)
+    assert manifest["tables"]["survey_responses"]["accepted"] == 3
+    survey = pd.read_parquet(catalog.interim_table("survey_responses"))
+    assert survey["nps"].tolist() == [0.0, 10.0, 6.0]
+    assert survey["customer_id"].isna().tolist() == [False, True, False]  # anonymous
+
+
+def test_date_after_the_period_as_of_is_rejected(data_root):
+    frames = bank_frames()
+    frames[TXN_OCT].loc[3, "txn_time"] = "2026-11-01 00:00:00"
+    frames["rm_contacts.csv"].loc[1, "contact_date"] = "2026-11-15"
+    manifest, catalog = ingest(data_root, frames, period="2026-10")
+    assert manifest["as_of"] == "2026-10-31"
+    assert only_reject(catalog, "transactions")["reason"] == "after_as_of"
+    got = only_reject(catalog, "rm_contacts")
+    assert (got["line_number"], got["column"], got["reason"]) == (3, "contact_date", "after_as_of")
+
+
+def test_a_lone_far_future_date_does_not_move_the_derived_as_of(data_root):
+    frames = bank_frames()
+    frames[TXN_OCT].loc[3, "txn_time"] = "2099-01-01 09:00:00"
+    manifest, catalog = ingest(data_root, frames)
+    assert manifest["as_of"] == "2026-10-31"
+    got = only_reject(catalog, "transactions")
+    assert (got["line_number"], got["reason"], got["value"]) == (5, "after_as_of", "2099-01-01 09:00:00")
+
+
+def test_close_date_before_open_date(data_root):
+    frames = bank_frames()
+    frames["customers.csv"].loc[5, ["status", "close_date"]] = ["closed", "2019-12-31"]
+    frames["customers.csv"].loc[4, ["status", "close_date"]] = ["closed", "2020-01-15"]  # same day: fine
+    _, catalog = ingest(data_root, frames)
+    got = only_reject(catalog, "customers")
+    assert (got["line_number"], got["column"], got["reason"]) == (7, "close_date", "close_before_open")
+
+
+# --- the threshold and nothing-partial --------------------------------------------------
+
+
+def test_reject_rate_over_threshold_fails_and_writes_nothing(data_root):
+    frames = bank_frames()
+    write_frames(data_root / "raw" / "sample", frames)
+    cfg, catalog = config_for(data_root)  # default threshold: 1%
+    run_ingest(cfg, catalog)
+    before = {p: p.read_bytes() for p in sorted((data_root / "interim").rglob("*")) if p.is_file()}
+    frames[TXN_OCT].loc[0, "amount"] = "-1"  # 1 of 16 rows: 6.25% > 1%
+    write_frames(data_root / "raw" / "sample", frames)
+    with pytest.raises(InputError, match=r"reject rate over ingest\.max_reject_rate") as err:
+        run_ingest(cfg, catalog)
+    assert "transactions: 16 read, 15 accepted, 1 rejected (6.25%)" in str(err.value)
+    after = {p: p.read_bytes() for p in sorted((data_root / "interim").rglob("*")) if p.is_file()}
+    assert after == before
+
+
+def test_threshold_failure_on_a_fresh_data_dir_leaves_no_output(data_root):
+    frames = bank_frames()
+    frames["customers.csv"].loc[0, "open_date"] = "bad"
+    write_frames(data_root / "raw" / "sample", frames)
+    cfg, catalog = config_for(data_root)
+    with pytest.raises(InputError):
+        run_ingest(cfg, catalog)
+    left = [p for p in (data_root / "interim").rglob("*") if p.is_file()]
+    assert left == []
+
+
+# --- PII --------------------------------------------------------------------------------
+
+
+def test_pii_is_never_written(data_root):
+    frames = bank_frames()
+    frames["customers.csv"].loc[1, "open_date"] = "bad"  # a reject row of a customer with PII
+    _, catalog = ingest(data_root, frames)
+    customers = pd.read_parquet(catalog.interim_table("customers"))
+    assert not set(customers.columns) & {"name", "national_id", "phone"}
+    blob = b"".join(p.read_bytes() for p in (data_root / "interim").rglob("*") if p.is_file())
+    for secret in ("Person 1", "110101199000000001", "13800000001"):
+        assert secret.encode() not in blob
+
+
+def test_pii_kept_only_masked_when_configured(data_root, tmp_path):
+    text = (Path(__file__).parents[1] / "configs" / "sources" / "sample.yml").read_text(encoding="utf-8")
+    text = text.replace("  drop: [name, national_id, phone, address, email]",
+                        "  drop: [name, national_id, address, email]\n  mask: {phone: phone}")
+    config = tmp_path / "sample_masked.yml"
+    config.write_text(text, encoding="utf-8")
+    _, catalog = ingest(data_root, bank_frames(), source=config)
+    customers = pd.read_parquet(catalog.interim_table("customers"))
+    assert "phone" not in customers.columns
+    assert customers["phone_masked"].tolist()[:2] == ["********000", "********001"]
