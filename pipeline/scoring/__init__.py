@@ -1,0 +1,106 @@
+"""The score stage: CLV and P(alive) (lifetimes), supervised churn, value x risk.
+
+`run_score(cfg, catalog, period)` reads the period's features and the canonical tables
+and writes customer_scores.parquet, model_card.json and one watchlist-<branch>.csv per
+branch, together (io.promote_on_success). `score_period` is the pure computation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from pipeline.catalog import Catalog
+from pipeline.errors import InputError
+from pipeline.io import promote_on_success, read_parquet, write_csv, write_json, write_parquet
+from pipeline.periods import as_of_date
+from pipeline.scoring.card import SCORE_COLUMNS, build_card, summary_text
+from pipeline.scoring.churn import score_churn
+from pipeline.scoring.churn_model import bands
+from pipeline.scoring.clv import score_clv
+from pipeline.scoring.validation import validate_clv
+from pipeline.scoring.value_risk import clv_deciles, quadrants, watchlists
+
+__all__ = ["run_score", "score_period", "ScoreResult"]
+
+_ZERO_WHEN_CLOSED = ("p_alive", "expected_transactions", "clv")
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    scores: pd.DataFrame
+    card: dict[str, Any]
+    watchlists: dict[str, pd.DataFrame]
+
+
+def score_period(
+    con: duckdb.DuckDBPyConnection,
+    features: pd.DataFrame,
+    period: str,
+    cfg: dict[str, Any],
+    features_at: Callable[[duckdb.DuckDBPyConnection, date, dict], pd.DataFrame] | None = None,
+) -> ScoreResult:
+    """Scores, model card and watchlists for `period` from its features mart.
+
+    `features_at` builds the mart at earlier month ends for churn training (default: the
+    features stage's compute_customer_features). Closed customers get p_alive,
+    expected_transactions and clv 0 and churn_probability 1 (observed, not modelled).
+    """
+    if features_at is None:
+        from pipeline.features import compute_customer_features as features_at
+    as_of = as_of_date(period)
+    clv_scores, clv_card = score_clv(con, as_of, cfg)
+    validation = validate_clv(con, as_of, cfg)
+    churn_scores, churn_card = score_churn(con, features, as_of, cfg, features_at)
+
+    base = features[["customer_id", "branch_id", "rm_id", "tier", "rfm_segment", "status",
+                     "days_since_rm_contact"]].copy()
+    base["customer_id"] = base["customer_id"].astype(str)
+    clv_part = clv_scores.rename(columns={"frequency": "btyd_frequency", "recency": "btyd_recency",
+                                          "T": "btyd_T"}).drop(columns="monetary_value")
+    clv_part["customer_id"] = clv_part["customer_id"].astype(str)
+    s = base.merge(clv_part, on="customer_id", how="left").merge(churn_scores, on="customer_id", how="left")
+    s.insert(s.columns.get_loc("btyd_frequency"), "in_btyd", s["btyd_frequency"].notna())
+    closed = (s["status"] == "closed").to_numpy()
+    for col in _ZERO_WHEN_CLOSED:
+        s.loc[closed, col] = 0.0
+    prob = s["churn_probability"].to_numpy(dtype=float)
+    if np.isfinite(prob).any():
+        prob = np.where(closed, 1.0, prob)
+    s["churn_probability"] = prob
+    s["churn_band"] = bands(prob, cfg["churn"]["bands"]["medium"], cfg["churn"]["bands"]["high"])
+    s["clv_decile"] = clv_deciles(s["clv"])
+    s["value_risk_quadrant"] = quadrants(s, cfg)
+    s = s.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    lists = watchlists(s, as_of, cfg)
+    s.insert(0, "period", period)
+    scores = s[["period", *SCORE_COLUMNS]]
+    card = build_card(period, as_of, clv_card, validation, churn_card, scores, cfg)
+    return ScoreResult(scores, card, lists)
+
+
+def run_score(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
+    """`crm score`: read features and canonical tables, write scores, card, watchlists."""
+    from pipeline.tables import connect
+
+    path = catalog.customer_features(period)
+    if not path.is_file():
+        raise InputError(f"{path}: no customer features for {period}; run `crm features --period {period}` first")
+    features = read_parquet(path)
+    con = connect(catalog)
+    try:
+        result = score_period(con, features, period, cfg)
+    finally:
+        con.close()
+    with promote_on_success():
+        write_parquet(result.scores, catalog.customer_scores(period))
+        write_json(result.card, catalog.model_card(period))
+        for branch, frame in result.watchlists.items():
+            write_csv(frame, catalog.watchlist(period, branch))
+    return summary_text(result.card, len(result.watchlists))

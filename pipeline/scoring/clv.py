@@ -1,0 +1,142 @@
+"""CLV and P(alive) per customer from the BTYD summary: fit, predict, describe.
+
+The transactions model (clv.model) is fitted on unique (frequency, recency, T) rows with
+weights; Gamma-Gamma on repeat customers with positive value per event. Outputs, per
+customer in the summary (those with a customer-initiated transaction up to as_of):
+
+- p_alive: the model's probability the customer has not dropped out at as_of;
+- expected_transactions: expected repeat events (active days, or active weeks, per
+  clv.time_unit) over the horizon of clv.horizon_months lifetimes-months;
+- expected_value_per_event: Gamma-Gamma's conditional mean value per event;
+- clv: discounted value over the horizon (lifetimes' customer_lifetime_value).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from pipeline import btyd
+from pipeline.scoring.summary import btyd_summary, unrated_txn_types
+
+# |corr(frequency, value)| above this is flagged: Gamma-Gamma assumes independence.
+CORR_FLAG = 0.3
+
+
+def fit_models(summary: pd.DataFrame, cfg: dict[str, Any]) -> tuple[btyd.FittedBtyd, btyd.FittedGammaGamma]:
+    """Fit the transactions model and Gamma-Gamma; BtydFitError when it cannot be done."""
+    c = cfg["clv"]
+    fitted = btyd.fit_transactions_model(summary, c["model"], c["penalizer"], c["min_repeat_customers"])
+    gg = btyd.fit_gamma_gamma(
+        summary["frequency"], summary["monetary_value"], c["penalizer"], c["min_repeat_customers"]
+    )
+    return fitted, gg
+
+
+def predict_clv(
+    summary: pd.DataFrame,
+    fitted: btyd.FittedBtyd,
+    gg: btyd.FittedGammaGamma,
+    cfg: dict[str, Any],
+) -> pd.DataFrame:
+    """Per-customer p_alive, expected_transactions, expected_value_per_event, clv."""
+    c = cfg["clv"]
+    unit = c["time_unit"]
+    horizon = btyd.horizon_in_units(c["horizon_months"], unit)
+    f, r, t = summary["frequency"], summary["recency"], summary["T"]
+    out = summary[["customer_id", "frequency", "recency", "T", "monetary_value"]].copy()
+    out["p_alive"] = btyd.p_alive(fitted, f, r, t)
+    out["expected_transactions"] = btyd.expected_transactions(fitted, horizon, f, r, t)
+    out["expected_value_per_event"] = btyd.expected_value_per_event(gg, f, summary["monetary_value"])
+    out["clv"] = btyd.clv(gg, fitted, summary, c["horizon_months"], c["discount_rate_annual"], unit)
+    bad = ~np.isfinite(out[["p_alive", "expected_transactions", "expected_value_per_event", "clv"]]).all(axis=1)
+    if bad.any():
+        raise btyd.BtydFitError(
+            f"{btyd.MODEL_NAMES[fitted.model]} gave non-finite predictions for {int(bad.sum())} "
+            f"customers (first: {out.loc[bad, 'customer_id'].iloc[0]}); try a larger clv.penalizer"
+        )
+    return out
+
+
+def clv_card(
+    summary: pd.DataFrame,
+    fitted: btyd.FittedBtyd,
+    gg: btyd.FittedGammaGamma,
+    cfg: dict[str, Any],
+    as_of: date,
+    unrated: list[str],
+) -> dict[str, Any]:
+    """The CLV section of the model card: windows, choices, parameters, units, checks."""
+    c = cfg["clv"]
+    unit = c["time_unit"]
+    warnings: list[str] = []
+    corr = gg.frequency_value_corr
+    corr_flag = bool(np.isfinite(corr) and abs(corr) > CORR_FLAG)
+    if corr_flag:
+        warnings.append(
+            f"Gamma-Gamma assumes value per event independent of frequency, but their "
+            f"correlation is {corr:.2f} (|r| > {CORR_FLAG}): expected values may be biased"
+        )
+    zero_value = int(((summary["frequency"] > 0) & (summary["monetary_value"] <= 0)).sum())
+    if zero_value:
+        warnings.append(
+            f"{zero_value} repeat customers have zero or negative value per event: left out of "
+            "the Gamma-Gamma fit; their expected value per event shrinks toward 0"
+        )
+    if unrated:
+        warnings.append(
+            "customer-initiated txn_types without a margin rate earn 0: " + ", ".join(unrated)
+        )
+    return {
+        "model": c["model"],
+        "model_name": btyd.MODEL_NAMES[c["model"]],
+        "lifetimes_version": btyd.LIFETIMES_VERSION,
+        "as_of_date": as_of.isoformat(),
+        "data_window": {
+            "first_event": None,
+            "last_date": as_of.isoformat(),
+            "events": "customer-initiated transactions, at most one event per "
+            f"{unit} (lifetimes' periods; several in one {unit} are one event, values summed)",
+        },
+        "time_unit": unit,
+        "clv_month_in_units": btyd.CLV_MONTH[unit],
+        "horizon_months": c["horizon_months"],
+        "horizon_in_units": btyd.horizon_in_units(c["horizon_months"], unit),
+        "expected_transactions_unit": f"repeat events (active {unit}s) over {c['horizon_months']} "
+        f"months of {btyd.CLV_MONTH[unit]} {unit}s",
+        "discount_rate_annual": c["discount_rate_annual"],
+        "discount_rate_monthly": btyd.monthly_discount_rate(c["discount_rate_annual"]),
+        "penalizer": c["penalizer"],
+        "value_source": c["value_source"],
+        "customers": fitted.n_customers,
+        "repeat_customers": int((summary["frequency"] > 0).sum()),
+        "unique_rows_fitted": fitted.n_unique_rows,
+        "parameters": fitted.params,
+        "log_likelihood": fitted.log_likelihood,
+        "gamma_gamma": {
+            "parameters": gg.params,
+            "customers_fitted": gg.n_customers,
+            "frequency_value_corr": corr,
+            "frequency_value_corr_flag": corr_flag,
+        },
+        "warnings": warnings,
+    }
+
+
+def score_clv(
+    con: duckdb.DuckDBPyConnection, as_of: date, cfg: dict[str, Any]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Summary, fits and per-customer predictions at as_of, with the card section."""
+    summary = btyd_summary(con, as_of, cfg["clv"]["time_unit"], cfg)
+    fitted, gg = fit_models(summary, cfg)
+    scores = predict_clv(summary, fitted, gg, cfg)
+    card = clv_card(summary, fitted, gg, cfg, as_of, unrated_txn_types(con, cfg, as_of))
+    first = con.execute(
+        "SELECT min(CAST(txn_time AS DATE)) FROM transactions WHERE customer_initiated"
+    ).fetchone()[0]
+    card["data_window"]["first_event"] = None if first is None else first.isoformat()
+    return scores, card

@@ -1,0 +1,202 @@
+"""The score stage end to end on a small synthetic bank (in memory), independent of the
+sample generator: outputs' shape, determinism, value x risk rules, thin data."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.btyd import BtydFitError
+from pipeline.config import load_config
+from pipeline.features import compute_customer_features
+from pipeline.scoring import score_period
+from pipeline.scoring.card import SCORE_COLUMNS
+from pipeline.scoring.value_risk import WATCHLIST_COLUMNS, clv_deciles
+from pipeline.tables import connect_frames
+
+PERIOD = "2026-10"
+START = pd.Timestamp("2024-11-01")
+DAYS = 730
+
+
+def synthetic_bank(n: int = 1500, seed: int = 11) -> dict[str, pd.DataFrame]:
+    """Pareto/NBD-like activity (gamma rates, exponential lifetimes); after dropping out a
+    customer's AUM fades (silent attrition) and some close their accounts."""
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"C{i:05d}" for i in range(n)])
+    open_day = rng.integers(0, 365, n)
+    lam = rng.gamma(0.8, 1 / 8.0, n)  # transactions per day while alive
+    life = rng.exponential(1 / rng.gamma(0.5, 1 / 600.0, n))  # days until dropout
+    death = open_day + life
+    day = np.arange(DAYS)
+    alive = (day[None, :] >= open_day[:, None]) & (day[None, :] < death[:, None])
+    tx = alive & (rng.random((n, DAYS)) < lam[:, None])
+    tx[np.arange(n), open_day] = True
+    ci, di = np.nonzero(tx)
+    k = len(ci)
+    amount = np.round(rng.lognormal(5, 1, k), 2)
+    txns = pd.DataFrame({
+        "txn_id": [f"T{i:07d}" for i in range(k)],
+        "customer_id": ids[ci],
+        "txn_time": START + pd.to_timedelta(di, unit="D") + pd.to_timedelta(rng.integers(0, 86400, k), unit="s"),
+        "amount": amount,
+        "direction": "debit",
+        "channel": rng.choice(["mobile", "online", "counter", "atm"], k),
+        "txn_type": "card_purchase",
+        "revenue": np.round(amount * rng.uniform(0.005, 0.02, k) * (1 + np.log1p(lam[ci] * 10)), 4),
+        "customer_initiated": True,
+    })
+    month_ends = pd.period_range("2024-11", PERIOD, freq="M").to_timestamp(how="end").normalize()
+    me_day = (month_ends - START).days.to_numpy()
+    base = rng.lognormal(9.5, 1.6, n)
+    fade = np.where(me_day[None, :] > death[:, None] + 30, 0.05, 1.0) * rng.uniform(0.9, 1.1, (n, len(me_day)))
+    opened = me_day[None, :] >= open_day[:, None]
+    closes = (rng.random(n) < 0.3) & (death + 60 < DAYS)
+    close_day = np.where(closes, np.minimum(death + 60, DAYS - 1), np.nan)
+    before_close = ~(me_day[None, :] >= close_day[:, None])
+    held = opened & before_close
+    bi, mi = np.nonzero(held)
+    balances = pd.DataFrame({
+        "customer_id": ids[bi], "month_end": month_ends[mi].date, "product": "current_deposit",
+        "balance": np.round(base[bi] * fade[bi, mi], 2),
+    })
+    customers = pd.DataFrame({
+        "customer_id": ids,
+        "branch_id": np.array(["B01", "B02", "B03"])[rng.integers(0, 3, n)],
+        "open_date": (START + pd.to_timedelta(open_day, unit="D")).date,
+        "birth_date": (pd.Timestamp("1960-01-01") + pd.to_timedelta(rng.integers(0, 15000, n), unit="D")).date,
+        "gender": rng.choice(["F", "M"], n),
+        "rm_id": np.where(base > 60000, "RM1", None),
+        "status": np.where(closes, "closed", "active"),
+        "close_date": pd.Series(START + pd.to_timedelta(close_day, unit="D")).dt.date.to_numpy(),
+        "digital_enrolled": rng.random(n) < 0.6,
+    })
+    customers.loc[~closes, "close_date"] = None
+    return {"customers": customers, "transactions": txns, "balances": balances}
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    c = load_config()
+    c["churn"]["min_churners"] = 20
+    return c
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return synthetic_bank()
+
+
+@pytest.fixture(scope="module")
+def result(bank, cfg):
+    con = connect_frames(bank)
+    features = compute_customer_features(con, date(2026, 10, 31), cfg)
+    return features, score_period(con, features, PERIOD, cfg)
+
+
+def test_one_row_per_customer_with_the_documented_columns(result):
+    features, res = result
+    s = res.scores
+    assert list(s.columns) == ["period", *SCORE_COLUMNS]
+    assert s["customer_id"].is_unique and len(s) == len(features)
+    assert sorted(s["customer_id"]) == sorted(features["customer_id"].astype(str))
+    assert s["customer_id"].is_monotonic_increasing
+    ok = s["in_btyd"]
+    assert s.loc[ok, "p_alive"].between(0, 1).all()
+    assert (s.loc[ok, "clv"] >= 0).all() and (s.loc[ok, "expected_transactions"] >= 0).all()
+    assert s.loc[~ok, ["p_alive", "clv"]].isna().all().all()
+    assert s["clv_decile"].dropna().between(1, 10).all()
+    closed = s["status"] == "closed"
+    assert (s.loc[closed & ok, ["p_alive", "clv"]] == 0).all().all()
+
+
+def test_churn_model_trained_and_evaluated_out_of_time(result):
+    _, res = result
+    churn = res.card["churn"]
+    assert churn["status"] == "ok", churn.get("message")
+    m = churn["metrics"]
+    for name in ("gradient_boosting", "logistic_regression", "recency_rule"):
+        assert set(m[name]) == {"roc_auc", "pr_auc", "top_decile_lift", "ks", "brier", "calibration"}
+        assert len(m[name]["calibration"]) == 10
+    # AUM fading after dropout is a signal the recency rule cannot see: on this seeded
+    # bank the model leads the rule by about 0.09 ROC-AUC; assert a 0.03 margin
+    assert m["gradient_boosting"]["roc_auc"] > m["recency_rule"]["roc_auc"] + 0.03
+    p = res.scores["churn_probability"]
+    assert p.notna().all() and p.between(0, 1).all()
+    assert set(res.scores["churn_band"]) <= {"low", "medium", "high"}
+    assert len(churn["top_drivers"]) == 10
+
+
+def test_bands_quadrants_and_watchlists_follow_the_rules(result, cfg):
+    _, res = result
+    s = res.scores
+    b = cfg["churn"]["bands"]
+    p = s["churn_probability"]
+    assert (s.loc[p >= b["high"], "churn_band"] == "high").all()
+    assert (s.loc[(p >= b["medium"]) & (p < b["high"]), "churn_band"] == "medium").all()
+    assert (s.loc[p < b["medium"], "churn_band"] == "low").all()
+    hv = s["clv_decile"].fillna(0) >= cfg["value_risk"]["high_value_decile"]
+    hr = s["churn_band"] == "high"
+    assert ((s["value_risk_quadrant"] == "retain now") == (hv & hr)).all()
+    assert set(res.watchlists) == set(s["branch_id"])
+    for branch, w in res.watchlists.items():
+        assert list(w.columns) == WATCHLIST_COLUMNS
+        assert len(w) <= cfg["value_risk"]["watchlist_size"]
+        assert (w["branch_id"] == branch).all()
+        assert w["value_at_risk"].is_monotonic_decreasing
+        assert set(w["customer_id"]) <= set(s.loc[s["value_risk_quadrant"] == "retain now", "customer_id"])
+        for col in ("name", "national_id", "phone", "address"):
+            assert col not in w.columns
+
+
+def test_model_card_has_windows_parameters_units_and_verdicts(result):
+    _, res = result
+    card = res.card
+    assert card["clv"]["time_unit"] == "week"
+    assert set(card["clv"]["parameters"]) == {"r", "alpha", "a", "b"}
+    assert card["clv_validation"]["status"] == "ok"
+    assert "beat" in card["clv_validation"]["verdict"]
+    assert card["churn"]["windows"]["train"]["features_as_of"] == "2026-04-30"
+    assert card["churn"]["windows"]["test"]["features_as_of"] == "2026-07-31"
+
+
+def test_scores_are_deterministic(bank, cfg, result):
+    features, res = result
+    again = score_period(connect_frames(bank), features, PERIOD, cfg)
+    pd.testing.assert_frame_equal(res.scores, again.scores)
+    assert res.card == again.card
+
+
+def test_too_few_churners_still_gives_p_alive(bank, cfg):
+    c = copy.deepcopy(cfg)
+    c["churn"]["min_churners"] = 10**6
+    con = connect_frames(bank)
+    features = compute_customer_features(con, date(2026, 10, 31), c)
+    res = score_period(con, features, PERIOD, c)
+    assert res.card["churn"]["status"] == "no_model"
+    assert "too few churners" in res.card["churn"]["message"]
+    assert any("too few churners" in w for w in res.card["warnings"])
+    assert res.scores["churn_probability"].isna().all()
+    assert res.scores.loc[res.scores["in_btyd"], "p_alive"].notna().all()
+
+
+def test_thin_data_stops_with_a_clear_error(bank, cfg):
+    small = {k: v.copy() for k, v in bank.items()}
+    keep = small["customers"]["customer_id"].iloc[:15]
+    for k in small:
+        small[k] = small[k][small[k]["customer_id"].isin(keep)]
+    con = connect_frames(small)
+    features = compute_customer_features(con, date(2026, 10, 31), cfg)
+    with pytest.raises(BtydFitError, match="too little data"):
+        score_period(con, features, PERIOD, cfg)
+
+
+def test_clv_deciles_share_ties_and_keep_nulls():
+    clv = pd.Series([0.0, 0.0, 0.0, 1.0, 2.0, None, 3.0, 4.0, 5.0, 6.0, 7.0])
+    got = clv_deciles(clv).tolist()
+    # ten known values: ranks 1,1,1,4,5,-,6..10 -> deciles floor((rank-1)*10/10)+1
+    assert got == [1, 1, 1, 4, 5, pd.NA, 6, 7, 8, 9, 10]
