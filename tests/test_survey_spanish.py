@@ -72,6 +72,7 @@ def test_full_analysis_is_complete(survey):
     frame, _, result = survey
     s = result.summary
     assert s["n_responses"] == 250
+    assert s["n_anonymous"] is None  # no customer_id column: anonymity does not apply
     assert s["scale_adequacy"]["status"] == "ok" and s["scale_adequacy"]["kmo"] > 0.8
     assert s["scale_adequacy"]["bartlett_df"] == 27 * 26 // 2
     # NPS from loy3 (0-10 intention to recommend), by hand

@@ -88,8 +88,9 @@ def analyse_survey(
     }
     tables = {name: _with_survey(t, definition.name) for name, t in tables.items()}
     n = len(responses)
-    n_anonymous = (int(responses["customer_id"].isna().sum()) if "customer_id" in responses
-                   else n)
+    # No customer_id column (staff surveys, public data sets): anonymity does not apply.
+    n_anonymous = int(responses["customer_id"].isna().sum()) if "customer_id" in responses \
+        else None
     summary = {
         "name": definition.name,
         "title": definition.title,
@@ -103,7 +104,7 @@ def analyse_survey(
         "overall_item": definition.overall_item,
         "n_responses": n,
         "n_anonymous": n_anonymous,
-        "share_anonymous": n_anonymous / n if n else None,
+        "share_anonymous": n_anonymous / n if n and n_anonymous is not None else None,
         "min_group_size": min_group_size,
         "alpha_threshold": alpha_threshold,
         "reliability": _reliability_summary(rel),

@@ -135,9 +135,9 @@ def run_survey(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
 def _line(audience: str, s: dict) -> str:
     nps = (s["nps"].get("network") or {}).get("nps") if "network" in s["nps"] else None
     flagged = ", ".join(s["flagged_dimensions"]) or "none"
-    text = (f"{audience} survey {s['name']}: {s['n_responses']} responses "
-            f"({s['share_anonymous'] or 0:.0%} anonymous), alpha < {s['alpha_threshold']}: "
-            f"{flagged}")
+    anonymous = "" if s["share_anonymous"] is None else f" ({s['share_anonymous']:.0%} anonymous)"
+    text = (f"{audience} survey {s['name']}: {s['n_responses']} responses{anonymous}, "
+            f"alpha < {s['alpha_threshold']}: {flagged}")
     if nps is not None:
         text += f", NPS {nps:+.1f}"
     missing = s["linkage"].get("not_available") or {}
