@@ -240,7 +240,7 @@ def _load_parquet(con, path: Path, label: str, table: str) -> Loaded:
     try:
         con.execute(
             f"CREATE TABLE {table} AS SELECT file_row_number + 1 AS _line, "
-            f"COLUMNS(c -> c <> 'file_row_number')::VARCHAR "
+            f"COLUMNS(lambda c: c <> 'file_row_number')::VARCHAR "
             f"FROM read_parquet({_sql_str(path)}, file_row_number=true) ORDER BY file_row_number"
         )
     except duckdb.Error as exc:

@@ -1,0 +1,179 @@
+"""Encodings, Excel, Parquet and the Chinese-header GB18030 export (configs/sources/cn_bank_gb18030.yml)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_ingest_support import bank_frames, config_for, write_frames
+
+from pipeline.errors import InputError
+from pipeline.ingest import run_ingest
+from pipeline.io import read_json
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def chinese_export(raw: Path, encoding: str = "gb18030") -> None:
+    """A small export as a Chinese core banking system writes it."""
+    raw.mkdir(parents=True, exist_ok=True)
+    customers = (
+        "某某银行个人客户信息导出 2026年10月\n"
+        "客户号,姓名,身份证号,手机号,联系地址,所属网点,开户日期,出生日期,性别,客户经理,客户状态,销户日期,手机银行签约\n"
+        "000101,张三,110101198001011234,13812345678,北京市朝阳区,北京分行,2019/03/05,1980/01/01,男,RM01,正常,-,是\n"
+        "000102,李四,110101199002022345,13987654321,上海市浦东新区,上海分行,2020/07/15,1990/02/02,女,,销户,2026/09/30,否\n"
+    )
+    (raw / "客户信息.csv").write_bytes(customers.encode(encoding))
+    header = "流水号,客户号,交易日期,交易时间,交易金额,借贷标志,交易渠道,交易类型,手续费\n"
+    october = header + (
+        'T1,000101,2026/10/05,14:03:22,"1,234.50",借,手机银行,转账转出,0.50\n'
+        "T2,000101,2026/10/06,09:00:00,88.00,借,柜面,取现,0\n"
+        "T3,000102,2026/09/30,18:30:00,12.34,贷,其他,结息,0\n"
+        'T4,000101,2026/10/31,,"12,000.00",贷,网上银行,转账转入,无\n'
+        "T5,000102,2026/10/07,10:00:00,5.00,借,ATM,取现,2.00\n"
+        "T6,000101,2026/10/08,11:00:00,66.60,借,POS,消费,0\n"
+    )
+    (raw / "交易流水").mkdir(exist_ok=True)
+    (raw / "交易流水" / "交易流水_202610.csv").write_bytes(october.encode(encoding))
+    balances = pd.DataFrame(
+        {
+            "客户号": ["000101", "000101", "000102"],
+            "月末日期": [dt.datetime(2026, 9, 30), dt.datetime(2026, 9, 30), dt.datetime(2026, 9, 30)],
+            "产品": ["活期存款", "理财产品", "贷款"],
+            "余额": [15000.5, 200000, 50000],
+        }
+    )
+    with pd.ExcelWriter(raw / "月末余额.xlsx", engine="openpyxl") as writer:
+        pd.DataFrame({"说明": ["首页"]}).to_excel(writer, sheet_name="说明", index=False)
+        balances.to_excel(writer, sheet_name="余额", index=False)
+
+
+def test_chinese_gb18030_export_maps_onto_canonical_tables(data_root):
+    chinese_export(data_root / "raw" / "cn_bank")
+    cfg, catalog = config_for(data_root, source="cn_bank_gb18030")
+    run_ingest(cfg, catalog)
+    customers = pd.read_parquet(catalog.interim_table("customers"))
+    assert customers["customer_id"].tolist() == ["000101", "000102"]  # leading zeros kept
+    assert customers["branch_id"].tolist() == ["北京分行", "上海分行"]
+    assert customers["gender"].tolist() == ["M", "F"]
+    assert customers["status"].tolist() == ["active", "closed"]
+    assert customers["open_date"].tolist() == [dt.date(2019, 3, 5), dt.date(2020, 7, 15)]
+    assert customers["close_date"].isna().tolist() == [True, False]
+    assert customers["digital_enrolled"].tolist() == [True, False]
+    assert customers["phone_masked"].tolist() == ["********678", "********321"]
+    assert not {"姓名", "身份证号", "手机号", "name", "phone"} & set(customers.columns)
+
+    txns = pd.read_parquet(catalog.interim_table("transactions"))
+    txns = txns.set_index("txn_id").sort_index()
+    assert txns.loc["T1", "amount"] == 1234.5
+    assert txns.loc["T4", "amount"] == 12000.0
+    assert txns["channel"].to_dict() == {
+        "T1": "mobile", "T2": "counter", "T3": "other", "T4": "online", "T5": "atm", "T6": "pos",
+    }
+    assert txns["direction"].tolist() == ["debit", "debit", "credit", "credit", "debit", "debit"]
+    assert txns.loc["T1", "txn_time"] == pd.Timestamp("2026-10-05 14:03:22")
+    assert txns.loc["T4", "txn_time"] == pd.Timestamp("2026-10-31 00:00:00")  # no time given
+    assert pd.isna(txns.loc["T4", "revenue"])  # 无 = no value
+    assert txns["txn_type"].tolist() == [
+        "transfer_out", "cash_withdrawal", "interest", "transfer_in", "cash_withdrawal", "card_purchase",
+    ]
+    assert txns["customer_initiated"].tolist() == [True, True, False, False, True, True]
+
+    balances = pd.read_parquet(catalog.interim_table("balances"))
+    assert balances[["customer_id", "product", "balance"]].values.tolist() == [
+        ["000101", "current_deposit", 15000.5],
+        ["000101", "wealth_management", 200000.0],
+        ["000102", "loan", 50000.0],
+    ]
+    assert set(balances["month_end"]) == {dt.date(2026, 9, 30)}
+    manifest = read_json(catalog.ingest_manifest)
+    assert manifest["as_of"] == "2026-10-31"
+    assert {t: c["accepted"] for t, c in manifest["tables"].items()} == {
+        "customers": 2, "transactions": 6, "balances": 3,
+    }
+    blob = b"".join(p.read_bytes() for p in catalog.interim_dir.rglob("*") if p.is_file())
+    for secret in ("张三", "110101198001011234", "13812345678", "朝阳区"):
+        assert secret.encode() not in blob
+
+
+def test_chinese_export_rejects_name_the_excel_row(data_root):
+    raw = data_root / "raw" / "cn_bank"
+    chinese_export(raw)
+    frame = pd.read_excel(raw / "月末余额.xlsx", sheet_name="余额", dtype=object)
+    frame.loc[1, "余额"] = -3  # a negative wealth-management balance, Excel row 3
+    with pd.ExcelWriter(raw / "月末余额.xlsx", engine="openpyxl") as writer:
+        frame.to_excel(writer, sheet_name="余额", index=False)
+    cfg, catalog = config_for(data_root, source="cn_bank_gb18030", **{"ingest.max_reject_rate": 0.5})
+    run_ingest(cfg, catalog)
+    rejects = pd.read_parquet(catalog.rejects_dir / "balances.parquet")
+    assert rejects[["source_file", "line_number", "column", "reason"]].values.tolist() == [
+        ["月末余额.xlsx", 3, "balance", "negative_balance"],
+    ]
+
+
+def test_utf8_file_declared_gb18030_is_refused(data_root):
+    chinese_export(data_root / "raw" / "cn_bank", encoding="utf-8")
+    cfg, catalog = config_for(data_root, source="cn_bank_gb18030")
+    with pytest.raises(InputError, match=r"客户信息\.csv: the file is declared gb18030 but its bytes are UTF-8"):
+        run_ingest(cfg, catalog)
+
+
+def test_gb18030_line_that_does_not_decode_is_named(data_root):
+    raw = data_root / "raw" / "cn_bank"
+    chinese_export(raw)
+    path = raw / "交易流水" / "交易流水_202610.csv"
+    path.write_bytes(path.read_bytes() + b"T7,000101,2026/10/09,11:00:00,1.00,\x81\x20,POS,x,0\n")
+    cfg, catalog = config_for(data_root, source="cn_bank_gb18030")
+    with pytest.raises(InputError, match=r"交易流水_202610\.csv: line 8: bytes are not valid gb18030"):
+        run_ingest(cfg, catalog)
+
+
+def test_utf8_with_bom_reads_the_first_header(data_root):
+    frames = bank_frames()
+    write_frames(data_root / "raw" / "sample", frames)
+    frames["customers.csv"].to_csv(
+        data_root / "raw" / "sample" / "customers.csv", index=False, encoding="utf-8-sig"
+    )
+    assert (data_root / "raw" / "sample" / "customers.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
+    cfg, catalog = config_for(data_root)
+    run_ingest(cfg, catalog)
+    customers = pd.read_parquet(catalog.interim_table("customers"))
+    assert customers["customer_id"].tolist() == [f"C{i:04d}" for i in range(1, 7)]
+
+
+def test_excel_and_parquet_sources(data_root, tmp_path):
+    """The same little bank, customers as .xlsx and transactions as Parquet, gives the same tables."""
+    frames = bank_frames()
+    write_frames(data_root / "raw" / "sample", frames)
+    cfg, catalog = config_for(data_root)
+    run_ingest(cfg, catalog)
+    expected = {t: pd.read_parquet(catalog.interim_table(t)) for t in ("customers", "transactions")}
+
+    other = tmp_path / "other"
+    other.mkdir()
+    raw = other / "raw" / "sample"
+    write_frames(raw, frames)
+    (raw / "customers.csv").unlink()
+    customers = frames["customers.csv"].copy()
+    customers["open_date"] = pd.to_datetime(customers["open_date"])  # real Excel dates
+    customers.to_excel(raw / "customers.xlsx", index=False)
+    for path in sorted((raw / "transactions").glob("*.csv")):
+        typed = pd.read_csv(path, dtype=str)
+        typed["txn_time"] = pd.to_datetime(typed["txn_time"])
+        typed["amount"] = typed["amount"].astype(float)
+        typed.to_parquet(path.with_suffix(".parquet"), index=False)
+        path.unlink()
+    text = (PROJECT / "configs" / "sources" / "sample.yml").read_text(encoding="utf-8")
+    text = text.replace("    files: customers.csv", "    files: customers.xlsx\n    format: xlsx")
+    text = text.replace(
+        "    files: transactions/transactions_*.csv",
+        "    files: transactions/transactions_*.parquet\n    format: parquet",
+    )
+    config = tmp_path / "sample_mixed.yml"
+    config.write_text(text, encoding="utf-8")
+    cfg2, catalog2 = config_for(other, source=config)
+    run_ingest(cfg2, catalog2)
+    for table, frame in expected.items():
+        pd.testing.assert_frame_equal(pd.read_parquet(catalog2.interim_table(table)), frame)
