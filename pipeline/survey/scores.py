@@ -203,21 +203,21 @@ def servqual_gaps(
     cols = ["group_type", "group", "dimension", "perception_item", "expectation_item", "n",
             "perception_mean", "expectation_mean", "gap"]
     rows, suppressed = [], []
+    pairs = definition.expectation_perception
+    if not pairs:
+        return pd.DataFrame(columns=cols), suppressed
     for group_type, keys in group_keys(groups, group_by):
-        for perception, expectation in definition.expectation_perception.items():
-            pair = recoded[[perception, expectation]].dropna()
-            pair_keys = keys[pair.index]
-            stats = pair.groupby(pair_keys, sort=True).agg(["count", "mean"])
-            for value, s in stats.iterrows():
-                n = int(s[(perception, "count")])
-                if n < min_group_size:
+        for value, sub in recoded.groupby(keys, sort=True):
+            for perception, expectation in pairs.items():
+                pair = sub[[perception, expectation]].dropna()
+                if len(pair) < min_group_size:
                     suppressed.append(_suppressed(group_type, str(value), f"gap {perception}"))
                     continue
-                p_mean, e_mean = float(s[(perception, "mean")]), float(s[(expectation, "mean")])
+                p_mean, e_mean = float(pair[perception].mean()), float(pair[expectation].mean())
                 rows.append({"group_type": group_type, "group": str(value),
                              "dimension": definition.dimension_of(perception),
                              "perception_item": perception, "expectation_item": expectation,
-                             "n": n, "perception_mean": p_mean, "expectation_mean": e_mean,
-                             "gap": p_mean - e_mean})
+                             "n": len(pair), "perception_mean": p_mean,
+                             "expectation_mean": e_mean, "gap": p_mean - e_mean})
     table = pd.DataFrame(rows, columns=cols)
     return table, suppressed
