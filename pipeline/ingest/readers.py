@@ -151,7 +151,7 @@ def _load_csv(con, prepared: Prepared, read: dict[str, Any], label: str, table: 
     except duckdb.Error as exc:
         raise InputError(f"{label}: cannot be read as CSV: {_first_line(exc)}") from None
     headers = [r[0] for r in con.execute(f"DESCRIBE {table}_text").fetchall()]
-    rows = con.execute(f"SELECT count(*) FROM {table}_text").fetchone()[0]
+    rows = con.execute(f"SELECT count(*) FROM {table}_text").fetchall()[0][0]
     malformed = con.execute(
         f"SELECT DISTINCT line, error_message, csv_line FROM {table}_errors ORDER BY line"
     ).fetchall()
@@ -246,7 +246,7 @@ def _load_parquet(con, path: Path, label: str, table: str) -> Loaded:
     except duckdb.Error as exc:
         raise InputError(f"{label}: cannot be read as Parquet: {_first_line(exc)}") from None
     headers = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] != "_line"]
-    rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     return Loaded(table, headers, rows, [], True)
 
 

@@ -132,7 +132,7 @@ def _reconcile(
     con, name: str, counted: dict, entries: list[FileEntry], source: SourceConfig
 ) -> None:
     """read (from the files) = rows classified = accepted + rejected + duplicates, or stop."""
-    classified = con.execute(f"SELECT count(*) FROM cls_{name}").fetchone()[0]
+    classified = con.execute(f"SELECT count(*) FROM cls_{name}").fetchall()[0][0]
     total = counted["accepted"] + counted["rejected"] + counted["duplicates_dropped"]
     from_files = sum(e.rows_read for e in entries) if not source.adapter else classified
     if not (from_files == classified == total):

@@ -169,7 +169,7 @@ class Stager:
             text = f"adapter_{name}"
             self.con.execute(f"CREATE TABLE {text} AS {built[name]}")
             headers = [r[0] for r in self.con.execute(f"DESCRIBE {text}").fetchall()]
-            rows = self.con.execute(f"SELECT count(*) FROM {text}").fetchone()[0]
+            rows = self.con.execute(f"SELECT count(*) FROM {text}").fetchall()[0][0]
             loaded = readers.Loaded(
                 text, [h for h in headers if h not in ("_file", "_line")], rows, [], True
             )
