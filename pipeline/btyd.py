@@ -108,17 +108,17 @@ def unique_rows(summary: pd.DataFrame) -> pd.DataFrame:
     return grouped
 
 
-def _quiet(call):
+def _quiet(call, name: str):
     """Run a lifetimes call, turning its failures into BtydFitError (its prints captured)."""
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         try:
             return call()
         except ConvergenceError as exc:
-            raise BtydFitError(f"the model did not converge ({str(exc).strip()}); "
+            raise BtydFitError(f"{name} did not converge; "
                                "try a larger clv.penalizer or more history") from None
         except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
-            raise BtydFitError(f"the model could not be fitted: {exc}") from None
+            raise BtydFitError(f"{name} could not be fitted: {exc}") from None
 
 
 def fit_transactions_model(
@@ -143,7 +143,8 @@ def fit_transactions_model(
     # strength that of a one-row-per-customer fit (see module docstring).
     coef = penalizer * len(rows) / n if model == "pareto_nbd" else penalizer
     fitter = _FITTERS[model](penalizer_coef=coef)
-    _quiet(lambda: fitter.fit(rows["frequency"], rows["recency"], rows["T"], weights=rows["weight"]))
+    _quiet(lambda: fitter.fit(rows["frequency"], rows["recency"], rows["T"], weights=rows["weight"]),
+           MODEL_NAMES[model])
     params = {k: float(fitter.params_[k]) for k in PARAMETER_NAMES[model]}
     if not all(np.isfinite(v) and v > 0 for v in params.values()):
         raise BtydFitError(f"{MODEL_NAMES[model]} fit gave unusable parameters {params}")
@@ -190,7 +191,7 @@ def fit_gamma_gamma(frequency, monetary_value, penalizer: float, min_customers: 
             f"positive value per event; clv.min_repeat_customers is {min_customers}"
         )
     fitter = GammaGammaFitter(penalizer_coef=penalizer)
-    _quiet(lambda: fitter.fit(f[keep], m[keep]))
+    _quiet(lambda: fitter.fit(f[keep], m[keep]), "Gamma-Gamma")
     params = {"p": float(fitter.params_["p"]), "q": float(fitter.params_["q"]), "v": float(fitter.params_["v"])}
     if not all(np.isfinite(v) and v > 0 for v in params.values()):
         raise BtydFitError(f"Gamma-Gamma fit gave unusable parameters {params}")

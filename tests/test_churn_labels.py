@@ -1,0 +1,143 @@
+"""Churn labels, metrics, bands and reasons on small hand-made frames (exact values)."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.config import load_config
+from pipeline.scoring.churn import label_window, model_matrix
+from pipeline.scoring.churn_model import (
+    bands,
+    calibration_table,
+    classification_metrics,
+    recency_score,
+    top_reasons,
+)
+from pipeline.tables import connect_frames
+
+START, END = date(2026, 7, 31), date(2026, 10, 31)
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return load_config()
+
+
+def _bank():
+    customers = pd.DataFrame({
+        "customer_id": ["A", "B", "C", "D", "E", "F"],
+        "branch_id": "B1",
+        "open_date": date(2025, 1, 1),
+        "close_date": [None, None, None, date(2026, 9, 15), None, date(2026, 7, 20)],
+    })
+    bal = []
+    for cid, start_aum, end_aum in [("A", 1000.0, 400.0),  # dropped 60%, inactive: churned
+                                    ("B", 1000.0, 400.0),  # dropped 60% but active: not
+                                    ("C", 1000.0, 600.0),  # dropped 40%: not
+                                    ("D", 1000.0, None),   # closed in window, no end balance: churned
+                                    ("E", 0.0, 0.0)]:      # no AUM to lose: not labelled
+        bal.append((cid, START, "current_deposit", start_aum))
+        if end_aum is not None:
+            bal.append((cid, END, "current_deposit", end_aum))
+            bal.append((cid, END, "loan", 5000.0))  # liabilities are not AUM
+    balances = pd.DataFrame(bal, columns=["customer_id", "month_end", "product", "balance"])
+    txns = pd.DataFrame({
+        "txn_id": ["t1", "t2", "t3", "t4"],
+        "customer_id": ["B", "A", "A", "C"],
+        "txn_time": pd.to_datetime(["2026-09-01 10:00", "2026-07-31 23:59", "2026-11-01 00:00",
+                                    "2026-10-31 12:00"]),
+        "customer_initiated": [True, True, True, False],
+    })
+    features = pd.DataFrame({
+        "customer_id": ["A", "B", "C", "D", "E", "F"],
+        "status": ["active"] * 5 + ["closed"],  # F closed in start's month: already gone
+        "aum": [1000.0, 1000.0, 1000.0, 1000.0, 0.0, 0.0],
+    })
+    return connect_frames({"customers": customers, "balances": balances, "transactions": txns}), features
+
+
+def test_silent_attrition_labels(cfg):
+    con, features = _bank()
+    got = label_window(con, features, START, END, cfg).set_index("customer_id")["churned"]
+    # A: txn on the window's start day and after its end do not count as activity
+    assert got.to_dict() == {"A": True, "B": False, "C": False, "D": True}
+
+
+def test_silent_attrition_without_the_inactivity_condition(cfg):
+    c = copy.deepcopy(cfg)
+    c["churn"]["inactive_in_window"] = False
+    con, features = _bank()
+    got = label_window(con, features, START, END, c).set_index("customer_id")["churned"]
+    assert got.to_dict() == {"A": True, "B": True, "C": False, "D": True}
+
+
+def test_closed_definition_labels(cfg):
+    c = copy.deepcopy(cfg)
+    c["churn"]["definition"] = "closed"
+    con, features = _bank()
+    got = label_window(con, features, START, END, c).set_index("customer_id")["churned"]
+    assert got.to_dict() == {"A": False, "B": False, "C": False, "D": True, "E": False}
+
+
+def test_metrics_by_hand():
+    y = np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0])
+    score = np.array([0.9, 0.4, 0.8, 0.3, 0.2, 0.1, 0.05, 0.04, 0.03, 0.02])
+    m = classification_metrics(y, score, score)
+    # pairs (pos, neg): 0.9 beats all 8; 0.4 beats 7 of 8 (loses to 0.8): 15/16
+    assert m["roc_auc"] == pytest.approx(15 / 16)
+    # ranks: 0.9 (pos, precision 1), 0.8 (neg), 0.4 (pos, precision 2/3): AP = (1 + 2/3) / 2
+    assert m["pr_auc"] == pytest.approx((1 + 2 / 3) / 2)
+    # top decile = the single highest score, a churner: lift = 1 / 0.2
+    assert m["top_decile_lift"] == pytest.approx(5.0)
+    # KS: after 0.9 and 0.8 and 0.4: TPR 1, FPR 1/8 -> 7/8
+    assert m["ks"] == pytest.approx(7 / 8)
+    assert m["brier"] == pytest.approx(np.mean((score - y) ** 2))
+
+
+def test_calibration_table_deciles():
+    prob = np.linspace(0.01, 1.0, 100)
+    y = (np.arange(100) >= 90).astype(int)
+    table = calibration_table(y, prob)
+    assert [r["customers"] for r in table] == [10] * 10
+    assert table[-1]["observed_rate"] == 1.0 and table[0]["observed_rate"] == 0.0
+    assert table[0]["mean_predicted"] == pytest.approx(prob[:10].mean())
+
+
+def test_bands_by_threshold():
+    got = bands(np.array([0.0, 0.19999, 0.2, 0.49, 0.5, 1.0, np.nan]), 0.2, 0.5)
+    assert list(got) == ["low", "low", "medium", "medium", "high", "high", None]
+
+
+def test_recency_rule_ranks_never_active_customers_riskiest():
+    X = pd.DataFrame({"recency_days": [3.0, np.nan, 40.0]})
+    assert list(recency_score(X)) == [3.0, 41.0, 40.0]
+
+
+def test_top_reasons_pick_the_features_most_out_of_line():
+    X = pd.DataFrame({
+        "recency_days": [1.0, 2.0, 3.0, 4.0, 100.0],
+        "frequency": [10.0, 11.0, 12.0, 13.0, 0.0],
+        "aum": [5.0, 5.0, 5.0, 5.0, 5.0],  # no spread: never a reason
+    })
+    got = top_reasons(X, X, ["recency_days", "frequency", "aum"],
+                      {"recency_days": 1.0, "frequency": -1.0, "aum": -1.0})
+    assert got[0] == ""
+    # customer 5: recency z = (100-3)/(2/1.349) ~ 65, frequency z = (11-0)/(2/1.349) ~ 7
+    assert got[4] == "recency_days high (100 vs median 3); frequency low (0 vs median 11)"
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=3, max_size=40))
+def test_model_matrix_money_on_signed_log_scale(values):
+    f = pd.DataFrame({"aum": values, "aum_change_pct_3m": values, "tier": "mass", "gender": "M"})
+    X = model_matrix(f, ["aum", "aum_change_pct_3m", "tier_rank", "gender_m"], ["mass", "affluent"])
+    np.testing.assert_allclose(X["aum"], np.log1p(values))
+    np.testing.assert_allclose(X["aum_change_pct_3m"], values)  # shares are not money
+    assert (X["tier_rank"] == 0).all() and (X["gender_m"] == 1).all()
