@@ -1,0 +1,237 @@
+"""Numbers for the CLV, churn, watchlist, data-quality and model-validation sections.
+
+Pure functions over the score stage's frames, its model card and the ingest manifest.
+Null churn probabilities mean "no supervised model this period" (too few churners): the
+section says so and shows P(alive) instead of inventing bands.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.errors import InputError
+from pipeline.report.environment import NA
+
+BAND_ORDER = ("low", "medium", "high")
+# Metric keys of the model card, in display order, with labels and formats.
+METRICS: tuple[tuple[str, str, int], ...] = (
+    ("roc_auc", "ROC-AUC", 3),
+    ("pr_auc", "PR-AUC", 3),
+    ("top_decile_lift", "Top-decile lift", 2),
+    ("ks", "KS", 3),
+    ("brier", "Brier", 4),
+)
+
+
+def _num(value: Any) -> Any:
+    return NA if value is None or pd.isna(value) else float(value)
+
+
+def clv_summary(scores: pd.DataFrame) -> dict[str, Any]:
+    """Total, mean and median CLV and mean P(alive) of the branch's scored customers."""
+    clv = scores["clv"].dropna()
+    p_alive = scores["p_alive"].dropna()
+    return {
+        "customers": float(len(scores)),
+        "total": float(clv.sum()),
+        "mean": float(clv.mean()) if len(clv) else NA,
+        "median": float(clv.median()) if len(clv) else NA,
+        "p_alive_mean": float(p_alive.mean()) if len(p_alive) else NA,
+        "expected_transactions": float(scores["expected_transactions"].fillna(0).sum()),
+    }
+
+
+def clv_decile_table(scores: pd.DataFrame) -> list[dict[str, Any]]:
+    """Customers and share of the branch's CLV per CLV decile (deciles are bank-wide:
+    10 = most valuable), highest first."""
+    total = float(scores["clv"].sum())
+    grouped = scores.dropna(subset=["clv_decile"]).groupby("clv_decile").agg(
+        customers=("customer_id", "size"), clv=("clv", "sum"), mean=("clv", "mean")
+    )
+    return [
+        {
+            "decile": int(d),
+            "customers": float(g["customers"]),
+            "clv": float(g["clv"]),
+            "mean": float(g["mean"]),
+            "share": float(g["clv"]) / total if total else NA,
+        }
+        for d, g in grouped.sort_index(ascending=False).iterrows()
+    ]
+
+
+def churn_model_available(scores: pd.DataFrame) -> bool:
+    """True when the supervised churn model scored this period (probabilities not null)."""
+    return bool(scores["churn_probability"].notna().any())
+
+
+def churn_band_table(scores: pd.DataFrame) -> list[dict[str, Any]]:
+    """Customers, share, AUM-free CLV at stake and mean probability per churn band."""
+    scored = scores.dropna(subset=["churn_band"])
+    total = len(scored)
+    rows = []
+    for band in [*BAND_ORDER, *sorted(set(scored["churn_band"]) - set(BAND_ORDER))]:
+        sub = scored[scored["churn_band"] == band]
+        rows.append(
+            {
+                "band": band,
+                "customers": float(len(sub)),
+                "share": len(sub) / total if total else NA,
+                "clv": float(sub["clv"].sum()),
+                "mean_probability": _num(sub["churn_probability"].mean()) if len(sub) else NA,
+            }
+        )
+    return rows
+
+
+def quadrant_table(scores: pd.DataFrame) -> list[dict[str, Any]]:
+    """Customers and CLV per value x risk quadrant."""
+    scored = scores.dropna(subset=["value_risk_quadrant"])
+    total = len(scored)
+    grouped = scored.groupby("value_risk_quadrant").agg(
+        customers=("customer_id", "size"), clv=("clv", "sum")
+    )
+    return [
+        {"quadrant": q, "customers": float(g["customers"]), "share": float(g["customers"]) / total,
+         "clv": float(g["clv"])}
+        for q, g in grouped.sort_index().iterrows()
+    ]
+
+
+def high_risk_share(scores: pd.DataFrame) -> Any:
+    """Share of scored customers in the high churn band (NA without a churn model)."""
+    scored = scores["churn_band"].dropna()
+    return float((scored == "high").mean()) if len(scored) else NA
+
+
+def watchlist_rows(watchlist: pd.DataFrame) -> list[dict[str, Any]]:
+    """The branch's watchlist in the score stage's rank (value at risk; else CLV)."""
+    reasons_col = next((c for c in ("top_reasons", "reasons") if c in watchlist.columns), None)
+    contact_col = next(
+        (c for c in ("last_contact_date", "last_contact") if c in watchlist.columns), None
+    )
+    keys = ["rank"] if "rank" in watchlist.columns else ["clv", "customer_id"]
+    ordered = watchlist.sort_values(keys, ascending=[True] if keys == ["rank"] else [False, True])
+    rows = []
+    for rec in ordered.to_dict("records"):
+        contact = rec.get(contact_col) if contact_col else None
+        rows.append(
+            {
+                "customer_id": str(rec["customer_id"]),
+                "rm_id": None if pd.isna(rec["rm_id"]) else str(rec["rm_id"]),
+                "tier": str(rec["tier"]),
+                "clv": float(rec["clv"]),
+                "churn_probability": _num(rec["churn_probability"]),
+                "reasons": "" if reasons_col is None or pd.isna(rec[reasons_col])
+                else str(rec[reasons_col]),
+                "last_contact": None if contact is None or pd.isna(contact) else str(contact)[:10],
+            }
+        )
+    return rows
+
+
+def driver_rows(model_card: dict[str, Any], limit: int = 8) -> list[dict[str, Any]]:
+    """The churn model's top drivers (permutation importance, drop in ROC-AUC)."""
+    drivers = (model_card.get("churn") or {}).get("top_drivers") or []
+    return [
+        {"driver": str(d["feature"]), "importance": _num(d.get("importance"))}
+        for d in drivers[:limit]
+    ]
+
+
+# The model card's churn metrics: candidate models, and the recency rule they must beat.
+MODEL_ORDER = ("gradient_boosting", "logistic_regression")
+BASELINE = "recency_rule"
+
+
+def metric_table(model_card: dict[str, Any]) -> dict[str, Any]:
+    """Churn validation metrics per model beside the recency-rule baseline, and the
+    difference of the scoring model (the first) from the baseline."""
+    metrics = (model_card.get("churn") or {}).get("metrics") or {}
+    if BASELINE not in metrics:
+        return {"models": [], "rows": []}
+    models = [m for m in MODEL_ORDER if m in metrics]
+    models += sorted(m for m in metrics if m not in models and m != BASELINE)
+    rows = []
+    for key, label, digits in METRICS:
+        values = [_num(metrics[m].get(key)) for m in models]
+        baseline = _num(metrics[BASELINE].get(key))
+        first = values[0] if values else NA
+        both = isinstance(first, float) and isinstance(baseline, float)
+        rows.append({"metric": label, "values": values, "baseline": baseline, "digits": digits,
+                     "difference": first - baseline if both else NA})
+    return {"models": models, "rows": rows}
+
+
+def churn_model_note(model_card: dict[str, Any]) -> dict[str, Any]:
+    """Whether a supervised churn model ran, and its verdict or the reason it did not."""
+    churn = model_card.get("churn") or {}
+    ok = churn.get("status") == "ok"
+    return {"available": ok,
+            "text": str(churn.get("verdict") if ok else churn.get("message") or churn.get("status"))}
+
+
+def clv_validation(model_card: dict[str, Any]) -> dict[str, Any]:
+    """The CLV model's holdout check against the naive historical-rate baseline."""
+    clv = model_card.get("clv") or {}
+    val = model_card.get("clv_validation") or {}
+    ok = val.get("status") == "ok"
+    model, base = val.get("model") or {}, val.get("naive_baseline") or {}
+    return {
+        "model_name": str(clv.get("model_name") or clv.get("model") or ""),
+        "available": ok,
+        "verdict": str(val.get("verdict") or val.get("warning") or val.get("status") or ""),
+        "mae": _num(model.get("mae")) if ok else NA,
+        "baseline_mae": _num(base.get("mae")) if ok else NA,
+        "rmse": _num(model.get("rmse")) if ok else NA,
+        "baseline_rmse": _num(base.get("rmse")) if ok else NA,
+        "beats_baseline": bool(val.get("model_beats_baseline")) if ok else False,
+    }
+
+
+def model_warnings(model_card: dict[str, Any]) -> list[str]:
+    """Every warning the model card gathers at its top (e.g. a model that loses to its
+    baseline), verbatim: the report must show them, not hide them."""
+    return [str(w) for w in model_card.get("warnings") or [] if w]
+
+
+MANIFEST_KEYS = ("rows_read", "accepted", "rejected", "rejected_by_reason", "duplicates_dropped")
+
+
+def manifest_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per canonical table: rows read, accepted, rejected (with reasons), duplicates dropped."""
+    tables = manifest.get("tables")
+    if not isinstance(tables, dict):
+        raise InputError("manifest.json: no 'tables' object; `crm ingest` writes it")
+    rows = []
+    for name in sorted(tables):
+        entry = tables[name]
+        missing = [k for k in MANIFEST_KEYS if k not in entry]
+        if missing:
+            raise InputError(f"manifest.json: table {name!r} lacks {', '.join(missing)}")
+        rows.append(
+            {
+                "table": name,
+                "rows_read": float(entry["rows_read"]),
+                "rows_accepted": float(entry["accepted"]),
+                "rows_rejected": float(entry["rejected"]),
+                "duplicates_dropped": float(entry["duplicates_dropped"]),
+                "reasons": [{"reason": str(r), "rows": float(n)}
+                            for r, n in sorted(entry["rejected_by_reason"].items())],
+            }
+        )
+    return rows
+
+
+def lorenz_curve(points: pd.DataFrame) -> tuple[list[float], list[float]]:
+    """(cumulative customer share, cumulative AUM share) from the origin, ordered."""
+    ordered = points.sort_values("point")
+    xs = ordered["cum_customer_share"].to_numpy(dtype=float)
+    ys = ordered["cum_aum_share"].to_numpy(dtype=float)
+    if xs.size == 0 or xs[0] != 0:
+        xs, ys = np.concatenate([[0.0], xs]), np.concatenate([[0.0], ys])
+    return xs.tolist(), ys.tolist()
+

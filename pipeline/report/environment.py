@@ -1,0 +1,176 @@
+"""The one Jinja environment of the reports: autoescape, StrictUndefined, number filters.
+
+Templates never format a number by hand: `|num`, `|pct`, `|money`, `|delta` and `|date`
+do, in the report's locale. A value that is missing (None, NaN) fails the render; a
+value that is deliberately not available is a `NotAvailable` carrying the label that
+says why ("no previous period"), so nothing prints blank.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from pipeline.config import PROJECT_ROOT
+from pipeline.report.i18n import labels, term
+
+TEMPLATE_DIR = PROJECT_ROOT / "reports" / "templates"
+STATIC_DIR = PROJECT_ROOT / "reports" / "static"
+STYLESHEETS = ("report.css", "print.css")
+
+
+class MissingValueError(ValueError):
+    """A number the report must show is None or NaN: the context is wrong, not blank."""
+
+
+@dataclass(frozen=True)
+class NotAvailable:
+    """A value that is legitimately absent; `reason` is a label key shown in its place."""
+
+    reason: str = "not_available"
+
+
+NA = NotAvailable()
+NO_PREVIOUS = NotAvailable("no_previous_period")
+SUPPRESSED = NotAvailable("suppressed")
+
+_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _check(value: Any, filter_name: str) -> float:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        raise MissingValueError(f"|{filter_name}: the value is missing (None or NaN)")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise MissingValueError(f"|{filter_name}: not a number: {value!r}") from None
+    if math.isnan(number):
+        raise MissingValueError(f"|{filter_name}: the value is missing (NaN)")
+    return number
+
+
+def _grouped(number: float, digits: int) -> str:
+    text = f"{abs(number):,.{digits}f}"
+    negative = number < 0 and float(text.replace(",", "")) != 0
+    return f"-{text}" if negative else text
+
+
+def format_num(value: Any, digits: int = 0, *, locale: str) -> str:
+    """1234567.8 -> "1,234,568"; digits sets decimals (both locales group by thousands)."""
+    if isinstance(value, NotAvailable):
+        return labels(locale)[value.reason]
+    return _grouped(_check(value, "num"), digits)
+
+
+def format_pct(value: Any, digits: int = 1, *, locale: str) -> str:
+    """A share 0.1234 -> "12.3%"."""
+    if isinstance(value, NotAvailable):
+        return labels(locale)[value.reason]
+    return f"{_grouped(_check(value, 'pct') * 100, digits)}%"
+
+
+def _compact(number: float, locale: str) -> tuple[float, str, int]:
+    size = abs(number)
+    if locale == "zh_CN":
+        for scale, unit in ((1e8, "亿"), (1e4, "万")):
+            if size >= scale:
+                return number / scale, unit, 2
+        return number, "", 0
+    for scale, unit in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
+        if size >= scale:
+            return number / scale, unit, 2 if unit != "k" else 1
+    return number, "", 0
+
+
+def format_money(
+    value: Any, digits: int = 0, compact: bool = False, *, locale: str, currency: str
+) -> str:
+    """en: "CNY 1,234,568" or compact "CNY 1.23m"; zh_CN: "1,234,568元" or "123.46万元"."""
+    if isinstance(value, NotAvailable):
+        return labels(locale)[value.reason]
+    number = _check(value, "money")
+    unit = ""
+    if compact:
+        number, unit, digits = _compact(number, locale)
+    text = _grouped(number, digits)
+    if locale == "zh_CN" and currency == "CNY":
+        return f"{text}{unit}元"
+    return f"{currency} {text}{unit}"
+
+
+def format_delta(value: Any, kind: str = "num", digits: int | None = None, *, locale: str, currency: str) -> str:
+    """A signed change: num "+1,234"; pp (a change of shares) "+1.2 pp"; money "+CNY 1.2m"."""
+    if isinstance(value, NotAvailable):
+        return labels(locale)[value.reason]
+    number = _check(value, "delta")
+    if kind == "num":
+        digits = 0 if digits is None else digits
+        shown = round(abs(number), digits)
+        body = _grouped(shown, digits)
+    elif kind == "pp":
+        digits = 1 if digits is None else digits
+        shown = round(abs(number) * 100, digits)
+        points = _grouped(shown, digits)
+        body = f"{points} 个百分点" if locale == "zh_CN" else f"{points} pp"
+    elif kind == "money":
+        shown = round(abs(number))
+        body = format_money(abs(number), compact=True, locale=locale, currency=currency)
+    else:
+        raise ValueError(f"|delta: unknown kind {kind!r} (num, pp, money)")
+    if shown == 0:
+        return f"±{body}"
+    return f"+{body}" if number > 0 else f"-{body}"
+
+
+def format_date(value: Any, *, locale: str) -> str:
+    """2026-10-31 -> en "31 Oct 2026", zh_CN "2026年10月31日"."""
+    if isinstance(value, NotAvailable):
+        return labels(locale)[value.reason]
+    if value is None:
+        raise MissingValueError("|date: the value is missing")
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    if isinstance(value, datetime) or hasattr(value, "to_pydatetime"):
+        value = value.date()
+    if not isinstance(value, date):
+        raise MissingValueError(f"|date: not a date: {value!r}")
+    if locale == "zh_CN":
+        return f"{value.year}年{value.month}月{value.day}日"
+    return f"{value.day} {_EN_MONTHS[value.month - 1]} {value.year}"
+
+
+def make_environment(
+    locale: str, currency: str, template_dir: Path = TEMPLATE_DIR
+) -> jinja2.Environment:
+    """The environment every report renders with, its filters bound to one locale."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        num=partial(format_num, locale=locale),
+        pct=partial(format_pct, locale=locale),
+        money=partial(format_money, locale=locale, currency=currency),
+        delta=partial(format_delta, locale=locale, currency=currency),
+        date=partial(format_date, locale=locale),
+        term=partial(term, locale),
+    )
+    env.globals.update(t=labels(locale), locale=locale, currency=currency)
+    return env
+
+
+def stylesheet(static_dir: Path = STATIC_DIR) -> Markup:
+    """The report's own CSS, inlined into every page (trusted text, not escaped)."""
+    parts = [(static_dir / name).read_text(encoding="utf-8") for name in STYLESHEETS]
+    return Markup("\n".join(parts))

@@ -1,0 +1,196 @@
+"""Reading the report's inputs (the edge): every file named, with the stage that makes it.
+
+A missing input is an InputError naming the file and the `crm` command that writes it;
+the report never renders a blank section. Customer-level frames are split by branch
+here, before anything reaches a template, so a branch's report can only see its own
+customers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline.catalog import Catalog
+from pipeline.errors import InputError
+from pipeline.io import read_json
+from pipeline.periods import as_of_date, previous_period
+
+# Columns the report reads from each input; a missing one is a broken contract.
+FEATURE_COLUMNS = (
+    "customer_id", "branch_id", "rm_id", "status", "tier", "aum", "products_held",
+    "recency_days", "frequency", "monetary", "digital_share", "days_since_rm_contact",
+    "rfm_segment",
+)
+SCORE_COLUMNS = (
+    "customer_id", "branch_id", "rm_id", "tier", "p_alive", "expected_transactions", "clv",
+    "clv_decile", "churn_probability", "churn_band", "value_risk_quadrant",
+)
+KPI_COLUMNS = ("scope", "branch_id", "customers", "aum")
+MIGRATION_COLUMNS = ("branch_id", "from_tier", "to_tier", "customers")
+LORENZ_COLUMNS = ("branch_id", "point", "cum_customer_share", "cum_aum_share")
+WATCHLIST_COLUMNS = ("customer_id", "rm_id", "tier", "clv", "churn_probability")
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything one period's reports show, read once in the parent process."""
+
+    period: str
+    as_of: date
+    previous_period: str
+    features: pd.DataFrame
+    scores: pd.DataFrame
+    kpis: pd.DataFrame
+    previous_kpis: pd.DataFrame | None
+    migration: pd.DataFrame
+    lorenz: pd.DataFrame
+    model_card: dict[str, Any]
+    survey: dict[str, Any]
+    manifest: dict[str, Any]
+    watchlists: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def branch_ids(self) -> list[str]:
+        ids = self.kpis.loc[self.kpis["scope"] == "branch", "branch_id"]
+        return sorted(str(b) for b in ids)
+
+
+@dataclass(frozen=True)
+class BranchInputs:
+    """One branch's slice: its customers only, plus network-wide aggregates."""
+
+    branch_id: str
+    period: str
+    as_of: date
+    previous_period: str
+    features: pd.DataFrame
+    scores: pd.DataFrame
+    kpi: pd.Series
+    network_kpi: pd.Series
+    previous_kpi: pd.Series | None
+    migration: pd.DataFrame
+    lorenz: pd.DataFrame
+    network_lorenz: pd.DataFrame
+    watchlist: pd.DataFrame
+    network_rm: dict[str, dict[str, Any]]
+    model_card: dict[str, Any]
+    survey: dict[str, Any]
+    manifest: dict[str, Any]
+
+
+def _need(path: Path, stage: str) -> Path:
+    if not path.is_file():
+        raise InputError(f"{path}: report input not found; `crm {stage}` writes it (run it first)")
+    return path
+
+
+def _frame(path: Path, stage: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    frame = pd.read_parquet(_need(path, stage))
+    check_columns(frame, columns, path)
+    return frame
+
+
+def check_columns(frame: pd.DataFrame, columns: tuple[str, ...], source: Path | str) -> None:
+    """InputError naming the file and every column the report needs but does not find."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(f"{source}: missing column(s) {', '.join(missing)} needed by the report")
+
+
+def _json(path: Path, stage: str) -> dict[str, Any]:
+    data = read_json(_need(path, stage))
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object at the top level")
+    return data
+
+
+def load_inputs(catalog: Catalog, period: str) -> ReportInputs:
+    """Read every input of the period's reports; the previous period's KPIs if they exist."""
+    kpis = _frame(catalog.branch_kpis(period), "features", KPI_COLUMNS)
+    prev = previous_period(period)
+    prev_path = catalog.branch_kpis(prev)
+    previous_kpis = pd.read_parquet(prev_path) if prev_path.is_file() else None
+    inputs = ReportInputs(
+        period=period,
+        as_of=as_of_date(period),
+        previous_period=prev,
+        features=_frame(catalog.customer_features(period), "features", FEATURE_COLUMNS),
+        scores=_frame(catalog.customer_scores(period), "score", SCORE_COLUMNS),
+        kpis=kpis,
+        previous_kpis=previous_kpis,
+        migration=_frame(catalog.tier_migration(period), "features", MIGRATION_COLUMNS),
+        lorenz=_frame(catalog.lorenz(period), "features", LORENZ_COLUMNS),
+        model_card=_json(catalog.model_card(period), "score"),
+        survey=_json(catalog.survey_summary(period), "survey"),
+        manifest=_json(catalog.ingest_manifest, "ingest"),
+    )
+    watchlists = {}
+    for branch_id in inputs.branch_ids:
+        path = catalog.watchlist(period, branch_id)
+        frame = pd.read_csv(_need(path, "score"), dtype={"customer_id": str, "rm_id": str})
+        check_columns(frame, WATCHLIST_COLUMNS, path)
+        watchlists[branch_id] = frame
+    return ReportInputs(**{**inputs.__dict__, "watchlists": watchlists})
+
+
+def _kpi_row(kpis: pd.DataFrame, branch_id: str | None, source: str) -> pd.Series:
+    if branch_id is None:
+        rows = kpis[kpis["scope"] == "network"]
+    else:
+        rows = kpis[(kpis["scope"] == "branch") & (kpis["branch_id"].astype(str) == branch_id)]
+    if len(rows) != 1:
+        what = "the network row" if branch_id is None else f"branch {branch_id!r}"
+        raise InputError(f"{source}: expected one row for {what}, found {len(rows)}")
+    return rows.iloc[0]
+
+
+def branch_slice(
+    inputs: ReportInputs, branch_id: str, network_rm: dict[str, dict[str, Any]]
+) -> BranchInputs:
+    """The branch's own customers and rows; a foreign customer in its watchlist is an error.
+
+    `network_rm` is the network's RM coverage by tier (an aggregate, no customer rows).
+    """
+    def own(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[frame["branch_id"].astype(str) == branch_id].reset_index(drop=True)
+
+    features = own(inputs.features)
+    watchlist = inputs.watchlists.get(branch_id)
+    if watchlist is None:
+        raise InputError(f"watchlist-{branch_id}.csv: not read; `crm score` writes it")
+    foreign = sorted(set(watchlist["customer_id"].astype(str)) - set(features["customer_id"].astype(str)))
+    if foreign:
+        raise InputError(
+            f"watchlist-{branch_id}.csv: {len(foreign)} customer(s) not of branch {branch_id} "
+            f"(first: {foreign[0]}); the report shows a branch only its own customers"
+        )
+    previous = None
+    if inputs.previous_kpis is not None:
+        prev_rows = inputs.previous_kpis
+        match = prev_rows[(prev_rows["scope"] == "branch") & (prev_rows["branch_id"].astype(str) == branch_id)]
+        previous = match.iloc[0] if len(match) == 1 else None
+    lorenz = inputs.lorenz
+    return BranchInputs(
+        branch_id=branch_id,
+        period=inputs.period,
+        as_of=inputs.as_of,
+        previous_period=inputs.previous_period,
+        features=features,
+        scores=own(inputs.scores),
+        kpi=_kpi_row(inputs.kpis, branch_id, "branch_kpis.parquet"),
+        network_kpi=_kpi_row(inputs.kpis, None, "branch_kpis.parquet"),
+        previous_kpi=previous,
+        migration=own(inputs.migration),
+        lorenz=lorenz[lorenz["branch_id"].astype(str) == branch_id].sort_values("point"),
+        network_lorenz=lorenz[lorenz["branch_id"].isna()].sort_values("point"),
+        watchlist=watchlist.reset_index(drop=True),
+        network_rm=network_rm,
+        model_card=inputs.model_card,
+        survey=inputs.survey,
+        manifest=inputs.manifest,
+    )

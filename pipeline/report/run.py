@@ -1,0 +1,83 @@
+"""`crm report`: read the period's outputs, render every branch, the network and the
+index, write them under <report_dir>/build/<period>/."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+from pipeline.catalog import Catalog
+from pipeline.config import survey_definition_path
+from pipeline.errors import ConfigError
+from pipeline.io import write_bytes, write_text
+from pipeline.report.context import ReportSettings, index_context, network_context, settings_from_config
+from pipeline.report.context_kpis import rm_by_tier
+from pipeline.report.fonts import require_cjk_font
+from pipeline.report.i18n import labels
+from pipeline.report.inputs import branch_slice, load_inputs
+from pipeline.report.render import render_all, render_index
+
+FORMATS = ("html", "pdf")
+
+
+def survey_labels(cfg: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Dimension (and overall item) labels of both survey definitions in the locale."""
+    from pipeline.survey.definition import load_definition
+
+    locale = cfg["locale"]
+    out: dict[str, dict[str, str]] = {}
+    for kind, key in (("customer", "customer_definition"), ("staff", "staff_definition")):
+        definition = load_definition(survey_definition_path(cfg["survey"][key]))
+        names = {
+            dim: (definition.dimension_labels.get(dim) or {}).get(locale)
+            or (definition.dimension_labels.get(dim) or {}).get("en") or dim
+            for dim in definition.dimensions
+        }
+        if definition.overall_item:
+            names[definition.overall_item] = labels(locale)["overall_satisfaction"]
+        out[kind] = names
+    return out
+
+
+def report_settings(cfg: dict[str, Any]) -> ReportSettings:
+    formats = tuple(cfg["report"]["formats"])
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or "html" not in formats:
+        raise ConfigError(
+            f"report.formats: must include html and may add pdf; got {list(formats)}"
+        )
+    return settings_from_config(cfg, survey_labels(cfg))
+
+
+def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
+    """Every branch's HTML/PDF, the network report and the index for `period`."""
+    settings = report_settings(cfg)
+    require_cjk_font(settings.locale)  # fail before any work when zh_CN has no font
+    started = time.perf_counter()
+    inputs = load_inputs(catalog, period)
+    branch_ids = inputs.branch_ids
+    network_rm = rm_by_tier(inputs.features, settings.rm_tiers, settings.rm_contact_days)
+    slices = (branch_slice(inputs, b, network_rm) for b in branch_ids)
+    network_ctx = network_context(inputs, settings)
+    out_dir = catalog.report_build_dir(period)
+    workers = int(cfg["report"]["workers"])
+    timings = []
+    for rendered in render_all(settings, network_ctx, slices, workers):
+        write_text(rendered.html, out_dir / f"{rendered.name}.html")
+        if rendered.pdf is not None:
+            write_bytes(rendered.pdf, out_dir / f"{rendered.name}.pdf")
+        if rendered.name.startswith("branch-"):
+            timings.append(rendered.seconds)
+    index = index_context(period, inputs.as_of, branch_ids, settings.formats, settings)
+    write_text(render_index(settings, index), catalog.report_index(period))
+    wall = time.perf_counter() - started
+    per_branch = (
+        f"per branch {statistics.mean(timings):.2f}s mean "
+        f"({min(timings):.2f}-{max(timings):.2f}s)" if timings else "no branches"
+    )
+    return (
+        f"report {period}: {len(branch_ids)} branch reports, network and index "
+        f"({', '.join(settings.formats)}, {settings.locale}) in {out_dir}; "
+        f"{per_branch}; {wall:.1f}s wall with {workers} worker(s)"
+    )

@@ -1,0 +1,108 @@
+"""The report's number filters, labels and Jinja environment, on hand values."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import jinja2
+import pytest
+from markupsafe import Markup
+
+from pipeline.report.environment import (
+    NA,
+    NO_PREVIOUS,
+    MissingValueError,
+    format_date,
+    format_delta,
+    format_money,
+    format_num,
+    format_pct,
+    make_environment,
+)
+from pipeline.report.i18n import LABELS, LOCALES, term
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "expected"),
+    [(1234567.8, 0, "1,234,568"), (0.5, 0, "0"), (-1234.5, 1, "-1,234.5"), (39, 0, "39"),
+     (2.505, 2, "2.50"), (-0.004, 2, "0.00")],
+)
+def test_num(value, digits, expected):
+    assert format_num(value, digits, locale="en") == expected
+    assert format_num(value, digits, locale="zh_CN") == expected
+
+
+def test_pct():
+    assert format_pct(0.1234, locale="en") == "12.3%"
+    assert format_pct(1, 0, locale="zh_CN") == "100%"
+    assert format_pct(0.00049, 2, locale="en") == "0.05%"
+
+
+def test_money_plain_and_compact():
+    assert format_money(1234567.8, locale="en", currency="CNY") == "CNY 1,234,568"
+    assert format_money(1234567.8, compact=True, locale="en", currency="CNY") == "CNY 1.23m"
+    assert format_money(8_760_000_000, compact=True, locale="en", currency="CNY") == "CNY 8.76bn"
+    assert format_money(315_000, compact=True, locale="en", currency="CNY") == "CNY 315.0k"
+    assert format_money(999, compact=True, locale="en", currency="USD") == "USD 999"
+    assert format_money(1234567.8, locale="zh_CN", currency="CNY") == "1,234,568元"
+    assert format_money(1234567.8, compact=True, locale="zh_CN", currency="CNY") == "123.46万元"
+    assert format_money(3.2e8, compact=True, locale="zh_CN", currency="CNY") == "3.20亿元"
+    assert format_money(50, locale="zh_CN", currency="USD") == "USD 50"
+
+
+def test_delta_signs_and_kinds():
+    assert format_delta(3, locale="en", currency="CNY") == "+3"
+    assert format_delta(-3, locale="en", currency="CNY") == "-3"
+    assert format_delta(0.2, locale="en", currency="CNY") == "±0"
+    assert format_delta(0.135, "pp", locale="en", currency="CNY") == "+13.5 pp"
+    assert format_delta(-0.154, "pp", locale="zh_CN", currency="CNY") == "-15.4 个百分点"
+    assert format_delta(-13_950_000, "money", locale="en", currency="CNY") == "-CNY 13.95m"
+    assert format_delta(-0.75, "num", 2, locale="en", currency="CNY") == "-0.75"
+    with pytest.raises(ValueError, match="unknown kind"):
+        format_delta(1, "ratio", locale="en", currency="CNY")
+
+
+def test_date():
+    assert format_date(date(2026, 10, 31), locale="en") == "31 Oct 2026"
+    assert format_date("2026-10-31", locale="zh_CN") == "2026年10月31日"
+
+
+@pytest.mark.parametrize("bad", [None, math.nan, float("nan"), "abc"])
+def test_missing_values_fail_instead_of_printing_blank(bad):
+    with pytest.raises(MissingValueError):
+        format_num(bad, locale="en")
+    with pytest.raises(MissingValueError):
+        format_pct(bad, locale="en")
+
+
+def test_not_available_prints_its_reason_in_the_locale():
+    assert format_num(NA, locale="en") == "n/a"
+    assert format_pct(NO_PREVIOUS, locale="en") == "no previous period"
+    assert format_delta(NO_PREVIOUS, "pp", locale="zh_CN", currency="CNY") == "无上期数据"
+
+
+def test_locales_have_the_same_label_keys_and_no_key_shadows_a_dict_method():
+    assert set(LABELS["en"]) == set(LABELS["zh_CN"])
+    for locale in LOCALES:
+        assert all(v.strip() or k == "page_x_of_y_after" for k, v in LABELS[locale].items())
+    assert not set(LABELS["en"]) & set(dir(dict))
+
+
+def test_terms_translate_defaults_and_keep_configured_names():
+    assert term("zh_CN", "wealth") == "财富客户"
+    assert term("en", "credit_card") == "Credit card"
+    assert term("zh_CN", "Gold tier") == "Gold tier"
+
+
+def test_environment_escapes_and_fails_on_undefined(tmp_path):
+    (tmp_path / "t.html").write_text("{{ name }} {{ value|money }} {{ x|pct }}", encoding="utf-8")
+    env = make_environment("en", "CNY", template_dir=tmp_path)
+    out = env.get_template("t.html").render(name="<script>alert(1)</script>", value=12.4, x=0.5)
+    assert out == "&lt;script&gt;alert(1)&lt;/script&gt; CNY 12 50.0%"
+    with pytest.raises(jinja2.UndefinedError):
+        env.get_template("t.html").render(name="a", value=1)
+    with pytest.raises(MissingValueError):
+        env.get_template("t.html").render(name="a", value=None, x=0.1)
+    assert env.from_string("{{ s }}").render(s=Markup("<b>ok</b>")) == "<b>ok</b>"
+    assert env.from_string("{{ t.no_previous_period }}").render() == "no previous period"
