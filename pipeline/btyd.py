@@ -10,10 +10,15 @@ lifetimes under pandas 3 / numpy 2 / scipy 1.17 live in one place:
   `BtydFitError` with a clear message: lifetimes raises ConvergenceError after *printing*
   the optimiser's output (captured here), an ill-conditioned Hessian raises LinAlgError,
   and ParetoNBDFitter never checks convergence and starts from an unseeded random point,
-  so it is subclassed (`_ParetoNBD`) to start from a fixed point and check success.
+  so it is subclassed (`_ParetoNBD`) to start from a fixed point and check success;
+  the subclass also evaluates the likelihood's hypergeometric term stably (lifetimes'
+  overflows for frequent customers in daily units, giving NaN p_alive).
+- lifetimes.generate_data's simulators break on pandas 3: tests simulate with numpy.
 - lifetimes' Pareto/NBD objective divides by the *mean* weight (the others by the sum),
   so a weighted fit on unique rows would see a penalizer N/U times stronger than the
   full fit; `fit_transactions_model` rescales the penalizer so both fits are the same.
+- Gamma-Gamma with q <= 1 (values too heavy-tailed: no finite mean) raises
+  ValueModelUnusable; the caller may fall back to observed means (`observed_value_per_event`).
 - `customer_lifetime_value` counts `time` in months of 4.345 weeks (freq "W") or 30 days
   (freq "D"), and its discount rate is monthly: `clv` takes the horizon in months and
   an annual rate and says what it did in `CLV_MONTH`.
@@ -29,6 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from scipy.special import gammaln, hyp2f1, logsumexp
+
 from pipeline.errors import CrmError
 
 with warnings.catch_warnings():
@@ -40,7 +47,7 @@ with warnings.catch_warnings():
         ModifiedBetaGeoFitter,
         ParetoNBDFitter,
     )
-    from lifetimes.utils import ConvergenceError
+    from lifetimes.utils import ConvergenceError, _customer_lifetime_value
 
 LIFETIMES_VERSION = lifetimes.__version__
 
@@ -58,6 +65,10 @@ MODEL_NAMES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "mbgnbd": "MBG/NBD
 
 class BtydFitError(CrmError):
     """A BTYD model could not be fitted: too little data, or no convergence."""
+
+
+class ValueModelUnusable(BtydFitError):
+    """Gamma-Gamma converged to q <= 1: values too heavy-tailed for a finite mean."""
 
 
 class _ParetoNBD(ParetoNBDFitter):
@@ -83,6 +94,49 @@ class _ParetoNBD(ParetoNBDFitter):
         if not output.success or not np.isfinite(output.fun):
             raise ConvergenceError(f"Pareto/NBD did not converge: {output.message}")
         return output.x, output.fun
+
+
+    # lifetimes' A_0 (Fader & Hardie 2005, eq. 19-20) evaluates 2F1(r+s+x, r+x; r+s+x+1; z),
+    # which overflows to inf for frequent customers in daily units (NaN p_alive). Euler's
+    # transformation 2F1(a,b;c;z) = (1-z)^(c-a-b) 2F1(c-a,c-b;c;z) turns it into
+    # 2F1(1, .; r+s+x+1; z), which stays small, evaluated in log space. The static
+    # methods lifetimes calls by class name are overridden so the fit uses it too.
+    @staticmethod
+    def _log_A_0(params, freq, recency, age):
+        r, alpha, s, beta = params
+        if alpha < beta:
+            low, high, b, c_minus_b = alpha, beta, r + np.asarray(freq, dtype=float), s + 1.0
+        else:
+            low, high, b, c_minus_b = beta, alpha, s + 1.0, r + np.asarray(freq, dtype=float)
+        rsx = r + s + np.asarray(freq, dtype=float)
+        c = rsx + 1.0
+
+        def log_term(t):
+            q = high + np.asarray(t, dtype=float)
+            z = (high - low) / q
+            return (c - rsx - b) * np.log1p(-z) + np.log(hyp2f1(1.0, c_minus_b, c, z)) - rsx * np.log(q)
+
+        first, second = np.broadcast_arrays(log_term(recency), log_term(age))
+        signs = np.stack([np.ones_like(first), -np.ones_like(first)])
+        return logsumexp(np.stack([first, second]), axis=0, b=signs)
+
+    @staticmethod
+    def _conditional_log_likelihood(params, freq, rec, T):
+        r, alpha, s, beta = params
+        x = np.asarray(freq, dtype=float)
+        A_1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+        log_A_0 = _ParetoNBD._log_A_0(params, x, rec, T)
+        A_2 = np.logaddexp(-(r + x) * np.log(alpha + T) - s * np.log(beta + T),
+                           np.log(s) + log_A_0 - np.log(r + s + x))
+        return A_1 + A_2
+
+    @staticmethod
+    def _negative_log_likelihood(params, freq, rec, T, weights, penalizer_coef):
+        if np.any(np.asarray(params) <= 0.0):
+            return np.inf
+        ll = _ParetoNBD._conditional_log_likelihood(params, freq, rec, T)
+        penalizer_term = penalizer_coef * sum(np.asarray(params) ** 2)
+        return -(weights * ll).sum() / weights.mean() + penalizer_term
 
 
 _FITTERS = {"bgnbd": BetaGeoFitter, "pareto_nbd": _ParetoNBD, "mbgnbd": ModifiedBetaGeoFitter}
@@ -155,16 +209,29 @@ def fit_transactions_model(
 
 
 def log_likelihood(model: str, params: dict[str, float], frequency, recency, T, weights=None) -> float:
-    """Total log-likelihood (no penalizer) of the data in its own time units."""
+    """Total log-likelihood (no penalizer) of the data in its own time units.
+
+    Evaluated as lifetimes fits: on times scaled to max(T) = 1 (Pareto/NBD's hypergeometric
+    terms overflow on raw days), then moved back to the data's units: scaling time by c
+    multiplies each repeat event's density by c, so LL = LL_scaled + sum(frequency) log c.
+    """
     f = np.asarray(frequency, dtype=float)
     w = np.ones_like(f) if weights is None else np.asarray(weights, dtype=float)
-    values = np.array([params[k] for k in PARAMETER_NAMES[model]])
-    args = (f, np.asarray(recency, dtype=float), np.asarray(T, dtype=float), w, 0.0)
+    t = np.asarray(T, dtype=float)
+    c = 1.0 / t.max()
+    scaled = dict(params)
+    for k in ("alpha", "beta"):
+        if k in scaled:
+            scaled[k] = scaled[k] * c
+    values = np.array([scaled[k] for k in PARAMETER_NAMES[model]])
+    args = (f, np.asarray(recency, dtype=float) * c, t * c, w, 0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if model == "pareto_nbd":
-            return float(-ParetoNBDFitter._negative_log_likelihood(values, *args) * w.mean())
-        return float(-_FITTERS[model]._negative_log_likelihood(np.log(values), *args) * w.sum())
+            ll = -_ParetoNBD._negative_log_likelihood(values, *args) * w.mean()
+        else:
+            ll = -_FITTERS[model]._negative_log_likelihood(np.log(values), *args) * w.sum()
+    return float(ll + (w * f).sum() * np.log(c))
 
 
 @dataclass(frozen=True)
@@ -196,7 +263,7 @@ def fit_gamma_gamma(frequency, monetary_value, penalizer: float, min_customers: 
     if not all(np.isfinite(v) and v > 0 for v in params.values()):
         raise BtydFitError(f"Gamma-Gamma fit gave unusable parameters {params}")
     if params["q"] <= 1:
-        raise BtydFitError(
+        raise ValueModelUnusable(
             f"Gamma-Gamma fit has q={params['q']:.3f} <= 1: the population mean value per "
             "event is undefined; values are too heavy-tailed for the model"
         )
@@ -245,29 +312,42 @@ def horizon_in_units(horizon_months: int, time_unit: str) -> float:
     return horizon_months * CLV_MONTH[time_unit]
 
 
+def observed_value_per_event(frequency, monetary_value) -> np.ndarray:
+    """Fallback when Gamma-Gamma is unusable: the customer's own mean value per repeat
+    event (negative clipped at 0); customers without repeats get the population's mean
+    value per repeat event."""
+    f = np.asarray(frequency, dtype=float)
+    m = np.clip(np.asarray(monetary_value, dtype=float), 0, None)
+    repeat = f > 0
+    population = float((m[repeat] * f[repeat]).sum() / f[repeat].sum()) if repeat.any() else 0.0
+    return np.where(repeat, m, population)
+
+
 def clv(
-    gg: FittedGammaGamma,
     fitted: FittedBtyd,
     summary: pd.DataFrame,
+    value_per_event,
     horizon_months: int,
     discount_rate_annual: float,
     time_unit: str,
 ) -> np.ndarray:
-    """Discounted value over `horizon_months` via lifetimes' customer_lifetime_value.
+    """Discounted value over `horizon_months`, as lifetimes' customer_lifetime_value.
 
+    Its month loop (lifetimes.utils._customer_lifetime_value, which
+    GammaGammaFitter.customer_lifetime_value calls with Gamma-Gamma's expected values)
+    is called directly so the fallback value per event goes through the same code.
     lifetimes steps month by month (CLV_MONTH[time_unit] units each) and discounts each
     month at the monthly rate equivalent to the annual one.
     """
-    m = np.clip(summary["monetary_value"].to_numpy(dtype=float), 0, None)
     idx = pd.RangeIndex(len(summary))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        out = gg.fitter.customer_lifetime_value(
+        out = _customer_lifetime_value(
             fitted.fitter,
             pd.Series(summary["frequency"].to_numpy(dtype=float), index=idx),
             pd.Series(summary["recency"].to_numpy(dtype=float), index=idx),
             pd.Series(summary["T"].to_numpy(dtype=float), index=idx),
-            pd.Series(m, index=idx),
+            pd.Series(np.asarray(value_per_event, dtype=float), index=idx),
             time=horizon_months,
             discount_rate=monthly_discount_rate(discount_rate_annual),
             freq=LIFETIMES_FREQ[time_unit],

@@ -145,6 +145,21 @@ def test_gamma_gamma_needs_positive_values():
         btyd.fit_gamma_gamma(f, m, 0.0, 5)
 
 
+def test_heavy_tailed_values_make_gamma_gamma_unusable_not_nonsense():
+    """Values spread over five orders of magnitude: q <= 1, no finite mean value."""
+    rng = np.random.default_rng(3)
+    f = pd.Series(rng.integers(1, 20, 3000).astype(float))
+    m = pd.Series(np.exp(rng.normal(0, 3.5, 3000)))
+    with pytest.raises(btyd.ValueModelUnusable, match="q=.* <= 1"):
+        btyd.fit_gamma_gamma(f, m, 0.0, 5)
+
+
+def test_observed_value_per_event_fallback():
+    got = btyd.observed_value_per_event([0, 2, 1, 3], [0.0, 10.0, -4.0, 20.0])
+    # population mean per repeat event: (2*10 + 1*0 + 3*20) / 6
+    np.testing.assert_allclose(got, [80 / 6, 10.0, 0.0, 20.0])
+
+
 def test_monthly_discount_rate_compounds_to_the_annual_rate():
     monthly = btyd.monthly_discount_rate(0.10)
     assert (1 + monthly) ** 12 == pytest.approx(1.10, rel=1e-12)
@@ -160,11 +175,15 @@ def test_clv_is_the_discounted_sum_of_monthly_expected_value(cdnow, bgnbd, unit)
         load_cdnow_summary_data_with_monetary_value()["frequency"],
         load_cdnow_summary_data_with_monetary_value()["monetary_value"], 0.0, 10)
     summary = data.reset_index(drop=True)
-    got = btyd.clv(gg, bgnbd, summary, 12, 0.10, unit)
-    d = btyd.monthly_discount_rate(0.10)
-    month = {"week": 4.345, "day": 30.0}[unit]
     f, r, t = summary["frequency"], summary["recency"], summary["T"]
     value = btyd.expected_value_per_event(gg, f, summary["monetary_value"])
+    got = btyd.clv(bgnbd, summary, value, 12, 0.10, unit)
+    via_lifetimes = gg.fitter.customer_lifetime_value(
+        bgnbd.fitter, f, r, t, summary["monetary_value"], time=12,
+        discount_rate=btyd.monthly_discount_rate(0.10), freq=btyd.LIFETIMES_FREQ[unit])
+    np.testing.assert_allclose(got, via_lifetimes.to_numpy(), rtol=1e-12)
+    d = btyd.monthly_discount_rate(0.10)
+    month = {"week": 4.345, "day": 30.0}[unit]
     expected = np.zeros(len(summary))
     for m in range(1, 13):
         step = btyd.expected_transactions(bgnbd, m * month, f, r, t) - btyd.expected_transactions(
@@ -172,3 +191,29 @@ def test_clv_is_the_discounted_sum_of_monthly_expected_value(cdnow, bgnbd, unit)
         expected += value * step / (1 + d) ** m
     np.testing.assert_allclose(got, expected, rtol=1e-10)
     assert btyd.horizon_in_units(12, unit) == pytest.approx(12 * month)
+
+
+def test_pareto_nbd_stable_hypergeometric_term_matches_lifetimes_and_stays_finite():
+    """The Euler-transformed A_0 equals lifetimes' wherever lifetimes' is finite, and stays
+    finite for frequent customers in daily units where lifetimes' overflows."""
+    rng = np.random.default_rng(0)
+    for params in ([0.55, 10.6, 0.6, 11.7], [0.55, 12.6, 0.6, 11.7], [1.0, 19.9, 0.64, 1716.0]):
+        x = rng.integers(0, 30, 300).astype(float)
+        T = rng.uniform(1, 100, 300)
+        rec = np.where(x > 0, T * rng.uniform(0, 1, 300), 0.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ours = btyd._ParetoNBD._log_A_0(params, x, rec, T)
+            theirs = ParetoNBDFitter._log_A_0(params, x, rec, T)
+        ok = np.isfinite(theirs)
+        assert ok.sum() > 250
+        np.testing.assert_allclose(ours[ok], theirs[ok], rtol=1e-10)
+    fitted = btyd.fit_transactions_model(
+        pd.DataFrame({"frequency": [0.0, 3.0, 123.0] * 20, "recency": [0.0, 200.0, 581.0] * 20,
+                      "T": [300.0, 581.0, 581.0] * 20}), "pareto_nbd", 0.001, 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        theirs = ParetoNBDFitter.conditional_probability_alive(fitted.fitter, 123.0, 581.0, 581.0)
+    ours = btyd.p_alive(fitted, [123.0], [581.0], [581.0])
+    assert np.isfinite(ours).all() and 0 <= ours[0] <= 1
+    assert not np.isfinite(theirs) or theirs == pytest.approx(ours[0])

@@ -7,7 +7,8 @@ customer in the summary (those with a customer-initiated transaction up to as_of
 - p_alive: the model's probability the customer has not dropped out at as_of;
 - expected_transactions: expected repeat events (active days, or active weeks, per
   clv.time_unit) over the horizon of clv.horizon_months lifetimes-months;
-- expected_value_per_event: Gamma-Gamma's conditional mean value per event;
+- expected_value_per_event: Gamma-Gamma's conditional mean value per event (observed
+  means, with a card warning, when Gamma-Gamma is unusable: q <= 1);
 - clv: discounted value over the horizon (lifetimes' customer_lifetime_value).
 """
 
@@ -27,20 +28,29 @@ from pipeline.scoring.summary import btyd_summary, unrated_txn_types
 CORR_FLAG = 0.3
 
 
-def fit_models(summary: pd.DataFrame, cfg: dict[str, Any]) -> tuple[btyd.FittedBtyd, btyd.FittedGammaGamma]:
-    """Fit the transactions model and Gamma-Gamma; BtydFitError when it cannot be done."""
+def fit_models(
+    summary: pd.DataFrame, cfg: dict[str, Any]
+) -> tuple[btyd.FittedBtyd, btyd.FittedGammaGamma | None, str | None]:
+    """Fit the transactions model and Gamma-Gamma; BtydFitError when it cannot be done.
+
+    Gamma-Gamma with q <= 1 (values too heavy-tailed for a finite mean) is not fatal:
+    the third item explains it, and values fall back to observed means.
+    """
     c = cfg["clv"]
     fitted = btyd.fit_transactions_model(summary, c["model"], c["penalizer"], c["min_repeat_customers"])
-    gg = btyd.fit_gamma_gamma(
-        summary["frequency"], summary["monetary_value"], c["penalizer"], c["min_repeat_customers"]
-    )
-    return fitted, gg
+    try:
+        gg = btyd.fit_gamma_gamma(
+            summary["frequency"], summary["monetary_value"], c["penalizer"], c["min_repeat_customers"]
+        )
+    except btyd.ValueModelUnusable as exc:
+        return fitted, None, str(exc)
+    return fitted, gg, None
 
 
 def predict_clv(
     summary: pd.DataFrame,
     fitted: btyd.FittedBtyd,
-    gg: btyd.FittedGammaGamma,
+    gg: btyd.FittedGammaGamma | None,
     cfg: dict[str, Any],
 ) -> pd.DataFrame:
     """Per-customer p_alive, expected_transactions, expected_value_per_event, clv."""
@@ -51,8 +61,12 @@ def predict_clv(
     out = summary[["customer_id", "frequency", "recency", "T", "monetary_value"]].copy()
     out["p_alive"] = btyd.p_alive(fitted, f, r, t)
     out["expected_transactions"] = btyd.expected_transactions(fitted, horizon, f, r, t)
-    out["expected_value_per_event"] = btyd.expected_value_per_event(gg, f, summary["monetary_value"])
-    out["clv"] = btyd.clv(gg, fitted, summary, c["horizon_months"], c["discount_rate_annual"], unit)
+    if gg is not None:
+        value = btyd.expected_value_per_event(gg, f, summary["monetary_value"])
+    else:
+        value = btyd.observed_value_per_event(f, summary["monetary_value"])
+    out["expected_value_per_event"] = value
+    out["clv"] = btyd.clv(fitted, summary, value, c["horizon_months"], c["discount_rate_annual"], unit)
     bad = ~np.isfinite(out[["p_alive", "expected_transactions", "expected_value_per_event", "clv"]]).all(axis=1)
     if bad.any():
         raise btyd.BtydFitError(
@@ -62,19 +76,34 @@ def predict_clv(
     return out
 
 
+def _corr(summary: pd.DataFrame) -> float:
+    """corr(frequency, value) among repeat customers with a positive value."""
+    keep = (summary["frequency"] > 0) & (summary["monetary_value"] > 0)
+    if keep.sum() < 3:
+        return float("nan")
+    return float(np.corrcoef(summary.loc[keep, "frequency"], summary.loc[keep, "monetary_value"])[0, 1])
+
+
 def clv_card(
     summary: pd.DataFrame,
     fitted: btyd.FittedBtyd,
-    gg: btyd.FittedGammaGamma,
+    gg: btyd.FittedGammaGamma | None,
     cfg: dict[str, Any],
     as_of: date,
     unrated: list[str],
+    gg_problem: str | None = None,
 ) -> dict[str, Any]:
     """The CLV section of the model card: windows, choices, parameters, units, checks."""
     c = cfg["clv"]
     unit = c["time_unit"]
     warnings: list[str] = []
-    corr = gg.frequency_value_corr
+    if gg is None:
+        warnings.append(
+            f"Gamma-Gamma not usable ({gg_problem}); expected value per event is each "
+            "customer's observed mean value per repeat event (the population mean for "
+            "customers without repeats), without shrinkage"
+        )
+    corr = gg.frequency_value_corr if gg is not None else _corr(summary)
     corr_flag = bool(np.isfinite(corr) and abs(corr) > CORR_FLAG)
     if corr_flag:
         warnings.append(
@@ -86,6 +115,9 @@ def clv_card(
         warnings.append(
             f"{zero_value} repeat customers have zero or negative value per event: left out of "
             "the Gamma-Gamma fit; their expected value per event shrinks toward 0"
+            if gg is not None
+            else f"{zero_value} repeat customers have zero or negative value per event: "
+            "their expected value per event is 0"
         )
     if unrated:
         warnings.append(
@@ -117,9 +149,12 @@ def clv_card(
         "unique_rows_fitted": fitted.n_unique_rows,
         "parameters": fitted.params,
         "log_likelihood": fitted.log_likelihood,
+        "value_model": "gamma_gamma" if gg is not None else "observed_mean",
         "gamma_gamma": {
-            "parameters": gg.params,
-            "customers_fitted": gg.n_customers,
+            "status": "ok" if gg is not None else "unusable",
+            "problem": gg_problem,
+            "parameters": gg.params if gg is not None else None,
+            "customers_fitted": gg.n_customers if gg is not None else None,
             "frequency_value_corr": corr,
             "frequency_value_corr_flag": corr_flag,
         },
@@ -132,9 +167,9 @@ def score_clv(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Summary, fits and per-customer predictions at as_of, with the card section."""
     summary = btyd_summary(con, as_of, cfg["clv"]["time_unit"], cfg)
-    fitted, gg = fit_models(summary, cfg)
+    fitted, gg, gg_problem = fit_models(summary, cfg)
     scores = predict_clv(summary, fitted, gg, cfg)
-    card = clv_card(summary, fitted, gg, cfg, as_of, unrated_txn_types(con, cfg, as_of))
+    card = clv_card(summary, fitted, gg, cfg, as_of, unrated_txn_types(con, cfg, as_of), gg_problem)
     first = con.execute(
         "SELECT min(CAST(txn_time AS DATE)) FROM transactions WHERE customer_initiated"
     ).fetchone()[0]
