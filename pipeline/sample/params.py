@@ -20,7 +20,7 @@ from pipeline.periods import parse_period
 from pipeline.schema import ASSET_PRODUCTS, PRODUCTS
 
 GENERATOR_VERSION = 1
-CHUNK_CUSTOMERS = 50_000  # customers generated per chunk (fixed: part of the output's identity)
+CHUNK_CUSTOMERS = 25_000  # customers generated per chunk (fixed: part of the output's identity)
 DAY_SECONDS = 86_400
 NO_DAY = -(10**8)  # day number meaning "no date" (day numbers before 1970 are negative)
 
