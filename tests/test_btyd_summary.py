@@ -100,7 +100,7 @@ _row = st.tuples(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(_row, min_size=1, max_size=60), unit=st.sampled_from(["day", "week"]))
 def test_summary_agrees_with_lifetimes(cfg, rows, unit):
     base = datetime(AS_OF.year, AS_OF.month, AS_OF.day)

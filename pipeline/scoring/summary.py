@@ -25,6 +25,8 @@ import pandas as pd
 from pipeline.errors import ConfigError
 
 UNIT_DAYS = {"day": 1, "week": 7}
+# Values are summed as decimals: exact, so results do not depend on thread scheduling.
+EXACT = "DECIMAL(38, 8)"
 
 
 def _period_sql(column: str, time_unit: str) -> str:
@@ -92,7 +94,7 @@ def btyd_summary(
     unit = float(UNIT_DAYS[time_unit])
     sql = f"""
         WITH events AS (
-            SELECT customer_id, {period} AS p, sum({value}) AS v
+            SELECT customer_id, {period} AS p, sum(CAST({value} AS {EXACT})) AS v
             FROM transactions
             WHERE customer_initiated AND txn_time < ?
             GROUP BY customer_id, p
@@ -103,7 +105,7 @@ def btyd_summary(
                CAST(count(*) - 1 AS DOUBLE) AS frequency,
                date_diff('day', min(p), max(p)) / {unit} AS recency,
                date_diff('day', min(p), {obs_period}) / {unit} AS T,
-               coalesce(avg(v) FILTER (WHERE p > first_p), 0.0) AS monetary_value
+               coalesce(CAST(avg(v) FILTER (WHERE p > first_p) AS DOUBLE), 0.0) AS monetary_value
         FROM ranked
         GROUP BY customer_id
         ORDER BY customer_id
