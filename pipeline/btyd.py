@@ -33,7 +33,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
 from scipy.special import gammaln, hyp2f1, logsumexp
 
 from pipeline.errors import CrmError
@@ -78,8 +77,18 @@ class _ParetoNBD(ParetoNBDFitter):
     run) and returns whatever the optimiser reached, converged or not.
     """
 
-    def _fit(self, minimizing_function_args, iterative_fitting, initial_params, params_size,
-             disp, tol=1e-6, fit_method="Nelder-Mead", maxiter=2000, **kwargs):
+    def _fit(
+        self,
+        minimizing_function_args,
+        iterative_fitting,
+        initial_params,
+        params_size,
+        disp,
+        tol=1e-6,
+        fit_method="Nelder-Mead",
+        maxiter=2000,
+        **kwargs,
+    ):
         from scipy.optimize import minimize
 
         x0 = np.ones(params_size) if initial_params is None else np.asarray(initial_params)
@@ -94,7 +103,6 @@ class _ParetoNBD(ParetoNBDFitter):
         if not output.success or not np.isfinite(output.fun):
             raise ConvergenceError(f"Pareto/NBD did not converge: {output.message}")
         return output.x, output.fun
-
 
     # lifetimes' A_0 (Fader & Hardie 2005, eq. 19-20) evaluates 2F1(r+s+x, r+x; r+s+x+1; z),
     # which overflows to inf for frequent customers in daily units (NaN p_alive). Euler's
@@ -114,7 +122,11 @@ class _ParetoNBD(ParetoNBDFitter):
         def log_term(t):
             q = high + np.asarray(t, dtype=float)
             z = (high - low) / q
-            return (c - rsx - b) * np.log1p(-z) + np.log(hyp2f1(1.0, c_minus_b, c, z)) - rsx * np.log(q)
+            return (
+                (c - rsx - b) * np.log1p(-z)
+                + np.log(hyp2f1(1.0, c_minus_b, c, z))
+                - rsx * np.log(q)
+            )
 
         first, second = np.broadcast_arrays(log_term(recency), log_term(age))
         signs = np.stack([np.ones_like(first), -np.ones_like(first)])
@@ -126,8 +138,10 @@ class _ParetoNBD(ParetoNBDFitter):
         x = np.asarray(freq, dtype=float)
         A_1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
         log_A_0 = _ParetoNBD._log_A_0(params, x, rec, T)
-        A_2 = np.logaddexp(-(r + x) * np.log(alpha + T) - s * np.log(beta + T),
-                           np.log(s) + log_A_0 - np.log(r + s + x))
+        A_2 = np.logaddexp(
+            -(r + x) * np.log(alpha + T) - s * np.log(beta + T),
+            np.log(s) + log_A_0 - np.log(r + s + x),
+        )
         return A_1 + A_2
 
     @staticmethod
@@ -157,7 +171,10 @@ class FittedBtyd:
 def unique_rows(summary: pd.DataFrame) -> pd.DataFrame:
     """Collapse customers to unique (frequency, recency, T) rows with a `weight` count."""
     grouped = (
-        summary.groupby(["frequency", "recency", "T"], sort=True).size().rename("weight").reset_index()
+        summary.groupby(["frequency", "recency", "T"], sort=True)
+        .size()
+        .rename("weight")
+        .reset_index()
     )
     return grouped
 
@@ -168,9 +185,10 @@ def _quiet(call, name: str):
         warnings.simplefilter("ignore", RuntimeWarning)
         try:
             return call()
-        except ConvergenceError as exc:
-            raise BtydFitError(f"{name} did not converge; "
-                               "try a larger clv.penalizer or more history") from None
+        except ConvergenceError:
+            raise BtydFitError(
+                f"{name} did not converge; try a larger clv.penalizer or more history"
+            ) from None
         except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
             raise BtydFitError(f"{name} could not be fitted: {exc}") from None
 
@@ -197,18 +215,24 @@ def fit_transactions_model(
     # strength that of a one-row-per-customer fit (see module docstring).
     coef = penalizer * len(rows) / n if model == "pareto_nbd" else penalizer
     fitter = _FITTERS[model](penalizer_coef=coef)
-    _quiet(lambda: fitter.fit(rows["frequency"], rows["recency"], rows["T"], weights=rows["weight"]),
-           MODEL_NAMES[model])
+    _quiet(
+        lambda: fitter.fit(rows["frequency"], rows["recency"], rows["T"], weights=rows["weight"]),
+        MODEL_NAMES[model],
+    )
     params = {k: float(fitter.params_[k]) for k in PARAMETER_NAMES[model]}
     if not all(np.isfinite(v) and v > 0 for v in params.values()):
         raise BtydFitError(f"{MODEL_NAMES[model]} fit gave unusable parameters {params}")
-    ll = log_likelihood(model, params, rows["frequency"], rows["recency"], rows["T"], rows["weight"])
+    ll = log_likelihood(
+        model, params, rows["frequency"], rows["recency"], rows["T"], rows["weight"]
+    )
     if not np.isfinite(ll):
         raise BtydFitError(f"{MODEL_NAMES[model]} fit has a non-finite log-likelihood")
     return FittedBtyd(model, fitter, params, ll, n, len(rows))
 
 
-def log_likelihood(model: str, params: dict[str, float], frequency, recency, T, weights=None) -> float:
+def log_likelihood(
+    model: str, params: dict[str, float], frequency, recency, T, weights=None
+) -> float:
     """Total log-likelihood (no penalizer) of the data in its own time units.
 
     Evaluated as lifetimes fits: on times scaled to max(T) = 1 (Pareto/NBD's hypergeometric
@@ -242,7 +266,9 @@ class FittedGammaGamma:
     frequency_value_corr: float
 
 
-def fit_gamma_gamma(frequency, monetary_value, penalizer: float, min_customers: int) -> FittedGammaGamma:
+def fit_gamma_gamma(
+    frequency, monetary_value, penalizer: float, min_customers: int
+) -> FittedGammaGamma:
     """Gamma-Gamma on repeat customers whose mean value per repeat event is positive.
 
     The caller passes all customers; those with frequency 0 or value <= 0 are left out
@@ -259,7 +285,11 @@ def fit_gamma_gamma(frequency, monetary_value, penalizer: float, min_customers: 
         )
     fitter = GammaGammaFitter(penalizer_coef=penalizer)
     _quiet(lambda: fitter.fit(f[keep], m[keep]), "Gamma-Gamma")
-    params = {"p": float(fitter.params_["p"]), "q": float(fitter.params_["q"]), "v": float(fitter.params_["v"])}
+    params = {
+        "p": float(fitter.params_["p"]),
+        "q": float(fitter.params_["q"]),
+        "v": float(fitter.params_["v"]),
+    }
     if not all(np.isfinite(v) and v > 0 for v in params.values()):
         raise BtydFitError(f"Gamma-Gamma fit gave unusable parameters {params}")
     if params["q"] <= 1:
@@ -287,7 +317,9 @@ def p_alive(fitted: FittedBtyd, frequency, recency, T) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         out = fitted.fitter.conditional_probability_alive(
-            np.asarray(frequency, dtype=float), np.asarray(recency, dtype=float), np.asarray(T, dtype=float)
+            np.asarray(frequency, dtype=float),
+            np.asarray(recency, dtype=float),
+            np.asarray(T, dtype=float),
         )
     return np.asarray(out, dtype=float)
 
@@ -297,7 +329,10 @@ def expected_transactions(fitted: FittedBtyd, t: float, frequency, recency, T) -
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         out = fitted.fitter.conditional_expected_number_of_purchases_up_to_time(
-            t, np.asarray(frequency, dtype=float), np.asarray(recency, dtype=float), np.asarray(T, dtype=float)
+            t,
+            np.asarray(frequency, dtype=float),
+            np.asarray(recency, dtype=float),
+            np.asarray(T, dtype=float),
         )
     return np.asarray(out, dtype=float)
 

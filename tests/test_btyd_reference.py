@@ -43,7 +43,9 @@ def test_cdnow_bgnbd_published_parameters(cdnow, bgnbd):
     # published point is as good as ours.
     assert p["b"] == pytest.approx(2.4259, abs=2e-4)
     published = {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}
-    ll_published = btyd.log_likelihood("bgnbd", published, cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    ll_published = btyd.log_likelihood(
+        "bgnbd", published, cdnow["frequency"], cdnow["recency"], cdnow["T"]
+    )
     assert ll_published == pytest.approx(bgnbd.log_likelihood, abs=1e-3)
     assert ll_published <= bgnbd.log_likelihood
     assert bgnbd.log_likelihood == pytest.approx(-9582.43, abs=1e-2)
@@ -77,16 +79,22 @@ def test_cdnow_gamma_gamma_published_parameters():
 
 @pytest.mark.parametrize(
     "model,fitter,penalizer",
-    [("bgnbd", BetaGeoFitter, 0.0), ("bgnbd", BetaGeoFitter, 0.01),
-     ("mbgnbd", ModifiedBetaGeoFitter, 0.0), ("mbgnbd", ModifiedBetaGeoFitter, 0.01),
-     # Pareto/NBD with a penalizer: the case where the weights' normalisation matters
-     ("pareto_nbd", ParetoNBDFitter, 0.01)],
+    [
+        ("bgnbd", BetaGeoFitter, 0.0),
+        ("bgnbd", BetaGeoFitter, 0.01),
+        ("mbgnbd", ModifiedBetaGeoFitter, 0.0),
+        ("mbgnbd", ModifiedBetaGeoFitter, 0.01),
+        # Pareto/NBD with a penalizer: the case where the weights' normalisation matters
+        ("pareto_nbd", ParetoNBDFitter, 0.01),
+    ],
 )
 def test_weighted_unique_rows_fit_equals_the_full_fit(cdnow, model, fitter, penalizer):
     weighted = btyd.fit_transactions_model(cdnow, model, penalizer, 10)
     assert weighted.n_unique_rows < len(cdnow) / 2
     full = fitter(penalizer_coef=penalizer)
-    kwargs = {"initial_params": np.ones(4)} if model == "pareto_nbd" else {}  # lifetimes' start is random
+    kwargs = (
+        {"initial_params": np.ones(4)} if model == "pareto_nbd" else {}
+    )  # lifetimes' start is random
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         full.fit(cdnow["frequency"], cdnow["recency"], cdnow["T"], **kwargs)
@@ -100,7 +108,9 @@ def test_unique_rows_weights_sum_to_customers(cdnow):
     assert not rows.duplicated(["frequency", "recency", "T"]).any()
 
 
-def simulate_bgnbd(n: int, T: float, r: float, alpha: float, a: float, b: float, seed: int) -> pd.DataFrame:
+def simulate_bgnbd(
+    n: int, T: float, r: float, alpha: float, a: float, b: float, seed: int
+) -> pd.DataFrame:
     """BG/NBD customers observed for T (lifetimes' own simulator breaks on pandas 3):
     Poisson purchases at rate lambda ~ Gamma(r, alpha); after each repeat purchase the
     customer drops out with probability p ~ Beta(a, b)."""
@@ -128,8 +138,9 @@ def test_recovers_simulated_bgnbd_parameters():
 
 
 def test_too_few_repeat_customers_is_a_clear_error():
-    thin = pd.DataFrame({"frequency": [0.0] * 40 + [1.0] * 5, "recency": [0.0] * 40 + [3.0] * 5,
-                         "T": [10.0] * 45})
+    thin = pd.DataFrame(
+        {"frequency": [0.0] * 40 + [1.0] * 5, "recency": [0.0] * 40 + [3.0] * 5, "T": [10.0] * 45}
+    )
     with pytest.raises(btyd.BtydFitError, match="too little data .* 5 customers with a repeat"):
         btyd.fit_transactions_model(thin, "bgnbd", 0.0, 30)
 
@@ -176,21 +187,32 @@ def test_clv_is_the_discounted_sum_of_monthly_expected_value(cdnow, bgnbd, unit)
     data = load_cdnow_summary_data_with_monetary_value().iloc[:50]
     gg = btyd.fit_gamma_gamma(
         load_cdnow_summary_data_with_monetary_value()["frequency"],
-        load_cdnow_summary_data_with_monetary_value()["monetary_value"], 0.0, 10)
+        load_cdnow_summary_data_with_monetary_value()["monetary_value"],
+        0.0,
+        10,
+    )
     summary = data.reset_index(drop=True)
     f, r, t = summary["frequency"], summary["recency"], summary["T"]
     value = btyd.expected_value_per_event(gg, f, summary["monetary_value"])
     got = btyd.clv(bgnbd, summary, value, 12, 0.10, unit)
     via_lifetimes = gg.fitter.customer_lifetime_value(
-        bgnbd.fitter, f, r, t, summary["monetary_value"], time=12,
-        discount_rate=btyd.monthly_discount_rate(0.10), freq=btyd.LIFETIMES_FREQ[unit])
+        bgnbd.fitter,
+        f,
+        r,
+        t,
+        summary["monetary_value"],
+        time=12,
+        discount_rate=btyd.monthly_discount_rate(0.10),
+        freq=btyd.LIFETIMES_FREQ[unit],
+    )
     np.testing.assert_allclose(got, via_lifetimes.to_numpy(), rtol=1e-12)
     d = btyd.monthly_discount_rate(0.10)
     month = {"week": 4.345, "day": 30.0}[unit]
     expected = np.zeros(len(summary))
     for m in range(1, 13):
         step = btyd.expected_transactions(bgnbd, m * month, f, r, t) - btyd.expected_transactions(
-            bgnbd, (m - 1) * month, f, r, t)
+            bgnbd, (m - 1) * month, f, r, t
+        )
         expected += value * step / (1 + d) ** m
     np.testing.assert_allclose(got, expected, rtol=1e-10)
     assert btyd.horizon_in_units(12, unit) == pytest.approx(12 * month)
@@ -212,8 +234,17 @@ def test_pareto_nbd_stable_hypergeometric_term_matches_lifetimes_and_stays_finit
         assert ok.sum() > 250
         np.testing.assert_allclose(ours[ok], theirs[ok], rtol=1e-10)
     fitted = btyd.fit_transactions_model(
-        pd.DataFrame({"frequency": [0.0, 3.0, 123.0] * 20, "recency": [0.0, 200.0, 581.0] * 20,
-                      "T": [300.0, 581.0, 581.0] * 20}), "pareto_nbd", 0.001, 10)
+        pd.DataFrame(
+            {
+                "frequency": [0.0, 3.0, 123.0] * 20,
+                "recency": [0.0, 200.0, 581.0] * 20,
+                "T": [300.0, 581.0, 581.0] * 20,
+            }
+        ),
+        "pareto_nbd",
+        0.001,
+        10,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         theirs = ParetoNBDFitter.conditional_probability_alive(fitted.fitter, 123.0, 581.0, 581.0)

@@ -44,8 +44,12 @@ def _lifetimes(df: pd.DataFrame, unit: str) -> pd.DataFrame:
     ci = df[df["customer_initiated"]]
     freq = {"day": "D", "week": "W"}[unit]
     out = summary_data_from_transaction_data(
-        ci, "customer_id", "txn_time", monetary_value_col="revenue",
-        observation_period_end=pd.Timestamp(AS_OF), freq=freq,
+        ci,
+        "customer_id",
+        "txn_time",
+        monetary_value_col="revenue",
+        observation_period_end=pd.Timestamp(AS_OF),
+        freq=freq,
     )
     return out.sort_index()
 
@@ -71,22 +75,39 @@ def test_hand_made_daily_summary_by_hand(cfg):
     got = btyd_summary(con, AS_OF, "day", cfg).set_index("customer_id")
     assert list(got.index) == ["A", "B"]
     # A: events on Oct 1 (8.0), Oct 8 (4.0), Oct 22 (10.0): 2 repeats, mean (4+10)/2
-    assert got.loc["A"].to_dict() == {"frequency": 2.0, "recency": 21.0, "T": 30.0, "monetary_value": 7.0}
-    assert got.loc["B"].to_dict() == {"frequency": 0.0, "recency": 0.0, "T": 0.0, "monetary_value": 0.0}
+    assert got.loc["A"].to_dict() == {
+        "frequency": 2.0,
+        "recency": 21.0,
+        "T": 30.0,
+        "monetary_value": 7.0,
+    }
+    assert got.loc["B"].to_dict() == {
+        "frequency": 0.0,
+        "recency": 0.0,
+        "T": 0.0,
+        "monetary_value": 0.0,
+    }
 
 
 def test_hand_made_weekly_summary_by_hand(cfg):
     con = connect_frames({"transactions": _txns(HAND)})
     got = btyd_summary(con, AS_OF, "week", cfg).set_index("customer_id")
     # weeks start Monday: Oct 1 -> Sep 28, Oct 8 -> Oct 5, Oct 22 -> Oct 19, as-of -> Oct 26
-    assert got.loc["A"].to_dict() == {"frequency": 2.0, "recency": 3.0, "T": 4.0, "monetary_value": 7.0}
+    assert got.loc["A"].to_dict() == {
+        "frequency": 2.0,
+        "recency": 3.0,
+        "T": 4.0,
+        "monetary_value": 7.0,
+    }
 
 
 @pytest.mark.parametrize("unit", ["day", "week"])
 def test_hand_made_agrees_with_lifetimes(cfg, unit):
     df = _txns(HAND)
     df = df[df["txn_time"] < pd.Timestamp(AS_OF + timedelta(days=1))]
-    got = btyd_summary(connect_frames({"transactions": df}), AS_OF, unit, cfg).set_index("customer_id")
+    got = btyd_summary(connect_frames({"transactions": df}), AS_OF, unit, cfg).set_index(
+        "customer_id"
+    )
     ref = _lifetimes(df, unit)
     pd.testing.assert_frame_equal(got, ref, check_names=False, check_index_type=False, rtol=1e-12)
 
@@ -100,15 +121,17 @@ _row = st.tuples(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(rows=st.lists(_row, min_size=1, max_size=60), unit=st.sampled_from(["day", "week"]))
 def test_summary_agrees_with_lifetimes(cfg, rows, unit):
     base = datetime(AS_OF.year, AS_OF.month, AS_OF.day)
-    table = [
-        (c, base - timedelta(days=d) + timedelta(seconds=s), v, ci) for c, d, s, v, ci in rows
-    ]
+    table = [(c, base - timedelta(days=d) + timedelta(seconds=s), v, ci) for c, d, s, v, ci in rows]
     df = _txns(table)
-    got = btyd_summary(connect_frames({"transactions": df}), AS_OF, unit, cfg).set_index("customer_id")
+    got = btyd_summary(connect_frames({"transactions": df}), AS_OF, unit, cfg).set_index(
+        "customer_id"
+    )
     if not df["customer_initiated"].any():
         assert got.empty
         return
@@ -122,7 +145,9 @@ def test_margin_rates_value_source(cfg):
     c = copy.deepcopy(cfg)
     c["clv"]["value_source"] = "margin_rates"
     c["clv"]["margin_rates"] = {"card_purchase": 0.02}
-    got = btyd_summary(connect_frames({"transactions": df}), AS_OF, "day", c).set_index("customer_id")
+    got = btyd_summary(connect_frames({"transactions": df}), AS_OF, "day", c).set_index(
+        "customer_id"
+    )
     # repeat events: Oct 8 (transfer_out, no rate: 0) and Oct 22 (100 x 0.02)
     assert got.loc["A", "monetary_value"] == pytest.approx(1.0, abs=1e-12)
 

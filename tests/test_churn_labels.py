@@ -31,36 +31,47 @@ def cfg():
 
 
 def _bank():
-    customers = pd.DataFrame({
-        "customer_id": ["A", "B", "C", "D", "E", "F"],
-        "branch_id": "B1",
-        "open_date": date(2025, 1, 1),
-        "close_date": [None, None, None, date(2026, 9, 15), None, date(2026, 7, 20)],
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["A", "B", "C", "D", "E", "F"],
+            "branch_id": "B1",
+            "open_date": date(2025, 1, 1),
+            "close_date": [None, None, None, date(2026, 9, 15), None, date(2026, 7, 20)],
+        }
+    )
     bal = []
-    for cid, start_aum, end_aum in [("A", 1000.0, 400.0),  # dropped 60%, inactive: churned
-                                    ("B", 1000.0, 400.0),  # dropped 60% but active: not
-                                    ("C", 1000.0, 600.0),  # dropped 40%: not
-                                    ("D", 1000.0, None),   # closed in window, no end balance: churned
-                                    ("E", 0.0, 0.0)]:      # no AUM to lose: not labelled
+    for cid, start_aum, end_aum in [
+        ("A", 1000.0, 400.0),  # dropped 60%, inactive: churned
+        ("B", 1000.0, 400.0),  # dropped 60% but active: not
+        ("C", 1000.0, 600.0),  # dropped 40%: not
+        ("D", 1000.0, None),  # closed in window, no end balance: churned
+        ("E", 0.0, 0.0),
+    ]:  # no AUM to lose: not labelled
         bal.append((cid, START, "current_deposit", start_aum))
         if end_aum is not None:
             bal.append((cid, END, "current_deposit", end_aum))
             bal.append((cid, END, "loan", 5000.0))  # liabilities are not AUM
     balances = pd.DataFrame(bal, columns=["customer_id", "month_end", "product", "balance"])
-    txns = pd.DataFrame({
-        "txn_id": ["t1", "t2", "t3", "t4"],
-        "customer_id": ["B", "A", "A", "C"],
-        "txn_time": pd.to_datetime(["2026-09-01 10:00", "2026-07-31 23:59", "2026-11-01 00:00",
-                                    "2026-10-31 12:00"]),
-        "customer_initiated": [True, True, True, False],
-    })
-    features = pd.DataFrame({
-        "customer_id": ["A", "B", "C", "D", "E", "F"],
-        "status": ["active"] * 5 + ["closed"],  # F closed in start's month: already gone
-        "aum": [1000.0, 1000.0, 1000.0, 1000.0, 0.0, 0.0],
-    })
-    return connect_frames({"customers": customers, "balances": balances, "transactions": txns}), features
+    txns = pd.DataFrame(
+        {
+            "txn_id": ["t1", "t2", "t3", "t4"],
+            "customer_id": ["B", "A", "A", "C"],
+            "txn_time": pd.to_datetime(
+                ["2026-09-01 10:00", "2026-07-31 23:59", "2026-11-01 00:00", "2026-10-31 12:00"]
+            ),
+            "customer_initiated": [True, True, True, False],
+        }
+    )
+    features = pd.DataFrame(
+        {
+            "customer_id": ["A", "B", "C", "D", "E", "F"],
+            "status": ["active"] * 5 + ["closed"],  # F closed in start's month: already gone
+            "aum": [1000.0, 1000.0, 1000.0, 1000.0, 0.0, 0.0],
+        }
+    )
+    return connect_frames(
+        {"customers": customers, "balances": balances, "transactions": txns}
+    ), features
 
 
 def test_silent_attrition_labels(cfg):
@@ -121,13 +132,19 @@ def test_recency_rule_ranks_never_active_customers_riskiest():
 
 
 def test_top_reasons_pick_the_features_most_out_of_line():
-    X = pd.DataFrame({
-        "recency_days": [1.0, 2.0, 3.0, 4.0, 100.0],
-        "frequency": [10.0, 11.0, 12.0, 13.0, 0.0],
-        "aum": [5.0, 5.0, 5.0, 5.0, 5.0],  # no spread: never a reason
-    })
-    got = top_reasons(X, X, ["recency_days", "frequency", "aum"],
-                      {"recency_days": 1.0, "frequency": -1.0, "aum": -1.0})
+    X = pd.DataFrame(
+        {
+            "recency_days": [1.0, 2.0, 3.0, 4.0, 100.0],
+            "frequency": [10.0, 11.0, 12.0, 13.0, 0.0],
+            "aum": [5.0, 5.0, 5.0, 5.0, 5.0],  # no spread: never a reason
+        }
+    )
+    got = top_reasons(
+        X,
+        X,
+        ["recency_days", "frequency", "aum"],
+        {"recency_days": 1.0, "frequency": -1.0, "aum": -1.0},
+    )
     assert got[0] == ""
     # customer 5: recency z = (100-3)/(2/1.349) ~ 65, frequency z = (11-0)/(2/1.349) ~ 7
     assert got[4] == "recency_days high (100 vs median 3); frequency low (0 vs median 11)"

@@ -44,8 +44,12 @@ def bank(tmp_path_factory):
     root = tmp_path_factory.mktemp("scorebank") / "data"
     args = ["--data-dir", str(root), "--report-dir", str(root.parent / "reports")]
     runner = CliRunner()
-    for step in (["sample", "--customers", "4000", "--months", "24", "--end-month", PERIOD, "--clean"],
-                 ["ingest"], ["features", "--period", PERIOD], ["score", "--period", PERIOD]):
+    for step in (
+        ["sample", "--customers", "4000", "--months", "24", "--end-month", PERIOD, "--clean"],
+        ["ingest"],
+        ["features", "--period", PERIOD],
+        ["score", "--period", PERIOD],
+    ):
         done = runner.invoke(cli, [*args, *step])
         assert done.exit_code == 0, (step, done.output)
     catalog = Catalog(root, root.parent / "reports")
@@ -55,7 +59,11 @@ def bank(tmp_path_factory):
 
 def _outputs(catalog: Catalog) -> dict[str, bytes]:
     d = catalog.processed_dir(PERIOD)
-    names = ["customer_scores.parquet", "model_card.json", *sorted(p.name for p in d.glob("watchlist-*.csv"))]
+    names = [
+        "customer_scores.parquet",
+        "model_card.json",
+        *sorted(p.name for p in d.glob("watchlist-*.csv")),
+    ]
     return {n: (d / n).read_bytes() for n in names}
 
 
@@ -143,4 +151,7 @@ def test_closed_customers_are_certain_churn_with_no_future_value(bank):
     assert (closed["churn_probability"] == 1.0).all()
     assert (closed.loc[closed["in_btyd"], ["p_alive", "clv"]] == 0).all().all()
     assert np.isfinite(scores.loc[scores["in_btyd"], "clv"]).all()
-    assert date.fromisoformat(json.loads(catalog.model_card(PERIOD).read_text())["as_of_date"]) == AS_OF.date()
+    assert (
+        date.fromisoformat(json.loads(catalog.model_card(PERIOD).read_text())["as_of_date"])
+        == AS_OF.date()
+    )

@@ -59,13 +59,25 @@ def score_period(
     validation = validate_clv(con, as_of, cfg)
     churn_scores, churn_card = score_churn(con, features, as_of, cfg, features_at)
 
-    base = features[["customer_id", "branch_id", "rm_id", "tier", "rfm_segment", "status",
-                     "days_since_rm_contact"]].copy()
+    base = features[
+        [
+            "customer_id",
+            "branch_id",
+            "rm_id",
+            "tier",
+            "rfm_segment",
+            "status",
+            "days_since_rm_contact",
+        ]
+    ].copy()
     base["customer_id"] = base["customer_id"].astype(str)
-    clv_part = clv_scores.rename(columns={"frequency": "btyd_frequency", "recency": "btyd_recency",
-                                          "T": "btyd_T"}).drop(columns="monetary_value")
+    clv_part = clv_scores.rename(
+        columns={"frequency": "btyd_frequency", "recency": "btyd_recency", "T": "btyd_T"}
+    ).drop(columns="monetary_value")
     clv_part["customer_id"] = clv_part["customer_id"].astype(str)
-    s = base.merge(clv_part, on="customer_id", how="left").merge(churn_scores, on="customer_id", how="left")
+    s = base.merge(clv_part, on="customer_id", how="left").merge(
+        churn_scores, on="customer_id", how="left"
+    )
     s.insert(s.columns.get_loc("btyd_frequency"), "in_btyd", s["btyd_frequency"].notna())
     closed = (s["status"] == "closed").to_numpy()
     for col in _ZERO_WHEN_CLOSED:
@@ -91,7 +103,9 @@ def run_score(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
 
     path = catalog.customer_features(period)
     if not path.is_file():
-        raise InputError(f"{path}: no customer features for {period}; run `crm features --period {period}` first")
+        raise InputError(
+            f"{path}: no customer features for {period}; run `crm features --period {period}` first"
+        )
     features = read_parquet(path)
     con = connect(catalog)
     try:

@@ -22,8 +22,9 @@ SCORE_COLUMNS = {
     "btyd_recency": "first to last event, in time_unit",
     "btyd_T": "first event to as_of, in time_unit",
     "p_alive": "P(not dropped out) at as_of, from the transactions model; 0 if closed",
-    "expected_transactions": "expected repeat events over the CLV horizon (see clv.expected_transactions_unit)",
-    "expected_value_per_event": "Gamma-Gamma expected value per event (currency)",
+    "expected_transactions": "expected repeat events over the CLV horizon "
+    "(unit: clv.expected_transactions_unit)",
+    "expected_value_per_event": "expected value per event (currency; clv.value_model says how)",
     "clv": "discounted value over clv.horizon_months (currency); 0 if closed",
     "clv_decile": "1-10 by CLV, ties share the lowest decile",
     "churn_probability": "supervised churn probability over churn.horizon_months (null: no model)",
@@ -33,8 +34,15 @@ SCORE_COLUMNS = {
 }
 
 
-def build_card(period: str, as_of: date, clv_card: dict[str, Any], validation: dict[str, Any],
-               churn: dict[str, Any], scores: pd.DataFrame, cfg: dict[str, Any]) -> dict[str, Any]:
+def build_card(
+    period: str,
+    as_of: date,
+    clv_card: dict[str, Any],
+    validation: dict[str, Any],
+    churn: dict[str, Any],
+    scores: pd.DataFrame,
+    cfg: dict[str, Any],
+) -> dict[str, Any]:
     """Everything a reader needs to trust (or not) the scores; warnings gathered at the top."""
     warnings = list(clv_card.get("warnings", []))
     if validation.get("warning"):
@@ -55,7 +63,8 @@ def build_card(period: str, as_of: date, clv_card: dict[str, Any], validation: d
         "churn": churn,
         "value_risk": {
             "high_value_decile": cfg["value_risk"]["high_value_decile"],
-            "high_risk": "churn_band high" if churn.get("status") == "ok"
+            "high_risk": "churn_band high"
+            if churn.get("status") == "ok"
             else f"1 - p_alive >= {cfg['churn']['bands']['high']} (no churn model)",
             "watchlist_size": cfg["value_risk"]["watchlist_size"],
             "quadrant_counts": {str(k): int(v) for k, v in quadrant_counts.items()},
@@ -78,7 +87,9 @@ def summary_text(card: dict[str, Any], n_watchlists: int) -> str:
     churn = card["churn"]
     lines.append(f"  churn: {churn['verdict'] if churn['status'] == 'ok' else churn['message']}")
     counts = card["value_risk"]["quadrant_counts"]
-    lines.append(f"  retain now: {counts.get('retain now', 0)}; watchlists for {n_watchlists} branches")
+    lines.append(
+        f"  retain now: {counts.get('retain now', 0)}; watchlists for {n_watchlists} branches"
+    )
     for w in card["warnings"]:
         lines.append(f"  warning: {w}")
     return "\n".join(lines)

@@ -27,9 +27,22 @@ from pipeline.schema import ASSET_PRODUCTS
 # logistic baseline is not thrown by heavy tails).
 MONEY_PREFIXES = ("aum", "liabilities", "monetary")
 BASE_FEATURES = (
-    "tenure_months", "age", "digital_enrolled", "aum", "liabilities", "products_held",
-    "recency_days", "frequency", "monetary", "txn_count", "digital_share",
-    "days_since_rm_contact", "dormant", "rfm_r", "rfm_f", "rfm_m",
+    "tenure_months",
+    "age",
+    "digital_enrolled",
+    "aum",
+    "liabilities",
+    "products_held",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "txn_count",
+    "digital_share",
+    "days_since_rm_contact",
+    "dormant",
+    "rfm_r",
+    "rfm_f",
+    "rfm_m",
 )
 
 
@@ -38,7 +51,10 @@ def month_end(as_of: date, months_back: int) -> date:
 
 
 def label_window(
-    con: duckdb.DuckDBPyConnection, features_start: pd.DataFrame, start: date, end: date,
+    con: duckdb.DuckDBPyConnection,
+    features_start: pd.DataFrame,
+    start: date,
+    end: date,
     cfg: dict[str, Any],
 ) -> pd.DataFrame:
     """customer_id and churned (bool) for the labelled population of (start, end]."""
@@ -77,8 +93,13 @@ def label_window(
                 WHERE p.aum > 0
                 ORDER BY p.customer_id
             """
-            params = [end, start + timedelta(days=1), end + timedelta(days=1),
-                      float(c["aum_drop_share"]), bool(c["inactive_in_window"])]
+            params = [
+                end,
+                start + timedelta(days=1),
+                end + timedelta(days=1),
+                float(c["aum_drop_share"]),
+                bool(c["inactive_in_window"]),
+            ]
             out = con.execute(sql, params).df()
     finally:
         con.unregister("_churn_pop")
@@ -105,7 +126,11 @@ def model_matrix(features: pd.DataFrame, columns: list[str], tier_names: list[st
     out = {}
     for col in columns:
         if col == "gender_m":
-            g = features["gender"] if "gender" in features else pd.Series(None, index=features.index)
+            g = (
+                features["gender"]
+                if "gender" in features
+                else pd.Series(None, index=features.index)
+            )
             out[col] = np.where(g.isna(), np.nan, (g == "M").astype(float))
         elif col == "tier_rank":
             rank = {name: i for i, name in enumerate(tier_names)}
@@ -124,18 +149,27 @@ def labelled_matrix(
 ) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
     """Join labels onto features: (X, y, the joined features rows), sorted by customer_id."""
     f = features.assign(customer_id=features["customer_id"].astype(str))
-    joined = f.merge(labels, on="customer_id", how="inner").sort_values("customer_id", kind="stable")
+    joined = f.merge(labels, on="customer_id", how="inner").sort_values(
+        "customer_id", kind="stable"
+    )
     joined = joined.reset_index(drop=True)
     return model_matrix(joined, columns, tier_names), joined["churned"].to_numpy(dtype=int), joined
 
 
 # Without a supervised model, top reasons come from these (feature, risk direction).
-FALLBACK_REASONS = {"recency_days": 1.0, "frequency": -1.0, "aum_change_pct_3m": -1.0,
-                    "days_since_rm_contact": 1.0}
+FALLBACK_REASONS = {
+    "recency_days": 1.0,
+    "frequency": -1.0,
+    "aum_change_pct_3m": -1.0,
+    "days_since_rm_contact": 1.0,
+}
 
 
 def score_churn(
-    con: duckdb.DuckDBPyConnection, features_now: pd.DataFrame, as_of: date, cfg: dict[str, Any],
+    con: duckdb.DuckDBPyConnection,
+    features_now: pd.DataFrame,
+    as_of: date,
+    cfg: dict[str, Any],
     features_at,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """churn_probability and top_reasons per customer of `features_now`, and the card section.
@@ -156,14 +190,22 @@ def score_churn(
         "definition": c["definition"],
         "horizon_months": h,
         "aum_drop_share": c["aum_drop_share"] if c["definition"] == "silent_attrition" else None,
-        "inactive_in_window": c["inactive_in_window"] if c["definition"] == "silent_attrition" else None,
+        "inactive_in_window": c["inactive_in_window"]
+        if c["definition"] == "silent_attrition"
+        else None,
         "windows": {
-            "train": {"features_as_of": train_start.isoformat(),
-                      "outcome": f"({train_start.isoformat()}, {test_start.isoformat()}]"},
-            "test": {"features_as_of": test_start.isoformat(),
-                     "outcome": f"({test_start.isoformat()}, {as_of.isoformat()}]"},
-            "score": {"features_as_of": as_of.isoformat(),
-                      "model": "refitted on the test window (the latest labelled one)"},
+            "train": {
+                "features_as_of": train_start.isoformat(),
+                "outcome": f"({train_start.isoformat()}, {test_start.isoformat()}]",
+            },
+            "test": {
+                "features_as_of": test_start.isoformat(),
+                "outcome": f"({test_start.isoformat()}, {as_of.isoformat()}]",
+            },
+            "score": {
+                "features_as_of": as_of.isoformat(),
+                "model": "refitted on the test window (the latest labelled one)",
+            },
         },
         "bands": dict(c["bands"]),
         "features": columns,
@@ -180,11 +222,16 @@ def score_churn(
         return without_model(
             f"too little history for a supervised churn model: balances start "
             f"{first.isoformat() if first else 'nowhere'}, training needs a snapshot at "
-            f"{train_start.isoformat()} (2 x churn.horizon_months before {as_of.isoformat()})")
+            f"{train_start.isoformat()} (2 x churn.horizon_months before {as_of.isoformat()})"
+        )
     f_train = features_at(con, train_start, cfg)
     f_test = features_at(con, test_start, cfg)
-    X_tr, y_tr, _ = labelled_matrix(f_train, label_window(con, f_train, train_start, test_start, cfg), columns, tiers)
-    X_te, y_te, _ = labelled_matrix(f_test, label_window(con, f_test, test_start, as_of, cfg), columns, tiers)
+    X_tr, y_tr, _ = labelled_matrix(
+        f_train, label_window(con, f_train, train_start, test_start, cfg), columns, tiers
+    )
+    X_te, y_te, _ = labelled_matrix(
+        f_test, label_window(con, f_test, test_start, as_of, cfg), columns, tiers
+    )
     section["labelled"] = {
         "train": {"customers": int(len(y_tr)), "churners": int(y_tr.sum())},
         "test": {"customers": int(len(y_te)), "churners": int(y_te.sum())},
@@ -193,7 +240,8 @@ def score_churn(
         if y.sum() < c["min_churners"] or (len(y) - y.sum()) < c["min_churners"]:
             return without_model(
                 f"too few churners for a supervised churn model: {int(y.sum())} of {len(y)} "
-                f"customers in the {name} window (churn.min_churners is {c['min_churners']})")
+                f"customers in the {name} window (churn.min_churners is {c['min_churners']})"
+            )
     # A column with no value in a window (no rm_contacts table, say) carries nothing.
     usable = [col for col in columns if X_tr[col].notna().any() and X_te[col].notna().any()]
     X_tr, X_te, X_now = X_tr[usable], X_te[usable], X_now[usable]
@@ -211,20 +259,31 @@ def score_churn(
     auc, rule_auc = metrics["gradient_boosting"]["roc_auc"], metrics["recency_rule"]["roc_auc"]
     beats = auc > rule_auc
     section.update(
-        status="ok", message=None, metrics=metrics, top_drivers=drivers,
-        risk_directions=directions, model_beats_recency_rule=bool(beats),
-        verdict=(f"gradient boosting {'beats' if beats else 'does NOT beat'} the recency rule out of "
-                 f"time (ROC-AUC {auc:.3f} vs {rule_auc:.3f})"),
-        warning=None if beats else (
+        status="ok",
+        message=None,
+        metrics=metrics,
+        top_drivers=drivers,
+        risk_directions=directions,
+        model_beats_recency_rule=bool(beats),
+        verdict=(
+            f"gradient boosting {'beats' if beats else 'does NOT beat'} the recency rule out of "
+            f"time (ROC-AUC {auc:.3f} vs {rule_auc:.3f})"
+        ),
+        warning=None
+        if beats
+        else (
             "The churn model did not beat the simple recency rule out of time: "
-            "rank customers by days since last activity instead"),
+            "rank customers by days since last activity instead"
+        ),
     )
     return _out(features_now, prob, reasons), section
 
 
 def _out(features_now: pd.DataFrame, prob: np.ndarray, reasons: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame({
-        "customer_id": features_now["customer_id"].astype(str).to_numpy(),
-        "churn_probability": prob.astype(float),
-        "top_reasons": reasons,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": features_now["customer_id"].astype(str).to_numpy(),
+            "churn_probability": prob.astype(float),
+            "top_reasons": reasons,
+        }
+    )

@@ -36,8 +36,13 @@ REASON_MIN_Z = 1.0  # a feature is a reason when it is this many robust SDs on t
 
 def gradient_boosting(random_state: int) -> HistGradientBoostingClassifier:
     return HistGradientBoostingClassifier(
-        max_iter=150, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40,
-        l2_regularization=1.0, early_stopping=False, random_state=random_state,
+        max_iter=150,
+        learning_rate=0.05,
+        max_leaf_nodes=15,
+        min_samples_leaf=40,
+        l2_regularization=1.0,
+        early_stopping=False,
+        random_state=random_state,
     )
 
 
@@ -60,7 +65,9 @@ def recency_rates(train_score: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, n
     """Decile edges of the rule's score on the train window and the churn rate in each."""
     edges = np.unique(np.quantile(train_score, np.linspace(0, 1, 11)[1:-1]))
     bins = np.searchsorted(edges, train_score, side="right")
-    rates = np.array([y[bins == b].mean() if (bins == b).any() else y.mean() for b in range(len(edges) + 1)])
+    rates = np.array(
+        [y[bins == b].mean() if (bins == b).any() else y.mean() for b in range(len(edges) + 1)]
+    )
     return edges, rates
 
 
@@ -70,8 +77,14 @@ def calibration_table(y: np.ndarray, prob: np.ndarray) -> list[dict[str, float]]
     rows = []
     for i, idx in enumerate(np.array_split(order, 10)):
         if len(idx):
-            rows.append({"decile": i + 1, "customers": int(len(idx)),
-                         "mean_predicted": float(prob[idx].mean()), "observed_rate": float(y[idx].mean())})
+            rows.append(
+                {
+                    "decile": i + 1,
+                    "customers": int(len(idx)),
+                    "mean_predicted": float(prob[idx].mean()),
+                    "observed_rate": float(y[idx].mean()),
+                }
+            )
     return rows
 
 
@@ -91,8 +104,13 @@ def classification_metrics(y: np.ndarray, score: np.ndarray, prob: np.ndarray) -
     }
 
 
-def evaluate(X_train: pd.DataFrame, y_train: np.ndarray, X_test: pd.DataFrame, y_test: np.ndarray,
-             random_state: int) -> tuple[dict[str, Any], HistGradientBoostingClassifier]:
+def evaluate(
+    X_train: pd.DataFrame,
+    y_train: np.ndarray,
+    X_test: pd.DataFrame,
+    y_test: np.ndarray,
+    random_state: int,
+) -> tuple[dict[str, Any], HistGradientBoostingClassifier]:
     """Fit the three models on the train window; metrics of each on the test window."""
     hgb = gradient_boosting(random_state).fit(X_train, y_train)
     lr = logistic_baseline().fit(X_train, y_train)
@@ -116,13 +134,20 @@ def top_drivers(model, X: pd.DataFrame, y: np.ndarray, random_state: int) -> lis
     if len(np.unique(y[idx])) < 2:
         idx = np.arange(len(X))
     result = permutation_importance(
-        model, X.iloc[idx], y[idx], scoring="roc_auc", n_repeats=IMPORTANCE_REPEATS,
-        random_state=random_state
+        model,
+        X.iloc[idx],
+        y[idx],
+        scoring="roc_auc",
+        n_repeats=IMPORTANCE_REPEATS,
+        random_state=random_state,
     )
     order = np.lexsort((np.array(X.columns), -result.importances_mean))
     return [
-        {"feature": str(X.columns[i]), "importance": float(result.importances_mean[i]),
-         "importance_sd": float(result.importances_std[i])}
+        {
+            "feature": str(X.columns[i]),
+            "importance": float(result.importances_mean[i]),
+            "importance_sd": float(result.importances_std[i]),
+        }
         for i in order[:TOP_DRIVERS]
     ]
 
@@ -134,8 +159,9 @@ def risk_directions(X: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
     return {c: (1.0 if diff[c] >= 0 else -1.0) for c in X.columns}
 
 
-def top_reasons(X: pd.DataFrame, raw: pd.DataFrame, features: list[str],
-                directions: dict[str, float]) -> np.ndarray:
+def top_reasons(
+    X: pd.DataFrame, raw: pd.DataFrame, features: list[str], directions: dict[str, float]
+) -> np.ndarray:
     """Per customer, up to three features most out of line on the risky side.
 
     Out of line = robust z-score, (x - population median) / (IQR / 1.349), signed by the
@@ -149,7 +175,7 @@ def top_reasons(X: pd.DataFrame, raw: pd.DataFrame, features: list[str],
     for j, col in enumerate(features):
         x = X[col].to_numpy(dtype=float)
         med = np.nanmedian(x) if np.isfinite(x).any() else np.nan
-        q1, q3 = (np.nanpercentile(x, [25, 75]) if np.isfinite(x).any() else (np.nan, np.nan))
+        q1, q3 = np.nanpercentile(x, [25, 75]) if np.isfinite(x).any() else (np.nan, np.nan)
         scale = (q3 - q1) / 1.349
         if not np.isfinite(scale) or scale <= 0:
             scale = np.nanstd(x) if np.isfinite(x).any() else np.nan
@@ -165,8 +191,14 @@ def top_reasons(X: pd.DataFrame, raw: pd.DataFrame, features: list[str],
         for jj, col in enumerate(features):
             sel = ok & (j == jj)
             if sel.any():
-                vals = raw[col].to_numpy()[sel].astype(float) if col in raw else X[col].to_numpy()[sel]
-                med = np.nanmedian(raw[col].to_numpy(dtype=float)) if col in raw else np.nanmedian(X[col])
+                vals = (
+                    raw[col].to_numpy()[sel].astype(float) if col in raw else X[col].to_numpy()[sel]
+                )
+                med = (
+                    np.nanmedian(raw[col].to_numpy(dtype=float))
+                    if col in raw
+                    else np.nanmedian(X[col])
+                )
                 word = "high" if directions.get(col, 1.0) > 0 else "low"
                 text[sel] = [f"{col} {word} ({v:,.4g} vs median {med:,.4g})" for v in vals]
         parts.append(text)

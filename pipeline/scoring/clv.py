@@ -37,10 +37,15 @@ def fit_models(
     the third item explains it, and values fall back to observed means.
     """
     c = cfg["clv"]
-    fitted = btyd.fit_transactions_model(summary, c["model"], c["penalizer"], c["min_repeat_customers"])
+    fitted = btyd.fit_transactions_model(
+        summary, c["model"], c["penalizer"], c["min_repeat_customers"]
+    )
     try:
         gg = btyd.fit_gamma_gamma(
-            summary["frequency"], summary["monetary_value"], c["penalizer"], c["min_repeat_customers"]
+            summary["frequency"],
+            summary["monetary_value"],
+            c["penalizer"],
+            c["min_repeat_customers"],
         )
     except btyd.ValueModelUnusable as exc:
         return fitted, None, str(exc)
@@ -66,8 +71,12 @@ def predict_clv(
     else:
         value = btyd.observed_value_per_event(f, summary["monetary_value"])
     out["expected_value_per_event"] = value
-    out["clv"] = btyd.clv(fitted, summary, value, c["horizon_months"], c["discount_rate_annual"], unit)
-    bad = ~np.isfinite(out[["p_alive", "expected_transactions", "expected_value_per_event", "clv"]]).all(axis=1)
+    out["clv"] = btyd.clv(
+        fitted, summary, value, c["horizon_months"], c["discount_rate_annual"], unit
+    )
+    bad = ~np.isfinite(
+        out[["p_alive", "expected_transactions", "expected_value_per_event", "clv"]]
+    ).all(axis=1)
     if bad.any():
         raise btyd.BtydFitError(
             f"{btyd.MODEL_NAMES[fitted.model]} gave non-finite predictions for {int(bad.sum())} "
@@ -81,7 +90,9 @@ def _corr(summary: pd.DataFrame) -> float:
     keep = (summary["frequency"] > 0) & (summary["monetary_value"] > 0)
     if keep.sum() < 3:
         return float("nan")
-    return float(np.corrcoef(summary.loc[keep, "frequency"], summary.loc[keep, "monetary_value"])[0, 1])
+    return float(
+        np.corrcoef(summary.loc[keep, "frequency"], summary.loc[keep, "monetary_value"])[0, 1]
+    )
 
 
 def clv_card(

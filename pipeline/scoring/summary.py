@@ -68,7 +68,9 @@ def event_value_sql(con: duckdb.DuckDBPyConnection, cfg: dict[str, Any]) -> tupl
     return f"amount * (CASE txn_type {cases} ELSE 0.0 END)", params
 
 
-def unrated_txn_types(con: duckdb.DuckDBPyConnection, cfg: dict[str, Any], as_of: date) -> list[str]:
+def unrated_txn_types(
+    con: duckdb.DuckDBPyConnection, cfg: dict[str, Any], as_of: date
+) -> list[str]:
     """Customer-initiated txn_types with no margin rate (they earn 0), for the model card."""
     if cfg["clv"]["value_source"] != "margin_rates":
         return []
@@ -139,6 +141,7 @@ def holdout_events(
 
 def holdout_length(calibration_end: date, as_of: date, time_unit: str) -> float:
     """The holdout's length in units, between the two dates' periods (as lifetimes)."""
+
     def start(d: date) -> pd.Timestamp:
         ts = pd.Timestamp(d)
         return ts - pd.Timedelta(days=ts.weekday()) if time_unit == "week" else ts

@@ -50,24 +50,33 @@ def accuracy(predicted: np.ndarray, actual: np.ndarray) -> dict[str, float]:
     }
 
 
-def by_frequency(frequency: np.ndarray, predicted: np.ndarray, baseline: np.ndarray,
-                 actual: np.ndarray) -> list[dict[str, Any]]:
+def by_frequency(
+    frequency: np.ndarray, predicted: np.ndarray, baseline: np.ndarray, actual: np.ndarray
+) -> list[dict[str, Any]]:
     """Mean holdout events by calibration frequency: actual, model, baseline."""
     bucket = np.minimum(frequency.astype(int), FREQUENCY_BUCKETS - 1)
     df = pd.DataFrame({"b": bucket, "actual": actual, "model": predicted, "baseline": baseline})
     g = df.groupby("b", sort=True).agg(
-        customers=("actual", "size"), actual=("actual", "mean"),
-        model=("model", "mean"), baseline=("baseline", "mean"),
+        customers=("actual", "size"),
+        actual=("actual", "mean"),
+        model=("model", "mean"),
+        baseline=("baseline", "mean"),
     )
     return [
-        {"calibration_frequency": f"{b}+" if b == FREQUENCY_BUCKETS - 1 else str(b),
-         "customers": int(row.customers), "actual_mean": float(row.actual),
-         "model_mean": float(row.model), "baseline_mean": float(row.baseline)}
+        {
+            "calibration_frequency": f"{b}+" if b == FREQUENCY_BUCKETS - 1 else str(b),
+            "customers": int(row.customers),
+            "actual_mean": float(row.actual),
+            "model_mean": float(row.model),
+            "baseline_mean": float(row.baseline),
+        }
         for b, row in g.iterrows()
     ]
 
 
-def validate_clv(con: duckdb.DuckDBPyConnection, as_of: date, cfg: dict[str, Any]) -> dict[str, Any]:
+def validate_clv(
+    con: duckdb.DuckDBPyConnection, as_of: date, cfg: dict[str, Any]
+) -> dict[str, Any]:
     """The validation section of the model card (never raises for thin data: says so)."""
     c = cfg["clv"]
     unit = c["time_unit"]
@@ -82,15 +91,22 @@ def validate_clv(con: duckdb.DuckDBPyConnection, as_of: date, cfg: dict[str, Any
     }
     cal = btyd_summary(con, cal_end, unit, cfg)
     try:
-        fitted = btyd.fit_transactions_model(cal, c["model"], c["penalizer"], c["min_repeat_customers"])
+        fitted = btyd.fit_transactions_model(
+            cal, c["model"], c["penalizer"], c["min_repeat_customers"]
+        )
     except btyd.BtydFitError as exc:
-        section.update(status="not_run", verdict=None,
-                       warning=f"CLV validation not possible on the calibration period: {exc}")
+        section.update(
+            status="not_run",
+            verdict=None,
+            warning=f"CLV validation not possible on the calibration period: {exc}",
+        )
         return section
     length = section["holdout_length_units"]
     actual = (
         cal[["customer_id"]]
-        .merge(holdout_events(con, cal_end, as_of, unit), on="customer_id", how="left")["holdout_events"]
+        .merge(holdout_events(con, cal_end, as_of, unit), on="customer_id", how="left")[
+            "holdout_events"
+        ]
         .fillna(0.0)
         .to_numpy()
     )

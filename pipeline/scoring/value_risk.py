@@ -26,8 +26,19 @@ QUADRANTS = {
     (False, False): "develop",
 }
 WATCHLIST_COLUMNS = [
-    "branch_id", "rank", "customer_id", "rm_id", "tier", "rfm_segment", "clv", "clv_decile",
-    "churn_probability", "churn_band", "p_alive", "value_at_risk", "top_reasons",
+    "branch_id",
+    "rank",
+    "customer_id",
+    "rm_id",
+    "tier",
+    "rfm_segment",
+    "clv",
+    "clv_decile",
+    "churn_probability",
+    "churn_band",
+    "p_alive",
+    "value_at_risk",
+    "top_reasons",
     "last_contact_date",
 ]
 
@@ -45,7 +56,11 @@ def clv_deciles(clv: pd.Series) -> pd.Series:
 
 def risk_of(scores: pd.DataFrame) -> pd.Series:
     """Churn probability where the model scored, else 1 - p_alive (null if neither)."""
-    return scores["churn_probability"].astype("Float64").fillna(1 - scores["p_alive"].astype("Float64"))
+    return (
+        scores["churn_probability"]
+        .astype("Float64")
+        .fillna(1 - scores["p_alive"].astype("Float64"))
+    )
 
 
 def quadrants(scores: pd.DataFrame, cfg: dict[str, Any]) -> pd.Series:
@@ -73,6 +88,8 @@ def watchlists(scores: pd.DataFrame, as_of, cfg: dict[str, Any]) -> dict[str, pd
     w = w.sort_values(["branch_id", "value_at_risk", "customer_id"], ascending=[True, False, True])
     w = w.groupby("branch_id", sort=True).head(size)
     w["rank"] = w.groupby("branch_id").cumcount() + 1
+    # Presentation for people reading the CSV: money to cents, probabilities to 4 places.
+    w = w.round({"clv": 2, "value_at_risk": 2, "churn_probability": 4, "p_alive": 4})
     out = {}
     for branch in sorted(scores["branch_id"].dropna().unique()):
         out[str(branch)] = w.loc[w["branch_id"] == branch, WATCHLIST_COLUMNS].reset_index(drop=True)
