@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.catalog import Catalog
 from pipeline.cli import cli
@@ -553,3 +555,70 @@ def test_satisfaction_is_related_to_attrition(clean: Bank, clean_frames) -> None
     assert overall[kind != "none"].mean() < overall[kind == "none"].mean()
     latent = truth["satisfaction"].loc[named["customer_id"]].to_numpy()
     assert np.corrcoef(latent, nps)[0, 1] > 0.3
+
+
+# ---- building blocks -----------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=-(10**13), max_value=10**13), min_size=1, max_size=50))
+def test_money_text_is_exact_two_decimal_cents(cents: list[int]) -> None:
+    from pipeline.sample.writer import money
+
+    text = money(np.array(cents)).to_pylist()
+    assert all(MONEY.match(t) for t in text)
+    assert [int(t.replace(".", "")) for t in text] == cents
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(min_value=0, max_value=400),
+    rate=st.floats(min_value=0.0, max_value=0.5),
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+)
+def test_injected_dirt_is_counted_exactly_and_spares_the_other_rows(
+    n: int, rate: float, seed: int
+) -> None:
+    import pyarrow as pa
+
+    from pipeline.sample.dirt import inject
+    from pipeline.sample.writer import ids, money, timestamps
+
+    rng = np.random.default_rng(seed)
+    known = [f"C{i:08d}" for i in range(1, 101)]
+    columns = {
+        "txn_id": ids("T", np.arange(n), 8),
+        "customer_id": pa.array([known[i] for i in rng.integers(0, 100, n)], pa.string()),
+        "txn_time": timestamps(1_700_000_000 + rng.integers(0, 10**7, n)),
+        "amount": money(rng.integers(1, 10**7, n)),
+    }
+    clean = pd.DataFrame({k: v.to_pylist() for k, v in columns.items()}, dtype=str)
+
+    def unknown(k: int) -> pa.Array:
+        return ids("C", 200 + np.arange(k), 8)
+
+    dirty, counts = inject(rng, "transactions", columns, rate, unknown)
+    frame = pd.DataFrame({k: v.to_pylist() for k, v in dirty.items()}, dtype=str)
+    assert _found_dirt(frame, "transactions", set(known)) == counts
+    assert len(frame) == n + counts["duplicate"]
+    assert abs(sum(counts.values()) - rate * n) < 1
+    damaged = sum(v for k, v in counts.items() if k != "duplicate")
+    kept = frame.drop_duplicates().merge(clean, how="inner")
+    assert len(kept) == n - damaged
+    assert kept["txn_id"].tolist() == sorted(kept["txn_id"])  # order preserved
+
+
+def test_national_ids_carry_birth_date_gender_and_a_valid_check_character() -> None:
+    from pipeline.sample.identity import national_ids
+
+    birth = np.array(["1950-01-31", "1988-12-01", "2001-07-15"], dtype="datetime64[D]").astype(
+        np.int64
+    )
+    female = np.array([True, False, True])
+    got = national_ids(np.random.default_rng(0), birth, female)
+    weights = [2 ** (17 - i) % 11 for i in range(17)]  # ISO 7064 MOD 11-2
+    for text, day, is_female in zip(got, ["19500131", "19881201", "20010715"], female, strict=True):
+        assert len(text) == 18 and text[6:14] == day
+        assert (int(text[16]) % 2 == 0) == is_female
+        total = sum(int(d) * w for d, w in zip(text[:17], weights, strict=True))
+        assert text[17] == "10X98765432"[total % 11]

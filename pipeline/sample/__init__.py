@@ -238,7 +238,8 @@ def run_sample(cfg: dict[str, Any], catalog: Catalog) -> str:
 def _summary(setup: Setup, dirt: dict[str, Any], raw: Path, truth: Path, seconds: float) -> str:
     window = setup.window
     lines = [
-        f"sample bank: {setup.n_customers:,} customers, {len(setup.branches)} branches, "
+        f"sample bank: {setup.n_customers:,} customers, {len(setup.branches)} "
+        f"branch{'es' if len(setup.branches) > 1 else ''}, "
         f"{window.months} months ({window.month_labels[0]}..{window.end_month}) in {seconds:.1f}s",
         f"  raw exports: {raw}",
     ]

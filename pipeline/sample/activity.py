@@ -192,7 +192,8 @@ def _channels(rng, types, digital, old, cents) -> np.ndarray:
     return channel
 
 
-def _seconds_of_day(rng: np.random.Generator, channel: np.ndarray) -> np.ndarray:
+def _seconds_of_day(rng: np.random.Generator, channel: np.ndarray, types: np.ndarray) -> np.ndarray:
+    """Time of day by channel; payroll batches post in the morning, whatever the channel."""
     seconds = np.zeros(len(channel), dtype=np.int64)
     u = rng.random(len(channel))
     for name, weights in HOURS.items():
@@ -200,6 +201,8 @@ def _seconds_of_day(rng: np.random.Generator, channel: np.ndarray) -> np.ndarray
         cdf = np.cumsum(weights) / np.sum(weights)
         hour = np.minimum(np.searchsorted(cdf, u[rows], side="right"), 23)
         seconds[rows] = hour * 3600
+    payroll = types == T["salary_credit"]
+    seconds[payroll] = (8 + np.floor(u[payroll] * 3).astype(np.int64)) * 3600
     return seconds + rng.integers(0, 3600, len(channel))
 
 
@@ -345,7 +348,7 @@ def transactions(
     channel[types == T["salary_credit"]] = C["online"]  # payroll batches via corporate e-banking
     incoming = np.flatnonzero(types == T["transfer_in"])
     channel[incoming] = np.where(rng.random(len(incoming)) < 0.8, C["mobile"], C["online"])
-    seconds = day * P.DAY_SECONDS + _seconds_of_day(rng, channel)
+    seconds = day * P.DAY_SECONDS + _seconds_of_day(rng, channel, types)
     revenue = _revenue(rng, types, channel, cents)
 
     month = month_index(day, window)
