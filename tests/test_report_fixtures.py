@@ -107,8 +107,11 @@ def make_scores(features: pd.DataFrame, seed: int, churn_model: bool = True) -> 
 
 
 def make_watchlist(scores: pd.DataFrame, branch: str, as_of) -> pd.DataFrame:
-    w = scores[(scores["branch_id"] == branch) & (scores["value_risk_quadrant"] == "retain now")].copy()
-    w = w.sort_values(["clv", "customer_id"], ascending=[False, True]).head(5)
+    mine = scores[scores["branch_id"] == branch]
+    # the customer and the RM whose ids carry <script> are always on their watchlist
+    marked = mine["customer_id"].eq(SCRIPT_CUSTOMER) | mine["rm_id"].eq(SCRIPT_RM)
+    w = mine[mine["value_risk_quadrant"].eq("retain now") & ~marked]
+    w = pd.concat([mine[marked], w.sort_values(["clv", "customer_id"], ascending=[False, True])]).head(5)
     w["rank"] = np.arange(1, len(w) + 1)
     w["value_at_risk"] = w["clv"] * w["churn_probability"]
     w["clv_decile"] = w["clv_decile"].astype("int64")

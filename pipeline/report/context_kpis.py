@@ -134,9 +134,9 @@ def migration_matrix(migration: pd.DataFrame, tiers: Sequence[str]) -> dict[str,
         .unstack(fill_value=0)
         .reindex(index=rows_keys, columns=cols_keys, fill_value=0)
     )
-    order = {t: i for i, t in enumerate(tiers)}
-    moved = migration[migration["from_tier"].isin(order) & migration["to_tier"].isin(order)]
-    step = moved["to_tier"].map(order) - moved["from_tier"].map(order)
+    moved = migration[migration["from_tier"].isin(tiers) & migration["to_tier"].isin(tiers)]
+    step = (pd.Categorical(moved["to_tier"], categories=list(tiers)).codes
+            - pd.Categorical(moved["from_tier"], categories=list(tiers)).codes)
     rows = [
         {"from": key, "cells": [float(v) for v in grid.loc[key]], "total": float(grid.loc[key].sum())}
         for key in rows_keys

@@ -83,7 +83,7 @@ def require_cjk_font(locale: str) -> CjkFont | None:
     font = find_cjk_font()
     if font is None:
         raise ConfigError(
-            "locale: zh_CN reports need a CJK font and none was found "
+            "locale: zh_CN reports need a CJK font, and no CJK font was found "
             "(looked in matplotlib's font list and `fc-list :lang=zh`); " + INSTALL_HINT
         )
     return font

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from markupsafe import Markup
@@ -63,10 +64,10 @@ def _page(template: str, ctx: dict[str, Any], figs: dict[str, str]) -> str:
     )
 
 
-def _finish(name: str, html: str, started: float) -> Rendered:
+def _finish(name: str, html: str, as_of: date, started: float) -> Rendered:
     settings: ReportSettings = _STATE["settings"]
     html_done = time.perf_counter()
-    pdf = html_to_pdf(html) if "pdf" in settings.formats else None
+    pdf = html_to_pdf(html, as_of) if "pdf" in settings.formats else None
     return Rendered(name, html, pdf, html_done - started, time.perf_counter() - html_done)
 
 
@@ -76,7 +77,7 @@ def render_branch(b: BranchInputs) -> Rendered:
     s: ReportSettings = _STATE["settings"]
     ctx = branch_context(b, s)
     html = _page("branch.html", ctx, branch_figures(ctx, b, s.locale, s.currency))
-    return _finish(f"branch-{b.branch_id}", html, started)
+    return _finish(f"branch-{b.branch_id}", html, b.as_of, started)
 
 
 def render_network(ctx: dict[str, Any]) -> Rendered:
@@ -84,7 +85,7 @@ def render_network(ctx: dict[str, Any]) -> Rendered:
     started = time.perf_counter()
     s: ReportSettings = _STATE["settings"]
     html = _page("network.html", ctx, network_figures(ctx, s.locale, s.currency))
-    return _finish("network", html, started)
+    return _finish("network", html, ctx["meta"]["as_of"], started)
 
 
 def render_index(settings: ReportSettings, ctx: dict[str, Any]) -> str:
