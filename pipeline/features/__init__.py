@@ -6,7 +6,7 @@ training calls it at earlier snapshots); `run_features(cfg, catalog, period)` is
 """
 
 from pipeline.features.customer import compute_customer_features, customer_aum
-from pipeline.features.kpis import compute_branch_kpis, compute_lorenz
+from pipeline.features.kpis import compute_branch_kpis, compute_branch_outputs, compute_lorenz
 from pipeline.features.migration import compute_tier_migration
 from pipeline.features.settings import FeatureSettings
 from pipeline.features.stage import build_period, run_features
@@ -15,6 +15,7 @@ __all__ = [
     "FeatureSettings",
     "build_period",
     "compute_branch_kpis",
+    "compute_branch_outputs",
     "compute_customer_features",
     "compute_lorenz",
     "compute_tier_migration",

@@ -42,13 +42,13 @@ import datetime as dt
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from pipeline.errors import InputError
 from pipeline.features.rfm import assign_segments, rfm_score_label, rfm_scores
 from pipeline.features.settings import FeatureSettings
 from pipeline.features.tiers import assign_tiers
 from pipeline.schema import ASSET_PRODUCTS, DIGITAL_CHANNELS, LIABILITY_PRODUCTS, PRODUCTS
-from pipeline.tables import has_table
 
 MONEY = "DECIMAL(18,4)"
 
@@ -67,6 +67,14 @@ def _in_list(values: tuple[str, ...]) -> str:
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     return {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+
+
+def has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the connection has this table (fetchall: leaves no unfinished result)."""
+    rows = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchall()
+    return bool(rows[0][0])
 
 
 def _optional(cols: set[str], name: str, sql_type: str) -> str:
@@ -109,7 +117,7 @@ def balance_snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dt.date 
     """The latest month_end on or before as_of in the balances table (None: no balances)."""
     value = con.execute(
         f"SELECT max(CAST(month_end AS DATE)) FROM balances WHERE month_end <= {_lit(as_of)}"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     return value
 
 
@@ -118,43 +126,51 @@ def months_before(month_end: dt.date, months: int) -> dt.date:
     return (pd.Period(month_end, freq="M") - months).end_time.date()
 
 
+def product_bit(product: str) -> int:
+    """Bit of a product in `product_bits` (schema.PRODUCTS order)."""
+    return 1 << PRODUCTS.index(product)
+
+
 def balances_sql(snapshot: dt.date | None, change_months: tuple[int, ...]) -> str:
-    """Per-customer AUM, liabilities, product flags at the snapshot and earlier AUMs."""
-    assets, liabs = _in_list(ASSET_PRODUCTS), _in_list(LIABILITY_PRODUCTS)
+    """Per-customer AUM, liabilities and held-product bits at the snapshot, and the AUM at
+    the month ends `change_months` before it (seen_<k>m: any balance row then).
+
+    Each row is classified once (which month end, asset or not, its product bit), so
+    the aggregates compare small integers rather than dates and product names.
+    """
     if snapshot is None:  # no balances on or before as_of: an empty relation of the shape
         cols = [
             "CAST(NULL AS VARCHAR) AS customer_id",
             f"CAST(NULL AS {MONEY}) AS aum",
             f"CAST(NULL AS {MONEY}) AS liabilities",
+            "CAST(NULL AS INTEGER) AS product_bits",
         ]
         cols += [
             f"FALSE AS seen_{k}m, CAST(NULL AS {MONEY}) AS aum_{k}m_ago" for k in change_months
         ]
-        cols += [f"FALSE AS has_{p}" for p in PRODUCTS]
         return f"SELECT {', '.join(cols)} WHERE FALSE"
-    snap = _lit(snapshot)
-    bases = {k: _lit(months_before(snapshot, k)) for k in change_months}
-    bal = f"CAST(balance AS {MONEY})"
+    dates = {0: snapshot, **{k: months_before(snapshot, k) for k in change_months}}
+    which = " ".join(f"WHEN {_lit(d)} THEN {k}" for k, d in dates.items())
+    bits = " ".join(f"WHEN '{p}' THEN {product_bit(p)}" for p in PRODUCTS)
     parts = [
-        f"sum({bal}) FILTER (WHERE month_end = {snap} AND product IN ({assets})) AS aum",
-        f"sum({bal}) FILTER (WHERE month_end = {snap} AND product IN ({liabs})) AS liabilities",
+        "sum(b) FILTER (WHERE m = 0 AND asset) AS aum",
+        "sum(b) FILTER (WHERE m = 0 AND liability) AS liabilities",
+        "bit_or(bit) FILTER (WHERE m = 0) AS product_bits",
     ]
-    for k, base in bases.items():
-        parts.append(f"bool_or(month_end = {base}) AS seen_{k}m")
-        parts.append(
-            f"sum({bal}) FILTER (WHERE month_end = {base} AND product IN ({assets}))"
-            f" AS aum_{k}m_ago"
-        )
-    for p in PRODUCTS:
-        parts.append(
-            f"coalesce(bool_or(month_end = {snap} AND product = '{p}' AND balance <> 0), FALSE)"
-            f" AS has_{p}"
-        )
-    wanted = ", ".join([snap, *bases.values()])
+    for k in change_months:
+        parts.append(f"bool_or(m = {k}) AS seen_{k}m")
+        parts.append(f"sum(b) FILTER (WHERE m = {k} AND asset) AS aum_{k}m_ago")
     return f"""
         SELECT customer_id, {", ".join(parts)}
-        FROM balances
-        WHERE month_end IN ({wanted})
+        FROM (
+            SELECT customer_id, CAST(balance AS {MONEY}) AS b,
+                   CASE CAST(month_end AS DATE) {which} END AS m,
+                   product IN ({_in_list(ASSET_PRODUCTS)}) AS asset,
+                   product IN ({_in_list(LIABILITY_PRODUCTS)}) AS liability,
+                   CASE WHEN balance <> 0 THEN CASE product {bits} ELSE 0 END ELSE 0 END AS bit
+            FROM balances
+            WHERE month_end IN ({", ".join(_lit(d) for d in dates.values())})
+        )
         GROUP BY customer_id
     """
 
@@ -168,13 +184,18 @@ def transactions_sql(con: duckdb.DuckDBPyConnection, as_of: dt.date, s: FeatureS
     end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
     start = end - pd.DateOffset(months=s.window_months)
     in_window = f"txn_time >= TIMESTAMP '{start.isoformat()}'"
+    # Active days: one bit per day of the window, counted (a bounded count DISTINCT that
+    # is ten times faster than DuckDB's hash-based one over millions of rows).
+    day = f"date_diff('day', DATE '{start.date().isoformat()}', CAST(txn_time AS DATE))"
+    days = (end - start).days
     use_revenue = s.rfm_monetary == "revenue" and "revenue" in cols
     money = f"coalesce(CAST(revenue AS {MONEY}), 0)" if use_revenue else f"CAST(amount AS {MONEY})"
     return f"""
         SELECT customer_id,
                CAST(max(txn_time) AS DATE) AS last_txn_date,
                count(*) FILTER (WHERE {in_window}) AS txn_count,
-               count(DISTINCT CAST(txn_time AS DATE)) FILTER (WHERE {in_window}) AS active_days,
+               bit_count(bitstring_agg({day}, 0, {days}) FILTER (WHERE {in_window}))
+                   AS active_days,
                sum({money}) FILTER (WHERE {in_window}) AS monetary,
                count(*) FILTER (WHERE {in_window} AND channel IN ({_in_list(DIGITAL_CHANNELS)}))
                    AS digital_txn_count
@@ -186,7 +207,7 @@ def transactions_sql(con: duckdb.DuckDBPyConnection, as_of: dt.date, s: FeatureS
 
 def contacts_sql(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
     """Last relationship-manager contact per customer up to as_of (empty without the table)."""
-    if not has_table(con, "rm_contacts"):
+    if not has_view(con, "rm_contacts"):
         return (
             "SELECT CAST(NULL AS VARCHAR) AS customer_id, CAST(NULL AS DATE) AS last_contact"
             " WHERE FALSE"
@@ -214,7 +235,7 @@ def customer_aum(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame
         FROM pop LEFT JOIN bal USING (customer_id)
         ORDER BY pop.customer_id
     """
-    return con.execute(sql).df()
+    return fetch_frame(con, sql)
 
 
 def _age_bands(age: pd.Series, edges: tuple[int, ...]) -> np.ndarray:
@@ -250,8 +271,10 @@ def compute_customer_features(
             f" CAST((coalesce(aum, 0) - aum_{k}m_ago) / CAST(aum_{k}m_ago AS DOUBLE) AS DOUBLE) END"
             f" AS aum_change_pct_{k}m"
         )
-    product_cols = [f"coalesce(has_{p}, FALSE) AS has_{p}" for p in PRODUCTS]
-    products_held = " + ".join(f"CAST(coalesce(has_{p}, FALSE) AS INTEGER)" for p in PRODUCTS)
+    product_cols = [
+        f"coalesce((product_bits & {product_bit(p)}) <> 0, FALSE) AS has_{p}" for p in PRODUCTS
+    ]
+    products_held = "coalesce(bit_count(product_bits), 0)"
     frequency = "active_days" if s.frequency_unit == "day" else "txn_count"
     asof = _lit(as_of)
     sql = f"""
@@ -287,63 +310,71 @@ def compute_customer_features(
         LEFT JOIN rmc USING (customer_id)
         ORDER BY pop.customer_id
     """
-    df = con.execute(sql).df()
+    df = fetch_frame(con, sql)
     return _finish(df, as_of, s)
+
+
+def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    """Run a query into pandas through Arrow: dates as datetime.date, integer and boolean
+    columns nullable only where they hold nulls (NULL-free ones become numpy dtypes)."""
+    con.execute("SELECT 1").fetchall()  # complete any result a caller left open on con
+    table = con.sql(sql).to_arrow_table()
+    mapping = {
+        pa.int32(): pd.Int64Dtype(),
+        pa.int64(): pd.Int64Dtype(),
+        pa.bool_(): pd.BooleanDtype(),
+    }
+    frame = table.to_pandas(types_mapper=mapping.get, date_as_object=True)
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if (
+            column.null_count == 0
+            and name in frame
+            and frame[name].dtype
+            in (
+                pd.Int64Dtype(),
+                pd.BooleanDtype(),
+            )
+        ):
+            frame[name] = frame[name].to_numpy(dtype="int64" if column.type != pa.bool_() else bool)
+    return frame
+
+
+NULLABLE_INTS = ("age", "recency_days", "days_since_rm_contact")
 
 
 def _finish(df: pd.DataFrame, as_of: dt.date, s: FeatureSettings) -> pd.DataFrame:
     """Columns over the whole population: tier, age band, dormancy, RFM; final order."""
     out = df
     out.insert(3, "period", period_of(as_of))
-    out.insert(4, "as_of_date", as_of)
-    out["as_of_date"] = out["as_of_date"].astype("object")
-    for col in ("open_date", "aum_month_end", "last_txn_date"):
-        out[col] = _nullable_objects(out[col].dt.date)
-    age = out["age"].astype("Int64")
-    out["age"] = age
-    out.insert(out.columns.get_loc("age") + 1, "age_band", _age_bands(age, s.age_bands))
-    out["digital_enrolled"] = out["digital_enrolled"].astype("boolean")
-    for col in ("recency_days", "days_since_rm_contact"):
+    out.insert(4, "as_of_date", np.full(len(out), as_of, dtype=object))
+    for col in NULLABLE_INTS:
         out[col] = out[col].astype("Int64")
-    out["tenure_months"] = out["tenure_months"].astype("int64")
-    out["products_held"] = out["products_held"].astype("int64")
+    out["digital_enrolled"] = out["digital_enrolled"].astype("boolean")
+    out.insert(out.columns.get_loc("age") + 1, "age_band", _age_bands(out["age"], s.age_bands))
     out.insert(
         out.columns.get_loc("liabilities") + 1,
         "tier",
         assign_tiers(out["aum"], s.tier_names, s.tier_min_aum),
     )
-    out["dormant"] = (
-        out["recency_days"].isna() | (out["recency_days"] >= s.dormant_days)
-    ).to_numpy(dtype=bool)
-    share = out["digital_share"].astype("float64")
-    out["digital_adopter"] = out["digital_enrolled"].fillna(False).to_numpy(dtype=bool) | (
-        share.fillna(0.0).to_numpy() > s.digital_majority
+    recency = out["recency_days"]
+    out["dormant"] = (recency.isna() | (recency >= s.dormant_days)).to_numpy(dtype=bool)
+    share = out["digital_share"].astype("float64").fillna(0.0).to_numpy()
+    enrolled = out["digital_enrolled"].fillna(False).to_numpy(dtype=bool)
+    out["digital_adopter"] = enrolled | (share > s.digital_majority)
+    active = out["txn_count"].to_numpy() > 0
+    groups = out["branch_id"].to_numpy() if s.rfm_population == "branch" else None
+    r, f, m = rfm_scores(
+        out["recency_days"].to_numpy(dtype="float64", na_value=np.nan),
+        out["frequency"].to_numpy(dtype="float64"),
+        out["monetary"].to_numpy(dtype="float64"),
+        active,
+        groups,
     )
-    active = out["txn_count"] > 0
-    groups = out["branch_id"] if s.rfm_population == "branch" else None
-    r, f, m = rfm_scores(out["recency_days"], out["frequency"], out["monetary"], active, groups)
     out["rfm_r"], out["rfm_f"], out["rfm_m"] = r, f, m
     out["rfm_score"] = rfm_score_label(r, f, m)
     out["rfm_segment"] = assign_segments(
-        r, f, active.to_numpy(), s.segments, s.inactive_segment, s.unmatched_segment
+        r, f, active, s.segments, s.inactive_segment, s.unmatched_segment
     )
-    for col in (
-        "customer_id",
-        "branch_id",
-        "rm_id",
-        "status",
-        "gender",
-        "tier",
-        "rfm_score",
-        "rfm_segment",
-        "age_band",
-        "period",
-    ):
-        out[col] = _nullable_objects(out[col])
+    for col in ("tier", "age_band", "rfm_score", "rfm_segment", "period"):
+        out[col] = out[col].astype("str")
     return out.reset_index(drop=True)
-
-
-def _nullable_objects(values: pd.Series) -> pd.Series:
-    """An object column whose missing entries are None (Parquet nulls), not NaN or NaT."""
-    obj = values.astype("object")
-    return obj.where(values.notna(), None)

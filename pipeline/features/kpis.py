@@ -28,153 +28,204 @@ Shares whose denominator is 0 are null.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from pipeline.features.concentration import concentration
+from pipeline.features.concentration import Concentration, concentration
 from pipeline.features.settings import FeatureSettings
+from pipeline.features.tiers import category_codes
 from pipeline.schema import PRODUCTS
 
-NETWORK_KEY = "\x00network"  # sorts before any branch id; never a real id
+
+@dataclass(frozen=True)
+class Scope:
+    """Active customers of one grouping (each branch, or the network as one group)."""
+
+    scope: str
+    labels: list[str | None]  # branch_id per group (None for the network)
+    codes: np.ndarray  # group of each active customer, 0..len(labels)-1
 
 
-def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
-    den = den.astype("float64")
-    return (num.astype("float64") / den.where(den > 0)).astype("float64")
+def _scopes(features: pd.DataFrame) -> tuple[np.ndarray, list[Scope]]:
+    """The active mask and the branch and network groupings of the active customers."""
+    active = (features["status"] == "active").to_numpy(dtype=bool)
+    codes, branches = pd.factorize(features["branch_id"], sort=True)
+    return active, [
+        Scope("branch", [str(b) for b in branches], codes.astype(np.int64)),
+        Scope("network", [None], np.zeros(len(features), dtype=np.int64)),
+    ]
 
 
-def _by_tier(active: pd.DataFrame, values: str | None, s: FeatureSettings, keys, how: str):
-    """Key x tier frame (columns in config tier order) of counts, sums or means."""
-    grouped = active.groupby(["_key", "tier"], sort=True)
-    if how == "count":
-        table = grouped.size().unstack("tier")
-    else:
-        table = getattr(grouped[values], how)().unstack("tier")
-    table = table.reindex(index=keys, columns=list(s.tier_names))
-    if how in ("count", "sum"):
-        table = table.fillna(0)
-    return table
+def _tier_codes(tier: pd.Series, s: FeatureSettings) -> np.ndarray:
+    """Position of each customer's tier in the configured order."""
+    return category_codes(tier, s.tier_names)
 
 
-def _aggregate(df: pd.DataFrame, s: FeatureSettings) -> pd.DataFrame:
-    """Every KPI per value of df["_key"] (a branch id, or the network key)."""
-    keys = pd.Index(sorted(df["_key"].unique()), name="_key")
-    active = df[df["status"] == "active"]
-    g = active.groupby("_key", sort=True)
-    every = df.groupby("_key", sort=True)
-    out = pd.DataFrame(index=keys)
-    customers = g.size().reindex(keys, fill_value=0).astype("int64")
-    aum = g["aum"].sum().reindex(keys, fill_value=0.0).astype("float64")
-    out["customers"] = customers
-    out["aum"] = aum
-    out["new_customers"] = every["new_in_period"].sum().reindex(keys).astype("int64")
-    out["closed_customers"] = every["closed_in_period"].sum().reindex(keys).astype("int64")
-    dormant = g["dormant"].sum().reindex(keys, fill_value=0).astype("int64")
-    out["dormant_customers"] = dormant
-    out["dormant_share"] = _ratio(dormant, customers)
-
-    counts = _by_tier(active, None, s, keys, "count").astype("int64")
-    sums = _by_tier(active, "aum", s, keys, "sum").astype("float64")
-    for tier in s.tier_names:
-        out[f"customers__{tier}"] = counts[tier]
-    for tier in s.tier_names:
-        out[f"customer_share__{tier}"] = _ratio(counts[tier], customers)
-    for tier in s.tier_names:
-        out[f"aum__{tier}"] = sums[tier]
-    for tier in s.tier_names:
-        out[f"aum_share__{tier}"] = _ratio(sums[tier], aum)
-    out["long_tail_share"] = _ratio(counts[s.tier_names[0]], customers)
-
-    conc = {key: concentration(frame["aum"].to_numpy(), s.lorenz_points) for key, frame in g}
-    nan = float("nan")
-    out["gini_aum"] = [conc[k].gini if k in conc else nan for k in keys]
-    out["top1_aum_share"] = [conc[k].top1_share if k in conc else nan for k in keys]
-    out["top10_aum_share"] = [conc[k].top10_share if k in conc else nan for k in keys]
-
-    out["products_per_customer"] = g["products_held"].mean().reindex(keys).astype("float64")
-    for p in PRODUCTS:
-        out[f"penetration__{p}"] = g[f"has_{p}"].mean().reindex(keys).astype("float64")
-    for p in PRODUCTS:
-        by_tier = _by_tier(active, f"has_{p}", s, keys, "mean").astype("float64")
-        for tier in s.tier_names:
-            out[f"penetration__{p}__{tier}"] = by_tier[tier]
-
-    out["digital_adoption"] = g["digital_adopter"].mean().reindex(keys).astype("float64")
-    adoption = _by_tier(active, "digital_adopter", s, keys, "mean").astype("float64")
-    for tier in s.tier_names:
-        out[f"digital_adoption__{tier}"] = adoption[tier]
-    out["digital_txn_share"] = _ratio(
-        g["digital_txn_count"].sum().reindex(keys, fill_value=0),
-        g["txn_count"].sum().reindex(keys, fill_value=0),
-    )
-
-    rm_tier = active[active["tier"].isin(s.rm_tiers)]
-    has_rm = rm_tier["rm_id"].notna()
-    contacted = (rm_tier["days_since_rm_contact"] < s.rm_contact_days).fillna(False).astype(bool)
-    gr = rm_tier.assign(_has_rm=has_rm, _contacted=contacted).groupby("_key", sort=True)
-    rm_tier_customers = gr.size().reindex(keys, fill_value=0).astype("int64")
-    out["rm_tier_customers"] = rm_tier_customers
-    out["rm_coverage"] = _ratio(gr["_has_rm"].sum().reindex(keys, fill_value=0), rm_tier_customers)
-    out["rm_contact_coverage"] = _ratio(
-        gr["_contacted"].sum().reindex(keys, fill_value=0), rm_tier_customers
-    )
-    with_rm = active[active["rm_id"].notna()].groupby("_key", sort=True)["rm_id"]
-    rm_count = with_rm.nunique().reindex(keys, fill_value=0).astype("int64")
-    out["rm_count"] = rm_count
-    out["customers_per_rm"] = _ratio(with_rm.size().reindex(keys, fill_value=0), rm_count)
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    num = np.asarray(num, dtype=np.float64)
+    den = np.asarray(den, dtype=np.float64)
+    out = np.full(np.broadcast(num, den).shape, np.nan)
+    np.divide(num, den, out=out, where=den > 0)
     return out
 
 
-def _with_scope(features: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    return [
-        ("branch", features.assign(_key=features["branch_id"])),
-        ("network", features.assign(_key=NETWORK_KEY)),
-    ]
+def _concentrations(codes: np.ndarray, aum: np.ndarray, groups: int, points: int):
+    """Concentration of AUM per group: one sort by (group, aum), then a slice per group."""
+    order = np.lexsort((aum, codes))
+    sorted_codes, sorted_aum = codes[order], aum[order]
+    bounds = np.searchsorted(sorted_codes, np.arange(groups + 1))
+    return [concentration(sorted_aum[bounds[g] : bounds[g + 1]], points) for g in range(groups)]
+
+
+def _aggregate(features: pd.DataFrame, active: np.ndarray, sc: Scope, s: FeatureSettings):
+    """Every KPI of one scope as columns of length len(sc.labels)."""
+    G, T = len(sc.labels), len(s.tier_names)
+    all_codes = sc.codes
+    codes = all_codes[active]
+
+    def total(values: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+        weights = np.asarray(values, dtype=np.float64)[active]
+        c = codes if where is None else codes[where]
+        w = weights if where is None else weights[where]
+        return np.bincount(c, weights=w, minlength=G)
+
+    def count(where: np.ndarray | None = None) -> np.ndarray:
+        c = codes if where is None else codes[where]
+        return np.bincount(c, minlength=G).astype(np.int64)
+
+    tier = _tier_codes(features["tier"], s)[active]
+    by_tier = codes * T + tier
+
+    def tier_total(values: np.ndarray | None) -> np.ndarray:
+        w = None if values is None else np.asarray(values, dtype=np.float64)[active]
+        return np.bincount(by_tier, weights=w, minlength=G * T).reshape(G, T)
+
+    out: dict[str, np.ndarray] = {}
+    customers = count()
+    aum = total(features["aum"].to_numpy())
+    out["customers"] = customers
+    out["aum"] = aum
+    for name, col in (("new_customers", "new_in_period"), ("closed_customers", "closed_in_period")):
+        flags = features[col].to_numpy(dtype=bool)
+        out[name] = np.bincount(all_codes[flags], minlength=G).astype(np.int64)
+    dormant = count(features["dormant"].to_numpy(dtype=bool)[active])
+    out["dormant_customers"] = dormant
+    out["dormant_share"] = _ratio(dormant, customers)
+
+    tier_counts = tier_total(None).astype(np.int64)
+    tier_aum = tier_total(features["aum"].to_numpy())
+    for j, name in enumerate(s.tier_names):
+        out[f"customers__{name}"] = tier_counts[:, j]
+    for j, name in enumerate(s.tier_names):
+        out[f"customer_share__{name}"] = _ratio(tier_counts[:, j], customers)
+    for j, name in enumerate(s.tier_names):
+        out[f"aum__{name}"] = tier_aum[:, j]
+    for j, name in enumerate(s.tier_names):
+        out[f"aum_share__{name}"] = _ratio(tier_aum[:, j], aum)
+    out["long_tail_share"] = _ratio(tier_counts[:, 0], customers)
+
+    conc = _concentrations(codes, features["aum"].to_numpy()[active], G, s.lorenz_points)
+    out["gini_aum"] = np.array([c.gini for c in conc])
+    out["top1_aum_share"] = np.array([c.top1_share for c in conc])
+    out["top10_aum_share"] = np.array([c.top10_share for c in conc])
+
+    out["products_per_customer"] = _ratio(total(features["products_held"].to_numpy()), customers)
+    for p in PRODUCTS:
+        out[f"penetration__{p}"] = _ratio(total(features[f"has_{p}"].to_numpy()), customers)
+    for p in PRODUCTS:
+        held = _ratio(tier_total(features[f"has_{p}"].to_numpy()), tier_counts)
+        for j, name in enumerate(s.tier_names):
+            out[f"penetration__{p}__{name}"] = held[:, j]
+
+    adopter = features["digital_adopter"].to_numpy()
+    out["digital_adoption"] = _ratio(total(adopter), customers)
+    adoption = _ratio(tier_total(adopter), tier_counts)
+    for j, name in enumerate(s.tier_names):
+        out[f"digital_adoption__{name}"] = adoption[:, j]
+    out["digital_txn_share"] = _ratio(
+        total(features["digital_txn_count"].to_numpy()), total(features["txn_count"].to_numpy())
+    )
+
+    rm_tier_codes = [i for i, name in enumerate(s.tier_names) if name in s.rm_tiers]
+    in_rm_tier = np.isin(tier, rm_tier_codes)
+    has_rm = features["rm_id"].notna().to_numpy()
+    days = features["days_since_rm_contact"].to_numpy(dtype=np.float64, na_value=np.nan)
+    contacted = np.nan_to_num(days, nan=np.inf) < s.rm_contact_days
+    rm_tier_customers = count(in_rm_tier)
+    out["rm_tier_customers"] = rm_tier_customers
+    out["rm_coverage"] = _ratio(count(in_rm_tier & has_rm[active]), rm_tier_customers)
+    out["rm_contact_coverage"] = _ratio(count(in_rm_tier & contacted[active]), rm_tier_customers)
+    with_rm = active & has_rm
+    rm_codes = pd.factorize(features["rm_id"][with_rm])[0].astype(np.int64)
+    pairs = np.unique(all_codes[with_rm] * (int(rm_codes.max(initial=0)) + 1) + rm_codes)
+    rm_count = np.bincount(pairs // (int(rm_codes.max(initial=0)) + 1), minlength=G)
+    out["rm_count"] = rm_count.astype(np.int64)
+    out["customers_per_rm"] = _ratio(np.bincount(all_codes[with_rm], minlength=G), rm_count)
+    return out, conc
+
+
+def compute_branch_outputs(
+    features: pd.DataFrame, s: FeatureSettings, period: str, as_of: dt.date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(branch_kpis, lorenz) from one pass: branches sorted by branch_id, then network.
+
+    A branch with no active customers has a KPI row but no Lorenz curve.
+    """
+    active, scopes = _scopes(features)
+    parts, curves = [], []
+    for sc in scopes:
+        columns, conc = _aggregate(features, active, sc, s)
+        n = len(sc.labels)
+        head = {
+            "scope": [sc.scope] * n,
+            "branch_id": sc.labels,
+            "period": [period] * n,
+            "as_of_date": [as_of] * n,
+        }
+        parts.append(pd.DataFrame({**head, **columns}))
+        curves += [
+            lorenz_frame(sc.scope, label, c, period)
+            for label, c, present in zip(sc.labels, conc, columns["customers"] > 0, strict=True)
+            if present
+        ]
+    kpis = pd.concat(parts, ignore_index=True)
+    kpis["branch_id"] = kpis["branch_id"].astype("object").where(kpis["branch_id"].notna(), None)
+    kpis["as_of_date"] = kpis["as_of_date"].astype("object")
+    if curves:
+        lorenz = pd.concat(curves, ignore_index=True)
+    else:
+        lorenz = lorenz_frame("network", None, concentration(np.zeros(0), 1), period).iloc[:0]
+    lorenz["branch_id"] = (
+        lorenz["branch_id"].astype("object").where(lorenz["branch_id"].notna(), None)
+    )
+    return kpis, lorenz
 
 
 def compute_branch_kpis(
     features: pd.DataFrame, s: FeatureSettings, period: str, as_of: dt.date
 ) -> pd.DataFrame:
     """branch_kpis rows: branches sorted by branch_id, then the network row."""
-    parts = []
-    for scope, frame in _with_scope(features):
-        agg = _aggregate(frame, s).reset_index()
-        agg.insert(0, "scope", scope)
-        agg.insert(1, "branch_id", None if scope == "network" else agg.pop("_key"))
-        if scope == "network":
-            agg = agg.drop(columns="_key")
-        parts.append(agg)
-    out = pd.concat(parts, ignore_index=True)
-    out["branch_id"] = out["branch_id"].astype("object").where(out["branch_id"].notna(), None)
-    out.insert(2, "period", period)
-    out.insert(3, "as_of_date", as_of)
-    out["as_of_date"] = out["as_of_date"].astype("object")
-    return out
+    return compute_branch_outputs(features, s, period, as_of)[0]
 
 
-def compute_lorenz(features: pd.DataFrame, s: FeatureSettings, period: str) -> pd.DataFrame:
-    """lorenz rows: scope, branch_id, period, point (0..lorenz_points), the two shares."""
-    rows = []
-    for scope, frame in _with_scope(features):
-        active = frame[frame["status"] == "active"]
-        for key, group in active.groupby("_key", sort=True):  # one curve per branch
-            c = concentration(group["aum"].to_numpy(), s.lorenz_points)
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "scope": scope,
-                        "branch_id": None if scope == "network" else key,
-                        "period": period,
-                        "point": np.arange(s.lorenz_points + 1, dtype=np.int64),
-                        "cum_customer_share": c.lorenz_customer_share,
-                        "cum_aum_share": c.lorenz_aum_share,
-                    }
-                )
-            )
-    columns = ["scope", "branch_id", "period", "point", "cum_customer_share", "cum_aum_share"]
-    if not rows:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-    out = pd.concat(rows, ignore_index=True)
-    out["branch_id"] = out["branch_id"].astype("object").where(out["branch_id"].notna(), None)
-    return out[columns]
+def compute_lorenz(
+    features: pd.DataFrame, s: FeatureSettings, period: str, as_of: dt.date
+) -> pd.DataFrame:
+    """Lorenz points per branch (sorted) then network: point 0..lorenz_points."""
+    return compute_branch_outputs(features, s, period, as_of)[1]
+
+
+def lorenz_frame(scope: str, label: str | None, c: Concentration, period: str) -> pd.DataFrame:
+    points = len(c.lorenz_customer_share)
+    return pd.DataFrame(
+        {
+            "scope": [scope] * points,
+            "branch_id": [label] * points,
+            "period": [period] * points,
+            "point": np.arange(points, dtype=np.int64),
+            "cum_customer_share": c.lorenz_customer_share,
+            "cum_aum_share": c.lorenz_aum_share,
+        }
+    )

@@ -13,8 +13,11 @@ Rows are only the (branch, from, to) pairs with customers, in tier order.
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
+
+from pipeline.features.tiers import category_codes
 
 NEW, CLOSED = "new", "closed"
 COLUMNS = ["branch_id", "period", "from_tier", "to_tier", "movement", "customers"]
@@ -30,38 +33,59 @@ def compute_tier_migration(
 
     `previous`: customer_id, branch_id, status, tier at the previous as-of date;
     `current`: the same columns at this period's as-of date (the feature mart).
+    The id match and the counting are one DuckDB outer join and GROUP BY.
     """
-    before = previous.loc[previous["status"] == "active", ["customer_id", "branch_id", "tier"]]
-    now = current[["customer_id", "branch_id", "status", "tier"]]
-    both = before.merge(now, on="customer_id", how="outer", suffixes=("_prev", ""))
-    branch = both["branch_id"].where(both["branch_id"].notna(), both["branch_id_prev"])
-    from_tier = both["tier_prev"].where(both["tier_prev"].notna(), NEW)
-    to_tier = both["tier"].where(both["status"].eq("active"), CLOSED)
-    order = {name: i for i, name in enumerate(tier_names)}
-    from_pos = from_tier.map(order)
-    to_pos = to_tier.map(order)
+    T = len(tier_names)
+    before = pd.DataFrame(
+        {
+            "customer_id": previous["customer_id"],
+            "branch_id": previous["branch_id"],
+            "active": (previous["status"] == "active").to_numpy(dtype=bool),
+            "tier": category_codes(previous["tier"], tier_names),
+        }
+    )
+    now = pd.DataFrame(
+        {
+            "customer_id": current["customer_id"],
+            "branch_id": current["branch_id"],
+            "active": (current["status"] == "active").to_numpy(dtype=bool),
+            "tier": category_codes(current["tier"], tier_names),
+        }
+    )
+    con = duckdb.connect(config={"threads": 2})
+    try:
+        con.register("before_frame", before)
+        con.register("now_frame", now)
+        # from codes: 0 = new, 1..T = tiers; to codes: 0..T-1 = tiers, T = closed
+        counts = con.sql(
+            f"""
+            SELECT CAST(coalesce(n.branch_id, b.branch_id) AS VARCHAR) AS branch_id,
+                   coalesce(b.tier + 1, 0) AS from_code,
+                   CASE WHEN n.active THEN n.tier ELSE {T} END AS to_code,
+                   count(*) AS customers
+            FROM (SELECT * FROM before_frame WHERE active) b
+            FULL OUTER JOIN now_frame n ON b.customer_id = n.customer_id
+            GROUP BY ALL
+            ORDER BY branch_id, from_code, to_code
+            """
+        ).df()
+    finally:
+        con.close()
+    f = counts["from_code"].to_numpy(dtype=np.int64)
+    to = counts["to_code"].to_numpy(dtype=np.int64)
+    from_labels = np.array([NEW, *tier_names], dtype=object)
+    to_labels = np.array([*tier_names, CLOSED], dtype=object)
     movement = np.select(
-        [from_tier.eq(NEW), to_tier.eq(CLOSED), to_pos > from_pos, to_pos < from_pos],
-        ["new", "closed", "up", "down"],
-        default="same",
+        [f == 0, to == T, to > f - 1, to < f - 1], ["new", "closed", "up", "down"], default="same"
     )
-    pairs = pd.DataFrame(
-        {"branch_id": branch, "from_tier": from_tier, "to_tier": to_tier, "movement": movement}
+    out = pd.DataFrame(
+        {
+            "branch_id": counts["branch_id"].astype("object"),
+            "period": np.full(len(counts), period, dtype=object),
+            "from_tier": from_labels[f],
+            "to_tier": to_labels[to],
+            "movement": movement.astype(object),
+            "customers": counts["customers"].to_numpy(dtype=np.int64),
+        }
     )
-    counts = (
-        pairs.groupby(["branch_id", "from_tier", "to_tier", "movement"], sort=False)
-        .size()
-        .rename("customers")
-        .reset_index()
-    )
-    from_rank = {NEW: -1, **order}
-    to_rank = {**order, CLOSED: len(order)}
-    counts = counts.assign(
-        _f=counts["from_tier"].map(from_rank), _t=counts["to_tier"].map(to_rank)
-    ).sort_values(["branch_id", "_f", "_t"], kind="stable")
-    counts.insert(1, "period", period)
-    counts["customers"] = counts["customers"].astype("int64")
-    out = counts[COLUMNS].reset_index(drop=True)
-    for col in ("branch_id", "period", "from_tier", "to_tier", "movement"):
-        out[col] = out[col].astype("object")
-    return out
+    return out[COLUMNS]

@@ -27,48 +27,64 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 
 from pipeline.features.settings import Segment
 
 
-def quantile_scores(values: pd.Series, groups: pd.Series | None = None) -> np.ndarray:
+def tie_ranks(values: np.ndarray, groups: np.ndarray | None = None):
+    """(lo, hi, n): the first and last 1-based rank each value's tie occupies within its
+    group (ascending), and the group's size. Two sorts, no per-group loop."""
+    values = np.asarray(values, dtype=np.float64)
+    if groups is None:
+        gcode = np.zeros(len(values), dtype=np.int64)
+    else:
+        gcode = np.unique(np.asarray(groups), return_inverse=True)[1].astype(np.int64)
+    vcode = np.unique(values, return_inverse=True)[1].astype(np.int64)
+    key = gcode * (int(vcode.max(initial=0)) + 1) + vcode  # orders by group, then value
+    ukey, kinv, kcount = np.unique(key, return_inverse=True, return_counts=True)
+    ugroup = ukey // (int(vcode.max(initial=0)) + 1)
+    before = np.cumsum(kcount) - kcount  # customers before each tie, over all groups
+    group_first = np.searchsorted(ugroup, ugroup, side="left")
+    lo_k = before - before[group_first] + 1
+    hi_k = lo_k + kcount - 1
+    sizes = np.bincount(gcode)
+    return lo_k[kinv], hi_k[kinv], sizes[gcode]
+
+
+def quantile_scores(values: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
     """1-5 score of each value by mid-rank percentile within its group (higher = 5).
 
-    `values` must have no missing entries. `groups` (same index) splits the population;
+    `values` must have no missing entries; `groups` (same length) splits the population,
     None ranks everyone together.
     """
-    if values.isna().any():
+    values = np.asarray(values, dtype=np.float64)
+    if np.isnan(values).any():
         raise ValueError("quantile_scores: values must not be missing")
     if len(values) == 0:
         return np.zeros(0, dtype=np.int64)
-    keys = pd.Series(0, index=values.index) if groups is None else groups
-    grouped = values.groupby(keys, sort=False)
-    lo = grouped.rank(method="min").to_numpy(dtype=np.int64)
-    hi = grouped.rank(method="max").to_numpy(dtype=np.int64)
-    n = grouped.transform("size").to_numpy(dtype=np.int64)
+    lo, hi, n = tie_ranks(values, groups)
     scores = -((-5 * (lo + hi - 1)) // (2 * n))  # integer ceil: exact at quintile edges
     return np.clip(scores, 1, 5)
 
 
 def rfm_scores(
-    recency_days: pd.Series,
-    frequency: pd.Series,
-    monetary: pd.Series,
-    active: pd.Series,
-    groups: pd.Series | None,
+    recency_days: np.ndarray,
+    frequency: np.ndarray,
+    monetary: np.ndarray,
+    active: np.ndarray,
+    groups: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(r, f, m) scores 1-5 for every customer; inactive ones (active False) get 1, 1, 1."""
-    mask = active.to_numpy(dtype=bool)
-    r = np.ones(len(active), dtype=np.int64)
+    mask = np.asarray(active, dtype=bool)
+    r = np.ones(len(mask), dtype=np.int64)
     f = r.copy()
     m = r.copy()
     if mask.any():
-        grp = None if groups is None else groups[mask]
+        grp = None if groups is None else np.asarray(groups)[mask]
         # recent = 5: rank the negated days, so fewer days ranks higher
-        r[mask] = quantile_scores(-recency_days[mask].astype("float64"), grp)
-        f[mask] = quantile_scores(frequency[mask].astype("float64"), grp)
-        m[mask] = quantile_scores(monetary[mask].astype("float64"), grp)
+        r[mask] = quantile_scores(-np.asarray(recency_days, dtype=np.float64)[mask], grp)
+        f[mask] = quantile_scores(np.asarray(frequency, dtype=np.float64)[mask], grp)
+        m[mask] = quantile_scores(np.asarray(monetary, dtype=np.float64)[mask], grp)
     return r, f, m
 
 

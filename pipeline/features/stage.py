@@ -22,7 +22,7 @@ from pipeline.features.customer import (
     customer_aum,
     table_columns,
 )
-from pipeline.features.kpis import compute_branch_kpis, compute_lorenz
+from pipeline.features.kpis import compute_branch_outputs
 from pipeline.features.migration import compute_tier_migration
 from pipeline.features.settings import FeatureSettings
 from pipeline.features.tiers import assign_tiers
@@ -63,7 +63,7 @@ def data_notes(con: duckdb.DuckDBPyConnection, as_of: dt.date, s: FeatureSetting
         close = "close_date IS NULL" if "close_date" in cols else "TRUE"
         undated = con.execute(
             f"SELECT count(*) FROM customers WHERE status = 'closed' AND {close}"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if undated:
             notes.append(
                 f"{undated} customers have status closed but no close_date: counted as open"
@@ -80,8 +80,7 @@ def build_period(
     features = compute_customer_features(con, as_of, cfg)
     prev = previous_tiers(con, as_of_date(previous_period(period)), s)
     migration = compute_tier_migration(prev, features, s.tier_names, period)
-    kpis = compute_branch_kpis(features, s, period, as_of)
-    lorenz = compute_lorenz(features, s, period)
+    kpis, lorenz = compute_branch_outputs(features, s, period, as_of)
     notes = data_notes(con, as_of, s)
     unmatched = int((features["rfm_segment"] == s.unmatched_segment).sum())
     if unmatched:
@@ -104,8 +103,6 @@ def run_features(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
 
 
 def summary(out: PeriodFeatures, period: str) -> str:
-    f = out.features
-    active = f[f["status"] == "active"]
     network = out.branch_kpis[out.branch_kpis["scope"] == "network"].iloc[0]
     tiers = ", ".join(
         f"{c.split('__', 1)[1]} {int(network[c]):,}"
@@ -113,9 +110,10 @@ def summary(out: PeriodFeatures, period: str) -> str:
         if c.startswith("customers__")
     )
     lines = [
-        f"features {period}: {len(active):,} active customers in {f['branch_id'].nunique()} "
-        f"branches ({int(f['closed_in_period'].sum()):,} closed in the period, "
-        f"{int(f['new_in_period'].sum()):,} new)",
+        f"features {period}: {int(network['customers']):,} active customers in "
+        f"{int((out.branch_kpis['scope'] == 'branch').sum())} "
+        f"branches ({int(network['closed_customers']):,} closed in the period, "
+        f"{int(network['new_customers']):,} new)",
         f"  AUM {network['aum']:,.0f}; tiers: {tiers}; Gini {network['gini_aum']:.3f}; "
         f"dormant {network['dormant_share']:.1%}",
     ]

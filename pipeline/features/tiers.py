@@ -27,3 +27,17 @@ def assign_tiers(
     """Tier name of each AUM (an object array of str)."""
     names = np.asarray(list(tier_names), dtype=object)
     return names[tier_index(aum, tier_min_aum)]
+
+
+def category_codes(values: pd.Series, categories: Sequence[str]) -> np.ndarray:
+    """Position of each value in `categories` (hash-based: fast on Arrow strings).
+
+    A value outside the categories is an error: tiers come from the same config.
+    """
+    codes, uniques = pd.factorize(values)
+    position = {name: i for i, name in enumerate(categories)}
+    unknown = [u for u in uniques if u not in position]
+    if unknown or (codes < 0).any():
+        raise ValueError(f"values {unknown or ['<missing>']} are not among {list(categories)}")
+    lookup = np.array([position[u] for u in uniques], dtype=np.int64)
+    return lookup[codes] if len(codes) else np.zeros(0, dtype=np.int64)
