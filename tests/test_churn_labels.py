@@ -158,3 +158,11 @@ def test_model_matrix_money_on_signed_log_scale(values):
     np.testing.assert_allclose(X["aum"], np.log1p(values))
     np.testing.assert_allclose(X["aum_change_pct_3m"], values)  # shares are not money
     assert (X["tier_rank"] == 0).all() and (X["gender_m"] == 1).all()
+
+
+def test_top_reasons_read_flags_as_yes_no():
+    X = pd.DataFrame({"has_loan": [0.0, 0.0, 0.0, 0.0, 1.0]})
+    raw = pd.DataFrame({"has_loan": pd.array([False, False, None, False, True], dtype="boolean")})
+    got = top_reasons(X, raw, ["has_loan"], {"has_loan": 1.0})
+    # no spread by IQR: the standard deviation (0.4) scales it, z = 2.5
+    assert list(got) == ["", "", "", "", "has_loan: yes (most customers: no)"]

@@ -191,21 +191,32 @@ def top_reasons(
         for jj, col in enumerate(features):
             sel = ok & (j == jj)
             if sel.any():
-                vals = (
-                    raw[col].to_numpy()[sel].astype(float) if col in raw else X[col].to_numpy()[sel]
-                )
-                med = (
-                    np.nanmedian(raw[col].to_numpy(dtype=float))
-                    if col in raw
-                    else np.nanmedian(X[col])
-                )
-                word = "high" if directions.get(col, 1.0) > 0 else "low"
-                text[sel] = [f"{col} {word} ({v:,.4g} vs median {med:,.4g})" for v in vals]
+                shown = _floats(raw[col]) if col in raw else X[col].to_numpy(dtype=float)
+                text[sel] = _reason_text(col, shown, sel, directions.get(col, 1.0))
         parts.append(text)
     joined = parts[0]
     for p in parts[1:]:
         joined = joined.str.cat(p, sep="; ").str.strip("; ")
     return joined.str.replace(r"(; )+", "; ", regex=True).to_numpy(dtype=object)
+
+
+def _floats(values: pd.Series) -> np.ndarray:
+    """Any numeric or boolean column (nullable or not) as floats, missing as NaN."""
+    return pd.to_numeric(values.astype("Float64"), errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan
+    )
+
+
+def _reason_text(col: str, shown: np.ndarray, sel: np.ndarray, direction: float) -> list[str]:
+    """ "recency_days high (120 vs median 14)"; flags: "has_loan: yes (most customers: no)"."""
+    finite = shown[np.isfinite(shown)]
+    med = np.median(finite) if len(finite) else np.nan
+    if len(finite) and np.isin(finite, (0.0, 1.0)).all():
+        yes_no = np.where(shown[sel] >= 0.5, "yes", "no")
+        most = "yes" if med >= 0.5 else "no"
+        return [f"{col}: {v} (most customers: {most})" for v in yes_no]
+    word = "high" if direction > 0 else "low"
+    return [f"{col} {word} ({v:,.4g} vs median {med:,.4g})" for v in shown[sel]]
 
 
 def bands(prob: np.ndarray, medium: float, high: float) -> np.ndarray:
