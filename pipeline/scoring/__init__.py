@@ -24,10 +24,11 @@ from pipeline.scoring.card import SCORE_COLUMNS, build_card, summary_text
 from pipeline.scoring.churn import score_churn
 from pipeline.scoring.churn_model import bands
 from pipeline.scoring.clv import score_clv
+from pipeline.scoring.summary import btyd_summary
 from pipeline.scoring.validation import validate_clv
 from pipeline.scoring.value_risk import clv_deciles, quadrants, watchlists
 
-__all__ = ["run_score", "score_period", "ScoreResult"]
+__all__ = ["run_score", "score_period", "ScoreResult", "btyd_summary"]
 
 _ZERO_WHEN_CLOSED = ("p_alive", "expected_transactions", "clv")
 
