@@ -104,31 +104,39 @@ def typed_select(
         + [f"{expr} AS {ident('t_' + name)}" for name, expr in typed.items()]
     )
     failures = _failures(spec)
-    reason = "CASE " + " ".join(f"WHEN {cond} THEN {lit(r)}" for cond, r, _ in failures) + " END"
-    column = "CASE " + " ".join(f"WHEN {cond} THEN {lit(c)}" for cond, _, c in failures) + " END"
+    # The index of the first failing check, computed once; reason, column and value
+    # are looked up from it.
+    fail = (
+        "CASE " + " ".join(f"WHEN {cond} THEN {i}" for i, (cond, _, _) in enumerate(failures, 1))
+        + " END" if failures else "NULL::INTEGER"
+    )
+    reasons = "[" + ", ".join(lit(r) for _, r, _ in failures) + "]::VARCHAR[]"
+    columns = "[" + ", ".join(lit(c) for _, _, c in failures) + "]::VARCHAR[]"
     value = (
-        "CASE "
-        + " ".join(f"WHEN {cond} THEN {ident('v_' + c)}" for cond, _, c in failures)
-        + " END"
+        "CASE _fail " + " ".join(
+            f"WHEN {i} THEN {ident('v_' + c)}" for i, (_, _, c) in enumerate(failures, 1)
+        ) + " END" if failures else "NULL::VARCHAR"
     )
     raw_json = "json_object(" + ", ".join(f"{lit(n)}, {ident('r_' + n)}" for n in raw_exprs) + ")"
-    if spec.name == "customers":
-        for c in part_columns(spec):
-            if c.name.endswith("_masked"):
-                typed[c.name] = _mask(ident("t_" + c.name))
+    out_cols = []
+    for c in part_columns(spec):
+        expr = ident("t_" + c.name)
+        if c.name.endswith("_masked"):
+            expr = _mask(expr)
+        out_cols.append(f"{expr} AS {ident(c.name)}")
+    checked = f"SELECT *, {fail} AS _fail FROM (SELECT {middle} FROM (SELECT {inner} FROM {loaded.table}))"
     outer = ", ".join(
         (["_file"] if keep_file else [])
         + ["_line::BIGINT AS _line"]
+        + out_cols
         + [
-            f"{typed[c.name] if c.name.endswith('_masked') else ident('t_' + c.name)} AS {ident(c.name)}"
-            for c in part_columns(spec)
+            f"list_extract({reasons}, _fail) AS _reason",
+            f"list_extract({columns}, _fail) AS _column",
+            f"{value} AS _value",
         ]
-        + [f"{reason} AS _reason", f"{column} AS _column", f"{value} AS _value"]
-        + [f"CASE WHEN ({reason}) IS NOT NULL THEN {raw_json}::VARCHAR END AS _raw"]
+        + [f"CASE WHEN _fail IS NOT NULL THEN {raw_json}::VARCHAR END AS _raw"]
     )
-    if not failures:
-        outer = outer.replace("CASE  END", "NULL::VARCHAR")
-    return f"SELECT {outer} FROM (SELECT {middle} FROM (SELECT {inner} FROM {loaded.table}))"
+    return f"SELECT {outer} FROM ({checked})"
 
 
 def _failures(spec: TableSpec) -> list[tuple[str, str, str]]:

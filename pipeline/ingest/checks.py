@@ -82,13 +82,19 @@ def classify(
     has_fk = customers_table is not None and "customer_id" in spec.table.foreign_keys
     checks = range_checks(spec, as_of, has_fk)
 
-    def case(passthrough: str, then: list[str]) -> str:
-        whens = " ".join(f"WHEN {chk[0]} THEN {t}" for chk, t in zip(checks, then, strict=True))
-        return f"CASE WHEN _reason IS NOT NULL THEN {passthrough} {whens} END"
-
-    reason = case("_reason", [lit(r) for _, r, _ in checks])
-    column = case("_column", [lit(c) for _, _, c in checks])
-    value = case("_value", [f"CAST({ident(c)} AS VARCHAR)" for _, _, c in checks])
+    # the first failing check's index, computed once; reason, column, value follow from it
+    fail = (
+        "CASE " + " ".join(f"WHEN {cond} THEN {i}" for i, (cond, _, _) in enumerate(checks, 1))
+        + " END" if checks else "NULL::INTEGER"
+    )
+    names = "[" + ", ".join(lit(r) for _, r, _ in checks) + "]::VARCHAR[]"
+    columns = "[" + ", ".join(lit(c) for _, _, c in checks) + "]::VARCHAR[]"
+    values = " ".join(
+        f"WHEN {i} THEN CAST({ident(c)} AS VARCHAR)" for i, (_, _, c) in enumerate(checks, 1)
+    )
+    reason = f"coalesce(_reason, list_extract({names}, _chk))"
+    column = f"CASE WHEN _reason IS NOT NULL THEN _column ELSE list_extract({columns}, _chk) END"
+    value = f"CASE WHEN _reason IS NOT NULL THEN _value ELSE CASE _chk {values} END END" if checks else "_value"
     source = all_table
     if has_fk:
         source = (
@@ -98,34 +104,55 @@ def classify(
         )
     key = [ident(k) for k in spec.table.key]
     row = "struct_pack(" + ", ".join(f"{c} := {c}" for c in cols) + ")"
-    window = f"PARTITION BY {', '.join(key)}, (_rsn IS NULL)"
+    same_key = " AND ".join(f"c.{k} IS NOT DISTINCT FROM d.{k}" for k in key)
     key_text = " || ', ' || ".join(f"coalesce(CAST({k} AS VARCHAR), '')" for k in key)
+    chk, multi = f"{out_table}_chk", f"{out_table}_multi"
+    # 1) row checks; 2) keys held by more than one valid row (few, found by a hash
+    # aggregate); 3) only those rows are compared exactly and ranked by file and line.
+    con.execute(
+        f"""
+        CREATE TABLE {chk} AS
+        SELECT _file, _line, {", ".join(cols)}, _raw,
+               {reason} AS _rsn, {column} AS _rcol, {value} AS _rval
+        FROM (SELECT *, CASE WHEN _reason IS NULL THEN {fail} END AS _chk FROM {source})
+        """
+    )
+    con.execute(
+        f"""
+        CREATE TABLE {multi} AS
+        WITH repeated AS (
+            SELECT {", ".join(key)} FROM {chk} WHERE _rsn IS NULL
+            GROUP BY ALL HAVING count(*) > 1
+        ), rows AS (
+            SELECT c.rowid AS _row, c.* FROM {chk} c
+            SEMI JOIN repeated d ON {same_key}
+            WHERE c._rsn IS NULL
+        )
+        SELECT _row,
+               min({row}) OVER w IS DISTINCT FROM max({row}) OVER w AS _conflict,
+               row_number() OVER (w ORDER BY _file, _line, _row) AS _rn
+        FROM rows
+        WINDOW w AS (PARTITION BY {", ".join(key)})
+        """
+    )
     con.execute(
         f"""
         CREATE TABLE {out_table} AS
-        WITH chk AS (
-            SELECT _file, _line, {", ".join(cols)}, _raw,
-                   {reason} AS _rsn, {column} AS _rcol, {value} AS _rval
-            FROM {source}
-        ), ranked AS (
-            SELECT *,
-                   min({row}) OVER ({window}) IS DISTINCT FROM max({row}) OVER ({window}) AS _conflict,
-                   row_number() OVER ({window} ORDER BY _file, _line) AS _rn
-            FROM chk
-        )
-        SELECT _file, _line, {", ".join(cols)}, _raw,
-            CASE WHEN _rsn IS NOT NULL THEN _rsn
-                 WHEN _conflict THEN 'conflicting_key'
-                 WHEN _rn > 1 THEN 'exact_duplicate' END AS _rsn,
-            CASE WHEN _rsn IS NOT NULL THEN _rcol
-                 WHEN _conflict OR _rn > 1 THEN {lit(", ".join(spec.table.key))} END AS _rcol,
-            CASE WHEN _rsn IS NOT NULL THEN _rval
-                 WHEN _conflict OR _rn > 1 THEN {key_text} END AS _rval,
-            CASE WHEN _rsn IS NOT NULL OR _conflict THEN 'rejected'
-                 WHEN _rn > 1 THEN 'duplicate' ELSE 'accepted' END AS _status
-        FROM ranked
+        SELECT c._file, c._line, {", ".join("c." + col for col in cols)}, c._raw,
+            CASE WHEN c._rsn IS NOT NULL THEN c._rsn
+                 WHEN m._conflict THEN 'conflicting_key'
+                 WHEN m._rn > 1 THEN 'exact_duplicate' END AS _rsn,
+            CASE WHEN c._rsn IS NOT NULL THEN c._rcol
+                 WHEN m._conflict OR m._rn > 1 THEN {lit(", ".join(spec.table.key))} END AS _rcol,
+            CASE WHEN c._rsn IS NOT NULL THEN c._rval
+                 WHEN m._conflict OR m._rn > 1 THEN {key_text} END
+                 AS _rval,
+            CASE WHEN c._rsn IS NOT NULL OR m._conflict THEN 'rejected'
+                 WHEN m._rn > 1 THEN 'duplicate' ELSE 'accepted' END AS _status
+        FROM (SELECT rowid AS _row, * FROM {chk}) c LEFT JOIN {multi} m USING (_row)
         """
     )
+    con.execute(f"DROP TABLE {chk}; DROP TABLE {multi}")
 
 
 def counts(con: duckdb.DuckDBPyConnection, cls_table: str) -> dict:

@@ -44,6 +44,10 @@ class Loaded:
     rows: int  # data rows parsed (structural rejects not included)
     malformed: list[tuple[int, str, str]]  # (line, error, raw line) of rows DuckDB could not split
     lines_exact: bool
+    cleanup: str = ""  # SQL dropping what loading created
+
+    def release(self, con: duckdb.DuckDBPyConnection) -> None:
+        con.execute(self.cleanup or f"DROP TABLE {self.table}")
 
 
 def prepare(path: Path, label: str, fmt: str, encoding: str, workdir: Path) -> Prepared:
@@ -162,13 +166,18 @@ def _load_csv(con, prepared: Prepared, read: dict[str, Any], label: str, table: 
         blank = _blank_lines(prepared.text_path, header_row)
         skipped = sorted(set(skipped) | set(blank))
         lines_exact = header_row + rows + len(skipped) == prepared.lines
-    _number_lines(con, table, header_row, skipped)
+    cleanup = _number_lines(con, table, header_row, skipped)
     return Loaded(
-        table, headers, rows, [(int(a), str(b), str(c)) for a, b, c in malformed], lines_exact
+        table,
+        headers,
+        rows,
+        [(int(a), str(b), str(c)) for a, b, c in malformed],
+        lines_exact,
+        cleanup,
     )
 
 
-def _number_lines(con, table: str, header_row: int, skipped: list[int]) -> None:
+def _number_lines(con, table: str, header_row: int, skipped: list[int]) -> str:
     """`_line` of data row r = header_row + 1 + r, shifted past skipped physical lines.
 
     Skipped lines (blank or unparseable) are sorted s_1 < s_2 < ...; row r comes after
@@ -176,8 +185,9 @@ def _number_lines(con, table: str, header_row: int, skipped: list[int]) -> None:
     on those thresholds gives how many skipped lines precede each row.
     """
     base = header_row + 1
-    if not skipped:
-        con.execute(f"CREATE TABLE {table} AS SELECT {base} + rowid AS _line, * FROM {table}_text")
+    if not skipped:  # the usual case: a view, no copy of the rows
+        con.execute(f"CREATE VIEW {table} AS SELECT {base} + rowid AS _line, * FROM {table}_text")
+        return f"DROP VIEW {table}; DROP TABLE {table}_text"
     else:
         thresholds = pd.DataFrame(
             {
@@ -193,7 +203,8 @@ def _number_lines(con, table: str, header_row: int, skipped: list[int]) -> None:
         )
         con.unregister(f"{table}_thr")
         con.execute(f"ALTER TABLE {table} DROP COLUMN rowid")
-    con.execute(f"DROP TABLE {table}_text")
+        con.execute(f"DROP TABLE {table}_text")
+        return f"DROP TABLE {table}"
 
 
 def _blank_lines(path: Path, header_row: int) -> list[int]:

@@ -121,7 +121,7 @@ class Stager:
         self.con.execute(
             f"COPY ({select} ORDER BY _line) TO {lit(target)} (FORMAT parquet, COMPRESSION zstd)"
         )
-        self.con.execute(f"DROP TABLE {loaded.table}")
+        loaded.release(self.con)
         if loaded.malformed:
             self.con.execute(f"DROP TABLE {bad}")
         return loaded.rows + len(loaded.malformed), loaded.lines_exact
@@ -148,7 +148,8 @@ class Stager:
         if not selects:  # an optional table whose files are absent: an empty typed table
             nothing = "(SELECT NULL::VARCHAR AS file, NULL::BIGINT AS line, NULL AS error, NULL AS raw WHERE false)"
             selects = [malformed_select(spec, nothing, with_file=True)]
-        self.con.execute(f"CREATE TABLE all_{spec.name} AS {' UNION ALL '.join(selects)}")
+        # a view: the parts are read where needed, never copied into memory
+        self.con.execute(f"CREATE VIEW all_{spec.name} AS {' UNION ALL '.join(selects)}")
 
     # --- tables an adapter builds ---------------------------------------------------
     def stage_adapter(self) -> None:
