@@ -29,8 +29,12 @@ def test_headline_kpis_change_and_no_previous_period():
     now = kpi_row(customers=40.0, aum=1000.0, dormant_share=0.25)
     net = kpi_row(customers=100.0, aum=5000.0, dormant_share=0.3)
     prev = kpi_row(customers=36.0, aum=1200.0, dormant_share=None)
-    kpis = (kp.Kpi("c", "customers", "count", True), kp.Kpi("a", "aum", "money", True),
-            kp.Kpi("d", "dormant_share", "share", False), kp.Kpi("x", "absent_column", "ratio", None))
+    kpis = (
+        kp.Kpi("c", "customers", "count", True),
+        kp.Kpi("a", "aum", "money", True),
+        kp.Kpi("d", "dormant_share", "share", False),
+        kp.Kpi("x", "absent_column", "ratio", None),
+    )
     rows = kp.headline_kpis(now, net, prev, kpis)
     assert [r["change"] for r in rows[:2]] == [4.0, -200.0]
     assert rows[2]["previous"] is NA and rows[2]["change"] is NA
@@ -41,9 +45,15 @@ def test_headline_kpis_change_and_no_previous_period():
 
 
 def test_tier_table_shares_and_average():
-    row = kpi_row(customers__mass=3, customers__affluent=1, customers__wealth=0,
-                  aum__mass=300.0, aum__affluent=700.0, aum__wealth=0.0,
-                  customer_share__mass=0.75)  # other prefixes are not read as tiers
+    row = kpi_row(
+        customers__mass=3,
+        customers__affluent=1,
+        customers__wealth=0,
+        aum__mass=300.0,
+        aum__affluent=700.0,
+        aum__wealth=0.0,
+        customer_share__mass=0.75,
+    )  # other prefixes are not read as tiers
     rows = kp.tier_table(row, TIERS)
     assert [r["customers"] for r in rows] == [3.0, 1.0, 0.0]
     assert [r["customer_share"] for r in rows] == [0.75, 0.25, 0.0]
@@ -57,12 +67,14 @@ def test_prefixed_leaves_out_per_tier_columns():
 
 
 def test_migration_matrix_counts_and_moves():
-    migration = pd.DataFrame({
-        "branch_id": "B1",
-        "from_tier": ["mass", "mass", "affluent", "wealth", "new", "affluent"],
-        "to_tier": ["mass", "affluent", "mass", "closed", "mass", "affluent"],
-        "customers": [10, 2, 1, 1, 3, 4],
-    })
+    migration = pd.DataFrame(
+        {
+            "branch_id": "B1",
+            "from_tier": ["mass", "mass", "affluent", "wealth", "new", "affluent"],
+            "to_tier": ["mass", "affluent", "mass", "closed", "mass", "affluent"],
+            "customers": [10, 2, 1, 1, 3, 4],
+        }
+    )
     m = kp.migration_matrix(migration, TIERS)
     assert m["columns"] == ["mass", "affluent", "wealth", "closed"]
     assert [r["from"] for r in m["rows"]] == ["mass", "affluent", "wealth", "new"]
@@ -76,20 +88,22 @@ def test_migration_matrix_counts_and_moves():
 
 
 def features_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "customer_id": ["a", "b", "c", "d", "e"],
-        "status": ["active", "active", "active", "active", "closed"],
-        "tier": ["mass", "mass", "affluent", "affluent", "affluent"],
-        "rfm_segment": ["Lost", "Champions", "Champions", "Lost", "Champions"],
-        "aum": [10.0, 20.0, 100.0, 300.0, 999.0],
-        "recency_days": pd.array([None, 5, 15, None, 1], dtype="Int64"),
-        "frequency": [0, 10, 20, 0, 50],
-        "monetary": [0.0, 5.0, 15.0, 0.0, 99.0],
-        "products_held": [0, 1, 2, 7, 3],
-        "digital_share": [np.nan, 0.5, 1.0, np.nan, 0.0],
-        "rm_id": [None, None, "R1", None, "R2"],
-        "days_since_rm_contact": pd.array([None, None, 30, 200, 3], dtype="Int64"),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "e"],
+            "status": ["active", "active", "active", "active", "closed"],
+            "tier": ["mass", "mass", "affluent", "affluent", "affluent"],
+            "rfm_segment": ["Lost", "Champions", "Champions", "Lost", "Champions"],
+            "aum": [10.0, 20.0, 100.0, 300.0, 999.0],
+            "recency_days": pd.array([None, 5, 15, None, 1], dtype="Int64"),
+            "frequency": [0, 10, 20, 0, 50],
+            "monetary": [0.0, 5.0, 15.0, 0.0, 99.0],
+            "products_held": [0, 1, 2, 7, 3],
+            "digital_share": [np.nan, 0.5, 1.0, np.nan, 0.0],
+            "rm_id": [None, None, "R1", None, "R2"],
+            "days_since_rm_contact": pd.array([None, None, 30, 200, 3], dtype="Int64"),
+        }
+    )
 
 
 def test_rfm_table_over_active_customers_in_configured_order():
@@ -118,16 +132,18 @@ def test_holdings_and_digital_share():
 
 
 def scores_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "customer_id": ["a", "b", "c", "d"],
-        "clv": [100.0, 300.0, 600.0, 0.0],
-        "clv_decile": pd.array([5, 8, 10, 1], dtype="Int64"),
-        "p_alive": [0.9, 0.5, 0.7, 0.1],
-        "expected_transactions": [1.0, 2.0, 3.0, None],
-        "churn_probability": [0.1, 0.3, 0.9, 0.6],
-        "churn_band": ["low", "medium", "high", "high"],
-        "value_risk_quadrant": ["develop", "protect", "retain now", "win back cheaply"],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "clv": [100.0, 300.0, 600.0, 0.0],
+            "clv_decile": pd.array([5, 8, 10, 1], dtype="Int64"),
+            "p_alive": [0.9, 0.5, 0.7, 0.1],
+            "expected_transactions": [1.0, 2.0, 3.0, None],
+            "churn_probability": [0.1, 0.3, 0.9, 0.6],
+            "churn_band": ["low", "medium", "high", "high"],
+            "value_risk_quadrant": ["develop", "protect", "retain now", "win back cheaply"],
+        }
+    )
 
 
 def test_clv_figures():
@@ -154,12 +170,22 @@ def test_churn_bands_quadrants_and_high_risk_share():
 
 def test_model_card_metrics_warnings_and_clv_validation():
     card = {
-        "churn": {"status": "ok", "verdict": "v", "metrics": {
-            "recency_rule": {"roc_auc": 0.64, "brier": 0.08},
-            "gradient_boosting": {"roc_auc": 0.61, "brier": 0.079}},
-            "top_drivers": [{"feature": "recency_days", "importance": 0.08}]},
-        "clv_validation": {"status": "ok", "verdict": "BG/NBD beats", "model": {"mae": 1.2, "rmse": 2.0},
-                           "naive_baseline": {"mae": 1.5, "rmse": 2.5}, "model_beats_baseline": True},
+        "churn": {
+            "status": "ok",
+            "verdict": "v",
+            "metrics": {
+                "recency_rule": {"roc_auc": 0.64, "brier": 0.08},
+                "gradient_boosting": {"roc_auc": 0.61, "brier": 0.079},
+            },
+            "top_drivers": [{"feature": "recency_days", "importance": 0.08}],
+        },
+        "clv_validation": {
+            "status": "ok",
+            "verdict": "BG/NBD beats",
+            "model": {"mae": 1.2, "rmse": 2.0},
+            "naive_baseline": {"mae": 1.5, "rmse": 2.5},
+            "model_beats_baseline": True,
+        },
         "warnings": ["The churn model did not beat the simple recency rule"],
     }
     table = sc.metric_table(card)
@@ -179,20 +205,44 @@ def test_model_card_metrics_warnings_and_clv_validation():
 
 
 def test_manifest_rows_and_a_broken_manifest():
-    manifest = {"tables": {"customers": {"rows_read": 10, "accepted": 7, "rejected": 2,
-                                         "rejected_by_reason": {"bad_date": 2},
-                                         "duplicates_dropped": 1}}}
-    assert sc.manifest_rows(manifest) == [{
-        "table": "customers", "rows_read": 10.0, "rows_accepted": 7.0, "rows_rejected": 2.0,
-        "duplicates_dropped": 1.0, "reasons": [{"reason": "bad_date", "rows": 2.0}]}]
+    manifest = {
+        "tables": {
+            "customers": {
+                "rows_read": 10,
+                "accepted": 7,
+                "rejected": 2,
+                "rejected_by_reason": {"bad_date": 2},
+                "duplicates_dropped": 1,
+            }
+        }
+    }
+    assert sc.manifest_rows(manifest) == [
+        {
+            "table": "customers",
+            "rows_read": 10.0,
+            "rows_accepted": 7.0,
+            "rows_rejected": 2.0,
+            "duplicates_dropped": 1.0,
+            "reasons": [{"reason": "bad_date", "rows": 2.0}],
+        }
+    ]
     with pytest.raises(InputError, match="customers.*accepted"):
         sc.manifest_rows({"tables": {"customers": {"rows_read": 1}}})
 
 
 def test_watchlist_rows_keep_rank_order_and_text_ids():
-    w = pd.DataFrame({"rank": [2, 1], "customer_id": ["<script>x</script>", "007"], "rm_id": [None, "R1"],
-                      "tier": ["wealth", "mass"], "clv": [5.0, 1.0], "churn_probability": [0.5, 0.9],
-                      "top_reasons": [None, "recency_days high"], "last_contact_date": [None, "2026-10-01"]})
+    w = pd.DataFrame(
+        {
+            "rank": [2, 1],
+            "customer_id": ["<script>x</script>", "007"],
+            "rm_id": [None, "R1"],
+            "tier": ["wealth", "mass"],
+            "clv": [5.0, 1.0],
+            "churn_probability": [0.5, 0.9],
+            "top_reasons": [None, "recency_days high"],
+            "last_contact_date": [None, "2026-10-01"],
+        }
+    )
     rows = sc.watchlist_rows(w)
     assert [r["customer_id"] for r in rows] == ["007", "<script>x</script>"]
     assert rows[0]["last_contact"] == "2026-10-01" and rows[1]["last_contact"] is None
@@ -200,22 +250,66 @@ def test_watchlist_rows_keep_rank_order_and_text_ids():
 
 
 def test_lorenz_curve_starts_at_origin():
-    pts = pd.DataFrame({"point": [2, 1], "cum_customer_share": [1.0, 0.5], "cum_aum_share": [1.0, 0.1]})
+    pts = pd.DataFrame(
+        {"point": [2, 1], "cum_customer_share": [1.0, 0.5], "cum_aum_share": [1.0, 0.1]}
+    )
     assert sc.lorenz_curve(pts) == ([0.0, 0.5, 1.0], [0.0, 0.1, 1.0])
 
 
 SURVEY = {
-    "status": "ok", "n_responses": 50, "nps_item": "nps",
-    "reliability": {"empathy": {"alpha": 0.65, "alpha_ci": [0.5, 0.75], "n_items": 3,
-                                "below_threshold": True, "status": "ok"}},
-    "nps": {"network": {"n": 50, "nps": 10.0, "nps_ci_low": -5.0, "nps_ci_high": 25.0,
-                        "promoters": 20, "detractors": 15},
-            "by_group": {"branch_id": {"B1": {"n": 30, "nps": 20.0, "nps_ci_low": 0.0,
-                                              "nps_ci_high": 40.0, "promoters": 12, "detractors": 6}}}},
-    "dimensions": {"network": {"all": {"empathy": {"n": 50, "mean": 3.5, "std": 1.0}}},
-                   "branch_id": {"B1": {"empathy": {"n": 30, "mean": 3.9, "std": 1.0}}}},
-    "ipa": {"status": "ok", "points": {"network": {"all": {"empathy": {
-        "n": 50, "importance": 0.6, "performance": 3.5, "quadrant": "Concentrate here"}}}}},
+    "status": "ok",
+    "n_responses": 50,
+    "nps_item": "nps",
+    "reliability": {
+        "empathy": {
+            "alpha": 0.65,
+            "alpha_ci": [0.5, 0.75],
+            "n_items": 3,
+            "below_threshold": True,
+            "status": "ok",
+        }
+    },
+    "nps": {
+        "network": {
+            "n": 50,
+            "nps": 10.0,
+            "nps_ci_low": -5.0,
+            "nps_ci_high": 25.0,
+            "promoters": 20,
+            "detractors": 15,
+        },
+        "by_group": {
+            "branch_id": {
+                "B1": {
+                    "n": 30,
+                    "nps": 20.0,
+                    "nps_ci_low": 0.0,
+                    "nps_ci_high": 40.0,
+                    "promoters": 12,
+                    "detractors": 6,
+                }
+            }
+        },
+    },
+    "dimensions": {
+        "network": {"all": {"empathy": {"n": 50, "mean": 3.5, "std": 1.0}}},
+        "branch_id": {"B1": {"empathy": {"n": 30, "mean": 3.9, "std": 1.0}}},
+    },
+    "ipa": {
+        "status": "ok",
+        "points": {
+            "network": {
+                "all": {
+                    "empathy": {
+                        "n": 50,
+                        "importance": 0.6,
+                        "performance": 3.5,
+                        "quadrant": "Concentrate here",
+                    }
+                }
+            }
+        },
+    },
     "suppressed": [{"group_type": "branch_id", "group": "B2", "what": "all"}],
 }
 
@@ -239,12 +333,19 @@ def test_survey_figures_for_a_reported_and_a_suppressed_branch():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(TIERS), st.floats(0, 1e7, allow_nan=False)),
-                min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(TIERS), st.floats(0, 1e7, allow_nan=False)),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_tier_table_shares_sum_to_one(customers):
     frame = pd.DataFrame(customers, columns=["tier", "aum"])
-    row = kpi_row(**{f"customers__{t}": float((frame["tier"] == t).sum()) for t in TIERS},
-                  **{f"aum__{t}": float(frame.loc[frame["tier"] == t, "aum"].sum()) for t in TIERS})
+    row = kpi_row(
+        **{f"customers__{t}": float((frame["tier"] == t).sum()) for t in TIERS},
+        **{f"aum__{t}": float(frame.loc[frame["tier"] == t, "aum"].sum()) for t in TIERS},
+    )
     rows = kp.tier_table(row, TIERS)
     assert sum(r["customer_share"] for r in rows) == pytest.approx(1.0)
     if frame["aum"].sum() > 0:
@@ -272,10 +373,15 @@ def test_branch_slice_holds_only_the_branchs_customers(tmp_path: Path):
         branch_slice(tampered, "B01", {})
 
 
-@pytest.mark.parametrize(("file", "stage"), [
-    ("customer_scores.parquet", "score"), ("survey_summary.json", "survey"),
-    ("lorenz.parquet", "features"), ("watchlist-B02.csv", "score"),
-])
+@pytest.mark.parametrize(
+    ("file", "stage"),
+    [
+        ("customer_scores.parquet", "score"),
+        ("survey_summary.json", "survey"),
+        ("lorenz.parquet", "features"),
+        ("watchlist-B02.csv", "score"),
+    ],
+)
 def test_a_missing_input_names_the_file_and_the_stage(tmp_path: Path, file: str, stage: str):
     from test_report_fixtures import PERIOD, write_bank
 

@@ -25,8 +25,14 @@ from pipeline.report.i18n import LABELS, LOCALES, term
 
 @pytest.mark.parametrize(
     ("value", "digits", "expected"),
-    [(1234567.8, 0, "1,234,568"), (0.5, 0, "0"), (-1234.5, 1, "-1,234.5"), (39, 0, "39"),
-     (2.505, 2, "2.50"), (-0.004, 2, "0.00")],
+    [
+        (1234567.8, 0, "1,234,568"),
+        (0.5, 0, "0"),
+        (-1234.5, 1, "-1,234.5"),
+        (39, 0, "39"),
+        (2.505, 2, "2.50"),
+        (-0.004, 2, "0.00"),
+    ],
 )
 def test_num(value, digits, expected):
     assert format_num(value, digits, locale="en") == expected

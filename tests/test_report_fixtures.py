@@ -53,9 +53,15 @@ def make_features(cfg: dict, period: str, seed: int) -> pd.DataFrame:
     aum[rng.choice(n, 3, replace=False)] = 7_000_000.0  # some private-banking customers
     tier = assign_tiers(aum, s.tier_names, s.tier_min_aum)
     status = np.where(rng.random(n) < 0.05, "closed", "active")
-    has = {p: rng.random(n) < q for p, q in zip(PRODUCTS, (0.95, 0.4, 0.2, 0.15, 0.1, 0.05, 0.1, 0.3), strict=True)}
-    rm = np.where(np.isin(tier, s.rm_tiers) & (rng.random(n) < 0.8),
-                  np.array([f"RM{b}{k}" for b, k in zip(branch, rng.integers(1, 4, n), strict=True)]), None)
+    has = {
+        p: rng.random(n) < q
+        for p, q in zip(PRODUCTS, (0.95, 0.4, 0.2, 0.15, 0.1, 0.05, 0.1, 0.3), strict=True)
+    }
+    rm = np.where(
+        np.isin(tier, s.rm_tiers) & (rng.random(n) < 0.8),
+        np.array([f"RM{b}{k}" for b, k in zip(branch, rng.integers(1, 4, n), strict=True)]),
+        None,
+    )
     rm = rm.astype(object)
     rm[ids.index("B01-C002")] = SCRIPT_RM
     tier[ids.index("B01-C002")] = "wealth"
@@ -65,21 +71,31 @@ def make_features(cfg: dict, period: str, seed: int) -> pd.DataFrame:
     digital_txn = np.minimum(txn, rng.integers(0, 60, n))
     contact = pd.array(np.where(rng.random(n) < 0.3, -1, rng.integers(0, 200, n)), dtype="Int64")
     contact[contact == -1] = pd.NA
-    frame = pd.DataFrame({
-        "customer_id": ids, "branch_id": branch, "rm_id": rm, "period": period,
-        "status": status, "closed_in_period": status == "closed",
-        "new_in_period": rng.random(n) < 0.05, "aum": aum, "tier": tier,
-        "products_held": np.sum(list(has.values()), axis=0).astype("int64"),
-        **{f"has_{p}": v for p, v in has.items()},
-        "recency_days": recency, "frequency": rng.integers(0, 40, n),
-        "monetary": np.round(rng.gamma(2.0, 50.0, n), 2),
-        "txn_count": txn, "digital_txn_count": digital_txn,
-        "digital_share": np.where(txn > 0, digital_txn / np.maximum(txn, 1), np.nan),
-        "digital_enrolled": rng.random(n) < 0.6,
-        "days_since_rm_contact": contact,
-        "dormant": rng.random(n) < 0.3,
-        "rfm_segment": rng.choice(SEGMENTS, n),
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "branch_id": branch,
+            "rm_id": rm,
+            "period": period,
+            "status": status,
+            "closed_in_period": status == "closed",
+            "new_in_period": rng.random(n) < 0.05,
+            "aum": aum,
+            "tier": tier,
+            "products_held": np.sum(list(has.values()), axis=0).astype("int64"),
+            **{f"has_{p}": v for p, v in has.items()},
+            "recency_days": recency,
+            "frequency": rng.integers(0, 40, n),
+            "monetary": np.round(rng.gamma(2.0, 50.0, n), 2),
+            "txn_count": txn,
+            "digital_txn_count": digital_txn,
+            "digital_share": np.where(txn > 0, digital_txn / np.maximum(txn, 1), np.nan),
+            "digital_enrolled": rng.random(n) < 0.6,
+            "days_since_rm_contact": contact,
+            "dormant": rng.random(n) < 0.3,
+            "rfm_segment": rng.choice(SEGMENTS, n),
+        }
+    )
     frame["digital_adopter"] = frame["digital_enrolled"] | (frame["digital_share"].fillna(0) > 0.5)
     return frame
 
@@ -89,21 +105,34 @@ def make_scores(features: pd.DataFrame, seed: int, churn_model: bool = True) -> 
     n = len(features)
     clv = np.round(rng.gamma(1.5, 800.0, n), 2)
     prob = rng.random(n) if churn_model else np.full(n, np.nan)
-    band = pd.Series(pd.cut(prob, [-0.01, 0.2, 0.5, 1.0], labels=["low", "medium", "high"]).astype(object))
+    band = pd.Series(
+        pd.cut(prob, [-0.01, 0.2, 0.5, 1.0], labels=["low", "medium", "high"]).astype(object)
+    )
     decile = (pd.Series(clv).rank(method="min").to_numpy() - 1) * 10 // n + 1
     high_value, high_risk = decile >= 8, band.eq("high").to_numpy()
-    quadrant = np.select([high_value & high_risk, high_value, high_risk],
-                         ["retain now", "protect", "win back cheaply"], "develop")
-    return pd.DataFrame({
-        "customer_id": features["customer_id"], "branch_id": features["branch_id"],
-        "rm_id": features["rm_id"], "tier": features["tier"],
-        "rfm_segment": features["rfm_segment"], "status": features["status"],
-        "p_alive": np.round(rng.random(n), 4), "expected_transactions": np.round(rng.gamma(2, 3, n), 3),
-        "clv": clv, "clv_decile": pd.array(decile.astype(int), dtype="Int64"),
-        "churn_probability": prob, "churn_band": band.where(band.notna(), None) if churn_model else None,
-        "value_risk_quadrant": quadrant,
-        "top_reasons": np.where(high_risk, "recency_days high (120 vs median 14)", ""),
-    })
+    quadrant = np.select(
+        [high_value & high_risk, high_value, high_risk],
+        ["retain now", "protect", "win back cheaply"],
+        "develop",
+    )
+    return pd.DataFrame(
+        {
+            "customer_id": features["customer_id"],
+            "branch_id": features["branch_id"],
+            "rm_id": features["rm_id"],
+            "tier": features["tier"],
+            "rfm_segment": features["rfm_segment"],
+            "status": features["status"],
+            "p_alive": np.round(rng.random(n), 4),
+            "expected_transactions": np.round(rng.gamma(2, 3, n), 3),
+            "clv": clv,
+            "clv_decile": pd.array(decile.astype(int), dtype="Int64"),
+            "churn_probability": prob,
+            "churn_band": band.where(band.notna(), None) if churn_model else None,
+            "value_risk_quadrant": quadrant,
+            "top_reasons": np.where(high_risk, "recency_days high (120 vs median 14)", ""),
+        }
+    )
 
 
 def make_watchlist(scores: pd.DataFrame, branch: str, as_of) -> pd.DataFrame:
@@ -111,19 +140,39 @@ def make_watchlist(scores: pd.DataFrame, branch: str, as_of) -> pd.DataFrame:
     # the customer and the RM whose ids carry <script> are always on their watchlist
     marked = mine["customer_id"].eq(SCRIPT_CUSTOMER) | mine["rm_id"].eq(SCRIPT_RM)
     w = mine[mine["value_risk_quadrant"].eq("retain now") & ~marked]
-    w = pd.concat([mine[marked], w.sort_values(["clv", "customer_id"], ascending=[False, True])]).head(5)
+    w = pd.concat(
+        [mine[marked], w.sort_values(["clv", "customer_id"], ascending=[False, True])]
+    ).head(5)
     w["rank"] = np.arange(1, len(w) + 1)
     w["value_at_risk"] = w["clv"] * w["churn_probability"]
     w["clv_decile"] = w["clv_decile"].astype("int64")
     w["last_contact_date"] = [None if i % 2 else str(as_of) for i in range(len(w))]
-    cols = ["branch_id", "rank", "customer_id", "rm_id", "tier", "rfm_segment", "clv", "clv_decile",
-            "churn_probability", "churn_band", "p_alive", "value_at_risk", "top_reasons",
-            "last_contact_date"]
+    cols = [
+        "branch_id",
+        "rank",
+        "customer_id",
+        "rm_id",
+        "tier",
+        "rfm_segment",
+        "clv",
+        "clv_decile",
+        "churn_probability",
+        "churn_band",
+        "p_alive",
+        "value_at_risk",
+        "top_reasons",
+        "last_contact_date",
+    ]
     return w[cols]
 
 
-def make_responses(definition, seed: int, per_branch: dict[str, int], staff: bool = False,
-                   customers: list[str] | None = None) -> pd.DataFrame:
+def make_responses(
+    definition,
+    seed: int,
+    per_branch: dict[str, int],
+    staff: bool = False,
+    customers: list[str] | None = None,
+) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     rows = []
     k = 0
@@ -131,7 +180,11 @@ def make_responses(definition, seed: int, per_branch: dict[str, int], staff: boo
         for _ in range(count):
             k += 1
             mood = rng.normal(0, 1)
-            row = {"response_id": f"R{k:04d}", "branch_id": branch, "response_date": pd.Timestamp("2026-10-15")}
+            row = {
+                "response_id": f"R{k:04d}",
+                "branch_id": branch,
+                "response_date": pd.Timestamp("2026-10-15"),
+            }
             if not staff:
                 row["customer_id"] = customers[k % len(customers)] if customers and k % 3 else None
             for item in definition.dimension_items:
@@ -148,55 +201,123 @@ def make_responses(definition, seed: int, per_branch: dict[str, int], staff: boo
 
 def make_survey_summary(cfg: dict, scores: pd.DataFrame, period: str) -> dict:
     survey_cfg = cfg["survey"]
-    common = {"min_group_size": survey_cfg["min_group_size"], "alpha_threshold": survey_cfg["alpha_threshold"]}
+    common = {
+        "min_group_size": survey_cfg["min_group_size"],
+        "alpha_threshold": survey_cfg["alpha_threshold"],
+    }
     customer_def = load_definition(survey_definition_path(survey_cfg["customer_definition"]))
     staff_def = load_definition(survey_definition_path(survey_cfg["staff_definition"]))
     # B03 has too few customer answers: its survey figures are suppressed.
-    responses = make_responses(customer_def, 1, {"B01": 40, "B02": 35, "B03": 6},
-                               customers=list(scores["customer_id"]))
+    responses = make_responses(
+        customer_def, 1, {"B01": 40, "B02": 35, "B03": 6}, customers=list(scores["customer_id"])
+    )
     bands = scores.set_index("customer_id")["churn_band"]
-    groups = pd.DataFrame({"branch_id": responses["branch_id"],
-                           "churn_band": responses["customer_id"].map(bands)})
-    customer = analyse_survey(responses, customer_def, group_by=["branch_id", "churn_band"],
-                              groups=groups, linked_groups=["churn_band"], **common)
+    groups = pd.DataFrame(
+        {"branch_id": responses["branch_id"], "churn_band": responses["customer_id"].map(bands)}
+    )
+    customer = analyse_survey(
+        responses,
+        customer_def,
+        group_by=["branch_id", "churn_band"],
+        groups=groups,
+        linked_groups=["churn_band"],
+        **common,
+    )
     staff_resp = make_responses(staff_def, 2, {"B01": 14, "B02": 12, "B03": 11}, staff=True)
     staff = analyse_survey(staff_resp, staff_def, group_by=["branch_id"], **common)
-    return {"period": period, "surveys": {"customer": {"status": "ok", **customer.summary},
-                                          "staff": {"status": "ok", **staff.summary}}}
+    return {
+        "period": period,
+        "surveys": {
+            "customer": {"status": "ok", **customer.summary},
+            "staff": {"status": "ok", **staff.summary},
+        },
+    }
 
 
 MODEL_CARD = {
     "clv": {"model": "bgnbd", "model_name": "BG/NBD", "parameters": {"r": 0.5}},
-    "clv_validation": {"status": "ok", "verdict": "BG/NBD beats the naive baseline (MAE 1.200 vs 1.500)",
-                       "model": {"mae": 1.2, "rmse": 2.0}, "naive_baseline": {"mae": 1.5, "rmse": 2.4},
-                       "model_beats_baseline": True, "warning": None},
-    "churn": {"status": "ok", "message": None,
-              "verdict": "gradient boosting does NOT beat the recency rule out of time (ROC-AUC 0.610 vs 0.640)",
-              "metrics": {
-                  "gradient_boosting": {"roc_auc": 0.61, "pr_auc": 0.22, "top_decile_lift": 1.8, "ks": 0.19, "brier": 0.081},
-                  "logistic_regression": {"roc_auc": 0.6, "pr_auc": 0.21, "top_decile_lift": 1.7, "ks": 0.18, "brier": 0.083},
-                  "recency_rule": {"roc_auc": 0.64, "pr_auc": 0.25, "top_decile_lift": 2.1, "ks": 0.22, "brier": 0.079}},
-              "top_drivers": [{"feature": "recency_days", "importance": 0.0812, "importance_sd": 0.01},
-                              {"feature": "aum_change_3m", "importance": 0.0311, "importance_sd": 0.004}]},
-    "warnings": ["The churn model did not beat the simple recency rule out of time: "
-                 "rank customers by days since last activity instead"],
+    "clv_validation": {
+        "status": "ok",
+        "verdict": "BG/NBD beats the naive baseline (MAE 1.200 vs 1.500)",
+        "model": {"mae": 1.2, "rmse": 2.0},
+        "naive_baseline": {"mae": 1.5, "rmse": 2.4},
+        "model_beats_baseline": True,
+        "warning": None,
+    },
+    "churn": {
+        "status": "ok",
+        "message": None,
+        "verdict": "gradient boosting does NOT beat the recency "
+        "rule out of time (ROC-AUC 0.610 vs 0.640)",
+        "metrics": {
+            "gradient_boosting": {
+                "roc_auc": 0.61,
+                "pr_auc": 0.22,
+                "top_decile_lift": 1.8,
+                "ks": 0.19,
+                "brier": 0.081,
+            },
+            "logistic_regression": {
+                "roc_auc": 0.6,
+                "pr_auc": 0.21,
+                "top_decile_lift": 1.7,
+                "ks": 0.18,
+                "brier": 0.083,
+            },
+            "recency_rule": {
+                "roc_auc": 0.64,
+                "pr_auc": 0.25,
+                "top_decile_lift": 2.1,
+                "ks": 0.22,
+                "brier": 0.079,
+            },
+        },
+        "top_drivers": [
+            {"feature": "recency_days", "importance": 0.0812, "importance_sd": 0.01},
+            {"feature": "aum_change_3m", "importance": 0.0311, "importance_sd": 0.004},
+        ],
+    },
+    "warnings": [
+        "The churn model did not beat the simple recency rule out of time: "
+        "rank customers by days since last activity instead"
+    ],
 }
 
 MANIFEST = {
     "tables": {
-        "customers": {"rows_read": 125, "accepted": 120, "rejected": 3,
-                      "rejected_by_reason": {"bad_date": 2, "unknown_branch": 1}, "duplicates_dropped": 2},
-        "transactions": {"rows_read": 5000, "accepted": 4990, "rejected": 10,
-                         "rejected_by_reason": {"amount_not_positive": 10}, "duplicates_dropped": 0},
+        "customers": {
+            "rows_read": 125,
+            "accepted": 120,
+            "rejected": 3,
+            "rejected_by_reason": {"bad_date": 2, "unknown_branch": 1},
+            "duplicates_dropped": 2,
+        },
+        "transactions": {
+            "rows_read": 5000,
+            "accepted": 4990,
+            "rejected": 10,
+            "rejected_by_reason": {"amount_not_positive": 10},
+            "duplicates_dropped": 0,
+        },
     }
 }
 
 
-def write_bank(data_dir: Path, report_dir: Path, *, previous: bool = True, churn_model: bool = True,
-               workers: int = 1, locale: str = "en") -> tuple[dict, Catalog]:
+def write_bank(
+    data_dir: Path,
+    report_dir: Path,
+    *,
+    previous: bool = True,
+    churn_model: bool = True,
+    workers: int = 1,
+    locale: str = "en",
+) -> tuple[dict, Catalog]:
     """Write every report input for PERIOD (and the previous period's KPIs if asked)."""
-    cfg = load_config(data_dir=data_dir, report_dir=report_dir,
-                      overrides={"report.workers": workers, "locale": locale})
+    cfg = load_config(
+        data_dir=data_dir,
+        report_dir=report_dir,
+        overrides={"report.workers": workers, "locale": locale},
+    )
     catalog = Catalog.from_config(cfg)
     s = FeatureSettings.from_config(cfg)
     prev = previous_period(PERIOD)
@@ -206,18 +327,26 @@ def write_bank(data_dir: Path, report_dir: Path, *, previous: bool = True, churn
     write_parquet(features, catalog.customer_features(PERIOD))
     write_parquet(compute_branch_kpis(features, s, PERIOD, as_of), catalog.branch_kpis(PERIOD))
     if previous:
-        write_parquet(compute_branch_kpis(prev_features, s, prev, as_of_date(prev)), catalog.branch_kpis(prev))
-    write_parquet(compute_lorenz(features, s, PERIOD), catalog.lorenz(PERIOD))
-    write_parquet(compute_tier_migration(prev_features, features, s.tier_names, PERIOD),
-                  catalog.tier_migration(PERIOD))
+        write_parquet(
+            compute_branch_kpis(prev_features, s, prev, as_of_date(prev)), catalog.branch_kpis(prev)
+        )
+    write_parquet(compute_lorenz(features, s, PERIOD, as_of), catalog.lorenz(PERIOD))
+    write_parquet(
+        compute_tier_migration(prev_features, features, s.tier_names, PERIOD),
+        catalog.tier_migration(PERIOD),
+    )
     scores = make_scores(features, 13, churn_model)
     write_parquet(scores, catalog.customer_scores(PERIOD))
     for b in BRANCHES:
         write_csv(make_watchlist(scores, b, as_of), catalog.watchlist(PERIOD, b))
     card = dict(MODEL_CARD)
     if not churn_model:
-        card["churn"] = {"status": "no_model", "message": "too few churners for a supervised churn model",
-                         "metrics": None, "top_drivers": None}
+        card["churn"] = {
+            "status": "no_model",
+            "message": "too few churners for a supervised churn model",
+            "metrics": None,
+            "top_drivers": None,
+        }
         card["warnings"] = ["too few churners for a supervised churn model"]
     write_json(card, catalog.model_card(PERIOD))
     write_json(make_survey_summary(cfg, scores, PERIOD), catalog.survey_summary(PERIOD))

@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from pypdf import PdfReader
+from test_report_fixtures import BRANCHES, PERIOD, SCRIPT_CUSTOMER, SCRIPT_RM, write_bank
 
 from pipeline.errors import ConfigError
 from pipeline.report import fonts, run_report
 from pipeline.report.context import BRANCH_SECTIONS, NETWORK_SECTIONS
 from pipeline.report.environment import format_money, format_num
 from pipeline.report.i18n import LABELS
-from test_report_fixtures import BRANCHES, PERIOD, SCRIPT_CUSTOMER, SCRIPT_RM, write_bank
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +83,10 @@ def test_pdf_has_every_section_and_the_branchs_own_figures(built):
         for _, key in BRANCH_SECTIONS:
             assert t[key] in text, (b, key)
         row = kpis.loc[b]
-        assert f"{t['kpi_aum']} {format_money(row['aum'], compact=True, locale='en', currency='CNY')}" in text
+        assert (
+            f"{t['kpi_aum']} {format_money(row['aum'], compact=True, locale='en', currency='CNY')}"
+            in text
+        )
         assert f"Customers {format_num(row['customers'], locale='en')}" in text
         assert f"Branch {b}" in text and "Page 3 of" in text
         # the model card's warning is shown, not hidden
@@ -95,8 +98,11 @@ def test_pdf_has_every_section_and_the_branchs_own_figures(built):
 
 def test_no_branch_report_holds_another_branchs_customer(built):
     _, catalog, out = built
-    texts = {b: (out / f"branch-{b}.html").read_text(encoding="utf-8") + pdf_text(out / f"branch-{b}.pdf")
-             for b in BRANCHES}
+    texts = {
+        b: (out / f"branch-{b}.html").read_text(encoding="utf-8")
+        + pdf_text(out / f"branch-{b}.pdf")
+        for b in BRANCHES
+    }
     shown = 0
     for b in BRANCHES:
         for other in BRANCHES:
@@ -118,7 +124,9 @@ def test_script_in_an_id_is_shown_as_text(built):
     b02 = (out / "branch-B02.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(&#34;c&#34;)&lt;/script&gt;" in b02
     assert SCRIPT_CUSTOMER in pdf_text(out / "branch-B02.pdf").replace(" ", "")  # wraps in its cell
-    assert "RM&lt;script&gt;x&lt;/script&gt;" in (out / "branch-B01.html").read_text(encoding="utf-8")
+    assert "RM&lt;script&gt;x&lt;/script&gt;" in (out / "branch-B01.html").read_text(
+        encoding="utf-8"
+    )
     assert SCRIPT_RM in pdf_text(out / "branch-B01.pdf").replace(" ", "")
 
 
@@ -144,7 +152,9 @@ def test_same_inputs_give_the_same_bytes(built):
 
 
 def test_first_period_says_no_previous_period_and_no_model_says_so(tmp_path):
-    cfg, catalog = write_bank(tmp_path / "data", tmp_path / "reports", previous=False, churn_model=False)
+    cfg, catalog = write_bank(
+        tmp_path / "data", tmp_path / "reports", previous=False, churn_model=False
+    )
     cfg["report"]["formats"] = ["html"]
     rendered = render_one(cfg, catalog, "B01")
     assert rendered.pdf is None
@@ -157,7 +167,7 @@ def test_first_period_says_no_previous_period_and_no_model_says_so(tmp_path):
 def test_a_suppressed_branch_shows_suppressed_not_blank(built):
     _, _, out = built
     html = (out / "branch-B03.html").read_text(encoding="utf-8")
-    section = html[html.index('id="survey-customer"'):html.index('id="survey-staff"')]
+    section = html[html.index('id="survey-customer"') : html.index('id="survey-staff"')]
     assert "suppressed" in section
     assert "Groups smaller than 10 responses are not reported." in section
 
@@ -172,14 +182,19 @@ def test_zh_cn_pdf_has_chinese_text_and_a_page_that_is_not_blank(tmp_path):
     for key in ("sec_kpis", "sec_tiers", "sec_churn", "sec_survey_customer", "sec_appendix_model"):
         assert t[key] in text
     assert "网点 B01" in text and "第 3 页，共" in text
-    fonts_used = {str(f.get("/BaseFont")) for p in PdfReader(pdf).pages
-                  for f in (p["/Resources"].get("/Font") or {}).values()
-                  for f in [f.get_object()]}
+    fonts_used = {
+        str(f.get("/BaseFont"))
+        for p in PdfReader(pdf).pages
+        for f in (p["/Resources"].get("/Font") or {}).values()
+        for f in [f.get_object()]
+    }
     assert any("WenQuanYi" in f or "CJK" in f or "Hei" in f for f in fonts_used), fonts_used
     if shutil.which("pdftoppm") is None:
         pytest.skip("pdftoppm (poppler-utils) not installed")
-    subprocess.run(["pdftoppm", "-f", "3", "-l", "3", "-r", "40", "-png", str(pdf),
-                    str(tmp_path / "page")], check=True)
+    subprocess.run(
+        ["pdftoppm", "-f", "3", "-l", "3", "-r", "40", "-png", str(pdf), str(tmp_path / "page")],
+        check=True,
+    )
     import matplotlib.image as mpimg
 
     page = mpimg.imread(next(tmp_path.glob("page*.png")))

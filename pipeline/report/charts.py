@@ -39,7 +39,8 @@ def configure(families: list[str]) -> None:
             "font.family": families,
             "font.size": 9,
             "axes.titlesize": 10.5,
-            "axes.titleweight": "bold",
+            # CJK fonts such as WenQuanYi Micro Hei ship no bold face
+            "axes.titleweight": "bold" if families[0] == "DejaVu Sans" else "normal",
             "axes.spines.top": False,
             "axes.spines.right": False,
             "axes.grid": True,
@@ -84,12 +85,21 @@ def grouped_bars(
     width = 0.8 / max(len(series), 1)
     for i, (name, values) in enumerate(series.items()):
         vals = np.asarray(values, dtype=float) * (100 if percent else 1)
-        bars = ax.bar(x + (i - (len(series) - 1) / 2) * width, vals, width, label=name,
-                      color=PALETTE[i % len(PALETTE)])
+        bars = ax.bar(
+            x + (i - (len(series) - 1) / 2) * width,
+            vals,
+            width,
+            label=name,
+            color=PALETTE[i % len(PALETTE)],
+        )
         if len(categories) * len(series) <= 16:
             ax.bar_label(bars, fmt="%.1f" if percent else "%.0f", fontsize=7, padding=1)
-    ax.set_xticks(x, [str(c) for c in categories], rotation=0 if len(categories) <= 6 else 30,
-                  ha="center" if len(categories) <= 6 else "right")
+    ax.set_xticks(
+        x,
+        [str(c) for c in categories],
+        rotation=0 if len(categories) <= 6 else 30,
+        ha="center" if len(categories) <= 6 else "right",
+    )
     if percent:
         ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
     ax.grid(axis="x", visible=False)
@@ -115,8 +125,14 @@ def horizontal_bars(
 
 
 def histogram(
-    values: Sequence[float], *, title: str, xlabel: str, ylabel: str, bins: int = 30,
-    log_x: bool = False, half: bool = False,
+    values: Sequence[float],
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    bins: int = 30,
+    log_x: bool = False,
+    half: bool = False,
 ) -> str:
     """Distribution of a customer-level value; `log_x` for heavy right tails (CLV);
     `half` for a chart printed at half the page width."""
@@ -127,8 +143,13 @@ def histogram(
         lo = max(positive.min(), 1.0) if positive.size else 1.0
         hi = max(positive.max(), lo * 10) if positive.size else 10.0
         edges = np.geomspace(lo, hi, bins + 1)
-        ax.hist(np.clip(positive, lo, hi), bins=edges, color=PALETTE[0], edgecolor="white",
-                linewidth=0.4)
+        ax.hist(
+            np.clip(positive, lo, hi),
+            bins=edges,
+            color=PALETTE[0],
+            edgecolor="white",
+            linewidth=0.4,
+        )
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
@@ -150,11 +171,17 @@ def lorenz(
 ) -> str:
     """Lorenz curves (cumulative shares 0-1) against the line of equality."""
     fig, ax = plt.subplots(figsize=HALF, layout="constrained")
-    ax.plot([0, 100], [0, 100], color="#999999", linestyle="--", linewidth=0.9,
-            label=equality_label)
+    ax.plot(
+        [0, 100], [0, 100], color="#999999", linestyle="--", linewidth=0.9, label=equality_label
+    )
     for i, (name, (xs, ys)) in enumerate(curves.items()):
-        ax.plot(np.asarray(xs) * 100, np.asarray(ys) * 100, color=PALETTE[i % len(PALETTE)],
-                linewidth=1.8 if i == 0 else 1.1, label=name)
+        ax.plot(
+            np.asarray(xs) * 100,
+            np.asarray(ys) * 100,
+            color=PALETTE[i % len(PALETTE)],
+            linewidth=1.8 if i == 0 else 1.1,
+            label=name,
+        )
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 100)
     ax.xaxis.set_major_formatter(PercentFormatter(decimals=0))

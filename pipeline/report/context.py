@@ -16,17 +16,29 @@ from pipeline.report.i18n import labels, term
 from pipeline.report.inputs import BranchInputs, ReportInputs
 
 BRANCH_SECTIONS = (
-    ("kpis", "sec_kpis"), ("tiers", "sec_tiers"), ("migration", "sec_migration"),
-    ("rfm", "sec_rfm"), ("clv", "sec_clv"), ("churn", "sec_churn"),
-    ("watchlist", "sec_watchlist"), ("rm", "sec_rm"), ("products", "sec_products"),
-    ("digital", "sec_digital"), ("survey-customer", "sec_survey_customer"),
-    ("survey-staff", "sec_survey_staff"), ("appendix-dq", "sec_appendix_dq"),
+    ("kpis", "sec_kpis"),
+    ("tiers", "sec_tiers"),
+    ("migration", "sec_migration"),
+    ("rfm", "sec_rfm"),
+    ("clv", "sec_clv"),
+    ("churn", "sec_churn"),
+    ("watchlist", "sec_watchlist"),
+    ("rm", "sec_rm"),
+    ("products", "sec_products"),
+    ("digital", "sec_digital"),
+    ("survey-customer", "sec_survey_customer"),
+    ("survey-staff", "sec_survey_staff"),
+    ("appendix-dq", "sec_appendix_dq"),
     ("appendix-model", "sec_appendix_model"),
 )
 NETWORK_SECTIONS = (
-    ("kpis", "sec_network_kpis"), ("league", "sec_league"), ("tiers", "sec_tiers"),
-    ("survey-customer", "sec_survey_customer"), ("survey-staff", "sec_survey_staff"),
-    ("appendix-dq", "sec_appendix_dq"), ("appendix-model", "sec_appendix_model"),
+    ("kpis", "sec_network_kpis"),
+    ("league", "sec_league"),
+    ("tiers", "sec_tiers"),
+    ("survey-customer", "sec_survey_customer"),
+    ("survey-staff", "sec_survey_staff"),
+    ("appendix-dq", "sec_appendix_dq"),
+    ("appendix-model", "sec_appendix_model"),
 )
 # League-table columns: KPI column (or a derived one), label key, kind, higher is better.
 LEAGUE: tuple[kp.Kpi, ...] = (
@@ -57,7 +69,9 @@ class ReportSettings:
     formats: tuple[str, ...] = ("html", "pdf")
 
 
-def settings_from_config(cfg: dict[str, Any], dimension_labels: dict[str, dict[str, str]]) -> ReportSettings:
+def settings_from_config(
+    cfg: dict[str, Any], dimension_labels: dict[str, dict[str, str]]
+) -> ReportSettings:
     rfm = cfg["rfm"]
     segments = [s["name"] for s in rfm["segments"]]
     for extra in (rfm.get("unmatched_segment"), rfm["inactive_segment"]):
@@ -76,27 +90,42 @@ def settings_from_config(cfg: dict[str, Any], dimension_labels: dict[str, dict[s
     )
 
 
-def _meta(kind: str, period: str, as_of: Any, previous_period: str, has_previous: bool,
-          s: ReportSettings, branch_id: str | None = None) -> dict[str, Any]:
+def _meta(
+    kind: str,
+    period: str,
+    as_of: Any,
+    previous_period: str,
+    has_previous: bool,
+    s: ReportSettings,
+    branch_id: str | None = None,
+) -> dict[str, Any]:
     t = labels(s.locale)
     title = t["branch_report"] if kind == "branch" else t["network_report"]
     subject = f"{t['branch']} {branch_id}" if branch_id is not None else t["network"]
     return {
-        "kind": kind, "title": title, "subject": subject, "branch_id": branch_id,
-        "period": period, "as_of": as_of, "previous_period": previous_period,
+        "kind": kind,
+        "title": title,
+        "subject": subject,
+        "branch_id": branch_id,
+        "period": period,
+        "as_of": as_of,
+        "previous_period": previous_period,
         "has_previous": has_previous,
     }
 
 
-def survey_section(survey: dict[str, Any] | None, kind: str, branch_id: str | None,
-                   s: ReportSettings) -> dict[str, Any]:
+def survey_section(
+    survey: dict[str, Any] | None, kind: str, branch_id: str | None, s: ReportSettings
+) -> dict[str, Any]:
     """One survey's section for a branch (branch_id) or the network (None)."""
     if survey is None or survey.get("status") != "ok" or not survey.get("n_responses"):
         status = "" if survey is None else str(survey.get("status", ""))
         return {"kind": kind, "available": False, "status": status}
     dim_labels = s.dimension_labels.get(kind, {})
+
     def terms(x: Any) -> str:
         return term(s.locale, x)
+
     title = survey.get("title") or {}
     return {
         "kind": kind,
@@ -135,11 +164,19 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
     headline = kp.headline_kpis(b.kpi, b.network_kpi, b.previous_kpi)
     xs, ys = sc.lorenz_curve(b.lorenz)
     return {
-        "meta": _meta("branch", b.period, b.as_of, b.previous_period,
-                      b.previous_kpi is not None, s, b.branch_id),
+        "meta": _meta(
+            "branch",
+            b.period,
+            b.as_of,
+            b.previous_period,
+            b.previous_kpi is not None,
+            s,
+            b.branch_id,
+        ),
         "sections": [{"id": i, "title": k} for i, k in BRANCH_SECTIONS],
         "cards": {
-            "customers": headline[0], "aum": headline[1],
+            "customers": headline[0],
+            "aum": headline[1],
             "high_risk_share": sc.high_risk_share(b.scores) if churn_available else NA,
             "nps": nps,
         },
@@ -183,8 +220,7 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
             "rows": kp.digital_table(b.kpi, b.network_kpi, s.tiers),
             "mean_digital_share": kp.mean_digital_share(b.features),
         },
-        "surveys": [customer_survey,
-                    survey_section(surveys.get("staff"), "staff", b.branch_id, s)],
+        "surveys": [customer_survey, survey_section(surveys.get("staff"), "staff", b.branch_id, s)],
         "appendix": appendix(b.manifest, b.model_card),
     }
 
@@ -199,7 +235,9 @@ def league_table(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
     branches["high_risk_share"] = branches["branch_id"].map(high)
     customer = sv.find_surveys(inputs.survey).get("customer") or {}
     nps = {b: sv.nps_figures(customer, b)["nps"] for b in branches["branch_id"]}
-    branches["nps"] = branches["branch_id"].map(lambda b: nps[b] if isinstance(nps[b], float) else None)
+    branches["nps"] = branches["branch_id"].map(
+        lambda b: nps[b] if isinstance(nps[b], float) else None
+    )
     branches = branches.sort_values("branch_id").reset_index(drop=True)
     ranks = {}
     for k in LEAGUE:
@@ -207,7 +245,9 @@ def league_table(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
             values = pd.to_numeric(branches[k.column], errors="coerce")
             ranks[k.column] = values.rank(ascending=not k.higher_is_better, method="min")
     network = inputs.kpis[inputs.kpis["scope"] == "network"].iloc[0].copy()
-    network["high_risk_share"] = float((scored["churn_band"] == "high").mean()) if len(scored) else None
+    network["high_risk_share"] = (
+        float((scored["churn_band"] == "high").mean()) if len(scored) else None
+    )
     network["nps"] = sv.nps_figures(customer, None)["nps"] if customer else None
     rows = []
     for i, row in branches.iterrows():
@@ -215,12 +255,19 @@ def league_table(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
         for k in LEAGUE:
             rank = ranks.get(k.column)
             r = rank.iloc[i] if rank is not None else None
-            cells.append({"value": kp.kpi_value(row, k.column), "kind": k.kind,
-                          "rank": NA if r is None or pd.isna(r) else float(r)})
+            cells.append(
+                {
+                    "value": kp.kpi_value(row, k.column),
+                    "kind": k.kind,
+                    "rank": NA if r is None or pd.isna(r) else float(r),
+                }
+            )
         rows.append({"branch_id": row["branch_id"], "cells": cells})
     return {
-        "columns": [{"label": k.label, "kind": k.kind, "ranked": k.higher_is_better is not None}
-                    for k in LEAGUE],
+        "columns": [
+            {"label": k.label, "kind": k.kind, "ranked": k.higher_is_better is not None}
+            for k in LEAGUE
+        ],
         "rows": rows,
         "network": [{"value": kp.kpi_value(network, k.column), "kind": k.kind} for k in LEAGUE],
         "branches": len(rows),
@@ -233,9 +280,13 @@ def tier_mix_by_branch(inputs: ReportInputs, s: ReportSettings) -> list[dict[str
     branches = inputs.kpis[inputs.kpis["scope"] == "branch"].sort_values("branch_id")
     for _, row in branches.iterrows():
         table = kp.tier_table(row, s.tiers)
-        rows.append({"branch_id": str(row["branch_id"]),
-                     "customer_shares": [r["customer_share"] for r in table],
-                     "aum_shares": [r["aum_share"] for r in table]})
+        rows.append(
+            {
+                "branch_id": str(row["branch_id"]),
+                "customer_shares": [r["customer_share"] for r in table],
+                "aum_shares": [r["aum_share"] for r in table],
+            }
+        )
     return rows
 
 
@@ -248,8 +299,9 @@ def network_context(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
         prev = p.iloc[0] if len(p) == 1 else None
     surveys = sv.find_surveys(inputs.survey)
     return {
-        "meta": _meta("network", inputs.period, inputs.as_of, inputs.previous_period,
-                      prev is not None, s),
+        "meta": _meta(
+            "network", inputs.period, inputs.as_of, inputs.previous_period, prev is not None, s
+        ),
         "sections": [{"id": i, "title": k} for i, k in NETWORK_SECTIONS],
         "kpis": kp.headline_kpis(network, network, prev),
         "league": league_table(inputs, s),
@@ -259,22 +311,33 @@ def network_context(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
         "nps_by_branch": {
             b: sv.nps_figures(surveys.get("customer") or {}, b) for b in inputs.branch_ids
         },
-        "surveys": [survey_section(surveys.get("customer"), "customer", None, s),
-                    survey_section(surveys.get("staff"), "staff", None, s)],
+        "surveys": [
+            survey_section(surveys.get("customer"), "customer", None, s),
+            survey_section(surveys.get("staff"), "staff", None, s),
+        ],
         "appendix": appendix(inputs.manifest, inputs.model_card),
     }
 
 
-def index_context(period: str, as_of: Any, branch_ids: list[str], formats: tuple[str, ...],
-                  s: ReportSettings) -> dict[str, Any]:
+def index_context(
+    period: str, as_of: Any, branch_ids: list[str], formats: tuple[str, ...], s: ReportSettings
+) -> dict[str, Any]:
     """The period's index: a link to every report file written."""
     return {
-        "meta": {"kind": "index", "title": labels(s.locale)["index_title"], "period": period,
-                 "as_of": as_of, "subject": "", "branch_id": None, "previous_period": "",
-                 "has_previous": False},
+        "meta": {
+            "kind": "index",
+            "title": labels(s.locale)["index_title"],
+            "period": period,
+            "as_of": as_of,
+            "subject": "",
+            "branch_id": None,
+            "previous_period": "",
+            "has_previous": False,
+        },
         "network": {f: f"network.{f}" for f in formats},
-        "branches": [{"branch_id": b, "files": {f: f"branch-{b}.{f}" for f in formats}}
-                     for b in branch_ids],
+        "branches": [
+            {"branch_id": b, "files": {f: f"branch-{b}.{f}" for f in formats}} for b in branch_ids
+        ],
         "formats": list(formats),
         "no_previous": NO_PREVIOUS,
     }

@@ -97,9 +97,9 @@ def prefixed(row: pd.Series, prefix: str) -> dict[str, float]:
     finer `<prefix>__<name>__<tier>` columns are left out."""
     start = f"{prefix}__"
     return {
-        c[len(start):]: row[c]
+        c[len(start) :]: row[c]
         for c in row.index
-        if str(c).startswith(start) and "__" not in str(c)[len(start):]
+        if str(c).startswith(start) and "__" not in str(c)[len(start) :]
     }
 
 
@@ -130,15 +130,22 @@ def migration_matrix(migration: pd.DataFrame, tiers: Sequence[str]) -> dict[str,
     rows_keys = [*tiers, "new"]
     cols_keys = [*tiers, "closed"]
     grid = (
-        migration.groupby(["from_tier", "to_tier"])["customers"].sum()
+        migration.groupby(["from_tier", "to_tier"])["customers"]
+        .sum()
         .unstack(fill_value=0)
         .reindex(index=rows_keys, columns=cols_keys, fill_value=0)
     )
     moved = migration[migration["from_tier"].isin(tiers) & migration["to_tier"].isin(tiers)]
-    step = (pd.Categorical(moved["to_tier"], categories=list(tiers)).codes
-            - pd.Categorical(moved["from_tier"], categories=list(tiers)).codes)
+    step = (
+        pd.Categorical(moved["to_tier"], categories=list(tiers)).codes
+        - pd.Categorical(moved["from_tier"], categories=list(tiers)).codes
+    )
     rows = [
-        {"from": key, "cells": [float(v) for v in grid.loc[key]], "total": float(grid.loc[key].sum())}
+        {
+            "from": key,
+            "cells": [float(v) for v in grid.loc[key]],
+            "total": float(grid.loc[key].sum()),
+        }
         for key in rows_keys
     ]
     return {
@@ -188,7 +195,9 @@ def active(features: pd.DataFrame) -> pd.DataFrame:
     return features[features["status"] == "active"]
 
 
-def rm_by_tier(features: pd.DataFrame, rm_tiers: Sequence[str], contact_days: int) -> dict[str, dict[str, Any]]:
+def rm_by_tier(
+    features: pd.DataFrame, rm_tiers: Sequence[str], contact_days: int
+) -> dict[str, dict[str, Any]]:
     """Per RM tier over active customers: count, share with an RM, share contacted within
     `contact_days` (days_since_rm_contact < contact_days, as the KPI rm_contact_coverage)."""
     act = active(features)
@@ -205,8 +214,9 @@ def rm_by_tier(features: pd.DataFrame, rm_tiers: Sequence[str], contact_days: in
     return out
 
 
-def rm_coverage_table(branch: dict[str, dict[str, Any]], network: dict[str, dict[str, Any]],
-                      rm_tiers: Sequence[str]) -> list[dict[str, Any]]:
+def rm_coverage_table(
+    branch: dict[str, dict[str, Any]], network: dict[str, dict[str, Any]], rm_tiers: Sequence[str]
+) -> list[dict[str, Any]]:
     """Rows of the RM table: the branch's rm_by_tier beside the network's."""
     return [
         {
@@ -244,8 +254,11 @@ def holdings_distribution(features: pd.DataFrame, cap: int = 5) -> list[dict[str
     counts = held.value_counts().reindex(range(cap + 1), fill_value=0)
     total = len(features)
     return [
-        {"products": f"{k}+" if k == cap else str(k), "customers": float(counts[k]),
-         "share": float(counts[k]) / total if total else NA}
+        {
+            "products": f"{k}+" if k == cap else str(k),
+            "customers": float(counts[k]),
+            "share": float(counts[k]) / total if total else NA,
+        }
         for k in range(cap + 1)
     ]
 
@@ -254,8 +267,7 @@ def digital_table(kpi: pd.Series, network: pd.Series, tiers: Sequence[str]) -> l
     """Digital adoption per tier, branch vs network."""
     branch, net = prefixed(kpi, "digital_adoption"), prefixed(network, "digital_adoption")
     return [
-        {"tier": t, "adoption": _share(branch.get(t)), "network": _share(net.get(t))}
-        for t in tiers
+        {"tier": t, "adoption": _share(branch.get(t)), "network": _share(net.get(t))} for t in tiers
     ]
 
 

@@ -48,8 +48,10 @@ def clv_decile_table(scores: pd.DataFrame) -> list[dict[str, Any]]:
     """Customers and share of the branch's CLV per CLV decile (deciles are bank-wide:
     10 = most valuable), highest first."""
     total = float(scores["clv"].sum())
-    grouped = scores.dropna(subset=["clv_decile"]).groupby("clv_decile").agg(
-        customers=("customer_id", "size"), clv=("clv", "sum"), mean=("clv", "mean")
+    grouped = (
+        scores.dropna(subset=["clv_decile"])
+        .groupby("clv_decile")
+        .agg(customers=("customer_id", "size"), clv=("clv", "sum"), mean=("clv", "mean"))
     )
     return [
         {
@@ -95,8 +97,12 @@ def quadrant_table(scores: pd.DataFrame) -> list[dict[str, Any]]:
         customers=("customer_id", "size"), clv=("clv", "sum")
     )
     return [
-        {"quadrant": q, "customers": float(g["customers"]), "share": float(g["customers"]) / total,
-         "clv": float(g["clv"])}
+        {
+            "quadrant": q,
+            "customers": float(g["customers"]),
+            "share": float(g["customers"]) / total,
+            "clv": float(g["clv"]),
+        }
         for q, g in grouped.sort_index().iterrows()
     ]
 
@@ -125,7 +131,8 @@ def watchlist_rows(watchlist: pd.DataFrame) -> list[dict[str, Any]]:
                 "tier": str(rec["tier"]),
                 "clv": float(rec["clv"]),
                 "churn_probability": _num(rec["churn_probability"]),
-                "reasons": "" if reasons_col is None or pd.isna(rec[reasons_col])
+                "reasons": ""
+                if reasons_col is None or pd.isna(rec[reasons_col])
                 else str(rec[reasons_col]),
                 "last_contact": None if contact is None or pd.isna(contact) else str(contact)[:10],
             }
@@ -161,8 +168,15 @@ def metric_table(model_card: dict[str, Any]) -> dict[str, Any]:
         baseline = _num(metrics[BASELINE].get(key))
         first = values[0] if values else NA
         both = isinstance(first, float) and isinstance(baseline, float)
-        rows.append({"metric": label, "values": values, "baseline": baseline, "digits": digits,
-                     "difference": first - baseline if both else NA})
+        rows.append(
+            {
+                "metric": label,
+                "values": values,
+                "baseline": baseline,
+                "digits": digits,
+                "difference": first - baseline if both else NA,
+            }
+        )
     return {"models": models, "rows": rows}
 
 
@@ -170,8 +184,10 @@ def churn_model_note(model_card: dict[str, Any]) -> dict[str, Any]:
     """Whether a supervised churn model ran, and its verdict or the reason it did not."""
     churn = model_card.get("churn") or {}
     ok = churn.get("status") == "ok"
-    return {"available": ok,
-            "text": str(churn.get("verdict") if ok else churn.get("message") or churn.get("status"))}
+    return {
+        "available": ok,
+        "text": str(churn.get("verdict") if ok else churn.get("message") or churn.get("status")),
+    }
 
 
 def clv_validation(model_card: dict[str, Any]) -> dict[str, Any]:
@@ -219,8 +235,10 @@ def manifest_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
                 "rows_accepted": float(entry["accepted"]),
                 "rows_rejected": float(entry["rejected"]),
                 "duplicates_dropped": float(entry["duplicates_dropped"]),
-                "reasons": [{"reason": str(r), "rows": float(n)}
-                            for r, n in sorted(entry["rejected_by_reason"].items())],
+                "reasons": [
+                    {"reason": str(r), "rows": float(n)}
+                    for r, n in sorted(entry["rejected_by_reason"].items())
+                ],
             }
         )
     return rows
@@ -234,4 +252,3 @@ def lorenz_curve(points: pd.DataFrame) -> tuple[list[float], list[float]]:
     if xs.size == 0 or xs[0] != 0:
         xs, ys = np.concatenate([[0.0], xs]), np.concatenate([[0.0], ys])
     return xs.tolist(), ys.tolist()
-

@@ -23,7 +23,9 @@ def find_surveys(summary: dict[str, Any], source: str = "survey_summary.json") -
     surveys = summary.get("surveys")
     if not isinstance(surveys, dict):
         raise InputError(f"{source}: no 'surveys' object; `crm survey` writes it")
-    return {kind: surveys[kind] for kind in ("customer", "staff") if isinstance(surveys.get(kind), dict)}
+    return {
+        kind: surveys[kind] for kind in ("customer", "staff") if isinstance(surveys.get(kind), dict)
+    }
 
 
 def _num(value: Any) -> Any:
@@ -57,7 +59,8 @@ def reliability_rows(survey: dict[str, Any], labels: dict[str, str]) -> list[dic
 def is_suppressed(survey: dict[str, Any], branch_id: str, what: str) -> bool:
     """True when the survey stage suppressed this branch's figure (or all its figures)."""
     return any(
-        s.get("group_type") == BRANCH_GROUP and str(s.get("group")) == branch_id
+        s.get("group_type") == BRANCH_GROUP
+        and str(s.get("group")) == branch_id
         and s.get("what") in (what, "all")
         for s in survey.get("suppressed", [])
     )
@@ -71,8 +74,13 @@ def nps_figures(survey: dict[str, Any], branch_id: str | None) -> dict[str, Any]
     else:
         node = _group(nps.get("by_group") or {}, BRANCH_GROUP, branch_id)
     if not node:
-        return {"available": False, "nps": SUPPRESSED, "ci_low": SUPPRESSED,
-                "ci_high": SUPPRESSED, "n": SUPPRESSED}
+        return {
+            "available": False,
+            "nps": SUPPRESSED,
+            "ci_low": SUPPRESSED,
+            "ci_high": SUPPRESSED,
+            "n": SUPPRESSED,
+        }
     return {
         "available": True,
         "nps": float(node["nps"]),
@@ -97,9 +105,11 @@ def dimension_rows(
         rows.append(
             {
                 "dimension": labels.get(measure, measure),
-                "score": SUPPRESSED if branch_id is not None and not mine
+                "score": SUPPRESSED
+                if branch_id is not None and not mine
                 else _num((mine or net)["mean"]),
-                "n": SUPPRESSED if branch_id is not None and not mine
+                "n": SUPPRESSED
+                if branch_id is not None and not mine
                 else float((mine or net)["n"]),
                 "network": _num(net["mean"]),
             }

@@ -105,7 +105,9 @@ def format_money(
     return f"{currency} {text}{unit}"
 
 
-def format_delta(value: Any, kind: str = "num", digits: int | None = None, *, locale: str, currency: str) -> str:
+def format_delta(
+    value: Any, kind: str = "num", digits: int | None = None, *, locale: str, currency: str
+) -> str:
     """A signed change: num "+1,234"; pp (a change of shares) "+1.2 pp"; money "+CNY 1.2m"."""
     if isinstance(value, NotAvailable):
         return labels(locale)[value.reason]

@@ -22,15 +22,19 @@ def _survey_figures(surveys: list[dict[str, Any]], t: dict[str, str]) -> dict[st
         if s["available"] and s["ipa"]["rows"]:
             rows = s["ipa"]["rows"]
             out[f"ipa_{s['kind']}"] = charts.ipa_scatter(
-                [r["dimension"] for r in rows], [r["importance"] for r in rows],
+                [r["dimension"] for r in rows],
+                [r["importance"] for r in rows],
                 [r["performance"] for r in rows],
                 title=f"{t['chart_ipa_title']}: {s['title']}",
-                xlabel=t["importance_axis"], ylabel=t["performance_axis"],
+                xlabel=t["importance_axis"],
+                ylabel=t["performance_axis"],
             )
     return out
 
 
-def branch_figures(ctx: dict[str, Any], b: BranchInputs, locale: str, currency: str) -> dict[str, str]:
+def branch_figures(
+    ctx: dict[str, Any], b: BranchInputs, locale: str, currency: str
+) -> dict[str, str]:
     """Data URIs of the branch report's charts, keyed by name."""
     t = labels(locale)
     currency_unit = t["chart_currency_axis"] if currency == "CNY" else currency
@@ -38,55 +42,88 @@ def branch_figures(ctx: dict[str, Any], b: BranchInputs, locale: str, currency: 
     figs = {
         "tiers": charts.grouped_bars(
             [term(locale, r["tier"]) for r in tiers],
-            {t["customer_share"]: [_share(r["customer_share"]) for r in tiers],
-             t["aum_share"]: [_share(r["aum_share"]) for r in tiers]},
-            title=t["chart_tier_title"], xlabel=t["tier"], ylabel=t["chart_customers_axis"],
+            {
+                t["customer_share"]: [_share(r["customer_share"]) for r in tiers],
+                t["aum_share"]: [_share(r["aum_share"]) for r in tiers],
+            },
+            title=t["chart_tier_title"],
+            xlabel=t["tier"],
+            ylabel=t["chart_customers_axis"],
         ),
         "rfm": charts.horizontal_bars(
-            [term(locale, r["segment"]) for r in ctx["rfm"]], [r["customers"] for r in ctx["rfm"]],
-            title=t["chart_rfm_title"], xlabel=t["count_axis"], ylabel=t["segment"],
+            [term(locale, r["segment"]) for r in ctx["rfm"]],
+            [r["customers"] for r in ctx["rfm"]],
+            title=t["chart_rfm_title"],
+            xlabel=t["count_axis"],
+            ylabel=t["segment"],
         ),
         "clv": charts.histogram(
-            b.scores["clv"].dropna().to_numpy(), log_x=True, half=True,
-            title=t["chart_clv_title"], xlabel=f"{t['clv_axis']} ({currency_unit}, log)",
+            b.scores["clv"].dropna().to_numpy(),
+            log_x=True,
+            half=True,
+            title=t["chart_clv_title"],
+            xlabel=f"{t['clv_axis']} ({currency_unit}, log)",
             ylabel=t["count_axis"],
         ),
         "lorenz": charts.lorenz(
-            {f"{t['branch']} {b.branch_id}": sc.lorenz_curve(b.lorenz),
-             t["network"]: sc.lorenz_curve(b.network_lorenz)},
-            title=t["chart_lorenz_title"], xlabel=t["chart_lorenz_x"], ylabel=t["chart_lorenz_y"],
+            {
+                f"{t['branch']} {b.branch_id}": sc.lorenz_curve(b.lorenz),
+                t["network"]: sc.lorenz_curve(b.network_lorenz),
+            },
+            title=t["chart_lorenz_title"],
+            xlabel=t["chart_lorenz_x"],
+            ylabel=t["chart_lorenz_y"],
             equality_label=t["chart_equality"],
         ),
         "rm": charts.grouped_bars(
             [term(locale, r["tier"]) for r in ctx["rm"]["rows"]],
-            {t["with_rm"]: [_share(r["with_rm"]) for r in ctx["rm"]["rows"]],
-             t["contacted"].format(days=ctx["rm"]["contact_days"]):
-                 [_share(r["contacted"]) for r in ctx["rm"]["rows"]]},
-            title=t["chart_rm_title"], xlabel=t["tier"], ylabel=t["share_axis"],
+            {
+                t["with_rm"]: [_share(r["with_rm"]) for r in ctx["rm"]["rows"]],
+                t["contacted"].format(days=ctx["rm"]["contact_days"]): [
+                    _share(r["contacted"]) for r in ctx["rm"]["rows"]
+                ],
+            },
+            title=t["chart_rm_title"],
+            xlabel=t["tier"],
+            ylabel=t["share_axis"],
         ),
         "products": charts.grouped_bars(
             [term(locale, r["product"]) for r in ctx["products"]["rows"]],
-            {t["this_branch"]: [_share(r["penetration"]) for r in ctx["products"]["rows"]],
-             t["network"]: [_share(r["network"]) for r in ctx["products"]["rows"]]},
-            title=t["chart_products_title"], xlabel=t["product"], ylabel=t["share_axis"],
+            {
+                t["this_branch"]: [_share(r["penetration"]) for r in ctx["products"]["rows"]],
+                t["network"]: [_share(r["network"]) for r in ctx["products"]["rows"]],
+            },
+            title=t["chart_products_title"],
+            xlabel=t["product"],
+            ylabel=t["share_axis"],
         ),
         "digital": charts.grouped_bars(
             [term(locale, r["tier"]) for r in ctx["digital"]["rows"]],
-            {t["this_branch"]: [_share(r["adoption"]) for r in ctx["digital"]["rows"]],
-             t["network"]: [_share(r["network"]) for r in ctx["digital"]["rows"]]},
-            title=t["chart_digital_title"], xlabel=t["tier"], ylabel=t["share_axis"],
+            {
+                t["this_branch"]: [_share(r["adoption"]) for r in ctx["digital"]["rows"]],
+                t["network"]: [_share(r["network"]) for r in ctx["digital"]["rows"]],
+            },
+            title=t["chart_digital_title"],
+            xlabel=t["tier"],
+            ylabel=t["share_axis"],
         ),
     }
     if ctx["churn"]["available"]:
         bands = ctx["churn"]["bands"]
         figs["churn"] = charts.horizontal_bars(
-            [term(locale, r["band"]) for r in bands], [r["customers"] for r in bands],
-            title=t["chart_churn_title"], xlabel=t["count_axis"], ylabel=t["churn_band"],
+            [term(locale, r["band"]) for r in bands],
+            [r["customers"] for r in bands],
+            title=t["chart_churn_title"],
+            xlabel=t["count_axis"],
+            ylabel=t["churn_band"],
         )
     else:
         figs["churn"] = charts.histogram(
-            b.scores["p_alive"].dropna().to_numpy(), bins=20,
-            title=t["chart_p_alive_title"], xlabel=t["p_alive_axis"], ylabel=t["count_axis"],
+            b.scores["p_alive"].dropna().to_numpy(),
+            bins=20,
+            title=t["chart_p_alive_title"],
+            xlabel=t["p_alive_axis"],
+            ylabel=t["count_axis"],
         )
     figs.update(_survey_figures(ctx["surveys"], t))
     return figs
@@ -102,8 +139,11 @@ def network_figures(ctx: dict[str, Any], locale: str, currency: str) -> dict[str
     unit = "百万元" if locale == "zh_CN" and currency == "CNY" else f"{currency} m"
     figs = {
         "aum": charts.grouped_bars(
-            ids, {t["aum"]: [_share(r["cells"][aum_col]["value"]) / scale for r in league["rows"]]},
-            title=t["chart_league_aum_title"], xlabel=t["branch"], ylabel=f"{t['aum']} ({unit})",
+            ids,
+            {t["aum"]: [_share(r["cells"][aum_col]["value"]) / scale for r in league["rows"]]},
+            title=t["chart_league_aum_title"],
+            xlabel=t["branch"],
+            ylabel=f"{t['aum']} ({unit})",
             percent=False,
         ),
     }
@@ -114,14 +154,17 @@ def network_figures(ctx: dict[str, Any], locale: str, currency: str) -> dict[str
     if customer and customer["available"] and customer["has_nps"] and shown:
         survey_nps = {b: ctx["nps_by_branch"][b] for b, _ in shown}
         figs["nps"] = charts.intervals(
-            [b for b, _ in shown], [v for _, v in shown],
+            [b for b, _ in shown],
+            [v for _, v in shown],
             [_share(survey_nps[b]["ci_low"]) for b, _ in shown],
             [_share(survey_nps[b]["ci_high"]) for b, _ in shown],
-            title=t["chart_nps_title"], xlabel=t["branch"], ylabel=t["nps_axis"],
-            reference=None if isinstance(customer["network_nps"]["nps"], NotAvailable)
+            title=t["chart_nps_title"],
+            xlabel=t["branch"],
+            ylabel=t["nps_axis"],
+            reference=None
+            if isinstance(customer["network_nps"]["nps"], NotAvailable)
             else customer["network_nps"]["nps"],
             reference_label=t["network"],
         )
     figs.update(_survey_figures(ctx["surveys"], t))
     return figs
-

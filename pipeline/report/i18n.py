@@ -191,21 +191,26 @@ LABELS: dict[str, dict[str, str]] = {
         "importance_axis": "Importance",
         "performance_axis": "Performance (mean score)",
         "nps_scale": "Promoters minus detractors, -100 to 100",
-        "watchlist_note": "Customer ids only: names are never shown. Act through the customer's RM.",
-        "ipa_network_note": "This branch has too few answers for its own points; network points shown.",
+        "watchlist_note": "Customer ids only: names are never shown. "
+        "Act through the customer's RM.",
+        "ipa_network_note": "This branch has too few answers for its "
+        "own points; network points shown.",
         "ipa_absent": "No importance-performance points",
         "n_items": "Items",
         "link_churn_band": "Churn band",
         "link_clv_decile": "CLV decile",
         "churn_model_label": "Churn model",
         "clv_model_label": "CLV model",
-        "metrics_note": "Measured on a later period than the one trained on; the baseline ranks customers by recency.",
+        "metrics_note": "Measured on a later period than the one trained "
+        "on; the baseline ranks customers by recency.",
         "no_churn_metrics": "No supervised churn model this period, so no validation metrics.",
-        "league_note": "Rank 1 is best; green marks the best branch and red the worst on each ranked KPI.",
+        "league_note": "Rank 1 is best; green marks the best branch "
+        "and red the worst on each ranked KPI.",
         "tier_mix_title": "Tier mix by branch",
         "this_branch": "This branch",
         "naive_baseline": "Naive baseline",
-        "clv_validation_note": "Holdout transactions per customer, predicted on the calibration period; the baseline is each customer's historical rate.",
+        "clv_validation_note": "Holdout transactions per customer, predicted on the calibration "
+        "period; the baseline is each customer's historical rate.",
         "overall_satisfaction": "Overall satisfaction",
     },
     "zh_CN": {
@@ -299,7 +304,8 @@ LABELS: dict[str, dict[str, str]] = {
         "band_medium": "中",
         "band_high": "高",
         "churn_unscored": "未评分",
-        "churn_model_absent": "本期标注的流失客户过少，未训练监督流失模型，无风险等级；以下展示存活概率。",
+        "churn_model_absent": "本期标注的流失客户过少，未训练监督流失模型，"
+        "无风险等级；以下展示存活概率。",
         "quadrant": "价值-风险象限",
         "drivers": "主要流失驱动因素",
         "driver": "因素",

@@ -22,13 +22,32 @@ from pipeline.periods import as_of_date, previous_period
 
 # Columns the report reads from each input; a missing one is a broken contract.
 FEATURE_COLUMNS = (
-    "customer_id", "branch_id", "rm_id", "status", "tier", "aum", "products_held",
-    "recency_days", "frequency", "monetary", "digital_share", "days_since_rm_contact",
+    "customer_id",
+    "branch_id",
+    "rm_id",
+    "status",
+    "tier",
+    "aum",
+    "products_held",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "digital_share",
+    "days_since_rm_contact",
     "rfm_segment",
 )
 SCORE_COLUMNS = (
-    "customer_id", "branch_id", "rm_id", "tier", "p_alive", "expected_transactions", "clv",
-    "clv_decile", "churn_probability", "churn_band", "value_risk_quadrant",
+    "customer_id",
+    "branch_id",
+    "rm_id",
+    "tier",
+    "p_alive",
+    "expected_transactions",
+    "clv",
+    "clv_decile",
+    "churn_probability",
+    "churn_band",
+    "value_risk_quadrant",
 )
 KPI_COLUMNS = ("scope", "branch_id", "customers", "aum")
 MIGRATION_COLUMNS = ("branch_id", "from_tier", "to_tier", "customers")
@@ -156,6 +175,7 @@ def branch_slice(
 
     `network_rm` is the network's RM coverage by tier (an aggregate, no customer rows).
     """
+
     def own(frame: pd.DataFrame) -> pd.DataFrame:
         return frame[frame["branch_id"].astype(str) == branch_id].reset_index(drop=True)
 
@@ -163,7 +183,9 @@ def branch_slice(
     watchlist = inputs.watchlists.get(branch_id)
     if watchlist is None:
         raise InputError(f"watchlist-{branch_id}.csv: not read; `crm score` writes it")
-    foreign = sorted(set(watchlist["customer_id"].astype(str)) - set(features["customer_id"].astype(str)))
+    foreign = sorted(
+        set(watchlist["customer_id"].astype(str)) - set(features["customer_id"].astype(str))
+    )
     if foreign:
         raise InputError(
             f"watchlist-{branch_id}.csv: {len(foreign)} customer(s) not of branch {branch_id} "
@@ -172,7 +194,9 @@ def branch_slice(
     previous = None
     if inputs.previous_kpis is not None:
         prev_rows = inputs.previous_kpis
-        match = prev_rows[(prev_rows["scope"] == "branch") & (prev_rows["branch_id"].astype(str) == branch_id)]
+        match = prev_rows[
+            (prev_rows["scope"] == "branch") & (prev_rows["branch_id"].astype(str) == branch_id)
+        ]
         previous = match.iloc[0] if len(match) == 1 else None
     lorenz = inputs.lorenz
     return BranchInputs(

@@ -9,7 +9,7 @@ period's as-of date (and the previous value restored).
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pipeline.report.environment import STATIC_DIR
@@ -17,7 +17,7 @@ from pipeline.report.environment import STATIC_DIR
 
 def epoch_of(day: date) -> int:
     """Seconds since 1970 at midnight UTC of `day`."""
-    return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp())
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
 
 
 def html_to_pdf(html: str, as_of: date, base_url: Path = STATIC_DIR) -> bytes:

@@ -98,7 +98,9 @@ def render_index(settings: ReportSettings, ctx: dict[str, Any]) -> str:
 
 
 def render_all(
-    settings: ReportSettings, network_ctx: dict[str, Any], branches: Iterable[BranchInputs],
+    settings: ReportSettings,
+    network_ctx: dict[str, Any],
+    branches: Iterable[BranchInputs],
     workers: int,
 ) -> Iterator[Rendered]:
     """Network first, then every branch, in `workers` processes (1: in this process).
@@ -113,8 +115,12 @@ def render_all(
             yield render_branch(b)
         return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(branches) + 1), mp_context=context,
-                             initializer=init_worker, initargs=(settings,)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(branches) + 1),
+        mp_context=context,
+        initializer=init_worker,
+        initargs=(settings,),
+    ) as pool:
         futures = [pool.submit(render_network, network_ctx)]
         futures += [pool.submit(render_branch, b) for b in branches]
         for future in futures:

@@ -11,7 +11,12 @@ from pipeline.catalog import Catalog
 from pipeline.config import survey_definition_path
 from pipeline.errors import ConfigError
 from pipeline.io import write_bytes, write_text
-from pipeline.report.context import ReportSettings, index_context, network_context, settings_from_config
+from pipeline.report.context import (
+    ReportSettings,
+    index_context,
+    network_context,
+    settings_from_config,
+)
 from pipeline.report.context_kpis import rm_by_tier
 from pipeline.report.fonts import require_cjk_font
 from pipeline.report.i18n import labels
@@ -31,7 +36,8 @@ def survey_labels(cfg: dict[str, Any]) -> dict[str, dict[str, str]]:
         definition = load_definition(survey_definition_path(cfg["survey"][key]))
         names = {
             dim: (definition.dimension_labels.get(dim) or {}).get(locale)
-            or (definition.dimension_labels.get(dim) or {}).get("en") or dim
+            or (definition.dimension_labels.get(dim) or {}).get("en")
+            or dim
             for dim in definition.dimensions
         }
         if definition.overall_item:
@@ -44,9 +50,7 @@ def report_settings(cfg: dict[str, Any]) -> ReportSettings:
     formats = tuple(cfg["report"]["formats"])
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or "html" not in formats:
-        raise ConfigError(
-            f"report.formats: must include html and may add pdf; got {list(formats)}"
-        )
+        raise ConfigError(f"report.formats: must include html and may add pdf; got {list(formats)}")
     return settings_from_config(cfg, survey_labels(cfg))
 
 
@@ -73,8 +77,9 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
     write_text(render_index(settings, index), catalog.report_index(period))
     wall = time.perf_counter() - started
     per_branch = (
-        f"per branch {statistics.mean(timings):.2f}s mean "
-        f"({min(timings):.2f}-{max(timings):.2f}s)" if timings else "no branches"
+        f"per branch {statistics.mean(timings):.2f}s mean ({min(timings):.2f}-{max(timings):.2f}s)"
+        if timings
+        else "no branches"
     )
     return (
         f"report {period}: {len(branch_ids)} branch reports, network and index "
