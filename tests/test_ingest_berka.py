@@ -7,9 +7,9 @@ import os
 
 import pandas as pd
 import pytest
+from conftest import shared_data
 from test_ingest_support import config_for
 
-from conftest import shared_data
 from pipeline.ingest import run_ingest
 from pipeline.io import read_json
 
@@ -37,7 +37,9 @@ def test_row_counts_reconcile_with_the_files(berka):
     assert txns["rows_read"] == 49102
     assert txns["accepted"] + txns["rejected"] + txns["duplicates_dropped"] == 49102
     files = {f["file"]: f["rows_read"] for f in manifest["files"]}
-    assert files["disp.asc"] == 5369 and files["client.asc"] == 5369 and files["account.asc"] == 4500
+    assert (
+        files["disp.asc"] == 5369 and files["client.asc"] == 5369 and files["account.asc"] == 4500
+    )
     assert files["trans_first49102rows_1993-01_to_1994-03.asc"] == 49102
     assert manifest["as_of"] == "1998-12-31"
 
@@ -51,7 +53,10 @@ def test_birth_number_gives_birth_date_gender_and_branch(berka):
     assert customers.loc["1", "branch_id"] == "18"
     assert customers.loc["1", "open_date"] == dt.date(1995, 3, 24)
     # client 2: birth_number 450204, a man, owns account 2 (district 1, opened 930226)
-    assert (customers.loc["2", "birth_date"], customers.loc["2", "gender"]) == (dt.date(1945, 2, 4), "M")
+    assert (customers.loc["2", "birth_date"], customers.loc["2", "gender"]) == (
+        dt.date(1945, 2, 4),
+        "M",
+    )
     assert customers.loc["2", "open_date"] == dt.date(1993, 2, 26)
     # client 3 is a DISPONENT on account 2: not a customer
     assert "3" not in customers.index
@@ -79,7 +84,9 @@ def test_month_end_balances_follow_the_running_balance(berka):
     assert set(balances["product"]) == {"current_deposit"}
     assert balances["month_end"].max() == dt.date(1994, 3, 31)
     # account 73 is owned by client 87 (disp 87)
-    march = balances[(balances["customer_id"] == "87") & (balances["month_end"] == dt.date(1994, 3, 31))]
+    march = balances[
+        (balances["customer_id"] == "87") & (balances["month_end"] == dt.date(1994, 3, 31))
+    ]
     # account 73 on 1994-03-31: 52,330.20 after the 13th, +226.70 interest (-> 52,556.90),
     # then -14.60 fee (-> 52,542.30), though the fee has the smaller trans_id
     assert march["balance"].tolist() == [52542.3]

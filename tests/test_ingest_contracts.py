@@ -57,7 +57,9 @@ def test_empty_file_stops_the_run(data_root):
 def test_header_only_file_stops_the_run(data_root):
     frames = bank_frames()
     frames["rm_contacts.csv"] = frames["rm_contacts.csv"].iloc[:0]
-    with pytest.raises(InputError, match=r"rm_contacts\.csv: the file holds a header but no data rows"):
+    with pytest.raises(
+        InputError, match=r"rm_contacts\.csv: the file holds a header but no data rows"
+    ):
         ingest(data_root, frames)
 
 
@@ -84,7 +86,9 @@ def test_wrong_encoding_names_the_line(data_root):
     path = data_root / "raw" / "sample" / "customers.csv"
     frames["customers.csv"].to_csv(path, index=False, encoding="gb18030")
     cfg, catalog = config_for(data_root)
-    with pytest.raises(InputError, match=r"customers\.csv: line 4: bytes are not valid utf-8.*gb18030"):
+    with pytest.raises(
+        InputError, match=r"customers\.csv: line 4: bytes are not valid utf-8.*gb18030"
+    ):
         run_ingest(cfg, catalog)
 
 
@@ -124,7 +128,10 @@ def test_uncastable_values_are_rejected_with_file_line_column(data_root):
         assert (got["column"], got["reason"]) == (column, reason)
         assert got["value"] == bad if bad else pd.isna(got["value"])
     assert manifest["tables"]["customers"]["rejected_by_reason"] == {
-        "invalid_value": 1, "missing_value": 1, "unparseable_bool": 1, "unparseable_date": 1,
+        "invalid_value": 1,
+        "missing_value": 1,
+        "unparseable_bool": 1,
+        "unparseable_date": 1,
     }
 
 
@@ -183,7 +190,11 @@ def test_conflicting_rows_with_one_key_are_all_rejected(data_root):
     frames[TXN_OCT] = pd.concat([oct_, twin], ignore_index=True)
     manifest, catalog = ingest(data_root, frames)
     t = manifest["tables"]["transactions"]
-    assert (t["accepted"], t["rejected_by_reason"], t["duplicates_dropped"]) == (15, {"conflicting_key": 2}, 0)
+    assert (t["accepted"], t["rejected_by_reason"], t["duplicates_dropped"]) == (
+        15,
+        {"conflicting_key": 2},
+        0,
+    )
     got = rejects(catalog, "transactions")
     assert got["line_number"].tolist() == [5, 10]
     assert set(got["value"]) == {oct_.loc[3, "txn_id"]}
@@ -200,7 +211,10 @@ def test_unknown_customer_is_rejected(data_root):
     for table, line in (("transactions", 3), ("balances", 2)):
         got = only_reject(catalog, table)
         assert (got["line_number"], got["column"], got["reason"], got["value"]) == (
-            line, "customer_id", "unknown_customer", "C9999",
+            line,
+            "customer_id",
+            "unknown_customer",
+            "C9999",
         )
 
 
@@ -247,8 +261,14 @@ def test_likert_items_outside_the_scale_and_nps_outside_0_to_10(data_root):
     survey = frames["survey_customer.csv"]
     survey = pd.concat([survey] * 3, ignore_index=True)  # 9 responses, R1..R9
     survey["response_id"] = [f"R{i}" for i in range(1, 10)]
-    bad = {0: ("emp2", "6"), 1: ("emp2", "0"), 2: ("overall", "3.5"),
-           3: ("nps", "11"), 4: ("nps", "-1"), 5: ("nps", "7.5")}
+    bad = {
+        0: ("emp2", "6"),
+        1: ("emp2", "0"),
+        2: ("overall", "3.5"),
+        3: ("nps", "11"),
+        4: ("nps", "-1"),
+        5: ("nps", "7.5"),
+    }
     for row, (column, value) in bad.items():
         survey.loc[row, column] = value
     survey.loc[6, "nps"], survey.loc[7, "nps"] = "0", "10"  # the bounds are inside
@@ -267,7 +287,8 @@ def test_likert_items_outside_the_scale_and_nps_outside_0_to_10(data_root):
     ]
     staff = rejects(catalog, "staff_survey_responses")
     assert list(zip(staff["line_number"], staff["reason"], strict=True)) == [
-        (2, "likert_out_of_scale"), (3, "nps_out_of_range"),
+        (2, "likert_out_of_scale"),
+        (3, "nps_out_of_range"),
     ]
 
 
@@ -300,16 +321,27 @@ def test_a_lone_far_future_date_does_not_move_the_derived_as_of(data_root):
     manifest, catalog = ingest(data_root, frames)
     assert manifest["as_of"] == "2026-10-31"
     got = only_reject(catalog, "transactions")
-    assert (got["line_number"], got["reason"], got["value"]) == (5, "after_as_of", "2099-01-01 09:00:00")
+    assert (got["line_number"], got["reason"], got["value"]) == (
+        5,
+        "after_as_of",
+        "2099-01-01 09:00:00",
+    )
 
 
 def test_close_date_before_open_date(data_root):
     frames = bank_frames()
     frames["customers.csv"].loc[5, ["status", "close_date"]] = ["closed", "2019-12-31"]
-    frames["customers.csv"].loc[4, ["status", "close_date"]] = ["closed", "2020-01-15"]  # same day: fine
+    frames["customers.csv"].loc[4, ["status", "close_date"]] = [
+        "closed",
+        "2020-01-15",
+    ]  # same day: fine
     _, catalog = ingest(data_root, frames)
     got = only_reject(catalog, "customers")
-    assert (got["line_number"], got["column"], got["reason"]) == (7, "close_date", "close_before_open")
+    assert (got["line_number"], got["column"], got["reason"]) == (
+        7,
+        "close_date",
+        "close_before_open",
+    )
 
 
 # --- the threshold and nothing-partial --------------------------------------------------
@@ -356,9 +388,13 @@ def test_pii_is_never_written(data_root):
 
 
 def test_pii_kept_only_masked_when_configured(data_root, tmp_path):
-    text = (Path(__file__).parents[1] / "configs" / "sources" / "sample.yml").read_text(encoding="utf-8")
-    text = text.replace("  drop: [name, national_id, phone, address, email]",
-                        "  drop: [name, national_id, address, email]\n  mask: {phone: phone}")
+    text = (Path(__file__).parents[1] / "configs" / "sources" / "sample.yml").read_text(
+        encoding="utf-8"
+    )
+    text = text.replace(
+        "  drop: [name, national_id, phone, address, email]",
+        "  drop: [name, national_id, address, email]\n  mask: {phone: phone}",
+    )
     config = tmp_path / "sample_masked.yml"
     config.write_text(text, encoding="utf-8")
     _, catalog = ingest(data_root, bank_frames(), source=config)

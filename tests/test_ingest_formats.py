@@ -1,4 +1,7 @@
-"""Encodings, Excel, Parquet and the Chinese-header GB18030 export (configs/sources/cn_bank_gb18030.yml)."""
+"""Encodings, Excel, Parquet, and the Chinese-header GB18030 export.
+
+The Chinese export is read with configs/sources/cn_bank_gb18030.yml.
+"""
 
 from __future__ import annotations
 
@@ -40,7 +43,11 @@ def chinese_export(raw: Path, encoding: str = "gb18030") -> None:
     balances = pd.DataFrame(
         {
             "客户号": ["000101", "000101", "000102"],
-            "月末日期": [dt.datetime(2026, 9, 30), dt.datetime(2026, 9, 30), dt.datetime(2026, 9, 30)],
+            "月末日期": [
+                dt.datetime(2026, 9, 30),
+                dt.datetime(2026, 9, 30),
+                dt.datetime(2026, 9, 30),
+            ],
             "产品": ["活期存款", "理财产品", "贷款"],
             "余额": [15000.5, 200000, 50000],
         }
@@ -70,14 +77,24 @@ def test_chinese_gb18030_export_maps_onto_canonical_tables(data_root):
     assert txns.loc["T1", "amount"] == 1234.5
     assert txns.loc["T4", "amount"] == 12000.0
     assert txns["channel"].to_dict() == {
-        "T1": "mobile", "T2": "counter", "T3": "other", "T4": "online", "T5": "atm", "T6": "pos",
+        "T1": "mobile",
+        "T2": "counter",
+        "T3": "other",
+        "T4": "online",
+        "T5": "atm",
+        "T6": "pos",
     }
     assert txns["direction"].tolist() == ["debit", "debit", "credit", "credit", "debit", "debit"]
     assert txns.loc["T1", "txn_time"] == pd.Timestamp("2026-10-05 14:03:22")
     assert txns.loc["T4", "txn_time"] == pd.Timestamp("2026-10-31 00:00:00")  # no time given
     assert pd.isna(txns.loc["T4", "revenue"])  # 无 = no value
     assert txns["txn_type"].tolist() == [
-        "transfer_out", "cash_withdrawal", "interest", "transfer_in", "cash_withdrawal", "card_purchase",
+        "transfer_out",
+        "cash_withdrawal",
+        "interest",
+        "transfer_in",
+        "cash_withdrawal",
+        "card_purchase",
     ]
     assert txns["customer_initiated"].tolist() == [True, True, False, False, True, True]
 
@@ -91,7 +108,9 @@ def test_chinese_gb18030_export_maps_onto_canonical_tables(data_root):
     manifest = read_json(catalog.ingest_manifest)
     assert manifest["as_of"] == "2026-10-31"
     assert {t: c["accepted"] for t, c in manifest["tables"].items()} == {
-        "customers": 2, "transactions": 6, "balances": 3,
+        "customers": 2,
+        "transactions": 6,
+        "balances": 3,
     }
     blob = b"".join(p.read_bytes() for p in catalog.interim_dir.rglob("*") if p.is_file())
     for secret in ("张三", "110101198001011234", "13812345678", "朝阳区"):
@@ -105,7 +124,9 @@ def test_chinese_export_rejects_name_the_excel_row(data_root):
     frame.loc[1, "余额"] = -3  # a negative wealth-management balance, Excel row 3
     with pd.ExcelWriter(raw / "月末余额.xlsx", engine="openpyxl") as writer:
         frame.to_excel(writer, sheet_name="余额", index=False)
-    cfg, catalog = config_for(data_root, source="cn_bank_gb18030", **{"ingest.max_reject_rate": 0.5})
+    cfg, catalog = config_for(
+        data_root, source="cn_bank_gb18030", **{"ingest.max_reject_rate": 0.5}
+    )
     run_ingest(cfg, catalog)
     rejects = pd.read_parquet(catalog.rejects_dir / "balances.parquet")
     assert rejects[["source_file", "line_number", "column", "reason"]].values.tolist() == [
@@ -116,7 +137,9 @@ def test_chinese_export_rejects_name_the_excel_row(data_root):
 def test_utf8_file_declared_gb18030_is_refused(data_root):
     chinese_export(data_root / "raw" / "cn_bank", encoding="utf-8")
     cfg, catalog = config_for(data_root, source="cn_bank_gb18030")
-    with pytest.raises(InputError, match=r"客户信息\.csv: the file is declared gb18030 but its bytes are UTF-8"):
+    with pytest.raises(
+        InputError, match=r"客户信息\.csv: the file is declared gb18030 but its bytes are UTF-8"
+    ):
         run_ingest(cfg, catalog)
 
 
@@ -126,7 +149,9 @@ def test_gb18030_line_that_does_not_decode_is_named(data_root):
     path = raw / "交易流水" / "交易流水_202610.csv"
     path.write_bytes(path.read_bytes() + b"T7,000101,2026/10/09,11:00:00,1.00,\x81\x20,POS,x,0\n")
     cfg, catalog = config_for(data_root, source="cn_bank_gb18030")
-    with pytest.raises(InputError, match=r"交易流水_202610\.csv: line 8: bytes are not valid gb18030"):
+    with pytest.raises(
+        InputError, match=r"交易流水_202610\.csv: line 8: bytes are not valid gb18030"
+    ):
         run_ingest(cfg, catalog)
 
 
@@ -144,7 +169,7 @@ def test_utf8_with_bom_reads_the_first_header(data_root):
 
 
 def test_excel_and_parquet_sources(data_root, tmp_path):
-    """The same little bank, customers as .xlsx and transactions as Parquet, gives the same tables."""
+    """The same bank with customers as .xlsx and transactions as Parquet: the same tables."""
     frames = bank_frames()
     write_frames(data_root / "raw" / "sample", frames)
     cfg, catalog = config_for(data_root)

@@ -89,7 +89,10 @@ def test_a_new_month_reads_only_the_new_file_and_a_copy_never_double_counts(data
     assert manifest["as_of"] == "2026-11-30"
 
     # the same export dropped in again under another name: read, and dropped as duplicates
-    shutil.copy(raw / "transactions/transactions_2026-11.csv", raw / "transactions/transactions_2026-11b.csv")
+    shutil.copy(
+        raw / "transactions/transactions_2026-11.csv",
+        raw / "transactions/transactions_2026-11b.csv",
+    )
     run_ingest(cfg, catalog)
     manifest = read_json(catalog.ingest_manifest)
     assert manifest["last_run"]["files_parsed"] == []  # same content: its part is reused
@@ -116,9 +119,15 @@ def test_cli_ingest_and_validate(data_root):
     result = runner.invoke(cli, ["--data-dir", str(data_root), "validate"])
     assert result.exit_code == 2, result.output  # 1 of 17 transactions rejected: over 1%
     assert "validation failed" in result.output
-    assert "transactions: 17 read, 15 accepted, 1 rejected (5.88%), 1 duplicates dropped" in result.output
+    assert (
+        "transactions: 17 read, 15 accepted, 1 rejected (5.88%), 1 duplicates dropped"
+        in result.output
+    )
     assert "unparseable_number: 1" in result.output
-    assert "e.g. transactions/transactions_2026-10.csv:4 column amount: unparseable_number (value 'abc')" in result.output
+    assert (
+        "e.g. transactions/transactions_2026-10.csv:4 column amount: "
+        "unparseable_number (value 'abc')" in result.output
+    )
     assert not (data_root / "interim").exists()  # validate writes nothing
 
     result = runner.invoke(cli, ["--data-dir", str(data_root), "ingest"])
@@ -132,7 +141,10 @@ def test_cli_ingest_and_validate(data_root):
     assert "OK: every table reconciles" in result.output
     result = runner.invoke(cli, ["--data-dir", str(data_root), "ingest"])
     assert result.exit_code == 0, result.output
-    assert "transactions: 16 read, 16 accepted, 0 rejected (0.00%), 0 duplicates dropped" in result.output
+    assert (
+        "transactions: 16 read, 16 accepted, 0 rejected (0.00%), 0 duplicates dropped"
+        in result.output
+    )
     assert (data_root / "interim" / "transactions.parquet").is_file()
 
 
@@ -160,7 +172,9 @@ DIRT = {
 }
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     dirt=st.dictionaries(
         st.integers(min_value=0, max_value=11),
@@ -187,7 +201,7 @@ def test_random_dirt_reconciles_and_every_bad_row_is_a_reject(tmp_path, dirt):
                     copy["amount"] = "777.77"
                 extra.append((row, kind, copy))
         extra_lines = {}
-        for i, (row, kind, copy) in enumerate(extra):
+        for i, (row, kind, _) in enumerate(extra):
             extra_lines[len(txns) + i + 2] = (row + 2, kind)
         frames[TXN_OCT] = pd.concat([txns, *[c for _, _, c in extra]], ignore_index=True)
         write_frames(root / "raw" / "sample", frames)
@@ -212,5 +226,6 @@ def test_random_dirt_reconciles_and_every_bad_row_is_a_reject(tmp_path, dirt):
                 assert by_line[line] == "exact_duplicate"
         accepted = pd.read_parquet(catalog.interim_table("transactions"))
         assert len(accepted) == t["accepted"]
-        assert not set(accepted["txn_id"]) & {txns.loc[r, "txn_id"] for r, k in dirt.items()
-                                              if k in DIRT and k != "blank_id"} - {""}
+        assert not set(accepted["txn_id"]) & {
+            txns.loc[r, "txn_id"] for r, k in dirt.items() if k in DIRT and k != "blank_id"
+        } - {""}

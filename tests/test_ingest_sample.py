@@ -37,12 +37,18 @@ def sample_bank(tmp_path_factory):
     root = tmp_path_factory.mktemp("sample") / "data"
     runner = CliRunner()
     args = ["--data-dir", str(root), "--report-dir", str(root.parent / "reports")]
-    made = runner.invoke(cli, [*args, "sample", "--customers", "2000", "--months", "12", "--dirt-rate", "0.005"])
+    made = runner.invoke(
+        cli, [*args, "sample", "--customers", "2000", "--months", "12", "--dirt-rate", "0.005"]
+    )
     assert made.exit_code == 0, made.output
     done = runner.invoke(cli, [*args, "ingest"])
     assert done.exit_code == 0, done.output
     catalog = Catalog(root, root.parent / "reports")
-    return catalog, read_json(catalog.ingest_manifest), read_json(catalog.ground_truth_dir() / "dirt.json")
+    return (
+        catalog,
+        read_json(catalog.ingest_manifest),
+        read_json(catalog.ground_truth_dir() / "dirt.json"),
+    )
 
 
 def test_manifest_reconciles(sample_bank):

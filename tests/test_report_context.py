@@ -155,6 +155,12 @@ def test_clv_figures():
     assert [d["share"] for d in deciles] == [0.6, 0.3, 0.1, 0.0]
 
 
+def test_active_scores_leave_out_customers_closed_in_the_period():
+    scores = scores_frame().assign(status=["active", "closed", "active", "active"])
+    assert list(sc.active_scores(scores)["customer_id"]) == ["a", "c", "d"]
+    assert list(sc.active_scores(scores_frame())["customer_id"]) == ["a", "b", "c", "d"]
+
+
 def test_churn_bands_quadrants_and_high_risk_share():
     bands = sc.churn_band_table(scores_frame())
     assert [b["band"] for b in bands] == ["low", "medium", "high"]
@@ -363,7 +369,8 @@ def test_branch_slice_holds_only_the_branchs_customers(tmp_path: Path):
         for frame in (part.features, part.scores, part.migration, part.lorenz):
             assert set(frame["branch_id"]) == {b}
         own = set(part.features["customer_id"])
-        assert set(part.scores["customer_id"]) == own
+        active = set(part.features.loc[part.features["status"] == "active", "customer_id"])
+        assert set(part.scores["customer_id"]) == active  # closed customers score 0
         assert set(part.watchlist["customer_id"]) <= own
     # a watchlist that names another branch's customer is refused, not filtered silently
     bad = dict(inputs.watchlists)

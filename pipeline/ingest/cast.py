@@ -82,7 +82,8 @@ def typed_select(
             if col.name in needed:
                 raise InputError(
                     f"{label}: required column {missing[0]!r} (canonical {spec.name}.{col.name}) "
-                    f"is missing; the file's columns are: {', '.join(h.strip() for h in loaded.headers)}"
+                    "is missing; the file's columns are: "
+                    + ", ".join(h.strip() for h in loaded.headers)
                 )
             text_exprs[col.name] = "NULL::VARCHAR"
             continue
@@ -107,15 +108,20 @@ def typed_select(
     # The index of the first failing check, computed once; reason, column and value
     # are looked up from it.
     fail = (
-        "CASE " + " ".join(f"WHEN {cond} THEN {i}" for i, (cond, _, _) in enumerate(failures, 1))
-        + " END" if failures else "NULL::INTEGER"
+        "CASE "
+        + " ".join(f"WHEN {cond} THEN {i}" for i, (cond, _, _) in enumerate(failures, 1))
+        + " END"
+        if failures
+        else "NULL::INTEGER"
     )
     reasons = "[" + ", ".join(lit(r) for _, r, _ in failures) + "]::VARCHAR[]"
     columns = "[" + ", ".join(lit(c) for _, _, c in failures) + "]::VARCHAR[]"
     value = (
-        "CASE _fail " + " ".join(
-            f"WHEN {i} THEN {ident('v_' + c)}" for i, (_, _, c) in enumerate(failures, 1)
-        ) + " END" if failures else "NULL::VARCHAR"
+        "CASE _fail "
+        + " ".join(f"WHEN {i} THEN {ident('v_' + c)}" for i, (_, _, c) in enumerate(failures, 1))
+        + " END"
+        if failures
+        else "NULL::VARCHAR"
     )
     raw_json = "json_object(" + ", ".join(f"{lit(n)}, {ident('r_' + n)}" for n in raw_exprs) + ")"
     out_cols = []
@@ -124,7 +130,8 @@ def typed_select(
         if c.name.endswith("_masked"):
             expr = _mask(expr)
         out_cols.append(f"{expr} AS {ident(c.name)}")
-    checked = f"SELECT *, {fail} AS _fail FROM (SELECT {middle} FROM (SELECT {inner} FROM {loaded.table}))"
+    texts = f"SELECT {middle} FROM (SELECT {inner} FROM {loaded.table})"
+    checked = f"SELECT *, {fail} AS _fail FROM ({texts})"
     outer = ", ".join(
         (["_file"] if keep_file else [])
         + ["_line::BIGINT AS _line"]
@@ -187,18 +194,23 @@ def _typed(col: Column, v: str, read: dict[str, Any]) -> str:
             number = f"replace({number}, {lit(read['decimal'])}, '.')"
         if col.dtype == "int64":
             return f"TRY_CAST({number} AS BIGINT)"
-        return f"(CASE WHEN isfinite(TRY_CAST({number} AS DOUBLE)) THEN TRY_CAST({number} AS DOUBLE) END)"
+        double = f"TRY_CAST({number} AS DOUBLE)"
+        return f"(CASE WHEN isfinite({double}) THEN {double} END)"
     if col.dtype == "bool":
         trues = ", ".join(lit(w) for w in TRUE_WORDS)
         falses = ", ".join(lit(w) for w in FALSE_WORDS)
-        return f"(CASE WHEN lower({v}) IN ({trues}) THEN true WHEN lower({v}) IN ({falses}) THEN false END)"
+        return (
+            f"(CASE WHEN lower({v}) IN ({trues}) THEN true "
+            f"WHEN lower({v}) IN ({falses}) THEN false END)"
+        )
     raise ValueError(f"unknown dtype {col.dtype}")
 
 
 def _mask(expr: str) -> str:
     """Keep at most the last 4 characters and at most a third of the value; star the rest."""
     keep = f"least(4, length({expr}) // 3)"
-    return f"CASE WHEN {expr} IS NULL THEN NULL ELSE repeat('*', length({expr}) - {keep}) || right({expr}, {keep}) END"
+    stars = f"repeat('*', length({expr}) - {keep})"
+    return f"CASE WHEN {expr} IS NULL THEN NULL ELSE {stars} || right({expr}, {keep}) END"
 
 
 def malformed_select(spec: TableSpec, malformed_table: str, with_file: bool = False) -> str:
@@ -206,6 +218,7 @@ def malformed_select(spec: TableSpec, malformed_table: str, with_file: bool = Fa
     cols = ", ".join(f"NULL::{SQL_TYPES[c.dtype]} AS {ident(c.name)}" for c in part_columns(spec))
     file = "file::VARCHAR AS _file, " if with_file else ""
     return (
-        f"SELECT {file}line::BIGINT AS _line, {cols}, 'malformed_row' AS _reason, NULL::VARCHAR AS _column, "
+        f"SELECT {file}line::BIGINT AS _line, {cols}, 'malformed_row' AS _reason, "
+        "NULL::VARCHAR AS _column, "
         f"error AS _value, raw AS _raw FROM {malformed_table}"
     )

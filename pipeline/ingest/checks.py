@@ -57,7 +57,8 @@ def range_checks(spec: TableSpec, as_of: date, has_fk: bool) -> list[tuple[str, 
             x = ident(spec.survey.nps_item)
             checks.append(
                 (
-                    f"{x} IS NOT NULL AND ({x} < {NPS_MIN} OR {x} > {NPS_MAX} OR {x} <> floor({x}))",
+                    f"{x} IS NOT NULL AND "
+                    f"({x} < {NPS_MIN} OR {x} > {NPS_MAX} OR {x} <> floor({x}))",
                     "nps_out_of_range",
                     spec.survey.nps_item,
                 )
@@ -84,8 +85,11 @@ def classify(
 
     # the first failing check's index, computed once; reason, column, value follow from it
     fail = (
-        "CASE " + " ".join(f"WHEN {cond} THEN {i}" for i, (cond, _, _) in enumerate(checks, 1))
-        + " END" if checks else "NULL::INTEGER"
+        "CASE "
+        + " ".join(f"WHEN {cond} THEN {i}" for i, (cond, _, _) in enumerate(checks, 1))
+        + " END"
+        if checks
+        else "NULL::INTEGER"
     )
     names = "[" + ", ".join(lit(r) for _, r, _ in checks) + "]::VARCHAR[]"
     columns = "[" + ", ".join(lit(c) for _, _, c in checks) + "]::VARCHAR[]"
@@ -94,7 +98,11 @@ def classify(
     )
     reason = f"coalesce(_reason, list_extract({names}, _chk))"
     column = f"CASE WHEN _reason IS NOT NULL THEN _column ELSE list_extract({columns}, _chk) END"
-    value = f"CASE WHEN _reason IS NOT NULL THEN _value ELSE CASE _chk {values} END END" if checks else "_value"
+    value = (
+        f"CASE WHEN _reason IS NOT NULL THEN _value ELSE CASE _chk {values} END END"
+        if checks
+        else "_value"
+    )
     source = all_table
     if has_fk:
         source = (

@@ -150,7 +150,8 @@ def _load_csv(con, prepared: Prepared, read: dict[str, Any], label: str, table: 
     )
     try:
         con.execute(
-            f"CREATE TABLE {table}_text AS SELECT * FROM read_csv({_sql_str(prepared.text_path)}, {options})"
+            f"CREATE TABLE {table}_text AS "
+            f"SELECT * FROM read_csv({_sql_str(prepared.text_path)}, {options})"
         )
     except duckdb.Error as exc:
         raise InputError(f"{label}: cannot be read as CSV: {_first_line(exc)}") from None

@@ -137,7 +137,8 @@ def _reconcile(
     from_files = sum(e.rows_read for e in entries) if not source.adapter else classified
     if not (from_files == classified == total):
         raise InputError(
-            f"{name}: rows do not reconcile: {from_files} read from files, {classified} classified, "
+            f"{name}: rows do not reconcile: {from_files} read from files, "
+            f"{classified} classified, "
             f"{counted['accepted']} accepted + {counted['rejected']} rejected + "
             f"{counted['duplicates_dropped']} duplicates = {total}; nothing was written"
         )

@@ -146,7 +146,10 @@ class Stager:
 
     def _union(self, spec: TableSpec, selects: list[str]) -> None:
         if not selects:  # an optional table whose files are absent: an empty typed table
-            nothing = "(SELECT NULL::VARCHAR AS file, NULL::BIGINT AS line, NULL AS error, NULL AS raw WHERE false)"
+            nothing = (
+                "(SELECT NULL::VARCHAR AS file, NULL::BIGINT AS line, NULL AS error, "
+                "NULL AS raw WHERE false)"
+            )
             selects = [malformed_select(spec, nothing, with_file=True)]
         # a view: the parts are read where needed, never copied into memory
         self.con.execute(f"CREATE VIEW all_{spec.name} AS {' UNION ALL '.join(selects)}")

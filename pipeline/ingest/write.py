@@ -71,7 +71,8 @@ def write_outputs(con, result: IngestResult, catalog: Catalog) -> None:
         schema = pa.schema([(c.name, ARROW_TYPES[c.dtype]) for c in cols])
         _write_query(
             con,
-            f"SELECT {', '.join(exprs)} FROM cls_{name} WHERE _status = 'accepted' ORDER BY {order}",
+            f"SELECT {', '.join(exprs)} FROM cls_{name} "
+            f"WHERE _status = 'accepted' ORDER BY {order}",
             schema,
             catalog.interim_table(name),
         )
@@ -80,7 +81,8 @@ def write_outputs(con, result: IngestResult, catalog: Catalog) -> None:
             con,
             f"SELECT _file AS source_file, _line AS line_number, _rcol AS column, _rsn AS reason, "
             f"_rval AS value, coalesce(_raw, json_object({canonical})::VARCHAR) AS raw "
-            f"FROM cls_{name} WHERE _status <> 'accepted' ORDER BY source_file, line_number, reason",
+            f"FROM cls_{name} WHERE _status <> 'accepted' "
+            "ORDER BY source_file, line_number, reason",
             REJECT_SCHEMA,
             catalog.rejects_dir / f"{name}.parquet",
         )

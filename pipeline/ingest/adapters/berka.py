@@ -40,7 +40,8 @@ def _birth_date(expr: str) -> str:
     return (
         f"CASE WHEN regexp_full_match(trim({expr}), '[0-9]{{6}}') THEN "
         f"'19' || substr(trim({expr}), 1, 2) || '-' "
-        f"|| lpad(CAST(CASE WHEN {month} > 50 THEN {month} - 50 ELSE {month} END AS VARCHAR), 2, '0') "
+        f"|| lpad(CAST(CASE WHEN {month} > 50 THEN {month} - 50 ELSE {month} END AS VARCHAR), "
+        "2, '0') "
         f"|| '-' || substr(trim({expr}), 5, 2) ELSE {expr} END"
     )
 
@@ -68,9 +69,9 @@ def build(ctx) -> dict[str, str]:
         SELECT d._file, d._line,
                trim(d.client_id) AS customer_id,
                trim(a.district_id) AS branch_id,
-               {_iso_date('a.date')} AS open_date,
-               {_birth_date('c.birth_number')} AS birth_date,
-               {_gender('c.birth_number')} AS gender
+               {_iso_date("a.date")} AS open_date,
+               {_birth_date("c.birth_number")} AS birth_date,
+               {_gender("c.birth_number")} AS gender
         FROM {disp} d
         LEFT JOIN {account} a ON trim(a.account_id) = trim(d.account_id)
         LEFT JOIN {client} c ON trim(c.client_id) = trim(d.client_id)
@@ -80,7 +81,7 @@ def build(ctx) -> dict[str, str]:
         SELECT t._file, t._line,
                trim(t.trans_id) AS txn_id,
                o.customer_id,
-               {_iso_date('t.date')} AS txn_time,
+               {_iso_date("t.date")} AS txn_time,
                trim(t.amount) AS amount,
                trim(t.type) AS direction,
                coalesce(trim(t.operation), '') AS channel,
@@ -123,7 +124,9 @@ def build(ctx) -> dict[str, str]:
         )
         SELECT account_id, date_trunc('month', day)::DATE AS month, balance, _file, _line
         FROM marked
-        QUALIFY row_number() OVER (PARTITION BY account_id, day ORDER BY is_last DESC, trans_id DESC) = 1
+        QUALIFY row_number() OVER (
+            PARTITION BY account_id, day ORDER BY is_last DESC, trans_id DESC
+        ) = 1
         """
     )
     balances = """
