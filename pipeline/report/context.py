@@ -230,7 +230,7 @@ def league_table(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
     network value; KPIs without a better direction are shown but not ranked."""
     branches = inputs.kpis[inputs.kpis["scope"] == "branch"].copy()
     branches["branch_id"] = branches["branch_id"].astype(str)
-    scored = inputs.scores.dropna(subset=["churn_band"])
+    scored = sc.active_scores(inputs.scores).dropna(subset=["churn_band"])
     high = (scored["churn_band"] == "high").groupby(scored["branch_id"].astype(str)).mean()
     branches["high_risk_share"] = branches["branch_id"].map(high)
     customer = sv.find_surveys(inputs.survey).get("customer") or {}

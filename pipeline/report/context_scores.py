@@ -30,6 +30,14 @@ def _num(value: Any) -> Any:
     return NA if value is None or pd.isna(value) else float(value)
 
 
+def active_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """Scores of customers active at the as-of date (closed ones score 0 by definition):
+    the same population as the branch KPIs."""
+    if "status" not in scores.columns:
+        return scores
+    return scores[scores["status"] == "active"].reset_index(drop=True)
+
+
 def clv_summary(scores: pd.DataFrame) -> dict[str, Any]:
     """Total, mean and median CLV and mean P(alive) of the branch's scored customers."""
     clv = scores["clv"].dropna()

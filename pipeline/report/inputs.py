@@ -19,6 +19,7 @@ from pipeline.catalog import Catalog
 from pipeline.errors import InputError
 from pipeline.io import read_json
 from pipeline.periods import as_of_date, previous_period
+from pipeline.report.context_scores import active_scores
 
 # Columns the report reads from each input; a missing one is a broken contract.
 FEATURE_COLUMNS = (
@@ -205,7 +206,7 @@ def branch_slice(
         as_of=inputs.as_of,
         previous_period=inputs.previous_period,
         features=features,
-        scores=own(inputs.scores),
+        scores=active_scores(own(inputs.scores)),
         kpi=_kpi_row(inputs.kpis, branch_id, "branch_kpis.parquet"),
         network_kpi=_kpi_row(inputs.kpis, None, "branch_kpis.parquet"),
         previous_kpi=previous,
