@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from test_features_support import AS_OF, bank, cfg
 
 from pipeline.errors import ConfigError, InputError
-from pipeline.features import compute_customer_features
+from pipeline.features import build_period, compute_customer_features
+from pipeline.features.stage import summary
 from pipeline.schema import PRODUCTS
 from pipeline.tables import connect_frames
 
@@ -305,3 +306,20 @@ def test_rows_after_as_of_change_nothing(features, extra):
         frames[name][col] = pd.to_datetime(frames[name][col])
     out = compute_customer_features(connect_frames(frames), AS_OF, cfg())
     pd.testing.assert_frame_equal(out, features)
+
+
+def test_period_notes_say_what_the_analyst_must_know():
+    frames = bank()
+    frames["transactions"] = frames["transactions"].drop(columns="revenue")
+    frames["balances"] = frames["balances"][frames["balances"]["month_end"] <= "2026-09-30"]
+    out = build_period(connect_frames(frames), "2026-10", cfg())
+    assert out.notes == (
+        "latest balances are from 2026-09-30, not the period's month",
+        "transactions have no revenue column: RFM monetary uses amount",
+        "1 customers have status closed but no close_date: counted as open",
+    )
+    text = summary(out, "2026-10")
+    assert text.splitlines()[0] == (
+        "features 2026-10: 5 active customers in 2 branches (1 closed in the period, 1 new)"
+    )
+    assert "note: 1 customers have status closed" in text
