@@ -59,7 +59,10 @@ def resolve_period(cfg: dict[str, Any], catalog: Catalog, explicit: str | None) 
         )
     import duckdb
 
-    last = duckdb.sql(f"SELECT max(txn_time)::DATE FROM read_parquet('{txns}')").fetchone()[0]
+    with duckdb.connect() as con:
+        last = con.execute(
+            "SELECT max(txn_time)::DATE FROM read_parquet(?)", [str(txns)]
+        ).fetchone()[0]
     if last is None:
         raise InputError(f"{txns} holds no transactions; pass --period YYYY-MM")
     return latest_complete_period(last)

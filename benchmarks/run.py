@@ -1,0 +1,198 @@
+"""Benchmark: generate a sample bank of a given size, run every stage through the CLI,
+and write per-stage wall time and peak memory (RSS) as JSON and a markdown table.
+
+Each stage runs in its own process so its peak RSS is its own (os.wait4 rusage).
+On the same data it also times the path a user would write with lifetimes alone
+(summary_data_from_transaction_data, a BG/NBD fit on every customer, Gamma-Gamma,
+CLV) and reports how many times faster the pipeline is through scores.
+
+    python benchmarks/run.py --customers 1000000          # the reference size
+    python benchmarks/run.py --customers 2000 --months 12  # a smoke run (CI)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+ROOT = Path(__file__).resolve().parents[1]
+CRM = [sys.executable, "-m", "pipeline.cli"]
+PIPELINE_TO_SCORES = ("ingest", "features", "score")
+
+LIFETIMES_ONLY = r"""
+import sys, warnings
+warnings.simplefilter("ignore")
+import pandas as pd
+from lifetimes import BetaGeoFitter, GammaGammaFitter
+from lifetimes.utils import summary_data_from_transaction_data
+cols = ["customer_id", "txn_time", "revenue", "customer_initiated"]
+txns = pd.read_parquet(sys.argv[1], columns=cols)
+txns = txns[txns["customer_initiated"]]
+as_of = pd.Timestamp(sys.argv[2])
+summary = summary_data_from_transaction_data(
+    txns, "customer_id", "txn_time", monetary_value_col="revenue",
+    observation_period_end=as_of, freq="W",
+)
+bgf = BetaGeoFitter(penalizer_coef=0.001)
+bgf.fit(summary["frequency"], summary["recency"], summary["T"])
+repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+ggf = GammaGammaFitter(penalizer_coef=0.001).fit(repeat["frequency"], repeat["monetary_value"])
+clv = ggf.customer_lifetime_value(
+    bgf, repeat["frequency"], repeat["recency"], repeat["T"], repeat["monetary_value"],
+    time=12, freq="W", discount_rate=0.0079,
+)
+print(len(summary), float(clv.sum()))
+"""
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> dict[str, float]:
+    """Run a command; its wall seconds and its own peak RSS in MiB (Linux: KiB units)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
+    proc.stdout.close()
+    proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise click.ClickException(f"{' '.join(cmd[2:])} failed:\n{out}\n{err}")
+    return {"seconds": round(wall, 2), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1)}
+
+
+def markdown(result: dict) -> str:
+    lines = [
+        f"# Benchmark: {result['customers']:,} customers, {result['months']} months, "
+        f"{result['branches']} branches",
+        "",
+        f"{result['transactions']:,} transactions; {result['machine']}; {result['cpus']} cores.",
+        "",
+        "| stage | wall (s) | peak RSS (MiB) |",
+        "|---|---:|---:|",
+    ]
+    for stage, figures in result["stages"].items():
+        lines.append(f"| {stage} | {figures['seconds']:.1f} | {figures['peak_rss_mib']:,.0f} |")
+    lines.append("")
+    lines.append(f"Ingest through scores: {result['pipeline_to_scores_seconds']:.1f} s.")
+    if result.get("per_branch_report_seconds") is not None:
+        lines.append(f"Reports: {result['per_branch_report_seconds']:.2f} s per branch.")
+    if result.get("lifetimes_only"):
+        lt, ratio = result["lifetimes_only"], result["speedup_vs_lifetimes"]
+        verdict = f"{ratio:.1f}x faster" if ratio >= 1 else f"{1 / ratio:.1f}x slower"
+        lines.append(
+            f"lifetimes alone (summary, BG/NBD on every customer, Gamma-Gamma, CLV): "
+            f"{lt['seconds']:.1f} s, {lt['peak_rss_mib']:,.0f} MiB; the pipeline through "
+            f"scores (which also validates, trains churn models and writes watchlists) "
+            f"is {verdict}."
+        )
+    return "\n".join(lines) + "\n"
+
+
+@click.command()
+@click.option("--customers", default=1_000_000, show_default=True)
+@click.option("--months", default=24, show_default=True)
+@click.option("--branches", default=50, show_default=True)
+@click.option("--seed", default=1, show_default=True)
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=ROOT / "benchmarks" / "work",
+    show_default=True,
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=ROOT / "benchmarks" / "results",
+    show_default=True,
+)
+@click.option("--stages", default="ingest,features,score,survey,report", show_default=True)
+@click.option(
+    "--lifetimes/--no-lifetimes",
+    "with_lifetimes",
+    default=True,
+    show_default=True,
+    help="Also time the lifetimes-only path on the same data.",
+)
+def main(customers, months, branches, seed, work_dir, out_dir, stages, with_lifetimes) -> None:
+    """Benchmark every stage at a given size and write JSON and markdown figures."""
+    data, reports = work_dir / "data", work_dir / "reports"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "CRM_DATA_DIR": str(data), "CRM_REPORT_DIR": str(reports)}
+    sys.path.insert(0, str(ROOT))
+    from pipeline.config import load_config
+    from pipeline.periods import as_of_date
+
+    end_month = load_config(env={})["sample"]["end_month"]
+    click.echo(f"generating {customers:,} customers x {months} months in {data} ...")
+    generate = timed(
+        [
+            *CRM,
+            "sample",
+            "--customers",
+            str(customers),
+            "--months",
+            str(months),
+            "--branches",
+            str(branches),
+            "--seed",
+            str(seed),
+            "--clean",
+        ],
+        env,
+    )
+    result = {
+        "customers": customers,
+        "months": months,
+        "branches": branches,
+        "period": end_month,
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "sample_generation": generate,
+        "stages": {},
+    }
+    for stage in stages.split(","):
+        args = [stage] if stage == "ingest" else [stage, "--period", end_month]
+        click.echo(f"{stage} ...")
+        result["stages"][stage] = timed([*CRM, *args], env)
+        click.echo(f"  {result['stages'][stage]}")
+    import duckdb
+
+    txns_path = data / "interim" / "transactions.parquet"
+    with duckdb.connect() as con:
+        result["transactions"] = con.execute(
+            "SELECT count(*) FROM read_parquet(?)", [str(txns_path)]
+        ).fetchone()[0]
+    result["pipeline_to_scores_seconds"] = round(
+        sum(result["stages"][s]["seconds"] for s in PIPELINE_TO_SCORES if s in result["stages"]), 2
+    )
+    if "report" in result["stages"]:
+        n_reports = len(list((reports / "build" / end_month).glob("branch-*.pdf")))
+        result["per_branch_report_seconds"] = round(
+            result["stages"]["report"]["seconds"] / max(n_reports, 1), 3
+        )
+    if with_lifetimes:
+        click.echo("lifetimes-only path ...")
+        result["lifetimes_only"] = timed(
+            [sys.executable, "-c", LIFETIMES_ONLY, str(txns_path), str(as_of_date(end_month))], env
+        )
+        result["speedup_vs_lifetimes"] = round(
+            result["lifetimes_only"]["seconds"] / max(result["pipeline_to_scores_seconds"], 1e-9), 2
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"bench-{customers}"
+    (out_dir / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out_dir / f"{stem}.md").write_text(markdown(result))
+    click.echo(markdown(result))
+    click.echo(f"figures: {out_dir / stem}.json and .md")
+
+
+if __name__ == "__main__":
+    main()
