@@ -47,3 +47,10 @@ def test_failure_inside_the_block_keeps_every_previous_output(tmp_path: Path) ->
         raise OSError("disk full")
     assert a.read_text() == "old a" and not b.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_outputs_are_readable_by_others_like_any_file_the_user_writes(tmp_path: Path) -> None:
+    target = write_text("report", tmp_path / "index.html")
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    assert target.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
