@@ -33,6 +33,9 @@ Definitions (the column docs of the report):
   month-end to a shorter month's end as a whole month).
 - digital_adopter: digital_enrolled, or more than features.digital_majority of window
   transactions on digital channels.
+- age_band: by features.age_bands ("<18", "18-24", ..., "65+"), "unknown" without a
+  birth_date. tier: pipeline.features.tiers. rfm_*: pipeline.features.rfm.
+- new_in_period: opened in as_of's month. period: as_of's month, "YYYY-MM".
 """
 
 from __future__ import annotations
@@ -42,182 +45,25 @@ import datetime as dt
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from pipeline.errors import InputError
 from pipeline.features.rfm import assign_segments, rfm_score_label, rfm_scores
 from pipeline.features.settings import FeatureSettings
+from pipeline.features.sources import (
+    balance_snapshot,
+    balances_sql,
+    contacts_sql,
+    date_literal,
+    fetch_frame,
+    population_sql,
+    product_bit,
+    transactions_sql,
+)
 from pipeline.features.tiers import assign_tiers
-from pipeline.schema import ASSET_PRODUCTS, DIGITAL_CHANNELS, LIABILITY_PRODUCTS, PRODUCTS
-
-MONEY = "DECIMAL(18,4)"
+from pipeline.schema import PRODUCTS
 
 
 def period_of(as_of: dt.date) -> str:
     return f"{as_of.year:04d}-{as_of.month:02d}"
-
-
-def _lit(day: dt.date) -> str:
-    return f"DATE '{day.isoformat()}'"
-
-
-def _in_list(values: tuple[str, ...]) -> str:
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
-
-
-def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
-
-
-def has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether the connection has this table (fetchall: leaves no unfinished result)."""
-    rows = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    ).fetchall()
-    return bool(rows[0][0])
-
-
-def _optional(cols: set[str], name: str, sql_type: str) -> str:
-    """The column cast to its type, or a typed NULL when the export does not have it."""
-    return f"CAST({name} AS {sql_type})" if name in cols else f"CAST(NULL AS {sql_type})"
-
-
-def _require(cols: set[str], table: str, needed: tuple[str, ...]) -> None:
-    missing = [c for c in needed if c not in cols]
-    if missing:
-        raise InputError(f"table {table}: required column(s) missing: {', '.join(missing)}")
-
-
-def population_sql(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
-    """SELECT of the customers in the mart at as_of, with their static attributes."""
-    cols = table_columns(con, "customers")
-    _require(cols, "customers", ("customer_id", "branch_id", "open_date"))
-    close = _optional(cols, "close_date", "DATE")
-    start = as_of.replace(day=1)
-    return f"""
-        SELECT customer_id, CAST(branch_id AS VARCHAR) AS branch_id,
-               CAST(rm_id_raw AS VARCHAR) AS rm_id, open_date, close_date,
-               birth_date, gender, digital_enrolled,
-               close_date IS NOT NULL AND close_date <= {_lit(as_of)} AS closed
-        FROM (
-            SELECT customer_id, branch_id, CAST(open_date AS DATE) AS open_date,
-                   {close} AS close_date,
-                   {_optional(cols, "rm_id", "VARCHAR")} AS rm_id_raw,
-                   {_optional(cols, "birth_date", "DATE")} AS birth_date,
-                   {_optional(cols, "gender", "VARCHAR")} AS gender,
-                   {_optional(cols, "digital_enrolled", "BOOLEAN")} AS digital_enrolled
-            FROM customers
-        )
-        WHERE open_date <= {_lit(as_of)}
-          AND (close_date IS NULL OR close_date >= {_lit(start)})
-    """
-
-
-def balance_snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dt.date | None:
-    """The latest month_end on or before as_of in the balances table (None: no balances)."""
-    value = con.execute(
-        f"SELECT max(CAST(month_end AS DATE)) FROM balances WHERE month_end <= {_lit(as_of)}"
-    ).fetchall()[0][0]
-    return value
-
-
-def months_before(month_end: dt.date, months: int) -> dt.date:
-    """The last day of the month `months` before month_end's month."""
-    return (pd.Period(month_end, freq="M") - months).end_time.date()
-
-
-def product_bit(product: str) -> int:
-    """Bit of a product in `product_bits` (schema.PRODUCTS order)."""
-    return 1 << PRODUCTS.index(product)
-
-
-def balances_sql(snapshot: dt.date | None, change_months: tuple[int, ...]) -> str:
-    """Per-customer AUM, liabilities and held-product bits at the snapshot, and the AUM at
-    the month ends `change_months` before it (seen_<k>m: any balance row then).
-
-    Each row is classified once (which month end, asset or not, its product bit), so
-    the aggregates compare small integers rather than dates and product names.
-    """
-    if snapshot is None:  # no balances on or before as_of: an empty relation of the shape
-        cols = [
-            "CAST(NULL AS VARCHAR) AS customer_id",
-            f"CAST(NULL AS {MONEY}) AS aum",
-            f"CAST(NULL AS {MONEY}) AS liabilities",
-            "CAST(NULL AS INTEGER) AS product_bits",
-        ]
-        cols += [
-            f"FALSE AS seen_{k}m, CAST(NULL AS {MONEY}) AS aum_{k}m_ago" for k in change_months
-        ]
-        return f"SELECT {', '.join(cols)} WHERE FALSE"
-    dates = {0: snapshot, **{k: months_before(snapshot, k) for k in change_months}}
-    which = " ".join(f"WHEN {_lit(d)} THEN {k}" for k, d in dates.items())
-    bits = " ".join(f"WHEN '{p}' THEN {product_bit(p)}" for p in PRODUCTS)
-    parts = [
-        "sum(b) FILTER (WHERE m = 0 AND asset) AS aum",
-        "sum(b) FILTER (WHERE m = 0 AND liability) AS liabilities",
-        "bit_or(bit) FILTER (WHERE m = 0) AS product_bits",
-    ]
-    for k in change_months:
-        parts.append(f"bool_or(m = {k}) AS seen_{k}m")
-        parts.append(f"sum(b) FILTER (WHERE m = {k} AND asset) AS aum_{k}m_ago")
-    return f"""
-        SELECT customer_id, {", ".join(parts)}
-        FROM (
-            SELECT customer_id, CAST(balance AS {MONEY}) AS b,
-                   CASE CAST(month_end AS DATE) {which} END AS m,
-                   product IN ({_in_list(ASSET_PRODUCTS)}) AS asset,
-                   product IN ({_in_list(LIABILITY_PRODUCTS)}) AS liability,
-                   CASE WHEN balance <> 0 THEN CASE product {bits} ELSE 0 END ELSE 0 END AS bit
-            FROM balances
-            WHERE month_end IN ({", ".join(_lit(d) for d in dates.values())})
-        )
-        GROUP BY customer_id
-    """
-
-
-def transactions_sql(con: duckdb.DuckDBPyConnection, as_of: dt.date, s: FeatureSettings) -> str:
-    """One pass over customer-initiated transactions up to as_of: recency and window stats."""
-    cols = table_columns(con, "transactions")
-    _require(
-        cols, "transactions", ("customer_id", "txn_time", "amount", "channel", "customer_initiated")
-    )
-    end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
-    start = end - pd.DateOffset(months=s.window_months)
-    in_window = f"txn_time >= TIMESTAMP '{start.isoformat()}'"
-    # Active days: one bit per day of the window, counted (a bounded count DISTINCT that
-    # is ten times faster than DuckDB's hash-based one over millions of rows).
-    day = f"date_diff('day', DATE '{start.date().isoformat()}', CAST(txn_time AS DATE))"
-    days = (end - start).days
-    use_revenue = s.rfm_monetary == "revenue" and "revenue" in cols
-    money = f"coalesce(CAST(revenue AS {MONEY}), 0)" if use_revenue else f"CAST(amount AS {MONEY})"
-    return f"""
-        SELECT customer_id,
-               CAST(max(txn_time) AS DATE) AS last_txn_date,
-               count(*) FILTER (WHERE {in_window}) AS txn_count,
-               bit_count(bitstring_agg({day}, 0, {days}) FILTER (WHERE {in_window}))
-                   AS active_days,
-               sum({money}) FILTER (WHERE {in_window}) AS monetary,
-               count(*) FILTER (WHERE {in_window} AND channel IN ({_in_list(DIGITAL_CHANNELS)}))
-                   AS digital_txn_count
-        FROM transactions
-        WHERE customer_initiated AND txn_time < TIMESTAMP '{end.isoformat()}'
-        GROUP BY customer_id
-    """
-
-
-def contacts_sql(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
-    """Last relationship-manager contact per customer up to as_of (empty without the table)."""
-    if not has_view(con, "rm_contacts"):
-        return (
-            "SELECT CAST(NULL AS VARCHAR) AS customer_id, CAST(NULL AS DATE) AS last_contact"
-            " WHERE FALSE"
-        )
-    return f"""
-        SELECT customer_id, max(CAST(contact_date AS DATE)) AS last_contact
-        FROM rm_contacts
-        WHERE contact_date <= {_lit(as_of)}
-        GROUP BY customer_id
-    """
 
 
 def customer_aum(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:
@@ -276,7 +122,7 @@ def compute_customer_features(
     ]
     products_held = "coalesce(bit_count(product_bits), 0)"
     frequency = "active_days" if s.frequency_unit == "day" else "txn_count"
-    asof = _lit(as_of)
+    asof = date_literal(as_of)
     sql = f"""
         WITH pop AS ({population_sql(con, as_of)}),
              tx AS ({transactions_sql(con, as_of, s)}),
@@ -286,11 +132,11 @@ def compute_customer_features(
                CASE WHEN closed THEN 'closed' ELSE 'active' END AS status,
                closed AS closed_in_period,
                open_date,
-               open_date >= {_lit(as_of.replace(day=1))} AS new_in_period,
+               open_date >= {date_literal(as_of.replace(day=1))} AS new_in_period,
                CAST(date_sub('month', open_date, {asof}) AS INTEGER) AS tenure_months,
                CAST(date_sub('year', birth_date, {asof}) AS INTEGER) AS age,
                gender, digital_enrolled,
-               {"NULL" if snapshot is None else _lit(snapshot)}::DATE AS aum_month_end,
+               {"NULL" if snapshot is None else date_literal(snapshot)}::DATE AS aum_month_end,
                CAST(coalesce(aum, 0) AS DOUBLE) AS aum,
                CAST(coalesce(liabilities, 0) AS DOUBLE) AS liabilities,
                {", ".join(change_cols)},
@@ -312,31 +158,6 @@ def compute_customer_features(
     """
     df = fetch_frame(con, sql)
     return _finish(df, as_of, s)
-
-
-def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
-    """Run a query into pandas through Arrow: dates as datetime.date, integer and boolean
-    columns nullable only where they hold nulls (NULL-free ones become numpy dtypes)."""
-    con.execute("SELECT 1").fetchall()  # complete any result a caller left open on con
-    table = con.sql(sql).to_arrow_table()
-    mapping = {
-        pa.int32(): pd.Int64Dtype(),
-        pa.int64(): pd.Int64Dtype(),
-        pa.bool_(): pd.BooleanDtype(),
-    }
-    frame = table.to_pandas(types_mapper=mapping.get, date_as_object=True)
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        if (
-            column.null_count == 0
-            and name in frame
-            and frame[name].dtype
-            in (
-                pd.Int64Dtype(),
-                pd.BooleanDtype(),
-            )
-        ):
-            frame[name] = frame[name].to_numpy(dtype="int64" if column.type != pa.bool_() else bool)
-    return frame
 
 
 NULLABLE_INTS = ("age", "recency_days", "days_since_rm_contact")

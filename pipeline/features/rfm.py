@@ -113,5 +113,5 @@ def assign_segments(
 
 def rfm_score_label(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
     """The three digits as text, e.g. "545"."""
-    codes = np.asarray(r) * 100 + np.asarray(f) * 10 + np.asarray(m)
-    return codes.astype(str).astype(object)
+    labels = np.array([f"{a}{b}{c}" for a in range(6) for b in range(6) for c in range(6)], object)
+    return labels[np.asarray(r) * 36 + np.asarray(f) * 6 + np.asarray(m)]

@@ -16,15 +16,11 @@ import pandas as pd
 
 from pipeline import io
 from pipeline.catalog import Catalog
-from pipeline.features.customer import (
-    balance_snapshot,
-    compute_customer_features,
-    customer_aum,
-    table_columns,
-)
+from pipeline.features.customer import compute_customer_features, customer_aum
 from pipeline.features.kpis import compute_branch_outputs
 from pipeline.features.migration import compute_tier_migration
 from pipeline.features.settings import FeatureSettings
+from pipeline.features.sources import balance_snapshot, table_columns
 from pipeline.features.tiers import assign_tiers
 from pipeline.periods import as_of_date, previous_period
 from pipeline.tables import connect
