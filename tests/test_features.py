@@ -156,6 +156,14 @@ def test_revenue_column_absent_falls_back_to_amount():
     assert column(out, "monetary") == [170.0, 10.0, 500.0, 40.0, 0.0, 0.0]
 
 
+def test_revenue_only_on_bank_initiated_rows_falls_back_to_amount():
+    frames = bank()
+    txns = frames["transactions"]
+    txns["revenue"] = txns["revenue"].where(~txns["customer_initiated"])
+    out = compute_customer_features(connect_frames(frames), AS_OF, cfg())
+    assert column(out, "monetary") == [170.0, 10.0, 500.0, 40.0, 0.0, 0.0]
+
+
 def test_optional_customer_columns_and_contacts_table_absent():
     frames = bank()
     frames["customers"] = frames["customers"][["customer_id", "branch_id", "open_date"]]
@@ -315,7 +323,8 @@ def test_period_notes_say_what_the_analyst_must_know():
     out = build_period(connect_frames(frames), "2026-10", cfg())
     assert out.notes == (
         "latest balances are from 2026-09-30, not the period's month",
-        "transactions have no revenue column: RFM monetary uses amount",
+        "no revenue on customer-initiated transactions up to the as-of date: "
+        "RFM monetary uses amount",
         "1 customers have status closed but no close_date: counted as open",
     )
     text = summary(out, "2026-10")

@@ -25,7 +25,8 @@ Definitions (the column docs of the report):
   transactions (= transaction) with customer-initiated activity in the window of
   features.window_months ending on as_of; txn_count: customer-initiated transactions in
   the window; monetary: their revenue (null revenue counts 0) or amount per rfm.monetary
-  (amount when the table has no revenue column); digital_share: share of those on
+  (amount when no customer-initiated transaction up to as_of carries a revenue);
+  digital_share: share of those on
   schema.DIGITAL_CHANNELS, null with none.
 - dormant: no customer-initiated transaction in the last features.dormant_days days
   (recency_days null or >= dormant_days), so a new customer who never transacted is too.

@@ -136,6 +136,22 @@ def balances_sql(snapshot: dt.date | None, change_months: tuple[int, ...]) -> st
     """
 
 
+def revenue_recorded(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> bool:
+    """Whether any customer-initiated transaction up to as_of carries a revenue.
+
+    Without one (no revenue column, or a bank that books revenue only on fees, as the
+    Berka data does) every monetary value would tie at 0, so RFM monetary uses amount.
+    """
+    if "revenue" not in table_columns(con, "transactions"):
+        return False
+    end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    rows = con.execute(
+        "SELECT 1 FROM transactions WHERE customer_initiated AND revenue IS NOT NULL"
+        f" AND txn_time < TIMESTAMP '{end.isoformat()}' LIMIT 1"
+    ).fetchall()
+    return bool(rows)
+
+
 def transactions_sql(con: duckdb.DuckDBPyConnection, as_of: dt.date, s: FeatureSettings) -> str:
     """One pass over customer-initiated transactions up to as_of: recency and window stats."""
     cols = table_columns(con, "transactions")
@@ -149,7 +165,7 @@ def transactions_sql(con: duckdb.DuckDBPyConnection, as_of: dt.date, s: FeatureS
     # is ten times faster than DuckDB's hash-based one over millions of rows).
     day = f"date_diff('day', DATE '{start.date().isoformat()}', CAST(txn_time AS DATE))"
     days = (end - start).days
-    use_revenue = s.rfm_monetary == "revenue" and "revenue" in cols
+    use_revenue = s.rfm_monetary == "revenue" and revenue_recorded(con, as_of)
     money = f"coalesce(CAST(revenue AS {MONEY}), 0)" if use_revenue else f"CAST(amount AS {MONEY})"
     return f"""
         SELECT customer_id,

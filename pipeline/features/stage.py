@@ -20,7 +20,7 @@ from pipeline.features.customer import compute_customer_features, customer_aum
 from pipeline.features.kpis import compute_branch_outputs
 from pipeline.features.migration import compute_tier_migration
 from pipeline.features.settings import FeatureSettings
-from pipeline.features.sources import balance_snapshot, table_columns
+from pipeline.features.sources import balance_snapshot, revenue_recorded, table_columns
 from pipeline.features.tiers import assign_tiers
 from pipeline.periods import as_of_date, previous_period
 from pipeline.tables import connect
@@ -52,8 +52,11 @@ def data_notes(con: duckdb.DuckDBPyConnection, as_of: dt.date, s: FeatureSetting
         notes.append(f"no balances on or before {as_of}: AUM is 0 for everyone")
     elif (snapshot.year, snapshot.month) != (as_of.year, as_of.month):
         notes.append(f"latest balances are from {snapshot}, not the period's month")
-    if s.rfm_monetary == "revenue" and "revenue" not in table_columns(con, "transactions"):
-        notes.append("transactions have no revenue column: RFM monetary uses amount")
+    if s.rfm_monetary == "revenue" and not revenue_recorded(con, as_of):
+        notes.append(
+            "no revenue on customer-initiated transactions up to the as-of date: "
+            "RFM monetary uses amount"
+        )
     cols = table_columns(con, "customers")
     if "status" in cols:
         close = "close_date IS NULL" if "close_date" in cols else "TRUE"
