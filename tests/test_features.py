@@ -332,3 +332,11 @@ def test_period_notes_say_what_the_analyst_must_know():
         "features 2026-10: 5 active customers in 2 branches (1 closed in the period, 1 new)"
     )
     assert "note: 1 customers have status closed" in text
+
+
+def test_as_of_may_be_a_midnight_timestamp_but_not_a_time_of_day(features):
+    con = connect_frames(bank())
+    out = compute_customer_features(con, pd.Timestamp("2026-10-31"), cfg())
+    pd.testing.assert_frame_equal(out, features)
+    with pytest.raises(ValueError, match="calendar day"):
+        compute_customer_features(con, pd.Timestamp("2026-10-31 12:00"), cfg())

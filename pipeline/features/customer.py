@@ -67,12 +67,22 @@ def period_of(as_of: dt.date) -> str:
     return f"{as_of.year:04d}-{as_of.month:02d}"
 
 
+def calendar_day(as_of: dt.date) -> dt.date:
+    """The as-of date as a plain date (a datetime or Timestamp at midnight is accepted)."""
+    if isinstance(as_of, dt.datetime | pd.Timestamp):
+        if pd.Timestamp(as_of) != pd.Timestamp(as_of).normalize():
+            raise ValueError(f"as_of must be a calendar day, got {as_of!r}")
+        return pd.Timestamp(as_of).date()
+    return as_of
+
+
 def customer_aum(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:
     """customer_id, branch_id, status and aum at as_of: the slice tiers need.
 
     The same population and balance SQL as the full mart, without the transactions pass;
     tier migration uses it for the previous period.
     """
+    as_of = calendar_day(as_of)
     snapshot = balance_snapshot(con, as_of)
     sql = f"""
         WITH pop AS ({population_sql(con, as_of)}), bal AS ({balances_sql(snapshot, ())})
@@ -103,6 +113,7 @@ def compute_customer_features(
     after it. Sorted by customer_id. See the module docstring for every definition.
     """
     s = FeatureSettings.from_config(cfg)
+    as_of = calendar_day(as_of)
     snapshot = balance_snapshot(con, as_of)
     changes = s.aum_change_months
     change_cols = []
