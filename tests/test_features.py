@@ -340,3 +340,11 @@ def test_as_of_may_be_a_midnight_timestamp_but_not_a_time_of_day(features):
     pd.testing.assert_frame_equal(out, features)
     with pytest.raises(ValueError, match="calendar day"):
         compute_customer_features(con, pd.Timestamp("2026-10-31 12:00"), cfg())
+
+
+def test_a_period_before_any_customer_gives_empty_outputs_and_says_so():
+    out = build_period(connect_frames(bank()), "2010-01", cfg())
+    assert out.features.empty and out.tier_migration.empty and out.lorenz.empty
+    assert out.branch_kpis["scope"].tolist() == ["network"]
+    assert out.branch_kpis["customers"].tolist() == [0]
+    assert out.notes[0] == "no customers open on 2010-01-31: is the period right?"

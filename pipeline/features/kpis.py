@@ -85,11 +85,9 @@ def _aggregate(features: pd.DataFrame, active: np.ndarray, sc: Scope, s: Feature
     all_codes = sc.codes
     codes = all_codes[active]
 
-    def total(values: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+    def total(values: np.ndarray) -> np.ndarray:
         weights = np.asarray(values, dtype=np.float64)[active]
-        c = codes if where is None else codes[where]
-        w = weights if where is None else weights[where]
-        return np.bincount(c, weights=w, minlength=G)
+        return np.bincount(codes, weights=weights, minlength=G)
 
     def count(where: np.ndarray | None = None) -> np.ndarray:
         c = codes if where is None else codes[where]

@@ -81,6 +81,8 @@ def build_period(
     migration = compute_tier_migration(prev, features, s.tier_names, period)
     kpis, lorenz = compute_branch_outputs(features, s, period, as_of)
     notes = data_notes(con, as_of, s)
+    if features.empty:
+        notes.insert(0, f"no customers open on {as_of}: is the period right?")
     unmatched = int((features["rfm_segment"] == s.unmatched_segment).sum())
     if unmatched:
         notes.append(f"{unmatched} customers match no rfm.segments rule: {s.unmatched_segment}")
