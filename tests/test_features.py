@@ -348,3 +348,81 @@ def test_a_period_before_any_customer_gives_empty_outputs_and_says_so():
     assert out.branch_kpis["scope"].tolist() == ["network"]
     assert out.branch_kpis["customers"].tolist() == [0]
     assert out.notes[0] == "no customers open on 2010-01-31: is the period right?"
+
+
+# ---- properties of the whole mart on generated banks ---------------------------------
+
+
+@st.composite
+def small_banks(draw):
+    n = draw(st.integers(1, 12))
+    ids = [f"K{i:02d}" for i in range(n)]
+    day = st.dates(min_value=D(2024, 1, 1), max_value=D(2026, 12, 31))
+    customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "branch_id": [draw(st.sampled_from(["B1", "B2"])) for _ in ids],
+            "open_date": pd.to_datetime([draw(day) for _ in ids]),
+            "close_date": pd.to_datetime([draw(st.none() | day) for _ in ids]),
+        }
+    )
+    k = draw(st.integers(0, 40))
+    txns = pd.DataFrame(
+        {
+            "txn_id": [f"t{i}" for i in range(k)],
+            "customer_id": [draw(st.sampled_from(ids)) for _ in range(k)],
+            "txn_time": pd.to_datetime([draw(day) for _ in range(k)]),
+            "amount": [draw(st.sampled_from([1.0, 5.0, 20.0, 300.0])) for _ in range(k)],
+            "direction": "debit",
+            "channel": [
+                draw(st.sampled_from(["mobile", "online", "counter", "atm"])) for _ in range(k)
+            ],
+            "txn_type": "card_purchase",
+            "revenue": [draw(st.sampled_from([0.0, 0.5, 1.0])) for _ in range(k)],
+            "customer_initiated": [draw(st.booleans()) for _ in range(k)],
+        }
+    )
+    month_ends = [pd.Period("2026-10", "M") - m for m in (0, 1, 3, 12)]
+    rows = {
+        (
+            draw(st.sampled_from(ids)),
+            draw(st.sampled_from(month_ends)),
+            draw(st.sampled_from(PRODUCTS)),
+        )
+        for _ in range(draw(st.integers(0, 30)))
+    }
+    balances = pd.DataFrame(
+        [
+            (c, m.end_time.normalize(), p, draw(st.sampled_from([0.0, 100.0, 6e4, 7e5, 8e6])))
+            for c, m, p in sorted(rows)
+        ],
+        columns=["customer_id", "month_end", "product", "balance"],
+    )
+    balances["month_end"] = pd.to_datetime(balances["month_end"])
+    return {"customers": customers, "transactions": txns, "balances": balances}
+
+
+DEFAULT_CFG = cfg()
+
+
+@settings(max_examples=20, deadline=None)
+@given(small_banks())
+def test_mart_invariants_on_generated_banks(frames):
+    out = compute_customer_features(connect_frames(frames), AS_OF, DEFAULT_CFG)
+    assert out["customer_id"].is_unique and out["customer_id"].is_monotonic_increasing
+    assert out["rfm_r"].between(1, 5).all() and out["rfm_f"].between(1, 5).all()
+    assert out["rfm_m"].between(1, 5).all() and out["rfm_segment"].notna().all()
+    tiers = DEFAULT_CFG["tiers"]
+    for aum, tier in zip(out["aum"], out["tier"], strict=True):
+        assert tier == [t["name"] for t in tiers if t["min_aum"] <= max(aum, 0)][-1]
+    held = sum(out[f"has_{p}"].astype(int) for p in PRODUCTS)
+    assert (held == out["products_held"]).all()
+    assert (out["frequency"] <= out["txn_count"]).all()
+    assert out["digital_share"].dropna().between(0, 1).all()
+    assert (out["digital_share"].isna() == (out["txn_count"] == 0)).all()
+    recency = out["recency_days"].astype("float64")
+    assert (out["dormant"] == (recency.isna() | (recency >= 180))).all()
+    assert (recency.dropna() >= 0).all()
+    inactive = out["txn_count"] == 0
+    assert (out.loc[inactive, "rfm_segment"] == "Lost").all()
+    assert (out["closed_in_period"] == (out["status"] == "closed")).all()
