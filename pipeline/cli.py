@@ -16,8 +16,15 @@ from pipeline import __version__
 from pipeline.catalog import Catalog
 from pipeline.config import load_config
 from pipeline.errors import CrmError, InputError, StageNotBuilt
+from pipeline.io import promote_on_success
 from pipeline.periods import latest_complete_period, parse_period
-from pipeline.runner import data_root_lock, run_manifest, run_stages, write_run_manifest
+from pipeline.runner import (
+    data_root_lock,
+    promoted,
+    run_manifest,
+    run_stages,
+    write_run_manifest,
+)
 
 # stage -> (module, function, issue that builds it). Each function takes
 # (cfg, catalog[, period]) and returns a short human summary to print.
@@ -131,7 +138,7 @@ def _run_stage(stage: str, catalog: Catalog, *args: Any) -> None:
     """Run one stage under the data-root lock and print its summary and time."""
     func = stage_function(stage)
     started = time.perf_counter()
-    with data_root_lock(catalog):
+    with data_root_lock(catalog), promote_on_success():
         summary = func(*args)
     if summary:
         click.echo(str(summary).rstrip())
@@ -223,11 +230,12 @@ def run(state: State, period: str | None) -> None:
     cfg, catalog = state.load()
     functions = {stage: stage_function(stage) for stage in ("ingest", *PERIOD_STAGES)}
     with data_root_lock(catalog):
-        timings = run_stages([("ingest", lambda: functions["ingest"](cfg, catalog))], click.echo)
+        # Each stage's outputs are put in place only when that stage completes.
+        timings = run_stages([("ingest", promoted(functions["ingest"], cfg, catalog))], click.echo)
         resolved = resolve_period(cfg, catalog, period)
         timings += run_stages(
             [
-                (stage, lambda stage=stage: functions[stage](cfg, catalog, resolved))
+                (stage, promoted(functions[stage], cfg, catalog, resolved))
                 for stage in PERIOD_STAGES
             ],
             click.echo,

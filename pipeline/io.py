@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,8 +21,11 @@ import pyarrow.parquet as pq
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-# (temporary, target) renames held back by an active promote_on_success block.
-_PENDING: ContextVar[list[tuple[Path, Path]] | None] = ContextVar("_PENDING", default=None)
+# (temporary, target) renames held back by an active promote_on_success block
+# (temporary None: a removal of target, see remove_output).
+_PENDING: ContextVar[list[tuple[Path | None, Path]] | None] = ContextVar("_PENDING", default=None)
+# what atomic_path names its temporaries: .<target name>.<mkstemp letters>.tmp
+_TEMP = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")
 
 
 @contextmanager
@@ -48,24 +52,80 @@ def atomic_path(target: Path) -> Iterator[Path]:
 
 
 @contextmanager
-def promote_on_success() -> Iterator[None]:
+def promote_on_success(enabled: bool = True) -> Iterator[None]:
     """Hold back every atomic write in this block; put them all in place only when the
     block completes. A failure (bad input, disk full, a bug) leaves the previous good
     outputs untouched and removes the new temporaries; a killed process leaves only
     hidden `.name.*.tmp` files, which no reader opens. A stage inside the block must
-    not read back its own outputs (it would see the previous version)."""
-    pending: list[tuple[Path, Path]] = []
+    not read back its own outputs (it would see the previous version).
+
+    Blocks nest: an inner block joins the outer one (its writes wait for the outer
+    block; a failure inside it drops only its own). `enabled=False` writes straight
+    through for the block -- for a stage that writes into its own staging folder and
+    swaps the folder in itself, where a held rename would point into a moved folder.
+    """
+    outer = _PENDING.get()
+    if not enabled:
+        token = _PENDING.set(None)
+        try:
+            yield
+        finally:
+            _PENDING.reset(token)
+        return
+    if outer is not None:
+        start = len(outer)
+        try:
+            yield
+        except BaseException:
+            _discard(outer[start:])
+            del outer[start:]
+            raise
+        return
+    pending: list[tuple[Path | None, Path]] = []
     token = _PENDING.set(pending)
     try:
         yield
     except BaseException:
-        for tmp, _ in pending:
-            tmp.unlink(missing_ok=True)
+        _discard(pending)
         raise
     finally:
         _PENDING.reset(token)
     for tmp, target in pending:
-        os.replace(tmp, target)
+        if tmp is None:
+            target.unlink(missing_ok=True)
+        else:
+            os.replace(tmp, target)
+
+
+def _discard(pending: list[tuple[Path | None, Path]]) -> None:
+    for tmp, _ in pending:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
+def remove_output(target: Path) -> None:
+    """Delete an output that is no longer produced -- inside promote_on_success only
+    when the block completes, so a failed stage keeps it like its other outputs."""
+    pending = _PENDING.get()
+    if pending is None:
+        Path(target).unlink(missing_ok=True)
+    else:
+        pending.append((None, Path(target)))
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the hidden `.name.*.tmp` files a killed writer left under `folder`.
+
+    Only safe while no other process writes there: call it under the data-root lock.
+    """
+    if not Path(folder).is_dir():
+        return []
+    stale = sorted(
+        p for p in Path(folder).rglob(".*.tmp") if p.is_file() and _TEMP.fullmatch(p.name)
+    )
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def write_parquet(df: pd.DataFrame, target: Path) -> Path:

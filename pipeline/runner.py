@@ -17,7 +17,13 @@ from typing import Any
 from pipeline import __version__
 from pipeline.catalog import Catalog
 from pipeline.errors import CrmError
-from pipeline.io import read_json, sha256_file, write_json
+from pipeline.io import (
+    promote_on_success,
+    read_json,
+    remove_stale_temporaries,
+    sha256_file,
+    write_json,
+)
 
 
 class RunLocked(CrmError):
@@ -47,12 +53,29 @@ def data_root_lock(catalog: Catalog) -> Iterator[None]:
         fh.truncate()
         fh.write(f"crm pid {os.getpid()} on {platform.node()}")
         fh.flush()
+        # Alone on the root now: temporaries left by a killed writer are garbage.
+        for folder in (
+            catalog.interim_dir,
+            catalog.data_dir / "processed",
+            catalog.report_dir / "build",
+        ):
+            remove_stale_temporaries(folder)
         try:
             yield
         finally:
             fh.seek(0)
             fh.truncate()
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def promoted(func: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+    """A call of `func(*args)` whose outputs are put in place only if it completes."""
+
+    def call() -> Any:
+        with promote_on_success():
+            return func(*args)
+
+    return call
 
 
 def config_hash(cfg: dict[str, Any]) -> str:

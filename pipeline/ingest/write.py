@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from pipeline.catalog import Catalog
 from pipeline.ingest.cast import ident, lit, part_columns
-from pipeline.io import write_json, write_with
+from pipeline.io import remove_output, write_json, write_with
 from pipeline.schema import TABLES, Column
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def write_outputs(con, result: IngestResult, catalog: Catalog) -> None:
     for name in TABLES:  # a table this source does not map must not linger from another
         if name not in result.source.tables:
             for stale in (catalog.interim_table(name), catalog.rejects_dir / f"{name}.parquet"):
-                stale.unlink(missing_ok=True)
+                remove_output(stale)
 
 
 def manifest(result: IngestResult, catalog: Catalog) -> dict:

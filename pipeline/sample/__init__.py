@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from pipeline.catalog import Catalog
 from pipeline.config import read_yaml, source_config_path, survey_definition_path
-from pipeline.io import write_json
+from pipeline.io import promote_on_success, write_json
 from pipeline.sample import exports
 from pipeline.sample import writer as w
 from pipeline.sample.bank import RUN_LEVEL, Setup, generate_chunk, make_setup, stream
@@ -216,7 +216,9 @@ def run_sample(cfg: dict[str, Any], catalog: Catalog) -> str:
     stamp.unlink(missing_ok=True)  # the old sample is no longer known to be complete
     raw, truth = w.fresh_staging(raw_target), w.fresh_staging(truth_target)
     try:
-        dirt = _write_bank(setup, float(sample_cfg["dirt_rate"]), raw, truth)
+        # Written into staging folders swapped in below, so writes there go straight through.
+        with promote_on_success(False):
+            dirt = _write_bank(setup, float(sample_cfg["dirt_rate"]), raw, truth)
     except BaseException:
         shutil.rmtree(raw, ignore_errors=True)
         shutil.rmtree(truth, ignore_errors=True)
