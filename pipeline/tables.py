@@ -43,13 +43,5 @@ def connect_frames(
     return con
 
 
-def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-        ).fetchone()[0]
-    )
-
-
 def _sql_path(path) -> str:
     return str(path).replace("'", "''")
