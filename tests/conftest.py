@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,39 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"public data not present: {path}")
     return path
+
+
+# --- one sample bank run end to end, shared by the run/fault/drift/notebook tests ---
+SAMPLE_PERIOD = "2026-10"
+
+
+@dataclass(frozen=True)
+class SampleBankRun:
+    """A generated bank (2,500 customers, 2 branches, 24 months, dirt on) after
+    `crm run --period 2026-10`. Treat it as read-only: copy `data_dir` to change it."""
+
+    data_dir: Path
+    report_dir: Path
+    period: str
+    run_output: str
+
+    @property
+    def args(self) -> list[str]:
+        return ["--data-dir", str(self.data_dir), "--report-dir", str(self.report_dir)]
+
+
+@pytest.fixture(scope="session")
+def sample_bank_run(tmp_path_factory: pytest.TempPathFactory) -> SampleBankRun:
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    base = tmp_path_factory.mktemp("sample_bank_run")
+    bank = SampleBankRun(base / "data", base / "reports", SAMPLE_PERIOD, "")
+    sample = ["sample", "--customers", "2500", "--branches", "2", "--months", "24"]
+    runner = CliRunner()
+    done = runner.invoke(cli, [*bank.args, *sample, "--end-month", SAMPLE_PERIOD])
+    assert done.exit_code == 0, done.output
+    done = runner.invoke(cli, [*bank.args, "run", "--period", SAMPLE_PERIOD])
+    assert done.exit_code == 0, done.output
+    return SampleBankRun(bank.data_dir, bank.report_dir, SAMPLE_PERIOD, done.output)

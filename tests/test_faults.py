@@ -1,0 +1,173 @@
+"""A stage that fails -- killed mid-write (SIGKILL) or out of disk -- leaves the period's
+previous good outputs exactly as they were, and the next run completes with the bytes
+of a clean run. Runs on copies of the shared sample bank run (tests/conftest.py)."""
+
+from __future__ import annotations
+
+import errno
+import shutil
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import pipeline.io
+from pipeline.catalog import Catalog
+from pipeline.cli import cli
+
+pytestmark = pytest.mark.slow
+
+# Runs `crm` with every atomic write watched: when the write of the file named by
+# argv[1] has put (half of) its bytes in its temporary, the process SIGKILLs itself.
+KILLED_MID_WRITE = """
+import os, signal, sys
+from contextlib import contextmanager
+import pipeline.io as io
+from pipeline.cli import main
+
+victim = sys.argv.pop(1)
+original = io.atomic_path
+
+@contextmanager
+def dying(target):
+    with original(target) as tmp:
+        yield tmp
+        if target.name == victim:
+            with open(tmp, "r+b") as fh:
+                fh.truncate(tmp.stat().st_size // 2)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+io.atomic_path = dying
+sys.argv[0] = "crm"
+main()
+"""
+
+# stage, the change that makes its new outputs differ from the previous ones, the file
+# whose write is killed, and the folder its outputs live in
+CASES = {
+    "features-first-write": (
+        "features",
+        {"features": "dormant_days: 90"},
+        "customer_features.parquet",
+    ),
+    "features-last-write": ("features", {"features": "dormant_days: 90"}, "lorenz.parquet"),
+    "score": ("score", {"value_risk": "watchlist_size: 5"}, "model_card.json"),
+    "ingest-parts-state": ("ingest", {}, "state.json"),
+    "ingest-manifest": ("ingest", {}, "manifest.json"),
+}
+
+
+def _visible(folder: Path) -> dict[str, bytes]:
+    """Every output a reader can open. Ingest's parts/ folder is its re-parse cache, not
+    an output: its files are content-addressed and only used when state.json (an atomic,
+    held-back write) lists them, so a kill may change what it holds but not what it means.
+    """
+    found = {}
+    for p in sorted(folder.rglob("*")):
+        parts = p.relative_to(folder).parts
+        if p.is_file() and parts[0] != "parts" and not any(s.startswith(".") for s in parts):
+            found[str(p.relative_to(folder))] = p.read_bytes()
+    return found
+
+
+def _hidden(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob(".*.tmp"))
+
+
+class Root:
+    """A private copy of the shared bank's data root, with a user config."""
+
+    def __init__(self, bank, where: Path, settings: dict[str, str], stage: str):
+        self.catalog = Catalog(where / "data", where / "reports")
+        shutil.copytree(bank.data_dir, self.catalog.data_dir)
+        self.config = where / "user.yml"
+        self.config.write_text(
+            "".join(f"{section}:\n  {line}\n" for section, line in settings.items()) or "{}\n",
+            encoding="utf-8",
+        )
+        if stage == "ingest":  # new raw data: the new canonical tables differ from the old
+            first = sorted((self.catalog.raw_dir("sample") / "transactions").iterdir())[0]
+            first.unlink()
+        self.stage, self.period = stage, bank.period
+        self.args = [
+            "--data-dir",
+            str(self.catalog.data_dir),
+            "--report-dir",
+            str(self.catalog.report_dir),
+            "--config",
+            str(self.config),
+        ]
+        self.command = [stage] if stage == "ingest" else [stage, "--period", self.period]
+        self.outputs = (
+            self.catalog.interim_dir
+            if stage == "ingest"
+            else self.catalog.processed_dir(self.period)
+        )
+
+    def run(self) -> str:
+        done = CliRunner().invoke(cli, [*self.args, *self.command])
+        assert done.exit_code == 0, done.output
+        return done.output
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_killed_mid_write_keeps_previous_outputs_and_the_next_run_completes(
+    case: str, sample_bank_run, tmp_path: Path
+) -> None:
+    stage, settings, victim = CASES[case]
+    root = Root(sample_bank_run, tmp_path / "killed", settings, stage)
+    before = _visible(root.outputs)
+    assert list(root.outputs.rglob(victim))  # a previous version of the killed write
+
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_MID_WRITE, victim, *root.args, *root.command],
+        capture_output=True,
+        text=True,
+    )
+    assert killed.returncode == -9, killed.stderr
+    assert _visible(root.outputs) == before  # every previous output, byte for byte
+    assert _hidden(root.outputs)  # the held-back temporaries are there, hidden
+
+    root.run()
+    after = _visible(root.outputs)
+    assert after != before and _hidden(root.outputs) == []
+    clean = Root(sample_bank_run, tmp_path / "clean", settings, stage)
+    clean.run()
+    # the ingest manifest names its raw folder by absolute path, the one thing that differs
+    here, there = (str(r.catalog.data_dir).encode() for r in (root, clean))
+    assert after == {k: v.replace(there, here) for k, v in _visible(clean.outputs).items()}
+
+
+def test_disk_full_keeps_previous_outputs_and_leaves_no_temporary(
+    sample_bank_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = Root(sample_bank_run, tmp_path, {"value_risk": "watchlist_size: 5"}, "score")
+    before = _visible(root.outputs)
+    original = pipeline.io.atomic_path
+    written: list[str] = []
+
+    @contextmanager
+    def filling_up(target: Path):
+        with original(target) as tmp:
+            yield tmp
+            written.append(target.name)
+            if len(written) == 2:  # the disk fills up on the second output
+                raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
+
+    monkeypatch.setattr(pipeline.io, "atomic_path", filling_up)
+    done = CliRunner().invoke(cli, [*root.args, *root.command])
+    assert isinstance(done.exception, OSError) and done.exception.errno == errno.ENOSPC
+    assert len(written) == 2
+    assert _visible(root.outputs) == before and _hidden(root.outputs) == []
+
+
+def test_bad_input_keeps_previous_outputs(sample_bank_run, tmp_path: Path) -> None:
+    root = Root(sample_bank_run, tmp_path, {}, "features")
+    before = _visible(root.outputs)
+    pipeline.io.write_bytes(b"not parquet", root.catalog.interim_table("balances"))
+    done = CliRunner().invoke(cli, [*root.args, *root.command])
+    assert done.exit_code != 0
+    assert _visible(root.outputs) == before and _hidden(root.outputs) == []
