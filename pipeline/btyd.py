@@ -230,6 +230,21 @@ def fit_transactions_model(
     return FittedBtyd(model, fitter, params, ll, n, len(rows))
 
 
+def transactions_model_from_params(
+    model: str, params: dict[str, float], n_customers: int = 0, n_unique_rows: int = 0
+) -> FittedBtyd:
+    """A fitted transactions model rebuilt from its parameters alone (no data, no fit):
+    its predictions equal the original's. Used where the fitter object cannot travel,
+    e.g. to Spark executors scoring partitions."""
+    if model not in _FITTERS:
+        raise BtydFitError(f"clv.model: unknown model {model!r} ({', '.join(_FITTERS)})")
+    fitter = _FITTERS[model]()
+    names = PARAMETER_NAMES[model]
+    fitter.params_ = pd.Series([float(params[k]) for k in names], index=list(names))
+    values = {k: float(params[k]) for k in names}
+    return FittedBtyd(model, fitter, values, float("nan"), n_customers, n_unique_rows)
+
+
 def log_likelihood(
     model: str, params: dict[str, float], frequency, recency, T, weights=None
 ) -> float:
@@ -301,6 +316,14 @@ def fit_gamma_gamma(
     return FittedGammaGamma(fitter, params, int(keep.sum()), corr)
 
 
+def gamma_gamma_from_params(params: dict[str, float]) -> FittedGammaGamma:
+    """A Gamma-Gamma model rebuilt from its parameters (p, q, v) for prediction only."""
+    fitter = GammaGammaFitter()
+    fitter.params_ = pd.Series([float(params[k]) for k in ("p", "q", "v")], index=["p", "q", "v"])
+    values = {k: float(params[k]) for k in ("p", "q", "v")}
+    return FittedGammaGamma(fitter, values, 0, float("nan"))
+
+
 def expected_value_per_event(gg: FittedGammaGamma, frequency, monetary_value) -> np.ndarray:
     """Gamma-Gamma's conditional expected value per event (population mean for x=0).
 
@@ -347,15 +370,24 @@ def horizon_in_units(horizon_months: int, time_unit: str) -> float:
     return horizon_months * CLV_MONTH[time_unit]
 
 
-def observed_value_per_event(frequency, monetary_value) -> np.ndarray:
-    """Fallback when Gamma-Gamma is unusable: the customer's own mean value per repeat
-    event (negative clipped at 0); customers without repeats get the population's mean
-    value per repeat event."""
+def population_value_per_event(frequency, monetary_value) -> float:
+    """The population's mean value per repeat event (negative means clipped at 0)."""
     f = np.asarray(frequency, dtype=float)
     m = np.clip(np.asarray(monetary_value, dtype=float), 0, None)
     repeat = f > 0
-    population = float((m[repeat] * f[repeat]).sum() / f[repeat].sum()) if repeat.any() else 0.0
-    return np.where(repeat, m, population)
+    return float((m[repeat] * f[repeat]).sum() / f[repeat].sum()) if repeat.any() else 0.0
+
+
+def observed_value_per_event(frequency, monetary_value, population: float | None = None):
+    """Fallback when Gamma-Gamma is unusable: the customer's own mean value per repeat
+    event (negative clipped at 0); customers without repeats get the population's mean
+    value per repeat event (`population`, computed here from these customers when None:
+    pass it when they are one partition of the population)."""
+    f = np.asarray(frequency, dtype=float)
+    m = np.clip(np.asarray(monetary_value, dtype=float), 0, None)
+    if population is None:
+        population = population_value_per_event(f, m)
+    return np.where(f > 0, m, population)
 
 
 def clv(

@@ -23,9 +23,11 @@ CONFIG_DIR = Path(os.environ.get("CRM_CONFIG_DIR", PROJECT_ROOT / "configs"))
 DEFAULT_CONFIG = CONFIG_DIR / "default.yml"
 
 # Keys whose default is null: the type a value must have when set.
-NULLABLE: dict[str, type] = {"period": str}
+NULLABLE: dict[str, type] = {"period": str, "spark.master": str, "spark.interim_uri": str}
 # Mappings whose keys are free (a txn_type, say) but whose values must be numbers.
 OPEN_NUMBER_MAPS = {"clv.margin_rates", "churn.bands"}
+# Mappings whose keys are free and whose values are scalars (Spark settings).
+OPEN_SCALAR_MAPS = {"spark.conf"}
 CHOICES: dict[str, tuple[str, ...]] = {
     "engine": ("duckdb", "spark"),
     "locale": ("en", "zh_CN"),
@@ -94,7 +96,7 @@ def _merge(cfg: dict, user: Mapping, defaults: Mapping, prefix: str) -> None:
             known = ", ".join(sorted(str(k) for k in defaults))
             raise ConfigError(f"{dotted}: unknown key (known here: {known})")
         default = defaults[key]
-        if isinstance(default, dict) and dotted not in OPEN_NUMBER_MAPS:
+        if isinstance(default, dict) and dotted not in OPEN_NUMBER_MAPS | OPEN_SCALAR_MAPS:
             if not isinstance(value, dict):
                 raise ConfigError(f"{dotted}: expected a mapping, got {_type_name(value)}")
             _merge(cfg[key], value, default, prefix=f"{dotted}.")
@@ -132,6 +134,13 @@ def _check_type(dotted: str, value: Any, default: Any) -> None:
         for k, v in value.items():
             if isinstance(v, bool) or not isinstance(v, int | float):
                 raise ConfigError(f"{dotted}.{k}: expected a number, got {_type_name(v)}")
+        return
+    if dotted in OPEN_SCALAR_MAPS:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{dotted}: expected a mapping, got {_type_name(value)}")
+        for k, v in value.items():
+            if not isinstance(v, str | int | float | bool):
+                raise ConfigError(f"{dotted}.{k}: expected a string or number, got {_type_name(v)}")
         return
     if isinstance(default, bool):
         ok = isinstance(value, bool)

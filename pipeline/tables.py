@@ -45,3 +45,13 @@ def connect_frames(
 
 def _sql_path(path) -> str:
     return str(path).replace("'", "''")
+
+
+def connect_engine(cfg: dict, catalog: Catalog):
+    """The connection for config `engine`: DuckDB (connect), or Spark (pipeline.spark),
+    both with the canonical tables as views under their names and the same SQL."""
+    if cfg.get("engine") == "spark":
+        from pipeline.spark import connect as connect_spark
+
+        return connect_spark(cfg, catalog)
+    return connect(catalog)

@@ -47,6 +47,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from pipeline.dialect import dialect_of
 from pipeline.features.rfm import assign_segments, rfm_score_label, rfm_scores
 from pipeline.features.settings import FeatureSettings
 from pipeline.features.sources import (
@@ -135,6 +136,7 @@ def compute_customer_features(
     products_held = "coalesce(bit_count(product_bits), 0)"
     frequency = "active_days" if s.frequency_unit == "day" else "txn_count"
     asof = date_literal(as_of)
+    d = dialect_of(con)
     sql = f"""
         WITH pop AS ({population_sql(con, as_of)}),
              tx AS ({transactions_sql(con, as_of, s)}),
@@ -145,23 +147,24 @@ def compute_customer_features(
                closed AS closed_in_period,
                open_date,
                open_date >= {date_literal(as_of.replace(day=1))} AS new_in_period,
-               CAST(date_sub('month', open_date, {asof}) AS INTEGER) AS tenure_months,
-               CAST(date_sub('year', birth_date, {asof}) AS INTEGER) AS age,
+               CAST({d.complete_months("open_date", asof)} AS INTEGER) AS tenure_months,
+               CAST({d.complete_years("birth_date", asof)} AS INTEGER) AS age,
                gender, digital_enrolled,
-               {"NULL" if snapshot is None else date_literal(snapshot)}::DATE AS aum_month_end,
+               CAST({"NULL" if snapshot is None else date_literal(snapshot)} AS DATE)
+                   AS aum_month_end,
                CAST(coalesce(aum, 0) AS DOUBLE) AS aum,
                CAST(coalesce(liabilities, 0) AS DOUBLE) AS liabilities,
                {", ".join(change_cols)},
                CAST({products_held} AS INTEGER) AS products_held,
                {", ".join(product_cols)},
                last_txn_date,
-               CAST(date_diff('day', last_txn_date, {asof}) AS INTEGER) AS recency_days,
+               CAST({d.days_between("last_txn_date", asof)} AS INTEGER) AS recency_days,
                CAST(coalesce({frequency}, 0) AS BIGINT) AS frequency,
                CAST(coalesce(monetary, 0) AS DOUBLE) AS monetary,
                CAST(coalesce(txn_count, 0) AS BIGINT) AS txn_count,
                CAST(coalesce(digital_txn_count, 0) AS BIGINT) AS digital_txn_count,
                CASE WHEN txn_count > 0 THEN digital_txn_count / txn_count END AS digital_share,
-               CAST(date_diff('day', last_contact, {asof}) AS INTEGER) AS days_since_rm_contact
+               CAST({d.days_between("last_contact", asof)} AS INTEGER) AS days_since_rm_contact
         FROM pop
         LEFT JOIN tx USING (customer_id)
         LEFT JOIN bal USING (customer_id)

@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from pipeline.dialect import dialect_of
 from pipeline.errors import InputError
 from pipeline.features.settings import FeatureSettings
 from pipeline.schema import ASSET_PRODUCTS, DIGITAL_CHANNELS, LIABILITY_PRODUCTS, PRODUCTS
@@ -33,11 +34,8 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
 
 
 def has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether the connection has this table (fetchall: leaves no unfinished result)."""
-    rows = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    ).fetchall()
-    return bool(rows[0][0])
+    """Whether the connection has this table (asked the way its dialect can)."""
+    return dialect_of(con).has_table(con, name)
 
 
 def _optional(cols: set[str], name: str, sql_type: str) -> str:
@@ -58,16 +56,16 @@ def population_sql(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
     close = _optional(cols, "close_date", "DATE")
     start = as_of.replace(day=1)
     return f"""
-        SELECT customer_id, CAST(branch_id AS VARCHAR) AS branch_id,
-               CAST(rm_id_raw AS VARCHAR) AS rm_id, open_date, close_date,
+        SELECT customer_id, CAST(branch_id AS STRING) AS branch_id,
+               CAST(rm_id_raw AS STRING) AS rm_id, open_date, close_date,
                birth_date, gender, digital_enrolled,
                close_date IS NOT NULL AND close_date <= {date_literal(as_of)} AS closed
         FROM (
             SELECT customer_id, branch_id, CAST(open_date AS DATE) AS open_date,
                    {close} AS close_date,
-                   {_optional(cols, "rm_id", "VARCHAR")} AS rm_id_raw,
+                   {_optional(cols, "rm_id", "STRING")} AS rm_id_raw,
                    {_optional(cols, "birth_date", "DATE")} AS birth_date,
-                   {_optional(cols, "gender", "VARCHAR")} AS gender,
+                   {_optional(cols, "gender", "STRING")} AS gender,
                    {_optional(cols, "digital_enrolled", "BOOLEAN")} AS digital_enrolled
             FROM customers
         )
@@ -101,7 +99,7 @@ def balances_sql(snapshot: dt.date | None, change_months: tuple[int, ...]) -> st
     """
     if snapshot is None:  # no balances on or before as_of: an empty relation of the shape
         cols = [
-            "CAST(NULL AS VARCHAR) AS customer_id",
+            "CAST(NULL AS STRING) AS customer_id",
             f"CAST(NULL AS {MONEY}) AS aum",
             f"CAST(NULL AS {MONEY}) AS liabilities",
             "CAST(NULL AS INTEGER) AS product_bits",
@@ -161,9 +159,10 @@ def transactions_sql(con: duckdb.DuckDBPyConnection, as_of: dt.date, s: FeatureS
     end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
     start = end - pd.DateOffset(months=s.window_months)
     in_window = f"txn_time >= TIMESTAMP '{start.isoformat()}'"
-    # Active days: one bit per day of the window, counted (a bounded count DISTINCT that
-    # is ten times faster than DuckDB's hash-based one over millions of rows).
-    day = f"date_diff('day', DATE '{start.date().isoformat()}', CAST(txn_time AS DATE))"
+    # Active days: distinct day numbers in the window (pipeline.dialect: DuckDB counts
+    # bits of a bounded bitstring, ten times faster there than a hash count DISTINCT).
+    d = dialect_of(con)
+    day = d.days_between(f"DATE '{start.date().isoformat()}'", "CAST(txn_time AS DATE)")
     days = (end - start).days
     use_revenue = s.rfm_monetary == "revenue" and revenue_recorded(con, as_of)
     money = f"coalesce(CAST(revenue AS {MONEY}), 0)" if use_revenue else f"CAST(amount AS {MONEY})"
@@ -171,8 +170,7 @@ def transactions_sql(con: duckdb.DuckDBPyConnection, as_of: dt.date, s: FeatureS
         SELECT customer_id,
                CAST(max(txn_time) AS DATE) AS last_txn_date,
                count(*) FILTER (WHERE {in_window}) AS txn_count,
-               bit_count(bitstring_agg({day}, 0, {days}) FILTER (WHERE {in_window}))
-                   AS active_days,
+               {d.distinct_days(day, days, in_window)} AS active_days,
                sum({money}) FILTER (WHERE {in_window}) AS monetary,
                count(*) FILTER (WHERE {in_window} AND channel IN ({_in_list(DIGITAL_CHANNELS)}))
                    AS digital_txn_count
@@ -186,7 +184,7 @@ def contacts_sql(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
     """Last relationship-manager contact per customer up to as_of (empty without the table)."""
     if not has_view(con, "rm_contacts"):
         return (
-            "SELECT CAST(NULL AS VARCHAR) AS customer_id, CAST(NULL AS DATE) AS last_contact"
+            "SELECT CAST(NULL AS STRING) AS customer_id, CAST(NULL AS DATE) AS last_contact"
             " WHERE FALSE"
         )
     return f"""

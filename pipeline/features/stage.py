@@ -23,7 +23,7 @@ from pipeline.features.settings import FeatureSettings
 from pipeline.features.sources import balance_snapshot, revenue_recorded, table_columns
 from pipeline.features.tiers import assign_tiers
 from pipeline.periods import as_of_date, previous_period
-from pipeline.tables import connect
+from pipeline.tables import connect_engine
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def build_period(
 
 def run_features(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
     """Compute and write the period's features, migration, KPIs and Lorenz points."""
-    con = connect(catalog)
+    con = connect_engine(cfg, catalog)  # engine: duckdb | spark
     try:
         out = build_period(con, period, cfg)
     finally:

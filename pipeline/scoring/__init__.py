@@ -100,7 +100,7 @@ def score_period(
 
 def run_score(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
     """`crm score`: read features and canonical tables, write scores, card, watchlists."""
-    from pipeline.tables import connect
+    from pipeline.tables import connect_engine
 
     path = catalog.customer_features(period)
     if not path.is_file():
@@ -108,7 +108,7 @@ def run_score(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
             f"{path}: no customer features for {period}; run `crm features --period {period}` first"
         )
     features = read_parquet(path)
-    con = connect(catalog)
+    con = connect_engine(cfg, catalog)  # engine: duckdb | spark
     try:
         result = score_period(con, features, period, cfg)
     finally:

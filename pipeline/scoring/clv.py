@@ -59,6 +59,21 @@ def predict_clv(
     cfg: dict[str, Any],
 ) -> pd.DataFrame:
     """Per-customer p_alive, expected_transactions, expected_value_per_event, clv."""
+    out = clv_predictions(summary, fitted, gg, cfg)
+    require_finite(out, fitted)
+    return out
+
+
+def clv_predictions(
+    summary: pd.DataFrame,
+    fitted: btyd.FittedBtyd,
+    gg: btyd.FittedGammaGamma | None,
+    cfg: dict[str, Any],
+    population_value: float | None = None,
+) -> pd.DataFrame:
+    """predict_clv's columns, row by row from the fitted parameters (so any slice of the
+    customers can be predicted alone, given the population's mean value per repeat event
+    for the fallback without Gamma-Gamma); non-finite values are not checked here."""
     c = cfg["clv"]
     unit = c["time_unit"]
     horizon = btyd.horizon_in_units(c["horizon_months"], unit)
@@ -69,11 +84,16 @@ def predict_clv(
     if gg is not None:
         value = btyd.expected_value_per_event(gg, f, summary["monetary_value"])
     else:
-        value = btyd.observed_value_per_event(f, summary["monetary_value"])
+        value = btyd.observed_value_per_event(f, summary["monetary_value"], population_value)
     out["expected_value_per_event"] = value
     out["clv"] = btyd.clv(
         fitted, summary, value, c["horizon_months"], c["discount_rate_annual"], unit
     )
+    return out
+
+
+def require_finite(out: pd.DataFrame, fitted: btyd.FittedBtyd) -> None:
+    """BtydFitError naming the first customer whose prediction is not a finite number."""
     bad = ~np.isfinite(
         out[["p_alive", "expected_transactions", "expected_value_per_event", "clv"]]
     ).all(axis=1)
@@ -82,7 +102,6 @@ def predict_clv(
             f"{btyd.MODEL_NAMES[fitted.model]} gave non-finite predictions for {int(bad.sum())} "
             f"customers (first: {out.loc[bad, 'customer_id'].iloc[0]}); try a larger clv.penalizer"
         )
-    return out
 
 
 def _corr(summary: pd.DataFrame) -> float:
@@ -179,7 +198,8 @@ def score_clv(
     """Summary, fits and per-customer predictions at as_of, with the card section."""
     summary = btyd_summary(con, as_of, cfg["clv"]["time_unit"], cfg)
     fitted, gg, gg_problem = fit_models(summary, cfg)
-    scores = predict_clv(summary, fitted, gg, cfg)
+    # An engine's connection may predict its own way (Spark: per partition, same values).
+    scores = getattr(con, "predict_clv", predict_clv)(summary, fitted, gg, cfg)
     card = clv_card(summary, fitted, gg, cfg, as_of, unrated_txn_types(con, cfg, as_of), gg_problem)
     first = con.execute(
         "SELECT min(CAST(txn_time AS DATE)) FROM transactions WHERE customer_initiated"

@@ -22,10 +22,13 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from pipeline.dialect import dialect_of
 from pipeline.errors import ConfigError
 
 UNIT_DAYS = {"day": 1, "week": 7}
-# Values are summed as decimals: exact, so results do not depend on thread scheduling.
+# Values are summed as decimals: exact, so results do not depend on thread scheduling,
+# and the mean is that exact sum as a double over the count: the same bits in DuckDB and
+# Spark SQL (their avg of decimals rounds differently: long double vs decimal(38,12)).
 EXACT = "DECIMAL(38, 8)"
 
 
@@ -94,6 +97,7 @@ def btyd_summary(
     obs_period = _period_sql("CAST(? AS TIMESTAMP)", time_unit)
     value, value_params = event_value_sql(con, cfg)
     unit = float(UNIT_DAYS[time_unit])
+    days = dialect_of(con).days_between
     sql = f"""
         WITH events AS (
             SELECT customer_id, {period} AS p, sum(CAST({value} AS {EXACT})) AS v
@@ -105,9 +109,11 @@ def btyd_summary(
         )
         SELECT customer_id,
                CAST(count(*) - 1 AS DOUBLE) AS frequency,
-               date_diff('day', min(p), max(p)) / {unit} AS recency,
-               date_diff('day', min(p), {obs_period}) / {unit} AS T,
-               coalesce(CAST(avg(v) FILTER (WHERE p > first_p) AS DOUBLE), 0.0) AS monetary_value
+               {days("min(p)", "max(p)")} / {unit} AS recency,
+               {days("min(p)", obs_period)} / {unit} AS T,
+               CASE WHEN count(*) > 1
+                    THEN CAST(sum(v) FILTER (WHERE p > first_p) AS DOUBLE) / (count(*) - 1)
+                    ELSE 0.0 END AS monetary_value
         FROM ranked
         GROUP BY customer_id
         ORDER BY customer_id

@@ -1,0 +1,87 @@
+"""The few SQL fragments where DuckDB and Spark SQL disagree, one object per engine.
+
+The features and BTYD SQL (pipeline.features.sources / customer, pipeline.scoring.summary)
+is written once in the subset both engines read the same way (CAST, CASE, FILTER,
+bit_or / bool_or / bit_count, date_trunc('week'), DATE and TIMESTAMP literals, `?`
+parameters). What differs goes through the connection's dialect:
+
+- day differences: DuckDB date_diff('day', a, b); Spark datediff(b, a);
+- complete months / years (tenure, age): DuckDB date_sub, which counts a month end to a
+  shorter month's end as a whole month; Spark has no such function, so the same rule is
+  spelled out with year / month / day / last_day;
+- distinct active days in the window: DuckDB counts bits of a bounded bitstring_agg
+  (ten times faster there than count DISTINCT); Spark counts DISTINCT day numbers;
+- whether a table exists: DuckDB's information_schema, Spark's catalog.
+
+A connection says its dialect with a `dialect` attribute; a plain DuckDB connection has
+none and gets DUCKDB, so existing callers and tests are unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DuckDBDialect:
+    name = "duckdb"
+
+    def days_between(self, start: str, end: str) -> str:
+        """Whole days from DATE `start` to DATE `end`."""
+        return f"date_diff('day', {start}, {end})"
+
+    def complete_months(self, start: str, end: str) -> str:
+        return f"date_sub('month', {start}, {end})"
+
+    def complete_years(self, start: str, end: str) -> str:
+        return f"date_sub('year', {start}, {end})"
+
+    def distinct_days(self, day: str, days: int, condition: str) -> str:
+        """Distinct values of `day` (an integer in [0, days]) among rows meeting condition."""
+        return f"bit_count(bitstring_agg({day}, 0, {days}) FILTER (WHERE {condition}))"
+
+    def has_table(self, con: Any, name: str) -> bool:
+        """Whether the connection has this table (fetchall: leaves no unfinished result)."""
+        rows = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        ).fetchall()
+        return bool(rows[0][0])
+
+
+class SparkDialect(DuckDBDialect):
+    name = "spark"
+
+    def days_between(self, start: str, end: str) -> str:
+        return f"datediff({end}, {start})"
+
+    def _months_forward(self, a: str, b: str) -> str:
+        # DuckDB's rule for a <= b: calendar months, less one when b's day of month is
+        # before a's, unless b is its month's last day (Jan 31 -> Feb 28 is a month).
+        return (
+            f"((year({b}) - year({a})) * 12 + month({b}) - month({a})"
+            f" - CASE WHEN day({b}) < day({a}) AND {b} <> last_day({b}) THEN 1 ELSE 0 END)"
+        )
+
+    def complete_months(self, start: str, end: str) -> str:
+        return (
+            f"CASE WHEN {start} <= {end} THEN {self._months_forward(start, end)}"
+            f" ELSE -{self._months_forward(end, start)} END"
+        )
+
+    def complete_years(self, start: str, end: str) -> str:
+        # DuckDB: complete months divided by 12, truncated toward zero (DIV in Spark).
+        return f"({self.complete_months(start, end)} DIV 12)"
+
+    def distinct_days(self, day: str, days: int, condition: str) -> str:
+        return f"count(DISTINCT CASE WHEN {condition} THEN {day} END)"
+
+    def has_table(self, con: Any, name: str) -> bool:
+        return bool(con.spark.catalog.tableExists(name))
+
+
+DUCKDB = DuckDBDialect()
+SPARK = SparkDialect()
+
+
+def dialect_of(con: Any) -> DuckDBDialect:
+    """The SQL dialect of a connection: its `dialect` attribute, else DuckDB."""
+    return getattr(con, "dialect", DUCKDB)
