@@ -1,4 +1,4 @@
-"""Mapping and casting as SQL: a loaded text table -> canonical typed columns.
+"""Mapping and casting as SQL: text columns as read -> canonical typed columns.
 
 Each canonical column is read from its source column(s), trimmed, passed through the
 config's value map, and cast with TRY_ functions; a value that is present but does not
@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.errors import InputError
-from pipeline.ingest.readers import Loaded
 from pipeline.ingest.source import SourceConfig, TableSpec
 from pipeline.schema import Column
 
@@ -33,8 +32,9 @@ UNPARSEABLE = {
 }
 TRUE_WORDS = ("true", "t", "1", "yes", "y")
 FALSE_WORDS = ("false", "f", "0", "no", "n")
-# Columns of a part besides the canonical ones: where a row came from and why it failed.
-PART_META = ("_line", "_reason", "_column", "_value", "_raw")
+# Columns of a part besides the canonical ones: why a row failed to cast. A row's file
+# and line are not stored: a part holds one file's rows in file order (readers.py).
+PART_META = ("_reason", "_column", "_value", "_raw")
 
 
 def lit(value: Any) -> str:
@@ -63,14 +63,17 @@ def presence_required(spec: TableSpec) -> set[str]:
 
 
 def typed_select(
-    spec: TableSpec, source: SourceConfig, loaded: Loaded, label: str, keep_file: bool = False
+    spec: TableSpec,
+    source: SourceConfig,
+    headers: list[str],
+    from_sql: str,
+    label: str,
+    lead: tuple[str, ...] = (),
 ) -> str:
-    """SELECT over `loaded.table` giving `_line`, typed canonical columns and failure info.
-
-    `keep_file` passes a `_file` column through (adapter tables mix several files).
-    """
-    lead = ["_file", "_line"] if keep_file else ["_line"]
-    by_stripped = {h.strip(): h for h in loaded.headers}
+    """SELECT over `from_sql` (text columns `headers`) giving typed canonical columns and
+    failure info, in the input's order; `lead` columns (`_line`, `_file`) pass through."""
+    lead = list(lead)
+    by_stripped = {h.strip(): h for h in headers}
     needed = presence_required(spec)
     read = spec.read
     text_exprs: dict[str, str] = {}
@@ -82,8 +85,7 @@ def typed_select(
             if col.name in needed:
                 raise InputError(
                     f"{label}: required column {missing[0]!r} (canonical {spec.name}.{col.name}) "
-                    "is missing; the file's columns are: "
-                    + ", ".join(h.strip() for h in loaded.headers)
+                    "is missing; the file's columns are: " + ", ".join(h.strip() for h in headers)
                 )
             text_exprs[col.name] = "NULL::VARCHAR"
             continue
@@ -130,11 +132,10 @@ def typed_select(
         if c.name.endswith("_masked"):
             expr = _mask(expr)
         out_cols.append(f"{expr} AS {ident(c.name)}")
-    texts = f"SELECT {middle} FROM (SELECT {inner} FROM {loaded.table})"
+    texts = f"SELECT {middle} FROM (SELECT {inner} FROM {from_sql})"
     checked = f"SELECT *, {fail} AS _fail FROM ({texts})"
     outer = ", ".join(
-        (["_file"] if keep_file else [])
-        + ["_line::BIGINT AS _line"]
+        [f"{c}::BIGINT AS _line" if c == "_line" else c for c in lead]
         + out_cols
         + [
             f"list_extract({reasons}, _fail) AS _reason",
@@ -213,12 +214,11 @@ def _mask(expr: str) -> str:
     return f"CASE WHEN {expr} IS NULL THEN NULL ELSE {stars} || right({expr}, {keep}) END"
 
 
-def malformed_select(spec: TableSpec, malformed_table: str, with_file: bool = False) -> str:
-    """Rows DuckDB could not split into columns, shaped like a part (all canonical NULL)."""
+def empty_part_select(spec: TableSpec) -> str:
+    """No rows, shaped like a table's `all_` view (an optional table whose files are absent)."""
     cols = ", ".join(f"NULL::{SQL_TYPES[c.dtype]} AS {ident(c.name)}" for c in part_columns(spec))
-    file = "file::VARCHAR AS _file, " if with_file else ""
     return (
-        f"SELECT {file}line::BIGINT AS _line, {cols}, 'malformed_row' AS _reason, "
-        "NULL::VARCHAR AS _column, "
-        f"error AS _value, raw AS _raw FROM {malformed_table}"
+        f"SELECT NULL::INTEGER AS _file, NULL::BIGINT AS _pos, {cols}, "
+        "NULL::VARCHAR AS _reason, NULL::VARCHAR AS _column, NULL::VARCHAR AS _value, "
+        "NULL::VARCHAR AS _raw WHERE false"
     )

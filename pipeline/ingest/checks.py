@@ -8,6 +8,10 @@ duplicates holds by construction and is still checked before anything is written
 - exact_duplicate: a row identical (after casting) to an earlier one with the same key,
   dropped and counted; the earliest (by file, then line) is kept;
 - accepted.
+Only the rows that are not plainly accepted are ever copied: `cls_<table>` holds the
+rows failing a cast or check and the rows whose key hash repeats (found by one hash
+aggregate over the parts), each with its status; everything else is accepted and is
+streamed from the parts into the output (write.py).
 """
 
 from __future__ import annotations
@@ -73,12 +77,14 @@ def range_checks(spec: TableSpec, as_of: date, has_fk: bool) -> list[tuple[str, 
 def classify(
     con: duckdb.DuckDBPyConnection,
     spec: TableSpec,
-    all_table: str,
-    out_table: str,
     as_of: date,
     customers_table: str | None,
+    explicit_lines: bool = False,
 ) -> None:
-    """Create `out_table`: every row of `all_table` with reason, column, value and status."""
+    """Create `cls_<table>`: the rows of `all_<table>` that are rejected, dropped as
+    duplicates, or needed to tell (candidates for a repeated key), with file, line,
+    reason, column, value and status. `explicit_lines`: `all_<table>` has `_line`."""
+    name = spec.name
     cols = [ident(c.name) for c in part_columns(spec)]
     has_fk = customers_table is not None and "customer_id" in spec.table.foreign_keys
     checks = range_checks(spec, as_of, has_fk)
@@ -103,50 +109,56 @@ def classify(
         if checks
         else "_value"
     )
-    source = all_table
+    source = f"all_{name}"
     if has_fk:
         source = (
-            f"(SELECT a.*, f._fk_id FROM {all_table} a LEFT JOIN "
-            f"(SELECT DISTINCT customer_id AS _fk_id FROM {customers_table}) f "
-            f"ON a.customer_id = f._fk_id)"
+            f"(SELECT a.*, f.customer_id AS _fk_id FROM all_{name} a "
+            f"LEFT JOIN {customers_table} f ON a.customer_id = f.customer_id)"
         )
     key = [ident(k) for k in spec.table.key]
+    key_hash = f"hash({', '.join(key)})"
     row = "struct_pack(" + ", ".join(f"{c} := {c}" for c in cols) + ")"
-    same_key = " AND ".join(f"c.{k} IS NOT DISTINCT FROM d.{k}" for k in key)
     key_text = " || ', ' || ".join(f"coalesce(CAST({k} AS VARCHAR), '')" for k in key)
-    chk, multi = f"{out_table}_chk", f"{out_table}_multi"
-    # 1) row checks; 2) keys held by more than one valid row (few, found by a hash
-    # aggregate); 3) only those rows are compared exactly and ranked by file and line.
+    selected = ", ".join("s." + c for c in cols)
+    # 1) hashes of keys held by more than one castable row: one aggregate, few results
+    con.execute(
+        f"CREATE TABLE cand_{name} AS SELECT {key_hash} AS _h FROM all_{name} "
+        "WHERE _reason IS NULL GROUP BY ALL HAVING count(*) > 1"
+    )
+    # 2) the rows failing a cast or check, and the rows of a candidate key
     con.execute(
         f"""
-        CREATE TABLE {chk} AS
-        SELECT _file, _line, {", ".join(cols)}, _raw,
-               {reason} AS _rsn, {column} AS _rcol, {value} AS _rval
-        FROM (SELECT *, CASE WHEN _reason IS NULL THEN {fail} END AS _chk FROM {source})
+        CREATE TABLE flag_{name} AS
+        SELECT s._file, s._pos, {"s._line, " if explicit_lines else ""}{selected},
+               s._raw, {reason} AS _rsn, {column} AS _rcol, {value} AS _rval
+        FROM (SELECT *, {key_hash} AS _h, CASE WHEN _reason IS NULL THEN {fail} END AS _chk
+              FROM {source}) s
+        LEFT JOIN cand_{name} c ON s._h = c._h
+        WHERE s._reason IS NOT NULL OR s._chk IS NOT NULL OR c._h IS NOT NULL
         """
     )
-    con.execute(
-        f"""
-        CREATE TABLE {multi} AS
-        WITH repeated AS (
-            SELECT {", ".join(key)} FROM {chk} WHERE _rsn IS NULL
-            GROUP BY ALL HAVING count(*) > 1
-        ), rows AS (
-            SELECT c.rowid AS _row, c.* FROM {chk} c
-            SEMI JOIN repeated d ON {same_key}
-            WHERE c._rsn IS NULL
+    if not explicit_lines:  # a row's line: its file's first line, its position, skipped lines
+        con.execute(
+            f"""
+            CREATE TABLE flagl_{name} AS
+            SELECT f.*, fl.base + f._pos + coalesce(sk.k, 0) AS _line
+            FROM flag_{name} f JOIN files_{name} fl ON f._file = fl._file
+            ASOF LEFT JOIN skips_{name} sk ON f._file = sk._file AND f._pos >= sk.t
+            """
         )
-        SELECT _row,
-               min({row}) OVER w IS DISTINCT FROM max({row}) OVER w AS _conflict,
-               row_number() OVER (w ORDER BY _file, _line, _row) AS _rn
-        FROM rows
-        WINDOW w AS (PARTITION BY {", ".join(key)})
-        """
-    )
+        con.execute(f"DROP TABLE flag_{name}; ALTER TABLE flagl_{name} RENAME TO flag_{name}")
+    # 3) rows passing every check that share a key: compared exactly, ranked by file, line
     con.execute(
         f"""
-        CREATE TABLE {out_table} AS
-        SELECT c._file, c._line, {", ".join("c." + col for col in cols)}, c._raw,
+        CREATE TABLE cls_{name} AS
+        WITH ranked AS (
+            SELECT _file, _pos,
+                   min({row}) OVER w IS DISTINCT FROM max({row}) OVER w AS _conflict,
+                   row_number() OVER (w ORDER BY _file, _line, _pos) AS _rn
+            FROM flag_{name} WHERE _rsn IS NULL
+            WINDOW w AS (PARTITION BY {", ".join(key)})
+        )
+        SELECT c._file, c._pos, c._line, {", ".join("c." + col for col in cols)}, c._raw,
             CASE WHEN c._rsn IS NOT NULL THEN c._rsn
                  WHEN m._conflict THEN 'conflicting_key'
                  WHEN m._rn > 1 THEN 'exact_duplicate' END AS _rsn,
@@ -157,21 +169,40 @@ def classify(
                  AS _rval,
             CASE WHEN c._rsn IS NOT NULL OR m._conflict THEN 'rejected'
                  WHEN m._rn > 1 THEN 'duplicate' ELSE 'accepted' END AS _status
-        FROM (SELECT rowid AS _row, * FROM {chk}) c LEFT JOIN {multi} m USING (_row)
+        FROM flag_{name} c LEFT JOIN ranked m ON c._file = m._file AND c._pos = m._pos
         """
     )
-    con.execute(f"DROP TABLE {chk}; DROP TABLE {multi}")
+    con.execute(f"DROP TABLE cand_{name}; DROP TABLE flag_{name}")
 
 
-def counts(con: duckdb.DuckDBPyConnection, cls_table: str) -> dict:
-    """Rows read, accepted, rejected (by reason) and duplicates dropped of a classified table."""
+def not_accepted(name: str) -> str:
+    """(_file, _pos) of the rows of `all_<name>` that are not accepted."""
+    return f"(SELECT _file, _pos FROM cls_{name} WHERE _status <> 'accepted')"
+
+
+def accepted_rows(name: str) -> str:
+    """The accepted rows of `all_<name>`: every row not rejected or dropped, in place."""
+    return (
+        f"(SELECT a.* FROM all_{name} a ANTI JOIN {not_accepted(name)} n "
+        "ON a._file = n._file AND a._pos = n._pos)"
+    )
+
+
+def counts(con: duckdb.DuckDBPyConnection, name: str) -> dict:
+    """Rows read, accepted, rejected (by reason) and duplicates dropped of a table."""
     rows = con.execute(
-        f"SELECT _status, _rsn, count(*) FROM {cls_table} GROUP BY ALL ORDER BY ALL"
+        f"SELECT _status, _rsn, count(*) FROM cls_{name} WHERE _status <> 'accepted' "
+        "GROUP BY ALL ORDER BY ALL"
     ).fetchall()
+    parsed, malformed = con.execute(
+        f"SELECT (SELECT count(*) FROM all_{name}), (SELECT count(*) FROM bad_{name})"
+    ).fetchall()[0]
     by_reason = {r: n for s, r, n in rows if s == "rejected"}
-    accepted = sum(n for s, _, n in rows if s == "accepted")
+    if malformed:
+        by_reason["malformed_row"] = by_reason.get("malformed_row", 0) + malformed
     duplicates = sum(n for s, _, n in rows if s == "duplicate")
     rejected = sum(by_reason.values())
+    accepted = parsed - sum(n for _, _, n in rows)
     return {
         "rows_read": accepted + rejected + duplicates,
         "accepted": accepted,

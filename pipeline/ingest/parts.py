@@ -1,11 +1,14 @@
 """Per-file typed parts: why re-running ingest after a new month reads only the new file.
 
 Each export file, once parsed and cast, is kept as `parts/<table>/<sha256>-<spec>.parquet`
-(its content hash and a hash of the config that shaped it). `state.json` remembers each
+(its content hash and a hash of the config that shaped it), its rows in file order, and
+the rows DuckDB could not split beside it (`.bad.parquet`). `state.json` remembers each
 file's size, modification time and hash, so an unchanged file is neither hashed nor
 parsed again; a renamed copy has the same hash and reuses the part, and its rows are
 then exact duplicates that key checks drop and count. New parts are staged in a
-temporary folder and only moved in when the whole run succeeds.
+temporary folder and only moved in when the whole run succeeds. `state.json` also
+keeps the last successful run's fingerprint (run.py), so a run with nothing changed
+is skipped.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 
 from pipeline.io import write_json
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 @dataclass
@@ -33,6 +36,9 @@ class FileEntry:
     lines_exact: bool
     part: Path | None  # the typed part holding its rows (None: an adapter input)
     parsed: bool  # parsed in this run (False: reused from an earlier run)
+    base: int = 0  # line of the part's first row when no line before it is skipped
+    skipped: tuple[int, ...] = ()  # physical lines holding no row of the part
+    malformed_part: Path | None = None  # the rows DuckDB could not split, if any
 
 
 class PartStore:
@@ -52,6 +58,7 @@ class PartStore:
             state = {}
         self.files: dict[str, dict] = state.get("files", {})
         self.parts: dict[str, dict] = state.get("parts", {})
+        self.last_run: dict = state.get("last_run", {})
         self.used_parts: set[str] = set()
         self.seen_files: dict[str, dict] = {}
 
@@ -85,12 +92,18 @@ class PartStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
-    def record(self, name: str, rows_read: int, lines_exact: bool) -> None:
-        self.parts[name] = {"rows_read": rows_read, "lines_exact": lines_exact}
+    def record(self, name: str, facts: dict) -> None:
+        """A new part's facts: rows_read, lines_exact, base, skipped, malformed."""
+        self.parts[name] = facts
         self.used_parts.add(name)
 
-    def commit(self) -> None:
-        """Move staged parts in, delete parts no current file uses, save the state."""
+    @staticmethod
+    def malformed_path(part: Path) -> Path:
+        return part.with_name(part.name.removesuffix(".parquet") + ".bad.parquet")
+
+    def commit(self, last_run: dict | None = None) -> None:
+        """Move staged parts in, delete parts no current file uses, save the state
+        (with the fingerprint of this run, `last_run`)."""
         for staged in sorted(self.staging_dir.rglob("*.parquet")):
             target = self.parts_dir / staged.relative_to(self.staging_dir)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -100,11 +113,14 @@ class PartStore:
             sorted(self.parts_dir.rglob("*.parquet")) if self.parts_dir.is_dir() else []
         ):
             name = existing.relative_to(self.parts_dir).as_posix()
+            if name.endswith(".bad.parquet"):  # beside its part: kept or dropped with it
+                name = name.removesuffix(".bad.parquet") + ".parquet"
             if name not in self.used_parts:
                 existing.unlink()
         state = {
             "version": STATE_VERSION,
             "files": dict(sorted(self.seen_files.items())),
             "parts": {k: v for k, v in sorted(self.parts.items()) if k in self.used_parts},
+            "last_run": last_run or {},
         }
         write_json(state, self.state_path)

@@ -1,16 +1,21 @@
-"""Reading one export file into DuckDB as text, with its physical line numbers.
+"""Reading one export file into a typed part, with its physical line numbers.
 
-Every value is read as VARCHAR (DuckDB `all_varchar`) so that casting happens later in
-SQL where each failing value can be reported with its file, line and column. A file is
+Every value is read as VARCHAR (DuckDB `all_varchar`) so that casting happens in SQL
+where each failing value can be reported with its file, line and column. A file is
 first streamed once in Python (in 1 MiB blocks): sha256, line count, strict decoding in
-the declared encoding (a wrong encoding is a clear error naming the line) and, for
-encodings DuckDB cannot read (GB18030, GBK), transcoding to a temporary UTF-8 copy.
+the declared encoding (a wrong encoding is a clear error naming the line; pure-ASCII
+blocks of a UTF-8 file need no decoding) and, for encodings DuckDB cannot read
+(GB18030, GBK), transcoding to a temporary UTF-8 copy. A CSV is then parsed and cast
+in one streaming DuckDB query straight into its part (no text table in memory); a
+row's line is its position in the part plus the file's first data line, shifted past
+the physical lines DuckDB skipped (blank or unsplittable), see `line_thresholds`.
 """
 
 from __future__ import annotations
 
 import codecs
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -50,6 +55,32 @@ class Loaded:
         con.execute(self.cleanup or f"DROP TABLE {self.table}")
 
 
+@dataclass(frozen=True)
+class Parsed:
+    """A file written as a typed part: its rows, in file order, and how to number them."""
+
+    headers: list[str]
+    rows: int  # data rows in the part
+    malformed: list[tuple[int, str, str]]  # (line, error, raw line) of rows DuckDB could not split
+    base: int  # the line of the part's first row, when no line before it is skipped
+    skipped: list[int]  # physical lines after the header holding no row of the part, sorted
+    lines_exact: bool
+
+
+# Builds the typed SELECT of a part from the file's headers and a FROM clause (cast.py).
+SelectFor = Callable[[list[str], str], str]
+PART_OPTIONS = "FORMAT parquet, COMPRESSION snappy"  # a private cache: fast to write and read
+
+
+def line_thresholds(base: int, skipped: list[int]) -> list[tuple[int, int]]:
+    """(t_j, j) such that the row at 0-based position r is on line base + r + max{j: t_j <= r}.
+
+    Skipped lines s_1 < s_2 < ... hold no row; row r comes after s_j exactly when
+    base + r + (j - 1) >= s_j, i.e. r >= s_j - base + 1 - j.
+    """
+    return [(s - base + 1 - j, j) for j, s in enumerate(skipped, 1)]
+
+
 def prepare(path: Path, label: str, fmt: str, encoding: str, workdir: Path) -> Prepared:
     """Hash, count lines and check the encoding of `path` in one pass; transcode if needed."""
     size = path.stat().st_size
@@ -79,13 +110,16 @@ def prepare(path: Path, label: str, fmt: str, encoding: str, workdir: Path) -> P
                 if first and transcode:
                     _refuse_utf8_as_legacy(block, label, encoding)
                 first = False
-                try:
-                    text = decoder.decode(block, final=False)
-                except UnicodeDecodeError as exc:
-                    line = newlines + block.count(b"\n", 0, exc.start) + 1
-                    raise _encoding_error(label, encoding, line, exc) from None
-                if out is not None:
-                    out.write(text)
+                # ASCII is valid UTF-8: no decoding needed, unless a multi-byte
+                # character is pending from the previous block
+                if out is not None or not block.isascii() or decoder.getstate()[0]:
+                    try:
+                        text = decoder.decode(block, final=False)
+                    except UnicodeDecodeError as exc:
+                        line = newlines + block.count(b"\n", 0, exc.start) + 1
+                        raise _encoding_error(label, encoding, line, exc) from None
+                    if out is not None:
+                        out.write(text)
                 newlines += block.count(b"\n")
                 last = block[-1:]
             try:
@@ -123,89 +157,130 @@ def _refuse_utf8_as_legacy(block: bytes, label: str, encoding: str) -> None:
     )
 
 
+def write_part(
+    con: duckdb.DuckDBPyConnection,
+    prepared: Prepared,
+    read: dict[str, Any],
+    label: str,
+    table: str,
+    select_for: SelectFor,
+    target: Path,
+) -> Parsed:
+    """Parse, map and cast a prepared file into the part `target`, rows in file order."""
+    fmt = read["format"]
+    if fmt == "csv":
+        return _csv_part(con, prepared, read, label, table, select_for, target)
+    if fmt == "xlsx":
+        loaded = _load_excel(con, prepared.text_path, read, label, table)
+        base = read["header_row"] + 1
+    else:
+        loaded = _load_parquet(con, prepared.text_path, label, table)
+        base = 1
+    select = select_for(loaded.headers, loaded.table)
+    con.execute(
+        f"COPY (SELECT * EXCLUDE (_line) FROM ({select}) ORDER BY _line) "
+        f"TO {_sql_str(target)} ({PART_OPTIONS})"
+    )
+    loaded.release(con)
+    return Parsed(loaded.headers, loaded.rows, [], base, [], True)
+
+
 def load(
     con: duckdb.DuckDBPyConnection, prepared: Prepared, read: dict[str, Any], label: str, table: str
 ) -> Loaded:
-    """Load a prepared file into `table` (VARCHAR columns and `_line`)."""
-    fmt = read["format"]
-    if fmt == "csv":
-        return _load_csv(con, prepared, read, label, table)
-    if fmt == "xlsx":
-        return _load_excel(con, prepared.text_path, read, label, table)
-    return _load_parquet(con, prepared.text_path, label, table)
+    """Load a prepared CSV into `table` (VARCHAR columns and `_line`): adapter inputs."""
+    header_row = read["header_row"]
+    source = f"read_csv({_sql_str(prepared.text_path)}, {_csv_options(read, table)})"
+    try:
+        con.execute(f"CREATE TABLE {table}_text AS SELECT * FROM {source}")
+    except duckdb.Error as exc:
+        raise InputError(f"{label}: cannot be read as CSV: {_first_line(exc)}") from None
+    headers = [r[0] for r in con.execute(f"DESCRIBE {table}_text").fetchall()]
+    rows = con.execute(f"SELECT count(*) FROM {table}_text").fetchall()[0][0]
+    malformed, skipped, lines_exact = _skipped_lines(con, prepared, header_row, rows, table)
+    thresholds = line_thresholds(header_row + 1, skipped)
+    if not thresholds:  # the usual case: a view, no copy of the rows
+        con.execute(
+            f"CREATE VIEW {table} AS SELECT {header_row + 1} + rowid AS _line, * FROM {table}_text"
+        )
+        cleanup = f"DROP VIEW {table}; DROP TABLE {table}_text"
+    else:
+        frame = pd.DataFrame({"t": [t for t, _ in thresholds], "k": [k for _, k in thresholds]})
+        con.register(f"{table}_thr", frame)
+        con.execute(
+            f"CREATE TABLE {table} AS SELECT {header_row + 1} + x.rowid + coalesce(thr.k, 0) "
+            f"AS _line, x.* FROM (SELECT rowid, * FROM {table}_text) x "
+            f"ASOF LEFT JOIN {table}_thr thr ON x.rowid >= thr.t ORDER BY x.rowid"
+        )
+        con.unregister(f"{table}_thr")
+        con.execute(f"ALTER TABLE {table} DROP COLUMN rowid; DROP TABLE {table}_text")
+        cleanup = f"DROP TABLE {table}"
+    return Loaded(table, headers, rows, malformed, lines_exact, cleanup)
 
 
 def _sql_str(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _load_csv(con, prepared: Prepared, read: dict[str, Any], label: str, table: str) -> Loaded:
-    header_row = read["header_row"]
+def _csv_options(read: dict[str, Any], table: str | None) -> str:
+    """read_csv options: all text, strict; unsplittable rows go to `<table>_errors`."""
     options = (
         f"all_varchar=true, header=true, delim={_sql_str(read['separator'])}, "
         f"quote={_sql_str(read['quote'])}, escape={_sql_str(read['escape'])}, "
-        f"skip={header_row - 1}, store_rejects=true, ignore_errors=true, "
-        f"rejects_table='{table}_errors', rejects_scan='{table}_scans', "
-        "strict_mode=true, null_padding=false, parallel=true"
+        f"skip={read['header_row'] - 1}, strict_mode=true, null_padding=false, parallel=true, "
+        "ignore_errors=true"
     )
+    if table is None:  # only the headers are wanted
+        return options
+    return (
+        f"{options}, store_rejects=true, "
+        f"rejects_table='{table}_errors', rejects_scan='{table}_scans'"
+    )
+
+
+def _csv_part(
+    con, prepared: Prepared, read: dict[str, Any], label: str, table: str, select_for, target
+) -> Parsed:
+    """One streaming query: read_csv -> map and cast -> Parquet; DuckDB keeps the order."""
+    path = _sql_str(prepared.text_path)
     try:
-        con.execute(
-            f"CREATE TABLE {table}_text AS "
-            f"SELECT * FROM read_csv({_sql_str(prepared.text_path)}, {options})"
-        )
+        headers = [
+            r[0]
+            for r in con.execute(
+                f"DESCRIBE SELECT * FROM read_csv({path}, {_csv_options(read, None)})"
+            ).fetchall()
+        ]
     except duckdb.Error as exc:
         raise InputError(f"{label}: cannot be read as CSV: {_first_line(exc)}") from None
-    headers = [r[0] for r in con.execute(f"DESCRIBE {table}_text").fetchall()]
-    rows = con.execute(f"SELECT count(*) FROM {table}_text").fetchall()[0][0]
-    malformed = con.execute(
-        f"SELECT DISTINCT line, error_message, csv_line FROM {table}_errors ORDER BY line"
-    ).fetchall()
+    select = select_for(headers, f"read_csv({path}, {_csv_options(read, table)})")
+    try:
+        rows = con.execute(f"COPY ({select}) TO {_sql_str(target)} ({PART_OPTIONS})").fetchall()
+    except duckdb.Error as exc:
+        raise InputError(f"{label}: cannot be read as CSV: {_first_line(exc)}") from None
+    rows = int(rows[0][0])
+    malformed, skipped, exact = _skipped_lines(con, prepared, read["header_row"], rows, table)
+    return Parsed(headers, rows, malformed, read["header_row"] + 1, skipped, exact)
+
+
+def _skipped_lines(
+    con, prepared: Prepared, header_row: int, rows: int, table: str
+) -> tuple[list[tuple[int, str, str]], list[int], bool]:
+    """Rows DuckDB could not split, every physical line holding no row, and whether the
+    line numbers are exact (header + rows + skipped lines = the file's lines)."""
+    malformed = [
+        (int(a), str(b), str(c))
+        for a, b, c in con.execute(
+            f"SELECT DISTINCT line, error_message, csv_line FROM {table}_errors ORDER BY line"
+        ).fetchall()
+    ]
     con.execute(f"DROP TABLE {table}_errors; DROP TABLE {table}_scans")
-    skipped = [int(m[0]) for m in malformed]
+    skipped = sorted({m[0] for m in malformed})
     lines_exact = True
     if header_row + rows + len(skipped) != prepared.lines:
         blank = _blank_lines(prepared.text_path, header_row)
         skipped = sorted(set(skipped) | set(blank))
         lines_exact = header_row + rows + len(skipped) == prepared.lines
-    cleanup = _number_lines(con, table, header_row, skipped)
-    return Loaded(
-        table,
-        headers,
-        rows,
-        [(int(a), str(b), str(c)) for a, b, c in malformed],
-        lines_exact,
-        cleanup,
-    )
-
-
-def _number_lines(con, table: str, header_row: int, skipped: list[int]) -> str:
-    """`_line` of data row r = header_row + 1 + r, shifted past skipped physical lines.
-
-    Skipped lines (blank or unparseable) are sorted s_1 < s_2 < ...; row r comes after
-    s_j exactly when r >= s_j - header_row - j (0-based rows, 1-based j), so an ASOF join
-    on those thresholds gives how many skipped lines precede each row.
-    """
-    base = header_row + 1
-    if not skipped:  # the usual case: a view, no copy of the rows
-        con.execute(f"CREATE VIEW {table} AS SELECT {base} + rowid AS _line, * FROM {table}_text")
-        return f"DROP VIEW {table}; DROP TABLE {table}_text"
-    else:
-        thresholds = pd.DataFrame(
-            {
-                "t": [s - header_row - j for j, s in enumerate(skipped, 1)],
-                "k": range(1, len(skipped) + 1),
-            }
-        )
-        con.register(f"{table}_thr", thresholds)
-        con.execute(
-            f"CREATE TABLE {table} AS SELECT {base} + x.rowid + coalesce(thr.k, 0) AS _line, x.* "
-            f"FROM (SELECT rowid, * FROM {table}_text) x "
-            f"ASOF LEFT JOIN {table}_thr thr ON x.rowid >= thr.t ORDER BY x.rowid"
-        )
-        con.unregister(f"{table}_thr")
-        con.execute(f"ALTER TABLE {table} DROP COLUMN rowid")
-        con.execute(f"DROP TABLE {table}_text")
-        return f"DROP TABLE {table}"
+    return malformed, skipped, lines_exact
 
 
 def _blank_lines(path: Path, header_row: int) -> list[int]:

@@ -1,10 +1,13 @@
 """`crm ingest` and `crm validate`: the I/O edge of the ingest stage.
 
-One DuckDB connection (spilling to a temporary folder) does all the work: stage every
-table (stage.py), fix the as-of date, classify every row (checks.py), reconcile
-read = accepted + rejected + duplicates, and only then -- when every table reconciles
-and stays under the reject-rate threshold -- write the canonical tables, the rejects
-and, last, the manifest. Validation runs the same steps and writes nothing.
+One DuckDB connection (threads 2, `ingest.memory_limit`, spilling to a temporary folder
+under <data>/interim) does all the work: stage every table (stage.py), fix the as-of
+date, classify the rows (checks.py), reconcile read = accepted + rejected + duplicates,
+and only then -- when every table reconciles and stays under the reject-rate threshold
+-- write the canonical tables, the rejects and, last, the manifest. Validation runs the
+same steps and writes nothing. A run whose inputs (every file's hash), source config,
+settings and code are those of the last successful run, with its outputs in place, is
+skipped: only the manifest's `last_run` is rewritten (skip.py).
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ import duckdb
 
 from pipeline.catalog import Catalog
 from pipeline.errors import InputError
-from pipeline.ingest import checks, write
+from pipeline.ingest import checks, skip, write
 from pipeline.ingest.parts import FileEntry, PartStore
 from pipeline.ingest.source import SourceConfig, load_source
 from pipeline.ingest.stage import Stager
+from pipeline.io import promote_on_success
 from pipeline.periods import as_of_date
 
 
@@ -66,7 +70,13 @@ def ingest(cfg: dict, catalog: Catalog, write_outputs: bool) -> IngestResult:
     raw = source.raw_path(catalog.data_dir / "raw")
     if not raw.is_dir():
         raise InputError(f"{raw}: no export folder for source {source.name!r} ({source.path})")
-    if write_outputs:  # spill and staging beside the outputs, so the final moves are renames
+    if write_outputs:
+        unchanged = skip.unchanged_run(cfg, source, raw, catalog)
+        if unchanged is not None:
+            result = _from_manifest(unchanged, source, raw, cfg)
+            write.write_manifest(result, catalog)
+            return result
+        # spill and staging beside the outputs, so the final moves are renames
         catalog.interim_dir.mkdir(parents=True, exist_ok=True)
     spill_root = catalog.interim_dir if write_outputs else None
     with tempfile.TemporaryDirectory(prefix=".ingest-", dir=spill_root) as tmp:
@@ -74,6 +84,7 @@ def ingest(cfg: dict, catalog: Catalog, write_outputs: bool) -> IngestResult:
         con = duckdb.connect(
             config={
                 "threads": 2,
+                "memory_limit": str(cfg["ingest"]["memory_limit"]),
                 "temp_directory": str(work / "spill"),
                 "preserve_insertion_order": True,
             }
@@ -91,13 +102,13 @@ def ingest(cfg: dict, catalog: Catalog, write_outputs: bool) -> IngestResult:
             samples: dict[str, list[tuple]] = {}
             for name, spec in source.tables.items():
                 fk = "accepted_customers" if name != "customers" else None
-                checks.classify(con, spec, f"all_{name}", f"cls_{name}", as_of, fk)
+                checks.classify(con, spec, as_of, fk, name in stager.explicit_lines)
                 if name == "customers":
                     con.execute(
-                        "CREATE VIEW accepted_customers AS SELECT customer_id FROM cls_customers "
-                        "WHERE _status = 'accepted'"
+                        "CREATE TABLE accepted_customers AS SELECT customer_id "
+                        f"FROM {checks.accepted_rows('customers')}"
                     )
-                counted = checks.counts(con, f"cls_{name}")
+                counted = checks.counts(con, name)
                 _reconcile(
                     con, name, counted, [e for e in stager.entries if e.table == name], source
                 )
@@ -106,8 +117,15 @@ def ingest(cfg: dict, catalog: Catalog, write_outputs: bool) -> IngestResult:
                 counted["files"] = sum(1 for e in stager.entries if e.table == name)
                 tables[name] = counted
                 samples[name] = con.execute(
-                    f"SELECT _file, _line, _rcol, _rsn, _rval FROM cls_{name} "
-                    "WHERE _status = 'rejected' ORDER BY _file, _line LIMIT 5"
+                    f"""
+                    SELECT f.file, c._line, c._rcol, c._rsn, c._rval
+                    FROM cls_{name} c JOIN files_{name} f ON c._file = f._file
+                    WHERE c._status = 'rejected'
+                    UNION ALL
+                    SELECT f.file, b._line, NULL, 'malformed_row', b._error
+                    FROM bad_{name} b JOIN files_{name} f ON b._file = f._file
+                    ORDER BY 1, 2, 4, 5 LIMIT 5
+                    """
                 ).fetchall()
             result = IngestResult(
                 source,
@@ -120,19 +138,52 @@ def ingest(cfg: dict, catalog: Catalog, write_outputs: bool) -> IngestResult:
                 samples,
             )
             if write_outputs and not result.over_threshold:
-                write.write_outputs(con, result, catalog)
-                store.commit()
-                write.write_manifest(result, catalog)
+                with promote_on_success():  # all outputs, or none of them
+                    written = write.write_outputs(con, result, catalog)
+                    store.commit(skip.last_run(cfg, source, stager.entries, written))
+                    write.write_manifest(result, catalog)
             return result
         finally:
             con.close()
+
+
+def _from_manifest(manifest: dict, source: SourceConfig, raw: Path, cfg: dict) -> IngestResult:
+    """The last run's result, as its manifest records it: every file reused."""
+    files = [
+        FileEntry(
+            f["table"],
+            f["file"],
+            f["size"],
+            f["sha256"],
+            f["rows_read"],
+            f["line_numbers"] == "exact",
+            None,
+            False,
+        )
+        for f in manifest["files"]
+    ]
+    tables = {
+        name: {k: v for k, v in counts.items() if k not in ("output", "rejects")}
+        for name, counts in manifest["tables"].items()
+    }
+    return IngestResult(
+        source,
+        raw,
+        date.fromisoformat(manifest["as_of"]),
+        manifest["as_of_basis"],
+        cfg["ingest"]["max_reject_rate"],
+        tables,
+        files,
+    )
 
 
 def _reconcile(
     con, name: str, counted: dict, entries: list[FileEntry], source: SourceConfig
 ) -> None:
     """read (from the files) = rows classified = accepted + rejected + duplicates, or stop."""
-    classified = con.execute(f"SELECT count(*) FROM cls_{name}").fetchall()[0][0]
+    classified = con.execute(
+        f"SELECT (SELECT count(*) FROM all_{name}) + (SELECT count(*) FROM bad_{name})"
+    ).fetchall()[0][0]
     total = counted["accepted"] + counted["rejected"] + counted["duplicates_dropped"]
     from_files = sum(e.rows_read for e in entries) if not source.adapter else classified
     if not (from_files == classified == total):

@@ -1,10 +1,14 @@
-"""From export files to one DuckDB table per canonical table (`all_<table>`), typed.
+"""From export files to one DuckDB view per canonical table (`all_<table>`), typed.
 
-File tables: each file matching the config's patterns is parsed and cast into a part
-(reused when unchanged, see parts.py). Adapter tables: the adapter reads its inputs
-through `AdapterContext.read` (same reader, same line numbers) and returns one SQL query
-per table giving canonical columns as text plus `_file` and `_line`; the same casting
-then applies.
+File tables: each file matching the config's patterns is parsed and cast, in one
+streaming query, into a typed part (reused when unchanged, see parts.py). `all_<table>`
+reads every part in place (nothing is copied into memory) with `_file`, the file's
+index in `files_<table>` (files sorted by path), and `_pos`, the row's position in its
+file; `skips_<table>` turns a position into the physical line (readers.line_thresholds)
+and `bad_<table>` holds the rows DuckDB could not split. Adapter tables: the adapter
+reads its inputs through `AdapterContext.read` (same reader, same line numbers) and
+returns one SQL query per table giving canonical columns as text plus `_file` and
+`_line`; the same casting then applies, and `all_<table>` carries `_line` itself.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipeline.errors import ConfigError, InputError
 from pipeline.ingest import readers
-from pipeline.ingest.cast import lit, malformed_select, typed_select
+from pipeline.ingest.cast import empty_part_select, lit, typed_select
 from pipeline.ingest.parts import FileEntry, PartStore
 from pipeline.ingest.source import SourceConfig, TableSpec
 
@@ -38,7 +44,7 @@ def discover(patterns: tuple[str, ...], raw: Path, where: str, optional: bool) -
 
 
 class Stager:
-    """Builds `all_<table>` tables in `con` and records every input file."""
+    """Builds `all_<table>` views in `con` and records every input file."""
 
     def __init__(
         self,
@@ -47,12 +53,11 @@ class Stager:
         raw: Path,
         store: PartStore,
         workdir: Path,
-        reuse_only: bool = False,
     ):
         self.con, self.source, self.raw, self.store = con, source, raw, store
         self.workdir = workdir
-        self.reuse_only = reuse_only  # validate: never stage parts for later runs
         self.entries: list[FileEntry] = []
+        self.explicit_lines: set[str] = set()  # tables whose all_<table> carries `_line`
         self._n = 0
 
     def _name(self) -> str:
@@ -72,14 +77,12 @@ class Stager:
     def stage_files(self, spec: TableSpec) -> None:
         where = f"tables.{spec.name}.files in {self.source.path}"
         fingerprint = spec.fingerprint(self.source)
-        selects = []
-        for path in discover(spec.files, self.raw, where, spec.optional):
-            entry = self._part_for(spec, path, fingerprint)
-            self.entries.append(entry)
-            selects.append(
-                f"SELECT {lit(entry.file)} AS _file, * FROM read_parquet({lit(entry.part)})"
-            )
-        self._union(spec, selects)
+        entries = [
+            self._part_for(spec, path, fingerprint)
+            for path in discover(spec.files, self.raw, where, spec.optional)
+        ]
+        self.entries.extend(entries)
+        self._views(spec, sorted(entries, key=lambda e: e.file))
 
     def _part_for(self, spec: TableSpec, path: Path, fingerprint: str) -> FileEntry:
         label, rel = self.label(path), self.rel(path)
@@ -98,61 +101,108 @@ class Stager:
             found = self.store.find(name)
             if found is None:
                 target = self.store.stage(name)
-                rows, exact = self._parse(spec, prepared, label, target)
-                self.store.record(name, rows, exact)
+                self.store.record(name, self._parse(spec, prepared, label, target))
                 found = (target, self.store.parts[name])
                 parsed = True
         self.store.note_file(path, sha)
         part, facts = found
         return FileEntry(
-            spec.name, rel, size, sha, facts["rows_read"], facts["lines_exact"], part, parsed
+            spec.name,
+            rel,
+            size,
+            sha,
+            facts["rows_read"],
+            facts["lines_exact"],
+            part,
+            parsed,
+            facts["base"],
+            tuple(facts["skipped"]),
+            PartStore.malformed_path(part) if facts["malformed"] else None,
         )
 
-    def _parse(
-        self, spec: TableSpec, prepared: readers.Prepared, label: str, target: Path
-    ) -> tuple[int, bool]:
-        loaded = readers.load(self.con, prepared, spec.read, label, self._name())
-        if loaded.rows == 0 and not loaded.malformed and not spec.allow_empty:
+    def _parse(self, spec: TableSpec, prepared: readers.Prepared, label: str, target: Path) -> dict:
+        lead = () if spec.read["format"] == "csv" else ("_line",)
+
+        def select_for(headers: list[str], from_sql: str) -> str:
+            return typed_select(spec, self.source, headers, from_sql, label, lead)
+
+        parsed = readers.write_part(
+            self.con, prepared, spec.read, label, self._name(), select_for, target
+        )
+        if parsed.rows == 0 and not parsed.malformed and not spec.allow_empty:
             raise InputError(f"{label}: the file holds a header but no data rows")
-        select = typed_select(spec, self.source, loaded, label)
-        if loaded.malformed:
-            bad = self._malformed_table(loaded)
-            select = f"{select} UNION ALL {malformed_select(spec, bad)}"
-        self.con.execute(
-            f"COPY ({select} ORDER BY _line) TO {lit(target)} (FORMAT parquet, COMPRESSION zstd)"
-        )
-        loaded.release(self.con)
-        if loaded.malformed:
-            self.con.execute(f"DROP TABLE {bad}")
-        return loaded.rows + len(loaded.malformed), loaded.lines_exact
+        if parsed.malformed:
+            self._write_malformed(parsed, PartStore.malformed_path(target))
+        return {
+            "rows_read": parsed.rows + len(parsed.malformed),
+            "lines_exact": parsed.lines_exact,
+            "base": parsed.base,
+            "skipped": parsed.skipped,
+            "malformed": len(parsed.malformed),
+        }
 
-    def _malformed_table(self, loaded: readers.Loaded) -> str:
+    def _write_malformed(self, parsed: readers.Parsed, target: Path) -> None:
         """Unsplittable rows; their raw text is withheld when the file holds PII columns."""
-        has_pii = bool({h.strip() for h in loaded.headers} & self.source.pii_source_columns)
-        frame = pd.DataFrame(
+        has_pii = bool({h.strip() for h in parsed.headers} & self.source.pii_source_columns)
+        table = pa.table(
             {
-                "line": pd.Series([m[0] for m in loaded.malformed], dtype="int64"),
-                "error": pd.Series([m[1] for m in loaded.malformed], dtype="string"),
-                "raw": pd.Series(
-                    [WITHHELD if has_pii else m[2] for m in loaded.malformed], dtype="string"
-                ),
+                "line": pa.array([m[0] for m in parsed.malformed], pa.int64()),
+                "error": pa.array([m[1] for m in parsed.malformed], pa.string()),
+                "raw": pa.array([WITHHELD if has_pii else m[2] for m in parsed.malformed]),
             }
         )
-        name = loaded.table + "_bad"
-        self.con.register(name + "_frame", frame)
+        pq.write_table(table, target, compression="snappy")
+
+    def _views(self, spec: TableSpec, entries: list[FileEntry]) -> None:
+        """all_, files_, skips_ and bad_<table> over the parts of `entries` (sorted by file)."""
+        name = spec.name
+        selects, bad = [], []
+        for i, e in enumerate(entries):
+            selects.append(
+                f"SELECT {i}::INTEGER AS _file, file_row_number AS _pos, "
+                f"* EXCLUDE (file_row_number) FROM read_parquet({lit(e.part)}, "
+                "file_row_number=true)"
+            )
+            if e.malformed_part is not None:
+                bad.append(
+                    f"SELECT {i}::INTEGER AS _file, line::BIGINT AS _line, error::VARCHAR "
+                    f"AS _error, raw::VARCHAR AS _raw FROM read_parquet({lit(e.malformed_part)})"
+                )
+        # views: the parts are read where needed, never copied into memory
+        self.con.execute(
+            f"CREATE VIEW all_{name} AS " + " UNION ALL ".join(selects or [empty_part_select(spec)])
+        )
+        self._frame(
+            f"files_{name}",
+            {
+                "_file": pd.Series(range(len(entries)), dtype="int32"),
+                "file": pd.Series([e.file for e in entries], dtype="string"),
+                "base": pd.Series([e.base for e in entries], dtype="int64"),
+            },
+        )
+        thresholds = [
+            (i, t, k)
+            for i, e in enumerate(entries)
+            for t, k in readers.line_thresholds(e.base, list(e.skipped))
+        ]
+        self._frame(
+            f"skips_{name}",
+            {
+                "_file": pd.Series([x[0] for x in thresholds], dtype="int32"),
+                "t": pd.Series([x[1] for x in thresholds], dtype="int64"),
+                "k": pd.Series([x[2] for x in thresholds], dtype="int64"),
+            },
+        )
+        nothing = (
+            "SELECT NULL::INTEGER AS _file, NULL::BIGINT AS _line, NULL::VARCHAR AS _error, "
+            "NULL::VARCHAR AS _raw WHERE false"
+        )
+        self.con.execute(f"CREATE VIEW bad_{name} AS " + " UNION ALL ".join(bad or [nothing]))
+
+    def _frame(self, name: str, columns: dict[str, pd.Series]) -> None:
+        self.con.register(name + "_frame", pd.DataFrame(columns))
         self.con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_frame")
         self.con.unregister(name + "_frame")
-        return name
-
-    def _union(self, spec: TableSpec, selects: list[str]) -> None:
-        if not selects:  # an optional table whose files are absent: an empty typed table
-            nothing = (
-                "(SELECT NULL::VARCHAR AS file, NULL::BIGINT AS line, NULL AS error, "
-                "NULL AS raw WHERE false)"
-            )
-            selects = [malformed_select(spec, nothing, with_file=True)]
-        # a view: the parts are read where needed, never copied into memory
-        self.con.execute(f"CREATE VIEW all_{spec.name} AS {' UNION ALL '.join(selects)}")
 
     # --- tables an adapter builds ---------------------------------------------------
     def stage_adapter(self) -> None:
@@ -173,34 +223,53 @@ class Stager:
             text = f"adapter_{name}"
             self.con.execute(f"CREATE TABLE {text} AS {built[name]}")
             headers = [r[0] for r in self.con.execute(f"DESCRIBE {text}").fetchall()]
-            rows = self.con.execute(f"SELECT count(*) FROM {text}").fetchall()[0][0]
-            loaded = readers.Loaded(
-                text, [h for h in headers if h not in ("_file", "_line")], rows, [], True
-            )
+            headers = [h for h in headers if h not in ("_file", "_line")]
             select = typed_select(
-                spec, self.source, loaded, f"{self.source.adapter} ({name})", keep_file=True
+                spec,
+                self.source,
+                headers,
+                text,
+                f"{self.source.adapter} ({name})",
+                lead=("_file", "_line"),
             )
             malformed = context.malformed.get(name, [])
-            bad = self._adapter_malformed(name, malformed)
-            self.con.execute(
-                f"CREATE TABLE all_{name} AS {select} "
-                f"UNION ALL {malformed_select(spec, bad, with_file=True)}"
+            files = sorted(
+                {r[0] for r in self.con.execute(f"SELECT DISTINCT _file FROM {text}").fetchall()}
+                | {m[0] for m in malformed}
             )
-
-    def _adapter_malformed(self, table: str, rows: list[tuple[str, int, str, str]]) -> str:
-        frame = pd.DataFrame(
-            {
-                "file": pd.Series([r[0] for r in rows], dtype="string"),
-                "line": pd.Series([r[1] for r in rows], dtype="int64"),
-                "error": pd.Series([r[2] for r in rows], dtype="string"),
-                "raw": pd.Series([r[3] for r in rows], dtype="string"),
-            }
-        )
-        name = f"adapter_{table}_bad"
-        self.con.register(name + "_frame", frame)
-        self.con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_frame")
-        self.con.unregister(name + "_frame")
-        return name
+            index = {f: i for i, f in enumerate(files)}
+            self._frame(
+                f"files_{name}",
+                {
+                    "_file": pd.Series(range(len(files)), dtype="int32"),
+                    "file": pd.Series(files, dtype="string"),
+                    "base": pd.Series([0] * len(files), dtype="int64"),
+                },
+            )
+            self._frame(
+                f"skips_{name}",
+                {
+                    "_file": pd.Series([], dtype="int32"),
+                    "t": pd.Series([], dtype="int64"),
+                    "k": pd.Series([], dtype="int64"),
+                },
+            )
+            self._frame(
+                f"bad_{name}",
+                {
+                    "_file": pd.Series([index[m[0]] for m in malformed], dtype="int32"),
+                    "_line": pd.Series([m[1] for m in malformed], dtype="int64"),
+                    "_error": pd.Series([m[2] for m in malformed], dtype="string"),
+                    "_raw": pd.Series([m[3] for m in malformed], dtype="string"),
+                },
+            )
+            # `_pos` is only the row's identity here: `_line` is the adapter's own
+            self.con.execute(
+                f"CREATE TABLE all_{name} AS SELECT f._file, t._pos, t.* EXCLUDE (_file, _pos) "
+                f"FROM (SELECT row_number() OVER () AS _pos, * FROM ({select})) t "
+                f"JOIN files_{name} f ON t._file = f.file ORDER BY t._pos"
+            )
+            self.explicit_lines.add(name)
 
 
 class AdapterContext:
@@ -239,6 +308,7 @@ class AdapterContext:
         for path in discover((self.source.inputs[input_name],), st.raw, where, optional=False):
             label, rel = st.label(path), st.rel(path)
             prepared = readers.prepare(path, label, "csv", encoding, st.workdir)
+            st.store.note_file(path, prepared.sha256)
             loaded = readers.load(self.con, prepared, read, label, st._name())
             if loaded.rows == 0:
                 raise InputError(f"{label}: the file holds a header but no data rows")

@@ -1,54 +1,48 @@
 """Ingest's outputs: canonical tables, rejects, manifest, and the texts people read.
 
-Tables stream from DuckDB as Arrow record batches into one Parquet writer with fixed
-settings and an explicit schema, sorted by the table's `sort_by`, so the same input
-gives the same bytes and 15M transactions never sit in pandas.
+Tables are written by DuckDB straight from the parts (COPY ... TO, zstd), sorted by the
+table's `sort_by` and then its key -- a total order, since accepted keys are unique -- so
+the same input gives the same bytes and 15M transactions never pass through Python.
 """
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from pipeline.catalog import Catalog
-from pipeline.ingest.cast import ident, lit, part_columns
+from pipeline.errors import InputError
+from pipeline.ingest.cast import SQL_TYPES, ident, lit, part_columns
+from pipeline.ingest.checks import accepted_rows
 from pipeline.io import remove_output, write_json, write_with
 from pipeline.schema import TABLES, Column
 
 if TYPE_CHECKING:
     from pipeline.ingest.run import IngestResult
 
-ARROW_TYPES = {
-    "string": pa.string(),
-    "date": pa.date32(),
-    "timestamp": pa.timestamp("us"),
-    "float64": pa.float64(),
-    "int64": pa.int64(),
-    "bool": pa.bool_(),
-}
-REJECT_SCHEMA = pa.schema(
-    [
-        ("source_file", pa.string()),
-        ("line_number", pa.int64()),
-        ("column", pa.string()),
-        ("reason", pa.string()),
-        ("value", pa.string()),
-        ("raw", pa.string()),
-    ]
-)
-ROW_GROUP = 1_000_000
+OUTPUT_OPTIONS = "FORMAT parquet, COMPRESSION zstd"
+TAIL = 1 << 16  # bytes of a written file's end (the Parquet footer) that identify it
 
 
-def _write_query(con, sql: str, schema: pa.Schema, target) -> None:
+def file_identity(path: Path) -> list:
+    """Size and sha256 of the last 64 KiB: a Parquet file's footer, row groups and stats."""
+    with open(path, "rb") as fh:
+        size = fh.seek(0, 2)
+        fh.seek(max(0, size - TAIL))
+        return [size, hashlib.sha256(fh.read()).hexdigest()]
+
+
+def _copy(con, sql: str, target: Path, written: dict[str, list]) -> int:
+    """COPY a query to `target` atomically; the rows written; `written` gets its identity."""
+    rows: list[int] = []
+
     def writer(tmp) -> None:
-        reader = con.sql(sql).to_arrow_reader(ROW_GROUP)
-        with pq.ParquetWriter(tmp, schema, compression="zstd", write_statistics=True) as out:
-            for batch in reader:
-                out.write_table(pa.Table.from_batches([batch]).cast(schema))
+        rows.append(con.execute(f"COPY ({sql}) TO {lit(tmp)} ({OUTPUT_OPTIONS})").fetchall()[0][0])
+        written[str(target)] = file_identity(tmp)
 
     write_with(target, writer)
+    return int(rows[0])
 
 
 def output_columns(result: IngestResult, name: str) -> list[Column]:
@@ -56,40 +50,58 @@ def output_columns(result: IngestResult, name: str) -> list[Column]:
     return [c for c in spec.columns_out]
 
 
-def write_outputs(con, result: IngestResult, catalog: Catalog) -> None:
-    """Accepted rows to interim/<table>.parquet; every other row to rejects/<table>.parquet."""
+def write_outputs(con, result: IngestResult, catalog: Catalog) -> dict[str, list]:
+    """Accepted rows to interim/<table>.parquet; every other row to rejects/<table>.parquet.
+
+    Returns each written file's identity (file_identity) by path, for the next run's skip.
+    """
     initiated = ", ".join(lit(t) for t in result.source.customer_initiated_txn_types) or "NULL"
+    written: dict[str, list] = {}
     for name, spec in result.source.tables.items():
-        cols = output_columns(result, name)
         exprs = []
-        for c in cols:
+        for c in output_columns(result, name):
             if c.name == "customer_initiated":
                 exprs.append(f"coalesce(txn_type IN ({initiated}), false) AS customer_initiated")
             else:
-                exprs.append(ident(c.name))
-        order = ", ".join(ident(k) for k in spec.table.sort_by)
-        schema = pa.schema([(c.name, ARROW_TYPES[c.dtype]) for c in cols])
-        _write_query(
+                exprs.append(f"{ident(c.name)}::{SQL_TYPES[c.dtype]} AS {ident(c.name)}")
+        order = list(spec.table.sort_by) + [
+            k for k in spec.table.key if k not in spec.table.sort_by
+        ]
+        rows = _copy(
             con,
-            f"SELECT {', '.join(exprs)} FROM cls_{name} "
-            f"WHERE _status = 'accepted' ORDER BY {order}",
-            schema,
+            f"SELECT {', '.join(exprs)} FROM {accepted_rows(name)} "
+            f"ORDER BY {', '.join(ident(k) for k in order)}",
             catalog.interim_table(name),
+            written,
         )
-        canonical = ", ".join(f"{lit(c.name)}, {ident(c.name)}" for c in part_columns(spec))
-        _write_query(
+        if rows != result.tables[name]["accepted"]:
+            raise InputError(
+                f"{name}: rows do not reconcile: {rows} accepted rows written, "
+                f"{result.tables[name]['accepted']} counted; nothing was written"
+            )
+        canonical = ", ".join(f"{lit(c.name)}, c.{ident(c.name)}" for c in part_columns(spec))
+        _copy(
             con,
-            f"SELECT _file AS source_file, _line AS line_number, _rcol AS column, _rsn AS reason, "
-            f"_rval AS value, coalesce(_raw, json_object({canonical})::VARCHAR) AS raw "
-            f"FROM cls_{name} WHERE _status <> 'accepted' "
-            "ORDER BY source_file, line_number, reason",
-            REJECT_SCHEMA,
+            f"""
+            SELECT f.file::VARCHAR AS source_file, c._line::BIGINT AS line_number,
+                   c._rcol::VARCHAR AS "column", c._rsn::VARCHAR AS reason,
+                   c._rval::VARCHAR AS value,
+                   coalesce(c._raw, json_object({canonical})::VARCHAR) AS raw
+            FROM cls_{name} c JOIN files_{name} f ON c._file = f._file
+            WHERE c._status <> 'accepted'
+            UNION ALL
+            SELECT f.file, b._line, NULL, 'malformed_row', b._error, b._raw
+            FROM bad_{name} b JOIN files_{name} f ON b._file = f._file
+            ORDER BY source_file, line_number, reason, value, raw
+            """,
             catalog.rejects_dir / f"{name}.parquet",
+            written,
         )
     for name in TABLES:  # a table this source does not map must not linger from another
         if name not in result.source.tables:
             for stale in (catalog.interim_table(name), catalog.rejects_dir / f"{name}.parquet"):
                 remove_output(stale)
+    return written
 
 
 def manifest(result: IngestResult, catalog: Catalog) -> dict:
