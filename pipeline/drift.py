@@ -59,3 +59,92 @@ def psi_table(previous: pd.DataFrame, current: pd.DataFrame, columns: list[str])
         value = psi(prev, curr)
         rows.append({"column": column, "psi": value, "shifted": value > PSI_SHIFT})
     return pd.DataFrame(rows, columns=["column", "psi", "shifted"])
+
+
+# What the model card's drift section compares, in the bank's words.
+KEY_FEATURES = (
+    "aum",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "digital_share",
+    "products_held",
+    "tenure_months",
+    "days_since_rm_contact",
+)
+SCORE_MEASURES = ("p_alive", "clv", "churn_probability")
+
+
+def measure_rows(
+    previous: pd.DataFrame | None, current: pd.DataFrame, columns: tuple[str, ...], kind: str
+) -> list[dict]:
+    """One row per measure: its PSI against the previous period and whether it shifted.
+
+    A measure without a comparable previous value gets psi None, a `reason` code and a
+    note saying why -- never a made-up number. Reasons: no_previous (nothing to compare
+    with), not_in_both (a column one period lacks), no_previous_values (all missing then,
+    e.g. no churn model), no_customers (nobody this period).
+    """
+    rows = []
+    for column in columns:
+        row = {"measure": column, "kind": kind, "psi": None, "shifted": False}
+        reason = None
+        if previous is None:
+            reason = "no_previous"
+        elif column not in previous or column not in current:
+            reason = "not_in_both"
+        else:
+            prev = previous[column].astype("float64").to_numpy()
+            curr = current[column].astype("float64").to_numpy()
+            if not np.isfinite(prev).any():
+                reason = "no_previous_values"
+            elif curr.size == 0:
+                reason = "no_customers"
+            else:
+                value = round(psi(prev, curr), 6)
+                row.update(psi=value, shifted=value > PSI_SHIFT)
+        row["reason"] = reason
+        row["note"] = _NOTES[reason].format(kind=kind) if reason else None
+        rows.append(row)
+    return rows
+
+
+_NOTES = {
+    "no_previous": "no previous {kind}s",
+    "not_in_both": "not in both periods",
+    "no_previous_values": "no values in the previous period",
+    "no_customers": "no customers this period",
+}
+
+
+def drift_section(
+    previous_period: str,
+    previous_features: pd.DataFrame,
+    features: pd.DataFrame,
+    previous_scores: pd.DataFrame | None,
+    scores: pd.DataFrame,
+) -> dict:
+    """The model card's `drift`: PSI of the key features and the score distributions
+    against the previous period, and a warning for every measure above PSI_SHIFT.
+
+    `previous_scores` None means the previous period was not scored: score measures then
+    say "no previous scores" (scoring an earlier period here would be a different model).
+    """
+    before = None if previous_features.empty else previous_features  # no customers then
+    features_rows = measure_rows(before, features, KEY_FEATURES, "feature")
+    score_rows = measure_rows(previous_scores, scores, SCORE_MEASURES, "score")
+    rows = features_rows + score_rows
+    shifted = [r["measure"] for r in rows if r["shifted"]]
+    return {
+        "previous_period": previous_period,
+        "threshold": PSI_SHIFT,
+        "bins": "deciles of the previous period (missing values a bin of their own)",
+        "previous_scores": previous_scores is not None,
+        "measures": rows,
+        "shifted": shifted,
+        "warnings": [
+            f"{r['measure']} shifted since {previous_period}: PSI {r['psi']:.3f} > {PSI_SHIFT}"
+            for r in rows
+            if r["shifted"]
+        ],
+    }

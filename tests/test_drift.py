@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.drift import PSI_SHIFT, psi, psi_table
+from pipeline.drift import (
+    KEY_FEATURES,
+    PSI_SHIFT,
+    SCORE_MEASURES,
+    drift_section,
+    measure_rows,
+    psi,
+    psi_table,
+)
 
 
 def test_identical_distributions_have_zero_psi() -> None:
@@ -57,3 +65,75 @@ def test_psi_table_flags_only_the_shifted_column() -> None:
 )
 def test_psi_is_never_negative(a: list[float], b: list[float]) -> None:
     assert psi(np.array(a), np.array(b)) >= 0.0
+
+
+# --- the model card's drift section (drift_section, measure_rows) ---
+
+
+def _decile_shift() -> float:
+    """By hand: previous 0..99 in ten equal deciles; current all in the lowest decile."""
+    moved = (1.0 - 0.1) * math.log(1.0 / 0.1)
+    emptied = 9 * (1e-4 - 0.1) * math.log(1e-4 / 0.1)
+    return moved + emptied
+
+
+def test_measure_rows_give_psi_flag_or_the_reason_there_is_none() -> None:
+    previous = pd.DataFrame(
+        {"aum": np.arange(100.0), "clv": np.arange(100.0), "churn_probability": np.nan}
+    )
+    current = pd.DataFrame(
+        {"aum": np.arange(100.0), "clv": np.arange(100.0) / 20, "churn_probability": 0.5}
+    )
+    rows = measure_rows(previous, current, ("aum", "clv", "churn_probability", "p_alive"), "score")
+    by = {r["measure"]: r for r in rows}
+    assert by["aum"]["psi"] == 0.0 and not by["aum"]["shifted"] and by["aum"]["reason"] is None
+    assert by["clv"]["psi"] == pytest.approx(_decile_shift(), abs=1e-6) and by["clv"]["shifted"]
+    assert by["churn_probability"] == {
+        "measure": "churn_probability",
+        "kind": "score",
+        "psi": None,
+        "shifted": False,
+        "reason": "no_previous_values",
+        "note": "no values in the previous period",
+    }
+    assert (by["p_alive"]["reason"], by["p_alive"]["psi"]) == ("not_in_both", None)
+    nothing = measure_rows(None, current, ("aum",), "score")
+    assert (nothing[0]["reason"], nothing[0]["note"]) == ("no_previous", "no previous scores")
+
+
+def test_drift_section_warns_for_each_shifted_measure_and_says_when_scores_are_missing() -> None:
+    before = pd.DataFrame({c: np.arange(100.0) for c in KEY_FEATURES})
+    now = before.copy()
+    now["aum"] = np.arange(100.0) / 20  # all below 9.9, the previous lowest decile
+    scores = pd.DataFrame({c: np.linspace(0, 1, 100) for c in SCORE_MEASURES})
+    section = drift_section("2026-09", before, now, None, scores)
+    assert [r["measure"] for r in section["measures"]] == [*KEY_FEATURES, *SCORE_MEASURES]
+    assert section["shifted"] == ["aum"]
+    assert section["warnings"] == [
+        f"aum shifted since 2026-09: PSI {_decile_shift():.3f} > {PSI_SHIFT}"
+    ]
+    assert not section["previous_scores"]
+    score_rows = section["measures"][len(KEY_FEATURES) :]
+    assert {r["reason"] for r in score_rows} == {"no_previous"}
+    assert all(r["psi"] is None for r in score_rows)
+    with_scores = drift_section("2026-09", before, now, scores, scores)
+    assert [r["psi"] for r in with_scores["measures"][len(KEY_FEATURES) :]] == [0.0, 0.0, 0.0]
+    empty = drift_section("2026-09", before.iloc[:0], now, None, scores)
+    assert {r["reason"] for r in empty["measures"]} == {"no_previous"} and not empty["warnings"]
+
+
+@given(
+    st.lists(st.floats(-1e6, 1e6), min_size=5, max_size=200),
+    st.lists(st.floats(-1e6, 1e6), min_size=5, max_size=200),
+)
+def test_drift_flags_exactly_the_measures_above_the_threshold(prev, curr) -> None:
+    section = drift_section(
+        "2026-09",
+        pd.DataFrame({"aum": prev}),
+        pd.DataFrame({"aum": curr}),
+        None,
+        pd.DataFrame({"clv": curr}),
+    )
+    (aum,) = [r for r in section["measures"] if r["measure"] == "aum"]
+    assert aum["psi"] >= 0 and aum["shifted"] == (aum["psi"] > PSI_SHIFT)
+    assert section["shifted"] == (["aum"] if aum["shifted"] else [])

@@ -8,11 +8,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from pipeline.catalog import Catalog
 from pipeline.cli import cli
+from pipeline.drift import KEY_FEATURES, PSI_SHIFT, SCORE_MEASURES
 
 pytestmark = pytest.mark.slow
 
@@ -101,3 +103,49 @@ def test_run_manifest_records_inputs_outputs_and_timings(sample_bank_run):
     assert not any(
         Path(o["path"]).is_relative_to(catalog.data_dir / "runs") for o in manifest["outputs"]
     )
+
+
+def test_model_card_and_reports_carry_drift_against_the_previous_period(sample_bank_run):
+    bank = sample_bank_run
+    catalog = Catalog(bank.data_dir, bank.report_dir)
+    card = json.loads(catalog.model_card(bank.period).read_text(encoding="utf-8"))
+    drift = card["drift"]
+    assert (drift["previous_period"], drift["threshold"], drift["previous_scores"]) == (
+        "2026-09",
+        0.25,
+        False,
+    )
+    features = [m for m in drift["measures"] if m["kind"] == "feature"]
+    scores = [m for m in drift["measures"] if m["kind"] == "score"]
+    assert [m["measure"] for m in features] == list(KEY_FEATURES)
+    # The sample bank has no regime change between two month ends: nothing shifts.
+    assert all(0 <= m["psi"] < 0.1 for m in features) and drift["shifted"] == []
+    assert [(m["measure"], m["psi"], m["reason"]) for m in scores] == [
+        (name, None, "no_previous") for name in SCORE_MEASURES
+    ]
+    for name in ("network.html", "branch-B01.html"):
+        html = (catalog.report_build_dir(bank.period) / name).read_text(encoding="utf-8")
+        assert "Drift against the previous period (PSI)" in html
+        assert "Days since RM contact" in html and "no previous period" in html
+
+
+def test_scores_drift_once_the_previous_period_is_scored(sample_bank_run, tmp_path):
+    bank = sample_bank_run
+    root = Catalog(tmp_path / "data", tmp_path / "reports")
+    shutil.copytree(bank.data_dir, root.data_dir)
+    args = ["--data-dir", str(root.data_dir), "--report-dir", str(root.report_dir)]
+    for step in (["features", "--period", "2026-09"], ["score", "--period", "2026-09"]):
+        done = CliRunner().invoke(cli, [*args, *step])
+        assert done.exit_code == 0, done.output
+    done = CliRunner().invoke(cli, [*args, "score", "--period", bank.period])
+    assert done.exit_code == 0, done.output
+    drift = json.loads(root.model_card(bank.period).read_text(encoding="utf-8"))["drift"]
+    assert drift["previous_scores"] is True
+    by = {m["measure"]: m for m in drift["measures"]}
+    assert 0 <= by["p_alive"]["psi"] < PSI_SHIFT and 0 <= by["clv"]["psi"] < PSI_SHIFT
+    # no churn model when the bank has too few churners: then nothing to compare with
+    previous = pd.read_parquet(root.customer_scores("2026-09"))
+    if previous["churn_probability"].isna().all():
+        assert by["churn_probability"]["reason"] == "no_previous_values"
+    else:
+        assert by["churn_probability"]["psi"] >= 0

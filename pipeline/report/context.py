@@ -11,6 +11,7 @@ import pandas as pd
 from pipeline.report import context_kpis as kp
 from pipeline.report import context_scores as sc
 from pipeline.report import context_survey as sv
+from pipeline.report.context_drift import drift_table
 from pipeline.report.environment import NA, NO_PREVIOUS
 from pipeline.report.i18n import labels, term
 from pipeline.report.inputs import BranchInputs, ReportInputs
@@ -152,6 +153,7 @@ def appendix(manifest: dict[str, Any], model_card: dict[str, Any]) -> dict[str, 
         "warnings": sc.model_warnings(model_card),
         "churn": sc.churn_model_note(model_card),
         "clv": sc.clv_validation(model_card),
+        "drift": drift_table(model_card),
     }
 
 

@@ -212,6 +212,28 @@ LABELS: dict[str, dict[str, str]] = {
         "clv_validation_note": "Holdout transactions per customer, predicted on the calibration "
         "period; the baseline is each customer's historical rate.",
         "overall_satisfaction": "Overall satisfaction",
+        # appendix B: drift against the previous period (pipeline.drift, context_drift)
+        "drift_title": "Drift against the previous period (PSI)",
+        "drift_measure": "Measure",
+        "drift_flag": "Flag",
+        "drift_shifted": "shifted",
+        "drift_note": "Population stability index against {previous}, over the previous "
+        "period's deciles (missing values a bin of their own); above {threshold} is shifted: "
+        "read this period's numbers with care.",
+        "drift_absent": "The model card holds no drift section for this period.",
+        "drift_no_previous": "no previous period",
+        "drift_no_previous_values": "no values then",
+        "drift_aum": "AUM",
+        "drift_recency_days": "Days since last transaction",
+        "drift_frequency": "Frequency (RFM)",
+        "drift_monetary": "Monetary (RFM)",
+        "drift_digital_share": "Digital share of transactions",
+        "drift_products_held": "Products held",
+        "drift_tenure_months": "Tenure (months)",
+        "drift_days_since_rm_contact": "Days since RM contact",
+        "drift_p_alive": "P(alive)",
+        "drift_clv": "CLV",
+        "drift_churn_probability": "Churn probability",
     },
     "zh_CN": {
         "html_lang": "zh-CN",
@@ -406,6 +428,27 @@ LABELS: dict[str, dict[str, str]] = {
         "naive_baseline": "朴素基准",
         "clv_validation_note": "以校准期预测每位客户留出期交易次数；基准为客户历史交易频率。",
         "overall_satisfaction": "总体满意度",
+        # 附录B：与上期相比的分布漂移
+        "drift_title": "与上期相比的分布漂移（PSI）",
+        "drift_measure": "指标",
+        "drift_flag": "标记",
+        "drift_shifted": "已偏移",
+        "drift_note": "相对 {previous} 的群体稳定性指数，按上期十分位分箱（缺失值单独一箱）；"
+        "高于 {threshold} 即为偏移，本期数字需谨慎解读。",
+        "drift_absent": "本期模型卡无漂移数据。",
+        "drift_no_previous": "无上期数据",
+        "drift_no_previous_values": "上期无数值",
+        "drift_aum": "资产管理规模（AUM）",
+        "drift_recency_days": "距上次交易天数",
+        "drift_frequency": "频度（RFM）",
+        "drift_monetary": "金额（RFM）",
+        "drift_digital_share": "数字渠道交易占比",
+        "drift_products_held": "持有产品数",
+        "drift_tenure_months": "客户关系时长（月）",
+        "drift_days_since_rm_contact": "距客户经理上次联系天数",
+        "drift_p_alive": "存活概率 P(alive)",
+        "drift_clv": "客户终身价值（CLV）",
+        "drift_churn_probability": "流失概率",
     },
 }
 

@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from pipeline.catalog import Catalog
+from pipeline.drift import drift_section
 from pipeline.errors import InputError
 from pipeline.io import promote_on_success, read_parquet, write_csv, write_json, write_parquet
-from pipeline.periods import as_of_date
+from pipeline.periods import as_of_date, previous_period
 from pipeline.scoring.card import SCORE_COLUMNS, build_card, summary_text
 from pipeline.scoring.churn import score_churn
 from pipeline.scoring.churn_model import bands
@@ -46,12 +47,15 @@ def score_period(
     period: str,
     cfg: dict[str, Any],
     features_at: Callable[[duckdb.DuckDBPyConnection, date, dict], pd.DataFrame] | None = None,
+    previous_scores: pd.DataFrame | None = None,
 ) -> ScoreResult:
     """Scores, model card and watchlists for `period` from its features mart.
 
     `features_at` builds the mart at earlier month ends for churn training (default: the
     features stage's compute_customer_features). Closed customers get p_alive,
     expected_transactions and clv 0 and churn_probability 1 (observed, not modelled).
+    The card's drift section compares features with the mart rebuilt at the previous
+    month end, and scores with `previous_scores` (None: the previous period not scored).
     """
     if features_at is None:
         from pipeline.features import compute_customer_features as features_at
@@ -94,7 +98,11 @@ def score_period(
     lists = watchlists(s, as_of, cfg)
     s.insert(0, "period", period)
     scores = s[["period", *SCORE_COLUMNS]]
-    card = build_card(period, as_of, clv_card, validation, churn_card, scores, cfg)
+    before = previous_period(period)
+    drift = drift_section(
+        before, features_at(con, as_of_date(before), cfg), features, previous_scores, scores
+    )
+    card = build_card(period, as_of, clv_card, validation, churn_card, scores, cfg, drift)
     return ScoreResult(scores, card, lists)
 
 
@@ -108,9 +116,11 @@ def run_score(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
             f"{path}: no customer features for {period}; run `crm features --period {period}` first"
         )
     features = read_parquet(path)
+    before = catalog.customer_scores(previous_period(period))
+    previous_scores = read_parquet(before) if before.is_file() else None
     con = connect_engine(cfg, catalog)  # engine: duckdb | spark
     try:
-        result = score_period(con, features, period, cfg)
+        result = score_period(con, features, period, cfg, previous_scores=previous_scores)
     finally:
         con.close()
     with promote_on_success():

@@ -42,8 +42,10 @@ def build_card(
     churn: dict[str, Any],
     scores: pd.DataFrame,
     cfg: dict[str, Any],
+    drift: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Everything a reader needs to trust (or not) the scores; warnings gathered at the top."""
+    """Everything a reader needs to trust (or not) the scores; warnings gathered at the top
+    (a measure that shifted since the previous period among them; see pipeline.drift)."""
     warnings = list(clv_card.get("warnings", []))
     if validation.get("warning"):
         warnings.append(validation["warning"])
@@ -51,6 +53,8 @@ def build_card(
         warnings.append(churn["message"])
     elif churn.get("warning"):
         warnings.append(churn["warning"])
+    if drift:
+        warnings += drift["warnings"]
     quadrant_counts = scores["value_risk_quadrant"].value_counts().sort_index()
     return {
         "period": period,
@@ -70,6 +74,7 @@ def build_card(
             "quadrant_counts": {str(k): int(v) for k, v in quadrant_counts.items()},
         },
         "columns": SCORE_COLUMNS,
+        "drift": {k: v for k, v in drift.items() if k != "warnings"} if drift else None,
         "warnings": warnings,
     }
 
