@@ -426,7 +426,7 @@ def test_non_attriters_are_still_active(clean: Bank, clean_frames) -> None:
         & (pd.to_datetime(truth["open_date"]) < last_quarter)
         & (truth["lambda_week"] * 13 >= 4)
     ]
-    assert len(alive) > 1_000
+    assert len(alive) > 400  # enough for the share below (fewer since rates fell for issue 8)
     assert alive.index.isin(list(recent)).mean() > 0.9  # P(no event | Poisson(4)) < 2%
     gone = truth[
         truth["attrition_date"].notna() & (pd.to_datetime(truth["attrition_date"]) < last_quarter)

@@ -19,7 +19,7 @@ import numpy as np
 from pipeline.periods import parse_period
 from pipeline.schema import ASSET_PRODUCTS, PRODUCTS
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: lower volume (about 15 transactions per customer over 24 months)
 CHUNK_CUSTOMERS = 25_000  # customers generated per chunk (fixed: part of the output's identity)
 DAY_SECONDS = 86_400
 NO_DAY = -(10**8)  # day number meaning "no date" (day numbers before 1970 are negative)
@@ -43,8 +43,9 @@ DRAIN_MONTHS = (2, 6)  # a silent attriter's balances drain over this many month
 NEW_CUSTOMER_RAMP_MONTHS = 3  # a new customer's balances build up over this many months
 
 # Customer-initiated purchase rate per week: Gamma(r, alpha) per segment (not enrolled).
+# Volume: about 15M transactions per 1M customers over 24 months, as in issue 8's benchmark.
 PURCHASE_R = (0.8, 0.9, 1.0, 1.2)
-PURCHASE_ALPHA = (5.5, 4.0, 3.4, 3.0)
+PURCHASE_ALPHA = (15.1, 11.0, 9.35, 8.25)
 DIGITAL_RATE_MULTIPLIER = 2.2  # lambda of a digitally enrolled customer is this many times higher
 # Dropout rate per week: Gamma(s, beta) per segment, before satisfaction and branch effects.
 DROPOUT_S = (2.5, 2.5, 2.5, 2.5)
@@ -94,10 +95,10 @@ CARD_LIMIT_MEDIAN = (8_000.0, 30_000.0, 80_000.0, 200_000.0)
 CARD_ZERO_MONTH_SHARE = 0.35
 
 # Transactions that are not the customer's doing.
-SALARY_SHARE_WORKING_AGE = 0.35  # salary paid here, ages 22-59
-PENSION_SHARE_RETIRED = 0.3  # pension paid here (txn_type salary_credit), ages 60+
+SALARY_SHARE_WORKING_AGE = 0.15  # salary paid here, ages 22-59
+PENSION_SHARE_RETIRED = 0.13  # pension paid here (txn_type salary_credit), ages 60+
 SALARY_MEDIAN, SALARY_SIGMA = 6_500.0, 0.5
-TRANSFER_IN_PER_MONTH = 0.2
+TRANSFER_IN_PER_MONTH = 0.1
 DEMAND_RATE_ANNUAL = 0.0025  # current-deposit interest, posted quarterly on the 21st
 INTEREST_MIN_POSTED = 1.0  # interest below this accrues to the next posting
 ANNUAL_FEE, ANNUAL_FEE_SHARE = 10.0, 0.12  # card fee in the account's anniversary month
