@@ -6,9 +6,10 @@ first streamed once in Python (in 1 MiB blocks): sha256, line count, strict deco
 the declared encoding (a wrong encoding is a clear error naming the line; pure-ASCII
 blocks of a UTF-8 file need no decoding) and, for encodings DuckDB cannot read
 (GB18030, GBK), transcoding to a temporary UTF-8 copy. A CSV is then parsed and cast
-in one streaming DuckDB query straight into its part (no text table in memory); a
-row's line is its position in the part plus the file's first data line, shifted past
-the physical lines DuckDB skipped (blank or unsplittable), see `line_thresholds`.
+in one streaming DuckDB query straight into its part (no text table in memory), each
+row with `_pos`, its position: its line is that plus the file's first data line,
+shifted past the physical lines DuckDB skipped (blank or unsplittable), see
+`line_thresholds`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.errors import InputError
+from pipeline.ingest.arrow_out import write_query
 
 BLOCK = 1 << 20
 UTF8_NAMES = {"utf-8", "utf8", "utf-8-sig", "utf_8", "utf_8_sig"}
@@ -69,7 +71,8 @@ class Parsed:
 
 # Builds the typed SELECT of a part from the file's headers and a FROM clause (cast.py).
 SelectFor = Callable[[list[str], str], str]
-PART_OPTIONS = "FORMAT parquet, COMPRESSION snappy"  # a private cache: fast to write and read
+# Parts are a private cache: fast to write and read; small row groups read in parallel.
+PART_COMPRESSION, PART_ROW_GROUP = "snappy", 1 << 17
 
 
 def line_thresholds(base: int, skipped: list[int]) -> list[tuple[int, int]]:
@@ -165,11 +168,13 @@ def write_part(
     table: str,
     select_for: SelectFor,
     target: Path,
+    dictionary: list[str],
 ) -> Parsed:
-    """Parse, map and cast a prepared file into the part `target`, rows in file order."""
+    """Parse, map and cast a prepared file into the part `target`: its rows in file order,
+    each with `_pos`, its position (`dictionary`: columns worth dictionary-encoding)."""
     fmt = read["format"]
     if fmt == "csv":
-        return _csv_part(con, prepared, read, label, table, select_for, target)
+        return _csv_part(con, prepared, read, label, table, select_for, target, dictionary)
     if fmt == "xlsx":
         loaded = _load_excel(con, prepared.text_path, read, label, table)
         base = read["header_row"] + 1
@@ -177,12 +182,21 @@ def write_part(
         loaded = _load_parquet(con, prepared.text_path, label, table)
         base = 1
     select = select_for(loaded.headers, loaded.table)
-    con.execute(
-        f"COPY (SELECT * EXCLUDE (_line) FROM ({select}) ORDER BY _line) "
-        f"TO {_sql_str(target)} ({PART_OPTIONS})"
-    )
+    _part(con, f"SELECT * EXCLUDE (_line) FROM ({select}) ORDER BY _line", target, dictionary)
     loaded.release(con)
     return Parsed(loaded.headers, loaded.rows, [], base, [], True)
+
+
+def _part(con, sql: str, target: Path, dictionary: list[str]) -> int:
+    return write_query(
+        con,
+        sql,
+        target,
+        compression=PART_COMPRESSION,
+        dictionary=dictionary,
+        row_group=PART_ROW_GROUP,
+        positions=True,
+    )
 
 
 def load(
@@ -239,7 +253,14 @@ def _csv_options(read: dict[str, Any], table: str | None) -> str:
 
 
 def _csv_part(
-    con, prepared: Prepared, read: dict[str, Any], label: str, table: str, select_for, target
+    con,
+    prepared: Prepared,
+    read: dict[str, Any],
+    label: str,
+    table: str,
+    select_for: SelectFor,
+    target: Path,
+    dictionary: list[str],
 ) -> Parsed:
     """One streaming query: read_csv -> map and cast -> Parquet; DuckDB keeps the order."""
     path = _sql_str(prepared.text_path)
@@ -254,10 +275,9 @@ def _csv_part(
         raise InputError(f"{label}: cannot be read as CSV: {_first_line(exc)}") from None
     select = select_for(headers, f"read_csv({path}, {_csv_options(read, table)})")
     try:
-        rows = con.execute(f"COPY ({select}) TO {_sql_str(target)} ({PART_OPTIONS})").fetchall()
+        rows = _part(con, select, target, dictionary)
     except duckdb.Error as exc:
         raise InputError(f"{label}: cannot be read as CSV: {_first_line(exc)}") from None
-    rows = int(rows[0][0])
     malformed, skipped, exact = _skipped_lines(con, prepared, read["header_row"], rows, table)
     return Parsed(headers, rows, malformed, read["header_row"] + 1, skipped, exact)
 

@@ -106,7 +106,7 @@ class TableSpec:
 
 
 # Bump when parsing or casting changes, so cached per-file parts are rebuilt.
-PARSER_VERSION = 1
+PARSER_VERSION = 2  # 2: parts carry `_pos`, no `_line`
 
 
 @dataclass(frozen=True)

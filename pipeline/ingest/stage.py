@@ -43,6 +43,15 @@ def discover(patterns: tuple[str, ...], raw: Path, where: str, optional: bool) -
     return sorted(found)
 
 
+def dictionary_columns(spec: TableSpec) -> list[str]:
+    """String columns worth dictionary-encoding in Parquet: not the row's or the customer's
+    identifier (nearly every value distinct), unless the column has a closed value set."""
+    ids = set(spec.table.key) | {"customer_id"}
+    return [
+        c.name for c in spec.columns_out if c.dtype == "string" and (c.name not in ids or c.allowed)
+    ] + ["_reason", "_column"]
+
+
 class Stager:
     """Builds `all_<table>` views in `con` and records every input file."""
 
@@ -127,7 +136,14 @@ class Stager:
             return typed_select(spec, self.source, headers, from_sql, label, lead)
 
         parsed = readers.write_part(
-            self.con, prepared, spec.read, label, self._name(), select_for, target
+            self.con,
+            prepared,
+            spec.read,
+            label,
+            self._name(),
+            select_for,
+            target,
+            dictionary_columns(spec),
         )
         if parsed.rows == 0 and not parsed.malformed and not spec.allow_empty:
             raise InputError(f"{label}: the file holds a header but no data rows")
@@ -158,11 +174,7 @@ class Stager:
         name = spec.name
         selects, bad = [], []
         for i, e in enumerate(entries):
-            selects.append(
-                f"SELECT {i}::INTEGER AS _file, file_row_number AS _pos, "
-                f"* EXCLUDE (file_row_number) FROM read_parquet({lit(e.part)}, "
-                "file_row_number=true)"
-            )
+            selects.append(f"SELECT {i}::INTEGER AS _file, * FROM read_parquet({lit(e.part)})")
             if e.malformed_part is not None:
                 bad.append(
                     f"SELECT {i}::INTEGER AS _file, line::BIGINT AS _line, error::VARCHAR "

@@ -1,8 +1,9 @@
 """Ingest's outputs: canonical tables, rejects, manifest, and the texts people read.
 
-Tables are written by DuckDB straight from the parts (COPY ... TO, zstd), sorted by the
+Tables stream from DuckDB, straight from the parts, as Arrow record batches into one
+Parquet writer with fixed settings and an explicit schema (arrow_out.py), sorted by the
 table's `sort_by` and then its key -- a total order, since accepted keys are unique -- so
-the same input gives the same bytes and 15M transactions never pass through Python.
+the same input gives the same bytes and 15M transactions never sit in pandas.
 """
 
 from __future__ import annotations
@@ -11,17 +12,39 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
+
 from pipeline.catalog import Catalog
 from pipeline.errors import InputError
+from pipeline.ingest.arrow_out import write_query
 from pipeline.ingest.cast import SQL_TYPES, ident, lit, part_columns
 from pipeline.ingest.checks import accepted_rows
+from pipeline.ingest.stage import dictionary_columns
 from pipeline.io import remove_output, write_json, write_with
 from pipeline.schema import TABLES, Column
 
 if TYPE_CHECKING:
     from pipeline.ingest.run import IngestResult
 
-OUTPUT_OPTIONS = "FORMAT parquet, COMPRESSION zstd"
+ARROW_TYPES = {
+    "string": pa.string(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us"),
+    "float64": pa.float64(),
+    "int64": pa.int64(),
+    "bool": pa.bool_(),
+}
+REJECT_SCHEMA = pa.schema(
+    [
+        ("source_file", pa.string()),
+        ("line_number", pa.int64()),
+        ("column", pa.string()),
+        ("reason", pa.string()),
+        ("value", pa.string()),
+        ("raw", pa.string()),
+    ]
+)
+ROW_GROUP = 1_000_000
 TAIL = 1 << 16  # bytes of a written file's end (the Parquet footer) that identify it
 
 
@@ -33,12 +56,24 @@ def file_identity(path: Path) -> list:
         return [size, hashlib.sha256(fh.read()).hexdigest()]
 
 
-def _copy(con, sql: str, target: Path, written: dict[str, list]) -> int:
-    """COPY a query to `target` atomically; the rows written; `written` gets its identity."""
+def _write(
+    con, sql: str, target: Path, schema: pa.Schema, dictionary: list[str], written: dict
+) -> int:
+    """Write a query to `target` atomically; the rows written; `written` gets its identity."""
     rows: list[int] = []
 
     def writer(tmp) -> None:
-        rows.append(con.execute(f"COPY ({sql}) TO {lit(tmp)} ({OUTPUT_OPTIONS})").fetchall()[0][0])
+        rows.append(
+            write_query(
+                con,
+                sql,
+                tmp,
+                compression="zstd",
+                dictionary=dictionary,
+                row_group=ROW_GROUP,
+                schema=schema,
+            )
+        )
         written[str(target)] = file_identity(tmp)
 
     write_with(target, writer)
@@ -67,11 +102,14 @@ def write_outputs(con, result: IngestResult, catalog: Catalog) -> dict[str, list
         order = list(spec.table.sort_by) + [
             k for k in spec.table.key if k not in spec.table.sort_by
         ]
-        rows = _copy(
+        cols = output_columns(result, name)
+        rows = _write(
             con,
             f"SELECT {', '.join(exprs)} FROM {accepted_rows(name)} "
             f"ORDER BY {', '.join(ident(k) for k in order)}",
             catalog.interim_table(name),
+            pa.schema([(c.name, ARROW_TYPES[c.dtype]) for c in cols]),
+            dictionary_columns(spec),
             written,
         )
         if rows != result.tables[name]["accepted"]:
@@ -80,7 +118,7 @@ def write_outputs(con, result: IngestResult, catalog: Catalog) -> dict[str, list
                 f"{result.tables[name]['accepted']} counted; nothing was written"
             )
         canonical = ", ".join(f"{lit(c.name)}, c.{ident(c.name)}" for c in part_columns(spec))
-        _copy(
+        _write(
             con,
             f"""
             SELECT f.file::VARCHAR AS source_file, c._line::BIGINT AS line_number,
@@ -95,6 +133,8 @@ def write_outputs(con, result: IngestResult, catalog: Catalog) -> dict[str, list
             ORDER BY source_file, line_number, reason, value, raw
             """,
             catalog.rejects_dir / f"{name}.parquet",
+            REJECT_SCHEMA,
+            ["source_file", "column", "reason"],
             written,
         )
     for name in TABLES:  # a table this source does not map must not linger from another
