@@ -241,6 +241,7 @@ def transactions_model_from_params(
     fitter = _FITTERS[model]()
     names = PARAMETER_NAMES[model]
     fitter.params_ = pd.Series([float(params[k]) for k in names], index=list(names))
+    fitter.predict = fitter.conditional_expected_number_of_purchases_up_to_time  # as fit() does
     values = {k: float(params[k]) for k in names}
     return FittedBtyd(model, fitter, values, float("nan"), n_customers, n_unique_rows)
 

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from pipeline import btyd
 from pipeline.scoring.clv import clv_predictions, require_finite
+from pipeline.spark.session import without_pandas_notice
 
 SUMMARY_COLUMNS = ("customer_id", "frequency", "recency", "T", "monetary_value")
 PREDICTION_COLUMNS = ("p_alive", "expected_transactions", "expected_value_per_event", "clv")
@@ -90,7 +91,9 @@ def predict_clv_partitioned(
         cfg,
         population,
     )
-    result = source.mapInArrow(predictor, _schema()).toArrow().to_pandas()
+    with without_pandas_notice():
+        mapped = source.mapInArrow(predictor, _schema())
+    result = mapped.toArrow().to_pandas()
     out = result.sort_values(_ROW, kind="stable").drop(columns=_ROW).reset_index(drop=True)
     out = out.astype({"customer_id": summary["customer_id"].dtype})
     out = out[[*SUMMARY_COLUMNS, *PREDICTION_COLUMNS]]

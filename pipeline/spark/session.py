@@ -1,6 +1,7 @@
 """The SparkSession the pipeline runs on, built from the config's `spark:` section.
 
-- spark.master null: the master spark-submit (or SPARK_MASTER conf) gave, else local[2];
+- spark.master null: the master spark-submit gave (its --master or spark-defaults.conf)
+  when it started this process, else local[2];
   a value (local[4], spark://host:7077, yarn, k8s://https://...) is used as is.
 - spark.shuffle_partitions: spark.sql.shuffle.partitions (per-customer aggregates are
   one shuffle each; a few partitions per executor core is right).
@@ -14,6 +15,7 @@ bars are off unless spark.conf turns them on.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import warnings
@@ -22,6 +24,8 @@ from typing import Any
 from pipeline.errors import ConfigError
 
 DEFAULT_MASTER = "local[2]"
+# Set when spark-submit started this Python process (it then owns the JVM and master).
+SUBMITTED = "PYSPARK_GATEWAY_PORT"
 
 FIXED_CONF = {
     "spark.sql.session.timeZone": "UTC",
@@ -51,7 +55,6 @@ def spark_session(cfg: dict[str, Any]):
     """getOrCreate a SparkSession for the config (a running one is reused and reconfigured
     with the runtime-settable SQL options)."""
     try:
-        from pyspark import SparkConf, SparkContext
         from pyspark.sql import SparkSession
     except ImportError:
         raise ConfigError(
@@ -65,15 +68,18 @@ def spark_session(cfg: dict[str, Any]):
     _quiet_pandas_notice()
     builder = SparkSession.builder.appName(s["app_name"])
     master = s["master"]
-    if not master:  # spark-submit's --master (or spark-defaults.conf) lives in the JVM
-        SparkContext._ensure_initialized()
-        master = SparkConf().get("spark.master", DEFAULT_MASTER)
-    builder = builder.master(master)
+    if master:
+        builder = builder.master(master)
+    elif SUBMITTED in os.environ:  # under spark-submit: its --master, in its JVM's conf
+        master = ""
+    else:
+        master = DEFAULT_MASTER
+        builder = builder.master(master)
     conf = session_conf(s)
-    if master.startswith("local") and not os.environ.get("PYSPARK_PYTHON"):
-        # Local workers run this interpreter (the one with the pipeline installed),
-        # not whatever `python3` is first on PATH.
-        conf.setdefault("spark.pyspark.python", sys.executable)
+    if master.startswith("local"):
+        # Local workers run this interpreter (the one with the pipeline installed), not
+        # whatever `python3` is first on PATH; PySpark reads only the environment for it.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
@@ -84,12 +90,22 @@ def spark_session(cfg: dict[str, Any]):
     return spark
 
 
-def _quiet_pandas_notice() -> None:
-    """PySpark 4 warns once, when its own type converters first import its test helpers,
-    that pandas 3 is not fully supported. The pipeline never hands Spark a pandas frame
-    (Arrow tables both ways, mapInArrow), so the notice is silenced at that import."""
+PANDAS_NOTICE = "PySpark does not yet fully support pandas"
+
+
+@contextlib.contextmanager
+def without_pandas_notice():
+    """Silence PySpark 4's notice that pandas 3 is not fully supported, raised when its
+    type converters first import its test helpers and whenever mapInArrow builds its
+    UDF. The pipeline never hands Spark a pandas frame (Arrow tables both ways), so the
+    notice does not apply; other warnings pass."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas")
+        warnings.filterwarnings("ignore", PANDAS_NOTICE, FutureWarning)
+        yield
+
+
+def _quiet_pandas_notice() -> None:
+    with without_pandas_notice():
         try:
             import pyspark.testing.utils  # noqa: F401
         except ImportError:  # a PySpark without the module has no notice either
