@@ -8,8 +8,9 @@ customer counts as open (using a later snapshot's status would leak the future).
 
 Nothing after `as_of` is read: transactions with txn_time < as_of + 1 day, balances
 with month_end <= as_of, contacts with contact_date <= as_of. The heavy work (one pass
-over transactions, one over the needed balance month-ends) is DuckDB SQL; pandas only
-finishes columns that depend on the whole population (tiers, RFM quantiles).
+over transactions, one over the needed balance month-ends) is SQL on the connection's
+engine (DuckDB, or Spark with engine: spark; pipeline.dialect spells what differs);
+pandas only finishes columns that depend on the whole population (tiers, RFM quantiles).
 
 Definitions (the column docs of the report):
 - aum / liabilities: sums of asset / liability products at the snapshot, the latest
