@@ -214,7 +214,7 @@ def score_churn(
     def without_model(reason: str) -> tuple[pd.DataFrame, dict[str, Any]]:
         section.update(status="no_model", message=reason, metrics=None, top_drivers=None)
         cols = [f for f in FALLBACK_REASONS if f in X_now.columns]
-        reasons = cm.top_reasons(X_now, features_now, cols, FALLBACK_REASONS)
+        reasons = cm.top_reasons(X_now, features_now, cols, FALLBACK_REASONS, cfg["locale"])
         return _out(features_now, np.full(len(features_now), np.nan), reasons), section
 
     first = history_start(con)
@@ -255,7 +255,7 @@ def score_churn(
         prob = final.predict_proba(X_now)[:, 1]
     directions = cm.risk_directions(X_te, y_te)
     reason_cols = [d["feature"] for d in drivers[: cm.REASON_FEATURES] if d["importance"] > 0]
-    reasons = cm.top_reasons(X_now, features_now, reason_cols, directions)
+    reasons = cm.top_reasons(X_now, features_now, reason_cols, directions, cfg["locale"])
     auc, rule_auc = metrics["gradient_boosting"]["roc_auc"], metrics["recency_rule"]["roc_auc"]
     beats = auc > rule_auc
     section.update(

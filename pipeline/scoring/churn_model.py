@@ -26,6 +26,8 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from pipeline.scoring.reasons import phrase_values
+
 IMPORTANCE_ROWS = 2000  # permutation importance on a seeded sample of the test window
 IMPORTANCE_REPEATS = 3
 TOP_DRIVERS = 10
@@ -160,13 +162,18 @@ def risk_directions(X: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
 
 
 def top_reasons(
-    X: pd.DataFrame, raw: pd.DataFrame, features: list[str], directions: dict[str, float]
+    X: pd.DataFrame,
+    raw: pd.DataFrame,
+    features: list[str],
+    directions: dict[str, float],
+    locale: str = "en",
 ) -> np.ndarray:
     """Per customer, up to three features most out of line on the risky side.
 
     Out of line = robust z-score, (x - population median) / (IQR / 1.349), signed by the
     feature's risk direction; a feature counts when that is at least REASON_MIN_Z.
-    Text: "recency_days high (120 vs median 14)". Vectorised over customers.
+    Worded by pipeline.scoring.reasons in `locale`, e.g. "no own transaction for 120
+    days (typical 14)". Vectorised over customers.
     """
     n = len(X)
     if not features or n == 0:
@@ -192,7 +199,9 @@ def top_reasons(
             sel = ok & (j == jj)
             if sel.any():
                 shown = _floats(raw[col]) if col in raw else X[col].to_numpy(dtype=float)
-                text[sel] = _reason_text(col, shown, sel, directions.get(col, 1.0))
+                finite = shown[np.isfinite(shown)]
+                median = float(np.median(finite)) if len(finite) else float("nan")
+                text[sel] = phrase_values(col, shown[sel], median, locale)
         parts.append(text)
     joined = parts[0]
     for p in parts[1:]:
@@ -205,18 +214,6 @@ def _floats(values: pd.Series) -> np.ndarray:
     return pd.to_numeric(values.astype("Float64"), errors="coerce").to_numpy(
         dtype=float, na_value=np.nan
     )
-
-
-def _reason_text(col: str, shown: np.ndarray, sel: np.ndarray, direction: float) -> list[str]:
-    """ "recency_days high (120 vs median 14)"; flags: "has_loan: yes (most customers: no)"."""
-    finite = shown[np.isfinite(shown)]
-    med = np.median(finite) if len(finite) else np.nan
-    if len(finite) and np.isin(finite, (0.0, 1.0)).all():
-        yes_no = np.where(shown[sel] >= 0.5, "yes", "no")
-        most = "yes" if med >= 0.5 else "no"
-        return [f"{col}: {v} (most customers: {most})" for v in yes_no]
-    word = "high" if direction > 0 else "low"
-    return [f"{col} {word} ({v:,.4g} vs median {med:,.4g})" for v in shown[sel]]
 
 
 def bands(prob: np.ndarray, medium: float, high: float) -> np.ndarray:
