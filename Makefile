@@ -11,6 +11,8 @@ BIN      := $(VENV)/bin
 DATA     ?= data
 REPORTS  ?= reports
 CONFIG   ?=
+# Optional extras installed by `make setup`: dev tools, and Spark so its engine is tested.
+EXTRAS   ?= dev,spark
 CRM       = $(BIN)/crm --data-dir $(DATA) --report-dir $(REPORTS) $(if $(CONFIG),--config $(CONFIG))
 # The month to run: PERIOD=YYYY-MM, else the config's, else the latest complete month ingested.
 PERIOD   ?= $(shell $(CRM) period 2>/dev/null)
@@ -40,7 +42,7 @@ $(SETUP_STAMP): pyproject.toml
 	  { echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	@bash scripts/install_system_packages.sh
 	@touch $@
 
