@@ -10,13 +10,14 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_report_fixtures import make_bank
 
 from pipeline.errors import InputError
 from pipeline.report import context_kpis as kp
 from pipeline.report import context_scores as sc
 from pipeline.report import context_survey as sv
 from pipeline.report.environment import NA, NO_PREVIOUS, SUPPRESSED
-from pipeline.report.inputs import branch_slice, load_inputs
+from pipeline.report.inputs import branch_slice, branch_slices, load_inputs, split_by_branch
 
 TIERS = ("mass", "affluent", "wealth")
 
@@ -359,9 +360,9 @@ def test_tier_table_shares_sum_to_one(customers):
 
 
 def test_branch_slice_holds_only_the_branchs_customers(tmp_path: Path):
-    from test_report_fixtures import BRANCHES, PERIOD, write_bank
+    from test_report_fixtures import BRANCHES, PERIOD
 
-    cfg, catalog = write_bank(tmp_path / "data", tmp_path / "reports")
+    cfg, catalog = make_bank(tmp_path)
     inputs = load_inputs(catalog, PERIOD)
     assert inputs.branch_ids == list(BRANCHES)
     for b in BRANCHES:
@@ -380,6 +381,46 @@ def test_branch_slice_holds_only_the_branchs_customers(tmp_path: Path):
         branch_slice(tampered, "B01", {})
 
 
+def test_branch_slices_split_once_equal_a_mask_per_branch(tmp_path: Path):
+    """Slicing every branch from one split gives exactly the rows a mask per branch does."""
+    from test_report_fixtures import BRANCHES, PERIOD
+
+    _, catalog = make_bank(tmp_path)
+    inputs = load_inputs(catalog, PERIOD)
+    # one branch's migration rows and Lorenz points missing: its slices are empty frames
+    inputs = type(inputs)(
+        **{
+            **inputs.__dict__,
+            "migration": inputs.migration[inputs.migration["branch_id"] != "B03"],
+            "lorenz": inputs.lorenz[inputs.lorenz["branch_id"] != "B03"],
+        }
+    )
+    slices = list(branch_slices(inputs, {}))
+    assert [b.branch_id for b in slices] == list(BRANCHES)
+    for b in slices:
+
+        def mask(frame: pd.DataFrame, branch: str = b.branch_id) -> pd.DataFrame:
+            return frame[frame["branch_id"].astype(str) == branch]
+
+        pd.testing.assert_frame_equal(b.features, mask(inputs.features).reset_index(drop=True))
+        active = mask(inputs.scores)
+        active = active[active["status"] == "active"].reset_index(drop=True)
+        pd.testing.assert_frame_equal(b.scores, active)
+        pd.testing.assert_frame_equal(b.migration, mask(inputs.migration).reset_index(drop=True))
+        pd.testing.assert_frame_equal(b.lorenz, mask(inputs.lorenz).sort_values("point"))
+        assert len(b.features) > 0 and set(b.features["branch_id"]) == {b.branch_id}
+    assert slices[2].migration.empty and slices[2].lorenz.empty
+    assert list(slices[2].migration.columns) == list(inputs.migration.columns)
+
+
+def test_split_by_branch_keeps_row_order_and_reads_ids_as_text():
+    frame = pd.DataFrame({"branch_id": [2, 1, 2, 1, 3], "v": [10, 11, 12, 13, 14]})
+    parts = split_by_branch(frame)
+    assert sorted(parts) == ["1", "2", "3"]
+    assert parts["2"]["v"].tolist() == [10, 12] and parts["1"]["v"].tolist() == [11, 13]
+    assert split_by_branch(frame.iloc[0:0]) == {}
+
+
 @pytest.mark.parametrize(
     ("file", "stage"),
     [
@@ -390,18 +431,18 @@ def test_branch_slice_holds_only_the_branchs_customers(tmp_path: Path):
     ],
 )
 def test_a_missing_input_names_the_file_and_the_stage(tmp_path: Path, file: str, stage: str):
-    from test_report_fixtures import PERIOD, write_bank
+    from test_report_fixtures import PERIOD
 
-    cfg, catalog = write_bank(tmp_path / "data", tmp_path / "reports")
+    cfg, catalog = make_bank(tmp_path)
     (catalog.processed_dir(PERIOD) / file).unlink()
     with pytest.raises(InputError, match=rf"{file}.*`crm {stage}`"):
         load_inputs(catalog, PERIOD)
 
 
 def test_a_missing_manifest_names_ingest(tmp_path: Path):
-    from test_report_fixtures import PERIOD, write_bank
+    from test_report_fixtures import PERIOD
 
-    cfg, catalog = write_bank(tmp_path / "data", tmp_path / "reports")
+    cfg, catalog = make_bank(tmp_path)
     catalog.ingest_manifest.unlink()
     with pytest.raises(InputError, match=r"manifest.json.*`crm ingest`"):
         load_inputs(catalog, PERIOD)

@@ -9,11 +9,13 @@ analysis), so the fixture follows their real output contract.
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from pipeline.catalog import Catalog
 from pipeline.config import load_config, survey_definition_path
@@ -303,6 +305,18 @@ MANIFEST = {
 }
 
 
+def bank_config(
+    data_dir: Path, report_dir: Path, *, workers: int = 1, locale: str = "en"
+) -> tuple[dict, Catalog]:
+    """The config and catalog of a bank written under data_dir."""
+    cfg = load_config(
+        data_dir=data_dir,
+        report_dir=report_dir,
+        overrides={"report.workers": workers, "locale": locale},
+    )
+    return cfg, Catalog.from_config(cfg)
+
+
 def write_bank(
     data_dir: Path,
     report_dir: Path,
@@ -313,12 +327,7 @@ def write_bank(
     locale: str = "en",
 ) -> tuple[dict, Catalog]:
     """Write every report input for PERIOD (and the previous period's KPIs if asked)."""
-    cfg = load_config(
-        data_dir=data_dir,
-        report_dir=report_dir,
-        overrides={"report.workers": workers, "locale": locale},
-    )
-    catalog = Catalog.from_config(cfg)
+    cfg, catalog = bank_config(data_dir, report_dir, workers=workers, locale=locale)
     s = FeatureSettings.from_config(cfg)
     prev = previous_period(PERIOD)
     features = make_features(cfg, PERIOD, 11)
@@ -364,6 +373,39 @@ def test_fixture_customers_belong_to_one_branch(tmp_path: Path) -> None:
         assert all(i.startswith(f"{b}-") or i == SCRIPT_CUSTOMER for i in ids)
 
 
-@pytest.fixture
-def bank(tmp_path: Path) -> tuple[dict, Catalog]:
-    return write_bank(tmp_path / "data", tmp_path / "reports")
+_PRISTINE: dict[tuple[bool, bool], Path] = {}
+
+
+def make_bank(
+    root: Path,
+    *,
+    previous: bool = True,
+    churn_model: bool = True,
+    workers: int = 1,
+    locale: str = "en",
+) -> tuple[dict, Catalog]:
+    """A private copy under root of write_bank's files: written once per test session for
+    each (previous, churn_model) into a temporary folder (removed at exit) and copied, so
+    a test may delete or change its copy's files."""
+    key = (previous, churn_model)
+    if key not in _PRISTINE:
+        source = Path(tempfile.mkdtemp(prefix="report-bank-"))
+        atexit.register(shutil.rmtree, source, True)
+        write_bank(source / "data", source / "reports", previous=previous, churn_model=churn_model)
+        _PRISTINE[key] = source / "data"
+    shutil.copytree(_PRISTINE[key], root / "data")
+    return bank_config(root / "data", root / "reports", workers=workers, locale=locale)
+
+
+def test_a_copied_bank_holds_the_same_files_as_a_written_one(tmp_path: Path) -> None:
+    (tmp_path / "w").mkdir()
+    _, written = write_bank(tmp_path / "w" / "data", tmp_path / "w" / "reports")
+    _, copied = make_bank(tmp_path / "c")
+    files = sorted(
+        p.relative_to(written.data_dir) for p in written.data_dir.rglob("*") if p.is_file()
+    )
+    assert files and files == sorted(
+        p.relative_to(copied.data_dir) for p in copied.data_dir.rglob("*") if p.is_file()
+    )
+    for f in files:
+        assert (written.data_dir / f).read_bytes() == (copied.data_dir / f).read_bytes(), f

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import subprocess
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pypdf import PdfReader
-from test_report_fixtures import BRANCHES, PERIOD, SCRIPT_CUSTOMER, SCRIPT_RM, write_bank
+from test_report_fixtures import BRANCHES, PERIOD, SCRIPT_CUSTOMER, SCRIPT_RM, make_bank
 
 from pipeline.errors import ConfigError
 from pipeline.report import fonts, run_report
@@ -23,8 +24,10 @@ from pipeline.report.i18n import LABELS
 pytestmark = pytest.mark.slow
 
 
+@functools.cache
 def pdf_text(path: Path) -> str:
-    """All pages' text with whitespace collapsed (titles may wrap across lines)."""
+    """All pages' text with whitespace collapsed (titles may wrap across lines); read once
+    per file (the module's reports are written once and read by several tests)."""
     text = " ".join(page.extract_text() or "" for page in PdfReader(path).pages)
     return re.sub(r"\s+", " ", text)
 
@@ -41,8 +44,7 @@ class Links(HTMLParser):
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[dict, object, Path]:
-    root = tmp_path_factory.mktemp("bank")
-    cfg, catalog = write_bank(root / "data", root / "reports", workers=2)
+    cfg, catalog = make_bank(tmp_path_factory.mktemp("bank"), workers=2)
     summary = run_report(cfg, catalog, PERIOD)
     assert "3 branch reports" in summary and "per branch" in summary
     return cfg, catalog, catalog.report_build_dir(PERIOD)
@@ -152,9 +154,7 @@ def test_same_inputs_give_the_same_bytes(built):
 
 
 def test_first_period_says_no_previous_period_and_no_model_says_so(tmp_path):
-    cfg, catalog = write_bank(
-        tmp_path / "data", tmp_path / "reports", previous=False, churn_model=False
-    )
+    cfg, catalog = make_bank(tmp_path, previous=False, churn_model=False)
     cfg["report"]["formats"] = ["html"]
     rendered = render_one(cfg, catalog, "B01")
     assert rendered.pdf is None
@@ -174,7 +174,7 @@ def test_a_suppressed_branch_shows_suppressed_not_blank(built):
 
 @pytest.mark.skipif(fonts.find_cjk_font() is None, reason="no CJK font installed")
 def test_zh_cn_pdf_has_chinese_text_and_a_page_that_is_not_blank(tmp_path):
-    cfg, catalog = write_bank(tmp_path / "data", tmp_path / "reports", locale="zh_CN")
+    cfg, catalog = make_bank(tmp_path, locale="zh_CN")
     pdf = tmp_path / "branch-B01.pdf"
     pdf.write_bytes(render_one(cfg, catalog, "B01").pdf)
     text = pdf_text(pdf)
@@ -204,7 +204,7 @@ def test_zh_cn_pdf_has_chinese_text_and_a_page_that_is_not_blank(tmp_path):
 
 
 def test_zh_cn_without_a_cjk_font_says_so(tmp_path, monkeypatch):
-    cfg, catalog = write_bank(tmp_path / "data", tmp_path / "reports", locale="zh_CN")
+    cfg, catalog = make_bank(tmp_path, locale="zh_CN")
     monkeypatch.setattr(fonts, "find_cjk_font", lambda: None)
     with pytest.raises(ConfigError, match="no CJK font.*fonts-wqy-microhei"):
         run_report(cfg, catalog, PERIOD)

@@ -8,6 +8,7 @@ customers.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -169,18 +170,53 @@ def _kpi_row(kpis: pd.DataFrame, branch_id: str | None, source: str) -> pd.Serie
     return rows.iloc[0]
 
 
+def split_by_branch(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The frame's rows per branch id (as text), each in the frame's row order: one pass
+    over the frame for every branch, where a mask per branch would scan it once each."""
+    if frame.empty:
+        return {}
+    key = frame["branch_id"].astype(str)
+    return {str(b): part for b, part in frame.groupby(key, sort=False, dropna=False)}
+
+
+@dataclass(frozen=True)
+class BranchParts:
+    """The customer-level frames split by branch once, for slicing every branch."""
+
+    features: dict[str, pd.DataFrame]
+    scores: dict[str, pd.DataFrame]
+    migration: dict[str, pd.DataFrame]
+    lorenz: dict[str, pd.DataFrame]
+
+    @classmethod
+    def of(cls, inputs: ReportInputs) -> BranchParts:
+        lorenz = inputs.lorenz
+        return cls(
+            features=split_by_branch(inputs.features),
+            scores=split_by_branch(inputs.scores),
+            migration=split_by_branch(inputs.migration),
+            lorenz=split_by_branch(lorenz[lorenz["branch_id"].notna()]),
+        )
+
+
+def _own(parts: dict[str, pd.DataFrame], template: pd.DataFrame, branch_id: str) -> pd.DataFrame:
+    part = parts.get(branch_id)
+    return (template.iloc[0:0] if part is None else part).reset_index(drop=True)
+
+
 def branch_slice(
-    inputs: ReportInputs, branch_id: str, network_rm: dict[str, dict[str, Any]]
+    inputs: ReportInputs,
+    branch_id: str,
+    network_rm: dict[str, dict[str, Any]],
+    parts: BranchParts | None = None,
 ) -> BranchInputs:
     """The branch's own customers and rows; a foreign customer in its watchlist is an error.
 
-    `network_rm` is the network's RM coverage by tier (an aggregate, no customer rows).
+    `network_rm` is the network's RM coverage by tier (an aggregate, no customer rows);
+    `parts` (BranchParts.of(inputs)) saves a scan of every frame per branch.
     """
-
-    def own(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame[frame["branch_id"].astype(str) == branch_id].reset_index(drop=True)
-
-    features = own(inputs.features)
+    parts = parts or BranchParts.of(inputs)
+    features = _own(parts.features, inputs.features, branch_id)
     watchlist = inputs.watchlists.get(branch_id)
     if watchlist is None:
         raise InputError(f"watchlist-{branch_id}.csv: not read; `crm score` writes it")
@@ -200,18 +236,19 @@ def branch_slice(
         ]
         previous = match.iloc[0] if len(match) == 1 else None
     lorenz = inputs.lorenz
+    own_lorenz = parts.lorenz.get(branch_id, lorenz.iloc[0:0])
     return BranchInputs(
         branch_id=branch_id,
         period=inputs.period,
         as_of=inputs.as_of,
         previous_period=inputs.previous_period,
         features=features,
-        scores=active_scores(own(inputs.scores)),
+        scores=active_scores(_own(parts.scores, inputs.scores, branch_id)),
         kpi=_kpi_row(inputs.kpis, branch_id, "branch_kpis.parquet"),
         network_kpi=_kpi_row(inputs.kpis, None, "branch_kpis.parquet"),
         previous_kpi=previous,
-        migration=own(inputs.migration),
-        lorenz=lorenz[lorenz["branch_id"].astype(str) == branch_id].sort_values("point"),
+        migration=_own(parts.migration, inputs.migration, branch_id),
+        lorenz=own_lorenz.sort_values("point"),
         network_lorenz=lorenz[lorenz["branch_id"].isna()].sort_values("point"),
         watchlist=watchlist.reset_index(drop=True),
         network_rm=network_rm,
@@ -219,3 +256,12 @@ def branch_slice(
         survey=inputs.survey,
         manifest=inputs.manifest,
     )
+
+
+def branch_slices(
+    inputs: ReportInputs, network_rm: dict[str, dict[str, Any]]
+) -> Iterator[BranchInputs]:
+    """Every branch's slice in branch order, made one at a time as they are rendered."""
+    parts = BranchParts.of(inputs)
+    for branch_id in inputs.branch_ids:
+        yield branch_slice(inputs, branch_id, network_rm, parts)

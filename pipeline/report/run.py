@@ -20,8 +20,8 @@ from pipeline.report.context import (
 from pipeline.report.context_kpis import rm_by_tier
 from pipeline.report.fonts import require_cjk_font
 from pipeline.report.i18n import labels
-from pipeline.report.inputs import branch_slice, load_inputs
-from pipeline.report.render import render_all, render_index
+from pipeline.report.inputs import branch_slices, load_inputs
+from pipeline.report.render import RenderPool, render_index
 
 FORMATS = ("html", "pdf")
 
@@ -59,25 +59,27 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
     settings = report_settings(cfg)
     require_cjk_font(settings.locale)  # fail before any work when zh_CN has no font
     started = time.perf_counter()
-    inputs = load_inputs(catalog, period)
-    branch_ids = inputs.branch_ids
-    network_rm = rm_by_tier(inputs.features, settings.rm_tiers, settings.rm_contact_days)
-    slices = (branch_slice(inputs, b, network_rm) for b in branch_ids)
-    network_ctx = network_context(inputs, settings)
-    out_dir = catalog.report_build_dir(period)
     workers = int(cfg["report"]["workers"])
-    timings = []
-    for rendered in render_all(settings, network_ctx, slices, workers):
-        write_text(rendered.html, out_dir / f"{rendered.name}.html")
-        if rendered.pdf is not None:
-            write_bytes(rendered.pdf, out_dir / f"{rendered.name}.pdf")
-        if rendered.name.startswith("branch-"):
-            timings.append(rendered.seconds)
+    out_dir = catalog.report_build_dir(period)
+    timings, cpu = [], []
+    with RenderPool(settings, workers) as pool:  # workers set up while inputs are read
+        inputs = load_inputs(catalog, period)
+        branch_ids = inputs.branch_ids
+        network_rm = rm_by_tier(inputs.features, settings.rm_tiers, settings.rm_contact_days)
+        network_ctx = network_context(inputs, settings)
+        for rendered in pool.render(network_ctx, branch_slices(inputs, network_rm)):
+            write_text(rendered.html, out_dir / f"{rendered.name}.html")
+            if rendered.pdf is not None:
+                write_bytes(rendered.pdf, out_dir / f"{rendered.name}.pdf")
+            if rendered.name.startswith("branch-"):
+                timings.append(rendered.seconds)
+                cpu.append(rendered.cpu_seconds)
     index = index_context(period, inputs.as_of, branch_ids, settings.formats, settings)
     write_text(render_index(settings, index), catalog.report_index(period))
     wall = time.perf_counter() - started
     per_branch = (
-        f"per branch {statistics.mean(timings):.2f}s mean ({min(timings):.2f}-{max(timings):.2f}s)"
+        f"per branch {statistics.mean(timings):.2f}s mean ({min(timings):.2f}-{max(timings):.2f}s, "
+        f"{statistics.mean(cpu):.2f}s CPU), {wall / len(timings):.2f}s of the run's wall time"
         if timings
         else "no branches"
     )

@@ -1,0 +1,127 @@
+"""Charts: laid out inside the picture with small even margins, opaque RGB, the same bytes
+for the same data, and drawn once per process for the same inputs."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipeline.report import charts
+
+LONG = [
+    "Champions",
+    "A rather long segment name",
+    "Can't Lose Them",
+    "Hibernating",
+    "Needs attention soon",
+    "Lost",
+    "New Customers",
+    "Promising",
+]
+
+
+@pytest.fixture(autouse=True)
+def style():
+    charts.configure(["DejaVu Sans"])
+    charts._MEMO.clear()
+    yield
+    charts._MEMO.clear()
+
+
+def pixels(uri: str) -> np.ndarray:
+    head, data = uri.split(",", 1)
+    assert head == "data:image/png;base64"
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))))
+
+
+def margins(px: np.ndarray) -> tuple[int, int, int, int]:
+    """Blank pixels between the ink and the top, bottom, left and right edges."""
+    ink = (px < 245).any(axis=2)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    height, width = ink.shape
+    return rows[0], height - 1 - rows[-1], cols[0], width - 1 - cols[-1]
+
+
+CHARTS = {
+    "rotated categories": lambda: charts.grouped_bars(
+        LONG,
+        {"This branch": np.linspace(0.05, 0.95, 8), "Network": np.linspace(0.9, 0.1, 8)},
+        title="Product penetration",
+        xlabel="Product",
+        ylabel="Share of customers (%)",
+    ),
+    "long names on the y axis": lambda: charts.horizontal_bars(
+        LONG,
+        [12_345, 9_876, 5_432, 2_100, 1_500, 800, 120, 7],
+        title="Customers by RFM segment",
+        xlabel="Customers (count)",
+        ylabel="Segment",
+    ),
+    "log histogram": lambda: charts.histogram(
+        np.random.default_rng(1).gamma(1.5, 800.0, 3000),
+        log_x=True,
+        half=True,
+        title="CLV distribution",
+        xlabel="CLV (CNY, log)",
+        ylabel="Customers (count)",
+    ),
+    "scatter with labels": lambda: charts.ipa_scatter(
+        ["Assurance", "Digital service", "Empathy", "Reliability", "Responsiveness"],
+        [0.58, 0.62, 0.60, 0.67, 0.67],
+        [3.93, 3.78, 3.35, 4.0, 3.31],
+        title="Importance-performance analysis: Customer survey",
+        xlabel="Importance",
+        ylabel="Performance (mean score)",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CHARTS))
+def test_everything_is_inside_the_picture_with_a_small_margin(name):
+    px = pixels(CHARTS[name]())
+    assert px.ndim == 3 and px.shape[2] == 3  # RGB: opaque, no alpha channel to split off
+    top, bottom, left, right = margins(px)
+    # nothing touches an edge (a clipped label would) and no side wastes space: the
+    # outermost text or axis line sits about PAD_PX from each edge (ink starts a pixel or
+    # two inside a glyph's box; an axis line is drawn across its end point)
+    for side, blank in (("top", top), ("bottom", bottom), ("left", left), ("right", right)):
+        assert charts.PAD_PX - 2 <= blank <= 3 * charts.PAD_PX, (name, side, blank)
+
+
+def test_same_data_same_bytes():
+    first = CHARTS["rotated categories"]()
+    charts._MEMO.clear()
+    assert CHARTS["rotated categories"]() == first
+
+
+def test_a_chart_is_drawn_once_per_process_for_the_same_inputs(monkeypatch):
+    drawn = []
+    encode = charts._encode
+
+    def counting(fig, ax):
+        drawn.append(ax.get_title(loc="left"))
+        return encode(fig, ax)
+
+    monkeypatch.setattr(charts, "_encode", counting)
+    monkeypatch.setattr(charts, "MEMO_SIZE", 3)
+
+    def bars(values, title="T"):
+        return charts.grouped_bars(
+            ["a", "b"], {"x": values}, title=title, xlabel="X", ylabel="Y (%)"
+        )
+
+    one = bars([0.1, 0.2])
+    assert bars([0.1, 0.2]) is one and len(drawn) == 1
+    assert bars(np.array([0.1, 0.2])) == one and len(drawn) == 2  # another key, same picture
+    assert bars([0.1, 0.3]) != one and bars([0.1, 0.2], title="U") != one
+    assert len(drawn) == 4
+    charts.configure(["DejaVu Sans", "DejaVu Serif"])  # another font: drawn again
+    bars([0.1, 0.2])
+    assert len(drawn) == 5
+    for i in range(charts.MEMO_SIZE + 1):
+        bars([0.0, i / 100], title="fill")
+    assert len(charts._MEMO) == charts.MEMO_SIZE  # bounded: the oldest are forgotten
