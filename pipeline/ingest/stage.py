@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import glob
 import importlib
+import shutil
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -29,6 +32,7 @@ from pipeline.ingest.parts import FileEntry, PartStore
 from pipeline.ingest.source import SourceConfig, TableSpec
 
 WITHHELD = "<withheld: the file holds PII columns>"
+PARSERS = 2  # files parsed at once
 
 
 def discover(patterns: tuple[str, ...], raw: Path, where: str, optional: bool) -> list[Path]:
@@ -68,6 +72,8 @@ class Stager:
         self.entries: list[FileEntry] = []
         self.explicit_lines: set[str] = set()  # tables whose all_<table> carries `_line`
         self._n = 0
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
 
     def _name(self) -> str:
         self._n += 1
@@ -86,32 +92,83 @@ class Stager:
     def stage_files(self, spec: TableSpec) -> None:
         where = f"tables.{spec.name}.files in {self.source.path}"
         fingerprint = spec.fingerprint(self.source)
-        entries = [
-            self._part_for(spec, path, fingerprint)
-            for path in discover(spec.files, self.raw, where, spec.optional)
-        ]
+        paths = discover(spec.files, self.raw, where, spec.optional)
+        # files without a part are hashed and parsed PARSERS at a time, each on its own
+        # cursor: one file's Parquet encoding (Python thread) overlaps another's parsing
+        with ThreadPoolExecutor(max_workers=PARSERS) as pool:
+            jobs = {
+                path: pool.submit(self._prepare_and_parse, spec, path, fingerprint, self._name(), i)
+                for i, path in enumerate(paths)
+                if path.stat().st_size > 0 and self._cached_part(spec, path, fingerprint) is None
+            }
+            try:
+                entries = [self._part_for(spec, p, fingerprint, jobs.get(p)) for p in paths]
+            except BaseException:
+                for future in jobs.values():
+                    future.cancel()
+                raise
+            finally:
+                pool.shutdown(wait=True)
+                for cursor in self._cursors:
+                    cursor.close()
+                self._cursors, self._local = [], threading.local()
         self.entries.extend(entries)
         self._views(spec, sorted(entries, key=lambda e: e.file))
 
-    def _part_for(self, spec: TableSpec, path: Path, fingerprint: str) -> FileEntry:
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor on the connection (same database, its own temp tables)."""
+        cursor = getattr(self._local, "con", None)
+        if cursor is None:
+            cursor = self._local.con = self.con.cursor()
+            self._cursors.append(cursor)
+        return cursor
+
+    def _cached_part(self, spec: TableSpec, path: Path, fingerprint: str):
+        """The part of an unchanged file (size and mtime as last time), if it exists."""
+        sha = self.store.cached_sha(path)
+        return self.store.find(f"{spec.name}/{sha[:32]}-{fingerprint}.parquet") if sha else None
+
+    def _prepare_and_parse(
+        self, spec: TableSpec, path: Path, fingerprint: str, table: str, index: int
+    ) -> tuple[readers.Prepared, dict | None, Path | None]:
+        """Hash a file and, unless a part of that content exists, parse it into a part in a
+        folder of its own (the caller moves it into staging): (prepared, facts, part)."""
+        label = self.label(path)
+        prepared = readers.prepare(
+            path, label, spec.read["format"], spec.read["encoding"], self.workdir
+        )
+        name = f"{spec.name}/{prepared.sha256[:32]}-{fingerprint}.parquet"
+        if self.store.find(name) is not None:
+            return prepared, None, None
+        target = self.workdir / "parsing" / str(index) / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return prepared, self._parse(spec, prepared, label, target, table), target
+
+    def _part_for(
+        self, spec: TableSpec, path: Path, fingerprint: str, job: Future | None
+    ) -> FileEntry:
         label, rel = self.label(path), self.rel(path)
         size = path.stat().st_size
         if size == 0:
             raise InputError(f"{label}: the file is empty (0 bytes)")
+        found = self._cached_part(spec, path, fingerprint)
         sha = self.store.cached_sha(path)
-        found = self.store.find(f"{spec.name}/{sha[:32]}-{fingerprint}.parquet") if sha else None
         parsed = False
         if found is None:
-            prepared = readers.prepare(
-                path, label, spec.read["format"], spec.read["encoding"], self.workdir
-            )
+            assert job is not None  # submitted by stage_files for every file without a part
+            prepared, facts, parsed_part = job.result()
             sha = prepared.sha256
             name = f"{spec.name}/{sha[:32]}-{fingerprint}.parquet"
-            found = self.store.find(name)
-            if found is None:
+            found = self.store.find(name)  # the same content under another name, this run
+            if found is None and parsed_part is not None:
                 target = self.store.stage(name)
-                self.store.record(name, self._parse(spec, prepared, label, target))
-                found = (target, self.store.parts[name])
+                shutil.move(parsed_part, target)
+                if facts["malformed"]:
+                    shutil.move(
+                        PartStore.malformed_path(parsed_part), PartStore.malformed_path(target)
+                    )
+                self.store.record(name, facts)
+                found = (target, facts)
                 parsed = True
         self.store.note_file(path, sha)
         part, facts = found
@@ -129,18 +186,20 @@ class Stager:
             PartStore.malformed_path(part) if facts["malformed"] else None,
         )
 
-    def _parse(self, spec: TableSpec, prepared: readers.Prepared, label: str, target: Path) -> dict:
+    def _parse(
+        self, spec: TableSpec, prepared: readers.Prepared, label: str, target: Path, table: str
+    ) -> dict:
         lead = () if spec.read["format"] == "csv" else ("_line",)
 
         def select_for(headers: list[str], from_sql: str) -> str:
             return typed_select(spec, self.source, headers, from_sql, label, lead)
 
         parsed = readers.write_part(
-            self.con,
+            self._cursor(),
             prepared,
             spec.read,
             label,
-            self._name(),
+            table,
             select_for,
             target,
             dictionary_columns(spec),
