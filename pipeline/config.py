@@ -17,6 +17,7 @@ import yaml
 
 from pipeline.errors import ConfigError
 from pipeline.periods import parse_period
+from pipeline.privacy import id_salt
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = Path(os.environ.get("CRM_CONFIG_DIR", PROJECT_ROOT / "configs"))
@@ -208,6 +209,7 @@ def validate(cfg: dict[str, Any]) -> None:
         path = survey_definition_path(cfg["survey"][key])
         if not path.is_file():
             raise ConfigError(f"survey.{key}: no survey definition {path}")
+    id_salt(cfg)  # hashing ids needs its salt in the environment: say so before any work
     for key in ("data_dir", "report_dir"):
         parent = Path(cfg["paths"][key]).expanduser().resolve().parent
         if not parent.is_dir():

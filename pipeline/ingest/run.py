@@ -28,6 +28,7 @@ from pipeline.ingest.source import SourceConfig, load_source
 from pipeline.ingest.stage import Stager
 from pipeline.io import promote_on_success
 from pipeline.periods import as_of_date
+from pipeline.privacy import id_salt
 
 
 @dataclass
@@ -139,7 +140,7 @@ def ingest(cfg: dict, catalog: Catalog, write_outputs: bool) -> IngestResult:
             )
             if write_outputs and not result.over_threshold:
                 with promote_on_success():  # all outputs, or none of them
-                    written = write.write_outputs(con, result, catalog)
+                    written = write.write_outputs(con, result, catalog, id_salt(cfg))
                     store.commit(skip.last_run(cfg, source, stager.entries, written))
                     write.write_manifest(result, catalog)
             return result

@@ -25,6 +25,7 @@ from pipeline.ingest.source import SourceConfig
 from pipeline.ingest.stage import discover
 from pipeline.ingest.write import file_identity
 from pipeline.io import read_json
+from pipeline.privacy import id_salt, salt_fingerprint
 
 CODE = sorted(Path(__file__).parent.glob("*.py")) + [Path(__file__).parents[1] / "schema.py"]
 
@@ -50,6 +51,7 @@ def fingerprint(cfg: dict, source: SourceConfig, files: list[tuple[str, str]]) -
             "max_reject_rate": cfg["ingest"]["max_reject_rate"],
             "code": _code_hash(source),
             "files": sorted(files),
+            "id_salt": salt_fingerprint(id_salt(cfg)),
         },
         sort_keys=True,
         default=str,

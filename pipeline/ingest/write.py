@@ -21,6 +21,7 @@ from pipeline.ingest.cast import SQL_TYPES, ident, lit, part_columns
 from pipeline.ingest.checks import accepted_rows
 from pipeline.ingest.stage import dictionary_columns
 from pipeline.io import remove_output, write_json, write_with
+from pipeline.privacy import hash_id_sql
 from pipeline.schema import TABLES, Column
 
 if TYPE_CHECKING:
@@ -85,9 +86,14 @@ def output_columns(result: IngestResult, name: str) -> list[Column]:
     return [c for c in spec.columns_out]
 
 
-def write_outputs(con, result: IngestResult, catalog: Catalog) -> dict[str, list]:
+def write_outputs(
+    con, result: IngestResult, catalog: Catalog, id_salt: str | None = None
+) -> dict[str, list]:
     """Accepted rows to interim/<table>.parquet; every other row to rejects/<table>.parquet.
 
+    With `id_salt`, customer_id is written as its salted pseudonym (pipeline.privacy) in
+    every canonical table; rejects keep the export's own values, like the raw files
+    they point into, so the data team can fix the export.
     Returns each written file's identity (file_identity) by path, for the next run's skip.
     """
     initiated = ", ".join(lit(t) for t in result.source.customer_initiated_txn_types) or "NULL"
@@ -97,6 +103,8 @@ def write_outputs(con, result: IngestResult, catalog: Catalog) -> dict[str, list
         for c in output_columns(result, name):
             if c.name == "customer_initiated":
                 exprs.append(f"coalesce(txn_type IN ({initiated}), false) AS customer_initiated")
+            elif c.name == "customer_id" and id_salt is not None:
+                exprs.append(f"{hash_id_sql('customer_id::VARCHAR', id_salt)} AS customer_id")
             else:
                 exprs.append(f"{ident(c.name)}::{SQL_TYPES[c.dtype]} AS {ident(c.name)}")
         order = list(spec.table.sort_by) + [
