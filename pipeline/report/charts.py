@@ -152,6 +152,19 @@ def _encode(fig: Figure, ax: Axes) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _category_ticks(ax: Axes, x: np.ndarray, categories: Sequence[str]) -> None:
+    """Category names under their bars: level for a few, slanted for more, upright and
+    small for many (fifty branches' ids stay legible side by side)."""
+    labels = [str(c) for c in categories]
+    if len(labels) <= 6:
+        ax.set_xticks(x, labels)
+    elif len(labels) <= 16:
+        ax.set_xticks(x, labels, rotation=30, ha="right", rotation_mode="anchor")
+    else:
+        ax.set_xticks(x, labels, rotation=90, fontsize=7)
+        ax.set_xlim(x[0] - 0.7, x[-1] + 0.7)
+
+
 def _label(ax: Axes, title: str, xlabel: str, ylabel: str) -> None:
     ax.set_title(title, loc="left")
     ax.set_xlabel(xlabel)
@@ -183,17 +196,13 @@ def grouped_bars(
         )
         if len(categories) * len(series) <= 16:
             ax.bar_label(bars, fmt="%.1f" if percent else "%.0f", fontsize=7, padding=1)
-    ax.set_xticks(
-        x,
-        [str(c) for c in categories],
-        rotation=0 if len(categories) <= 6 else 30,
-        ha="center" if len(categories) <= 6 else "right",
-    )
+    _category_ticks(ax, x, categories)
     if percent:
         ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
     ax.grid(axis="x", visible=False)
     if len(series) > 1:
-        ax.legend(frameon=False, fontsize=8)
+        # where every corner holds a bar, a white box keeps the legend legible over it
+        ax.legend(fontsize=8, frameon=True, framealpha=0.85, edgecolor="none", fancybox=False)
     _label(ax, title, xlabel, ylabel)
     return _encode(fig, ax)
 
@@ -333,7 +342,7 @@ def intervals(
     if reference is not None:
         ax.axhline(reference, color=HIGHLIGHT, linestyle="--", linewidth=0.9, label=reference_label)
         ax.legend(frameon=False, fontsize=8)
-    ax.set_xticks(x, [str(c) for c in categories])
+    _category_ticks(ax, x, categories)
     ax.grid(axis="x", visible=False)
     _label(ax, title, xlabel, ylabel)
     return _encode(fig, ax)

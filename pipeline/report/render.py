@@ -1,29 +1,15 @@
-"""Rendering in one long-lived pool of processes (report.workers): each worker sets up
-matplotlib, the Jinja environment and WeasyPrint once, then renders report after report.
+"""The worker's side of rendering: each worker process sets up matplotlib, the Jinja
+environment and WeasyPrint once (init_worker), then renders report after report.
 
 Workers return the HTML text and PDF bytes; the parent writes them, so every file of a
-run is written at the edge, atomically, by one process.
-
-Processes come from a fork server where the platform has one: a clean single-threaded
-process that imports this module (matplotlib, pandas, Jinja, WeasyPrint) once and forks
-each worker from it, so workers start in milliseconds instead of each spending ~2 s of
-CPU on imports. Forking the parent itself would be unsafe: by then it has read Parquet
-files, and pyarrow's thread pools and allocator do not survive a fork. Elsewhere
-(Windows) workers are spawned. The pool is started before the inputs are read, so the
-fork server's imports overlap the parent's reading.
+run is written at the edge, atomically, by one process. The pool itself is in pool.py.
 """
 
 from __future__ import annotations
 
-import itertools
-import multiprocessing
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from types import TracebackType
 from typing import Any
 
 from markupsafe import Markup
@@ -75,11 +61,6 @@ def init_worker(settings: ReportSettings) -> None:
         import weasyprint  # noqa: F401  (import once, not per report)
 
 
-def ready() -> bool:
-    """A no-op task: submitting one per worker starts the workers (and their set-up)."""
-    return True
-
-
 def _page(template: str, ctx: dict[str, Any], figs: dict[str, str]) -> str:
     env = _STATE["env"]
     return env.get_template(template).render(
@@ -120,95 +101,3 @@ def render_network(ctx: dict[str, Any]) -> Rendered:
     s: ReportSettings = _STATE["settings"]
     html = _page("network.html", ctx, network_figures(ctx, s.locale, s.currency))
     return _finish("network", html, ctx["meta"]["as_of"], started)
-
-
-def render_index(settings: ReportSettings, ctx: dict[str, Any]) -> str:
-    """The period's index page (in the parent: no charts, no fonts beyond the stack)."""
-    env = make_environment(settings.locale, settings.currency)
-    font = require_cjk_font(settings.locale)
-    return env.get_template("index.html").render(
-        **ctx, charts={}, css=stylesheet(), font_stack=Markup(css_font_stack(font))
-    )
-
-
-def start_method() -> str:
-    """forkserver where available (Linux, macOS), else spawn; never a bare fork."""
-    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-
-
-class RenderPool:
-    """The run's workers: `with RenderPool(settings, workers) as pool:` starts them (they
-    set up while the parent reads its inputs), `pool.render(...)` renders the reports.
-
-    workers <= 1 renders in this process.
-    """
-
-    def __init__(self, settings: ReportSettings, workers: int) -> None:
-        self.settings = settings
-        self.workers = max(1, int(workers))
-        self._executor: ProcessPoolExecutor | None = None
-
-    def __enter__(self) -> RenderPool:
-        if self.workers <= 1:
-            init_worker(self.settings)
-            return self
-        method = start_method()
-        context = multiprocessing.get_context(method)
-        if method == "forkserver":
-            # the fork server imports this module once; every worker forks from it
-            context.set_forkserver_preload([__name__])
-        self._executor = ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=context,
-            initializer=init_worker,
-            initargs=(self.settings,),
-        )
-        for _ in range(self.workers):
-            self._executor.submit(ready)
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=error is not None)
-            self._executor = None
-
-    def render(
-        self, network_ctx: dict[str, Any], branches: Iterable[BranchInputs]
-    ) -> Iterator[Rendered]:
-        """The network report, then every branch's, in that order.
-
-        Branch slices are taken from `branches` only as workers free up (at most two
-        per worker in flight), so the parent never holds every slice at once and
-        slicing overlaps rendering. Results come back in submission order, so output
-        does not depend on scheduling.
-        """
-        tasks: Iterator[tuple[Callable[[Any], Rendered], Any]] = itertools.chain(
-            [(render_network, network_ctx)], ((render_branch, b) for b in branches)
-        )
-        if self._executor is None:
-            for fn, arg in tasks:
-                yield fn(arg)
-            return
-        window: deque[Future[Rendered]] = deque()
-        for fn, arg in tasks:
-            window.append(self._executor.submit(fn, arg))
-            if len(window) >= 2 * self.workers:
-                yield window.popleft().result()
-        while window:
-            yield window.popleft().result()
-
-
-def render_all(
-    settings: ReportSettings,
-    network_ctx: dict[str, Any],
-    branches: Iterable[BranchInputs],
-    workers: int,
-) -> Iterator[Rendered]:
-    """Network first, then every branch, in `workers` processes (1: in this process)."""
-    with RenderPool(settings, workers) as pool:
-        yield from pool.render(network_ctx, branches)

@@ -21,7 +21,7 @@ from pipeline.report.context_kpis import rm_by_tier
 from pipeline.report.fonts import require_cjk_font
 from pipeline.report.i18n import labels
 from pipeline.report.inputs import branch_slices, load_inputs
-from pipeline.report.render import RenderPool, render_index
+from pipeline.report.pool import RenderPool, render_index
 
 FORMATS = ("html", "pdf")
 

@@ -1,0 +1,130 @@
+"""The parent's side of rendering: one long-lived pool of processes (report.workers)
+that renders every report of a run, in order, and the index page (rendered here).
+
+Processes come from a fork server where the platform has one: a clean single-threaded
+process that imports the worker module (matplotlib, pandas, Jinja, WeasyPrint) once and
+forks each worker from it, so workers start in milliseconds instead of each spending
+about 2 s of CPU on imports. Forking the parent itself would be unsafe: by then it has
+read Parquet files, and pyarrow's thread pools and allocator do not survive a fork.
+Elsewhere (Windows) workers are spawned. The pool is started before the inputs are read,
+so the fork server's imports overlap the parent's reading; this module imports neither
+matplotlib nor WeasyPrint, which the parent never needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import multiprocessing
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
+
+from pipeline.report.context import ReportSettings
+from pipeline.report.environment import make_environment, stylesheet
+from pipeline.report.fonts import css_font_stack, require_cjk_font
+from pipeline.report.inputs import BranchInputs
+
+if TYPE_CHECKING:
+    from pipeline.report.render import Rendered
+
+WORKER_MODULE = "pipeline.report.render"
+
+
+def _worker(name: str, *args: Any) -> Any:
+    """Call WORKER_MODULE.<name> (imported on first use: the parent never imports it)."""
+    return getattr(importlib.import_module(WORKER_MODULE), name)(*args)
+
+
+def _init(settings: ReportSettings) -> None:
+    _worker("init_worker", settings)
+
+
+def _ready() -> bool:
+    """A no-op task: submitting one per worker starts the workers (and their set-up)."""
+    return True
+
+
+def start_method() -> str:
+    """forkserver where available (Linux, macOS), else spawn; never a bare fork."""
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+class RenderPool:
+    """The run's workers: `with RenderPool(settings, workers) as pool:` starts them (they
+    set up while the parent reads its inputs), `pool.render(...)` renders the reports.
+
+    workers <= 1 renders in this process.
+    """
+
+    def __init__(self, settings: ReportSettings, workers: int) -> None:
+        self.settings = settings
+        self.workers = max(1, int(workers))
+        self._executor: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> RenderPool:
+        if self.workers <= 1:
+            _init(self.settings)
+            return self
+        method = start_method()
+        context = multiprocessing.get_context(method)
+        if method == "forkserver":
+            # the fork server imports the worker module once; every worker forks from it
+            context.set_forkserver_preload([WORKER_MODULE])
+        self._executor = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=context,
+            initializer=_init,
+            initargs=(self.settings,),
+        )
+        for _ in range(self.workers):
+            self._executor.submit(_ready)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=error is not None)
+            self._executor = None
+
+    def render(
+        self, network_ctx: dict[str, Any], branches: Iterable[BranchInputs]
+    ) -> Iterator[Rendered]:
+        """The network report, then every branch's, in that order.
+
+        Branch slices are taken from `branches` only as workers free up (at most two
+        per worker in flight), so the parent never holds every slice at once and
+        slicing overlaps rendering. Results come back in submission order, so output
+        does not depend on scheduling.
+        """
+        tasks: Iterator[tuple[str, Any]] = itertools.chain(
+            [("render_network", network_ctx)], (("render_branch", b) for b in branches)
+        )
+        if self._executor is None:
+            for name, arg in tasks:
+                yield _worker(name, arg)
+            return
+        window: deque[Future[Rendered]] = deque()
+        for name, arg in tasks:
+            window.append(self._executor.submit(_worker, name, arg))
+            if len(window) >= 2 * self.workers:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+
+
+def render_index(settings: ReportSettings, ctx: dict[str, Any]) -> str:
+    """The period's index page (in the parent: no charts, no fonts beyond the stack)."""
+    env = make_environment(settings.locale, settings.currency)
+    font = require_cjk_font(settings.locale)
+    return env.get_template("index.html").render(
+        **ctx, charts={}, css=stylesheet(), font_stack=Markup(css_font_stack(font))
+    )
