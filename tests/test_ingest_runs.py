@@ -229,3 +229,54 @@ def test_random_dirt_reconciles_and_every_bad_row_is_a_reject(tmp_path, dirt):
         assert not set(accepted["txn_id"]) & {
             txns.loc[r, "txn_id"] for r, k in dirt.items() if k in DIRT and k != "blank_id"
         } - {""}
+
+
+def test_a_run_with_nothing_changed_is_skipped_and_any_change_is_not(data_root, monkeypatch):
+    import pipeline.ingest.run as ingest_run
+    from pipeline.ingest import write
+
+    write_frames(data_root / "raw" / "sample", dirty_frames())
+    cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 0.2})
+    run_ingest(cfg, catalog)
+    first = outputs(catalog)
+    opened = []
+    connect = ingest_run.duckdb.connect
+
+    def counting_connect(*args, **kwargs):
+        opened.append(1)
+        return connect(*args, **kwargs)
+
+    monkeypatch.setattr(ingest_run.duckdb, "connect", counting_connect)
+    full = write.summary(ingest_run.ingest(cfg, catalog, write_outputs=False))  # validate
+    opened.clear()
+    summary = run_ingest(cfg, catalog)
+    assert opened == []  # skipped: nothing was read
+    assert summary == full and "0 file(s) parsed, 8 reused" in full
+    assert {k: v for k, v in outputs(catalog).items() if k != "manifest.json"} == {
+        k: v for k, v in first.items() if k != "manifest.json"
+    }
+
+    # an output removed: a full run (every part reused) writes it again, same bytes
+    catalog.interim_table("transactions").unlink()
+    run_ingest(cfg, catalog)
+    assert opened == [1]
+    assert outputs(catalog)["transactions.parquet"] == first["transactions.parquet"]
+    assert read_json(catalog.ingest_manifest)["last_run"]["files_parsed"] == []
+
+    # another setting: a full run, then skipped again
+    cfg2, _ = config_for(data_root, **{"ingest.max_reject_rate": 0.3})
+    run_ingest(cfg2, catalog)
+    assert opened == [1, 1]
+    run_ingest(cfg2, catalog)
+    assert opened == [1, 1]
+
+
+def test_a_memory_limit_that_is_not_a_size_is_a_config_error(data_root):
+    import pytest
+
+    from pipeline.errors import ConfigError
+
+    write_frames(data_root / "raw" / "sample", bank_frames())
+    cfg, catalog = config_for(data_root, **{"ingest.memory_limit": "lots"})
+    with pytest.raises(ConfigError, match=r"ingest\.memory_limit: 'lots' is not a size"):
+        run_ingest(cfg, catalog)

@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 
 from pipeline.catalog import Catalog
-from pipeline.errors import InputError
+from pipeline.errors import ConfigError, InputError
 from pipeline.ingest import checks, skip, write
 from pipeline.ingest.parts import FileEntry, PartStore
 from pipeline.ingest.source import SourceConfig, load_source
@@ -82,14 +82,18 @@ def ingest(cfg: dict, catalog: Catalog, write_outputs: bool) -> IngestResult:
     spill_root = catalog.interim_dir if write_outputs else None
     with tempfile.TemporaryDirectory(prefix=".ingest-", dir=spill_root) as tmp:
         work = Path(tmp)
-        con = duckdb.connect(
-            config={
-                "threads": 2,
-                "memory_limit": str(cfg["ingest"]["memory_limit"]),
-                "temp_directory": str(work / "spill"),
-                "preserve_insertion_order": True,
-            }
-        )
+        limit = str(cfg["ingest"]["memory_limit"])
+        try:
+            con = duckdb.connect(
+                config={
+                    "threads": 2,
+                    "memory_limit": limit,
+                    "temp_directory": str(work / "spill"),
+                    "preserve_insertion_order": True,
+                }
+            )
+        except duckdb.Error as exc:
+            raise ConfigError(f"ingest.memory_limit: {limit!r} is not a size: {exc}") from None
         try:
             store = PartStore(catalog.ingest_parts_dir, work / "staging")
             stager = Stager(con, source, raw, store, work)
@@ -163,9 +167,9 @@ def _from_manifest(manifest: dict, source: SourceConfig, raw: Path, cfg: dict) -
         )
         for f in manifest["files"]
     ]
-    tables = {
-        name: {k: v for k, v in counts.items() if k not in ("output", "rejects")}
-        for name, counts in manifest["tables"].items()
+    tables = {  # in the source's table order, as a full run reports them
+        name: {k: v for k, v in manifest["tables"][name].items() if k not in ("output", "rejects")}
+        for name in source.tables
     }
     return IngestResult(
         source,
