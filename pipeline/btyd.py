@@ -14,6 +14,9 @@ lifetimes under pandas 3 / numpy 2 / scipy 1.17 live in one place:
   the subclass also evaluates the likelihood's hypergeometric term stably (lifetimes'
   overflows for frequent customers in daily units, giving NaN p_alive).
 - lifetimes.generate_data's simulators break on pandas 3: tests simulate with numpy.
+- BG/NBD's conditional expectation takes log(2F1), NaN whenever 2F1 < 0 (fitted
+  a + b < 1, common on a year of data); MBG/NBD's overflows: both are subclassed to a
+  sign-keeping, overflow-safe evaluation of the same formula.
 - lifetimes' Pareto/NBD objective divides by the *mean* weight (the others by the sum),
   so a weighted fit on unique rows would see a penalizer N/U times stronger than the
   full fit; `fit_transactions_model` rescales the penalizer so both fits are the same.
@@ -153,7 +156,63 @@ class _ParetoNBD(ParetoNBDFitter):
         return -(weights * ll).sum() / weights.mean() + penalizer_term
 
 
-_FITTERS = {"bgnbd": BetaGeoFitter, "pareto_nbd": _ParetoNBD, "mbgnbd": ModifiedBetaGeoFitter}
+def _signed_log_hyp2f1(a, b, c, z) -> tuple[np.ndarray, np.ndarray]:
+    """sign and log|2F1(a, b; c; z)|, by Euler's transformation where the direct value
+    overflows: 2F1(a, b; c; z) = (1-z)^(c-a-b) 2F1(c-a, c-b; c; z)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        direct = hyp2f1(a, b, c, z)
+        euler = hyp2f1(c - a, c - b, c, z)
+        use_euler = ~np.isfinite(direct)
+        sign = np.where(use_euler, np.sign(euler), np.sign(direct))
+        log_abs = np.where(
+            use_euler,
+            np.log(np.abs(euler)) + (c - a - b) * np.log1p(-z),
+            np.log(np.abs(direct)),
+        )
+    return sign, log_abs
+
+
+def _bg_conditional_expected(t, frequency, recency, T, params, modified: bool) -> np.ndarray:
+    """E[repeat events in (T, T+t]] for BG/NBD (Fader, Hardie & Lee 2005, eq. 10) or
+    MBG/NBD (Batislam et al. 2007), keeping the sign of the hypergeometric term.
+
+    lifetimes takes log(2F1), which is NaN when a + b + x - 1 < 0 makes 2F1 negative
+    (a fitted a + b < 1 is common on a year of bank data: every zero-repeat customer
+    then gets NaN); MBG/NBD's direct product overflows for frequent customers.
+    """
+    r, alpha, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
+    x = np.asarray(frequency, dtype=float)
+    tx = np.asarray(recency, dtype=float)
+    T = np.asarray(T, dtype=float)
+    if modified:
+        b_post, c = b + x + 1, a + b + x
+        dropout = (a / (b + x)) * ((alpha + T) / (alpha + tx)) ** (r + x)
+    else:
+        b_post, c = b + x, a + b + x - 1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dropout = np.where(
+                x > 0, (a / (b + x - 1)) * ((alpha + T) / (alpha + tx)) ** (r + x), 0.0
+            )
+    sign, log_hyp = _signed_log_hyp2f1(r + x, b_post, c, t / (alpha + T + t))
+    second = 1.0 - sign * np.exp(log_hyp + (r + x) * np.log((alpha + T) / (alpha + t + T)))
+    return (c / (a - 1.0)) * second / (1.0 + dropout)
+
+
+class _BetaGeo(BetaGeoFitter):
+    """BG/NBD whose conditional expectation keeps the sign of 2F1 (see above)."""
+
+    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T):
+        return _bg_conditional_expected(t, frequency, recency, T, self.params_, modified=False)
+
+
+class _ModifiedBetaGeo(ModifiedBetaGeoFitter):
+    """MBG/NBD whose conditional expectation does not overflow (see above)."""
+
+    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T):
+        return _bg_conditional_expected(t, frequency, recency, T, self.params_, modified=True)
+
+
+_FITTERS = {"bgnbd": _BetaGeo, "pareto_nbd": _ParetoNBD, "mbgnbd": _ModifiedBetaGeo}
 
 
 @dataclass(frozen=True)
