@@ -55,14 +55,15 @@ def start_method() -> str:
 
 
 class RenderPool:
-    """The run's workers: `with RenderPool(settings, workers) as pool:` starts them (they
-    set up while the parent reads its inputs), `pool.render(...)` renders the reports.
+    """The run's workers: `with RenderPool(setup, workers) as pool:` starts them; they set
+    up (fonts, charts, templates, WeasyPrint) for `setup`'s locale, currency and formats
+    while the parent reads its inputs; `pool.render(settings, ...)` renders the reports.
 
     workers <= 1 renders in this process.
     """
 
-    def __init__(self, settings: ReportSettings, workers: int) -> None:
-        self.settings = settings
+    def __init__(self, setup: ReportSettings, workers: int) -> None:
+        self.settings = setup
         self.workers = max(1, int(workers))
         self._executor: ProcessPoolExecutor | None = None
 
@@ -96,7 +97,10 @@ class RenderPool:
             self._executor = None
 
     def render(
-        self, network_ctx: dict[str, Any], branches: Iterable[BranchInputs]
+        self,
+        settings: ReportSettings,
+        network_ctx: dict[str, Any],
+        branches: Iterable[BranchInputs],
     ) -> Iterator[Rendered]:
         """The network report, then every branch's, in that order.
 
@@ -110,11 +114,11 @@ class RenderPool:
         )
         if self._executor is None:
             for name, arg in tasks:
-                yield _worker(name, arg)
+                yield _worker(name, arg, settings)
             return
         window: deque[Future[Rendered]] = deque()
         for name, arg in tasks:
-            window.append(self._executor.submit(_worker, name, arg))
+            window.append(self._executor.submit(_worker, name, arg, settings))
             if len(window) >= 2 * self.workers:
                 yield window.popleft().result()
         while window:

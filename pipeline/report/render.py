@@ -44,8 +44,16 @@ class Rendered:
         return self.seconds_html + self.seconds_pdf
 
 
+def _setup(settings: ReportSettings) -> tuple[str, str, tuple[str, ...]]:
+    """What a worker's set-up depends on: locale, currency and formats."""
+    return settings.locale, settings.currency, settings.formats
+
+
 def init_worker(settings: ReportSettings) -> None:
-    """Once per process: fonts, chart style, Jinja environment, WeasyPrint import."""
+    """Once per process: fonts, chart style, Jinja environment, WeasyPrint import.
+
+    Only `_setup(settings)` matters here; a task brings the run's full settings.
+    """
     font = require_cjk_font(settings.locale)
     charts.configure(matplotlib_families(font))
     env = make_environment(settings.locale, settings.currency)
@@ -68,10 +76,20 @@ def _page(template: str, ctx: dict[str, Any], figs: dict[str, str]) -> str:
     )
 
 
-def _finish(name: str, html: str, as_of: date, started: tuple[float, float]) -> Rendered:
-    settings: ReportSettings = _STATE["settings"]
+def _settings(settings: ReportSettings | None) -> ReportSettings:
+    """The task's settings (set up again if its locale, currency or formats differ)."""
+    if settings is None:
+        return _STATE["settings"]
+    if "settings" not in _STATE or _setup(_STATE["settings"]) != _setup(settings):
+        init_worker(settings)
+    return settings
+
+
+def _finish(
+    name: str, html: str, as_of: date, started: tuple[float, float], s: ReportSettings
+) -> Rendered:
     html_done = time.perf_counter()
-    pdf = html_to_pdf(html, as_of) if "pdf" in settings.formats else None
+    pdf = html_to_pdf(html, as_of) if "pdf" in s.formats else None
     return Rendered(
         name,
         html,
@@ -86,18 +104,19 @@ def _clock() -> tuple[float, float]:
     return time.perf_counter(), time.process_time()
 
 
-def render_branch(b: BranchInputs) -> Rendered:
-    """Context, charts, HTML and PDF of one branch (in a worker)."""
+def render_branch(b: BranchInputs, settings: ReportSettings | None = None) -> Rendered:
+    """Context, charts, HTML and PDF of one branch (in a worker; settings default to
+    the ones the worker was set up with)."""
     started = _clock()
-    s: ReportSettings = _STATE["settings"]
+    s = _settings(settings)
     ctx = branch_context(b, s)
     html = _page("branch.html", ctx, branch_figures(ctx, b, s.locale, s.currency))
-    return _finish(f"branch-{b.branch_id}", html, b.as_of, started)
+    return _finish(f"branch-{b.branch_id}", html, b.as_of, started, s)
 
 
-def render_network(ctx: dict[str, Any]) -> Rendered:
+def render_network(ctx: dict[str, Any], settings: ReportSettings | None = None) -> Rendered:
     """Charts, HTML and PDF of the network report from its (aggregate-only) context."""
     started = _clock()
-    s: ReportSettings = _STATE["settings"]
+    s = _settings(settings)
     html = _page("network.html", ctx, network_figures(ctx, s.locale, s.currency))
-    return _finish("network", html, ctx["meta"]["as_of"], started)
+    return _finish("network", html, ctx["meta"]["as_of"], started, s)

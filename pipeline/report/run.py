@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from dataclasses import replace
 from typing import Any
 
 from pipeline.catalog import Catalog
@@ -46,28 +47,36 @@ def survey_labels(cfg: dict[str, Any]) -> dict[str, dict[str, str]]:
     return out
 
 
-def report_settings(cfg: dict[str, Any]) -> ReportSettings:
+def report_setup(cfg: dict[str, Any]) -> ReportSettings:
+    """The settings without survey labels: enough to set up the workers (locale,
+    currency, formats), quick to make (no survey package import)."""
     formats = tuple(cfg["report"]["formats"])
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or "html" not in formats:
         raise ConfigError(f"report.formats: must include html and may add pdf; got {list(formats)}")
-    return settings_from_config(cfg, survey_labels(cfg))
+    return settings_from_config(cfg, {})
+
+
+def report_settings(cfg: dict[str, Any]) -> ReportSettings:
+    """Every setting the reports use, with the survey definitions' dimension labels."""
+    return replace(report_setup(cfg), dimension_labels=survey_labels(cfg))
 
 
 def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
     """Every branch's HTML/PDF, the network report and the index for `period`."""
-    settings = report_settings(cfg)
-    require_cjk_font(settings.locale)  # fail before any work when zh_CN has no font
+    setup = report_setup(cfg)
+    require_cjk_font(setup.locale)  # fail before any work when zh_CN has no font
     started = time.perf_counter()
     workers = int(cfg["report"]["workers"])
     out_dir = catalog.report_build_dir(period)
     timings, cpu = [], []
-    with RenderPool(settings, workers) as pool:  # workers set up while inputs are read
+    with RenderPool(setup, workers) as pool:  # workers set up while the parent reads
+        settings = report_settings(cfg)
         inputs = load_inputs(catalog, period)
         branch_ids = inputs.branch_ids
         network_rm = rm_by_tier(inputs.features, settings.rm_tiers, settings.rm_contact_days)
         network_ctx = network_context(inputs, settings)
-        for rendered in pool.render(network_ctx, branch_slices(inputs, network_rm)):
+        for rendered in pool.render(settings, network_ctx, branch_slices(inputs, network_rm)):
             write_text(rendered.html, out_dir / f"{rendered.name}.html")
             if rendered.pdf is not None:
                 write_bytes(rendered.pdf, out_dir / f"{rendered.name}.pdf")
