@@ -15,7 +15,10 @@ CONFIG   ?=
 EXTRAS   ?= dev,spark
 CRM       = $(BIN)/crm --data-dir $(DATA) --report-dir $(REPORTS) $(if $(CONFIG),--config $(CONFIG))
 # The month to run: PERIOD=YYYY-MM, else the config's, else the latest complete month ingested.
-PERIOD   ?= $(shell $(CRM) period 2>/dev/null)
+# Worked out once, on first use (it asks crm), so `make help` or `make setup` never pay for it.
+ifeq ($(origin PERIOD), undefined)
+PERIOD = $(eval PERIOD := $(shell $(CRM) period 2>/dev/null))$(PERIOD)
+endif
 
 SETUP_STAMP  := $(VENV)/.installed
 SAMPLE_STAMP := $(DATA)/raw/sample_ground_truth/params.json
