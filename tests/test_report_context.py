@@ -17,7 +17,9 @@ from pipeline.report import context_kpis as kp
 from pipeline.report import context_scores as sc
 from pipeline.report import context_survey as sv
 from pipeline.report.environment import NA, NO_PREVIOUS, SUPPRESSED
+from pipeline.report.i18n import labels
 from pipeline.report.inputs import branch_slice, branch_slices, load_inputs, split_by_branch
+from pipeline.report.run import survey_labels
 
 TIERS = ("mass", "affluent", "wealth")
 
@@ -411,6 +413,24 @@ def test_branch_slices_split_once_equal_a_mask_per_branch(tmp_path: Path):
         assert len(b.features) > 0 and set(b.features["branch_id"]) == {b.branch_id}
     assert slices[2].migration.empty and slices[2].lorenz.empty
     assert list(slices[2].migration.columns) == list(inputs.migration.columns)
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_CN"])
+def test_survey_labels_from_the_summary_equal_the_definitions(tmp_path: Path, locale: str):
+    """The summary carries the dimensions, labels and overall item of the definitions the
+    survey stage used: labels read from it equal the configured definitions' labels."""
+    from test_report_fixtures import PERIOD
+
+    cfg, catalog = make_bank(tmp_path, locale=locale)
+    summary = load_inputs(catalog, PERIOD).survey
+    from_summary = survey_labels(cfg, summary)
+    assert from_summary == survey_labels(cfg)
+    assert from_summary["customer"] and from_summary["staff"]
+    overall = labels(locale)["overall_satisfaction"]
+    assert overall in from_summary["customer"].values()
+    # a survey the summary does not describe takes its labels from the definition
+    partial = {"surveys": {"staff": summary["surveys"]["staff"]}}
+    assert survey_labels(cfg, partial) == from_summary
 
 
 def test_split_by_branch_keeps_row_order_and_reads_ids_as_text():

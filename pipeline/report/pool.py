@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import itertools
 import multiprocessing
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -66,6 +67,18 @@ class RenderPool:
         self.settings = setup
         self.workers = max(1, int(workers))
         self._executor: ProcessPoolExecutor | None = None
+        self._starter: threading.Thread | None = None
+        self._start_error: BaseException | None = None
+
+    def _started(self) -> ProcessPoolExecutor:
+        """The executor once its workers are started (re-raising a failure to start)."""
+        if self._starter is not None:
+            self._starter.join()
+            self._starter = None
+        if self._start_error is not None:
+            raise self._start_error
+        assert self._executor is not None
+        return self._executor
 
     def __enter__(self) -> RenderPool:
         if self.workers <= 1:
@@ -82,9 +95,18 @@ class RenderPool:
             initializer=_init,
             initargs=(self.settings,),
         )
-        for _ in range(self.workers):
-            self._executor.submit(_ready)
+        # Starting a worker waits for the fork server to finish its imports (seconds):
+        # a thread does it, so the parent reads its inputs meanwhile.
+        self._starter = threading.Thread(target=self._start_workers, name="start-workers")
+        self._starter.start()
         return self
+
+    def _start_workers(self) -> None:
+        try:
+            for _ in range(self.workers):
+                self._executor.submit(_ready)
+        except BaseException as error:  # noqa: BLE001  (raised again in the parent)
+            self._start_error = error
 
     def __exit__(
         self,
@@ -92,6 +114,9 @@ class RenderPool:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
+        if self._starter is not None:
+            self._starter.join()
+            self._starter = None
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=error is not None)
             self._executor = None
@@ -116,9 +141,10 @@ class RenderPool:
             for name, arg in tasks:
                 yield _worker(name, arg, settings)
             return
+        executor = self._started()
         window: deque[Future[Rendered]] = deque()
         for name, arg in tasks:
-            window.append(self._executor.submit(_worker, name, arg, settings))
+            window.append(executor.submit(_worker, name, arg, settings))
             if len(window) >= 2 * self.workers:
                 yield window.popleft().result()
         while window:

@@ -27,23 +27,54 @@ from pipeline.report.pool import RenderPool, render_index
 FORMATS = ("html", "pdf")
 
 
-def survey_labels(cfg: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """Dimension (and overall item) labels of both survey definitions in the locale."""
-    from pipeline.survey.definition import load_definition
+def dimension_names(
+    dimensions: list[str],
+    dimension_labels: dict[str, dict[str, str]],
+    overall_item: str | None,
+    locale: str,
+) -> dict[str, str]:
+    """Each dimension's label in the locale (else English, else its name), and the
+    overall item's."""
+    names = {
+        dim: (dimension_labels.get(dim) or {}).get(locale)
+        or (dimension_labels.get(dim) or {}).get("en")
+        or dim
+        for dim in dimensions
+    }
+    if overall_item:
+        names[overall_item] = labels(locale)["overall_satisfaction"]
+    return names
 
+
+def survey_labels(
+    cfg: dict[str, Any], summary: dict[str, Any] | None = None
+) -> dict[str, dict[str, str]]:
+    """Dimension (and overall item) labels of both surveys in the locale.
+
+    The survey stage's summary carries the dimensions, labels and overall item of the
+    definitions it analysed with; read from there, the report does not import the
+    survey package (its statistics libraries cost ~2 s of CPU). A survey the summary
+    does not describe takes them from its configured definition.
+    """
     locale = cfg["locale"]
+    surveys = (summary or {}).get("surveys") or {}
     out: dict[str, dict[str, str]] = {}
     for kind, key in (("customer", "customer_definition"), ("staff", "staff_definition")):
+        s = surveys.get(kind)
+        if isinstance(s, dict) and {"dimension_order", "dimension_labels"} <= s.keys():
+            out[kind] = dimension_names(
+                s["dimension_order"], s["dimension_labels"], s.get("overall_item"), locale
+            )
+            continue
+        from pipeline.survey.definition import load_definition
+
         definition = load_definition(survey_definition_path(cfg["survey"][key]))
-        names = {
-            dim: (definition.dimension_labels.get(dim) or {}).get(locale)
-            or (definition.dimension_labels.get(dim) or {}).get("en")
-            or dim
-            for dim in definition.dimensions
-        }
-        if definition.overall_item:
-            names[definition.overall_item] = labels(locale)["overall_satisfaction"]
-        out[kind] = names
+        out[kind] = dimension_names(
+            list(definition.dimensions),
+            definition.dimension_labels,
+            definition.overall_item,
+            locale,
+        )
     return out
 
 
@@ -57,9 +88,11 @@ def report_setup(cfg: dict[str, Any]) -> ReportSettings:
     return settings_from_config(cfg, {})
 
 
-def report_settings(cfg: dict[str, Any]) -> ReportSettings:
-    """Every setting the reports use, with the survey definitions' dimension labels."""
-    return replace(report_setup(cfg), dimension_labels=survey_labels(cfg))
+def report_settings(
+    cfg: dict[str, Any], survey_summary: dict[str, Any] | None = None
+) -> ReportSettings:
+    """Every setting the reports use, with the surveys' dimension labels."""
+    return replace(report_setup(cfg), dimension_labels=survey_labels(cfg, survey_summary))
 
 
 def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
@@ -71,8 +104,8 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
     out_dir = catalog.report_build_dir(period)
     timings, cpu = [], []
     with RenderPool(setup, workers) as pool:  # workers set up while the parent reads
-        settings = report_settings(cfg)
         inputs = load_inputs(catalog, period)
+        settings = report_settings(cfg, inputs.survey)
         branch_ids = inputs.branch_ids
         network_rm = rm_by_tier(inputs.features, settings.rm_tiers, settings.rm_contact_days)
         network_ctx = network_context(inputs, settings)
