@@ -26,6 +26,7 @@ from pipeline.features.tiers import assign_tiers
 from pipeline.io import write_csv, write_json, write_parquet
 from pipeline.periods import as_of_date, previous_period
 from pipeline.schema import PRODUCTS
+from pipeline.scoring.value_risk import WATCHLIST_COLUMNS
 from pipeline.survey.analysis import analyse_survey
 from pipeline.survey.definition import load_definition
 
@@ -149,23 +150,7 @@ def make_watchlist(scores: pd.DataFrame, branch: str, as_of) -> pd.DataFrame:
     w["value_at_risk"] = w["clv"] * w["churn_probability"]
     w["clv_decile"] = w["clv_decile"].astype("int64")
     w["last_contact_date"] = [None if i % 2 else str(as_of) for i in range(len(w))]
-    cols = [
-        "branch_id",
-        "rank",
-        "customer_id",
-        "rm_id",
-        "tier",
-        "rfm_segment",
-        "clv",
-        "clv_decile",
-        "churn_probability",
-        "churn_band",
-        "p_alive",
-        "value_at_risk",
-        "top_reasons",
-        "last_contact_date",
-    ]
-    return w[cols]
+    return w[WATCHLIST_COLUMNS]
 
 
 def make_responses(
