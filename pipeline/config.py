@@ -194,6 +194,7 @@ def validate(cfg: dict[str, Any]) -> None:
         "clv.horizon_months",
         "churn.horizon_months",
         "value_risk.watchlist_size",
+        "churn.max_training_rows",
         "survey.min_group_size",
         "survey.window_months",
         "report.workers",

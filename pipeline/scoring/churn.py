@@ -236,6 +236,7 @@ def score_churn(
         "train": {"customers": int(len(y_tr)), "churners": int(y_tr.sum())},
         "test": {"customers": int(len(y_te)), "churners": int(y_te.sum())},
     }
+    section["max_training_rows"] = int(c["max_training_rows"])  # above it: weighted sample
     for name, y in (("train", y_tr), ("test", y_te)):
         if y.sum() < c["min_churners"] or (len(y) - y.sum()) < c["min_churners"]:
             return without_model(
@@ -249,9 +250,9 @@ def score_churn(
     # One thread: scikit-learn's OpenMP pools cost far more than they give on these sizes
     # with a shared CPU (measured: 15x slower fits), and results do not depend on it.
     with threadpool_limits(limits=1):
-        metrics, hgb = cm.evaluate(X_tr, y_tr, X_te, y_te, rs)
+        metrics, hgb = cm.evaluate(X_tr, y_tr, X_te, y_te, rs, c["max_training_rows"])
         drivers = cm.top_drivers(hgb, X_te, y_te, rs)
-        final = cm.gradient_boosting(rs).fit(X_te, y_te)
+        final = cm.fit_gradient_boosting(X_te, y_te, rs, c["max_training_rows"])
         prob = final.predict_proba(X_now)[:, 1]
     directions = cm.risk_directions(X_te, y_te)
     reason_cols = [d["feature"] for d in drivers[: cm.REASON_FEATURES] if d["importance"] > 0]
