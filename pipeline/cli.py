@@ -76,7 +76,8 @@ def resolve_period(cfg: dict[str, Any], catalog: Catalog, explicit: str | None) 
 
 
 class CrmGroup(click.Group):
-    """Turns a CrmError into one clear line and exit code 2 (traceback with --debug)."""
+    """Turns a CrmError into one clear line and exit code 2, and an OSError (a full disk)
+    into one line and exit code 1; --debug shows the traceback instead."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -86,6 +87,12 @@ class CrmGroup(click.Group):
                 raise
             click.echo(f"crm: error: {exc}", err=True)
             ctx.exit(2)
+        except OSError as exc:  # the machine, not the input: a full disk, a lost mount
+            if ctx.meta.get("crm.debug"):
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"crm: error: {where}{exc.strerror or exc}", err=True)
+            ctx.exit(1)
 
 
 class State:

@@ -69,3 +69,19 @@ def test_a_stage_that_is_not_built_says_so(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setitem(STAGES, "score", ("pipeline.no_such_stage", "run_score", 5))
     with pytest.raises(StageNotBuilt, match=r"the score stage is not built yet \(issue #5\)"):
         stage_function("score")
+
+
+def test_a_full_disk_is_one_line_exit_1(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import errno
+
+    def disk_full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "x.parquet"))
+
+    monkeypatch.setattr("pipeline.cli.stage_function", lambda stage: disk_full)
+    result = CliRunner().invoke(
+        cli, ["--data-dir", str(tmp_path), "features", "--period", "2026-10"]
+    )
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"crm: error: {tmp_path / 'x.parquet'}: No space left on device"
+    ]
