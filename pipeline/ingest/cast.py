@@ -107,24 +107,8 @@ def typed_select(
         + [f"{expr} AS {ident('t_' + name)}" for name, expr in typed.items()]
     )
     failures = _failures(spec)
-    # The index of the first failing check, computed once; reason, column and value
-    # are looked up from it.
-    fail = (
-        "CASE "
-        + " ".join(f"WHEN {cond} THEN {i}" for i, (cond, _, _) in enumerate(failures, 1))
-        + " END"
-        if failures
-        else "NULL::INTEGER"
-    )
-    reasons = "[" + ", ".join(lit(r) for _, r, _ in failures) + "]::VARCHAR[]"
-    columns = "[" + ", ".join(lit(c) for _, _, c in failures) + "]::VARCHAR[]"
-    value = (
-        "CASE _fail "
-        + " ".join(f"WHEN {i} THEN {ident('v_' + c)}" for i, (_, _, c) in enumerate(failures, 1))
-        + " END"
-        if failures
-        else "NULL::VARCHAR"
-    )
+    fail, reasons, columns, values = first_failure(failures, lambda c: ident("v_" + c))
+    value = f"CASE _fail {values} END" if failures else "NULL::VARCHAR"
     raw_json = "json_object(" + ", ".join(f"{lit(n)}, {ident('r_' + n)}" for n in raw_exprs) + ")"
     out_cols = []
     for c in part_columns(spec):
@@ -222,3 +206,20 @@ def empty_part_select(spec: TableSpec) -> str:
         "NULL::VARCHAR AS _reason, NULL::VARCHAR AS _column, NULL::VARCHAR AS _value, "
         "NULL::VARCHAR AS _raw WHERE false"
     )
+
+
+def first_failure(checks, value_of) -> tuple[str, str, str, str]:
+    """SQL for the first of `checks` (condition, reason, column) a row fails, computed once:
+    its 1-based index (NULL when none), the reasons and columns as lists that index picks
+    from, and the `WHEN i THEN value` branches that give the failing value."""
+    fail = (
+        "CASE "
+        + " ".join(f"WHEN {cond} THEN {i}" for i, (cond, _, _) in enumerate(checks, 1))
+        + " END"
+        if checks
+        else "NULL::INTEGER"
+    )
+    reasons = "[" + ", ".join(lit(r) for _, r, _ in checks) + "]::VARCHAR[]"
+    columns = "[" + ", ".join(lit(c) for _, _, c in checks) + "]::VARCHAR[]"
+    values = " ".join(f"WHEN {i} THEN {value_of(c)}" for i, (_, _, c) in enumerate(checks, 1))
+    return fail, reasons, columns, values

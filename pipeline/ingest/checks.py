@@ -21,7 +21,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from pipeline.ingest.cast import ident, lit, part_columns
+from pipeline.ingest.cast import first_failure, ident, lit, part_columns
 from pipeline.ingest.source import TableSpec
 from pipeline.schema import ASSET_PRODUCTS
 
@@ -89,19 +89,7 @@ def classify(
     has_fk = customers_table is not None and "customer_id" in spec.table.foreign_keys
     checks = range_checks(spec, as_of, has_fk)
 
-    # the first failing check's index, computed once; reason, column, value follow from it
-    fail = (
-        "CASE "
-        + " ".join(f"WHEN {cond} THEN {i}" for i, (cond, _, _) in enumerate(checks, 1))
-        + " END"
-        if checks
-        else "NULL::INTEGER"
-    )
-    names = "[" + ", ".join(lit(r) for _, r, _ in checks) + "]::VARCHAR[]"
-    columns = "[" + ", ".join(lit(c) for _, _, c in checks) + "]::VARCHAR[]"
-    values = " ".join(
-        f"WHEN {i} THEN CAST({ident(c)} AS VARCHAR)" for i, (_, _, c) in enumerate(checks, 1)
-    )
+    fail, names, columns, values = first_failure(checks, lambda c: f"CAST({ident(c)} AS VARCHAR)")
     reason = f"coalesce(_reason, list_extract({names}, _chk))"
     column = f"CASE WHEN _reason IS NOT NULL THEN _column ELSE list_extract({columns}, _chk) END"
     value = (
