@@ -4,16 +4,13 @@ data nobody here wrote. Its transactions here run 1993-01..1994-03 only."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_data
-from test_ingest_support import config_for
+from test_ingest_support import ingest_berka
 
 from pipeline.features import build_period
-from pipeline.ingest import run_ingest
 from pipeline.tables import connect
 
 pytestmark = pytest.mark.realdata
@@ -21,12 +18,7 @@ pytestmark = pytest.mark.realdata
 
 @pytest.fixture(scope="module")
 def berka(tmp_path_factory):
-    source = shared_data("berka")
-    root = tmp_path_factory.mktemp("berka_features") / "data"
-    (root / "raw").mkdir(parents=True)
-    os.symlink(source, root / "raw" / "berka")
-    cfg, catalog = config_for(root, source="berka")
-    run_ingest(cfg, catalog)
+    source, cfg, catalog, _ = ingest_berka(tmp_path_factory.mktemp("berka_features") / "data")
     accounts = pd.read_csv(source / "account.asc", sep=";", dtype={"date": str})
     opened = pd.to_datetime("19" + accounts["date"], format="%Y%m%d")
     return cfg, catalog, opened

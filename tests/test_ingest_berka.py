@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pandas as pd
 import pytest
-from conftest import shared_data
-from test_ingest_support import config_for
+from test_ingest_support import ingest_berka
 
-from pipeline.ingest import run_ingest
 from pipeline.io import read_json
 
 pytestmark = pytest.mark.realdata
@@ -18,12 +15,7 @@ pytestmark = pytest.mark.realdata
 
 @pytest.fixture(scope="module")
 def berka(tmp_path_factory):
-    source = shared_data("berka")
-    root = tmp_path_factory.mktemp("berka") / "data"
-    (root / "raw").mkdir(parents=True)
-    os.symlink(source, root / "raw" / "berka")
-    cfg, catalog = config_for(root, source="berka")
-    summary = run_ingest(cfg, catalog)
+    _, _, catalog, summary = ingest_berka(tmp_path_factory.mktemp("berka") / "data")
     return catalog, read_json(catalog.ingest_manifest), summary
 
 

@@ -6,6 +6,7 @@ which line of which file it ends up on (line = row index + 2: a header, then dat
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -111,3 +112,17 @@ def config_for(data_root: Path, source: str | Path = "sample", **overrides) -> t
         env={},
     )
     return cfg, Catalog.from_config(cfg)
+
+
+def ingest_berka(root: Path) -> tuple[Path, dict, Catalog, str]:
+    """Ingest the real Berka tables (../shared/data, linked in as <root>/raw/berka; the
+    test skips when absent): its source folder, config, catalog and ingest summary."""
+    from conftest import shared_data
+
+    from pipeline.ingest import run_ingest
+
+    source = shared_data("berka")
+    (root / "raw").mkdir(parents=True)
+    os.symlink(source, root / "raw" / "berka")
+    cfg, catalog = config_for(root, source="berka")
+    return source, cfg, catalog, run_ingest(cfg, catalog)
