@@ -108,6 +108,25 @@ def test_unique_rows_weights_sum_to_customers(cdnow):
     assert not rows.duplicated(["frequency", "recency", "T"]).any()
 
 
+@pytest.mark.parametrize("model", ["bgnbd", "pareto_nbd", "mbgnbd"])
+def test_predictions_per_unique_row_equal_the_fitters_row_by_row(cdnow, model):
+    """p_alive and expected transactions are computed once per unique (frequency, recency,
+    T) and gathered back: exactly what the fitter gives customer by customer."""
+    fitted = btyd.fit_transactions_model(cdnow, model, 0.01, 10)
+    rng = np.random.default_rng(3)
+    rows = cdnow.iloc[rng.integers(0, len(cdnow), 3000)]  # many repeated rows, shuffled
+    f, r, t = (rows[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    uf, ur, ut, codes = btyd.unique_row_codes(f, r, t)
+    assert len(uf) == len(rows.drop_duplicates(["frequency", "recency", "T"]))
+    np.testing.assert_array_equal(np.column_stack([uf, ur, ut])[codes], np.column_stack([f, r, t]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        alive = fitted.fitter.conditional_probability_alive(f, r, t)
+        expected = fitted.fitter.conditional_expected_number_of_purchases_up_to_time(20, f, r, t)
+    np.testing.assert_array_equal(btyd.p_alive(fitted, f, r, t), alive)
+    np.testing.assert_array_equal(btyd.expected_transactions(fitted, 20, f, r, t), expected)
+
+
 def simulate_bgnbd(
     n: int, T: float, r: float, alpha: float, a: float, b: float, seed: int
 ) -> pd.DataFrame:
