@@ -26,7 +26,8 @@ from pipeline.dialect import dialect_of
 from pipeline.errors import ConfigError
 
 UNIT_DAYS = {"day": 1, "week": 7}
-# Values are summed as decimals: exact, so results do not depend on thread scheduling,
+# Values are summed as decimals: exact, so results do not depend on thread scheduling
+# (and the repeat events' total is the total less the first event's value, exactly),
 # and the mean is that exact sum as a double over the count: the same bits in DuckDB and
 # Spark SQL (their avg of decimals rounds differently: long double vs decimal(38,12)).
 EXACT = "DECIMAL(38, 8)"
@@ -104,17 +105,15 @@ def btyd_summary(
             FROM transactions
             WHERE customer_initiated AND txn_time < ?
             GROUP BY customer_id, p
-        ), ranked AS (
-            SELECT *, min(p) OVER (PARTITION BY customer_id) AS first_p FROM events
         )
         SELECT customer_id,
                CAST(count(*) - 1 AS DOUBLE) AS frequency,
                {days("min(p)", "max(p)")} / {unit} AS recency,
                {days("min(p)", obs_period)} / {unit} AS T,
                CASE WHEN count(*) > 1
-                    THEN CAST(sum(v) FILTER (WHERE p > first_p) AS DOUBLE) / (count(*) - 1)
+                    THEN CAST(sum(v) - min_by(v, p) AS DOUBLE) / (count(*) - 1)
                     ELSE 0.0 END AS monetary_value
-        FROM ranked
+        FROM events
         GROUP BY customer_id
         ORDER BY customer_id
     """
