@@ -23,6 +23,8 @@ from threadpoolctl import threadpool_limits
 
 from pipeline.schema import ASSET_PRODUCTS
 
+PARALLEL_MIN_ROWS = 50_000  # customers scored from which model fits use every core
+
 # Money columns go in on a signed log scale (monotone: trees are unaffected, the
 # logistic baseline is not thrown by heavy tails).
 MONEY_PREFIXES = ("aum", "liabilities", "monetary")
@@ -136,8 +138,7 @@ def model_matrix(features: pd.DataFrame, columns: list[str], tier_names: list[st
             rank = {name: i for i, name in enumerate(tier_names)}
             out[col] = features["tier"].map(rank).astype("float64").to_numpy()
         else:
-            x = pd.to_numeric(features[col].astype("Float64"), errors="coerce").astype("float64")
-            x = x.to_numpy(na_value=np.nan)
+            x = features[col].to_numpy(dtype="float64", na_value=np.nan)
             if col.startswith(MONEY_PREFIXES) and "pct" not in col:
                 x = np.sign(x) * np.log1p(np.abs(x))
             out[col] = x
@@ -247,14 +248,20 @@ def score_churn(
     usable = [col for col in columns if X_tr[col].notna().any() and X_te[col].notna().any()]
     X_tr, X_te, X_now = X_tr[usable], X_te[usable], X_now[usable]
     section["features"] = usable
-    # One thread: scikit-learn's OpenMP pools cost far more than they give on these sizes
-    # with a shared CPU (measured: 15x slower fits), and results do not depend on it.
-    with threadpool_limits(limits=1):
+    # Gradient boosting's OpenMP threads cost more than they give on small windows (fits
+    # 15x slower at 1,500 rows on a shared CPU); from PARALLEL_MIN_ROWS up, every core
+    # helps, and its results do not depend on the thread count. BLAS (the logistic
+    # baseline) stays on one thread: its sums, and so the card's last digits, would.
+    threads = None if len(X_now) >= PARALLEL_MIN_ROWS else 1
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        threadpool_limits(limits=threads, user_api="openmp"),
+    ):
         metrics, hgb = cm.evaluate(X_tr, y_tr, X_te, y_te, rs, c["max_training_rows"])
         drivers = cm.top_drivers(hgb, X_te, y_te, rs)
         final = cm.fit_gradient_boosting(X_te, y_te, rs, c["max_training_rows"])
         prob = final.predict_proba(X_now)[:, 1]
-    directions = cm.risk_directions(X_te, y_te)
+    directions = cm.risk_directions(X_te, y_te, rs)
     reason_cols = [d["feature"] for d in drivers[: cm.REASON_FEATURES] if d["importance"] > 0]
     reasons = cm.top_reasons(X_now, features_now, reason_cols, directions, cfg["locale"])
     auc, rule_auc = metrics["gradient_boosting"]["roc_auc"], metrics["recency_rule"]["roc_auc"]

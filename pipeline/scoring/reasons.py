@@ -91,21 +91,23 @@ FLAGS: dict[str, tuple[str, str, str, str]] = {
 
 
 def phrase_values(feature: str, values: np.ndarray, median: float, locale: str) -> list[str]:
-    """One phrase per value of `feature`, comparing it with the typical customer."""
+    """One phrase per value of `feature`, comparing it with the typical customer.
+
+    Each distinct value is worded once (a million customers share far fewer values)."""
     zh = locale == "zh_CN"
+    unique, inverse = np.unique(np.asarray(values, dtype=float), return_inverse=True)
     if feature in FLAGS or feature.startswith("has_"):
         yes, no = _flag_words(feature, zh)
-        return [yes if v >= 0.5 else no for v in values]
-    fmt, en, cn = _template(feature)
-    template = cn if zh else en
-    typical = fmt(median) if np.isfinite(median) else ("无" if zh else "n/a")
-    out = []
-    for v in values:
-        if not np.isfinite(v):
-            out.append(_missing(feature, zh))
-        else:
-            out.append(template.format(v=fmt(v), m=typical))
-    return out
+        words = [yes if v >= 0.5 else no for v in unique]
+    else:
+        fmt, en, cn = _template(feature)
+        template = cn if zh else en
+        typical = fmt(median) if np.isfinite(median) else ("无" if zh else "n/a")
+        words = [
+            template.format(v=fmt(v), m=typical) if np.isfinite(v) else _missing(feature, zh)
+            for v in unique
+        ]
+    return np.array(words, dtype=object)[inverse.ravel()].tolist()
 
 
 def _flag_words(feature: str, zh: bool) -> tuple[str, str]:
