@@ -42,5 +42,8 @@ def test_benchmark_smoke_run_writes_figures(tmp_path: Path) -> None:
     assert figures["transactions"] > 0
     for stage in figures["stages"].values():
         assert stage["seconds"] > 0 and stage["peak_rss_mib"] > 0
-    assert figures["lifetimes_only"]["seconds"] > 0
+    assert figures["lifetimes_only"]["seconds"] > 0 and figures["pipeline_clv"]["seconds"] > 0
+    assert figures["speedup_vs_lifetimes"] == pytest.approx(
+        figures["lifetimes_only"]["seconds"] / figures["pipeline_clv"]["seconds"], abs=0.01
+    )
     assert "| ingest |" in (out / "bench-1500.md").read_text()
