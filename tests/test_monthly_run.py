@@ -142,3 +142,19 @@ def test_scores_drift_once_the_previous_period_is_scored(sample_bank_run, tmp_pa
         assert by["churn_probability"]["reason"] == "no_previous_values"
     else:
         assert by["churn_probability"]["psi"] >= 0
+    # Features drift against the previous period's stored mart (the one its scores came
+    # from), which equals the mart rebuilt at that month end when the fixture had none...
+    rebuilt = json.loads(
+        Catalog(bank.data_dir, bank.report_dir).model_card(bank.period).read_text()
+    )
+    feature_psi = {
+        m["measure"]: m["psi"] for m in rebuilt["drift"]["measures"] if m["kind"] == "feature"
+    }
+    assert {name: by[name]["psi"] for name in feature_psi} == feature_psi
+    # ...and it is that stored mart that is read: doctor it and AUM shifts.
+    stored = pd.read_parquet(root.customer_features("2026-09"))
+    stored.assign(aum=stored["aum"] * 10).to_parquet(root.customer_features("2026-09"))
+    done = CliRunner().invoke(cli, [*args, "score", "--period", bank.period])
+    assert done.exit_code == 0, done.output
+    drift = json.loads(root.model_card(bank.period).read_text(encoding="utf-8"))["drift"]
+    assert drift["shifted"] == ["aum"]

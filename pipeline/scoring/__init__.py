@@ -48,14 +48,16 @@ def score_period(
     cfg: dict[str, Any],
     features_at: Callable[[duckdb.DuckDBPyConnection, date, dict], pd.DataFrame] | None = None,
     previous_scores: pd.DataFrame | None = None,
+    previous_features: pd.DataFrame | None = None,
 ) -> ScoreResult:
     """Scores, model card and watchlists for `period` from its features mart.
 
     `features_at` builds the mart at earlier month ends for churn training (default: the
     features stage's compute_customer_features). Closed customers get p_alive,
     expected_transactions and clv 0 and churn_probability 1 (observed, not modelled).
-    The card's drift section compares features with the mart rebuilt at the previous
-    month end, and scores with `previous_scores` (None: the previous period not scored).
+    The card's drift section compares features with the previous period's mart
+    (`previous_features`, the one its scores came from; None: rebuilt at the previous
+    month end) and scores with `previous_scores` (None: the previous period not scored).
     """
     if features_at is None:
         from pipeline.features import compute_customer_features as features_at
@@ -99,9 +101,9 @@ def score_period(
     s.insert(0, "period", period)
     scores = s[["period", *SCORE_COLUMNS]]
     before = previous_period(period)
-    drift = drift_section(
-        before, features_at(con, as_of_date(before), cfg), features, previous_scores, scores
-    )
+    if previous_features is None:
+        previous_features = features_at(con, as_of_date(before), cfg)
+    drift = drift_section(before, previous_features, features, previous_scores, scores)
     card = build_card(period, as_of, clv_card, validation, churn_card, scores, cfg, drift)
     return ScoreResult(scores, card, lists)
 
@@ -116,11 +118,21 @@ def run_score(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
             f"{path}: no customer features for {period}; run `crm features --period {period}` first"
         )
     features = read_parquet(path)
-    before = catalog.customer_scores(previous_period(period))
-    previous_scores = read_parquet(before) if before.is_file() else None
+    before = previous_period(period)
+    previous_scores, previous_features = (
+        read_parquet(earlier) if earlier.is_file() else None
+        for earlier in (catalog.customer_scores(before), catalog.customer_features(before))
+    )
     con = connect_engine(cfg, catalog)  # engine: duckdb | spark
     try:
-        result = score_period(con, features, period, cfg, previous_scores=previous_scores)
+        result = score_period(
+            con,
+            features,
+            period,
+            cfg,
+            previous_scores=previous_scores,
+            previous_features=previous_features,
+        )
     finally:
         con.close()
     with promote_on_success():

@@ -248,19 +248,20 @@ def score_churn(
     usable = [col for col in columns if X_tr[col].notna().any() and X_te[col].notna().any()]
     X_tr, X_te, X_now = X_tr[usable], X_te[usable], X_now[usable]
     section["features"] = usable
-    # Gradient boosting's OpenMP threads cost more than they give on small windows (fits
-    # 15x slower at 1,500 rows on a shared CPU); from PARALLEL_MIN_ROWS up, every core
-    # helps, and its results do not depend on the thread count. BLAS (the logistic
-    # baseline) stays on one thread: its sums, and so the card's last digits, would.
+    # Gradient boosting's OpenMP threads cost more than they give on small inputs (fits
+    # 15x slower at 1,500 rows on a shared CPU; permutation importance predicts 2,000 rows
+    # at a time); from PARALLEL_MIN_ROWS up, every core helps, and its results do not
+    # depend on the thread count. BLAS (the logistic baseline) stays on one thread: its
+    # sums, and so the card's last digits, would.
     threads = None if len(X_now) >= PARALLEL_MIN_ROWS else 1
-    with (
-        threadpool_limits(limits=1, user_api="blas"),
-        threadpool_limits(limits=threads, user_api="openmp"),
-    ):
-        metrics, hgb = cm.evaluate(X_tr, y_tr, X_te, y_te, rs, c["max_training_rows"])
-        drivers = cm.top_drivers(hgb, X_te, y_te, rs)
-        final = cm.fit_gradient_boosting(X_te, y_te, rs, c["max_training_rows"])
-        prob = final.predict_proba(X_now)[:, 1]
+    with threadpool_limits(limits=1, user_api="blas"):
+        with threadpool_limits(limits=threads, user_api="openmp"):
+            metrics, hgb = cm.evaluate(X_tr, y_tr, X_te, y_te, rs, c["max_training_rows"])
+        with threadpool_limits(limits=1, user_api="openmp"):
+            drivers = cm.top_drivers(hgb, X_te, y_te, rs)
+        with threadpool_limits(limits=threads, user_api="openmp"):
+            final = cm.fit_gradient_boosting(X_te, y_te, rs, c["max_training_rows"])
+            prob = final.predict_proba(X_now)[:, 1]
     directions = cm.risk_directions(X_te, y_te, rs)
     reason_cols = [d["feature"] for d in drivers[: cm.REASON_FEATURES] if d["importance"] > 0]
     reasons = cm.top_reasons(X_now, features_now, reason_cols, directions, cfg["locale"])
