@@ -78,6 +78,7 @@ def typed_select(
     read = spec.read
     text_exprs: dict[str, str] = {}
     raw_exprs: dict[str, str] = {}
+    trimmed: dict[str, str] = {}  # source header -> its trimmed value's name, computed once
     for col in part_columns(spec):
         sources = spec.columns[col.name]
         missing = [s for s in sources if s not in by_stripped]
@@ -89,7 +90,7 @@ def typed_select(
                 )
             text_exprs[col.name] = "NULL::VARCHAR"
             continue
-        parts = [f"trim({ident(by_stripped[s])})" for s in sources]
+        parts = [trimmed.setdefault(by_stripped[s], ident(f"s_{len(trimmed)}")) for s in sources]
         raw = parts[0] if len(parts) == 1 else f"nullif(concat_ws(' ', {', '.join(parts)}), '')"
         if not col.name.endswith("_masked"):  # rejects never hold PII, not even raw
             raw_exprs[col.name] = raw
@@ -116,7 +117,10 @@ def typed_select(
         if c.name.endswith("_masked"):
             expr = _mask(expr)
         out_cols.append(f"{expr} AS {ident(c.name)}")
-    texts = f"SELECT {middle} FROM (SELECT {inner} FROM {from_sql})"
+    stripped = ", ".join(
+        lead + [f"{_trim(ident(h))} AS {name}" for h, name in trimmed.items()] or ["NULL AS _none"]
+    )
+    texts = f"SELECT {middle} FROM (SELECT {inner} FROM (SELECT {stripped} FROM {from_sql}))"
     checked = f"SELECT *, {fail} AS _fail FROM ({texts})"
     outer = ", ".join(
         [f"{c}::BIGINT AS _line" if c == "_line" else c for c in lead]
@@ -129,6 +133,16 @@ def typed_select(
         + [f"CASE WHEN _fail IS NOT NULL THEN {raw_json}::VARCHAR END AS _raw"]
     )
     return f"SELECT {outer} FROM ({checked})"
+
+
+def _trim(expr: str) -> str:
+    """trim(), skipped for plain ASCII without a space at either end (byte length equal to
+    character length): trim() removes only space characters, of which ASCII has one, and
+    walking every value's characters is the costliest step of a cast."""
+    return (
+        f"CASE WHEN strlen({expr}) = length({expr}) AND NOT starts_with({expr}, ' ') "
+        f"AND NOT ends_with({expr}, ' ') THEN {expr} ELSE trim({expr}) END"
+    )
 
 
 def _failures(spec: TableSpec) -> list[tuple[str, str, str]]:
