@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -27,33 +26,28 @@ def write_query(
     dictionary: list[str],
     row_group: int,
     schema: pa.Schema | None = None,
-    positions: bool = False,
+    statistics: bool | list[str] = True,
 ) -> int:
     """Write the rows of `sql` to `target`; the number of rows written.
 
-    `schema` casts the columns (an explicit output contract); `positions` appends
-    `_pos`, each row's 0-based position in the file.
+    `schema` casts the columns (an explicit output contract); `statistics`: the columns
+    given min/max statistics (all when True).
     """
     reader = con.sql(sql).to_arrow_reader(BATCH)
     source_schema = reader.schema
     schema = schema or source_schema
-    out_schema = schema.append(pa.field("_pos", pa.int64())) if positions else schema
     rows = 0
     with pq.ParquetWriter(
         target,
-        out_schema,
+        schema,
         compression=compression,
         use_dictionary=[d for d in dictionary if d in schema.names],
-        write_statistics=True,
+        write_statistics=statistics,
     ) as out:
 
         def flush(table: pa.Table) -> None:
             nonlocal rows
             table = table.cast(schema)
-            if positions:
-                table = table.append_column(
-                    "_pos", pa.array(np.arange(rows, rows + len(table), dtype=np.int64))
-                )
             out.write_table(table, row_group_size=row_group)
             rows += len(table)
 

@@ -6,10 +6,10 @@ first streamed once in Python (in 1 MiB blocks): sha256, line count, strict deco
 the declared encoding (a wrong encoding is a clear error naming the line; pure-ASCII
 blocks of a UTF-8 file need no decoding) and, for encodings DuckDB cannot read
 (GB18030, GBK), transcoding to a temporary UTF-8 copy. A CSV is then parsed and cast
-in one streaming DuckDB query straight into its part (no text table in memory), each
-row with `_pos`, its position: its line is that plus the file's first data line,
-shifted past the physical lines DuckDB skipped (blank or unsplittable), see
-`line_thresholds`.
+in one streaming DuckDB query straight into its part (no text table in memory), in
+file order: a row's position in the part (Parquet's file_row_number, read as `_pos`)
+plus the file's first data line, shifted past the physical lines DuckDB skipped
+(blank or unsplittable, see `line_thresholds`), is its line.
 """
 
 from __future__ import annotations
@@ -73,6 +73,9 @@ class Parsed:
 SelectFor = Callable[[list[str], str], str]
 # Parts are a private cache: fast to write and read; small row groups read in parallel.
 PART_COMPRESSION, PART_ROW_GROUP = "snappy", 1 << 17
+# Min/max statistics only where a query filters on them (whether a row failed to cast):
+# computing them for every text column costs a third of writing a part.
+PART_STATISTICS = ["_reason"]
 
 
 def line_thresholds(base: int, skipped: list[int]) -> list[tuple[int, int]]:
@@ -170,8 +173,8 @@ def write_part(
     target: Path,
     dictionary: list[str],
 ) -> Parsed:
-    """Parse, map and cast a prepared file into the part `target`: its rows in file order,
-    each with `_pos`, its position (`dictionary`: columns worth dictionary-encoding)."""
+    """Parse, map and cast a prepared file into the part `target`: its rows in file order
+    (`dictionary`: columns worth dictionary-encoding)."""
     fmt = read["format"]
     if fmt == "csv":
         return _csv_part(con, prepared, read, label, table, select_for, target, dictionary)
@@ -195,7 +198,7 @@ def _part(con, sql: str, target: Path, dictionary: list[str]) -> int:
         compression=PART_COMPRESSION,
         dictionary=dictionary,
         row_group=PART_ROW_GROUP,
-        positions=True,
+        statistics=PART_STATISTICS,
     )
 
 

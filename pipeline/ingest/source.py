@@ -106,7 +106,7 @@ class TableSpec:
 
 
 # Bump when parsing or casting changes, so cached per-file parts are rebuilt.
-PARSER_VERSION = 2  # 2: parts carry `_pos`, no `_line`
+PARSER_VERSION = 3  # 2: parts carry `_pos`, no `_line`; 3: no `_pos` (file_row_number)
 
 
 @dataclass(frozen=True)

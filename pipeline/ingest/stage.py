@@ -233,7 +233,11 @@ class Stager:
         name = spec.name
         selects, bad = [], []
         for i, e in enumerate(entries):
-            selects.append(f"SELECT {i}::INTEGER AS _file, * FROM read_parquet({lit(e.part)})")
+            selects.append(
+                f"SELECT {i}::INTEGER AS _file, file_row_number AS _pos, "
+                f"* EXCLUDE (file_row_number) FROM read_parquet({lit(e.part)}, "
+                "file_row_number=true)"
+            )
             if e.malformed_part is not None:
                 bad.append(
                     f"SELECT {i}::INTEGER AS _file, line::BIGINT AS _line, error::VARCHAR "
