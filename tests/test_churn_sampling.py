@@ -1,5 +1,5 @@
-"""Training on a weighted sample of a large window: every churner kept, the rest
-weighted back, so fits stay fast at a million customers and stay calibrated."""
+"""Training on a sample of a large window: every churner kept, the rest sampled and the
+odds corrected back, so fits stay fast at a million customers and stay calibrated."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.scoring.churn_model import evaluate, training_sample
+from pipeline.scoring.churn_model import SampledFit, evaluate, fit_on_sample, training_sample
 
 
 def test_small_windows_are_used_whole_and_unweighted() -> None:
@@ -59,7 +59,31 @@ def test_evaluate_with_a_cap_below_the_window_still_measures_every_model() -> No
     metrics, model = evaluate(X[:2000], y[:2000], X[2000:], y[2000:], 7, max_rows=500)
     assert set(metrics) == {"gradient_boosting", "logistic_regression", "recency_rule"}
     assert metrics["gradient_boosting"]["roc_auc"] > 0.8
-    # Churners are a quarter of the 500-row sample but 6% of the window; the weights keep
-    # predictions at the window's rate (unweighted, they come out near 11%).
+    # Churners are a quarter of the 500-row sample but 6% of the window; the odds
+    # correction keeps predictions at the window's rate (uncorrected: near 11%).
     mean_predicted = model.predict_proba(X[2000:])[:, 1].mean()
     assert mean_predicted == pytest.approx(y[2000:].mean(), abs=0.01)
+
+
+class _Constant:
+    """A fitted 'model' that says the same probability for everyone."""
+
+    def __init__(self, p: float) -> None:
+        self.p = p
+
+    def fit(self, X, y):
+        return self
+
+    def predict_proba(self, X):
+        return np.tile([1 - self.p, self.p], (len(X), 1))
+
+
+def test_odds_are_corrected_by_the_stayers_sampling_rate() -> None:
+    # 1 in 4 stayers kept: a sample probability of 0.5 (odds 1) is odds 1/4 in the window
+    got = SampledFit(_Constant(0.5), 0.25).predict_proba(pd.DataFrame({"x": [0.0, 1.0]}))
+    np.testing.assert_allclose(got, [[0.8, 0.2], [0.8, 0.2]])
+    # the factor comes from training_sample: 2 churners kept, 4 of 8 stayers (1 in 2)
+    y = np.array([1, 0, 0, 0, 0, 0, 0, 0, 0, 1])
+    X = pd.DataFrame({"recency_days": np.arange(10.0)})
+    assert fit_on_sample(_Constant(0.5), X, y, 1, max_rows=6).odds_factor == 0.5
+    assert fit_on_sample(_Constant(0.5), X, y, 1, max_rows=10).odds_factor == 1.0

@@ -237,7 +237,7 @@ def score_churn(
         "train": {"customers": int(len(y_tr)), "churners": int(y_tr.sum())},
         "test": {"customers": int(len(y_te)), "churners": int(y_te.sum())},
     }
-    section["max_training_rows"] = int(c["max_training_rows"])  # above it: weighted sample
+    section["max_training_rows"] = int(c["max_training_rows"])  # above it: a sample, odds corrected
     for name, y in (("train", y_tr), ("test", y_te)):
         if y.sum() < c["min_churners"] or (len(y) - y.sum()) < c["min_churners"]:
             return without_model(
