@@ -147,14 +147,33 @@ def model_matrix(features: pd.DataFrame, columns: list[str], tier_names: list[st
 
 def labelled_matrix(
     features: pd.DataFrame, labels: pd.DataFrame, columns: list[str], tier_names: list[str]
-) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
-    """Join labels onto features: (X, y, the joined features rows), sorted by customer_id."""
-    f = features.assign(customer_id=features["customer_id"].astype(str))
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Join labels onto features: (X, y), sorted by customer_id."""
+    raw = {"gender_m": "gender", "tier_rank": "tier"}
+    needed = [raw.get(c, c) for c in columns if raw.get(c, c) in features.columns]
+    f = features[["customer_id", *needed]].assign(
+        customer_id=features["customer_id"].astype(str)
+    )
     joined = f.merge(labels, on="customer_id", how="inner").sort_values(
         "customer_id", kind="stable"
     )
     joined = joined.reset_index(drop=True)
-    return model_matrix(joined, columns, tier_names), joined["churned"].to_numpy(dtype=int), joined
+    return model_matrix(joined, columns, tier_names), joined["churned"].to_numpy(dtype=int)
+
+
+def window_matrix(
+    con: duckdb.DuckDBPyConnection,
+    start: date,
+    end: date,
+    columns: list[str],
+    cfg: dict[str, Any],
+    features_at,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """(X, y) of the label window (start, end]: features at start, labels on the window.
+    The mart itself is dropped on return (at ten million customers it is gigabytes)."""
+    features = features_at(con, start, cfg)
+    labels = label_window(con, features, start, end, cfg)
+    return labelled_matrix(features, labels, columns, [t["name"] for t in cfg["tiers"]])
 
 
 # Without a supervised model, top reasons come from these (feature, risk direction).
@@ -225,14 +244,8 @@ def score_churn(
             f"{first.isoformat() if first else 'nowhere'}, training needs a snapshot at "
             f"{train_start.isoformat()} (2 x churn.horizon_months before {as_of.isoformat()})"
         )
-    f_train = features_at(con, train_start, cfg)
-    f_test = features_at(con, test_start, cfg)
-    X_tr, y_tr, _ = labelled_matrix(
-        f_train, label_window(con, f_train, train_start, test_start, cfg), columns, tiers
-    )
-    X_te, y_te, _ = labelled_matrix(
-        f_test, label_window(con, f_test, test_start, as_of, cfg), columns, tiers
-    )
+    X_tr, y_tr = window_matrix(con, train_start, test_start, columns, cfg, features_at)
+    X_te, y_te = window_matrix(con, test_start, as_of, columns, cfg, features_at)
     section["labelled"] = {
         "train": {"customers": int(len(y_tr)), "churners": int(y_tr.sum())},
         "test": {"customers": int(len(y_te)), "churners": int(y_te.sum())},
