@@ -261,11 +261,11 @@ def score_churn(
     usable = [col for col in columns if X_tr[col].notna().any() and X_te[col].notna().any()]
     X_tr, X_te, X_now = X_tr[usable], X_te[usable], X_now[usable]
     section["features"] = usable
-    # Gradient boosting's OpenMP threads cost more than they give on small inputs (fits
-    # 15x slower at 1,500 rows on a shared CPU; permutation importance predicts 2,000 rows
-    # at a time); from PARALLEL_MIN_ROWS up, every core helps, and its results do not
-    # depend on the thread count. BLAS (the logistic baseline) stays on one thread: its
-    # sums, and so the card's last digits, would.
+    # Gradient boosting uses every core (waiting passively: see pipeline/__init__.py) from
+    # PARALLEL_MIN_ROWS customers; below, and for permutation importance's 2,000-row
+    # predicts, waking threads costs more than they give. Its results do not depend on
+    # the thread count. BLAS (the logistic baseline) stays on one thread: its sums, and
+    # so the card's last digits, would.
     threads = None if len(X_now) >= PARALLEL_MIN_ROWS else 1
     with threadpool_limits(limits=1, user_api="blas"):
         with threadpool_limits(limits=threads, user_api="openmp"):
