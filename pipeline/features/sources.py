@@ -94,6 +94,9 @@ def balances_sql(snapshot: dt.date | None, change_months: tuple[int, ...]) -> st
     """Per-customer AUM, liabilities and held-product bits at the snapshot, and the AUM at
     the month ends `change_months` before it (seen_<k>m: any balance row then).
 
+    The needed month ends come from a join with a small table of them rather than a
+    WHERE month_end IN (...): the engine pushes the join's keys into the Parquet scan,
+    which then decodes only those months' rows (a third of the CPU at 1M customers).
     Each row is classified once (which month end, asset or not, its product bit), so
     the aggregates compare small integers rather than dates and product names.
     """
@@ -109,12 +112,16 @@ def balances_sql(snapshot: dt.date | None, change_months: tuple[int, ...]) -> st
         ]
         return f"SELECT {', '.join(cols)} WHERE FALSE"
     dates = {0: snapshot, **{k: months_before(snapshot, k) for k in change_months}}
-    which = " ".join(f"WHEN {date_literal(d)} THEN {k}" for k, d in dates.items())
+    months = " UNION ALL ".join(
+        f"SELECT {date_literal(d)} AS month_end, {k} AS m" for k, d in dates.items()
+    )
     bits = " ".join(f"WHEN '{p}' THEN {product_bit(p)}" for p in PRODUCTS)
+    assets = sum(product_bit(p) for p in ASSET_PRODUCTS)
+    liabilities = sum(product_bit(p) for p in LIABILITY_PRODUCTS)
     parts = [
         "sum(b) FILTER (WHERE m = 0 AND asset) AS aum",
-        "sum(b) FILTER (WHERE m = 0 AND liability) AS liabilities",
-        "bit_or(bit) FILTER (WHERE m = 0) AS product_bits",
+        f"sum(b) FILTER (WHERE m = 0 AND (kind & {liabilities}) <> 0) AS liabilities",
+        "bit_or(kind) FILTER (WHERE m = 0 AND held) AS product_bits",
     ]
     for k in change_months:
         parts.append(f"bool_or(m = {k}) AS seen_{k}m")
@@ -122,13 +129,13 @@ def balances_sql(snapshot: dt.date | None, change_months: tuple[int, ...]) -> st
     return f"""
         SELECT customer_id, {", ".join(parts)}
         FROM (
-            SELECT customer_id, CAST(balance AS {MONEY}) AS b,
-                   CASE CAST(month_end AS DATE) {which} END AS m,
-                   product IN ({_in_list(ASSET_PRODUCTS)}) AS asset,
-                   product IN ({_in_list(LIABILITY_PRODUCTS)}) AS liability,
-                   CASE WHEN balance <> 0 THEN CASE product {bits} ELSE 0 END ELSE 0 END AS bit
-            FROM balances
-            WHERE month_end IN ({", ".join(date_literal(d) for d in dates.values())})
+            SELECT customer_id, b, m, kind, held, (kind & {assets}) <> 0 AS asset
+            FROM (
+                SELECT balances.customer_id, CAST(balances.balance AS {MONEY}) AS b, months.m,
+                       CASE balances.product {bits} ELSE 0 END AS kind,
+                       balances.balance <> 0 AS held
+                FROM balances JOIN ({months}) AS months ON balances.month_end = months.month_end
+            )
         )
         GROUP BY customer_id
     """
@@ -199,22 +206,29 @@ def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     """Run a query into pandas through Arrow: dates as datetime.date, integer and boolean
     columns nullable only where they hold nulls (NULL-free ones become numpy dtypes)."""
     con.execute("SELECT 1").fetchall()  # complete any result a caller left open on con
-    table = con.sql(sql).to_arrow_table()
-    mapping = {
-        pa.int32(): pd.Int64Dtype(),
-        pa.int64(): pd.Int64Dtype(),
-        pa.bool_(): pd.BooleanDtype(),
+    return arrow_frame(con.sql(sql).to_arrow_table())
+
+
+NULLABLE_TYPES = {
+    pa.int32(): pd.Int64Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.bool_(): pd.BooleanDtype(),
+}
+
+
+def arrow_frame(table: pa.Table) -> pd.DataFrame:
+    """`fetch_frame`'s conversion. Only integer and boolean columns that hold nulls go
+    through pandas' masked arrays; NULL-free ones convert straight to numpy (int64, bool),
+    which at a million rows is most of the conversion's cost saved."""
+    masked = {
+        name: NULLABLE_TYPES[column.type].__from_arrow__(column)
+        for name, column in zip(table.column_names, table.columns, strict=True)
+        if column.type in NULLABLE_TYPES and column.null_count
     }
-    frame = table.to_pandas(types_mapper=mapping.get, date_as_object=True)
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        if (
-            column.null_count == 0
-            and name in frame
-            and frame[name].dtype
-            in (
-                pd.Int64Dtype(),
-                pd.BooleanDtype(),
-            )
-        ):
-            frame[name] = frame[name].to_numpy(dtype="int64" if column.type != pa.bool_() else bool)
-    return frame
+    plain = table.drop_columns(list(masked))
+    widen = [i for i, t in enumerate(plain.schema.types) if t == pa.int32()]
+    for i in widen:
+        plain = plain.set_column(i, plain.field(i).name, plain.column(i).cast(pa.int64()))
+    frame = plain.to_pandas(date_as_object=True)
+    columns = {name: masked[name] if name in masked else frame[name] for name in table.column_names}
+    return pd.DataFrame(columns, index=frame.index, copy=False)
