@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import duckdb
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +18,7 @@ from test_features_support import AS_OF, bank, cfg
 
 from pipeline.errors import ConfigError, InputError
 from pipeline.features import build_period, compute_customer_features
+from pipeline.features.sources import fetch_frame
 from pipeline.features.stage import summary
 from pipeline.schema import PRODUCTS
 from pipeline.tables import connect_frames
@@ -137,6 +139,43 @@ def test_contract_columns_types_and_order(features):
     for name in ("rfm_r", "rfm_f", "rfm_m", "frequency", "txn_count", "tenure_months"):
         assert features[name].dtype == "int64"
     assert features["dormant"].dtype == bool and features["closed_in_period"].dtype == bool
+
+
+def test_text_columns_are_str_and_dates_are_dates(features):
+    for name in ("customer_id", "period", "status", "age_band", "tier", "rfm_score", "rfm_segment"):
+        assert str(features[name].dtype) == "str", name
+    for name in ("as_of_date", "open_date", "aum_month_end", "last_txn_date"):
+        assert features[name].dtype == object, name
+        assert all(isinstance(v, dt.date) for v in features[name].dropna()), name
+    assert str(features["digital_enrolled"].dtype) == "boolean"
+
+
+def test_fetch_frame_makes_columns_nullable_only_where_they_hold_nulls():
+    con = duckdb.connect()
+    out = fetch_frame(
+        con,
+        """
+        SELECT * FROM (VALUES
+            (1, CAST(7 AS INTEGER), CAST(1 AS BIGINT), 8, TRUE, FALSE, DATE '2026-10-31', 'x'),
+            (2, NULL, NULL, 9, NULL, TRUE, NULL, NULL)
+        ) AS t(k, i32_null, i64_null, i32, b_null, b, d, s)
+        """,
+    )
+    assert list(out.columns) == ["k", "i32_null", "i64_null", "i32", "b_null", "b", "d", "s"]
+    assert [str(out[c].dtype) for c in out.columns] == [
+        "int64",  # INTEGER without nulls widens to int64
+        "Int64",
+        "Int64",
+        "int64",
+        "boolean",
+        "bool",
+        "object",
+        "str",
+    ]
+    assert column(out, "i32_null") == [7, None] and column(out, "i64_null") == [1, None]
+    assert column(out, "b_null") == [True, None] and column(out, "b") == [False, True]
+    assert column(out, "d") == [D(2026, 10, 31), None] and column(out, "s") == ["x", None]
+    assert out.index.equals(pd.RangeIndex(2))
 
 
 def test_monetary_by_amount_and_frequency_by_transaction():

@@ -47,9 +47,10 @@ import datetime as dt
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from pipeline.dialect import dialect_of
-from pipeline.features.rfm import assign_segments, rfm_score_label, rfm_scores
+from pipeline.features.rfm import SCORE_LABELS, rfm_scores, score_codes, segment_codes
 from pipeline.features.settings import FeatureSettings
 from pipeline.features.sources import (
     balance_snapshot,
@@ -61,7 +62,7 @@ from pipeline.features.sources import (
     product_bit,
     transactions_sql,
 )
-from pipeline.features.tiers import assign_tiers
+from pipeline.features.tiers import tier_index
 from pipeline.schema import PRODUCTS
 
 
@@ -97,13 +98,21 @@ def customer_aum(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame
     return fetch_frame(con, sql)
 
 
-def _age_bands(age: pd.Series, edges: tuple[int, ...]) -> np.ndarray:
+def age_band_codes(age: pd.Series, edges: tuple[int, ...]) -> tuple[list[str], np.ndarray]:
+    """(labels, code per customer) of the age bands, the last label "unknown" (no age)."""
     labels = [f"<{edges[0]}"] if edges else ["all"]
     labels += [f"{a}-{b - 1}" for a, b in zip(edges, edges[1:], strict=False)]
     labels += [f"{edges[-1]}+"] if edges else []
     known = age.notna().to_numpy()
     idx = np.searchsorted(np.asarray(edges), age.fillna(0).to_numpy(dtype=np.int64), side="right")
-    return np.where(known, np.asarray(labels, dtype=object)[idx], "unknown")
+    return [*labels, "unknown"], np.where(known, idx, len(labels))
+
+
+def text_column(labels: list[str], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """A str column holding labels[code] per row, built in Arrow: a million Python strings
+    through pandas' str conversion cost ten times as much."""
+    taken = pa.array(labels, type=pa.large_string()).take(pa.array(codes, type=pa.int64()))
+    return pd.array(taken, dtype="str")
 
 
 def compute_customer_features(
@@ -180,38 +189,49 @@ NULLABLE_INTS = ("age", "recency_days", "days_since_rm_contact")
 
 
 def _finish(df: pd.DataFrame, as_of: dt.date, s: FeatureSettings) -> pd.DataFrame:
-    """Columns over the whole population: tier, age band, dormancy, RFM; final order."""
-    out = df
-    out.insert(3, "period", period_of(as_of))
-    out.insert(4, "as_of_date", np.full(len(out), as_of, dtype=object))
+    """Columns over the whole population: tier, age band, dormancy, RFM; final order.
+
+    New columns are built as arrays (text ones from codes, in Arrow) and the frame is
+    assembled once, rather than inserted one by one into a million-row frame.
+    """
+    n = len(df)
+    cols = {name: df[name] for name in df.columns}
     for col in NULLABLE_INTS:
-        out[col] = out[col].astype("Int64")
-    out["digital_enrolled"] = out["digital_enrolled"].astype("boolean")
-    out.insert(out.columns.get_loc("age") + 1, "age_band", _age_bands(out["age"], s.age_bands))
-    out.insert(
-        out.columns.get_loc("liabilities") + 1,
-        "tier",
-        assign_tiers(out["aum"], s.tier_names, s.tier_min_aum),
-    )
-    recency = out["recency_days"]
-    out["dormant"] = (recency.isna() | (recency >= s.dormant_days)).to_numpy(dtype=bool)
-    share = out["digital_share"].astype("float64").fillna(0.0).to_numpy()
-    enrolled = out["digital_enrolled"].fillna(False).to_numpy(dtype=bool)
-    out["digital_adopter"] = enrolled | (share > s.digital_majority)
-    active = out["txn_count"].to_numpy() > 0
-    groups = out["branch_id"].to_numpy() if s.rfm_population == "branch" else None
+        cols[col] = df[col].astype("Int64")
+    cols["digital_enrolled"] = df["digital_enrolled"].astype("boolean")
+    recency = cols["recency_days"]
+    active = df["txn_count"].to_numpy() > 0
+    groups = df["branch_id"].to_numpy() if s.rfm_population == "branch" else None
     r, f, m = rfm_scores(
-        out["recency_days"].to_numpy(dtype="float64", na_value=np.nan),
-        out["frequency"].to_numpy(dtype="float64"),
-        out["monetary"].to_numpy(dtype="float64"),
+        recency.to_numpy(dtype="float64", na_value=np.nan),
+        df["frequency"].to_numpy(dtype="float64"),
+        df["monetary"].to_numpy(dtype="float64"),
         active,
         groups,
     )
-    out["rfm_r"], out["rfm_f"], out["rfm_m"] = r, f, m
-    out["rfm_score"] = rfm_score_label(r, f, m)
-    out["rfm_segment"] = assign_segments(
+    share = df["digital_share"].astype("float64").fillna(0.0).to_numpy()
+    enrolled = cols["digital_enrolled"].fillna(False).to_numpy(dtype=bool)
+    bands, band_codes = age_band_codes(cols["age"], s.age_bands)
+    segments, segment = segment_codes(
         r, f, active, s.segments, s.inactive_segment, s.unmatched_segment
     )
-    for col in ("tier", "age_band", "rfm_score", "rfm_segment", "period"):
-        out[col] = out[col].astype("str")
-    return out.reset_index(drop=True)
+    added = {
+        "rm_id": {
+            "period": text_column([period_of(as_of)], np.zeros(n, dtype=np.int64)),
+            "as_of_date": np.full(n, as_of, dtype=object),
+        },
+        "age": {"age_band": text_column(bands, band_codes)},
+        "liabilities": {
+            "tier": text_column(list(s.tier_names), tier_index(df["aum"], s.tier_min_aum))
+        },
+    }
+    out = {}
+    for name, column in cols.items():
+        out[name] = column
+        out.update(added.get(name, {}))
+    out["dormant"] = (recency.isna() | (recency >= s.dormant_days)).to_numpy(dtype=bool)
+    out["digital_adopter"] = enrolled | (share > s.digital_majority)
+    out["rfm_r"], out["rfm_f"], out["rfm_m"] = r, f, m
+    out["rfm_score"] = text_column(SCORE_LABELS, score_codes(r, f, m))
+    out["rfm_segment"] = text_column(segments, segment)
+    return pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)

@@ -33,13 +33,14 @@ from pipeline.features.settings import Segment
 
 def tie_ranks(values: np.ndarray, groups: np.ndarray | None = None):
     """(lo, hi, n): the first and last 1-based rank each value's tie occupies within its
-    group (ascending), and the group's size. Two sorts, no per-group loop."""
+    group (ascending), and the group's size. One sort (two by group), no per-group loop."""
     values = np.asarray(values, dtype=np.float64)
-    if groups is None:
-        gcode = np.zeros(len(values), dtype=np.int64)
-    else:
-        gcode = np.unique(np.asarray(groups), return_inverse=True)[1].astype(np.int64)
     vcode = np.unique(values, return_inverse=True)[1].astype(np.int64)
+    if groups is None:  # one group: each distinct value is a tie, in value order
+        count = np.bincount(vcode)
+        lo = np.cumsum(count) - count + 1
+        return lo[vcode], (lo + count - 1)[vcode], np.full(len(values), len(values))
+    gcode = np.unique(np.asarray(groups), return_inverse=True)[1].astype(np.int64)
     key = gcode * (int(vcode.max(initial=0)) + 1) + vcode  # orders by group, then value
     ukey, kinv, kcount = np.unique(key, return_inverse=True, return_counts=True)
     ugroup = ukey // (int(vcode.max(initial=0)) + 1)
@@ -88,6 +89,29 @@ def rfm_scores(
     return r, f, m
 
 
+def segment_codes(
+    r: np.ndarray,
+    f: np.ndarray,
+    active: np.ndarray,
+    segments: Sequence[Segment],
+    inactive_segment: str,
+    unmatched_segment: str,
+) -> tuple[list[str], np.ndarray]:
+    """(names, code per customer): the first matching rule's position, then the
+    unmatched and inactive fallbacks as the last two names."""
+    r = np.asarray(r)
+    f = np.asarray(f)
+    names = [s.name for s in segments] + [unmatched_segment, inactive_segment]
+    out = np.full(len(r), len(segments), dtype=np.int64)
+    unset = np.ones(len(r), dtype=bool)
+    for code, s in enumerate(segments):  # loop over rules, not rows
+        hit = (r >= s.r[0]) & (r <= s.r[1]) & (f >= s.f[0]) & (f <= s.f[1]) & unset
+        out[hit] = code
+        unset &= ~hit
+    out[~np.asarray(active, dtype=bool)] = len(segments) + 1
+    return names, out
+
+
 def assign_segments(
     r: np.ndarray,
     f: np.ndarray,
@@ -97,21 +121,18 @@ def assign_segments(
     unmatched_segment: str,
 ) -> np.ndarray:
     """Segment name per customer: first matching rule; inactive and unmatched fallbacks."""
-    r = np.asarray(r)
-    f = np.asarray(f)
-    conditions = [(r >= s.r[0]) & (r <= s.r[1]) & (f >= s.f[0]) & (f <= s.f[1]) for s in segments]
-    names = np.array([s.name for s in segments], dtype=object)
-    out = np.full(len(r), unmatched_segment, dtype=object)
-    unset = np.ones(len(r), dtype=bool)
-    for cond, name in zip(conditions, names, strict=True):  # loop over rules, not rows
-        hit = cond & unset
-        out[hit] = name
-        unset &= ~hit
-    out[~np.asarray(active, dtype=bool)] = inactive_segment
-    return out
+    names, codes = segment_codes(r, f, active, segments, inactive_segment, unmatched_segment)
+    return np.asarray(names, dtype=object)[codes]
+
+
+SCORE_LABELS = [f"{a}{b}{c}" for a in range(6) for b in range(6) for c in range(6)]
+
+
+def score_codes(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Position of each customer's three digits in SCORE_LABELS."""
+    return np.asarray(r) * 36 + np.asarray(f) * 6 + np.asarray(m)
 
 
 def rfm_score_label(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
     """The three digits as text, e.g. "545"."""
-    labels = np.array([f"{a}{b}{c}" for a in range(6) for b in range(6) for c in range(6)], object)
-    return labels[np.asarray(r) * 36 + np.asarray(f) * 6 + np.asarray(m)]
+    return np.asarray(SCORE_LABELS, dtype=object)[score_codes(r, f, m)]
