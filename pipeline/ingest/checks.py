@@ -9,9 +9,8 @@ duplicates holds by construction and is still checked before anything is written
   dropped and counted; the earliest (by file, then line) is kept;
 - accepted.
 Only the rows that are not plainly accepted are ever copied: `cls_<table>` holds the
-rows failing a cast or check and the rows whose key hash repeats (found by one hash
-aggregate over the parts), each with its status; everything else is accepted and is
-streamed from the parts into the output (write.py).
+rows failing a cast or check and the rows sharing a key, each with its status, found
+by the sorted pass over the table (accept.py); everything else is accepted.
 """
 
 from __future__ import annotations
@@ -69,60 +68,100 @@ def range_checks(spec: TableSpec, as_of: date, has_fk: bool) -> list[tuple[str, 
             )
     if has_fk:
         checks.append(
-            ("customer_id IS NOT NULL AND _fk_id IS NULL", "unknown_customer", "customer_id")
+            ("customer_id IS NOT NULL AND _fk IS NULL", "unknown_customer", "customer_id")
         )
     return checks
+
+
+def has_fk(spec: TableSpec, customers_table: str | None) -> bool:
+    """Whether the table's customer_id is checked against the accepted customers."""
+    return customers_table is not None and "customer_id" in spec.table.foreign_keys
+
+
+def with_customer(name: str, customers_table: str | None, where: str = "") -> str:
+    """The rows of `all_<name>` (those matching `where`) with `_fk`, the customer's rank
+    in `customers_table` (customer_id, _rank): NULL for no such accepted customer."""
+    rows = f"(SELECT * FROM all_{name} WHERE {where})" if where else f"all_{name}"
+    if customers_table is None:
+        return rows
+    return (
+        f"(SELECT a.*, f._rank AS _fk FROM {rows} a "
+        f"LEFT JOIN {customers_table} f ON a.customer_id = f.customer_id)"
+    )
+
+
+def flag_sql(spec: TableSpec, as_of: date, fk: bool) -> str:
+    """`_flag` of a row: NULL when it passes, 0 when it failed to cast, else the 1-based
+    index of the first range check (range_checks) it fails."""
+    fail, _, _, _ = first_failure(range_checks(spec, as_of, fk), str)
+    return f"CASE WHEN _reason IS NOT NULL THEN 0 ELSE {fail} END"
+
+
+def key_candidates(con: duckdb.DuckDBPyConnection, spec: TableSpec, table: str) -> int:
+    """Create `table`: hashes of the keys held by more than one castable row (one hash
+    aggregate; a superset of the repeated keys, compared exactly later); how many."""
+    key_hash = f"hash({', '.join(ident(k) for k in spec.table.key)})"
+    con.execute(
+        f"CREATE TABLE {table} AS SELECT {key_hash} AS _h FROM all_{spec.name} "
+        "WHERE _reason IS NULL GROUP BY ALL HAVING count(*) > 1"
+    )
+    return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+
+
+def candidate_marks(
+    con, spec: TableSpec, as_of: date, customers_table: str | None, cand: str, table: str
+) -> None:
+    """Create `table` (_file, _pos, _flag): the castable rows whose key hash is in `cand`."""
+    key_hash = f"hash({', '.join(ident(k) for k in spec.table.key)})"
+    fk = has_fk(spec, customers_table)
+    rows = with_customer(
+        spec.name,
+        customers_table if fk else None,
+        f"_reason IS NULL AND {key_hash} IN (SELECT _h FROM {cand})",
+    )
+    con.execute(
+        f"CREATE TABLE {table} AS SELECT _file, _pos, {flag_sql(spec, as_of, fk)} AS _flag "
+        f"FROM {rows}"
+    )
 
 
 def classify(
     con: duckdb.DuckDBPyConnection,
     spec: TableSpec,
     as_of: date,
-    customers_table: str | None,
+    fk: bool,
+    marks: str,
+    target: str,
     explicit_lines: bool = False,
 ) -> None:
-    """Create `cls_<table>`: the rows of `all_<table>` that are rejected, dropped as
-    duplicates, or needed to tell (candidates for a repeated key), with file, line,
-    reason, column, value and status. `explicit_lines`: `all_<table>` has `_line`."""
+    """Create `target` (the shape of `cls_<table>`): the rows of `all_<table>` named in
+    `marks` (_file, _pos, _flag: see flag_sql) with file, line, reason, column, value and
+    status. Marked rows that pass every check are the rows sharing a key: compared
+    exactly, ranked by file and line. `explicit_lines`: `all_<table>` has `_line`."""
     name = spec.name
     cols = [ident(c.name) for c in part_columns(spec)]
-    has_fk = customers_table is not None and "customer_id" in spec.table.foreign_keys
-    checks = range_checks(spec, as_of, has_fk)
-
-    fail, names, columns, values = first_failure(checks, lambda c: f"CAST({ident(c)} AS VARCHAR)")
-    reason = f"coalesce(_reason, list_extract({names}, _chk))"
-    column = f"CASE WHEN _reason IS NOT NULL THEN _column ELSE list_extract({columns}, _chk) END"
-    value = (
-        f"CASE WHEN _reason IS NOT NULL THEN _value ELSE CASE _chk {values} END END"
-        if checks
-        else "_value"
+    checks = range_checks(spec, as_of, fk)
+    _, names, columns, values = first_failure(checks, lambda c: f"CAST({ident(c)} AS VARCHAR)")
+    reason = f"coalesce(s._reason, list_extract({names}, m._flag))"
+    column = (
+        f"CASE WHEN s._reason IS NOT NULL THEN s._column ELSE list_extract({columns}, m._flag) END"
     )
-    source = f"all_{name}"
-    if has_fk:
-        source = (
-            f"(SELECT a.*, f.customer_id AS _fk_id FROM all_{name} a "
-            f"LEFT JOIN {customers_table} f ON a.customer_id = f.customer_id)"
-        )
+    value = (
+        f"CASE WHEN s._reason IS NOT NULL THEN s._value ELSE CASE m._flag {values} END END"
+        if checks
+        else "s._value"
+    )
     key = [ident(k) for k in spec.table.key]
-    key_hash = f"hash({', '.join(key)})"
     row = "struct_pack(" + ", ".join(f"{c} := {c}" for c in cols) + ")"
     key_text = " || ', ' || ".join(f"coalesce(CAST({k} AS VARCHAR), '')" for k in key)
     selected = ", ".join("s." + c for c in cols)
-    # 1) hashes of keys held by more than one castable row: one aggregate, few results
-    con.execute(
-        f"CREATE TABLE cand_{name} AS SELECT {key_hash} AS _h FROM all_{name} "
-        "WHERE _reason IS NULL GROUP BY ALL HAVING count(*) > 1"
-    )
-    # 2) the rows failing a cast or check, and the rows of a candidate key
+    # 1) the marked rows, with why they failed (NULL: they share a key)
     con.execute(
         f"""
         CREATE TABLE flag_{name} AS
         SELECT s._file, s._pos, {"s._line, " if explicit_lines else ""}{selected},
                s._raw, {reason} AS _rsn, {column} AS _rcol, {value} AS _rval
-        FROM (SELECT *, {key_hash} AS _h, CASE WHEN _reason IS NULL THEN {fail} END AS _chk
-              FROM {source}) s
-        LEFT JOIN cand_{name} c ON s._h = c._h
-        WHERE s._reason IS NOT NULL OR s._chk IS NOT NULL OR c._h IS NOT NULL
+        FROM all_{name} s JOIN {marks} m ON s._file = m._file AND s._pos = m._pos
         """
     )
     if not explicit_lines:  # a row's line: its file's first line, its position, skipped lines
@@ -135,10 +174,10 @@ def classify(
             """
         )
         con.execute(f"DROP TABLE flag_{name}; ALTER TABLE flagl_{name} RENAME TO flag_{name}")
-    # 3) rows passing every check that share a key: compared exactly, ranked by file, line
+    # 2) rows passing every check that share a key: compared exactly, ranked by file, line
     con.execute(
         f"""
-        CREATE TABLE cls_{name} AS
+        CREATE TABLE {target} AS
         WITH ranked AS (
             SELECT _file, _pos,
                    min({row}) OVER w IS DISTINCT FROM max({row}) OVER w AS _conflict,
@@ -160,7 +199,7 @@ def classify(
         FROM flag_{name} c LEFT JOIN ranked m ON c._file = m._file AND c._pos = m._pos
         """
     )
-    con.execute(f"DROP TABLE cand_{name}; DROP TABLE flag_{name}")
+    con.execute(f"DROP TABLE flag_{name}")
 
 
 def not_accepted(name: str) -> str:

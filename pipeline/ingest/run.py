@@ -2,12 +2,13 @@
 
 One DuckDB connection (threads 2, `ingest.memory_limit`, spilling to a temporary folder
 under <data>/interim) does all the work: stage every table (stage.py), fix the as-of
-date, classify the rows (checks.py), reconcile read = accepted + rejected + duplicates,
+date, classify the rows while writing the accepted ones to the temporary folder in one
+sorted pass (accept.py, checks.py), reconcile read = accepted + rejected + duplicates,
 and only then -- when every table reconciles and stays under the reject-rate threshold
--- write the canonical tables, the rejects and, last, the manifest. Validation runs the
-same steps and writes nothing. A run whose inputs (every file's hash), source config,
-settings and code are those of the last successful run, with its outputs in place, is
-skipped: only the manifest's `last_run` is rewritten (skip.py).
+-- move the canonical tables into place, write the rejects and, last, the manifest.
+Validation runs the same steps and writes nothing. A run whose inputs (every file's
+hash), source config, settings and code are those of the last successful run, with its
+outputs in place, is skipped: only the manifest's `last_run` is rewritten (skip.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import duckdb
 
 from pipeline.catalog import Catalog
 from pipeline.errors import ConfigError, InputError
-from pipeline.ingest import checks, skip, write
+from pipeline.ingest import accept, checks, skip, write
 from pipeline.ingest.parts import FileEntry, PartStore
 from pipeline.ingest.source import SourceConfig, load_source
 from pipeline.ingest.stage import Stager
@@ -103,20 +104,39 @@ def ingest(cfg: dict, catalog: Catalog, write_outputs: bool) -> IngestResult:
                 for spec in source.tables.values():
                     stager.stage_files(spec)
             as_of, basis = resolve_as_of(cfg, source, con)
+            salt = id_salt(cfg) if write_outputs else None
             tables: dict[str, dict[str, Any]] = {}
             samples: dict[str, list[tuple]] = {}
+            staged: dict[str, Path] = {}
+            customer_ids = None
             for name, spec in source.tables.items():
-                fk = "accepted_customers" if name != "customers" else None
-                checks.classify(con, spec, as_of, fk, name in stager.explicit_lines)
+                out = None
+                if write_outputs:
+                    staged[name] = work / "out" / f"{name}.parquet"
+                    out = write.open_table(spec, staged[name])
+                kept = accept.sorted_pass(
+                    con,
+                    spec,
+                    as_of,
+                    customer_ids,
+                    name in stager.explicit_lines,
+                    salt,
+                    source.customer_initiated_txn_types,
+                    out,
+                )
                 if name == "customers":
-                    con.execute(
-                        "CREATE TABLE accepted_customers AS SELECT customer_id "
-                        f"FROM {checks.accepted_rows('customers')}"
+                    customer_ids = accept.rank_customers(
+                        con, checks.accepted_rows("customers"), salt
                     )
                 counted = checks.counts(con, name)
                 _reconcile(
                     con, name, counted, [e for e in stager.entries if e.table == name], source
                 )
+                if kept != counted["accepted"]:
+                    raise InputError(
+                        f"{name}: rows do not reconcile: {kept} accepted rows written, "
+                        f"{counted['accepted']} counted; nothing was written"
+                    )
                 read = counted["rows_read"]
                 counted["reject_rate"] = round(counted["rejected"] / read, 6) if read else 0.0
                 counted["files"] = sum(1 for e in stager.entries if e.table == name)
@@ -144,7 +164,7 @@ def ingest(cfg: dict, catalog: Catalog, write_outputs: bool) -> IngestResult:
             )
             if write_outputs and not result.over_threshold:
                 with promote_on_success():  # all outputs, or none of them
-                    written = write.write_outputs(con, result, catalog, id_salt(cfg))
+                    written = write.write_outputs(con, result, catalog, staged)
                     store.commit(skip.last_run(cfg, source, stager.entries, written))
                     write.write_manifest(result, catalog)
             return result

@@ -1,28 +1,29 @@
 """Ingest's outputs: canonical tables, rejects, manifest, and the texts people read.
 
-Tables stream from DuckDB, straight from the parts, as Arrow record batches into one
-Parquet writer with fixed settings and an explicit schema (arrow_out.py), sorted by the
-table's `sort_by` and then its key -- a total order, since accepted keys are unique -- so
-the same input gives the same bytes and 15M transactions never sit in pandas.
+A canonical table is written by the sorted pass that classifies it (accept.py), sorted
+by the table's `sort_by` and then its key -- a total order, since accepted keys are
+unique -- through one Parquet writer with fixed settings and an explicit schema
+(arrow_out.py), into the run's work folder; only when every table reconciles is it
+moved into place. So the same input gives the same bytes and 15M transactions never
+sit in pandas.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from pipeline.catalog import Catalog
-from pipeline.errors import InputError
-from pipeline.ingest.arrow_out import write_query
-from pipeline.ingest.cast import SQL_TYPES, ident, lit, part_columns
-from pipeline.ingest.checks import accepted_rows
+from pipeline.ingest.arrow_out import ParquetOut, write_query
+from pipeline.ingest.cast import ident, lit, part_columns
+from pipeline.ingest.source import TableSpec
 from pipeline.ingest.stage import dictionary_columns
 from pipeline.io import remove_output, write_json, write_with
-from pipeline.privacy import hash_id_sql
-from pipeline.schema import TABLES, Column
+from pipeline.schema import TABLES
 
 if TYPE_CHECKING:
     from pipeline.ingest.run import IngestResult
@@ -57,6 +58,18 @@ def file_identity(path: Path) -> list:
         return [size, hashlib.sha256(fh.read()).hexdigest()]
 
 
+def open_table(spec: TableSpec, path: Path) -> ParquetOut:
+    """The writer of a canonical table's accepted rows (to be moved into place later)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return ParquetOut(
+        path,
+        pa.schema([(c.name, ARROW_TYPES[c.dtype]) for c in spec.columns_out]),
+        compression="zstd",
+        dictionary=dictionary_columns(spec),
+        row_group=ROW_GROUP,
+    )
+
+
 def _write(
     con, sql: str, target: Path, schema: pa.Schema, dictionary: list[str], written: dict
 ) -> int:
@@ -81,50 +94,26 @@ def _write(
     return int(rows[0])
 
 
-def output_columns(result: IngestResult, name: str) -> list[Column]:
-    spec = result.source.tables[name]
-    return [c for c in spec.columns_out]
-
-
 def write_outputs(
-    con, result: IngestResult, catalog: Catalog, id_salt: str | None = None
+    con, result: IngestResult, catalog: Catalog, staged: dict[str, Path]
 ) -> dict[str, list]:
-    """Accepted rows to interim/<table>.parquet; every other row to rejects/<table>.parquet.
+    """Accepted rows to interim/<table>.parquet (moved from `staged`, where the sorted
+    pass wrote them); every other row to rejects/<table>.parquet.
 
-    With `id_salt`, customer_id is written as its salted pseudonym (pipeline.privacy) in
-    every canonical table; rejects keep the export's own values, like the raw files
-    they point into, so the data team can fix the export.
+    customer_id is written as the sorted pass wrote it (the salted pseudonym when ids
+    are hashed, pipeline.privacy); rejects keep the export's own values, like the raw
+    files they point into, so the data team can fix the export.
     Returns each written file's identity (file_identity) by path, for the next run's skip.
     """
-    initiated = ", ".join(lit(t) for t in result.source.customer_initiated_txn_types) or "NULL"
     written: dict[str, list] = {}
     for name, spec in result.source.tables.items():
-        exprs = []
-        for c in output_columns(result, name):
-            if c.name == "customer_initiated":
-                exprs.append(f"coalesce(txn_type IN ({initiated}), false) AS customer_initiated")
-            elif c.name == "customer_id" and id_salt is not None:
-                exprs.append(f"{hash_id_sql('customer_id::VARCHAR', id_salt)} AS customer_id")
-            else:
-                exprs.append(f"{ident(c.name)}::{SQL_TYPES[c.dtype]} AS {ident(c.name)}")
-        order = list(spec.table.sort_by) + [
-            k for k in spec.table.key if k not in spec.table.sort_by
-        ]
-        cols = output_columns(result, name)
-        rows = _write(
-            con,
-            f"SELECT {', '.join(exprs)} FROM {accepted_rows(name)} "
-            f"ORDER BY {', '.join(ident(k) for k in order)}",
-            catalog.interim_table(name),
-            pa.schema([(c.name, ARROW_TYPES[c.dtype]) for c in cols]),
-            dictionary_columns(spec),
-            written,
-        )
-        if rows != result.tables[name]["accepted"]:
-            raise InputError(
-                f"{name}: rows do not reconcile: {rows} accepted rows written, "
-                f"{result.tables[name]['accepted']} counted; nothing was written"
-            )
+        target = catalog.interim_table(name)
+
+        def move(tmp: Path, source: Path = staged[name], target: Path = target) -> None:
+            os.replace(source, tmp)
+            written[str(target)] = file_identity(tmp)
+
+        write_with(target, move)
         canonical = ", ".join(f"{lit(c.name)}, c.{ident(c.name)}" for c in part_columns(spec))
         _write(
             con,
