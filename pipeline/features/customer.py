@@ -127,19 +127,8 @@ def compute_customer_features(
     as_of = calendar_day(as_of)
     snapshot = balance_snapshot(con, as_of)
     changes = s.aum_change_months
-    change_cols = []
-    for k in changes:
-        change_cols.append(
-            f"CASE WHEN seen_{k}m"
-            f" THEN CAST(coalesce(aum, 0) - coalesce(aum_{k}m_ago, 0) AS DOUBLE) END"
-            f" AS aum_change_{k}m"
-        )
-    for k in changes:
-        change_cols.append(
-            f"CASE WHEN seen_{k}m AND aum_{k}m_ago > 0 THEN"
-            f" CAST((coalesce(aum, 0) - aum_{k}m_ago) / CAST(aum_{k}m_ago AS DOUBLE) AS DOUBLE) END"
-            f" AS aum_change_pct_{k}m"
-        )
+    change_cols = [f"aum_change_{k}m" for k in changes]
+    change_cols += [f"aum_change_pct_{k}m" for k in changes]
     product_cols = [
         f"coalesce((product_bits & {product_bit(p)}) <> 0, FALSE) AS has_{p}" for p in PRODUCTS
     ]

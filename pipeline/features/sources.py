@@ -91,14 +91,16 @@ def product_bit(product: str) -> int:
 
 
 def balances_sql(snapshot: dt.date | None, change_months: tuple[int, ...]) -> str:
-    """Per-customer AUM, liabilities and held-product bits at the snapshot, and the AUM at
-    the month ends `change_months` before it (seen_<k>m: any balance row then).
+    """Per-customer AUM, liabilities and held-product bits at the snapshot, and the AUM
+    change since each month end `change_months` before it (aum_change_<k>m, null without
+    a balance row then; aum_change_pct_<k>m, null unless the earlier AUM was > 0).
 
     The needed month ends come from a join with a small table of them rather than a
     WHERE month_end IN (...): the engine pushes the join's keys into the Parquet scan,
-    which then decodes only those months' rows (a third of the CPU at 1M customers).
-    Each row is classified once (which month end, asset or not, its product bit), so
-    the aggregates compare small integers rather than dates and product names.
+    which then decodes only those months' rows. Each row is classified once (which month
+    end, its product bit), so the aggregates compare small integers rather than dates
+    and product names. Each change is subtracted (exactly, in DECIMAL) once and the
+    percentage divides that double, as (aum - earlier) / earlier did.
     """
     if snapshot is None:  # no balances on or before as_of: an empty relation of the shape
         cols = [
@@ -107,9 +109,8 @@ def balances_sql(snapshot: dt.date | None, change_months: tuple[int, ...]) -> st
             f"CAST(NULL AS {MONEY}) AS liabilities",
             "CAST(NULL AS INTEGER) AS product_bits",
         ]
-        cols += [
-            f"FALSE AS seen_{k}m, CAST(NULL AS {MONEY}) AS aum_{k}m_ago" for k in change_months
-        ]
+        cols += [f"CAST(NULL AS DOUBLE) AS aum_change_{k}m" for k in change_months]
+        cols += [f"CAST(NULL AS DOUBLE) AS aum_change_pct_{k}m" for k in change_months]
         return f"SELECT {', '.join(cols)} WHERE FALSE"
     dates = {0: snapshot, **{k: months_before(snapshot, k) for k in change_months}}
     months = " UNION ALL ".join(
@@ -119,25 +120,41 @@ def balances_sql(snapshot: dt.date | None, change_months: tuple[int, ...]) -> st
     assets = sum(product_bit(p) for p in ASSET_PRODUCTS)
     liabilities = sum(product_bit(p) for p in LIABILITY_PRODUCTS)
     parts = [
-        "sum(b) FILTER (WHERE m = 0 AND asset) AS aum",
+        f"sum(b) FILTER (WHERE m = 0 AND (kind & {assets}) <> 0) AS aum",
         f"sum(b) FILTER (WHERE m = 0 AND (kind & {liabilities}) <> 0) AS liabilities",
         "bit_or(kind) FILTER (WHERE m = 0 AND held) AS product_bits",
     ]
+    changes = []
     for k in change_months:
         parts.append(f"bool_or(m = {k}) AS seen_{k}m")
-        parts.append(f"sum(b) FILTER (WHERE m = {k} AND asset) AS aum_{k}m_ago")
-    return f"""
-        SELECT customer_id, {", ".join(parts)}
-        FROM (
-            SELECT customer_id, b, m, kind, held, (kind & {assets}) <> 0 AS asset
-            FROM (
-                SELECT balances.customer_id, CAST(balances.balance AS {MONEY}) AS b, months.m,
-                       CASE balances.product {bits} ELSE 0 END AS kind,
-                       balances.balance <> 0 AS held
-                FROM balances JOIN ({months}) AS months ON balances.month_end = months.month_end
-            )
+        parts.append(f"sum(b) FILTER (WHERE m = {k} AND (kind & {assets}) <> 0) AS aum_{k}m_ago")
+        changes.append(
+            f"CASE WHEN seen_{k}m THEN CAST(coalesce(aum, 0) - coalesce(aum_{k}m_ago, 0)"
+            f" AS DOUBLE) END AS aum_change_{k}m"
         )
-        GROUP BY customer_id
+    pcts = [
+        f"CASE WHEN aum_{k}m_ago > 0 THEN aum_change_{k}m / CAST(aum_{k}m_ago AS DOUBLE) END"
+        f" AS aum_change_pct_{k}m"
+        for k in change_months
+    ]
+    kept = ["customer_id", "aum", "liabilities", "product_bits"]
+    earlier = [f"aum_{k}m_ago" for k in change_months]
+    return f"""
+        SELECT {", ".join(kept + [f"aum_change_{k}m" for k in change_months] + pcts)}
+        FROM (
+            SELECT {", ".join(kept + earlier + changes)}
+            FROM (
+                SELECT customer_id, {", ".join(parts)}
+                FROM (
+                    SELECT balances.customer_id, CAST(balances.balance AS {MONEY}) AS b,
+                           months.m, CASE balances.product {bits} ELSE 0 END AS kind,
+                           balances.balance <> 0 AS held
+                    FROM balances
+                    JOIN ({months}) AS months ON balances.month_end = months.month_end
+                ) AS classified
+                GROUP BY customer_id
+            ) AS sums
+        ) AS changed
     """
 
 
