@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_features_support import AS_OF, bank, cfg
 
+from pipeline.dialect import DUCKDB
 from pipeline.errors import ConfigError, InputError
 from pipeline.features import build_period, compute_customer_features
 from pipeline.features.sources import fetch_frame
@@ -176,6 +177,28 @@ def test_fetch_frame_makes_columns_nullable_only_where_they_hold_nulls():
     assert column(out, "b_null") == [True, None] and column(out, "b") == [False, True]
     assert column(out, "d") == [D(2026, 10, 31), None] and column(out, "s") == ["x", None]
     assert out.index.equals(pd.RangeIndex(2))
+
+
+def test_duckdb_spelling_of_complete_months_and_years_is_date_sub():
+    """Every start day 1996-2030 against every as-of day of 2024 and early 2025 (leap and
+    plain Februaries, month ends, starts before and after the as-of date)."""
+    months = DUCKDB.complete_months("a", "b")
+    years = DUCKDB.complete_years("a", "b")
+    days = "SELECT CAST(range AS DATE) AS {} FROM range(DATE '{}', DATE '{}', INTERVAL 1 DAY)"
+    wrong = (
+        duckdb.connect()
+        .execute(
+            f"""
+            SELECT count(*) FILTER (WHERE {months} <> date_sub('month', a, b)),
+                   count(*) FILTER (WHERE {years} <> date_sub('year', a, b)),
+                   count(*)
+            FROM ({days.format("a", "1996-01-01", "2031-01-01")}),
+                 ({days.format("b", "2024-01-01", "2025-04-01")})
+            """
+        )
+        .fetchall()
+    )
+    assert wrong == [(0, 0, 12784 * 456)]
 
 
 def test_monetary_by_amount_and_frequency_by_transaction():
