@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+import duckdb
 
 from pipeline import __version__
 from pipeline.catalog import Catalog
@@ -77,7 +78,8 @@ def resolve_period(cfg: dict[str, Any], catalog: Catalog, explicit: str | None) 
 
 class CrmGroup(click.Group):
     """Turns a CrmError into one clear line and exit code 2, and an OSError (a full disk)
-    into one line and exit code 1; --debug shows the traceback instead."""
+    or DuckDB running out of memory into one line and exit code 1; --debug shows the
+    traceback instead."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -92,6 +94,16 @@ class CrmGroup(click.Group):
                 raise
             where = f"{exc.filename}: " if exc.filename else ""
             click.echo(f"crm: error: {where}{exc.strerror or exc}", err=True)
+            ctx.exit(1)
+        except duckdb.OutOfMemoryException as exc:  # the machine: what DuckDB may use
+            if ctx.meta.get("crm.debug"):
+                raise
+            first = str(exc).splitlines()[0]
+            click.echo(
+                f"crm: error: {first} (ingest's DuckDB cap is ingest.memory_limit; "
+                f"--debug shows where)",
+                err=True,
+            )
             ctx.exit(1)
 
 

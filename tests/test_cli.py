@@ -85,3 +85,19 @@ def test_a_full_disk_is_one_line_exit_1(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert result.output.strip().splitlines() == [
         f"crm: error: {tmp_path / 'x.parquet'}: No space left on device"
     ]
+
+
+def test_ingest_out_of_memory_is_one_line_exit_1_not_blamed_on_the_file(tmp_path: Path) -> None:
+    """DuckDB hitting ingest.memory_limit is the machine's problem, not the export's:
+    exit 1 with one line saying which cap to raise, and nothing written."""
+    args = ["--data-dir", str(tmp_path / "data"), "--report-dir", str(tmp_path / "reports")]
+    made = CliRunner().invoke(cli, [*args, "sample", "--customers", "300", "--months", "3"])
+    assert made.exit_code == 0, made.output
+    tiny = tmp_path / "tiny.yml"
+    tiny.write_text('ingest:\n  memory_limit: "1MB"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(tiny), *args, "ingest"])
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("crm: error: Out of Memory Error")
+    assert line.endswith("(ingest's DuckDB cap is ingest.memory_limit; --debug shows where)")
+    assert not (tmp_path / "data" / "interim" / "transactions.parquet").exists()
