@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -149,3 +150,26 @@ def test_key_verdicts_match_the_rules(tmp_path_factory, monkeypatch, september, 
         for c, p, b in zip(out["customer_id"], out["product"], out["balance"], strict=True)
     }
     assert got == kept
+
+
+def test_read_ahead_passes_batches_and_errors_through():
+    schema = pa.schema([("x", pa.int64())])
+
+    def batches(fail_after: int | None):
+        for i in range(5):
+            if fail_after is not None and i == fail_after:
+                raise ValueError("export went away")
+            yield pa.record_batch([pa.array([i])], schema=schema)
+
+    reader = pa.RecordBatchReader.from_batches(schema, batches(None))
+    assert [b["x"][0].as_py() for b in accept._read_ahead(reader)] == [0, 1, 2, 3, 4]
+    reader = pa.RecordBatchReader.from_batches(schema, batches(2))
+    seen = []
+    with pytest.raises(ValueError, match="export went away"):
+        for b in accept._read_ahead(reader):
+            seen.append(b["x"][0].as_py())
+    assert seen == [0, 1]
+    # a caller that stops early does not leave the reading thread blocked
+    reader = pa.RecordBatchReader.from_batches(schema, batches(None))
+    for _ in accept._read_ahead(reader, depth=1):
+        break

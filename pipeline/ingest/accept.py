@@ -20,6 +20,9 @@ drops the ones not accepted. No separate scan, aggregate or copy per table other
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections.abc import Iterator
 from datetime import date
 
 import duckdb
@@ -98,7 +101,7 @@ def sorted_pass(
     reader = con.sql(sql).to_arrow_reader(BATCH)
     rows = _Rows(spec, out, decode, together, pre is not None)
     try:
-        for batch in reader:
+        for batch in _read_ahead(reader):
             rows.add(pa.Table.from_batches([batch]))
         rows.finish()
     except BaseException:
@@ -109,6 +112,45 @@ def sorted_pass(
     if out is not None:
         out.close()
     return rows.kept
+
+
+def _read_ahead(reader: pa.RecordBatchReader, depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """The reader's batches, fetched ahead on a thread: DuckDB produces the next ones
+    while the caller settles and encodes this one (both release the GIL)."""
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fetch() -> None:
+        try:
+            for batch in reader:
+                if not put(batch):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed to the caller, raised there
+            put(exc)
+
+    thread = threading.Thread(target=fetch, name="ingest-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := ready.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+_END = object()
 
 
 def _stream_sql(
