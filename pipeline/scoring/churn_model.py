@@ -22,7 +22,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.inspection import permutation_importance
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score, roc_curve
+from sklearn.metrics import auc, average_precision_score, brier_score_loss, roc_curve
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -101,7 +101,7 @@ def classification_metrics(y: np.ndarray, score: np.ndarray, prob: np.ndarray) -
     top = np.argsort(-score, kind="stable")[:n_top]
     base = y.mean()
     return {
-        "roc_auc": float(roc_auc_score(y, score)),
+        "roc_auc": float(auc(fpr, tpr)),  # what roc_auc_score computes, from the same curve
         "pr_auc": float(average_precision_score(y, score)),
         "top_decile_lift": float(y[top].mean() / base) if base > 0 else None,
         "ks": float(np.max(tpr - fpr)),
