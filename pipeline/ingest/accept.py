@@ -195,11 +195,12 @@ def _stream_sql(
     else:
         source, status = f"{flagged} s", ""
     order = list(spec.table.sort_by) + [k for k in spec.table.key if k not in spec.table.sort_by]
+    if keeps_keys_together(spec):  # the first of rows sharing a key is kept: file order
+        order += lead
+    # else rows sharing a key were settled before the pass: the written rows' keys are
+    # unique, so the order by key alone is total and a smaller sort key needs less memory
     select = ", ".join(exprs + lead) + f", _flag{status}"
-    sql = (
-        f"SELECT * FROM (SELECT {select} FROM {source}) "
-        f"ORDER BY {', '.join(ident(k) for k in order + lead)}"
-    )
+    sql = f"SELECT * FROM (SELECT {select} FROM {source}) ORDER BY {', '.join(map(ident, order))}"
     return sql, decode
 
 
