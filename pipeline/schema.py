@@ -109,7 +109,9 @@ BALANCES = Table(
         Column("product", "string", allowed=PRODUCTS),
         Column("balance", "float64"),
     ),
-    sort_by=("customer_id", "month_end", "product"),
+    # Month first: the features mart, tiers and churn labels read one or a few month ends,
+    # and Parquet row-group statistics then skip the rest (a snapshot read ~10x faster).
+    sort_by=("month_end", "customer_id", "product"),
     foreign_keys={"customer_id": "customers.customer_id"},
 )
 
