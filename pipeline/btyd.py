@@ -358,8 +358,17 @@ def fit_gamma_gamma(
             f"too little data to fit Gamma-Gamma: {int(keep.sum())} repeat customers with a "
             f"positive value per event; clv.min_repeat_customers is {min_customers}"
         )
+    # On unique (frequency, value) rows with counts as weights: lifetimes divides the
+    # weighted log-likelihood by the weights' sum, so the fit is the per-customer one
+    # (at 1M customers, 198k rows for 492k customers).
+    rows = (
+        pd.DataFrame({"f": f[keep], "m": m[keep]})
+        .groupby(["f", "m"], sort=True)
+        .size()
+        .reset_index(name="w")
+    )
     fitter = GammaGammaFitter(penalizer_coef=penalizer)
-    _quiet(lambda: fitter.fit(f[keep], m[keep]), "Gamma-Gamma")
+    _quiet(lambda: fitter.fit(rows["f"], rows["m"], weights=rows["w"]), "Gamma-Gamma")
     params = {
         "p": float(fitter.params_["p"]),
         "q": float(fitter.params_["q"]),

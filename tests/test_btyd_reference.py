@@ -17,7 +17,12 @@ from pipeline import btyd
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    from lifetimes import BetaGeoFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
+    from lifetimes import (
+        BetaGeoFitter,
+        GammaGammaFitter,
+        ModifiedBetaGeoFitter,
+        ParetoNBDFitter,
+    )
     from lifetimes.datasets import load_cdnow_summary, load_cdnow_summary_data_with_monetary_value
 
 
@@ -75,6 +80,22 @@ def test_cdnow_gamma_gamma_published_parameters():
     assert gg.params["v"] == pytest.approx(15.44, abs=1e-2)
     # CDNOW's well-known check: value and frequency are nearly independent
     assert abs(gg.frequency_value_corr) < 0.2
+
+
+@pytest.mark.parametrize("penalizer", [0.0, 0.001])  # 0.01 pushes CDNOW's q below 1
+def test_gamma_gamma_on_weighted_unique_rows_equals_the_full_fit(penalizer):
+    data = load_cdnow_summary_data_with_monetary_value()
+    data = pd.concat([data, data.iloc[:300]])  # repeated customers: fewer unique rows
+    gg = btyd.fit_gamma_gamma(data["frequency"], data["monetary_value"], penalizer, 10)
+    repeat = data[(data["frequency"] > 0) & (data["monetary_value"] > 0)]
+    assert gg.n_customers == len(repeat)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        full = GammaGammaFitter(penalizer_coef=penalizer).fit(
+            repeat["frequency"], repeat["monetary_value"]
+        )
+    for k, v in gg.params.items():
+        assert v == pytest.approx(full.params_[k], rel=1e-6), k
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,6 @@ from pipeline.io import promote_on_success, read_parquet, write_csv, write_json,
 from pipeline.periods import as_of_date, previous_period
 from pipeline.scoring.card import SCORE_COLUMNS, build_card, summary_text
 from pipeline.scoring.churn import score_churn
-from pipeline.scoring.churn_model import bands
 from pipeline.scoring.clv import score_clv
 from pipeline.scoring.summary import btyd_summary
 from pipeline.scoring.validation import validate_clv
@@ -59,6 +58,8 @@ def score_period(
     (`previous_features`, the one its scores came from; None: rebuilt at the previous
     month end) and scores with `previous_scores` (None: the previous period not scored).
     """
+    from pipeline.scoring.churn_model import bands  # scikit-learn: loaded when scoring
+
     if features_at is None:
         from pipeline.features import compute_customer_features as features_at
     as_of = as_of_date(period)

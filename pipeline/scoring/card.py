@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from importlib.metadata import version
 from typing import Any
 
 import pandas as pd
-import sklearn
 
 from pipeline import btyd
 
@@ -60,7 +60,7 @@ def build_card(
         "period": period,
         "as_of_date": as_of.isoformat(),
         "grain": "customer_scores: one row per customer in the period's features",
-        "versions": {"lifetimes": btyd.LIFETIMES_VERSION, "scikit_learn": sklearn.__version__},
+        "versions": {"lifetimes": btyd.LIFETIMES_VERSION, "scikit_learn": version("scikit-learn")},
         "customers": int(len(scores)),
         "clv": clv_card,
         "clv_validation": validation,
