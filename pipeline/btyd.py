@@ -227,15 +227,12 @@ class FittedBtyd:
     n_unique_rows: int
 
 
-def unique_rows(summary: pd.DataFrame) -> pd.DataFrame:
-    """Collapse customers to unique (frequency, recency, T) rows with a `weight` count."""
-    grouped = (
-        summary.groupby(["frequency", "recency", "T"], sort=True)
-        .size()
-        .rename("weight")
-        .reset_index()
-    )
-    return grouped
+def unique_rows(
+    summary: pd.DataFrame, columns: tuple[str, ...] = ("frequency", "recency", "T")
+) -> pd.DataFrame:
+    """Collapse customers to unique rows of `columns` with a `weight` count: what the
+    weighted fits take (every likelihood here is a sum over customers)."""
+    return summary.groupby(list(columns), sort=True).size().rename("weight").reset_index()
 
 
 def _quiet(call, name: str):
@@ -361,14 +358,15 @@ def fit_gamma_gamma(
     # On unique (frequency, value) rows with counts as weights: lifetimes divides the
     # weighted log-likelihood by the weights' sum, so the fit is the per-customer one
     # (at 1M customers, 198k rows for 492k customers).
-    rows = (
-        pd.DataFrame({"f": f[keep], "m": m[keep]})
-        .groupby(["f", "m"], sort=True)
-        .size()
-        .reset_index(name="w")
+    rows = unique_rows(
+        pd.DataFrame({"frequency": f[keep], "monetary_value": m[keep]}),
+        ("frequency", "monetary_value"),
     )
     fitter = GammaGammaFitter(penalizer_coef=penalizer)
-    _quiet(lambda: fitter.fit(rows["f"], rows["m"], weights=rows["w"]), "Gamma-Gamma")
+    _quiet(
+        lambda: fitter.fit(rows["frequency"], rows["monetary_value"], weights=rows["weight"]),
+        "Gamma-Gamma",
+    )
     params = {
         "p": float(fitter.params_["p"]),
         "q": float(fitter.params_["q"]),

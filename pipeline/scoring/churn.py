@@ -151,9 +151,7 @@ def labelled_matrix(
     """Join labels onto features: (X, y), sorted by customer_id."""
     raw = {"gender_m": "gender", "tier_rank": "tier"}
     needed = [raw.get(c, c) for c in columns if raw.get(c, c) in features.columns]
-    f = features[["customer_id", *needed]].assign(
-        customer_id=features["customer_id"].astype(str)
-    )
+    f = features[["customer_id", *needed]].assign(customer_id=features["customer_id"].astype(str))
     joined = f.merge(labels, on="customer_id", how="inner").sort_values(
         "customer_id", kind="stable"
     )
@@ -166,6 +164,7 @@ def window_matrix(
     start: date,
     end: date,
     columns: list[str],
+    tier_names: list[str],
     cfg: dict[str, Any],
     features_at,
 ) -> tuple[pd.DataFrame, np.ndarray]:
@@ -173,7 +172,7 @@ def window_matrix(
     The mart itself is dropped on return (at ten million customers it is gigabytes)."""
     features = features_at(con, start, cfg)
     labels = label_window(con, features, start, end, cfg)
-    return labelled_matrix(features, labels, columns, [t["name"] for t in cfg["tiers"]])
+    return labelled_matrix(features, labels, columns, tier_names)
 
 
 # Without a supervised model, top reasons come from these (feature, risk direction).
@@ -244,8 +243,8 @@ def score_churn(
             f"{first.isoformat() if first else 'nowhere'}, training needs a snapshot at "
             f"{train_start.isoformat()} (2 x churn.horizon_months before {as_of.isoformat()})"
         )
-    X_tr, y_tr = window_matrix(con, train_start, test_start, columns, cfg, features_at)
-    X_te, y_te = window_matrix(con, test_start, as_of, columns, cfg, features_at)
+    X_tr, y_tr = window_matrix(con, train_start, test_start, columns, tiers, cfg, features_at)
+    X_te, y_te = window_matrix(con, test_start, as_of, columns, tiers, cfg, features_at)
     section["labelled"] = {
         "train": {"customers": int(len(y_tr)), "churners": int(y_tr.sum())},
         "test": {"customers": int(len(y_te)), "churners": int(y_te.sum())},
