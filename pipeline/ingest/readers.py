@@ -211,7 +211,7 @@ def load(
     try:
         con.execute(f"CREATE TABLE {table}_text AS SELECT * FROM {source}")
     except duckdb.Error as exc:
-        raise _csv_error(label, exc) from None
+        raise _read_error(label, "CSV", exc) from None
     headers = [r[0] for r in con.execute(f"DESCRIBE {table}_text").fetchall()]
     rows = con.execute(f"SELECT count(*) FROM {table}_text").fetchall()[0][0]
     malformed, skipped, lines_exact = _skipped_lines(con, prepared, header_row, rows, table)
@@ -275,12 +275,12 @@ def _csv_part(
             ).fetchall()
         ]
     except duckdb.Error as exc:
-        raise _csv_error(label, exc) from None
+        raise _read_error(label, "CSV", exc) from None
     select = select_for(headers, f"read_csv({path}, {_csv_options(read, table)})")
     try:
         rows = _part(con, select, target, dictionary)
     except duckdb.Error as exc:
-        raise _csv_error(label, exc) from None
+        raise _read_error(label, "CSV", exc) from None
     malformed, skipped, exact = _skipped_lines(con, prepared, read["header_row"], rows, table)
     return Parsed(headers, rows, malformed, read["header_row"] + 1, skipped, exact)
 
@@ -316,11 +316,11 @@ def _blank_lines(path: Path, header_row: int) -> list[int]:
     return blank
 
 
-def _csv_error(label: str, exc: duckdb.Error) -> Exception:
+def _read_error(label: str, kind: str, exc: duckdb.Error) -> Exception:
     """The file's fault, named; running out of memory is the machine's and stays itself."""
     if isinstance(exc, duckdb.OutOfMemoryException):
         return exc
-    return InputError(f"{label}: cannot be read as CSV: {_first_line(exc)}")
+    return InputError(f"{label}: cannot be read as {kind}: {_first_line(exc)}")
 
 
 def _load_excel(con, path: Path, read: dict[str, Any], label: str, table: str) -> Loaded:
@@ -361,7 +361,7 @@ def _load_parquet(con, path: Path, label: str, table: str) -> Loaded:
             f"FROM read_parquet({_sql_str(path)}, file_row_number=true) ORDER BY file_row_number"
         )
     except duckdb.Error as exc:
-        raise InputError(f"{label}: cannot be read as Parquet: {_first_line(exc)}") from None
+        raise _read_error(label, "Parquet", exc) from None
     headers = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] != "_line"]
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     return Loaded(table, headers, rows, [], True)
