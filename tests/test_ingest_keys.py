@@ -7,7 +7,9 @@ Line numbers: frames are written with a header line, so row i of a frame is line
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -17,6 +19,7 @@ from test_ingest_support import bank_frames, config_for, write_frames
 
 from pipeline.ingest import accept, run_ingest
 from pipeline.io import read_json
+from pipeline.schema import TABLES
 
 BAL_SEP = "balances/balances_2026-09.csv"
 BAL_OCT = "balances/balances_2026-10.csv"
@@ -72,13 +75,32 @@ def test_shared_keys_in_key_order_tables(data_root, monkeypatch, batch):
     assert (rm["accepted"], rm["duplicates_dropped"]) == (2, 1)
 
 
-def test_batch_boundaries_do_not_change_the_bytes(tmp_path, monkeypatch):
+def sliced_bank() -> dict:
+    """dirty_balances plus rows that sort last in a sliced pass: a transaction of no
+    accepted customer (no rank) and a balance row without a month end."""
+    frames = dirty_balances()
+    txns = frames["transactions/transactions_2026-10.csv"]
+    orphan = txns.iloc[[0]].copy()
+    orphan["txn_id"], orphan["customer_id"] = "T-ORPHAN", "C9999"
+    frames["transactions/transactions_2026-10.csv"] = pd.concat([txns, orphan], ignore_index=True)
+    undated = frames[BAL_OCT].iloc[[2]].copy()
+    undated["month_end"] = "not a date"
+    frames[BAL_OCT] = pd.concat([frames[BAL_OCT], undated], ignore_index=True)
+    return frames
+
+
+def test_batch_boundaries_and_sort_slices_do_not_change_the_bytes(tmp_path, monkeypatch):
+    """Batches of any size, and sorts cut into slices (as a small memory cap or a large
+    bank needs: every table but customers in several ranges here), write the same."""
     written = []
-    for batch in (1, 3, accept.BATCH):
+    runs = [(1, None), (3, None), (accept.BATCH, None), (accept.BATCH, 10**12), (2, 10**12)]
+    for batch, sort_bytes in runs:
         monkeypatch.setattr(accept, "BATCH", batch)
-        root = tmp_path / f"b{batch}"
+        if sort_bytes is not None:
+            monkeypatch.setattr(accept, "SORT_BYTES_PER_ROW", sort_bytes)
+        root = tmp_path / f"b{batch}-{sort_bytes}"
         root.mkdir()
-        _, catalog = ingest(root, dirty_balances())
+        _, catalog = ingest(root, sliced_bank())
         written.append(
             [
                 (catalog.interim_table(t).read_bytes(), (catalog.rejects_dir / f"{t}.parquet"))
@@ -88,6 +110,26 @@ def test_batch_boundaries_do_not_change_the_bytes(tmp_path, monkeypatch):
     for other in written[1:]:
         assert [b for b, _ in other] == [b for b, _ in written[0]]
         assert [r.read_bytes() for _, r in other] == [r.read_bytes() for _, r in written[0]]
+    rejects = pd.read_parquet(catalog.rejects_dir / "transactions.parquet")
+    assert list(rejects["reason"]) == ["unknown_customer"]
+    rejects = pd.read_parquet(catalog.rejects_dir / "balances.parquet")
+    assert list(rejects["reason"]).count("unparseable_date") == 1
+
+
+def test_slice_ranges_cover_every_row_once_in_order(monkeypatch):
+    con = duckdb.connect(config={"memory_limit": "1GB"})
+    con.execute(
+        "CREATE TABLE all_balances AS SELECT (DATE '2026-01-31' + INTERVAL (i % 7) MONTH)::DATE "
+        "AS month_end, i FROM range(1000) t(i) UNION ALL SELECT NULL, -1"
+    )
+    spec = SimpleNamespace(name="balances", table=TABLES["balances"])
+    monkeypatch.setattr(accept, "SORT_BYTES_PER_ROW", 10**7)  # 1001 rows: ten-odd slices
+    ranges = accept.slice_ranges(con, spec, fk=False, n_customers=0)
+    assert len(ranges) > 1
+    ordered = "SELECT i FROM all_balances WHERE {} ORDER BY month_end, i"
+    seen = [i for where in ranges for (i,) in con.execute(ordered.format(where)).fetchall()]
+    assert seen == [i for (i,) in con.execute(ordered.format("TRUE")).fetchall()]
+    assert len(seen) == 1001  # the row without a month end is in the last slice
 
 
 def expected(rows: list[tuple[int, int, int, int]]) -> tuple[int, int, int, set]:
