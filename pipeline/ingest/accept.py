@@ -166,7 +166,10 @@ def slice_ranges(
         return ["TRUE"]
     edges = [str(b) if isinstance(b, int) else lit(b) for b in bounds]
     ranges = [f"{column} < {edges[0]}"]
-    ranges += [f"{column} >= {lo} AND {column} < {hi}" for lo, hi in zip(edges, edges[1:])]
+    ranges += [
+        f"{column} >= {lo} AND {column} < {hi}"
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+    ]
     ranges.append(f"({column} >= {edges[-1]} OR {column} IS NULL)")
     return ranges
 
@@ -247,10 +250,7 @@ def _stream_sql(
         exprs.append(f"{expr} AS {col}")
     lead = ["_file", "_pos"] + (["_line"] if explicit_lines else [])
     rows = checks.with_customer(spec.name, CUSTOMERS if fk else None)
-    flagged = (
-        f"(SELECT *, {checks.flag_sql(spec, as_of, fk)} AS _flag FROM {rows} "
-        f"WHERE {SLICE})"
-    )
+    flagged = f"(SELECT *, {checks.flag_sql(spec, as_of, fk)} AS _flag FROM {rows} WHERE {SLICE})"
     if pre is not None:
         source = (
             f"{flagged} s LEFT JOIN (SELECT _file AS _pf, _pos AS _pp, _status AS _pre "

@@ -59,16 +59,23 @@ def label_window(
     end: date,
     cfg: dict[str, Any],
 ) -> pd.DataFrame:
-    """customer_id and churned (bool) for the labelled population of (start, end]."""
+    """customer_id, churned (bool) and row (the customer's position in `features_start`)
+    for the labelled population of (start, end], by customer_id."""
     c = cfg["churn"]
-    pop = features_start.loc[features_start["status"] != "closed", ["customer_id", "aum"]].copy()
-    pop["customer_id"] = pop["customer_id"].astype(str)
+    open_ = (features_start["status"] != "closed").to_numpy()
+    pop = pd.DataFrame(
+        {
+            "customer_id": features_start["customer_id"].astype(str).to_numpy()[open_],
+            "aum": features_start["aum"].to_numpy()[open_],
+            "row": np.flatnonzero(open_),
+        }
+    )
     con.register("_churn_pop", pop)
     try:
         if c["definition"] == "closed":
             sql = """
                 SELECT p.customer_id,
-                       coalesce(c.close_date > ? AND c.close_date <= ?, FALSE) AS churned
+                       coalesce(c.close_date > ? AND c.close_date <= ?, FALSE) AS churned, p.row
                 FROM _churn_pop p LEFT JOIN customers c USING (customer_id)
                 ORDER BY p.customer_id
             """
@@ -88,7 +95,7 @@ def label_window(
                 )
                 SELECT p.customer_id,
                        coalesce(e.aum_end, 0) <= (1 - ?) * p.aum
-                       AND (NOT ? OR a.customer_id IS NULL) AS churned
+                       AND (NOT ? OR a.customer_id IS NULL) AS churned, p.row
                 FROM _churn_pop p
                 LEFT JOIN end_aum e USING (customer_id)
                 LEFT JOIN active a USING (customer_id)
@@ -123,40 +130,46 @@ def feature_columns(features: pd.DataFrame) -> list[str]:
     return cols + ["gender_m", "tier_rank"]
 
 
-def model_matrix(features: pd.DataFrame, columns: list[str], tier_names: list[str]) -> pd.DataFrame:
-    """Float matrix (NaN = missing) of the model inputs, indexed like `features`."""
-    out = {}
-    for col in columns:
+def model_matrix(
+    features: pd.DataFrame,
+    columns: list[str],
+    tier_names: list[str],
+    rows: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Float matrix (NaN = missing) of the model inputs for `features` (or its `rows`, by
+    position), indexed from 0. Filled column by column into one array: no second copy."""
+    n = len(features) if rows is None else len(rows)
+    matrix = np.empty((n, len(columns)), dtype="float64", order="F")
+
+    def values(name: str) -> pd.Series:
+        col = features[name]
+        return col if rows is None else col.take(rows)
+
+    for j, col in enumerate(columns):
         if col == "gender_m":
-            g = (
-                features["gender"]
-                if "gender" in features
-                else pd.Series(None, index=features.index)
-            )
-            out[col] = np.where(g.isna(), np.nan, (g == "M").astype(float))
+            if "gender" in features:
+                g = values("gender")
+                matrix[:, j] = np.where(g.isna(), np.nan, (g == "M").astype(float))
+            else:
+                matrix[:, j] = np.nan
         elif col == "tier_rank":
             rank = {name: i for i, name in enumerate(tier_names)}
-            out[col] = features["tier"].map(rank).astype("float64").to_numpy()
+            matrix[:, j] = values("tier").map(rank).to_numpy(dtype="float64", na_value=np.nan)
         else:
-            x = features[col].to_numpy(dtype="float64", na_value=np.nan)
+            x = values(col).to_numpy(dtype="float64", na_value=np.nan)
             if col.startswith(MONEY_PREFIXES) and "pct" not in col:
                 x = np.sign(x) * np.log1p(np.abs(x))
-            out[col] = x
-    return pd.DataFrame(out, index=features.index)
+            matrix[:, j] = x
+    return pd.DataFrame(matrix, columns=columns, copy=False)
 
 
 def labelled_matrix(
     features: pd.DataFrame, labels: pd.DataFrame, columns: list[str], tier_names: list[str]
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Join labels onto features: (X, y), sorted by customer_id."""
-    raw = {"gender_m": "gender", "tier_rank": "tier"}
-    needed = [raw.get(c, c) for c in columns if raw.get(c, c) in features.columns]
-    f = features[["customer_id", *needed]].assign(customer_id=features["customer_id"].astype(str))
-    joined = f.merge(labels, on="customer_id", how="inner").sort_values(
-        "customer_id", kind="stable"
-    )
-    joined = joined.reset_index(drop=True)
-    return model_matrix(joined, columns, tier_names), joined["churned"].to_numpy(dtype=int)
+    """The labelled customers' features and labels: (X, y), in the labels' order (by
+    customer_id). Rows are taken by position (label_window's `row`), not joined on text."""
+    rows = labels["row"].to_numpy()
+    return model_matrix(features, columns, tier_names, rows), labels["churned"].to_numpy(int)
 
 
 def window_matrix(
@@ -204,7 +217,6 @@ def score_churn(
     test_start, train_start = month_end(as_of, h), month_end(as_of, 2 * h)
     tiers = [t["name"] for t in cfg["tiers"]]
     columns = feature_columns(features_now)
-    X_now = model_matrix(features_now, columns, tiers)
     section: dict[str, Any] = {
         "definition": c["definition"],
         "horizon_months": h,
@@ -232,6 +244,7 @@ def score_churn(
 
     def without_model(reason: str) -> tuple[pd.DataFrame, dict[str, Any]]:
         section.update(status="no_model", message=reason, metrics=None, top_drivers=None)
+        X_now = model_matrix(features_now, columns, tiers)
         cols = [f for f in FALLBACK_REASONS if f in X_now.columns]
         reasons = cm.top_reasons(X_now, features_now, cols, FALLBACK_REASONS, cfg["locale"])
         return _out(features_now, np.full(len(features_now), np.nan), reasons), section
@@ -258,21 +271,25 @@ def score_churn(
             )
     # A column with no value in a window (no rm_contacts table, say) carries nothing.
     usable = [col for col in columns if X_tr[col].notna().any() and X_te[col].notna().any()]
-    X_tr, X_te, X_now = X_tr[usable], X_te[usable], X_now[usable]
+    if usable != columns:
+        X_tr, X_te = X_tr[usable], X_te[usable]
     section["features"] = usable
     # Gradient boosting uses every core (waiting passively: see pipeline/__init__.py) from
     # PARALLEL_MIN_ROWS customers; below, and for permutation importance's 2,000-row
     # predicts, waking threads costs more than they give. Its results do not depend on
     # the thread count. BLAS (the logistic baseline) stays on one thread: its sums, and
     # so the card's last digits, would.
-    threads = None if len(X_now) >= PARALLEL_MIN_ROWS else 1
+    threads = None if len(features_now) >= PARALLEL_MIN_ROWS else 1
     with threadpool_limits(limits=1, user_api="blas"):
         with threadpool_limits(limits=threads, user_api="openmp"):
             metrics, hgb = cm.evaluate(X_tr, y_tr, X_te, y_te, rs, c["max_training_rows"])
+        del X_tr  # at ten million customers each matrix is gigabytes
         with threadpool_limits(limits=1, user_api="openmp"):
             drivers = cm.top_drivers(hgb, X_te, y_te, rs)
         with threadpool_limits(limits=threads, user_api="openmp"):
             final = cm.fit_gradient_boosting(X_te, y_te, rs, c["max_training_rows"])
+            # the scoring matrix is built last: the windows' marts and matrices came first
+            X_now = model_matrix(features_now, usable, tiers)
             prob = final.predict_proba(X_now)[:, 1]
     directions = cm.risk_directions(X_te, y_te, rs)
     reason_cols = [d["feature"] for d in drivers[: cm.REASON_FEATURES] if d["importance"] > 0]

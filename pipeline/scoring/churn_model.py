@@ -32,6 +32,7 @@ IMPORTANCE_ROWS = 2000  # permutation importance on a seeded sample of the test 
 IMPORTANCE_REPEATS = 3
 DIRECTION_ROWS = 100_000  # risk directions from a seeded sample of the test window
 TOP_DRIVERS = 10
+PREDICT_ROWS = 250_000  # rows per predict call (each row's prediction is its own)
 REASON_FEATURES = 6  # top reasons are chosen among this many strongest drivers
 REASONS_PER_CUSTOMER = 3
 REASON_MIN_Z = 1.0  # a feature is a reason when it is this many robust SDs on the risky side
@@ -151,7 +152,13 @@ class SampledFit:
         self.model, self.odds_factor = model, odds_factor
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        p = self.model.predict_proba(X)[:, 1]
+        """[P(stay), P(churn)] per row, predicted PREDICT_ROWS rows at a time: the
+        models' working copies of the inputs stay small whatever the bank's size."""
+        parts = [
+            self.model.predict_proba(X.iloc[i : i + PREDICT_ROWS])[:, 1]
+            for i in range(0, len(X), PREDICT_ROWS)
+        ]
+        p = np.concatenate(parts) if parts else np.empty(0)
         corrected = p * self.odds_factor / (p * self.odds_factor + (1.0 - p))
         return np.column_stack([1.0 - corrected, corrected])
 
