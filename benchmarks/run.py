@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -87,6 +88,21 @@ def timed(cmd: list[str], env: dict[str, str]) -> dict[str, float]:
     }
 
 
+def reusable_bank(data: Path, customers: int, months: int, branches: int, seed: int) -> bool:
+    """The work folder already holds a generated bank of this size and seed (the
+    generator writes its parameters last, so a bank cut short is not reused)."""
+    params = data / "raw" / "sample_ground_truth" / "params.json"
+    if not params.is_file():
+        return False
+    p = json.loads(params.read_text())
+    return (p.get("customers"), p.get("months"), p.get("branches"), p.get("seed")) == (
+        customers,
+        months,
+        branches,
+        seed,
+    )
+
+
 def times(ratio: float) -> str:
     return f"{ratio:.1f}x faster" if ratio >= 1 else f"{1 / ratio:.1f}x slower"
 
@@ -150,7 +166,15 @@ def markdown(result: dict) -> str:
     show_default=True,
     help="Also time the lifetimes-only path on the same data.",
 )
-def main(customers, months, branches, seed, work_dir, out_dir, stages, with_lifetimes) -> None:
+@click.option(
+    "--reuse-bank",
+    is_flag=True,
+    help="Keep a bank of the same size and seed already generated in --work-dir (at ten "
+    "million customers generation takes minutes); its stage outputs are removed first.",
+)
+def main(
+    customers, months, branches, seed, work_dir, out_dir, stages, with_lifetimes, reuse_bank
+) -> None:
     """Benchmark every stage at a given size and write JSON and markdown figures."""
     data, reports = work_dir / "data", work_dir / "reports"
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -160,23 +184,29 @@ def main(customers, months, branches, seed, work_dir, out_dir, stages, with_life
     from pipeline.periods import as_of_date
 
     end_month = load_config(env={})["sample"]["end_month"]
-    click.echo(f"generating {customers:,} customers x {months} months in {data} ...")
-    generate = timed(
-        [
-            *CRM,
-            "sample",
-            "--customers",
-            str(customers),
-            "--months",
-            str(months),
-            "--branches",
-            str(branches),
-            "--seed",
-            str(seed),
-            "--clean",
-        ],
-        env,
-    )
+    if reuse_bank and reusable_bank(data, customers, months, branches, seed):
+        click.echo(f"reusing the generated bank in {data}; every stage runs from scratch")
+        for earlier in (data / "interim", data / "processed", data / "runs", reports):
+            shutil.rmtree(earlier, ignore_errors=True)
+        generate = None
+    else:
+        click.echo(f"generating {customers:,} customers x {months} months in {data} ...")
+        generate = timed(
+            [
+                *CRM,
+                "sample",
+                "--customers",
+                str(customers),
+                "--months",
+                str(months),
+                "--branches",
+                str(branches),
+                "--seed",
+                str(seed),
+                "--clean",
+            ],
+            env,
+        )
     result = {
         "customers": customers,
         "months": months,

@@ -47,3 +47,27 @@ def test_benchmark_smoke_run_writes_figures(tmp_path: Path) -> None:
         figures["lifetimes_only"]["seconds"] / figures["pipeline_clv"]["seconds"], abs=0.01
     )
     assert "| ingest |" in (out / "bench-1500.md").read_text()
+
+    # a second run on the same bank keeps the exports but runs every stage from scratch
+    work = tmp_path / "work" / "data"
+    export = next((work / "raw" / "sample").rglob("*.csv"))
+    written = export.stat().st_mtime_ns
+    (work / "interim" / "left-from-before").write_text("")
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "run.py"),
+            *("--customers", "1500", "--months", "12", "--branches", "2"),
+            *("--work-dir", str(tmp_path / "work"), "--out-dir", str(out)),
+            *("--stages", "ingest,features", "--no-lifetimes", "--reuse-bank"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    again = json.loads((out / "bench-1500.json").read_text())
+    assert again["sample_generation"] is None and list(again["stages"]) == ["ingest", "features"]
+    assert export.stat().st_mtime_ns == written
+    assert not (work / "interim" / "left-from-before").exists()
+    assert (work / "interim" / "transactions.parquet").is_file()
