@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import load_config
-from pipeline.scoring.churn import label_window, model_matrix
+from pipeline.scoring.churn import label_window, labelled_matrix, model_matrix
 from pipeline.scoring.churn_model import (
     bands,
     calibration_table,
@@ -170,3 +170,16 @@ def test_top_reasons_read_flags_as_yes_no():
     got = top_reasons(X, raw, ["has_loan"], {"has_loan": 1.0})
     # no spread by IQR: the standard deviation (0.4) scales it, z = 2.5
     assert list(got) == ["", "", "", "", "holds loan"]
+
+
+def test_labelled_rows_are_taken_by_position(cfg):
+    """label_window's `row` points back into the mart it was given: the matrix built from
+    those rows holds each labelled customer's own features, in the labels' order."""
+    con, features = _bank()
+    features["recency_days"] = [10, 20, 30, 40, 50, 60]
+    features = features.iloc[[3, 0, 5, 2, 4, 1]].reset_index(drop=True)  # any order
+    labels = label_window(con, features, START, END, cfg)
+    X, y = labelled_matrix(features, labels, ["recency_days"], ["mass"])
+    assert list(labels["customer_id"]) == ["A", "B", "C", "D"]
+    assert list(X["recency_days"]) == [10.0, 20.0, 30.0, 40.0]
+    assert list(y) == [1, 0, 0, 1]

@@ -87,3 +87,16 @@ def test_odds_are_corrected_by_the_stayers_sampling_rate() -> None:
     X = pd.DataFrame({"recency_days": np.arange(10.0)})
     assert fit_on_sample(_Constant(0.5), X, y, 1, max_rows=6).odds_factor == 0.5
     assert fit_on_sample(_Constant(0.5), X, y, 1, max_rows=10).odds_factor == 1.0
+
+
+def test_predictions_in_chunks_are_the_whole_matrix_predictions(monkeypatch) -> None:
+    import pipeline.scoring.churn_model as cm
+
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame(rng.normal(size=(503, 4)), columns=list("abcd"))
+    y = (X["a"] + rng.normal(size=503) > 1).to_numpy(dtype=int)
+    fit = fit_on_sample(cm.gradient_boosting(0), X, y, 0, 200)
+    whole = fit.predict_proba(X)
+    monkeypatch.setattr(cm, "PREDICT_ROWS", 50)  # eleven calls, the last of three rows
+    np.testing.assert_array_equal(fit.predict_proba(X), whole)
+    assert fit.predict_proba(X.iloc[:0]).shape == (0, 2)
