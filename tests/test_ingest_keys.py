@@ -93,6 +93,15 @@ def test_batch_boundaries_and_sort_slices_do_not_change_the_bytes(tmp_path, monk
     """Batches of any size, and sorts cut into slices (as a small memory cap or a large
     bank needs: every table but customers in several ranges here), write the same."""
     written = []
+    cut: dict[str, int] = {}  # table -> slices in the last run
+    slice_ranges = accept.slice_ranges
+
+    def counted(con, spec, fk, n_customers):
+        ranges = slice_ranges(con, spec, fk, n_customers)
+        cut[spec.name] = len(ranges)
+        return ranges
+
+    monkeypatch.setattr(accept, "slice_ranges", counted)
     runs = [(1, None), (3, None), (accept.BATCH, None), (accept.BATCH, 10**12), (2, 10**12)]
     for batch, sort_bytes in runs:
         monkeypatch.setattr(accept, "BATCH", batch)
@@ -101,6 +110,11 @@ def test_batch_boundaries_and_sort_slices_do_not_change_the_bytes(tmp_path, monk
         root = tmp_path / f"b{batch}-{sort_bytes}"
         root.mkdir()
         _, catalog = ingest(root, sliced_bank())
+        if sort_bytes is None:
+            assert set(cut.values()) == {1}
+        else:  # the sorts really were cut: by customer rank, and by month end
+            assert cut["customers"] == 1
+            assert min(cut["transactions"], cut["balances"], cut["rm_contacts"]) > 1
         written.append(
             [
                 (catalog.interim_table(t).read_bytes(), (catalog.rejects_dir / f"{t}.parquet"))
