@@ -158,6 +158,21 @@ def test_malformed_row_and_blank_line_keep_line_numbers_exact(data_root):
     assert october["rows_read"] == 8 and october["line_numbers"] == "exact"
 
 
+def test_padded_values_are_trimmed_before_casting(data_root):
+    """A file with a space at a value's edge goes through trim (padding.PaddingScan); the
+    clean files beside it do not, and both give the same canonical rows."""
+    frames = bank_frames()
+    clean, catalog = ingest(data_root, frames)
+    expected = pd.read_parquet(catalog.interim_table("transactions"))
+    padded = frames[TXN_OCT].copy()
+    for col in ("customer_id", "amount", "channel", "txn_time"):
+        padded[col] = " " + padded[col] + "\u3000"
+    frames[TXN_OCT] = padded
+    manifest, catalog = ingest(data_root / "again", frames)
+    assert manifest["tables"]["transactions"]["accepted"] == 16
+    pd.testing.assert_frame_equal(pd.read_parquet(catalog.interim_table("transactions")), expected)
+
+
 # --- keys -------------------------------------------------------------------------------
 
 

@@ -69,9 +69,11 @@ def typed_select(
     from_sql: str,
     label: str,
     lead: tuple[str, ...] = (),
+    trim: bool = True,
 ) -> str:
     """SELECT over `from_sql` (text columns `headers`) giving typed canonical columns and
-    failure info, in the input's order; `lead` columns (`_line`, `_file`) pass through."""
+    failure info, in the input's order; `lead` columns (`_line`, `_file`) pass through.
+    `trim` False: no value starts or ends with a space (padding.py), none is trimmed."""
     lead = list(lead)
     by_stripped = {h.strip(): h for h in headers}
     needed = presence_required(spec)
@@ -118,7 +120,8 @@ def typed_select(
             expr = _mask(expr)
         out_cols.append(f"{expr} AS {ident(c.name)}")
     stripped = ", ".join(
-        lead + [f"{_trim(ident(h))} AS {name}" for h, name in trimmed.items()] or ["NULL AS _none"]
+        lead + [f"{_trim(ident(h)) if trim else ident(h)} AS {name}" for h, name in trimmed.items()]
+        or ["NULL AS _none"]
     )
     texts = f"SELECT {middle} FROM (SELECT {inner} FROM (SELECT {stripped} FROM {from_sql}))"
     checked = f"SELECT *, {fail} AS _fail FROM ({texts})"

@@ -27,6 +27,7 @@ import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.ingest.arrow_out import write_query
+from pipeline.ingest.padding import PaddingScan
 
 BLOCK = 1 << 20
 UTF8_NAMES = {"utf-8", "utf8", "utf-8-sig", "utf_8", "utf_8_sig"}
@@ -40,6 +41,7 @@ class Prepared:
     size: int
     lines: int  # physical lines (text formats); 0 for Excel and Parquet
     text_path: Path  # the file itself, or its UTF-8 transcoding
+    padded: bool = True  # a value may start or end with a space (padding.py): trim it
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,9 @@ class Parsed:
     lines_exact: bool
 
 
-# Builds the typed SELECT of a part from the file's headers and a FROM clause (cast.py).
-SelectFor = Callable[[list[str], str], str]
+# Builds the typed SELECT of a part from the file's headers, a FROM clause and whether
+# values need trimming (cast.py).
+SelectFor = Callable[[list[str], str, bool], str]
 # Parts are a private cache: fast to write and read; small row groups read in parallel.
 PART_COMPRESSION, PART_ROW_GROUP = "snappy", 1 << 17
 # Min/max statistics only where a query filters on them (whether a row failed to cast):
@@ -87,8 +90,17 @@ def line_thresholds(base: int, skipped: list[int]) -> list[tuple[int, int]]:
     return [(s - base + 1 - j, j) for j, s in enumerate(skipped, 1)]
 
 
-def prepare(path: Path, label: str, fmt: str, encoding: str, workdir: Path) -> Prepared:
-    """Hash, count lines and check the encoding of `path` in one pass; transcode if needed."""
+def prepare(
+    path: Path,
+    label: str,
+    fmt: str,
+    encoding: str,
+    workdir: Path,
+    separator: str = ",",
+    quote: str = '"',
+) -> Prepared:
+    """Hash, count lines and check the encoding of `path` in one pass; transcode if needed;
+    and whether a value may need trimming (a CSV split on `separator` and `quote`)."""
     size = path.stat().st_size
     if size == 0:
         raise InputError(f"{label}: the file is empty (0 bytes)")
@@ -108,11 +120,13 @@ def prepare(path: Path, label: str, fmt: str, encoding: str, workdir: Path) -> P
     out_path = workdir / (hashlib.sha256(label.encode()).hexdigest()[:16] + ".utf8.csv")
     out = open(out_path, "w", encoding="utf-8", newline="") if transcode else None
     newlines, last = 0, b""
+    padding = PaddingScan(separator, quote)
     try:
         with open(path, "rb") as fh:
             first = True
             while block := fh.read(BLOCK):
                 digest.update(block)
+                padding.feed(block)
                 if first and transcode:
                     _refuse_utf8_as_legacy(block, label, encoding)
                 first = False
@@ -138,7 +152,9 @@ def prepare(path: Path, label: str, fmt: str, encoding: str, workdir: Path) -> P
         if out is not None:
             out.close()
     lines = newlines + (0 if last == b"\n" else 1)
-    return Prepared(digest.hexdigest(), size, lines, out_path if transcode else path)
+    return Prepared(
+        digest.hexdigest(), size, lines, out_path if transcode else path, padding.finish()
+    )
 
 
 def _encoding_error(label: str, encoding: str, line: int, exc: UnicodeDecodeError) -> InputError:
@@ -184,7 +200,7 @@ def write_part(
     else:
         loaded = _load_parquet(con, prepared.text_path, label, table)
         base = 1
-    select = select_for(loaded.headers, loaded.table)
+    select = select_for(loaded.headers, loaded.table, True)
     _part(con, f"SELECT * EXCLUDE (_line) FROM ({select}) ORDER BY _line", target, dictionary)
     loaded.release(con)
     return Parsed(loaded.headers, loaded.rows, [], base, [], True)
@@ -276,7 +292,7 @@ def _csv_part(
         ]
     except duckdb.Error as exc:
         raise _read_error(label, "CSV", exc) from None
-    select = select_for(headers, f"read_csv({path}, {_csv_options(read, table)})")
+    select = select_for(headers, f"read_csv({path}, {_csv_options(read, table)})", prepared.padded)
     try:
         rows = _part(con, select, target, dictionary)
     except duckdb.Error as exc:

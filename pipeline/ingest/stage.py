@@ -134,8 +134,15 @@ class Stager:
         """Hash a file and, unless a part of that content exists, parse it into a part in a
         folder of its own (the caller moves it into staging): (prepared, facts, part)."""
         label = self.label(path)
+        read = spec.read
         prepared = readers.prepare(
-            path, label, spec.read["format"], spec.read["encoding"], self.workdir
+            path,
+            label,
+            read["format"],
+            read["encoding"],
+            self.workdir,
+            read["separator"],
+            read["quote"],
         )
         name = f"{spec.name}/{prepared.sha256[:32]}-{fingerprint}.parquet"
         if self.store.find(name) is not None:
@@ -191,8 +198,8 @@ class Stager:
     ) -> dict:
         lead = () if spec.read["format"] == "csv" else ("_line",)
 
-        def select_for(headers: list[str], from_sql: str) -> str:
-            return typed_select(spec, self.source, headers, from_sql, label, lead)
+        def select_for(headers: list[str], from_sql: str, trim: bool) -> str:
+            return typed_select(spec, self.source, headers, from_sql, label, lead, trim)
 
         parsed = readers.write_part(
             self._cursor(),
