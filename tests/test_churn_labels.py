@@ -164,6 +164,18 @@ def test_model_matrix_money_on_signed_log_scale(values):
     assert (X["tier_rank"] == 0).all() and (X["gender_m"] == 1).all()
 
 
+def test_model_matrix_codes_gender_and_tier_with_missing_as_nan():
+    f = pd.DataFrame(
+        {
+            "gender": pd.array(["M", "F", None, "X"], dtype="str"),
+            "tier": pd.Series(["affluent", None, "unheard_of", "mass"], dtype=object),
+        }
+    )
+    X = model_matrix(f, ["gender_m", "tier_rank"], ["mass", "affluent"], np.array([3, 2, 1, 0]))
+    np.testing.assert_array_equal(X["gender_m"], [0.0, np.nan, 0.0, 1.0])
+    np.testing.assert_array_equal(X["tier_rank"], [0.0, np.nan, np.nan, 1.0])
+
+
 def test_top_reasons_read_flags_as_yes_no():
     X = pd.DataFrame({"has_loan": [0.0, 0.0, 0.0, 0.0, 1.0]})
     raw = pd.DataFrame({"has_loan": pd.array([False, False, None, False, True], dtype="boolean")})

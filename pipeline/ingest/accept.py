@@ -107,11 +107,11 @@ def sorted_pass(
             for batch in _read_ahead(reader):
                 rows.add(pa.Table.from_batches([batch]))
         rows.finish()
+        _classify_marked(con, spec, as_of, fk, explicit_lines, rows, pre)
     except BaseException:
         if out is not None:
             out.abort()
         raise
-    _classify_marked(con, spec, as_of, fk, explicit_lines, rows, pre)
     if out is not None:
         out.close()
     return rows.kept

@@ -4,10 +4,14 @@ DuckDB produces Arrow record batches on its threads while pyarrow encodes and wr
 them: about half the CPU of DuckDB's own Parquet writer on these tables, mostly by
 dictionary-encoding only the columns with few distinct values. Row groups are cut at
 fixed row counts, whatever the batch sizes, so the same rows give the same bytes.
+Encoding runs on a writer thread of its own (pyarrow releases the GIL), so the caller
+settles and decodes the next rows while the previous row group is encoded.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from pathlib import Path
 
 import duckdb
@@ -42,9 +46,32 @@ class ParquetOut:
         )
         self._pending: list[pa.Table] = []
         self._held = 0
+        # row groups waiting for the writer thread: two at most, so memory stays bounded
+        self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._writer = threading.Thread(target=self._drain, name="parquet-out", daemon=True)
+        self._writer.start()
+
+    def _drain(self) -> None:
+        """The writer thread: encode and write each queued table, in order, until None."""
+        while (table := self._queue.get()) is not None:
+            if self._error is None:  # after a failure, only drain so the caller never blocks
+                try:
+                    self._out.write_table(table, row_group_size=self.row_group)
+                except BaseException as exc:  # raised in the caller's thread
+                    self._error = exc
+
+    def _stop(self) -> None:
+        self._queue.put(None)
+        self._writer.join()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
 
     def _flush(self, table: pa.Table) -> None:
-        self._out.write_table(table.cast(self.schema), row_group_size=self.row_group)
+        self._raise()
+        self._queue.put(table.cast(self.schema))
         self.rows += len(table)
 
     def write(self, table: pa.Table) -> None:
@@ -61,14 +88,19 @@ class ParquetOut:
     def abort(self) -> None:
         """Close the file, dropping what is held (the caller discards the file)."""
         self._pending, self._held = [], 0
+        self._stop()
         self._out.close()
 
     def close(self) -> int:
         """Write what is held and close the file; the number of rows written."""
-        if self._held:
-            self._flush(pa.concat_tables(self._pending))
-        self._pending, self._held = [], 0
-        self._out.close()
+        try:
+            if self._held:
+                self._flush(pa.concat_tables(self._pending))
+        finally:
+            self._pending, self._held = [], 0
+            self._stop()
+            self._out.close()
+        self._raise()
         return self.rows
 
 
