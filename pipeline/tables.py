@@ -8,7 +8,8 @@ names, so the same SQL runs on both.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
@@ -16,6 +17,8 @@ import pandas as pd
 from pipeline.catalog import Catalog
 from pipeline.errors import InputError
 from pipeline.schema import REQUIRED_TABLES, TABLES
+
+T = TypeVar("T")
 
 
 def connect(
@@ -35,12 +38,24 @@ def connect(
 def connect_frames(
     frames: Mapping[str, pd.DataFrame], threads: int = 1
 ) -> duckdb.DuckDBPyConnection:
-    """A connection over in-memory frames, for tests and notebooks."""
+    """A connection over in-memory frames, for tests and notebooks. Each frame is copied
+    into a table, so cursors of the connection (other threads) see it too."""
     con = duckdb.connect(config={"threads": threads})
     for name, frame in frames.items():
         con.register(f"_{name}_frame", frame)
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM _{name}_frame")
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM _{name}_frame")
+        con.unregister(f"_{name}_frame")
     return con
+
+
+def on_cursor(con, work: Callable[..., T], *args: Any) -> T:
+    """`work(cursor, *args)` on a cursor of `con` of its own: how another thread queries
+    the same tables (a DuckDB connection serves one thread at a time)."""
+    cursor = con.cursor()
+    try:
+        return work(cursor, *args)
+    finally:
+        cursor.close()
 
 
 def _sql_path(path) -> str:

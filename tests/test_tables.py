@@ -10,7 +10,7 @@ import pytest
 from pipeline.catalog import Catalog
 from pipeline.errors import InputError
 from pipeline.io import write_parquet
-from pipeline.tables import connect, connect_frames
+from pipeline.tables import connect, connect_frames, on_cursor
 
 
 def test_views_read_interim_parquet_and_skip_absent_optional_tables(tmp_path: Path) -> None:
@@ -33,3 +33,23 @@ def test_a_missing_required_table_names_its_file(tmp_path: Path) -> None:
 def test_frames_are_queryable_under_their_table_names() -> None:
     con = connect_frames({"customers": pd.DataFrame({"customer_id": ["a", "b", "c"]})})
     assert con.execute("SELECT max(customer_id) FROM customers").fetchall() == [("c",)]
+
+
+def test_another_thread_reads_the_same_tables_on_a_cursor(tmp_path: Path) -> None:
+    """score runs CLV beside churn on a cursor: frames and Parquet views are seen there."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    catalog = Catalog(tmp_path, tmp_path)
+    for name in ("customers", "transactions", "balances"):
+        write_parquet(pd.DataFrame({"customer_id": ["C1", "C2"]}), catalog.interim_table(name))
+    frames = connect_frames({"customers": pd.DataFrame({"customer_id": ["a", "b", "c"]})})
+
+    def count(cursor, table: str) -> int:
+        return cursor.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        jobs = [
+            pool.submit(on_cursor, connect(catalog), count, "transactions"),
+            pool.submit(on_cursor, frames, count, "customers"),
+        ]
+        assert [job.result() for job in jobs] == [2, 3]

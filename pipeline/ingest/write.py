@@ -47,6 +47,11 @@ REJECT_SCHEMA = pa.schema(
     ]
 )
 ROW_GROUP = 1_000_000
+# Canonical tables are written once and scanned many times a run (each feature mart,
+# the BTYD summaries, churn labels): LZ4 encodes and decodes faster than zstd (at 1M
+# customers, ~1.7 CPU-s less to write and ~0.4 less per scan of transactions) for
+# files about half again as large.
+TABLE_COMPRESSION = "lz4"
 TAIL = 1 << 16  # bytes of a written file's end (the Parquet footer) that identify it
 
 
@@ -64,7 +69,7 @@ def open_table(spec: TableSpec, path: Path) -> ParquetOut:
     return ParquetOut(
         path,
         pa.schema([(c.name, ARROW_TYPES[c.dtype]) for c in spec.columns_out]),
-        compression="zstd",
+        compression=TABLE_COMPRESSION,
         dictionary=dictionary_columns(spec),
         row_group=ROW_GROUP,
     )

@@ -8,6 +8,7 @@ branch, together (io.promote_on_success). `score_period` is the pure computation
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.catalog import Catalog
-from pipeline.drift import drift_section
+from pipeline.drift import drift_columns, drift_section
 from pipeline.errors import InputError
 from pipeline.io import promote_on_success, read_parquet, write_csv, write_json, write_parquet
 from pipeline.periods import as_of_date, previous_period
@@ -27,6 +28,7 @@ from pipeline.scoring.clv import score_clv
 from pipeline.scoring.summary import btyd_summary
 from pipeline.scoring.validation import validate_clv
 from pipeline.scoring.value_risk import clv_deciles, quadrants, watchlists
+from pipeline.tables import on_cursor
 
 __all__ = ["run_score", "score_period", "ScoreResult", "btyd_summary"]
 
@@ -63,9 +65,23 @@ def score_period(
     if features_at is None:
         from pipeline.features import compute_customer_features as features_at
     as_of = as_of_date(period)
-    clv_scores, clv_card = score_clv(con, as_of, cfg)
-    validation = validate_clv(con, as_of, cfg)
-    churn_scores, churn_card = score_churn(con, features, as_of, cfg, features_at)
+    before = previous_period(period)
+    # CLV with its validation, and the previous month's mart drift needs, run on a
+    # background thread (each on a cursor of its own) beside churn: their scans and fits
+    # fill the core that churn's pandas and model work leaves idle.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="score-background") as pool:
+        clv_job = pool.submit(on_cursor, con, _clv_and_validation, as_of, cfg)
+        previous_job = (
+            pool.submit(on_cursor, con, _drift_features, features_at, as_of_date(before), cfg)
+            if previous_features is None
+            else None
+        )
+        try:
+            churn_scores, churn_card = score_churn(con, features, as_of, cfg, features_at)
+        finally:  # CLV's error, if any, is the one reported, as when it ran first
+            clv_scores, clv_card, validation = clv_job.result()
+        if previous_job is not None:
+            previous_features = previous_job.result()
 
     base = features[
         [
@@ -101,12 +117,20 @@ def score_period(
     lists = watchlists(s, as_of, cfg)
     s.insert(0, "period", period)
     scores = s[["period", *SCORE_COLUMNS]]
-    before = previous_period(period)
-    if previous_features is None:
-        previous_features = features_at(con, as_of_date(before), cfg)
     drift = drift_section(before, previous_features, features, previous_scores, scores)
     card = build_card(period, as_of, clv_card, validation, churn_card, scores, cfg, drift)
     return ScoreResult(scores, card, lists)
+
+
+def _clv_and_validation(con, as_of: date, cfg: dict[str, Any]):
+    clv_scores, clv_card = score_clv(con, as_of, cfg)
+    return clv_scores, clv_card, validate_clv(con, as_of, cfg)
+
+
+def _drift_features(con, features_at, as_of: date, cfg: dict[str, Any]) -> pd.DataFrame:
+    """The mart at `as_of`, only the columns drift compares: held while churn runs, and
+    at ten million customers the whole mart is gigabytes."""
+    return drift_columns(features_at(con, as_of, cfg))
 
 
 def run_score(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:

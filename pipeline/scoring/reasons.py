@@ -91,7 +91,15 @@ FLAGS: dict[str, tuple[str, str, str, str]] = {
 
 
 def phrase_values(feature: str, values: np.ndarray, median: float, locale: str) -> list[str]:
-    """One phrase per value of `feature`, comparing it with the typical customer.
+    """One phrase per value of `feature`, comparing it with the typical customer."""
+    words, which = phrase_codes(feature, values, median, locale)
+    return np.array(words, dtype=object)[which].tolist()
+
+
+def phrase_codes(
+    feature: str, values: np.ndarray, median: float, locale: str
+) -> tuple[list[str], np.ndarray]:
+    """The phrases of `feature`'s distinct values and, per value, its phrase's index.
 
     Each distinct value is worded once (a million customers share far fewer values)."""
     zh = locale == "zh_CN"
@@ -107,7 +115,7 @@ def phrase_values(feature: str, values: np.ndarray, median: float, locale: str) 
             template.format(v=fmt(v), m=typical) if np.isfinite(v) else _missing(feature, zh)
             for v in unique
         ]
-    return np.array(words, dtype=object)[inverse.ravel()].tolist()
+    return words, inverse.ravel()
 
 
 def _flag_words(feature: str, zh: bool) -> tuple[str, str]:

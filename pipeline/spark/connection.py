@@ -75,6 +75,11 @@ class SparkConnection:
         if name in self._views:
             self._views.remove(name)
 
+    def cursor(self) -> SparkConnection:
+        """A connection on the same session for another thread (a Spark session runs
+        queries from several threads); closing it drops only the views it registered."""
+        return SparkConnection(self.spark)
+
     def predict_clv(self, summary, fitted, gg, cfg):
         """Per-customer CLV predictions computed per partition (pipeline.spark.predict)."""
         from pipeline.spark.predict import predict_clv_partitioned
