@@ -13,6 +13,7 @@ at `start` (the features mart at start, less those already closed in start's mon
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
 
@@ -64,20 +65,20 @@ def label_window(
     """customer_id, churned (bool) and row (the customer's position in `features_start`)
     for the labelled population of (start, end], by customer_id."""
     c = cfg["churn"]
-    open_ = (features_start["status"] != "closed").to_numpy()
-    pop = pd.DataFrame(
+    rows = np.flatnonzero((features_start["status"] != "closed").to_numpy())
+    # handed over and read back in Arrow: a million ids as Python strings cost seconds
+    pop = pa.table(
         {
-            "customer_id": features_start["customer_id"].astype(str).to_numpy()[open_],
-            "aum": features_start["aum"].to_numpy()[open_],
-            "row": np.flatnonzero(open_),
+            "customer_id": _arrow(features_start["customer_id"].astype(str)).take(rows),
+            "aum": features_start["aum"].to_numpy(dtype="float64")[rows],
+            "row": rows,
         }
     )
     con.register("_churn_pop", pop)
     try:
         if c["definition"] == "closed":
             sql = """
-                SELECT p.customer_id,
-                       coalesce(c.close_date > ? AND c.close_date <= ?, FALSE) AS churned, p.row
+                SELECT coalesce(c.close_date > ? AND c.close_date <= ?, FALSE) AS churned, p.row
                 FROM _churn_pop p LEFT JOIN customers c USING (customer_id)
                 ORDER BY p.customer_id
             """
@@ -95,8 +96,7 @@ def label_window(
                     SELECT DISTINCT customer_id FROM transactions
                     WHERE customer_initiated AND txn_time >= ? AND txn_time < ?
                 )
-                SELECT p.customer_id,
-                       coalesce(e.aum_end, 0) <= (1 - ?) * p.aum
+                SELECT coalesce(e.aum_end, 0) <= (1 - ?) * p.aum
                        AND (NOT ? OR a.customer_id IS NULL) AS churned, p.row
                 FROM _churn_pop p
                 LEFT JOIN end_aum e USING (customer_id)
@@ -114,8 +114,14 @@ def label_window(
             out = con.execute(sql, params).df()
     finally:
         con.unregister("_churn_pop")
-    out["churned"] = out["churned"].astype(bool)
-    return out
+    row = out["row"].to_numpy(dtype="int64")
+    return pd.DataFrame(
+        {
+            "customer_id": features_start["customer_id"].astype(str).take(row).array,
+            "churned": out["churned"].to_numpy(dtype=bool),
+            "row": row,
+        }
+    )
 
 
 def history_start(con: duckdb.DuckDBPyConnection) -> date | None:
@@ -292,15 +298,22 @@ def score_churn(
     # predicts, waking threads costs more than they give. Its results do not depend on
     # the thread count. BLAS (the logistic baseline) stays on one thread: its sums, and
     # so the card's last digits, would.
+    # The scoring model (refitted on the test window) needs nothing evaluation computes:
+    # it is fitted on a thread beside it, filling the core evaluation's single-threaded
+    # steps (logistic fit, metrics, permutation importance) leave idle. OpenMP limits
+    # are per thread, so each thread sets its own.
     threads = None if len(features_now) >= PARALLEL_MIN_ROWS else 1
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="churn-final") as pool:
+        final_job = pool.submit(_fit_final, X_te, y_te, rs, c["max_training_rows"], threads)
+        with threadpool_limits(limits=1, user_api="blas"):
+            with threadpool_limits(limits=threads, user_api="openmp"):
+                metrics, hgb = cm.evaluate(X_tr, y_tr, X_te, y_te, rs, c["max_training_rows"])
+            del X_tr  # at ten million customers each matrix is gigabytes
+            with threadpool_limits(limits=1, user_api="openmp"):
+                drivers = cm.top_drivers(hgb, X_te, y_te, rs)
+        final = final_job.result()
     with threadpool_limits(limits=1, user_api="blas"):
         with threadpool_limits(limits=threads, user_api="openmp"):
-            metrics, hgb = cm.evaluate(X_tr, y_tr, X_te, y_te, rs, c["max_training_rows"])
-        del X_tr  # at ten million customers each matrix is gigabytes
-        with threadpool_limits(limits=1, user_api="openmp"):
-            drivers = cm.top_drivers(hgb, X_te, y_te, rs)
-        with threadpool_limits(limits=threads, user_api="openmp"):
-            final = cm.fit_gradient_boosting(X_te, y_te, rs, c["max_training_rows"])
             # the scoring matrix is built last: the windows' marts and matrices came first
             X_now = model_matrix(features_now, usable, tiers)
             prob = final.predict_proba(X_now)[:, 1]
@@ -328,6 +341,14 @@ def score_churn(
         ),
     )
     return _out(features_now, prob, reasons), section
+
+
+def _fit_final(X: pd.DataFrame, y: np.ndarray, random_state: int, max_rows: int, threads):
+    """The scoring model, fitted on a thread of its own with `threads` OpenMP threads."""
+    from pipeline.scoring import churn_model as cm
+
+    with threadpool_limits(limits=threads, user_api="openmp"):
+        return cm.fit_gradient_boosting(X, y, random_state, max_rows)
 
 
 def _out(features_now: pd.DataFrame, prob: np.ndarray, reasons: np.ndarray) -> pd.DataFrame:

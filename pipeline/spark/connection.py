@@ -64,9 +64,13 @@ class SparkConnection:
     def sql(self, sql: str) -> SparkResult:
         return self.execute(sql)
 
-    def register(self, name: str, frame: pd.DataFrame) -> None:
-        """A pandas frame as a temporary view (through Arrow, types kept)."""
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+    def register(self, name: str, frame: pd.DataFrame | pa.Table) -> None:
+        """A pandas frame or Arrow table as a temporary view (through Arrow, types kept)."""
+        table = (
+            frame
+            if isinstance(frame, pa.Table)
+            else pa.Table.from_pandas(frame, preserve_index=False)
+        )
         self.spark.createDataFrame(table).createOrReplaceTempView(name)
         self._views.append(name)
 
