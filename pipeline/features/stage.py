@@ -8,6 +8,8 @@ row) and lorenz.parquet (Lorenz points per branch and network-wide).
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,9 +76,16 @@ def build_period(
     con: duckdb.DuckDBPyConnection, period: str, cfg: dict[str, Any]
 ) -> PeriodFeatures:
     """Every output of the stage for one period, from the canonical tables on `con`."""
+    features = compute_customer_features(con, as_of_date(period), cfg)
+    return period_outputs(con, features, period, cfg)
+
+
+def period_outputs(
+    con: duckdb.DuckDBPyConnection, features: pd.DataFrame, period: str, cfg: dict[str, Any]
+) -> PeriodFeatures:
+    """The period's migration, KPIs, Lorenz points and notes around its feature mart."""
     s = FeatureSettings.from_config(cfg)
     as_of = as_of_date(period)
-    features = compute_customer_features(con, as_of, cfg)
     prev = previous_tiers(con, as_of_date(previous_period(period)), s)
     migration = compute_tier_migration(prev, features, s.tier_names, period)
     kpis, lorenz = compute_branch_outputs(features, s, period, as_of)
@@ -92,11 +101,17 @@ def build_period(
 def run_features(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
     """Compute and write the period's features, migration, KPIs and Lorenz points."""
     con = connect_engine(cfg, catalog)  # engine: duckdb | spark
-    try:
-        out = build_period(con, period, cfg)
-    finally:
-        con.close()
-    io.write_parquet(out.features, catalog.customer_features(period))
+    # The mart is written on a thread while migration and KPIs are computed; in this
+    # context (copied), so its rename waits with the stage's other outputs.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="features-write") as writer:
+        try:
+            features = compute_customer_features(con, as_of_date(period), cfg)
+            path = catalog.customer_features(period)
+            written = writer.submit(copy_context().run, io.write_parquet, features, path)
+            out = period_outputs(con, features, period, cfg)
+        finally:
+            con.close()
+        written.result()
     io.write_parquet(out.tier_migration, catalog.tier_migration(period))
     io.write_parquet(out.branch_kpis, catalog.branch_kpis(period))
     io.write_parquet(out.lorenz, catalog.lorenz(period))

@@ -59,6 +59,8 @@ def score_period(
     The card's drift section compares features with the previous period's mart
     (`previous_features`, the one its scores came from; None: rebuilt at the previous
     month end) and scores with `previous_scores` (None: the previous period not scored).
+    Some of the work runs on other threads through `con.cursor()`, so the tables must be
+    ones a cursor sees (tables.connect and connect_frames make them so).
     """
     from pipeline.scoring.churn_model import bands  # scikit-learn: loaded when scoring
 

@@ -312,12 +312,13 @@ def score_churn(
             with threadpool_limits(limits=1, user_api="openmp"):
                 drivers = cm.top_drivers(hgb, X_te, y_te, rs)
         final = final_job.result()
+    directions = cm.risk_directions(X_te, y_te, rs)
+    del X_te  # the test window is done with: the scoring matrix takes its place
     with threadpool_limits(limits=1, user_api="blas"):
         with threadpool_limits(limits=threads, user_api="openmp"):
             # the scoring matrix is built last: the windows' marts and matrices came first
             X_now = model_matrix(features_now, usable, tiers)
             prob = final.predict_proba(X_now)[:, 1]
-    directions = cm.risk_directions(X_te, y_te, rs)
     reason_cols = [d["feature"] for d in drivers[: cm.REASON_FEATURES] if d["importance"] > 0]
     reasons = cm.top_reasons(X_now, features_now, reason_cols, directions, cfg["locale"])
     auc, rule_auc = metrics["gradient_boosting"]["roc_auc"], metrics["recency_rule"]["roc_auc"]
@@ -351,10 +352,10 @@ def _fit_final(X: pd.DataFrame, y: np.ndarray, random_state: int, max_rows: int,
         return cm.fit_gradient_boosting(X, y, random_state, max_rows)
 
 
-def _out(features_now: pd.DataFrame, prob: np.ndarray, reasons: np.ndarray) -> pd.DataFrame:
+def _out(features_now: pd.DataFrame, prob: np.ndarray, reasons) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "customer_id": features_now["customer_id"].astype(str).to_numpy(),
+            "customer_id": features_now["customer_id"].astype(str).array,
             "churn_probability": prob.astype(float),
             "top_reasons": reasons,
         }

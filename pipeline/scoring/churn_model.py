@@ -258,8 +258,8 @@ def top_reasons(
     features: list[str],
     directions: dict[str, float],
     locale: str = "en",
-) -> np.ndarray:
-    """Per customer, up to three features most out of line on the risky side.
+) -> pd.api.extensions.ExtensionArray:
+    """Per customer, up to three features most out of line on the risky side (text).
 
     Out of line = robust z-score, (x - population median) / (IQR / 1.349), signed by the
     feature's risk direction; a feature counts when that is at least REASON_MIN_Z.
@@ -268,7 +268,7 @@ def top_reasons(
     """
     n = len(X)
     if not features or n == 0:
-        return np.full(n, "", dtype=object)
+        return pd.array([""] * n, dtype="str")
     z = np.full((n, len(features)), -np.inf)
     for j, col in enumerate(features):
         x = X[col].to_numpy(dtype=float)
@@ -309,7 +309,7 @@ def top_reasons(
         wording = pa.array([("; " if k else "") + p for p in phrases], pa.large_string())
         texts.append(pc.fill_null(wording.take(pa.array(code, mask=code < 0)), ""))
     joined = pc.binary_join_element_wise(*texts, pa.scalar("", pa.large_string()))
-    return joined.to_numpy(zero_copy_only=False)
+    return pd.array(joined, dtype="str")  # stays in Arrow: no Python string per customer
 
 
 def _floats(values: pd.Series) -> np.ndarray:
