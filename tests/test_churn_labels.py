@@ -18,6 +18,7 @@ from pipeline.scoring.churn_model import (
     calibration_table,
     classification_metrics,
     recency_score,
+    top_rate,
     top_reasons,
 )
 from pipeline.tables import connect_frames
@@ -195,3 +196,17 @@ def test_labelled_rows_are_taken_by_position(cfg):
     assert list(labels["customer_id"]) == ["A", "B", "C", "D"]
     assert list(X["recency_days"]) == [10.0, 20.0, 30.0, 40.0]
     assert list(y) == [1, 0, 0, 1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 1), st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0])), min_size=1),
+    st.integers(min_value=1, max_value=50),
+)
+def test_top_rate_equals_the_stable_sort(rows, n_top):
+    """Heavy ties: the rows a stable descending sort puts first are the ones counted."""
+    y = np.array([r[0] for r in rows])
+    score = np.array([r[1] for r in rows])
+    n_top = min(n_top, len(y))
+    expected = y[np.argsort(-score, kind="stable")[:n_top]].mean()
+    assert top_rate(y, score, n_top) == expected
