@@ -4,8 +4,9 @@ Trimming every value in SQL is about half of what casting a file costs (a CASE p
 that copies the strings it keeps), yet most exports hold no padded value at all. A value
 starts or ends with a space only where a space touches a field boundary: the separator,
 the quote, a line break, or the start or end of the file. trim() removes the ASCII space
-and Unicode space characters (U+00A0, U+3000, ...), never tabs; the latter are not ASCII,
-so a file that is pure ASCII and has no space next to a boundary needs no trim, exactly.
+and the Unicode space characters (U+00A0, U+3000, ...) but not tabs; the Unicode ones are
+never ASCII, so a file that is pure ASCII and has no space next to a boundary needs no
+trim, exactly.
 The scan runs on the blocks `readers.prepare` already reads for the file's hash; a space
 inside a quoted value that happens to sit next to a separator only sends the file down
 the trimming path (slower, same result), never the other way.
