@@ -25,7 +25,7 @@ from pipeline.features.settings import FeatureSettings
 from pipeline.features.sources import balance_snapshot, revenue_recorded, table_columns
 from pipeline.features.tiers import assign_tiers
 from pipeline.periods import as_of_date, previous_period
-from pipeline.tables import connect_engine
+from pipeline.tables import connect_engine, on_cursor
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,14 @@ def period_outputs(
     """The period's migration, KPIs, Lorenz points and notes around its feature mart."""
     s = FeatureSettings.from_config(cfg)
     as_of = as_of_date(period)
-    prev = previous_tiers(con, as_of_date(previous_period(period)), s)
+    # the previous month's tiers (a scan on the engine) come in on a cursor of their own
+    # while the KPIs (pandas, one core) are computed
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="features-previous") as pool:
+        before = as_of_date(previous_period(period))
+        prev_job = pool.submit(on_cursor, con, previous_tiers, before, s)
+        kpis, lorenz = compute_branch_outputs(features, s, period, as_of)
+        prev = prev_job.result()
     migration = compute_tier_migration(prev, features, s.tier_names, period)
-    kpis, lorenz = compute_branch_outputs(features, s, period, as_of)
     notes = data_notes(con, as_of, s)
     if features.empty:
         notes.insert(0, f"no customers open on {as_of}: is the period right?")
