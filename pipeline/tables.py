@@ -2,8 +2,8 @@
 
 Stages compute over a connection whose views are named after the canonical tables
 (customers, transactions, balances, rm_contacts, ...). In production the views read
-`<data>/interim/<table>.parquet`; tests register small pandas frames under the same
-names, so the same SQL runs on both.
+`<data>/interim/<table>.parquet`; tests copy small pandas frames into tables under the
+same names, so the same SQL runs on both (and cursors of the connection see them).
 """
 
 from __future__ import annotations

@@ -175,7 +175,7 @@ def test_disk_full_keeps_previous_outputs_and_leaves_no_temporary(
     assert done.exit_code == 1  # one line, no traceback: the machine, not the input
     assert done.output.strip().endswith("No space left on device")
     assert "Traceback" not in done.output
-    assert len(written) >= failing_write
+    assert len(written) == failing_write  # nothing is written after the failure
     assert _visible(root.outputs) == before and _hidden(root.outputs) == []
 
 

@@ -177,7 +177,7 @@ def slice_ranges(
 # What a row of the output sort may cost, generously: on the sample bank at 1M customers
 # with a 1 GB cap, slices sized at 100 bytes a row ran out of memory and 400 did not; at
 # 10M with the default 6 GB cap, ingest peaked at 6.0 GiB RSS. A needless slice costs a
-# scan of the table's parts (about 1 s a slice at 1M), a missing one fails the run.
+# scan of the table's parts (0.2-0.6 s a slice at 1M), a missing one fails the run.
 SORT_BYTES_PER_ROW = 400
 
 

@@ -28,7 +28,7 @@ from pipeline.scoring.clv import score_clv
 from pipeline.scoring.summary import btyd_summary
 from pipeline.scoring.validation import validate_clv
 from pipeline.scoring.value_risk import clv_deciles, quadrants, watchlists
-from pipeline.tables import on_cursor
+from pipeline.tables import connect_engine, on_cursor
 
 __all__ = ["run_score", "score_period", "ScoreResult", "btyd_summary"]
 
@@ -137,8 +137,6 @@ def _drift_features(con, features_at, as_of: date, cfg: dict[str, Any]) -> pd.Da
 
 def run_score(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
     """`crm score`: read features and canonical tables, write scores, card, watchlists."""
-    from pipeline.tables import connect_engine
-
     path = catalog.customer_features(period)
     if not path.is_file():
         raise InputError(

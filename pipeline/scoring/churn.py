@@ -65,12 +65,13 @@ def label_window(
     """customer_id, churned (bool) and row (the customer's position in `features_start`)
     for the labelled population of (start, end], by customer_id."""
     c = cfg["churn"]
+    ids = features_start["customer_id"].astype(str)
     rows = np.flatnonzero((features_start["status"] != "closed").to_numpy())
     # ids go to the engine in Arrow and only labels and rows come back: a million ids as
     # Python strings each way cost most of a second
     pop = pa.table(
         {
-            "customer_id": _arrow(features_start["customer_id"].astype(str)).take(rows),
+            "customer_id": _arrow(ids).take(rows),
             "aum": features_start["aum"].to_numpy(dtype="float64")[rows],
             "row": rows,
         }
@@ -118,7 +119,7 @@ def label_window(
     row = out["row"].to_numpy(dtype="int64")
     return pd.DataFrame(
         {
-            "customer_id": features_start["customer_id"].astype(str).take(row).array,
+            "customer_id": ids.take(row).array,
             "churned": out["churned"].to_numpy(dtype=bool),
             "row": row,
         }
