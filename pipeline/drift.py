@@ -75,11 +75,6 @@ KEY_FEATURES = (
 SCORE_MEASURES = ("p_alive", "clv", "churn_probability")
 
 
-def drift_columns(features: pd.DataFrame) -> pd.DataFrame:
-    """The columns of a features mart that drift_section compares (KEY_FEATURES it has)."""
-    return features[[c for c in KEY_FEATURES if c in features.columns]]
-
-
 def measure_rows(
     previous: pd.DataFrame | None, current: pd.DataFrame, columns: tuple[str, ...], kind: str
 ) -> list[dict]:

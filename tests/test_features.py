@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from test_features_support import AS_OF, bank, cfg
 
 from pipeline.dialect import DUCKDB
+from pipeline.drift import KEY_FEATURES
 from pipeline.errors import ConfigError, InputError
-from pipeline.features import build_period, compute_customer_features
+from pipeline.features import build_period, compute_customer_features, customer_measures
 from pipeline.features.sources import fetch_frame
 from pipeline.features.stage import summary
 from pipeline.schema import PRODUCTS
@@ -488,3 +489,26 @@ def test_mart_invariants_on_generated_banks(frames):
     inactive = out["txn_count"] == 0
     assert (out.loc[inactive, "rfm_segment"] == "Lost").all()
     assert (out["closed_in_period"] == (out["status"] == "closed")).all()
+    assert_measures_are_the_marts(frames, out)
+
+
+def assert_measures_are_the_marts(frames, mart: pd.DataFrame) -> None:
+    """customer_measures gives the mart's values for the columns asked, AUM changes too."""
+    con = connect_frames(frames)
+    for columns in (KEY_FEATURES, ("aum_change_3m", "aum_change_pct_12m", "digital_share")):
+        asked = ("customer_id", *columns)
+        got = customer_measures(con, AS_OF, DEFAULT_CFG, asked)
+        got = got.sort_values("customer_id").reset_index(drop=True)
+        assert list(got.columns) == list(asked)
+        want = mart[list(asked)]
+        for name in asked:  # as drift reads them: floats, missing as NaN
+            if name == "customer_id":
+                assert got[name].tolist() == want[name].tolist()
+            else:
+                assert got[name].astype("float64").tolist() == pytest.approx(
+                    want[name].astype("float64").tolist(), nan_ok=True, rel=0, abs=0
+                )
+
+
+def test_measures_are_the_marts_columns(features):
+    assert_measures_are_the_marts(bank(), features)

@@ -5,7 +5,11 @@ training calls it at earlier snapshots); `run_features(cfg, catalog, period)` is
 `crm features` stage.
 """
 
-from pipeline.features.customer import compute_customer_features, customer_aum
+from pipeline.features.customer import (
+    compute_customer_features,
+    customer_aum,
+    customer_measures,
+)
 from pipeline.features.kpis import compute_branch_kpis, compute_branch_outputs, compute_lorenz
 from pipeline.features.migration import compute_tier_migration
 from pipeline.features.settings import FeatureSettings
@@ -20,5 +24,6 @@ __all__ = [
     "compute_lorenz",
     "compute_tier_migration",
     "customer_aum",
+    "customer_measures",
     "run_features",
 ]

@@ -16,9 +16,10 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from pipeline.catalog import Catalog
-from pipeline.drift import drift_columns, drift_section
+from pipeline.drift import KEY_FEATURES, SCORE_MEASURES, drift_section
 from pipeline.errors import InputError
 from pipeline.io import promote_on_success, read_parquet, write_csv, write_json, write_parquet
 from pipeline.periods import as_of_date, previous_period
@@ -57,11 +58,13 @@ def score_period(
     features stage's compute_customer_features). Closed customers get p_alive,
     expected_transactions and clv 0 and churn_probability 1 (observed, not modelled).
     The card's drift section compares features with the previous period's mart
-    (`previous_features`, the one its scores came from; None: rebuilt at the previous
-    month end) and scores with `previous_scores` (None: the previous period not scored).
+    (`previous_features`, the one its scores came from, drift's columns are enough; None:
+    those columns rebuilt at the previous month end) and scores with `previous_scores`
+    (None: the previous period not scored).
     Some of the work runs on other threads through `con.cursor()`, so the tables must be
     ones a cursor sees (tables.connect and connect_frames make them so).
     """
+    from pipeline.features import customer_measures
     from pipeline.scoring.churn_model import bands  # scikit-learn: loaded when scoring
 
     if features_at is None:
@@ -74,7 +77,7 @@ def score_period(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="score-background") as pool:
         clv_job = pool.submit(on_cursor, con, _clv_and_validation, as_of, cfg)
         previous_job = (
-            pool.submit(on_cursor, con, _drift_features, features_at, as_of_date(before), cfg)
+            pool.submit(on_cursor, con, customer_measures, as_of_date(before), cfg, KEY_FEATURES)
             if previous_features is None
             else None
         )
@@ -129,10 +132,13 @@ def _clv_and_validation(con, as_of: date, cfg: dict[str, Any]):
     return clv_scores, clv_card, validate_clv(con, as_of, cfg)
 
 
-def _drift_features(con, features_at, as_of: date, cfg: dict[str, Any]) -> pd.DataFrame:
-    """The mart at `as_of`, only the columns drift compares: held while churn runs, and
-    at ten million customers the whole mart is gigabytes."""
-    return drift_columns(features_at(con, as_of, cfg))
+def _stored(path, columns: tuple[str, ...]) -> pd.DataFrame | None:
+    """The `columns` a stored period's output has (None: no such output): drift compares
+    no others, and at ten million customers the whole mart is gigabytes."""
+    if not path.is_file():
+        return None
+    names = pq.read_schema(path).names
+    return read_parquet(path, columns=[c for c in columns if c in names])
 
 
 def run_score(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
@@ -144,10 +150,8 @@ def run_score(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
         )
     features = read_parquet(path)
     before = previous_period(period)
-    previous_scores, previous_features = (
-        read_parquet(earlier) if earlier.is_file() else None
-        for earlier in (catalog.customer_scores(before), catalog.customer_features(before))
-    )
+    previous_scores = _stored(catalog.customer_scores(before), SCORE_MEASURES)
+    previous_features = _stored(catalog.customer_features(before), KEY_FEATURES)
     con = connect_engine(cfg, catalog)  # engine: duckdb | spark
     try:
         result = score_period(
