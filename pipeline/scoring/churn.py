@@ -302,27 +302,30 @@ def score_churn(
     # so the card's last digits, would.
     # The scoring model (refitted on the test window) needs nothing evaluation computes:
     # it is fitted on a thread beside it, filling the core evaluation's single-threaded
-    # steps (logistic fit, metrics, permutation importance) leave idle. OpenMP limits
-    # are per thread, so each thread sets its own.
+    # steps (logistic fit, metrics) leave idle. OpenMP limits are per thread, so each
+    # thread sets its own.
     threads = None if len(features_now) >= PARALLEL_MIN_ROWS else 1
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="churn-final") as pool:
         final_job = pool.submit(_fit_final, X_te, y_te, rs, c["max_training_rows"], threads)
         with threadpool_limits(limits=1, user_api="blas"):
             with threadpool_limits(limits=threads, user_api="openmp"):
                 metrics, hgb = cm.evaluate(X_tr, y_tr, X_te, y_te, rs, c["max_training_rows"])
-            del X_tr  # at ten million customers each matrix is gigabytes
-            with threadpool_limits(limits=1, user_api="openmp"):
-                drivers = cm.top_drivers(hgb, X_te, y_te, rs)
-        final = final_job.result()
-    directions = cm.risk_directions(X_te, y_te, rs)
-    del X_te  # the test window is done with: the scoring matrix takes its place
-    with threadpool_limits(limits=1, user_api="blas"):
-        with threadpool_limits(limits=threads, user_api="openmp"):
-            # the scoring matrix is built last: the windows' marts and matrices came first
-            X_now = model_matrix(features_now, usable, tiers)
-            prob = final.predict_proba(X_now)[:, 1]
-    reason_cols = [d["feature"] for d in drivers[: cm.REASON_FEATURES] if d["importance"] > 0]
-    reasons = cm.top_reasons(X_now, features_now, reason_cols, directions, cfg["locale"])
+        del X_tr  # at ten million customers each matrix is gigabytes
+        # Explaining needs only samples of the test window: with them taken, the window
+        # is freed and the scoring matrix takes its place.
+        importance = cm.importance_sample(X_te, y_te, rs)
+        direction = cm.direction_sample(X_te, y_te, rs)
+        del X_te
+        X_now = model_matrix(features_now, usable, tiers)
+        # The scores are predicted on the pool's thread with every core while this one
+        # explains (permutation importance, risk directions, reasons: one core each).
+        predict_job = pool.submit(_predict, final_job.result(), X_now, threads)
+        with threadpool_limits(limits=1, user_api="openmp"):
+            drivers = cm.top_drivers(hgb, *importance, rs)
+        directions = cm.risk_directions(*direction)
+        reason_cols = [d["feature"] for d in drivers[: cm.REASON_FEATURES] if d["importance"] > 0]
+        reasons = cm.top_reasons(X_now, features_now, reason_cols, directions, cfg["locale"])
+        prob = predict_job.result()
     auc, rule_auc = metrics["gradient_boosting"]["roc_auc"], metrics["recency_rule"]["roc_auc"]
     beats = auc > rule_auc
     section.update(
@@ -352,6 +355,13 @@ def _fit_final(X: pd.DataFrame, y: np.ndarray, random_state: int, max_rows: int,
 
     with threadpool_limits(limits=threads, user_api="openmp"):
         return cm.fit_gradient_boosting(X, y, random_state, max_rows)
+
+
+def _predict(model, X: pd.DataFrame, threads) -> np.ndarray:
+    """P(churn) per row of `X`, on a thread of its own with `threads` OpenMP threads."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        with threadpool_limits(limits=threads, user_api="openmp"):
+            return model.predict_proba(X)[:, 1]
 
 
 def _out(features_now: pd.DataFrame, prob: np.ndarray, reasons) -> pd.DataFrame:

@@ -225,19 +225,27 @@ def evaluate(
     return metrics, hgb
 
 
+def importance_sample(
+    X: pd.DataFrame, y: np.ndarray, random_state: int
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows top_drivers explains: a seeded sample of at most IMPORTANCE_ROWS of the
+    test window (all of it when the sample holds one class only)."""
+    rng = np.random.default_rng(random_state)
+    idx = np.sort(rng.choice(len(X), size=min(len(X), IMPORTANCE_ROWS), replace=False))
+    if len(np.unique(y[idx])) < 2:
+        return X, y
+    return X.iloc[idx], y[idx]
+
+
 def top_drivers(
     fit: SampledFit, X: pd.DataFrame, y: np.ndarray, random_state: int
 ) -> list[dict[str, float]]:
     """Permutation importance (drop in ROC-AUC, which the odds correction leaves alone),
-    seeded, on at most IMPORTANCE_ROWS rows."""
-    rng = np.random.default_rng(random_state)
-    idx = np.sort(rng.choice(len(X), size=min(len(X), IMPORTANCE_ROWS), replace=False))
-    if len(np.unique(y[idx])) < 2:
-        idx = np.arange(len(X))
+    seeded, on `importance_sample`'s rows."""
     result = permutation_importance(
         fit.model,
-        X.iloc[idx],
-        y[idx],
+        X,
+        y,
         scoring="roc_auc",
         n_repeats=IMPORTANCE_REPEATS,
         random_state=random_state,
@@ -253,16 +261,23 @@ def top_drivers(
     ]
 
 
-def risk_directions(X: pd.DataFrame, y: np.ndarray, random_state: int) -> dict[str, float]:
-    """+1 where churners sit higher on a feature than stayers (by mean rank), else -1.
-
-    On a seeded sample of at most DIRECTION_ROWS rows: ranking a million rows per feature
-    costs seconds and a direction is settled long before that."""
+def direction_sample(
+    X: pd.DataFrame, y: np.ndarray, random_state: int
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows risk_directions compares: a seeded sample of at most DIRECTION_ROWS
+    (ranking a million rows per feature costs seconds and a direction is settled long
+    before that), all of them when the sample holds one class only."""
     if len(X) > DIRECTION_ROWS:
         rng = np.random.default_rng(random_state)
         idx = np.sort(rng.choice(len(X), size=DIRECTION_ROWS, replace=False))
         if len(np.unique(y[idx])) == 2:
-            X, y = X.iloc[idx], y[idx]
+            return X.iloc[idx], y[idx]
+    return X, y
+
+
+def risk_directions(X: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
+    """+1 where churners sit higher on a feature than stayers (by mean rank), else -1,
+    on `direction_sample`'s rows."""
     ranks = X.rank(pct=True)
     diff = ranks[y == 1].mean() - ranks[y == 0].mean()
     return {c: (1.0 if diff[c] >= 0 else -1.0) for c in X.columns}
