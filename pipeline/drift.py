@@ -117,21 +117,26 @@ _NOTES = {
 }
 
 
+def feature_drift(previous_features: pd.DataFrame, features: pd.DataFrame) -> list[dict]:
+    """drift_section's rows for KEY_FEATURES: this period's mart against the previous
+    one's (an empty previous mart: no customers then, nothing to compare with)."""
+    before = None if previous_features.empty else previous_features
+    return measure_rows(before, features, KEY_FEATURES, "feature")
+
+
 def drift_section(
     previous_period: str,
-    previous_features: pd.DataFrame,
-    features: pd.DataFrame,
+    features_rows: list[dict],
     previous_scores: pd.DataFrame | None,
     scores: pd.DataFrame,
 ) -> dict:
-    """The model card's `drift`: PSI of the key features and the score distributions
-    against the previous period, and a warning for every measure above PSI_SHIFT.
+    """The model card's `drift`: PSI of the key features (`feature_drift`'s rows) and the
+    score distributions against the previous period, and a warning for every measure
+    above PSI_SHIFT.
 
     `previous_scores` None means the previous period was not scored: score measures then
     say "no previous scores" (scoring an earlier period here would be a different model).
     """
-    before = None if previous_features.empty else previous_features  # no customers then
-    features_rows = measure_rows(before, features, KEY_FEATURES, "feature")
     score_rows = measure_rows(previous_scores, scores, SCORE_MEASURES, "score")
     rows = features_rows + score_rows
     shifted = [r["measure"] for r in rows if r["shifted"]]

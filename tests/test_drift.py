@@ -15,6 +15,7 @@ from pipeline.drift import (
     PSI_SHIFT,
     SCORE_MEASURES,
     drift_section,
+    feature_drift,
     measure_rows,
     psi,
     psi_table,
@@ -106,7 +107,7 @@ def test_drift_section_warns_for_each_shifted_measure_and_says_when_scores_are_m
     now = before.copy()
     now["aum"] = np.arange(100.0) / 20  # all below 9.9, the previous lowest decile
     scores = pd.DataFrame({c: np.linspace(0, 1, 100) for c in SCORE_MEASURES})
-    section = drift_section("2026-09", before, now, None, scores)
+    section = drift_section("2026-09", feature_drift(before, now), None, scores)
     assert [r["measure"] for r in section["measures"]] == [*KEY_FEATURES, *SCORE_MEASURES]
     assert section["shifted"] == ["aum"]
     assert section["warnings"] == [
@@ -116,9 +117,9 @@ def test_drift_section_warns_for_each_shifted_measure_and_says_when_scores_are_m
     score_rows = section["measures"][len(KEY_FEATURES) :]
     assert {r["reason"] for r in score_rows} == {"no_previous"}
     assert all(r["psi"] is None for r in score_rows)
-    with_scores = drift_section("2026-09", before, now, scores, scores)
+    with_scores = drift_section("2026-09", feature_drift(before, now), scores, scores)
     assert [r["psi"] for r in with_scores["measures"][len(KEY_FEATURES) :]] == [0.0, 0.0, 0.0]
-    empty = drift_section("2026-09", before.iloc[:0], now, None, scores)
+    empty = drift_section("2026-09", feature_drift(before.iloc[:0], now), None, scores)
     assert {r["reason"] for r in empty["measures"]} == {"no_previous"} and not empty["warnings"]
 
 
@@ -129,8 +130,7 @@ def test_drift_section_warns_for_each_shifted_measure_and_says_when_scores_are_m
 def test_drift_flags_exactly_the_measures_above_the_threshold(prev, curr) -> None:
     section = drift_section(
         "2026-09",
-        pd.DataFrame({"aum": prev}),
-        pd.DataFrame({"aum": curr}),
+        feature_drift(pd.DataFrame({"aum": prev}), pd.DataFrame({"aum": curr})),
         None,
         pd.DataFrame({"clv": curr}),
     )

@@ -8,7 +8,7 @@ branch, together (io.promote_on_success). `score_period` is the pure computation
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from pipeline.catalog import Catalog
-from pipeline.drift import KEY_FEATURES, SCORE_MEASURES, drift_section
+from pipeline.drift import KEY_FEATURES, SCORE_MEASURES, drift_section, feature_drift
 from pipeline.errors import InputError
 from pipeline.io import promote_on_success, read_parquet, write_csv, write_json, write_parquet
 from pipeline.periods import as_of_date, previous_period
@@ -64,49 +64,31 @@ def score_period(
     Some of the work runs on other threads through `con.cursor()`, so the tables must be
     ones a cursor sees (tables.connect and connect_frames make them so).
     """
-    from pipeline.features import customer_measures
     from pipeline.scoring.churn_model import bands  # scikit-learn: loaded when scoring
 
     if features_at is None:
         from pipeline.features import compute_customer_features as features_at
     as_of = as_of_date(period)
     before = previous_period(period)
-    # CLV with its validation, and the previous month's mart drift needs, run on a
-    # background thread (each on a cursor of its own) beside churn: their scans and fits
-    # fill the core that churn's pandas and model work leaves idle.
+    # CLV with its validation, then the features' drift (rebuilding the previous month's
+    # measures when not stored) and CLV joined to the customers, run on a background
+    # thread (queries on a cursor of its own) beside churn: their scans and fits fill
+    # the core that churn's pandas and model work leaves idle.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="score-background") as pool:
         clv_job = pool.submit(on_cursor, con, _clv_and_validation, as_of, cfg)
-        previous_job = (
-            pool.submit(on_cursor, con, customer_measures, as_of_date(before), cfg, KEY_FEATURES)
-            if previous_features is None
-            else None
+        drift_job = pool.submit(
+            _feature_drift, con, previous_features, features, as_of_date(before), cfg
         )
+        base_job = pool.submit(_with_clv, features, clv_job)
         try:
             churn_scores, churn_card = score_churn(con, features, as_of, cfg, features_at)
         finally:  # CLV's error, if any, is the one reported, as when it ran first
-            clv_scores, clv_card, validation = clv_job.result()
-        if previous_job is not None:
-            previous_features = previous_job.result()
+            _, clv_card, validation = clv_job.result()
+        features_drift, s = drift_job.result(), base_job.result()
 
-    base = features[
-        [
-            "customer_id",
-            "branch_id",
-            "rm_id",
-            "tier",
-            "rfm_segment",
-            "status",
-            "days_since_rm_contact",
-        ]
-    ].copy()
-    base["customer_id"] = base["customer_id"].astype(str)
-    clv_part = clv_scores.rename(
-        columns={"frequency": "btyd_frequency", "recency": "btyd_recency", "T": "btyd_T"}
-    ).drop(columns="monetary_value")
-    clv_part["customer_id"] = clv_part["customer_id"].astype(str)
-    s = base.merge(clv_part, on="customer_id", how="left").merge(
-        churn_scores, on="customer_id", how="left"
-    )
+    # churn's columns are per customer of `features`, in its order, as `s` is
+    s["churn_probability"] = churn_scores["churn_probability"].to_numpy()
+    s["top_reasons"] = churn_scores["top_reasons"].array
     s.insert(s.columns.get_loc("btyd_frequency"), "in_btyd", s["btyd_frequency"].notna())
     closed = (s["status"] == "closed").to_numpy()
     for col in _ZERO_WHEN_CLOSED:
@@ -122,7 +104,7 @@ def score_period(
     lists = watchlists(s, as_of, cfg)
     s.insert(0, "period", period)
     scores = s[["period", *SCORE_COLUMNS]]
-    drift = drift_section(before, previous_features, features, previous_scores, scores)
+    drift = drift_section(before, features_drift, previous_scores, scores)
     card = build_card(period, as_of, clv_card, validation, churn_card, scores, cfg, drift)
     return ScoreResult(scores, card, lists)
 
@@ -130,6 +112,41 @@ def score_period(
 def _clv_and_validation(con, as_of: date, cfg: dict[str, Any]):
     clv_scores, clv_card = score_clv(con, as_of, cfg)
     return clv_scores, clv_card, validate_clv(con, as_of, cfg)
+
+
+def _feature_drift(
+    con, previous: pd.DataFrame | None, features: pd.DataFrame, before: date, cfg: dict[str, Any]
+) -> list[dict]:
+    """Drift rows of the key features; the previous month's measures rebuilt at `before`
+    (the previous month end) when no stored mart was given."""
+    from pipeline.features import customer_measures
+
+    if previous is None:
+        previous = on_cursor(con, customer_measures, before, cfg, KEY_FEATURES)
+    return feature_drift(previous, features)
+
+
+def _with_clv(features: pd.DataFrame, clv_job: Future) -> pd.DataFrame:
+    """The scores' customer columns from `features`, in its order, with CLV's joined."""
+    base = features[
+        [
+            "customer_id",
+            "branch_id",
+            "rm_id",
+            "tier",
+            "rfm_segment",
+            "status",
+            "days_since_rm_contact",
+        ]
+    ].copy()
+    base["customer_id"] = base["customer_id"].astype(str)
+    clv_part = (
+        clv_job.result()[0]
+        .rename(columns={"frequency": "btyd_frequency", "recency": "btyd_recency", "T": "btyd_T"})
+        .drop(columns="monetary_value")
+    )
+    clv_part["customer_id"] = clv_part["customer_id"].astype(str)
+    return base.merge(clv_part, on="customer_id", how="left")  # keeps the left's order
 
 
 def _stored(path, columns: tuple[str, ...]) -> pd.DataFrame | None:
