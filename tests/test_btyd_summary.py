@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
-from pipeline.scoring.summary import btyd_summary, holdout_events, holdout_length
+from pipeline.scoring.summary import btyd_summaries, btyd_summary, holdout_length
 from pipeline.tables import connect_frames
 
 with warnings.catch_warnings():
@@ -158,13 +158,97 @@ def test_revenue_source_without_revenue_column_is_a_config_error(cfg):
         btyd_summary(connect_frames({"transactions": df}), AS_OF, "day", cfg)
 
 
+SPLIT = [
+    # the calibration ends on Thursday 2026-10-01: its week (Sep 28 - Oct 4) straddles it
+    ("A", "2026-09-29 10:00", 2.0, True),
+    ("A", "2026-10-01 09:00", 3.0, True),
+    ("A", "2026-10-02 12:00", 4.0, True),  # after the calibration end, in its week
+    ("A", "2026-10-14 12:00", 5.0, True),
+    ("A", "2026-10-20 12:00", 6.0, True),
+    ("B", "2026-10-03 12:00", 7.0, True),  # only after the calibration end
+    ("C", "2026-09-01 12:00", 1.0, True),
+    ("D", "2026-09-22 12:00", 1.0, True),
+    ("D", "2026-09-30 12:00", 10.0, True),
+    ("D", "2026-10-03 12:00", 100.0, True),  # its week's calibration value stays 10
+]
+CAL_END = date(2026, 10, 1)
+
+# customer: (frequency, recency, T, monetary_value, holdout_events), worked by hand
+SPLIT_EXPECTED = {
+    "day": {
+        "A": (1.0, 2.0, 2.0, 3.0, 3.0),  # Sep 29, Oct 1; holdout Oct 2, 14, 20
+        "C": (0.0, 0.0, 30.0, 0.0, 0.0),
+        "D": (1.0, 8.0, 9.0, 10.0, 1.0),  # Sep 22, Sep 30; holdout Oct 3
+    },
+    "week": {
+        "A": (0.0, 0.0, 0.0, 0.0, 2.0),  # one calibration week; holdout weeks of Oct 12, 19
+        "C": (0.0, 0.0, 4.0, 0.0, 0.0),  # week of Aug 31, four before Sep 28
+        "D": (1.0, 1.0, 1.0, 10.0, 0.0),  # Oct 3 is in the calibration end's week
+    },
+}
+
+
+@pytest.mark.parametrize("unit", ["day", "week"])
+def test_calibration_summary_and_holdout_by_hand(cfg, unit):
+    con = connect_frames({"transactions": _txns(SPLIT)})
+    summary, calibration = btyd_summaries(con, AS_OF, CAL_END, unit, cfg)
+    pd.testing.assert_frame_equal(summary, btyd_summary(con, AS_OF, unit, cfg))
+    got = calibration.set_index("customer_id")
+    assert list(got.columns) == ["frequency", "recency", "T", "monetary_value", "holdout_events"]
+    assert {k: tuple(v) for k, v in got.iterrows()} == SPLIT_EXPECTED[unit]
+
+
+def test_calibration_summary_with_margin_rates_binds_each_parameter(cfg):
+    c = copy.deepcopy(cfg)
+    c["clv"]["value_source"] = "margin_rates"
+    c["clv"]["margin_rates"] = {"card_purchase": 0.02, "transfer_out": 0.5}
+    df = _txns(SPLIT).drop(columns="revenue")
+    df.loc[df["customer_id"] == "D", "txn_type"] = "transfer_out"
+    con = connect_frames({"transactions": df})
+    summary, calibration = btyd_summaries(con, AS_OF, CAL_END, "day", c)
+    pd.testing.assert_frame_equal(summary, btyd_summary(con, AS_OF, "day", c))
+    expected = btyd_summary(con, CAL_END, "day", c)
+    pd.testing.assert_frame_equal(calibration.drop(columns="holdout_events"), expected)
+    # D's repeat event: Sep 30, 100 x 0.5
+    assert calibration.set_index("customer_id").loc["D", "monetary_value"] == 50.0
+
+
+def _holdout(df: pd.DataFrame, cal_end: date, unit: str) -> pd.Series:
+    """Distinct periods after the calibration end's period up to the as-of date, by pandas."""
+    t = df.loc[
+        df["customer_initiated"] & (df["txn_time"] < pd.Timestamp(AS_OF) + pd.Timedelta(days=1))
+    ]
+    day = t["txn_time"].dt.normalize()
+    period = day - pd.to_timedelta(day.dt.day_of_week, unit="D") if unit == "week" else day
+    cal = pd.Timestamp(cal_end)
+    cal_period = cal - pd.Timedelta(days=cal.weekday()) if unit == "week" else cal
+    later = t.assign(p=period)[period > cal_period]
+    return later.groupby("customer_id")["p"].nunique().astype(float)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(_row, min_size=1, max_size=60),
+    unit=st.sampled_from(["day", "week"]),
+    holdout_days=st.integers(min_value=0, max_value=120),
+)
+def test_summaries_from_one_pass_equal_the_summaries_apart(cfg, rows, unit, holdout_days):
+    base = datetime(AS_OF.year, AS_OF.month, AS_OF.day)
+    table = [(c, base - timedelta(days=d) + timedelta(seconds=s), v, ci) for c, d, s, v, ci in rows]
+    df = _txns(table)
+    con = connect_frames({"transactions": df})
+    cal_end = AS_OF - timedelta(days=holdout_days)
+    summary, calibration = btyd_summaries(con, AS_OF, cal_end, unit, cfg)
+    pd.testing.assert_frame_equal(summary, btyd_summary(con, AS_OF, unit, cfg))
+    expected = btyd_summary(con, cal_end, unit, cfg)
+    pd.testing.assert_frame_equal(calibration.drop(columns="holdout_events"), expected)
+    holdout = _holdout(df, cal_end, unit)
+    want = [holdout.get(c, 0.0) for c in calibration["customer_id"]]
+    assert calibration["holdout_events"].tolist() == want
+
+
 @pytest.mark.parametrize("unit,length", [("day", 31.0), ("week", 4.0)])
-def test_holdout_events_count_periods_after_calibration(unit, length):
-    con = connect_frames({"transactions": _txns(HAND)})
-    cal_end = date(2026, 9, 30)  # a Wednesday: its week runs to Oct 4
-    got = holdout_events(con, cal_end, AS_OF, unit).set_index("customer_id")["holdout_events"]
-    if unit == "day":
-        assert got.to_dict() == {"A": 3.0, "B": 1.0}
-    else:  # Oct 1 sits in the calibration end's week
-        assert got.to_dict() == {"A": 2.0, "B": 1.0}
-    assert holdout_length(cal_end, AS_OF, unit) == length
+def test_holdout_length_in_units(unit, length):
+    assert holdout_length(date(2026, 9, 30), AS_OF, unit) == length

@@ -30,7 +30,7 @@ from pipeline.dialect import DUCKDB, SPARK  # noqa: E402
 from pipeline.errors import ConfigError, InputError  # noqa: E402
 from pipeline.features import compute_customer_features  # noqa: E402
 from pipeline.scoring.clv import fit_models, predict_clv  # noqa: E402
-from pipeline.scoring.summary import btyd_summary, holdout_events  # noqa: E402
+from pipeline.scoring.summary import btyd_summaries, btyd_summary  # noqa: E402
 from pipeline.spark.connection import SparkConnection, connect_spark  # noqa: E402
 from pipeline.spark.predict import predict_clv_partitioned  # noqa: E402
 from pipeline.spark.session import session_conf, spark_session  # noqa: E402
@@ -186,12 +186,12 @@ def test_btyd_summary_and_holdout_equal_duckdbs(engines, cfg, time_unit):
         btyd_summary(sc, AS_OF, time_unit, cfg), expected, check_exact=True
     )
     cal_end = dt.date(2026, 4, 30)
-    pd.testing.assert_frame_equal(
-        holdout_events(sc, cal_end, AS_OF, time_unit).reset_index(drop=True),
-        holdout_events(duck, cal_end, AS_OF, time_unit).reset_index(drop=True),
-        check_exact=True,
-        check_dtype=False,
-    )
+    for got, want in zip(
+        btyd_summaries(sc, AS_OF, cal_end, time_unit, cfg),
+        btyd_summaries(duck, AS_OF, cal_end, time_unit, cfg),
+        strict=True,
+    ):
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
 
 
 def test_btyd_summary_with_margin_rates_equals_duckdbs(engines, cfg):

@@ -26,8 +26,8 @@ from pipeline.periods import as_of_date, previous_period
 from pipeline.scoring.card import SCORE_COLUMNS, build_card, summary_text
 from pipeline.scoring.churn import score_churn
 from pipeline.scoring.clv import score_clv
-from pipeline.scoring.summary import btyd_summary
-from pipeline.scoring.validation import validate_clv
+from pipeline.scoring.summary import btyd_summaries, btyd_summary
+from pipeline.scoring.validation import calibration_end, validate_clv
 from pipeline.scoring.value_risk import clv_deciles, quadrants, watchlists
 from pipeline.tables import connect_engine, on_cursor
 
@@ -110,8 +110,12 @@ def score_period(
 
 
 def _clv_and_validation(con, as_of: date, cfg: dict[str, Any]):
-    clv_scores, clv_card = score_clv(con, as_of, cfg)
-    return clv_scores, clv_card, validate_clv(con, as_of, cfg)
+    """CLV and its validation, their summaries from one pass over the transactions."""
+    c = cfg["clv"]
+    cal_end = calibration_end(as_of, c["holdout_months"])
+    summary, calibration = btyd_summaries(con, as_of, cal_end, c["time_unit"], cfg)
+    clv_scores, clv_card = score_clv(con, as_of, cfg, summary)
+    return clv_scores, clv_card, validate_clv(as_of, cfg, calibration)
 
 
 def _feature_drift(

@@ -193,10 +193,15 @@ def clv_card(
 
 
 def score_clv(
-    con: duckdb.DuckDBPyConnection, as_of: date, cfg: dict[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    cfg: dict[str, Any],
+    summary: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Summary, fits and per-customer predictions at as_of, with the card section."""
-    summary = btyd_summary(con, as_of, cfg["clv"]["time_unit"], cfg)
+    """Fits and per-customer predictions at as_of from the BTYD summary (None: computed
+    here), with the card section."""
+    if summary is None:
+        summary = btyd_summary(con, as_of, cfg["clv"]["time_unit"], cfg)
     fitted, gg, gg_problem = fit_models(summary, cfg)
     # An engine's connection may predict its own way (Spark: per partition, same values).
     scores = getattr(con, "predict_clv", predict_clv)(summary, fitted, gg, cfg)

@@ -95,10 +95,7 @@ def btyd_summary(
     definitions, in `time_unit`s), sorted by customer_id.
     """
     period = _period_sql("txn_time", time_unit)
-    obs_period = _period_sql("CAST(? AS TIMESTAMP)", time_unit)
     value, value_params = event_value_sql(con, cfg)
-    unit = float(UNIT_DAYS[time_unit])
-    days = dialect_of(con).days_between
     sql = f"""
         WITH events AS (
             SELECT customer_id, {period} AS p, sum(CAST({value} AS {EXACT})) AS v
@@ -106,42 +103,94 @@ def btyd_summary(
             WHERE customer_initiated AND txn_time < ?
             GROUP BY customer_id, p
         )
-        SELECT customer_id,
-               CAST(count(*) - 1 AS DOUBLE) AS frequency,
-               {days("min(p)", "max(p)")} / {unit} AS recency,
-               {days("min(p)", obs_period)} / {unit} AS T,
-               CASE WHEN count(*) > 1
-                    THEN CAST(sum(v) - min_by(v, p) AS DOUBLE) / (count(*) - 1)
-                    ELSE 0.0 END AS monetary_value
+        SELECT customer_id, {_summary_columns(con, time_unit, "v")}
         FROM events
         GROUP BY customer_id
         ORDER BY customer_id
     """
     params = [*value_params, as_of + timedelta(days=1), as_of]
-    out = con.execute(sql, params).df()
-    return out.astype({"customer_id": "string", **{c: "float64" for c in out.columns[1:]}})
+    return _typed(con.execute(sql, params).df())
 
 
-def holdout_events(
-    con: duckdb.DuckDBPyConnection, calibration_end: date, as_of: date, time_unit: str
-) -> pd.DataFrame:
-    """Per customer, events (distinct periods) after the calibration end's period up to as_of.
+def btyd_summaries(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    calibration_end: date,
+    time_unit: str,
+    cfg: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """btyd_summary at `as_of`, and at `calibration_end` with each customer's
+    holdout_events, from one pass over the transactions (the costly part of each).
 
-    As lifetimes' calibration/holdout split: a period that straddles the calibration end
-    belongs to calibration. Columns: customer_id, holdout_events (customers with none
-    are absent).
+    holdout_events: events (distinct periods) after the calibration end's period up to
+    as_of, 0 for none. As lifetimes' calibration/holdout split, a period that straddles
+    the calibration end belongs to calibration, its value there only the calibration
+    transactions' (each period's events are split at the calibration end).
     """
     period = _period_sql("txn_time", time_unit)
-    cal_period = _period_sql("CAST(? AS TIMESTAMP)", time_unit)
+    value, value_params = event_value_sql(con, cfg)
+    in_calibration = "txn_time < ?"
+    cal = "n_cal > 0"
     sql = f"""
-        SELECT customer_id, CAST(count(DISTINCT {period}) AS DOUBLE) AS holdout_events
-        FROM transactions
-        WHERE customer_initiated AND txn_time < ? AND {period} > {cal_period}
+        WITH events AS (
+            SELECT customer_id, {period} AS p, sum(CAST({value} AS {EXACT})) AS v,
+                   sum(CAST({value} AS {EXACT})) FILTER (WHERE {in_calibration}) AS v_cal,
+                   count(*) FILTER (WHERE {in_calibration}) AS n_cal
+            FROM transactions
+            WHERE customer_initiated AND txn_time < ?
+            GROUP BY customer_id, p
+        )
+        SELECT customer_id, {_summary_columns(con, time_unit, "v")},
+               {_summary_columns(con, time_unit, "v_cal", cal, "cal_")},
+               count(*) FILTER (WHERE {cal}) AS cal_events,
+               CAST(count(*) FILTER (WHERE p > {_period_sql("CAST(? AS TIMESTAMP)", time_unit)})
+                    AS DOUBLE) AS holdout_events
+        FROM events
         GROUP BY customer_id
         ORDER BY customer_id
     """
-    out = con.execute(sql, [as_of + timedelta(days=1), calibration_end]).df()
-    return out.astype({"customer_id": "string"})
+    after_cal = calibration_end + timedelta(days=1)
+    params = [*value_params, *value_params, after_cal, after_cal, as_of + timedelta(days=1)]
+    params += [as_of, calibration_end, calibration_end]
+    both = con.execute(sql, params).df()
+    cal = both[both["cal_events"].to_numpy() > 0]
+    calibration = pd.DataFrame(
+        {
+            "customer_id": cal["customer_id"],
+            **{name: cal[f"cal_{name}"] for name in SUMMARY_COLUMNS},
+            "holdout_events": cal["holdout_events"],
+        }
+    )
+    summary = both[["customer_id", *SUMMARY_COLUMNS]]
+    return _typed(summary), _typed(calibration.reset_index(drop=True))
+
+
+SUMMARY_COLUMNS = ("frequency", "recency", "T", "monetary_value")
+
+
+def _summary_columns(
+    con, time_unit: str, value: str, within: str | None = None, prefix: str = ""
+) -> str:
+    """The summary's columns over the events (p, `value`): all of them, or those `within`
+    holds for; T runs to the period of the date bound to its `?`."""
+    only = f" FILTER (WHERE {within})" if within else ""
+    n = f"count(*){only}"
+    unit = float(UNIT_DAYS[time_unit])
+    days = dialect_of(con).days_between
+    observed = _period_sql("CAST(? AS TIMESTAMP)", time_unit)
+    return ", ".join(
+        [
+            f"CAST({n} - 1 AS DOUBLE) AS {prefix}frequency",
+            f"{days(f'min(p){only}', f'max(p){only}')} / {unit} AS {prefix}recency",
+            f"{days(f'min(p){only}', observed)} / {unit} AS {prefix}T",
+            f"CASE WHEN {n} > 1 THEN CAST(sum({value}){only} - min_by({value}, p){only} AS"
+            f" DOUBLE) / ({n} - 1) ELSE 0.0 END AS {prefix}monetary_value",
+        ]
+    )
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.astype({"customer_id": "string", **{c: "float64" for c in frame.columns[1:]}})
 
 
 def holdout_length(calibration_end: date, as_of: date, time_unit: str) -> float:

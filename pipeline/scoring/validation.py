@@ -14,12 +14,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 from pipeline import btyd
-from pipeline.scoring.summary import btyd_summary, holdout_events, holdout_length
+from pipeline.scoring.summary import holdout_length
 
 FREQUENCY_BUCKETS = 8  # calibration frequency 0..6 and "7+" in the comparison table
 
@@ -74,10 +73,10 @@ def by_frequency(
     ]
 
 
-def validate_clv(
-    con: duckdb.DuckDBPyConnection, as_of: date, cfg: dict[str, Any]
-) -> dict[str, Any]:
-    """The validation section of the model card (never raises for thin data: says so)."""
+def validate_clv(as_of: date, cfg: dict[str, Any], calibration: pd.DataFrame) -> dict[str, Any]:
+    """The validation section of the model card (never raises for thin data: says so),
+    from the calibration summary with holdout events (summary.btyd_summaries at
+    calibration_end(as_of, clv.holdout_months))."""
     c = cfg["clv"]
     unit = c["time_unit"]
     cal_end = calibration_end(as_of, c["holdout_months"])
@@ -89,7 +88,7 @@ def validate_clv(
         "time_unit": unit,
         "baseline": "historical rate: calibration frequency / T x holdout length",
     }
-    cal = btyd_summary(con, cal_end, unit, cfg)
+    cal = calibration
     try:
         fitted = btyd.fit_transactions_model(
             cal, c["model"], c["penalizer"], c["min_repeat_customers"]
@@ -102,14 +101,7 @@ def validate_clv(
         )
         return section
     length = section["holdout_length_units"]
-    actual = (
-        cal[["customer_id"]]
-        .merge(holdout_events(con, cal_end, as_of, unit), on="customer_id", how="left")[
-            "holdout_events"
-        ]
-        .fillna(0.0)
-        .to_numpy()
-    )
+    actual = cal["holdout_events"].to_numpy()
     f, r, t = (cal[k].to_numpy() for k in ("frequency", "recency", "T"))
     predicted = btyd.expected_transactions(fitted, length, f, r, t)
     baseline = np.divide(f, t, out=np.zeros_like(f), where=t > 0) * length
