@@ -301,7 +301,8 @@ class _Rows:
             passing = pc.invert(fails)
         if pc.any(fails).as_py():
             self.failing.append(table.filter(fails).select(MARKS.names).cast(MARKS))
-        good = table.filter(passing)
+        # a filter copies every column even when it keeps every row, as nearly all do
+        good = table if pc.all(passing).as_py() else table.filter(passing)
         if self.together:
             self._groups(good, final=False)
         else:
