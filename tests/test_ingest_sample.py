@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
@@ -105,3 +106,17 @@ def test_canonical_tables_are_typed_and_sorted(sample_bank):
     customers = pd.read_parquet(catalog.interim_table("customers"))
     assert not {"name", "national_id", "phone"} & set(customers.columns)
     assert len(customers) == manifest["tables"]["customers"]["accepted"]
+
+
+def test_canonical_tables_keep_statistics_where_scans_skip_row_groups(sample_bank):
+    """Dates, times and numbers carry min/max (a snapshot read skips other months' row
+    groups); text does not (no query filters a row group away by a text range)."""
+    catalog, _, _ = sample_bank
+    for table in ("transactions", "balances", "customers"):
+        meta = pq.ParquetFile(catalog.interim_table(table)).metadata
+        group = meta.row_group(0)
+        for i in range(group.num_columns):
+            column = group.column(i)
+            text = meta.schema.column(i).logical_type.type == "STRING"
+            has_range = column.statistics is not None and column.statistics.has_min_max
+            assert has_range != text, (table, column.path_in_schema)

@@ -64,7 +64,11 @@ def file_identity(path: Path) -> list:
 
 
 def open_table(spec: TableSpec, path: Path) -> ParquetOut:
-    """The writer of a canonical table's accepted rows (to be moved into place later)."""
+    """The writer of a canonical table's accepted rows (to be moved into place later).
+
+    Min/max statistics for dates, times and numbers, which let scans skip row groups
+    (balances by month end, transactions by time); for text they would cost a fifth of
+    encoding a table and no query filters a row group away by a text range."""
     path.parent.mkdir(parents=True, exist_ok=True)
     return ParquetOut(
         path,
@@ -72,6 +76,7 @@ def open_table(spec: TableSpec, path: Path) -> ParquetOut:
         compression=TABLE_COMPRESSION,
         dictionary=dictionary_columns(spec),
         row_group=ROW_GROUP,
+        statistics=[c.name for c in spec.columns_out if c.dtype != "string"],
     )
 
 
