@@ -15,7 +15,8 @@ from pipeline.config import load_config
 from pipeline.errors import InputError
 from pipeline.io import write_parquet
 from pipeline.scoring import run_score
-from pipeline.scoring.validation import accuracy, by_frequency, calibration_end
+from pipeline.scoring.summary import calibration_end
+from pipeline.scoring.validation import accuracy, by_frequency
 
 
 def test_calibration_end_is_a_month_end_before_as_of():

@@ -25,9 +25,7 @@ from pipeline.io import promote_on_success, read_parquet, write_csv, write_json,
 from pipeline.periods import as_of_date, previous_period
 from pipeline.scoring.card import SCORE_COLUMNS, build_card, summary_text
 from pipeline.scoring.churn import score_churn
-from pipeline.scoring.clv import score_clv
-from pipeline.scoring.summary import btyd_summaries, btyd_summary
-from pipeline.scoring.validation import calibration_end, validate_clv
+from pipeline.scoring.summary import btyd_summaries, btyd_summary, calibration_end
 from pipeline.scoring.value_risk import clv_deciles, quadrants, watchlists
 from pipeline.tables import connect_engine, on_cursor
 
@@ -64,8 +62,6 @@ def score_period(
     Some of the work runs on other threads through `con.cursor()`, so the tables must be
     ones a cursor sees (tables.connect and connect_frames make them so).
     """
-    from pipeline.scoring.churn_model import bands  # scikit-learn: loaded when scoring
-
     if features_at is None:
         from pipeline.features import compute_customer_features as features_at
     as_of = as_of_date(period)
@@ -85,6 +81,8 @@ def score_period(
         finally:  # CLV's error, if any, is the one reported, as when it ran first
             _, clv_card, validation = clv_job.result()
         features_drift, s = drift_job.result(), base_job.result()
+
+    from pipeline.scoring.churn_model import bands  # scikit-learn: loaded by churn
 
     # churn's columns are per customer of `features`, in its order, as `s` is
     s["churn_probability"] = churn_scores["churn_probability"].to_numpy()
@@ -114,6 +112,10 @@ def _clv_and_validation(con, as_of: date, cfg: dict[str, Any]):
     c = cfg["clv"]
     cal_end = calibration_end(as_of, c["holdout_months"])
     summary, calibration = btyd_summaries(con, as_of, cal_end, c["time_unit"], cfg)
+    # lifetimes (half a second to import) loads here, beside churn's first scans
+    from pipeline.scoring.clv import score_clv
+    from pipeline.scoring.validation import validate_clv
+
     clv_scores, clv_card = score_clv(con, as_of, cfg, summary)
     return clv_scores, clv_card, validate_clv(as_of, cfg, calibration)
 

@@ -8,8 +8,6 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline import btyd
-
 SCORE_COLUMNS = {
     "customer_id": "customer key",
     "branch_id": "branch",
@@ -60,7 +58,7 @@ def build_card(
         "period": period,
         "as_of_date": as_of.isoformat(),
         "grain": "customer_scores: one row per customer in the period's features",
-        "versions": {"lifetimes": btyd.LIFETIMES_VERSION, "scikit_learn": version("scikit-learn")},
+        "versions": {"lifetimes": version("lifetimes"), "scikit_learn": version("scikit-learn")},
         "customers": int(len(scores)),
         "clv": clv_card,
         "clv_validation": validation,

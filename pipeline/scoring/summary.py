@@ -193,6 +193,11 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({"customer_id": "string", **{c: "float64" for c in frame.columns[1:]}})
 
 
+def calibration_end(as_of: date, holdout_months: int) -> date:
+    """The month end `holdout_months` before as_of's month."""
+    return (pd.Period(as_of, freq="M") - holdout_months).end_time.date()
+
+
 def holdout_length(calibration_end: date, as_of: date, time_unit: str) -> float:
     """The holdout's length in units, between the two dates' periods (as lifetimes)."""
 

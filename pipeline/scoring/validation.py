@@ -18,14 +18,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline import btyd
-from pipeline.scoring.summary import holdout_length
+from pipeline.scoring.summary import calibration_end, holdout_length
 
 FREQUENCY_BUCKETS = 8  # calibration frequency 0..6 and "7+" in the comparison table
-
-
-def calibration_end(as_of: date, holdout_months: int) -> date:
-    """The month end `holdout_months` before as_of's month."""
-    return (pd.Period(as_of, freq="M") - holdout_months).end_time.date()
 
 
 def accuracy(predicted: np.ndarray, actual: np.ndarray) -> dict[str, float]:
