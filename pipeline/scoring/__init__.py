@@ -11,6 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -155,7 +156,7 @@ def _with_clv(features: pd.DataFrame, clv_job: Future) -> pd.DataFrame:
     return base.merge(clv_part, on="customer_id", how="left")  # keeps the left's order
 
 
-def _stored(path, columns: tuple[str, ...]) -> pd.DataFrame | None:
+def _stored(path: Path, columns: tuple[str, ...]) -> pd.DataFrame | None:
     """The `columns` a stored period's output has (None: no such output): drift compares
     no others, and at ten million customers the whole mart is gigabytes."""
     if not path.is_file():

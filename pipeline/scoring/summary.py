@@ -130,7 +130,7 @@ def btyd_summaries(
     period = _period_sql("txn_time", time_unit)
     value, value_params = event_value_sql(con, cfg)
     in_calibration = "txn_time < ?"
-    cal = "n_cal > 0"
+    calibrated = "n_cal > 0"  # an event with a calibration transaction
     sql = f"""
         WITH events AS (
             SELECT customer_id, {period} AS p, sum(CAST({value} AS {EXACT})) AS v,
@@ -141,8 +141,8 @@ def btyd_summaries(
             GROUP BY customer_id, p
         )
         SELECT customer_id, {_summary_columns(con, time_unit, "v")},
-               {_summary_columns(con, time_unit, "v_cal", cal, "cal_")},
-               count(*) FILTER (WHERE {cal}) AS cal_events,
+               {_summary_columns(con, time_unit, "v_cal", calibrated, "cal_")},
+               count(*) FILTER (WHERE {calibrated}) AS cal_events,
                CAST(count(*) FILTER (WHERE p > {_period_sql("CAST(? AS TIMESTAMP)", time_unit)})
                     AS DOUBLE) AS holdout_events
         FROM events
