@@ -301,8 +301,8 @@ def score_churn(
     # the thread count. BLAS (the logistic baseline) stays on one thread: its sums, and
     # so the card's last digits, would.
     # The scoring model (refitted on the test window) needs nothing evaluation computes:
-    # it is fitted on a thread beside it, filling the core evaluation's single-threaded
-    # steps (logistic fit, metrics) leave idle. OpenMP limits are per thread, so each
+    # it is fitted on a thread beside it, filling what evaluation's one-core steps (the
+    # logistic baseline, the metrics) leave idle. OpenMP limits are per thread, so each
     # thread sets its own.
     threads = None if len(features_now) >= PARALLEL_MIN_ROWS else 1
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="churn-final") as pool:
