@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.scoring.reasons import phrase_values
+from pipeline.scoring.reasons import phrase_codes
+
+
+def phrase_values(feature: str, values: np.ndarray, median: float, locale: str) -> list[str]:
+    """One phrase per value, as top_reasons takes them from phrase_codes."""
+    words, which = phrase_codes(feature, values, median, locale)
+    return [words[i] for i in which]
 
 
 def test_aum_change_reads_as_a_signed_percentage_over_its_months() -> None:

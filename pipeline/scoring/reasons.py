@@ -90,12 +90,6 @@ FLAGS: dict[str, tuple[str, str, str, str]] = {
 }
 
 
-def phrase_values(feature: str, values: np.ndarray, median: float, locale: str) -> list[str]:
-    """One phrase per value of `feature`, comparing it with the typical customer."""
-    words, which = phrase_codes(feature, values, median, locale)
-    return np.array(words, dtype=object)[which].tolist()
-
-
 def phrase_codes(
     feature: str, values: np.ndarray, median: float, locale: str
 ) -> tuple[list[str], np.ndarray]:
