@@ -94,7 +94,6 @@ monthly: setup check-period ## Scheduled run of every stage for PERIOD=YYYY-MM
 	$(CRM) run --period $(PERIOD)
 
 bench: setup ## Benchmark the stages at scale (writes benchmarks/results/)
-	@test -f benchmarks/run.py || { echo "the benchmark is not built yet (issue #8)"; exit 2; }
 	$(BIN)/python benchmarks/run.py
 
 clean: ## Remove generated data and reports (keeps .venv)

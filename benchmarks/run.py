@@ -59,11 +59,15 @@ PIPELINE_CLV = r"""
 import sys
 from pipeline.catalog import Catalog
 from pipeline.config import load_config
+from pipeline.engine import connect
 from pipeline.periods import as_of_date
 from pipeline.scoring.clv import score_clv
-from pipeline.tables import connect
+from pipeline.scoring.settings import ClvSettings
+from pipeline.scoring.summary import btyd_summary
 cfg = load_config()
-scores, card = score_clv(connect(Catalog.from_config(cfg)), as_of_date(sys.argv[1]), cfg)
+s, as_of = ClvSettings.from_config(cfg), as_of_date(sys.argv[1])
+engine = connect(Catalog.from_config(cfg).interim_dir)
+scores, card = score_clv(engine, btyd_summary(engine, as_of, s), as_of, s)
 print(len(scores), float(scores["clv"].sum()))
 """
 

@@ -6,10 +6,12 @@ Only this module and the CLI know the layout; stages receive paths from here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipeline.periods import parse_period
+from pipeline.errors import InputError
+from pipeline.periods import parse_period, resolve_period
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,10 @@ class Catalog:
     def customer_scores(self, period: str) -> Path:
         return self.processed_dir(period) / "customer_scores.parquet"
 
+    def branch_scores(self, period: str) -> Path:
+        """Churn and value figures per branch and network-wide (the score stage's)."""
+        return self.processed_dir(period) / "branch_scores.parquet"
+
     def branch_kpis(self, period: str) -> Path:
         return self.processed_dir(period) / "branch_kpis.parquet"
 
@@ -102,3 +108,23 @@ class Catalog:
 
     def report_index(self, period: str) -> Path:
         return self.report_build_dir(period) / "index.html"
+
+    # what the data holds
+    def last_transaction_day(self) -> date | None:
+        """The last day with an ingested transaction (None: the table holds none)."""
+        txns = self.interim_table("transactions")
+        if not txns.is_file():
+            raise InputError(
+                f"no period given and no ingested transactions at {txns}: "
+                "pass --period YYYY-MM or run `crm ingest` first"
+            )
+        import duckdb
+
+        with duckdb.connect() as con:
+            sql = "SELECT max(txn_time)::DATE FROM read_parquet(?)"
+            return con.execute(sql, [str(txns)]).fetchone()[0]
+
+    def period(self, explicit: str | None, configured: str | None) -> str:
+        """The period to run: --period, else the config's, else the latest complete
+        month of the ingested transactions (pipeline.periods.resolve_period)."""
+        return resolve_period(explicit, configured, self.last_transaction_day)

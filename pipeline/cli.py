@@ -1,10 +1,9 @@
 """`crm`: the command-line entry to every stage. One click group; thin wrappers that
-load the config, resolve the period and paths, and call a stage's run function."""
+load the config, resolve the period and paths, and call a stage's `run_<stage>` from its
+`stage.py` (imported in the command, so `crm --help` does not load every library)."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import sys
 import time
 from collections.abc import Callable
@@ -16,9 +15,9 @@ import duckdb
 from pipeline import __version__
 from pipeline.catalog import Catalog
 from pipeline.config import load_config
-from pipeline.errors import CrmError, InputError, StageNotBuilt
+from pipeline.errors import CrmError, InputError
 from pipeline.io import promote_on_success
-from pipeline.periods import latest_complete_period, parse_period
+from pipeline.periods import parse_period
 from pipeline.runner import (
     data_root_lock,
     promoted,
@@ -26,54 +25,6 @@ from pipeline.runner import (
     run_stages,
     write_run_manifest,
 )
-
-# stage -> (module, function, issue that builds it). Each function takes
-# (cfg, catalog[, period]) and returns a short human summary to print.
-STAGES: dict[str, tuple[str, str, int]] = {
-    "sample": ("pipeline.sample", "run_sample", 2),
-    "ingest": ("pipeline.ingest", "run_ingest", 3),
-    "validate": ("pipeline.ingest", "run_validate", 3),
-    "features": ("pipeline.features", "run_features", 4),
-    "score": ("pipeline.scoring", "run_score", 5),
-    "survey": ("pipeline.survey", "run_survey", 6),
-    "report": ("pipeline.report", "run_report", 7),
-}
-PERIOD_STAGES = ("features", "score", "survey", "report")
-
-
-def stage_function(stage: str) -> Callable[..., Any]:
-    """The run function of a stage, or StageNotBuilt when that stage does not exist yet."""
-    module_name, func_name, issue = STAGES[stage]
-    if importlib.util.find_spec(module_name) is None:
-        raise StageNotBuilt(f"the {stage} stage is not built yet (issue #{issue}); nothing was run")
-    func = getattr(importlib.import_module(module_name), func_name, None)
-    if func is None:
-        raise StageNotBuilt(f"the {stage} stage is not built yet (issue #{issue}); nothing was run")
-    return func
-
-
-def resolve_period(cfg: dict[str, Any], catalog: Catalog, explicit: str | None) -> str:
-    """--period, else the config's period, else the latest complete month ingested."""
-    if explicit:
-        parse_period(explicit)
-        return explicit
-    if cfg["period"]:
-        return cfg["period"]
-    txns = catalog.interim_table("transactions")
-    if not txns.is_file():
-        raise InputError(
-            f"no period given and no ingested transactions at {txns}: "
-            "pass --period YYYY-MM or run `crm ingest` first"
-        )
-    import duckdb
-
-    with duckdb.connect() as con:
-        last = con.execute(
-            "SELECT max(txn_time)::DATE FROM read_parquet(?)", [str(txns)]
-        ).fetchone()[0]
-    if last is None:
-        raise InputError(f"{txns} holds no transactions; pass --period YYYY-MM")
-    return latest_complete_period(last)
 
 
 class CrmGroup(click.Group):
@@ -153,9 +104,8 @@ def cli(
     ctx.obj = State(config, data_dir, report_dir)
 
 
-def _run_stage(stage: str, catalog: Catalog, *args: Any) -> None:
+def _run_stage(stage: str, func: Callable[..., Any], catalog: Catalog, *args: Any) -> None:
     """Run one stage under the data-root lock and print its summary and time."""
-    func = stage_function(stage)
     started = time.perf_counter()
     with data_root_lock(catalog), promote_on_success():
         summary = func(*args)
@@ -191,7 +141,9 @@ def sample(state: State, customers, branches, months, end_month, seed, dirt_rate
             "sample.dirt_rate": 0.0 if clean else dirt_rate,
         }
     )
-    _run_stage("sample", catalog, cfg, catalog)
+    from pipeline.sample.stage import run_sample
+
+    _run_stage("sample", run_sample, catalog, cfg, catalog)
 
 
 @cli.command()
@@ -199,8 +151,10 @@ def sample(state: State, customers, branches, months, end_month, seed, dirt_rate
 @click.pass_obj
 def ingest(state: State, source: str | None) -> None:
     """Load raw exports into validated canonical tables under <data>/interim/."""
+    from pipeline.ingest.stage import run_ingest
+
     cfg, catalog = state.load(source=source)
-    _run_stage("ingest", catalog, cfg, catalog)
+    _run_stage("ingest", run_ingest, catalog, cfg, catalog)
 
 
 @cli.command()
@@ -208,37 +162,65 @@ def ingest(state: State, source: str | None) -> None:
 @click.pass_obj
 def validate(state: State, source: str | None) -> None:
     """Check raw exports against a source config and print a report; writes nothing."""
+    from pipeline.ingest.stage import run_validate
+
     cfg, catalog = state.load(source=source)
-    func = stage_function("validate")  # reads only: no lock needed
-    click.echo(str(func(cfg, catalog)).rstrip())
+    click.echo(str(run_validate(cfg, catalog)).rstrip())  # reads only: no lock needed
 
 
-def _period_command(stage: str, doc: str) -> None:
-    @click.option(
-        "--period", help="Month to run, YYYY-MM (default: config, else latest complete month)."
-    )
-    @click.pass_obj
-    def command(state: State, period: str | None) -> None:
-        cfg, catalog = state.load()
-        resolved = resolve_period(cfg, catalog, period)
-        _run_stage(stage, catalog, cfg, catalog, resolved)
-
-    command.__doc__ = doc
-    cli.command(name=stage)(command)
+PERIOD_HELP = "Month to run, YYYY-MM (default: config, else latest complete month)."
 
 
-_period_command("features", "Customer features, RFM segments, tiers and branch KPIs for a period.")
-_period_command(
-    "score", "CLV, P(alive) and churn scores, value x risk and watchlists for a period."
-)
-_period_command("survey", "Questionnaire reliability, dimension scores, NPS and IPA for a period.")
-_period_command("report", "HTML and PDF reports per branch, the network report and an index.")
+def _run_period_stage(
+    state: State, stage: str, func: Callable[..., Any], period: str | None
+) -> None:
+    cfg, catalog = state.load()
+    resolved = catalog.period(period, cfg["period"])
+    _run_stage(stage, func, catalog, cfg, catalog, resolved)
 
 
 @cli.command()
-@click.option(
-    "--period", help="Month to run, YYYY-MM (default: config, else latest complete month)."
-)
+@click.option("--period", help=PERIOD_HELP)
+@click.pass_obj
+def features(state: State, period: str | None) -> None:
+    """Customer features, RFM segments, tiers and branch KPIs for a period."""
+    from pipeline.features.stage import run_features
+
+    _run_period_stage(state, "features", run_features, period)
+
+
+@cli.command()
+@click.option("--period", help=PERIOD_HELP)
+@click.pass_obj
+def score(state: State, period: str | None) -> None:
+    """CLV, P(alive) and churn scores, value x risk and watchlists for a period."""
+    from pipeline.scoring.stage import run_score
+
+    _run_period_stage(state, "score", run_score, period)
+
+
+@cli.command()
+@click.option("--period", help=PERIOD_HELP)
+@click.pass_obj
+def survey(state: State, period: str | None) -> None:
+    """Questionnaire reliability, dimension scores, NPS and IPA for a period."""
+    from pipeline.survey.stage import run_survey
+
+    _run_period_stage(state, "survey", run_survey, period)
+
+
+@cli.command()
+@click.option("--period", help=PERIOD_HELP)
+@click.pass_obj
+def report(state: State, period: str | None) -> None:
+    """HTML and PDF reports per branch, the network report and an index."""
+    from pipeline.report.stage import run_report
+
+    _run_period_stage(state, "report", run_report, period)
+
+
+@cli.command()
+@click.option("--period", help=PERIOD_HELP)
 @click.pass_obj
 def run(state: State, period: str | None) -> None:
     """Run every stage in order for one period and write a run manifest.
@@ -246,17 +228,25 @@ def run(state: State, period: str | None) -> None:
     Stages: ingest, features, score, survey, report. The data root is locked for the
     whole run; the manifest goes to <data>/runs/<period>/run_manifest.json.
     """
+    from pipeline.features.stage import run_features
+    from pipeline.ingest.stage import run_ingest
+    from pipeline.report.stage import run_report
+    from pipeline.scoring.stage import run_score
+    from pipeline.survey.stage import run_survey
+
     cfg, catalog = state.load()
-    functions = {stage: stage_function(stage) for stage in ("ingest", *PERIOD_STAGES)}
+    functions = {
+        "features": run_features,
+        "score": run_score,
+        "survey": run_survey,
+        "report": run_report,
+    }
     with data_root_lock(catalog):
         # Each stage's outputs are put in place only when that stage completes.
-        timings = run_stages([("ingest", promoted(functions["ingest"], cfg, catalog))], click.echo)
-        resolved = resolve_period(cfg, catalog, period)
+        timings = run_stages([("ingest", promoted(run_ingest, cfg, catalog))], click.echo)
+        resolved = catalog.period(period, cfg["period"])
         timings += run_stages(
-            [
-                (stage, promoted(functions[stage], cfg, catalog, resolved))
-                for stage in PERIOD_STAGES
-            ],
+            [(stage, promoted(func, cfg, catalog, resolved)) for stage, func in functions.items()],
             click.echo,
         )
         manifest = run_manifest(cfg, catalog, resolved, timings)
@@ -272,7 +262,7 @@ def period(state: State) -> None:
     """Print the period a run would use (config, else latest complete month ingested)."""
     cfg, catalog = state.load()
     try:
-        click.echo(resolve_period(cfg, catalog, None))
+        click.echo(catalog.period(None, cfg["period"]))
     except InputError:
         if cfg["source"] != "sample":
             raise

@@ -12,19 +12,17 @@ parameters). What differs goes through the connection's dialect:
   date_sub at a million rows, and tests check it equals date_sub day by day); the
   truncating integer division is DuckDB's `//`, Spark's DIV;
 - distinct active days in the window: DuckDB counts bits of a bounded bitstring_agg
-  (ten times faster there than count DISTINCT); Spark counts DISTINCT day numbers;
-- whether a table exists: DuckDB's information_schema, Spark's catalog.
+  (ten times faster there than count DISTINCT); Spark counts DISTINCT day numbers.
 
-A connection says its dialect with a `dialect` attribute; a plain DuckDB connection has
-none and gets DUCKDB, so existing callers and tests are unchanged.
+Every engine (pipeline.engine.Engine) says its dialect in its `dialect` attribute.
 """
 
 from __future__ import annotations
 
-from typing import Any
 
+class Dialect:
+    """SQL spellings; this base class spells DuckDB's."""
 
-class DuckDBDialect:
     name = "duckdb"
     int_div = "//"  # integer division truncating toward zero
 
@@ -55,15 +53,8 @@ class DuckDBDialect:
         """Distinct values of `day` (an integer in [0, days]) among rows meeting condition."""
         return f"bit_count(bitstring_agg({day}, 0, {days}) FILTER (WHERE {condition}))"
 
-    def has_table(self, con: Any, name: str) -> bool:
-        """Whether the connection has this table (fetchall: leaves no unfinished result)."""
-        rows = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-        ).fetchall()
-        return bool(rows[0][0])
 
-
-class SparkDialect(DuckDBDialect):
+class SparkDialect(Dialect):
     name = "spark"
     int_div = "DIV"
 
@@ -73,14 +64,7 @@ class SparkDialect(DuckDBDialect):
     def distinct_days(self, day: str, days: int, condition: str) -> str:
         return f"count(DISTINCT CASE WHEN {condition} THEN {day} END)"
 
-    def has_table(self, con: Any, name: str) -> bool:
-        return bool(con.spark.catalog.tableExists(name))
 
-
-DUCKDB = DuckDBDialect()
+DUCKDB = Dialect()
 SPARK = SparkDialect()
 
-
-def dialect_of(con: Any) -> DuckDBDialect:
-    """The SQL dialect of a connection: its `dialect` attribute, else DuckDB."""
-    return getattr(con, "dialect", DUCKDB)

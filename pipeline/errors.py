@@ -11,7 +11,3 @@ class ConfigError(CrmError):
 
 class InputError(CrmError):
     """An input file is missing, empty, unreadable or breaks the data contract."""
-
-
-class StageNotBuilt(CrmError):
-    """A pipeline stage that does not exist yet; says so instead of pretending."""

@@ -20,15 +20,13 @@ def notebook_period(env: Mapping[str, str] | None = None) -> tuple[dict[str, Any
     """(config, catalog, period) for a notebook: the data root from CRM_DATA_DIR (as the
     CLI), the period from CRM_PERIOD, else the config's, else the latest complete month
     ingested -- the same rule as `crm period`."""
-    from pipeline.cli import resolve_period
-
     env = os.environ if env is None else env
     cfg = load_config(env=env)
     catalog = Catalog.from_config(cfg)
     period = env.get("CRM_PERIOD") or None
     if period:
         parse_period(period)
-    return cfg, catalog, resolve_period(cfg, catalog, period)
+    return cfg, catalog, catalog.period(period, cfg["period"])
 
 
 def tier_summary(features: pd.DataFrame, tier_names: Sequence[str]) -> pd.DataFrame:

@@ -1,13 +1,18 @@
-"""Reporting periods: a run is for one month `YYYY-MM`, as of the month's last day."""
+"""Reporting periods and every piece of calendar arithmetic the pipeline does.
+
+A run is for one month `YYYY-MM`, as of the month's last day. The stages ask this module
+for "the month end k months back", "the first day of the window", "the day after"; no
+other module computes a date, so each rule is written once.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, InputError
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -29,9 +34,62 @@ def previous_period(period: str, months: int = 1) -> str:
     return str(parse_period(period) - months)
 
 
+def period_of(day: date) -> str:
+    """The `YYYY-MM` period a day falls in."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
 def latest_complete_period(last_data_day: date) -> str:
     """The latest month fully covered by data ending on `last_data_day`."""
     p = pd.Period(last_data_day, freq="M")
     if pd.Timestamp(last_data_day) < p.end_time.normalize():
         p -= 1
     return str(p)
+
+
+def resolve_period(explicit: str | None, configured: str | None, last_data_day) -> str:
+    """The period to run: `explicit` (--period), else `configured` (the config's period),
+    else the latest complete month of the data (`last_data_day()`: the last transaction
+    day ingested, None when there is none), asked only when needed."""
+    if explicit:
+        parse_period(explicit)
+        return explicit
+    if configured:
+        return configured
+    last = last_data_day()
+    if last is None:
+        raise InputError("no ingested transactions to take a period from; pass --period YYYY-MM")
+    return latest_complete_period(last)
+
+
+def month_end(day: date, months_back: int = 0) -> date:
+    """The last day of the month `months_back` months before `day`'s month."""
+    return (pd.Period(day, freq="M") - months_back).end_time.date()
+
+
+def month_start(day: date, months_back: int = 0) -> date:
+    """The first day of the month `months_back` months before `day`'s month."""
+    return (pd.Period(day, freq="M") - months_back).start_time.date()
+
+
+def day_after(day: date) -> date:
+    """The next calendar day: "up to and including `day`" is "before day_after(day)"."""
+    return day + timedelta(days=1)
+
+
+def days_before(day: date, days: pd.Series) -> pd.Series:
+    """`day` less each number of `days` (null stays null), as Timestamps."""
+    return pd.Timestamp(day) - pd.to_timedelta(days.astype("float64"), unit="D")
+
+
+def window_bounds(as_of: date, months: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """[start, end) of the `months` months that end on `as_of` (inclusive): end is the
+    day after as_of, start the same day `months` calendar months earlier."""
+    end = pd.Timestamp(day_after(as_of))
+    return end - pd.DateOffset(months=months), end
+
+
+def week_start(day: date) -> pd.Timestamp:
+    """The Monday starting `day`'s ISO week (lifetimes' and DuckDB's weekly periods)."""
+    ts = pd.Timestamp(day)
+    return ts - pd.Timedelta(days=ts.weekday())

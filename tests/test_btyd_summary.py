@@ -11,11 +11,12 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scoring_support import clv_settings
 
 from pipeline.config import load_config
+from pipeline.engine import connect_frames
 from pipeline.errors import ConfigError
 from pipeline.scoring.summary import btyd_summaries, btyd_summary, holdout_length
-from pipeline.tables import connect_frames
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -72,7 +73,7 @@ HAND = [
 
 def test_hand_made_daily_summary_by_hand(cfg):
     con = connect_frames({"transactions": _txns(HAND)})
-    got = btyd_summary(con, AS_OF, "day", cfg).set_index("customer_id")
+    got = btyd_summary(con, AS_OF, clv_settings(cfg, "day")).set_index("customer_id")
     assert list(got.index) == ["A", "B"]
     # A: events on Oct 1 (8.0), Oct 8 (4.0), Oct 22 (10.0): 2 repeats, mean (4+10)/2
     assert got.loc["A"].to_dict() == {
@@ -91,7 +92,7 @@ def test_hand_made_daily_summary_by_hand(cfg):
 
 def test_hand_made_weekly_summary_by_hand(cfg):
     con = connect_frames({"transactions": _txns(HAND)})
-    got = btyd_summary(con, AS_OF, "week", cfg).set_index("customer_id")
+    got = btyd_summary(con, AS_OF, clv_settings(cfg, "week")).set_index("customer_id")
     # weeks start Monday: Oct 1 -> Sep 28, Oct 8 -> Oct 5, Oct 22 -> Oct 19, as-of -> Oct 26
     assert got.loc["A"].to_dict() == {
         "frequency": 2.0,
@@ -105,9 +106,9 @@ def test_hand_made_weekly_summary_by_hand(cfg):
 def test_hand_made_agrees_with_lifetimes(cfg, unit):
     df = _txns(HAND)
     df = df[df["txn_time"] < pd.Timestamp(AS_OF + timedelta(days=1))]
-    got = btyd_summary(connect_frames({"transactions": df}), AS_OF, unit, cfg).set_index(
-        "customer_id"
-    )
+    got = btyd_summary(
+        connect_frames({"transactions": df}), AS_OF, clv_settings(cfg, unit)
+    ).set_index("customer_id")
     ref = _lifetimes(df, unit)
     pd.testing.assert_frame_equal(got, ref, check_names=False, check_index_type=False, rtol=1e-12)
 
@@ -129,9 +130,9 @@ def test_summary_agrees_with_lifetimes(cfg, rows, unit):
     base = datetime(AS_OF.year, AS_OF.month, AS_OF.day)
     table = [(c, base - timedelta(days=d) + timedelta(seconds=s), v, ci) for c, d, s, v, ci in rows]
     df = _txns(table)
-    got = btyd_summary(connect_frames({"transactions": df}), AS_OF, unit, cfg).set_index(
-        "customer_id"
-    )
+    got = btyd_summary(
+        connect_frames({"transactions": df}), AS_OF, clv_settings(cfg, unit)
+    ).set_index("customer_id")
     if not df["customer_initiated"].any():
         assert got.empty
         return
@@ -145,9 +146,9 @@ def test_margin_rates_value_source(cfg):
     c = copy.deepcopy(cfg)
     c["clv"]["value_source"] = "margin_rates"
     c["clv"]["margin_rates"] = {"card_purchase": 0.02}
-    got = btyd_summary(connect_frames({"transactions": df}), AS_OF, "day", c).set_index(
-        "customer_id"
-    )
+    got = btyd_summary(
+        connect_frames({"transactions": df}), AS_OF, clv_settings(c, "day")
+    ).set_index("customer_id")
     # repeat events: Oct 8 (transfer_out, no rate: 0) and Oct 22 (100 x 0.02)
     assert got.loc["A", "monetary_value"] == pytest.approx(1.0, abs=1e-12)
 
@@ -155,7 +156,7 @@ def test_margin_rates_value_source(cfg):
 def test_revenue_source_without_revenue_column_is_a_config_error(cfg):
     df = _txns(HAND).drop(columns="revenue")
     with pytest.raises(ConfigError, match="clv.value_source"):
-        btyd_summary(connect_frames({"transactions": df}), AS_OF, "day", cfg)
+        btyd_summary(connect_frames({"transactions": df}), AS_OF, clv_settings(cfg, "day"))
 
 
 SPLIT = [
@@ -191,8 +192,8 @@ SPLIT_EXPECTED = {
 @pytest.mark.parametrize("unit", ["day", "week"])
 def test_calibration_summary_and_holdout_by_hand(cfg, unit):
     con = connect_frames({"transactions": _txns(SPLIT)})
-    summary, calibration = btyd_summaries(con, AS_OF, CAL_END, unit, cfg)
-    pd.testing.assert_frame_equal(summary, btyd_summary(con, AS_OF, unit, cfg))
+    summary, calibration = btyd_summaries(con, AS_OF, CAL_END, clv_settings(cfg, unit))
+    pd.testing.assert_frame_equal(summary, btyd_summary(con, AS_OF, clv_settings(cfg, unit)))
     got = calibration.set_index("customer_id")
     assert list(got.columns) == ["frequency", "recency", "T", "monetary_value", "holdout_events"]
     assert {k: tuple(v) for k, v in got.iterrows()} == SPLIT_EXPECTED[unit]
@@ -205,9 +206,9 @@ def test_calibration_summary_with_margin_rates_binds_each_parameter(cfg):
     df = _txns(SPLIT).drop(columns="revenue")
     df.loc[df["customer_id"] == "D", "txn_type"] = "transfer_out"
     con = connect_frames({"transactions": df})
-    summary, calibration = btyd_summaries(con, AS_OF, CAL_END, "day", c)
-    pd.testing.assert_frame_equal(summary, btyd_summary(con, AS_OF, "day", c))
-    expected = btyd_summary(con, CAL_END, "day", c)
+    summary, calibration = btyd_summaries(con, AS_OF, CAL_END, clv_settings(c, "day"))
+    pd.testing.assert_frame_equal(summary, btyd_summary(con, AS_OF, clv_settings(c, "day")))
+    expected = btyd_summary(con, CAL_END, clv_settings(c, "day"))
     pd.testing.assert_frame_equal(calibration.drop(columns="holdout_events"), expected)
     # D's repeat event: Sep 30, 100 x 0.5
     assert calibration.set_index("customer_id").loc["D", "monetary_value"] == 50.0
@@ -240,9 +241,9 @@ def test_summaries_from_one_pass_equal_the_summaries_apart(cfg, rows, unit, hold
     df = _txns(table)
     con = connect_frames({"transactions": df})
     cal_end = AS_OF - timedelta(days=holdout_days)
-    summary, calibration = btyd_summaries(con, AS_OF, cal_end, unit, cfg)
-    pd.testing.assert_frame_equal(summary, btyd_summary(con, AS_OF, unit, cfg))
-    expected = btyd_summary(con, cal_end, unit, cfg)
+    summary, calibration = btyd_summaries(con, AS_OF, cal_end, clv_settings(cfg, unit))
+    pd.testing.assert_frame_equal(summary, btyd_summary(con, AS_OF, clv_settings(cfg, unit)))
+    expected = btyd_summary(con, cal_end, clv_settings(cfg, unit))
     pd.testing.assert_frame_equal(calibration.drop(columns="holdout_events"), expected)
     holdout = _holdout(df, cal_end, unit)
     want = [holdout.get(c, 0.0) for c in calibration["customer_id"]]

@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scoring_support import churn_settings
 
 from pipeline.config import load_config
+from pipeline.engine import connect_frames
 from pipeline.scoring.churn import label_window, labelled_matrix, model_matrix
 from pipeline.scoring.churn_model import (
     bands,
@@ -21,7 +23,6 @@ from pipeline.scoring.churn_model import (
     top_rate,
     top_reasons,
 )
-from pipeline.tables import connect_frames
 
 START, END = date(2026, 7, 31), date(2026, 10, 31)
 
@@ -77,7 +78,9 @@ def _bank():
 
 def test_silent_attrition_labels(cfg):
     con, features = _bank()
-    got = label_window(con, features, START, END, cfg).set_index("customer_id")["churned"]
+    got = label_window(con, features, START, END, churn_settings(cfg)).set_index("customer_id")[
+        "churned"
+    ]
     # A: txn on the window's start day and after its end do not count as activity
     assert got.to_dict() == {"A": True, "B": False, "C": False, "D": True}
 
@@ -86,7 +89,9 @@ def test_silent_attrition_without_the_inactivity_condition(cfg):
     c = copy.deepcopy(cfg)
     c["churn"]["inactive_in_window"] = False
     con, features = _bank()
-    got = label_window(con, features, START, END, c).set_index("customer_id")["churned"]
+    got = label_window(con, features, START, END, churn_settings(c)).set_index("customer_id")[
+        "churned"
+    ]
     assert got.to_dict() == {"A": True, "B": True, "C": False, "D": True}
 
 
@@ -94,7 +99,9 @@ def test_closed_definition_labels(cfg):
     c = copy.deepcopy(cfg)
     c["churn"]["definition"] = "closed"
     con, features = _bank()
-    got = label_window(con, features, START, END, c).set_index("customer_id")["churned"]
+    got = label_window(con, features, START, END, churn_settings(c)).set_index("customer_id")[
+        "churned"
+    ]
     assert got.to_dict() == {"A": False, "B": False, "C": False, "D": True, "E": False}
 
 
@@ -191,7 +198,7 @@ def test_labelled_rows_are_taken_by_position(cfg):
     con, features = _bank()
     features["recency_days"] = [10, 20, 30, 40, 50, 60]
     features = features.iloc[[3, 0, 5, 2, 4, 1]].reset_index(drop=True)  # any order
-    labels = label_window(con, features, START, END, cfg)
+    labels = label_window(con, features, START, END, churn_settings(cfg))
     X, y = labelled_matrix(features, labels, ["recency_days"], ["mass"])
     assert list(labels["customer_id"]) == ["A", "B", "C", "D"]
     assert list(X["recency_days"]) == [10.0, 20.0, 30.0, 40.0]

@@ -14,7 +14,7 @@ from pipeline.cli import cli
 from pipeline.config import load_config
 from pipeline.errors import InputError
 from pipeline.io import write_parquet
-from pipeline.scoring import run_score
+from pipeline.scoring.stage import run_score
 from pipeline.scoring.summary import calibration_end
 from pipeline.scoring.validation import accuracy, by_frequency
 

@@ -14,16 +14,16 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_features_support import AS_OF, bank, cfg
+from test_features_support import AS_OF, bank, feature_settings
 
 from pipeline.dialect import DUCKDB
 from pipeline.drift import KEY_FEATURES
+from pipeline.engine import DuckDBEngine, connect_frames
 from pipeline.errors import ConfigError, InputError
-from pipeline.features import build_period, compute_customer_features, customer_measures
+from pipeline.features import build_period, customer_features, customer_measures
 from pipeline.features.sources import fetch_frame
 from pipeline.features.stage import summary
 from pipeline.schema import PRODUCTS
-from pipeline.tables import connect_frames
 
 D = dt.date
 IDS = ["A", "B", "C", "F", "G", "H"]  # D closed before the period, E opened after as-of
@@ -112,7 +112,7 @@ def column(frame: pd.DataFrame, name: str) -> list:
 
 @pytest.fixture(scope="module")
 def features() -> pd.DataFrame:
-    return compute_customer_features(connect_frames(bank()), AS_OF, cfg())
+    return customer_features(connect_frames(bank()), AS_OF, feature_settings())
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
@@ -153,9 +153,8 @@ def test_text_columns_are_str_and_dates_are_dates(features):
 
 
 def test_fetch_frame_makes_columns_nullable_only_where_they_hold_nulls():
-    con = duckdb.connect()
     out = fetch_frame(
-        con,
+        DuckDBEngine(duckdb.connect()),
         """
         SELECT * FROM (VALUES
             (1, CAST(7 AS INTEGER), CAST(1 AS BIGINT), 8, TRUE, FALSE, DATE '2026-10-31', 'x'),
@@ -203,10 +202,10 @@ def test_duckdb_spelling_of_complete_months_and_years_is_date_sub():
 
 
 def test_monetary_by_amount_and_frequency_by_transaction():
-    out = compute_customer_features(
+    out = customer_features(
         connect_frames(bank()),
         AS_OF,
-        cfg(**{"rfm.monetary": "amount", "features.frequency_unit": "transaction"}),
+        feature_settings(**{"rfm.monetary": "amount", "features.frequency_unit": "transaction"}),
     )
     assert column(out, "monetary") == [170.0, 10.0, 500.0, 40.0, 0.0, 0.0]
     assert column(out, "frequency") == [3, 1, 1, 1, 0, 0]
@@ -215,7 +214,7 @@ def test_monetary_by_amount_and_frequency_by_transaction():
 def test_revenue_column_absent_falls_back_to_amount():
     frames = bank()
     frames["transactions"] = frames["transactions"].drop(columns="revenue")
-    out = compute_customer_features(connect_frames(frames), AS_OF, cfg())
+    out = customer_features(connect_frames(frames), AS_OF, feature_settings())
     assert column(out, "monetary") == [170.0, 10.0, 500.0, 40.0, 0.0, 0.0]
 
 
@@ -223,7 +222,7 @@ def test_revenue_only_on_bank_initiated_rows_falls_back_to_amount():
     frames = bank()
     txns = frames["transactions"]
     txns["revenue"] = txns["revenue"].where(~txns["customer_initiated"])
-    out = compute_customer_features(connect_frames(frames), AS_OF, cfg())
+    out = customer_features(connect_frames(frames), AS_OF, feature_settings())
     assert column(out, "monetary") == [170.0, 10.0, 500.0, 40.0, 0.0, 0.0]
 
 
@@ -231,7 +230,7 @@ def test_optional_customer_columns_and_contacts_table_absent():
     frames = bank()
     frames["customers"] = frames["customers"][["customer_id", "branch_id", "open_date"]]
     del frames["rm_contacts"]
-    out = compute_customer_features(connect_frames(frames), AS_OF, cfg())
+    out = customer_features(connect_frames(frames), AS_OF, feature_settings())
     # without close_date nobody can be dated closed: D, C and H are all open now
     assert column(out, "customer_id") == ["A", "B", "C", "D", "F", "G", "H"]
     assert set(column(out, "status")) == {"active"}
@@ -241,10 +240,10 @@ def test_optional_customer_columns_and_contacts_table_absent():
 
 
 def test_short_window_and_dormancy_edges():
-    out = compute_customer_features(
+    out = customer_features(
         connect_frames(bank()),
         AS_OF,
-        cfg(**{"features.window_months": 1, "features.dormant_days": 22}),
+        feature_settings(**{"features.window_months": 1, "features.dormant_days": 22}),
     )
     # window 2026-10-01 .. 2026-10-31: F's 2025-11-01 transaction falls out of it
     assert column(out, "txn_count") == [3, 1, 1, 0, 0, 0]
@@ -254,8 +253,8 @@ def test_short_window_and_dormancy_edges():
 
 
 def test_branch_population_scores_each_branch_apart():
-    out = compute_customer_features(
-        connect_frames(bank()), AS_OF, cfg(**{"rfm.population": "branch"})
+    out = customer_features(
+        connect_frames(bank()), AS_OF, feature_settings(**{"rfm.population": "branch"})
     )
     # B1 active: A, B, F (n=3): recency F<B<A -> ceil(5*(2i-1)/6) = 1, 3, 5
     # B2 active: C alone -> 3 on every axis
@@ -267,13 +266,13 @@ def test_branch_population_scores_each_branch_apart():
 def test_no_balances_at_or_before_as_of():
     frames = bank()
     frames["balances"] = frames["balances"][frames["balances"]["month_end"] > "2026-11-01"]
-    out = compute_customer_features(connect_frames(frames), AS_OF, cfg())
+    out = customer_features(connect_frames(frames), AS_OF, feature_settings())
     assert (out["aum"] == 0).all() and out["aum_change_3m"].isna().all()
     assert out["aum_month_end"].isna().all() and (out["products_held"] == 0).all()
 
 
 def test_earlier_as_of_uses_only_data_up_to_it():
-    out = compute_customer_features(connect_frames(bank()), D(2026, 9, 30), cfg())
+    out = customer_features(connect_frames(bank()), D(2026, 9, 30), feature_settings())
     # at 2026-09-30: B not opened yet, D closed that very day (in September), C open
     assert column(out, "customer_id") == ["A", "C", "D", "F", "G", "H"]
     assert column(out, "status") == ["active", "active", "closed", "active", "active", "active"]
@@ -286,7 +285,7 @@ def test_missing_required_column_is_an_input_error():
     frames = bank()
     frames["transactions"] = frames["transactions"].drop(columns="customer_initiated")
     with pytest.raises(InputError, match="customer_initiated"):
-        compute_customer_features(connect_frames(frames), AS_OF, cfg())
+        customer_features(connect_frames(frames), AS_OF, feature_settings())
 
 
 @pytest.mark.parametrize(
@@ -300,7 +299,7 @@ def test_missing_required_column_is_an_input_error():
 )
 def test_config_values_checked_with_their_key(key, value, message):
     with pytest.raises(ConfigError, match=message):
-        compute_customer_features(connect_frames(bank()), AS_OF, cfg(**{key: value}))
+        customer_features(connect_frames(bank()), AS_OF, feature_settings(**{key: value}))
 
 
 # ---- leakage: nothing after the as-of date may change anything ----------------------
@@ -375,7 +374,7 @@ def test_rows_after_as_of_change_nothing(features, extra):
         ("customers", "open_date"),
     ):
         frames[name][col] = pd.to_datetime(frames[name][col])
-    out = compute_customer_features(connect_frames(frames), AS_OF, cfg())
+    out = customer_features(connect_frames(frames), AS_OF, feature_settings())
     pd.testing.assert_frame_equal(out, features)
 
 
@@ -383,7 +382,7 @@ def test_period_notes_say_what_the_analyst_must_know():
     frames = bank()
     frames["transactions"] = frames["transactions"].drop(columns="revenue")
     frames["balances"] = frames["balances"][frames["balances"]["month_end"] <= "2026-09-30"]
-    out = build_period(connect_frames(frames), "2026-10", cfg())
+    out = build_period(connect_frames(frames), "2026-10", feature_settings())
     assert out.notes == (
         "latest balances are from 2026-09-30, not the period's month",
         "no revenue on customer-initiated transactions up to the as-of date: "
@@ -399,14 +398,14 @@ def test_period_notes_say_what_the_analyst_must_know():
 
 def test_as_of_may_be_a_midnight_timestamp_but_not_a_time_of_day(features):
     con = connect_frames(bank())
-    out = compute_customer_features(con, pd.Timestamp("2026-10-31"), cfg())
+    out = customer_features(con, pd.Timestamp("2026-10-31"), feature_settings())
     pd.testing.assert_frame_equal(out, features)
     with pytest.raises(ValueError, match="calendar day"):
-        compute_customer_features(con, pd.Timestamp("2026-10-31 12:00"), cfg())
+        customer_features(con, pd.Timestamp("2026-10-31 12:00"), feature_settings())
 
 
 def test_a_period_before_any_customer_gives_empty_outputs_and_says_so():
-    out = build_period(connect_frames(bank()), "2010-01", cfg())
+    out = build_period(connect_frames(bank()), "2010-01", feature_settings())
     assert out.features.empty and out.tier_migration.empty and out.lorenz.empty
     assert out.branch_kpis["scope"].tolist() == ["network"]
     assert out.branch_kpis["customers"].tolist() == [0]
@@ -465,19 +464,22 @@ def small_banks(draw):
     return {"customers": customers, "transactions": txns, "balances": balances}
 
 
-DEFAULT_CFG = cfg()
+DEFAULT_SETTINGS = feature_settings()
 
 
 @settings(max_examples=20, deadline=None)
 @given(small_banks())
 def test_mart_invariants_on_generated_banks(frames):
-    out = compute_customer_features(connect_frames(frames), AS_OF, DEFAULT_CFG)
+    out = customer_features(connect_frames(frames), AS_OF, DEFAULT_SETTINGS)
     assert out["customer_id"].is_unique and out["customer_id"].is_monotonic_increasing
     assert out["rfm_r"].between(1, 5).all() and out["rfm_f"].between(1, 5).all()
     assert out["rfm_m"].between(1, 5).all() and out["rfm_segment"].notna().all()
-    tiers = DEFAULT_CFG["tiers"]
+    s = DEFAULT_SETTINGS
     for aum, tier in zip(out["aum"], out["tier"], strict=True):
-        assert tier == [t["name"] for t in tiers if t["min_aum"] <= max(aum, 0)][-1]
+        names = [
+            n for n, low in zip(s.tier_names, s.tier_min_aum, strict=True) if low <= max(aum, 0)
+        ]
+        assert tier == names[-1]
     held = sum(out[f"has_{p}"].astype(int) for p in PRODUCTS)
     assert (held == out["products_held"]).all()
     assert (out["frequency"] <= out["txn_count"]).all()
@@ -497,7 +499,7 @@ def assert_measures_are_the_marts(frames, mart: pd.DataFrame) -> None:
     con = connect_frames(frames)
     for columns in (KEY_FEATURES, ("aum_change_3m", "aum_change_pct_12m", "digital_share")):
         asked = ("customer_id", *columns)
-        got = customer_measures(con, AS_OF, DEFAULT_CFG, asked)
+        got = customer_measures(con, AS_OF, DEFAULT_SETTINGS, asked)
         got = got.sort_values("customer_id").reset_index(drop=True)
         assert list(got.columns) == list(asked)
         want = mart[list(asked)]

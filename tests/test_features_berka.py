@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from test_ingest_support import ingest_berka
 
-from pipeline.features import build_period
-from pipeline.tables import connect
+from pipeline.engine import connect
+from pipeline.features import FeatureSettings, build_period
 
 pytestmark = pytest.mark.realdata
 
@@ -27,7 +27,7 @@ def berka(tmp_path_factory):
 @pytest.fixture(scope="module")
 def march_1994(berka):
     cfg, catalog, _ = berka
-    return build_period(connect(catalog), "1994-03", cfg)
+    return build_period(connect(catalog.interim_dir), "1994-03", FeatureSettings.from_config(cfg))
 
 
 def test_population_is_every_account_opened_by_the_as_of_date(berka, march_1994):
@@ -59,7 +59,9 @@ def test_scores_segments_and_kpis_hold_their_contracts(march_1994):
 
 def test_years_after_the_last_transaction_everyone_is_dormant_and_lost(berka):
     cfg, catalog, opened = berka
-    out = build_period(connect(catalog), "1998-12", cfg).features
+    out = build_period(
+        connect(catalog.interim_dir), "1998-12", FeatureSettings.from_config(cfg)
+    ).features
     assert len(out) == int((opened <= "1998-12-31").sum()) == 4500
     assert out["dormant"].all() and (out["txn_count"] == 0).all()
     assert (out["rfm_segment"] == cfg["rfm"]["inactive_segment"]).all()

@@ -13,9 +13,10 @@ from click.testing import CliRunner
 from pipeline.catalog import Catalog
 from pipeline.cli import cli
 from pipeline.config import load_config
-from pipeline.features import compute_customer_features, run_features
+from pipeline.engine import connect
+from pipeline.features import FeatureSettings, customer_features
+from pipeline.features.stage import run_features
 from pipeline.io import sha256_file
-from pipeline.tables import connect
 
 pytestmark = pytest.mark.slow
 PERIOD = "2026-10"
@@ -108,8 +109,8 @@ def test_rerun_writes_the_same_bytes(bank):
 def test_earlier_snapshot_matches_the_previous_months_mart(bank):
     catalog, features, _ = bank
     cfg = load_config(data_dir=catalog.data_dir, report_dir=catalog.report_dir)
-    con = connect(catalog)
-    earlier = compute_customer_features(con, dt.date(2026, 9, 30), cfg)
+    con = connect(catalog.interim_dir)
+    earlier = customer_features(con, dt.date(2026, 9, 30), FeatureSettings.from_config(cfg))
     # a customer active on 30 September is in both marts, one month older in October
     both = earlier.merge(features, on="customer_id", suffixes=("_sep", "_oct"))
     both = both[(both["status_sep"] == "active")]

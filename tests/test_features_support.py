@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import load_config
+from pipeline.features.settings import FeatureSettings
 from pipeline.schema import PRODUCTS
 
 AS_OF = dt.date(2026, 10, 31)
@@ -19,6 +20,11 @@ PERIOD = "2026-10"
 def cfg(**overrides: Any) -> dict:
     """The default config with dotted overrides (validated like the CLI's)."""
     return load_config(overrides=overrides)
+
+
+def feature_settings(**overrides: Any) -> FeatureSettings:
+    """The features stage's settings from `cfg(**overrides)`."""
+    return FeatureSettings.from_config(cfg(**overrides))
 
 
 def ts(text: str) -> pd.Timestamp:

@@ -13,7 +13,7 @@ import pytest
 from test_ingest_support import bank_frames, config_for, write_frames
 
 from pipeline.errors import InputError
-from pipeline.ingest import run_ingest
+from pipeline.ingest.stage import run_ingest
 from pipeline.io import read_json
 
 PROJECT = Path(__file__).resolve().parents[1]

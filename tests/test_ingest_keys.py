@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_ingest_support import bank_frames, config_for, write_frames
 
-from pipeline.ingest import accept, run_ingest
+from pipeline.ingest import accept
+from pipeline.ingest.stage import run_ingest
 from pipeline.io import read_json
 from pipeline.schema import TABLES
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from test_ingest_support import bank_frames, config_for, write_frames
 
 from pipeline.cli import cli
-from pipeline.ingest import run_ingest
+from pipeline.ingest.stage import run_ingest
 from pipeline.io import read_json
 
 TXN_OCT = "transactions/transactions_2026-10.csv"
@@ -232,7 +232,7 @@ def test_random_dirt_reconciles_and_every_bad_row_is_a_reject(tmp_path, dirt):
 
 
 def test_a_run_with_nothing_changed_is_skipped_and_any_change_is_not(data_root, monkeypatch):
-    import pipeline.ingest.run as ingest_run
+    import pipeline.ingest.stage as ingest_run
     from pipeline.ingest import write
 
     write_frames(data_root / "raw" / "sample", dirty_frames())

@@ -119,7 +119,7 @@ def ingest_berka(root: Path) -> tuple[Path, dict, Catalog, str]:
     test skips when absent): its source folder, config, catalog and ingest summary."""
     from conftest import shared_data
 
-    from pipeline.ingest import run_ingest
+    from pipeline.ingest.stage import run_ingest
 
     source = shared_data("berka")
     (root / "raw").mkdir(parents=True)

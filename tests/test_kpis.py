@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_features_support import AS_OF, PERIOD, cfg, mart
 
-from pipeline.features import compute_branch_kpis, compute_branch_outputs, compute_lorenz
 from pipeline.features.concentration import concentration, gini, lorenz_vertices, top_share
+from pipeline.features.kpis import compute_branch_kpis, compute_branch_outputs, compute_lorenz
 from pipeline.features.settings import FeatureSettings
 from pipeline.schema import PRODUCTS
 

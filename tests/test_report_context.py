@@ -16,10 +16,10 @@ from pipeline.errors import InputError
 from pipeline.report import context_kpis as kp
 from pipeline.report import context_scores as sc
 from pipeline.report import context_survey as sv
+from pipeline.report.core import branch_slice, branch_slices, split_by_branch
 from pipeline.report.environment import NA, NO_PREVIOUS, SUPPRESSED
 from pipeline.report.i18n import labels
-from pipeline.report.inputs import branch_slice, branch_slices, load_inputs, split_by_branch
-from pipeline.report.run import survey_labels
+from pipeline.report.stage import load_inputs, survey_labels
 
 TIERS = ("mass", "affluent", "wealth")
 

@@ -26,7 +26,7 @@ from pipeline.features.tiers import assign_tiers
 from pipeline.io import write_csv, write_json, write_parquet
 from pipeline.periods import as_of_date, previous_period
 from pipeline.schema import PRODUCTS
-from pipeline.scoring.value_risk import WATCHLIST_COLUMNS
+from pipeline.scoring.value_risk import WATCHLIST_COLUMNS, branch_scores
 from pipeline.survey.analysis import analyse_survey
 from pipeline.survey.definition import load_definition
 
@@ -331,6 +331,7 @@ def write_bank(
     )
     scores = make_scores(features, 13, churn_model)
     write_parquet(scores, catalog.customer_scores(PERIOD))
+    write_parquet(branch_scores(scores, PERIOD), catalog.branch_scores(PERIOD))
     for b in BRANCHES:
         write_csv(make_watchlist(scores, b, as_of), catalog.watchlist(PERIOD, b))
     card = dict(MODEL_CARD)

@@ -16,10 +16,11 @@ from pypdf import PdfReader
 from test_report_fixtures import BRANCHES, PERIOD, SCRIPT_CUSTOMER, SCRIPT_RM, make_bank
 
 from pipeline.errors import ConfigError
-from pipeline.report import fonts, run_report
+from pipeline.report import fonts
 from pipeline.report.context import BRANCH_SECTIONS, NETWORK_SECTIONS
 from pipeline.report.environment import format_money, format_num
 from pipeline.report.i18n import LABELS
+from pipeline.report.stage import run_report
 
 pytestmark = pytest.mark.slow
 
@@ -136,8 +137,8 @@ def render_one(cfg: dict, catalog, branch: str):
     """One branch rendered in this process, as a worker would."""
     from pipeline.report import render
     from pipeline.report.context_kpis import rm_by_tier
-    from pipeline.report.inputs import branch_slice, load_inputs
-    from pipeline.report.run import report_settings
+    from pipeline.report.core import branch_slice
+    from pipeline.report.stage import load_inputs, report_settings
 
     settings = report_settings(cfg)
     inputs = load_inputs(catalog, PERIOD)

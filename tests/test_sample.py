@@ -18,7 +18,7 @@ from pipeline.catalog import Catalog
 from pipeline.cli import cli
 from pipeline.config import load_config, read_yaml, source_config_path, survey_definition_path
 from pipeline.sample import params as sample_params
-from pipeline.sample import run_sample
+from pipeline.sample.stage import run_sample
 from pipeline.schema import CHANNELS, DIRECTIONS, PRODUCTS, TABLES
 
 SOURCE = read_yaml(source_config_path("sample"))
@@ -182,7 +182,7 @@ def test_same_seed_writes_the_same_bytes(tmp_path: Path) -> None:
 def test_a_failed_run_leaves_the_previous_bank_untouched(tmp_path: Path, monkeypatch) -> None:
     catalog = make_bank(tmp_path, customers=300, months=3, seed=1)
     before = _tree(catalog.data_dir / "raw")
-    import pipeline.sample as sample
+    import pipeline.sample.stage as sample
 
     def broken(setup, index):
         raise OSError("disk full")

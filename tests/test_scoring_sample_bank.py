@@ -22,15 +22,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from scoring_support import clv_settings
 from sklearn.metrics import roc_auc_score
 
 from pipeline import btyd
 from pipeline.catalog import Catalog
 from pipeline.cli import cli
 from pipeline.config import load_config
+from pipeline.engine import connect
 from pipeline.schema import PII_COLUMNS
 from pipeline.scoring.summary import btyd_summary
-from pipeline.tables import connect
 
 pytestmark = pytest.mark.slow
 
@@ -94,8 +95,8 @@ def test_score_is_deterministic(bank):
 def test_pareto_nbd_recovers_the_true_process(bank):
     _, catalog, truth, _ = bank
     cfg = load_config(data_dir=catalog.data_dir, report_dir=catalog.report_dir)
-    con = connect(catalog)
-    summary = btyd_summary(con, AS_OF.date(), "day", cfg)
+    con = connect(catalog.interim_dir)
+    summary = btyd_summary(con, AS_OF.date(), clv_settings(cfg, "day"))
     fit = btyd.fit_transactions_model(summary, "pareto_nbd", 0.0, 30)
     t = truth.set_index("customer_id").loc[summary["customer_id"]]
     p = fit.params

@@ -10,14 +10,15 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from scoring_support import score_settings
 
 from pipeline.btyd import BtydFitError
 from pipeline.config import load_config
-from pipeline.features import compute_customer_features
+from pipeline.engine import connect_frames
+from pipeline.features import FeatureSettings, customer_features
 from pipeline.scoring import score_period
 from pipeline.scoring.card import SCORE_COLUMNS
 from pipeline.scoring.value_risk import WATCHLIST_COLUMNS, clv_deciles
-from pipeline.tables import connect_frames
 
 PERIOD = "2026-10"
 START = pd.Timestamp("2024-11-01")
@@ -113,8 +114,8 @@ def bank():
 @pytest.fixture(scope="module")
 def result(bank, cfg):
     con = connect_frames(bank)
-    features = compute_customer_features(con, date(2026, 10, 31), cfg)
-    return features, score_period(con, features, PERIOD, cfg)
+    features = customer_features(con, date(2026, 10, 31), FeatureSettings.from_config(cfg))
+    return features, score_period(con, features, PERIOD, score_settings(cfg))
 
 
 def test_one_row_per_customer_with_the_documented_columns(result):
@@ -196,8 +197,8 @@ def test_too_few_churners_still_gives_p_alive(bank, cfg):
     c = copy.deepcopy(cfg)
     c["churn"]["min_churners"] = 10**6
     con = connect_frames(bank)
-    features = compute_customer_features(con, date(2026, 10, 31), c)
-    res = score_period(con, features, PERIOD, c)
+    features = customer_features(con, date(2026, 10, 31), FeatureSettings.from_config(c))
+    res = score_period(con, features, PERIOD, score_settings(c))
     assert res.card["churn"]["status"] == "no_model"
     assert "too few churners" in res.card["churn"]["message"]
     assert any("too few churners" in w for w in res.card["warnings"])
@@ -211,9 +212,9 @@ def test_thin_data_stops_with_a_clear_error(bank, cfg):
     for k in small:
         small[k] = small[k][small[k]["customer_id"].isin(keep)]
     con = connect_frames(small)
-    features = compute_customer_features(con, date(2026, 10, 31), cfg)
+    features = customer_features(con, date(2026, 10, 31), FeatureSettings.from_config(cfg))
     with pytest.raises(BtydFitError, match="too little data"):
-        score_period(con, features, PERIOD, cfg)
+        score_period(con, features, PERIOD, score_settings(cfg))
 
 
 def test_clv_deciles_share_ties_and_keep_nulls():

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
@@ -22,19 +23,20 @@ pytest.importorskip("pyspark", reason="engine: spark needs PySpark (pip install 
 if shutil.which("java") is None:
     pytest.skip("engine: spark needs Java 17+ on PATH", allow_module_level=True)
 
+from scoring_support import clv_settings  # noqa: E402
+
 from pipeline import btyd  # noqa: E402
 from pipeline.catalog import Catalog  # noqa: E402
 from pipeline.cli import cli  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.dialect import DUCKDB, SPARK  # noqa: E402
+from pipeline.engine import connect  # noqa: E402
 from pipeline.errors import ConfigError, InputError  # noqa: E402
-from pipeline.features import compute_customer_features  # noqa: E402
+from pipeline.features import FeatureSettings, customer_features  # noqa: E402
 from pipeline.scoring.clv import fit_models, predict_clv  # noqa: E402
 from pipeline.scoring.summary import btyd_summaries, btyd_summary  # noqa: E402
-from pipeline.spark.connection import SparkConnection, connect_spark  # noqa: E402
-from pipeline.spark.predict import predict_clv_partitioned  # noqa: E402
+from pipeline.spark.engine import SparkEngine, connect_spark  # noqa: E402
 from pipeline.spark.session import session_conf, spark_session  # noqa: E402
-from pipeline.tables import connect  # noqa: E402
 
 PERIOD = "2026-10"
 AS_OF = dt.date(2026, 10, 31)
@@ -69,9 +71,9 @@ def spark(cfg):
 
 @pytest.fixture(scope="module")
 def engines(cfg, spark, bank):
-    """(DuckDB connection, Spark connection) over the same interim Parquet."""
+    """(DuckDB engine, Spark engine) over the same interim Parquet."""
     catalog = Catalog.from_config(cfg)
-    duck = connect(catalog)
+    duck = connect(catalog.interim_dir)
     sc = connect_spark(spark, str(catalog.interim_dir))
     yield duck, sc
     duck.close()
@@ -141,27 +143,30 @@ def test_dialect_date_arithmetic_equals_duckdbs(engines):
     )
     pairs["i"] = np.arange(len(pairs))
 
-    def run(con, d):
+    def run(engine):
+        d = engine.dialect
         sql = (
             f"SELECT i, CAST({d.complete_months('a', 'b')} AS INTEGER) AS m,"
             f" CAST({d.complete_years('a', 'b')} AS INTEGER) AS y,"
             f" CAST({d.days_between('a', 'b')} AS INTEGER) AS n FROM date_pairs ORDER BY i"
         )
-        con.register("date_pairs", pairs)
+        engine.register("date_pairs", pairs)
         try:
-            out = con.execute(sql).df()
+            out = engine.frame(sql)
         finally:
-            con.unregister("date_pairs")
+            engine.unregister("date_pairs")
         return out.astype("int64")
 
-    pd.testing.assert_frame_equal(run(sc, SPARK), run(duck, DUCKDB), check_exact=True)
+    assert sc.dialect is SPARK and duck.dialect is DUCKDB
+    pd.testing.assert_frame_equal(run(sc), run(duck), check_exact=True)
 
 
 @pytest.mark.parametrize("as_of", [AS_OF, dt.date(2026, 6, 15)])
 def test_customer_features_equal_duckdbs(engines, cfg, as_of):
     duck, sc = engines
-    expected = compute_customer_features(duck, as_of, cfg)
-    got = compute_customer_features(sc, as_of, cfg)
+    s = FeatureSettings.from_config(cfg)
+    expected = customer_features(duck, as_of, s)
+    got = customer_features(sc, as_of, s)
     assert len(expected) > 1000
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
 
@@ -170,25 +175,24 @@ def test_customer_features_equal_with_transaction_frequency(engines, cfg):
     duck, sc = engines
     c = dict(cfg, features=dict(cfg["features"], frequency_unit="transaction"))
     c["rfm"] = dict(cfg["rfm"], monetary="amount", population="branch")
+    s = FeatureSettings.from_config(c)
     pd.testing.assert_frame_equal(
-        compute_customer_features(sc, AS_OF, c),
-        compute_customer_features(duck, AS_OF, c),
-        check_exact=True,
+        customer_features(sc, AS_OF, s), customer_features(duck, AS_OF, s), check_exact=True
     )
 
 
 @pytest.mark.parametrize("time_unit", ["week", "day"])
 def test_btyd_summary_and_holdout_equal_duckdbs(engines, cfg, time_unit):
     duck, sc = engines
-    expected = btyd_summary(duck, AS_OF, time_unit, cfg)
+    expected = btyd_summary(duck, AS_OF, clv_settings(cfg, time_unit))
     assert (expected["frequency"] > 0).sum() > 300
     pd.testing.assert_frame_equal(
-        btyd_summary(sc, AS_OF, time_unit, cfg), expected, check_exact=True
+        btyd_summary(sc, AS_OF, clv_settings(cfg, time_unit)), expected, check_exact=True
     )
     cal_end = dt.date(2026, 4, 30)
     for got, want in zip(
-        btyd_summaries(sc, AS_OF, cal_end, time_unit, cfg),
-        btyd_summaries(duck, AS_OF, cal_end, time_unit, cfg),
+        btyd_summaries(sc, AS_OF, cal_end, clv_settings(cfg, time_unit)),
+        btyd_summaries(duck, AS_OF, cal_end, clv_settings(cfg, time_unit)),
         strict=True,
     ):
         pd.testing.assert_frame_equal(got, want, check_exact=True)
@@ -199,9 +203,11 @@ def test_btyd_summary_with_margin_rates_equals_duckdbs(engines, cfg):
     duck, sc = engines
     c = dict(cfg, clv=dict(cfg["clv"], value_source="margin_rates"))
     c["clv"]["margin_rates"] = {"card_purchase": 0.012, "transfer_out": 0.001}
-    expected = btyd_summary(duck, AS_OF, "week", c)
+    expected = btyd_summary(duck, AS_OF, clv_settings(c, "week"))
     assert (expected["monetary_value"] > 0).sum() > 100
-    pd.testing.assert_frame_equal(btyd_summary(sc, AS_OF, "week", c), expected, check_exact=True)
+    pd.testing.assert_frame_equal(
+        btyd_summary(sc, AS_OF, clv_settings(c, "week")), expected, check_exact=True
+    )
 
 
 def _gamma_gamma_fitted() -> btyd.FittedGammaGamma:
@@ -217,18 +223,39 @@ def _gamma_gamma_fitted() -> btyd.FittedGammaGamma:
 
 @pytest.mark.parametrize("model", ["bgnbd", "pareto_nbd"])
 @pytest.mark.parametrize("with_gamma_gamma", [False, True])
-def test_per_partition_predictions_equal_in_process(engines, spark, cfg, model, with_gamma_gamma):
-    duck, _ = engines
+def test_per_partition_predictions_equal_in_process(engines, cfg, model, with_gamma_gamma):
+    duck, sc = engines
     c = dict(cfg, clv=dict(cfg["clv"], model=model))
-    summary = btyd_summary(duck, AS_OF, "week", c)
-    fitted, gg, _ = fit_models(summary, c)
+    s = clv_settings(c, "week")
+    summary = btyd_summary(duck, AS_OF, s)
+    fitted, gg, _ = fit_models(summary, s)
     assert gg is None  # the bank's revenue: the observed-mean fallback
     if with_gamma_gamma:
         gg = _gamma_gamma_fitted()
         summary = summary.assign(monetary_value=summary["monetary_value"].clip(lower=0) + 1.0)
-    expected = predict_clv(summary, fitted, gg, c)
-    got = predict_clv_partitioned(spark, summary, fitted, gg, c, partitions=3)
+    expected = predict_clv(duck, summary, fitted, gg, s)
+    got = predict_clv(sc, summary, fitted, gg, s)
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+def test_map_batches_spreads_over_partitions_and_keeps_the_order(engines):
+    """Each partition's batch is mapped on its own; the rows come back in input order."""
+    _, sc = engines
+    n = 1000
+    table = pa.table({"customer_id": [f"C{i:04d}" for i in range(n)][::-1], "x": np.arange(n)})
+    schema = pa.schema([("customer_id", pa.string()), ("rows_in_batch", pa.int64())])
+
+    def batch_size(batch: pa.Table) -> pa.Table:
+        return pa.table(
+            {
+                "customer_id": batch["customer_id"],
+                "rows_in_batch": [batch.num_rows] * batch.num_rows,
+            }
+        )
+
+    out = sc.map_batches(batch_size, table, schema, partitions=4)
+    assert out["customer_id"].to_pylist() == table["customer_id"].to_pylist()
+    assert max(out["rows_in_batch"].to_pylist()) < n  # more than one batch
 
 
 def test_missing_required_table_is_an_input_error(spark, tmp_path):
@@ -241,13 +268,13 @@ def test_connection_without_rm_contacts_has_no_view(spark, bank, tmp_path):
     interim.mkdir()
     for name in ("customers", "transactions", "balances"):
         shutil.copy(bank / "interim" / f"{name}.parquet", interim / f"{name}.parquet")
-    con = connect_spark(spark, str(interim))
+    engine = connect_spark(spark, str(interim))
     try:
-        assert isinstance(con, SparkConnection)
-        assert not SPARK.has_table(con, "rm_contacts")
-        assert SPARK.has_table(con, "transactions")
+        assert isinstance(engine, SparkEngine)
+        assert not engine.has_table("rm_contacts")
+        assert engine.has_table("transactions")
     finally:
-        con.close()
+        engine.close()
     assert not spark.catalog.tableExists("transactions")
 
 

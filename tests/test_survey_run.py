@@ -11,7 +11,8 @@ from pipeline.catalog import Catalog
 from pipeline.config import CONFIG_DIR, load_config
 from pipeline.errors import InputError
 from pipeline.io import read_json, write_parquet
-from pipeline.survey import load_definition, run_survey
+from pipeline.survey import load_definition
+from pipeline.survey.stage import run_survey
 
 PERIOD = "2026-10"
 

@@ -9,10 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_features_support import PERIOD, bank, cfg
 
-from pipeline.features import build_period, compute_tier_migration
+from pipeline.engine import connect_frames
+from pipeline.features import build_period
+from pipeline.features.migration import compute_tier_migration
 from pipeline.features.settings import FeatureSettings
 from pipeline.features.tiers import assign_tiers, category_codes, tier_index
-from pipeline.tables import connect_frames
 
 S = FeatureSettings.from_config(cfg())
 NAMES, MINS = S.tier_names, S.tier_min_aum
@@ -158,7 +159,7 @@ def test_active_before_but_missing_now_counts_as_closed():
 def test_migration_of_the_hand_made_bank_from_data():
     # previous period 2026-09: active then A (45000 mass), C (100 mass), F (wealth),
     # G (5M wealth), H (0 mass); D closed on 2026-09-30 so is not; B opened 2026-10-05
-    out = build_period(connect_frames(bank()), PERIOD, cfg()).tier_migration
+    out = build_period(connect_frames(bank()), PERIOD, S).tier_migration
     rows = out[["branch_id", "from_tier", "to_tier", "movement", "customers"]].values.tolist()
     assert rows == [
         ["B1", "new", "mass", "new", 1],  # B

@@ -44,12 +44,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.dialect import dialect_of
+from pipeline.engine import Engine
 from pipeline.features.rfm import SCORE_LABELS, rfm_scores, score_codes, segment_codes
 from pipeline.features.settings import FeatureSettings
 from pipeline.features.sources import (
@@ -63,11 +62,8 @@ from pipeline.features.sources import (
     transactions_sql,
 )
 from pipeline.features.tiers import tier_index
+from pipeline.periods import month_start, period_of
 from pipeline.schema import PRODUCTS
-
-
-def period_of(as_of: dt.date) -> str:
-    return f"{as_of.year:04d}-{as_of.month:02d}"
 
 
 def calendar_day(as_of: dt.date) -> dt.date:
@@ -79,23 +75,23 @@ def calendar_day(as_of: dt.date) -> dt.date:
     return as_of
 
 
-def customer_aum(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:
+def customer_aum(engine: Engine, as_of: dt.date) -> pd.DataFrame:
     """customer_id, branch_id, status and aum at as_of: the slice tiers need.
 
     The same population and balance SQL as the full mart, without the transactions pass;
     tier migration uses it for the previous period.
     """
     as_of = calendar_day(as_of)
-    snapshot = balance_snapshot(con, as_of)
+    snapshot = balance_snapshot(engine, as_of)
     sql = f"""
-        WITH pop AS ({population_sql(con, as_of)}), bal AS ({balances_sql(snapshot, ())})
+        WITH pop AS ({population_sql(engine, as_of)}), bal AS ({balances_sql(snapshot, ())})
         SELECT pop.customer_id, pop.branch_id,
                CASE WHEN closed THEN 'closed' ELSE 'active' END AS status,
                CAST(coalesce(bal.aum, 0) AS DOUBLE) AS aum
         FROM pop LEFT JOIN bal USING (customer_id)
         ORDER BY pop.customer_id
     """
-    return fetch_frame(con, sql)
+    return fetch_frame(engine, sql)
 
 
 def age_band_codes(age: pd.Series, edges: tuple[int, ...]) -> tuple[list[str], np.ndarray]:
@@ -115,32 +111,28 @@ def text_column(labels: list[str], codes: np.ndarray) -> pd.api.extensions.Exten
     return pd.array(taken, dtype="str")
 
 
-def compute_customer_features(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, cfg: dict
-) -> pd.DataFrame:
-    """The feature mart at `as_of` over a connection with the canonical tables as views.
+def customer_features(engine: Engine, as_of: dt.date, s: FeatureSettings) -> pd.DataFrame:
+    """The feature mart at `as_of` over an engine with the canonical tables.
 
     Correct for any as_of (churn training calls it at earlier snapshots): reads nothing
     after it. Sorted by customer_id. See the module docstring for every definition.
     """
-    s = FeatureSettings.from_config(cfg)
     as_of = calendar_day(as_of)
-    sql = mart_sql(con, as_of, s, s.aum_change_months) + " ORDER BY pop.customer_id"
-    return _finish(fetch_frame(con, sql), as_of, s)
+    sql = mart_sql(engine, as_of, s, s.aum_change_months) + " ORDER BY pop.customer_id"
+    return _finish(fetch_frame(engine, sql), as_of, s)
 
 
 def customer_measures(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, cfg: dict, columns: tuple[str, ...]
+    engine: Engine, as_of: dt.date, s: FeatureSettings, columns: tuple[str, ...]
 ) -> pd.DataFrame:
     """Only `columns` of the mart at `as_of`, in no particular row order: the values
-    compute_customer_features gives for them, for comparing distributions (drift).
+    customer_features gives for them, for comparing distributions (drift).
 
     Columns must be ones the mart's SQL computes (not tier, dormant or RFM, which the
     whole population finishes). The balances pass reads only the month ends the asked
     AUM changes need, and the engine drops what no asked column uses: at a million
     customers about a third of the whole mart's work.
     """
-    s = FeatureSettings.from_config(cfg)
     as_of = calendar_day(as_of)
     changes = tuple(
         k
@@ -148,18 +140,18 @@ def customer_measures(
         if f"aum_change_{k}m" in columns or f"aum_change_pct_{k}m" in columns
     )
     picked = ", ".join(columns)
-    return fetch_frame(con, f"SELECT {picked} FROM ({mart_sql(con, as_of, s, changes)})")
+    return fetch_frame(engine, f"SELECT {picked} FROM ({mart_sql(engine, as_of, s, changes)})")
 
 
 def mart_sql(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     as_of: dt.date,
     s: FeatureSettings,
     changes: tuple[int, ...],
 ) -> str:
     """The mart's SELECT at `as_of`, before the pandas finish and in no order, with the
     AUM changes over `changes` months."""
-    snapshot = balance_snapshot(con, as_of)
+    snapshot = balance_snapshot(engine, as_of)
     change_cols = [f"aum_change_{k}m" for k in changes]
     change_cols += [f"aum_change_pct_{k}m" for k in changes]
     product_cols = [
@@ -168,17 +160,17 @@ def mart_sql(
     products_held = "coalesce(bit_count(product_bits), 0)"
     frequency = "active_days" if s.frequency_unit == "day" else "txn_count"
     asof = date_literal(as_of)
-    d = dialect_of(con)
+    d = engine.dialect
     return f"""
-        WITH pop AS ({population_sql(con, as_of)}),
-             tx AS ({transactions_sql(con, as_of, s)}),
+        WITH pop AS ({population_sql(engine, as_of)}),
+             tx AS ({transactions_sql(engine, as_of, s)}),
              bal AS ({balances_sql(snapshot, changes)}),
-             rmc AS ({contacts_sql(con, as_of)})
+             rmc AS ({contacts_sql(engine, as_of)})
         SELECT pop.customer_id, pop.branch_id, pop.rm_id,
                CASE WHEN closed THEN 'closed' ELSE 'active' END AS status,
                closed AS closed_in_period,
                open_date,
-               open_date >= {date_literal(as_of.replace(day=1))} AS new_in_period,
+               open_date >= {date_literal(month_start(as_of))} AS new_in_period,
                CAST({d.complete_months("open_date", asof)} AS INTEGER) AS tenure_months,
                CAST({d.complete_years("birth_date", asof)} AS INTEGER) AS age,
                gender, digital_enrolled,

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.dialect import dialect_of
+from pipeline.engine import Engine
 from pipeline.errors import InputError
 from pipeline.features.settings import FeatureSettings
+from pipeline.periods import day_after, month_end, month_start, window_bounds
 from pipeline.schema import ASSET_PRODUCTS, DIGITAL_CHANNELS, LIABILITY_PRODUCTS, PRODUCTS
 
 MONEY = "DECIMAL(18,4)"
@@ -29,15 +29,6 @@ def _in_list(values: tuple[str, ...]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
-def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
-
-
-def has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether the connection has this table (asked the way its dialect can)."""
-    return dialect_of(con).has_table(con, name)
-
-
 def _optional(cols: set[str], name: str, sql_type: str) -> str:
     """The column cast to its type, or a typed NULL when the export does not have it."""
     return f"CAST({name} AS {sql_type})" if name in cols else f"CAST(NULL AS {sql_type})"
@@ -49,12 +40,12 @@ def _require(cols: set[str], table: str, needed: tuple[str, ...]) -> None:
         raise InputError(f"table {table}: required column(s) missing: {', '.join(missing)}")
 
 
-def population_sql(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
+def population_sql(engine: Engine, as_of: dt.date) -> str:
     """SELECT of the customers in the mart at as_of, with their static attributes."""
-    cols = table_columns(con, "customers")
+    cols = set(engine.columns("customers"))
     _require(cols, "customers", ("customer_id", "branch_id", "open_date"))
     close = _optional(cols, "close_date", "DATE")
-    start = as_of.replace(day=1)
+    start = month_start(as_of)
     return f"""
         SELECT customer_id, CAST(branch_id AS STRING) AS branch_id,
                CAST(rm_id_raw AS STRING) AS rm_id, open_date, close_date,
@@ -74,15 +65,10 @@ def population_sql(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
     """
 
 
-def balance_snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dt.date | None:
+def balance_snapshot(engine: Engine, as_of: dt.date) -> dt.date | None:
     """The latest month_end on or before as_of in the balances table (None: no balances)."""
     sql = "SELECT max(CAST(month_end AS DATE)) FROM balances WHERE month_end <= "
-    return con.execute(sql + date_literal(as_of)).fetchall()[0][0]
-
-
-def months_before(month_end: dt.date, months: int) -> dt.date:
-    """The last day of the month `months` before month_end's month."""
-    return (pd.Period(month_end, freq="M") - months).end_time.date()
+    return engine.rows(sql + date_literal(as_of))[0][0]
 
 
 def product_bit(product: str) -> int:
@@ -112,7 +98,7 @@ def balances_sql(snapshot: dt.date | None, change_months: tuple[int, ...]) -> st
         cols += [f"CAST(NULL AS DOUBLE) AS aum_change_{k}m" for k in change_months]
         cols += [f"CAST(NULL AS DOUBLE) AS aum_change_pct_{k}m" for k in change_months]
         return f"SELECT {', '.join(cols)} WHERE FALSE"
-    dates = {0: snapshot, **{k: months_before(snapshot, k) for k in change_months}}
+    dates = {0: snapshot, **{k: month_end(snapshot, k) for k in change_months}}
     months = " UNION ALL ".join(
         f"SELECT {date_literal(d)} AS month_end, {k} AS m" for k, d in dates.items()
     )
@@ -158,37 +144,36 @@ def balances_sql(snapshot: dt.date | None, change_months: tuple[int, ...]) -> st
     """
 
 
-def revenue_recorded(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> bool:
+def revenue_recorded(engine: Engine, as_of: dt.date) -> bool:
     """Whether any customer-initiated transaction up to as_of carries a revenue.
 
     Without one (no revenue column, or a bank that books revenue only on fees, as the
     Berka data does) every monetary value would tie at 0, so RFM monetary uses amount.
     """
-    if "revenue" not in table_columns(con, "transactions"):
+    if "revenue" not in engine.columns("transactions"):
         return False
-    end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
-    rows = con.execute(
+    end = pd.Timestamp(day_after(as_of))
+    rows = engine.rows(
         "SELECT 1 FROM transactions WHERE customer_initiated AND revenue IS NOT NULL"
         f" AND txn_time < TIMESTAMP '{end.isoformat()}' LIMIT 1"
-    ).fetchall()
+    )
     return bool(rows)
 
 
-def transactions_sql(con: duckdb.DuckDBPyConnection, as_of: dt.date, s: FeatureSettings) -> str:
+def transactions_sql(engine: Engine, as_of: dt.date, s: FeatureSettings) -> str:
     """One pass over customer-initiated transactions up to as_of: recency and window stats."""
-    cols = table_columns(con, "transactions")
+    cols = set(engine.columns("transactions"))
     _require(
         cols, "transactions", ("customer_id", "txn_time", "amount", "channel", "customer_initiated")
     )
-    end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
-    start = end - pd.DateOffset(months=s.window_months)
+    start, end = window_bounds(as_of, s.window_months)
     in_window = f"txn_time >= TIMESTAMP '{start.isoformat()}'"
     # Active days: distinct day numbers in the window (pipeline.dialect: DuckDB counts
     # bits of a bounded bitstring, ten times faster there than a hash count DISTINCT).
-    d = dialect_of(con)
+    d = engine.dialect
     day = d.days_between(f"DATE '{start.date().isoformat()}'", "CAST(txn_time AS DATE)")
     days = (end - start).days
-    use_revenue = s.rfm_monetary == "revenue" and revenue_recorded(con, as_of)
+    use_revenue = s.rfm_monetary == "revenue" and revenue_recorded(engine, as_of)
     money = f"coalesce(CAST(revenue AS {MONEY}), 0)" if use_revenue else f"CAST(amount AS {MONEY})"
     return f"""
         SELECT customer_id,
@@ -204,9 +189,9 @@ def transactions_sql(con: duckdb.DuckDBPyConnection, as_of: dt.date, s: FeatureS
     """
 
 
-def contacts_sql(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
+def contacts_sql(engine: Engine, as_of: dt.date) -> str:
     """Last relationship-manager contact per customer up to as_of (empty without the table)."""
-    if not has_view(con, "rm_contacts"):
+    if not engine.has_table("rm_contacts"):
         return (
             "SELECT CAST(NULL AS STRING) AS customer_id, CAST(NULL AS DATE) AS last_contact"
             " WHERE FALSE"
@@ -219,11 +204,10 @@ def contacts_sql(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
     """
 
 
-def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+def fetch_frame(engine: Engine, sql: str) -> pd.DataFrame:
     """Run a query into pandas through Arrow: dates as datetime.date, integer and boolean
     columns nullable only where they hold nulls (NULL-free ones become numpy dtypes)."""
-    con.execute("SELECT 1").fetchall()  # complete any result a caller left open on con
-    return arrow_frame(con.sql(sql).to_arrow_table())
+    return arrow_frame(engine.arrow(sql))
 
 
 NULLABLE_TYPES = {

@@ -1,9 +1,10 @@
 """Ingest: a bank's exports -> validated canonical tables, with every row accounted for.
 
-`run_ingest` writes <data>/interim/<table>.parquet, interim/rejects/<table>.parquet and
-interim/manifest.json; `run_validate` runs the same checks and only reports.
+stage.py is the `crm ingest` / `crm validate` edge (it writes <data>/interim/<table>.parquet,
+interim/rejects/<table>.parquet and interim/manifest.json); core.py classifies and
+reconciles the staged rows; staging.py reads the exports into typed parts.
 """
 
-from pipeline.ingest.run import ingest, run_ingest, run_validate
+from pipeline.ingest.core import IngestResult
 
-__all__ = ["ingest", "run_ingest", "run_validate"]
+__all__ = ["IngestResult"]

@@ -22,7 +22,7 @@ from pipeline.catalog import Catalog
 from pipeline.errors import InputError
 from pipeline.ingest.parts import FileEntry, PartStore
 from pipeline.ingest.source import SourceConfig
-from pipeline.ingest.stage import discover
+from pipeline.ingest.staging import discover
 from pipeline.ingest.write import file_identity
 from pipeline.io import read_json
 from pipeline.privacy import id_salt, salt_fingerprint

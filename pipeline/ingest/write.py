@@ -21,12 +21,12 @@ from pipeline.catalog import Catalog
 from pipeline.ingest.arrow_out import ParquetOut, write_query
 from pipeline.ingest.cast import ident, lit, part_columns
 from pipeline.ingest.source import TableSpec
-from pipeline.ingest.stage import dictionary_columns
+from pipeline.ingest.staging import dictionary_columns
 from pipeline.io import remove_output, write_json, write_with
 from pipeline.schema import TABLES
 
 if TYPE_CHECKING:
-    from pipeline.ingest.run import IngestResult
+    from pipeline.ingest.core import IngestResult
 
 ARROW_TYPES = {
     "string": pa.string(),

@@ -1,10 +1,11 @@
 """The report stage: HTML and PDF per branch, a network league table and an index.
 
-`run_report(cfg, catalog, period)` is the stage; the modules beneath are its seams:
-inputs (files -> per-branch slices), context* (numbers), figures/charts (matplotlib),
-environment/i18n (Jinja, filters, labels), render/pdf (processes, WeasyPrint).
+stage.py is the `crm report` edge (reading the inputs, the worker pool, writing files);
+core.py holds the period's inputs and slices them by branch; the modules beside them
+are the computation's seams: context* (numbers), figures/charts (matplotlib),
+environment/i18n (Jinja, filters, labels), render/pdf (what a worker does).
 """
 
-from pipeline.report.run import run_report
+from pipeline.report.core import BranchInputs, ReportInputs, branch_slice, branch_slices
 
-__all__ = ["run_report"]
+__all__ = ["BranchInputs", "ReportInputs", "branch_slice", "branch_slices"]

@@ -12,9 +12,9 @@ from pipeline.report import context_kpis as kp
 from pipeline.report import context_scores as sc
 from pipeline.report import context_survey as sv
 from pipeline.report.context_drift import drift_table
+from pipeline.report.core import BranchInputs, ReportInputs
 from pipeline.report.environment import NA, NO_PREVIOUS
 from pipeline.report.i18n import labels, term
-from pipeline.report.inputs import BranchInputs, ReportInputs
 
 BRANCH_SECTIONS = (
     ("kpis", "sec_kpis"),
@@ -179,7 +179,7 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
         "cards": {
             "customers": headline[0],
             "aum": headline[1],
-            "high_risk_share": sc.high_risk_share(b.scores) if churn_available else NA,
+            "high_risk_share": kp.kpi_value(b.branch_score, "high_risk_share"),
             "nps": nps,
         },
         "kpis": headline,
@@ -232,8 +232,8 @@ def league_table(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
     network value; KPIs without a better direction are shown but not ranked."""
     branches = inputs.kpis[inputs.kpis["scope"] == "branch"].copy()
     branches["branch_id"] = branches["branch_id"].astype(str)
-    scored = sc.active_scores(inputs.scores).dropna(subset=["churn_band"])
-    high = (scored["churn_band"] == "high").groupby(scored["branch_id"].astype(str)).mean()
+    risk = inputs.branch_scores[inputs.branch_scores["scope"] == "branch"]
+    high = risk.set_index(risk["branch_id"].astype(str))["high_risk_share"]
     branches["high_risk_share"] = branches["branch_id"].map(high)
     customer = sv.find_surveys(inputs.survey).get("customer") or {}
     nps = {b: sv.nps_figures(customer, b)["nps"] for b in branches["branch_id"]}
@@ -247,9 +247,8 @@ def league_table(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
             values = pd.to_numeric(branches[k.column], errors="coerce")
             ranks[k.column] = values.rank(ascending=not k.higher_is_better, method="min")
     network = inputs.kpis[inputs.kpis["scope"] == "network"].iloc[0].copy()
-    network["high_risk_share"] = (
-        float((scored["churn_band"] == "high").mean()) if len(scored) else None
-    )
+    network_risk = inputs.branch_scores[inputs.branch_scores["scope"] == "network"]
+    network["high_risk_share"] = network_risk["high_risk_share"].iloc[0]
     network["nps"] = sv.nps_figures(customer, None)["nps"] if customer else None
     rows = []
     for i, row in branches.iterrows():
@@ -322,9 +321,14 @@ def network_context(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
 
 
 def index_context(
-    period: str, as_of: Any, branch_ids: list[str], formats: tuple[str, ...], s: ReportSettings
+    period: str,
+    as_of: Any,
+    branch_ids: list[str],
+    files: dict[str | None, dict[str, str]],
+    s: ReportSettings,
 ) -> dict[str, Any]:
-    """The period's index: a link to every report file written."""
+    """The period's index: a link to every report file written (`files`: per branch id,
+    None for the network, the file name of each format)."""
     return {
         "meta": {
             "kind": "index",
@@ -336,10 +340,8 @@ def index_context(
             "previous_period": "",
             "has_previous": False,
         },
-        "network": {f: f"network.{f}" for f in formats},
-        "branches": [
-            {"branch_id": b, "files": {f: f"branch-{b}.{f}" for f in formats}} for b in branch_ids
-        ],
-        "formats": list(formats),
+        "network": files[None],
+        "branches": [{"branch_id": b, "files": files[b]} for b in branch_ids],
+        "formats": list(s.formats),
         "no_previous": NO_PREVIOUS,
     }

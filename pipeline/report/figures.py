@@ -7,9 +7,9 @@ from typing import Any
 
 from pipeline.report import charts
 from pipeline.report import context_scores as sc
+from pipeline.report.core import BranchInputs
 from pipeline.report.environment import NotAvailable
 from pipeline.report.i18n import labels, term
-from pipeline.report.inputs import BranchInputs
 
 
 def _share(v: Any) -> float:

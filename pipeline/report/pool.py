@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from pipeline.report.context import ReportSettings
+from pipeline.report.core import BranchInputs
 from pipeline.report.environment import make_environment, stylesheet
 from pipeline.report.fonts import css_font_stack, require_cjk_font
-from pipeline.report.inputs import BranchInputs
 
 if TYPE_CHECKING:
     from pipeline.report.render import Rendered

@@ -16,10 +16,10 @@ from markupsafe import Markup
 
 from pipeline.report import charts
 from pipeline.report.context import ReportSettings, branch_context
+from pipeline.report.core import BranchInputs
 from pipeline.report.environment import make_environment, stylesheet
 from pipeline.report.figures import branch_figures, network_figures
 from pipeline.report.fonts import css_font_stack, matplotlib_families, require_cjk_font
-from pipeline.report.inputs import BranchInputs
 from pipeline.report.pdf import html_to_pdf
 
 TEMPLATES = ("branch.html", "network.html")
@@ -28,11 +28,11 @@ _STATE: dict[str, Any] = {}
 
 @dataclass(frozen=True)
 class Rendered:
-    """One report: its file stem (branch-B01, network), HTML, PDF (or None) and timings:
-    wall seconds for the HTML (context, charts, template) and the PDF, and the CPU
-    seconds the worker spent on both (wall minus CPU is time waiting for a core)."""
+    """One report: whose it is (a branch id; None: the network's), HTML, PDF (or None)
+    and timings: wall seconds for the HTML (context, charts, template) and the PDF, and
+    the CPU seconds the worker spent on both (wall minus CPU is time waiting for a core)."""
 
-    name: str
+    branch_id: str | None
     html: str
     pdf: bytes | None
     seconds_html: float
@@ -86,12 +86,12 @@ def _settings(settings: ReportSettings | None) -> ReportSettings:
 
 
 def _finish(
-    name: str, html: str, as_of: date, started: tuple[float, float], s: ReportSettings
+    branch_id: str | None, html: str, as_of: date, started: tuple[float, float], s: ReportSettings
 ) -> Rendered:
     html_done = time.perf_counter()
     pdf = html_to_pdf(html, as_of) if "pdf" in s.formats else None
     return Rendered(
-        name,
+        branch_id,
         html,
         pdf,
         seconds_html=html_done - started[0],
@@ -111,7 +111,7 @@ def render_branch(b: BranchInputs, settings: ReportSettings | None = None) -> Re
     s = _settings(settings)
     ctx = branch_context(b, s)
     html = _page("branch.html", ctx, branch_figures(ctx, b, s.locale, s.currency))
-    return _finish(f"branch-{b.branch_id}", html, b.as_of, started, s)
+    return _finish(b.branch_id, html, b.as_of, started, s)
 
 
 def render_network(ctx: dict[str, Any], settings: ReportSettings | None = None) -> Rendered:
@@ -119,4 +119,4 @@ def render_network(ctx: dict[str, Any], settings: ReportSettings | None = None) 
     started = _clock()
     s = _settings(settings)
     html = _page("network.html", ctx, network_figures(ctx, s.locale, s.currency))
-    return _finish("network", html, ctx["meta"]["as_of"], started, s)
+    return _finish(None, html, ctx["meta"]["as_of"], started, s)

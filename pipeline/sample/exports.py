@@ -11,7 +11,7 @@ from pipeline.sample import identity
 from pipeline.sample import params as P
 from pipeline.sample import writer as w
 from pipeline.sample.activity import TXN_TYPES
-from pipeline.sample.bank import Chunk, Setup, stream, truth_columns
+from pipeline.sample.core import Chunk, Setup, stream, truth_columns
 from pipeline.sample.population import ATTRITION_KINDS
 from pipeline.schema import CHANNELS, DIRECTIONS, GENDERS, PRODUCTS
 

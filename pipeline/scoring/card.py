@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.scoring.settings import ScoreSettings
+
 SCORE_COLUMNS = {
     "customer_id": "customer key",
     "branch_id": "branch",
@@ -39,7 +41,7 @@ def build_card(
     validation: dict[str, Any],
     churn: dict[str, Any],
     scores: pd.DataFrame,
-    cfg: dict[str, Any],
+    s: ScoreSettings,
     drift: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything a reader needs to trust (or not) the scores; warnings gathered at the top
@@ -64,11 +66,11 @@ def build_card(
         "clv_validation": validation,
         "churn": churn,
         "value_risk": {
-            "high_value_decile": cfg["value_risk"]["high_value_decile"],
+            "high_value_decile": s.high_value_decile,
             "high_risk": "churn_band high"
             if churn.get("status") == "ok"
-            else f"1 - p_alive >= {cfg['churn']['bands']['high']} (no churn model)",
-            "watchlist_size": cfg["value_risk"]["watchlist_size"],
+            else f"1 - p_alive >= {s.churn.high} (no churn model)",
+            "watchlist_size": s.watchlist_size,
             "quadrant_counts": {str(k): int(v) for k, v in quadrant_counts.items()},
         },
         "columns": SCORE_COLUMNS,

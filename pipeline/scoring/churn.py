@@ -13,20 +13,21 @@ at `start` (the features mart at start, less those already closed in start's mon
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import date
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from threadpoolctl import threadpool_limits
 
+from pipeline.engine import Engine
+from pipeline.features.core import customer_features
+from pipeline.periods import day_after, month_end
 from pipeline.schema import ASSET_PRODUCTS
-
-PARALLEL_MIN_ROWS = 50_000  # customers scored from which model fits use every core
+from pipeline.scoring import churn_model as cm
+from pipeline.scoring.settings import ChurnSettings, ScoreSettings
+from pipeline.steps import Skipped
 
 # Money columns go in on a signed log scale (monotone: trees are unaffected, the
 # logistic baseline is not thrown by heavy tails).
@@ -51,20 +52,11 @@ BASE_FEATURES = (
 )
 
 
-def month_end(as_of: date, months_back: int) -> date:
-    return (pd.Period(as_of, freq="M") - months_back).end_time.date()
-
-
 def label_window(
-    con: duckdb.DuckDBPyConnection,
-    features_start: pd.DataFrame,
-    start: date,
-    end: date,
-    cfg: dict[str, Any],
+    engine: Engine, features_start: pd.DataFrame, start: date, end: date, c: ChurnSettings
 ) -> pd.DataFrame:
     """customer_id, churned (bool) and row (the customer's position in `features_start`)
     for the labelled population of (start, end], by customer_id."""
-    c = cfg["churn"]
     ids = features_start["customer_id"].astype(str)
     rows = np.flatnonzero((features_start["status"] != "closed").to_numpy())
     # ids go to the engine in Arrow and only labels and rows come back: a million ids as
@@ -76,15 +68,17 @@ def label_window(
             "row": rows,
         }
     )
-    con.register("_churn_pop", pop)
+    # a name of this window's own: on Spark, registered tables are seen by every cursor
+    view = f"_churn_pop_{start:%Y%m%d}_{end:%Y%m%d}"
+    engine.register(view, pop)
     try:
-        if c["definition"] == "closed":
-            sql = """
+        if c.definition == "closed":
+            sql = f"""
                 SELECT coalesce(c.close_date > ? AND c.close_date <= ?, FALSE) AS churned, p.row
-                FROM _churn_pop p LEFT JOIN customers c USING (customer_id)
+                FROM {view} p LEFT JOIN customers c USING (customer_id)
                 ORDER BY p.customer_id
             """
-            out = con.execute(sql, [start, end]).df()
+            out = engine.frame(sql, [start, end])
         else:
             assets = ", ".join(f"'{p}'" for p in ASSET_PRODUCTS)
             sql = f"""
@@ -100,7 +94,7 @@ def label_window(
                 )
                 SELECT coalesce(e.aum_end, 0) <= (1 - ?) * p.aum
                        AND (NOT ? OR a.customer_id IS NULL) AS churned, p.row
-                FROM _churn_pop p
+                FROM {view} p
                 LEFT JOIN end_aum e USING (customer_id)
                 LEFT JOIN active a USING (customer_id)
                 WHERE p.aum > 0
@@ -108,14 +102,14 @@ def label_window(
             """
             params = [
                 end,
-                start + timedelta(days=1),
-                end + timedelta(days=1),
-                float(c["aum_drop_share"]),
-                bool(c["inactive_in_window"]),
+                day_after(start),
+                day_after(end),
+                c.aum_drop_share,
+                c.inactive_in_window,
             ]
-            out = con.execute(sql, params).df()
+            out = engine.frame(sql, params)
     finally:
-        con.unregister("_churn_pop")
+        engine.unregister(view)
     row = out["row"].to_numpy(dtype="int64")
     return pd.DataFrame(
         {
@@ -126,9 +120,9 @@ def label_window(
     )
 
 
-def history_start(con: duckdb.DuckDBPyConnection) -> date | None:
+def history_start(engine: Engine) -> date | None:
     """The earliest balance month end: AUM-based labels need a snapshot at a window start."""
-    first = con.execute("SELECT min(month_end) FROM balances").fetchone()[0]
+    first = engine.rows("SELECT min(month_end) FROM balances")[0][0]
     return None if first is None else pd.Timestamp(first).date()
 
 
@@ -193,20 +187,96 @@ def labelled_matrix(
     return model_matrix(features, columns, tier_names, rows), labels["churned"].to_numpy(int)
 
 
-def window_matrix(
-    con: duckdb.DuckDBPyConnection,
-    start: date,
-    end: date,
-    columns: list[str],
-    tier_names: list[str],
-    cfg: dict[str, Any],
-    features_at,
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """(X, y) of the label window (start, end]: features at start, labels on the window.
-    The mart itself is dropped on return (at ten million customers it is gigabytes)."""
-    features = features_at(con, start, cfg)
-    labels = label_window(con, features, start, end, cfg)
-    return labelled_matrix(features, labels, columns, tier_names)
+@dataclass(frozen=True)
+class Window:
+    """A label window's model inputs and labels: X (one row per labelled customer, by
+    customer_id) and y (1 = churned)."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class ChurnPlan:
+    """The three windows of a period with as-of T and horizon h: train (features at
+    T-2h, outcome on (T-2h, T-h]), test (features at T-h, outcome on (T-h, T]) and score
+    (features at T, the model refitted on the test window)."""
+
+    train_start: date
+    test_start: date
+    as_of: date
+    columns: tuple[str, ...]  # the model inputs the period's mart offers
+
+
+def plan_windows(features: pd.DataFrame, as_of: date, c: ChurnSettings) -> ChurnPlan:
+    h = c.horizon_months
+    return ChurnPlan(
+        month_end(as_of, 2 * h), month_end(as_of, h), as_of, tuple(feature_columns(features))
+    )
+
+
+def check_history(engine: Engine, plan: ChurnPlan) -> ChurnPlan | Skipped:
+    """The plan when the balances reach back to the train window's start, else why not."""
+    first = history_start(engine)
+    if first is None or first > plan.train_start:
+        return Skipped(
+            f"too little history for a supervised churn model: balances start "
+            f"{first.isoformat() if first else 'nowhere'}, training needs a snapshot at "
+            f"{plan.train_start.isoformat()} (2 x churn.horizon_months before "
+            f"{plan.as_of.isoformat()})"
+        )
+    return plan
+
+
+def window(engine: Engine, start: date, end: date, plan: ChurnPlan, s: ScoreSettings) -> Window:
+    """The label window (start, end]: the mart at start, its labelled customers' inputs
+    and labels. The mart itself is dropped on return (at ten million customers it is
+    gigabytes)."""
+    features = customer_features(engine, start, s.features)
+    labels = label_window(engine, features, start, end, s.churn)
+    X, y = labelled_matrix(features, labels, list(plan.columns), list(s.tier_names))
+    return Window(X, y)
+
+
+def train_window(engine: Engine, plan: ChurnPlan, s: ScoreSettings) -> Window:
+    return window(engine, plan.train_start, plan.test_start, plan, s)
+
+
+def evaluation_window(engine: Engine, plan: ChurnPlan, s: ScoreSettings) -> Window:
+    """The test window: out of time, after the train window."""
+    return window(engine, plan.test_start, plan.as_of, plan, s)
+
+
+def labelled_counts(train: Window, test: Window) -> dict[str, dict[str, int]]:
+    return {
+        name: {"customers": int(len(w.y)), "churners": int(w.y.sum())}
+        for name, w in (("train", train), ("test", test))
+    }
+
+
+def usable_windows(train: Window, test: Window, c: ChurnSettings) -> tuple | Skipped:
+    """(train X, train y, test X, test y, columns): both windows with the columns that
+    hold a value in each (no rm_contacts table, say: its column carries nothing); or why
+    no model can be fitted (too few churners, or too few stayers, in a window)."""
+    for name, w in (("train", train), ("test", test)):
+        churners = int(w.y.sum())
+        if churners < c.min_churners or (len(w.y) - churners) < c.min_churners:
+            return Skipped(
+                f"too few churners for a supervised churn model: {churners} of {len(w.y)} "
+                f"customers in the {name} window (churn.min_churners is {c.min_churners})"
+            )
+    columns = list(train.X.columns)
+    usable = [col for col in columns if train.X[col].notna().any() and test.X[col].notna().any()]
+    if usable != columns:
+        train, test = Window(train.X[usable], train.y), Window(test.X[usable], test.y)
+    return train.X, train.y, test.X, test.y, tuple(usable)
+
+
+def scoring_matrix(
+    features: pd.DataFrame, columns: tuple[str, ...], s: ScoreSettings
+) -> pd.DataFrame:
+    """The model inputs of every customer at as-of (row i is features' row i)."""
+    return model_matrix(features, list(columns), list(s.tier_names))
 
 
 # Without a supervised model, top reasons come from these (feature, risk direction).
@@ -218,117 +288,64 @@ FALLBACK_REASONS = {
 }
 
 
-def score_churn(
-    con: duckdb.DuckDBPyConnection,
-    features_now: pd.DataFrame,
-    as_of: date,
-    cfg: dict[str, Any],
-    features_at,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """churn_probability and top_reasons per customer of `features_now`, and the card section.
+def model_threads(customers: int) -> int | None:
+    """OpenMP threads for gradient boosting's fits and predictions: every core (None)
+    from PARALLEL_MIN_ROWS customers; below, waking threads costs more than they give.
+    Its results do not depend on the thread count."""
+    return None if customers >= PARALLEL_MIN_ROWS else 1
 
-    `features_at(con, as_of, cfg)` builds the features mart at an earlier month end (the
-    features stage's compute_customer_features). Too little history or too few churners:
-    churn_probability is null, the card says why, and reasons fall back to FALLBACK_REASONS.
-    """
-    from pipeline.scoring import churn_model as cm
 
-    c = cfg["churn"]
-    h, rs = c["horizon_months"], c["random_state"]
-    test_start, train_start = month_end(as_of, h), month_end(as_of, 2 * h)
-    tiers = [t["name"] for t in cfg["tiers"]]
-    columns = feature_columns(features_now)
-    section: dict[str, Any] = {
-        "definition": c["definition"],
-        "horizon_months": h,
-        "aum_drop_share": c["aum_drop_share"] if c["definition"] == "silent_attrition" else None,
-        "inactive_in_window": c["inactive_in_window"]
-        if c["definition"] == "silent_attrition"
-        else None,
-        "windows": {
-            "train": {
-                "features_as_of": train_start.isoformat(),
-                "outcome": f"({train_start.isoformat()}, {test_start.isoformat()}]",
-            },
-            "test": {
-                "features_as_of": test_start.isoformat(),
-                "outcome": f"({test_start.isoformat()}, {as_of.isoformat()}]",
-            },
-            "score": {
-                "features_as_of": as_of.isoformat(),
-                "model": "refitted on the test window (the latest labelled one)",
-            },
-        },
-        "bands": dict(c["bands"]),
-        "features": columns,
-    }
+PARALLEL_MIN_ROWS = 50_000
 
-    def without_model(reason: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-        section.update(status="no_model", message=reason, metrics=None, top_drivers=None)
-        X_now = model_matrix(features_now, columns, tiers)
+
+def reason_features(drivers: list[dict]) -> list[str]:
+    """The features reasons are chosen among: the strongest drivers that matter."""
+    return [d["feature"] for d in drivers[: cm.REASON_FEATURES] if d["importance"] > 0]
+
+
+def churn_metrics(gb: dict, lr: dict, rule: dict) -> dict[str, dict]:
+    return {"gradient_boosting": gb, "logistic_regression": lr, "recency_rule": rule}
+
+
+@dataclass(frozen=True)
+class ChurnResult:
+    """churn_probability and top_reasons per customer (keyed by customer_id) and the
+    model card's churn section."""
+
+    scores: pd.DataFrame
+    card: dict
+
+
+def churn_result(
+    features: pd.DataFrame,
+    plan: ChurnPlan,
+    labelled: dict | Skipped,
+    usable: tuple[str, ...] | Skipped,
+    metrics: dict | Skipped,
+    drivers: list[dict] | Skipped,
+    directions: dict[str, float] | Skipped,
+    probability: np.ndarray | Skipped,
+    reasons: pd.api.extensions.ExtensionArray | Skipped,
+    s: ScoreSettings,
+) -> ChurnResult:
+    """The churn scores and card section; without a model (the windows or the churners
+    fell short: `usable` is Skipped), null probabilities, the reason in the card, and top
+    reasons from FALLBACK_REASONS."""
+    c = s.churn
+    section = churn_section(plan, c)
+    if not isinstance(labelled, Skipped):
+        section["labelled"] = labelled
+        section["max_training_rows"] = c.max_training_rows
+    if isinstance(usable, Skipped):
+        section.update(status="no_model", message=usable.reason, metrics=None, top_drivers=None)
+        X_now = scoring_matrix(features, plan.columns, s)
         cols = [f for f in FALLBACK_REASONS if f in X_now.columns]
-        reasons = cm.top_reasons(X_now, features_now, cols, FALLBACK_REASONS, cfg["locale"])
-        return _out(features_now, np.full(len(features_now), np.nan), reasons), section
-
-    first = history_start(con)
-    if first is None or first > train_start:
-        return without_model(
-            f"too little history for a supervised churn model: balances start "
-            f"{first.isoformat() if first else 'nowhere'}, training needs a snapshot at "
-            f"{train_start.isoformat()} (2 x churn.horizon_months before {as_of.isoformat()})"
-        )
-    X_tr, y_tr = window_matrix(con, train_start, test_start, columns, tiers, cfg, features_at)
-    X_te, y_te = window_matrix(con, test_start, as_of, columns, tiers, cfg, features_at)
-    section["labelled"] = {
-        "train": {"customers": int(len(y_tr)), "churners": int(y_tr.sum())},
-        "test": {"customers": int(len(y_te)), "churners": int(y_te.sum())},
-    }
-    section["max_training_rows"] = int(c["max_training_rows"])  # above it: a sample, odds corrected
-    for name, y in (("train", y_tr), ("test", y_te)):
-        if y.sum() < c["min_churners"] or (len(y) - y.sum()) < c["min_churners"]:
-            return without_model(
-                f"too few churners for a supervised churn model: {int(y.sum())} of {len(y)} "
-                f"customers in the {name} window (churn.min_churners is {c['min_churners']})"
-            )
-    # A column with no value in a window (no rm_contacts table, say) carries nothing.
-    usable = [col for col in columns if X_tr[col].notna().any() and X_te[col].notna().any()]
-    if usable != columns:
-        X_tr, X_te = X_tr[usable], X_te[usable]
-    section["features"] = usable
-    # Gradient boosting uses every core (waiting passively: see pipeline/__init__.py) from
-    # PARALLEL_MIN_ROWS customers; below, and for permutation importance's 2,000-row
-    # predicts, waking threads costs more than they give. Its results do not depend on
-    # the thread count. BLAS (the logistic baseline) stays on one thread: its sums, and
-    # so the card's last digits, would.
-    # The scoring model (refitted on the test window) needs nothing evaluation computes:
-    # it is fitted on a thread beside it, filling what evaluation's one-core steps (the
-    # logistic baseline, the metrics) leave idle. OpenMP limits are per thread, so each
-    # thread sets its own.
-    threads = None if len(features_now) >= PARALLEL_MIN_ROWS else 1
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="churn-final") as pool:
-        final_job = pool.submit(_fit_final, X_te, y_te, rs, c["max_training_rows"], threads)
-        with threadpool_limits(limits=1, user_api="blas"):
-            with threadpool_limits(limits=threads, user_api="openmp"):
-                metrics, hgb = cm.evaluate(X_tr, y_tr, X_te, y_te, rs, c["max_training_rows"])
-        del X_tr  # at ten million customers each matrix is gigabytes
-        # Explaining needs only samples of the test window: with them taken, the window
-        # is freed and the scoring matrix takes its place.
-        importance = cm.importance_sample(X_te, y_te, rs)
-        direction = cm.direction_sample(X_te, y_te, rs)
-        del X_te
-        X_now = model_matrix(features_now, usable, tiers)
-        # The scores are predicted on the pool's thread with every core while this one
-        # explains (permutation importance, risk directions, reasons: one core each).
-        predict_job = pool.submit(_predict, final_job.result(), X_now, threads)
-        with threadpool_limits(limits=1, user_api="openmp"):
-            drivers = cm.top_drivers(hgb, *importance, rs)
-        directions = cm.risk_directions(*direction)
-        reason_cols = [d["feature"] for d in drivers[: cm.REASON_FEATURES] if d["importance"] > 0]
-        reasons = cm.top_reasons(X_now, features_now, reason_cols, directions, cfg["locale"])
-        prob = predict_job.result()
+        fallback = cm.top_reasons(X_now, features, cols, FALLBACK_REASONS, s.locale)
+        return ChurnResult(_scores(features, np.full(len(features), np.nan), fallback), section)
     auc, rule_auc = metrics["gradient_boosting"]["roc_auc"], metrics["recency_rule"]["roc_auc"]
     beats = auc > rule_auc
     section.update(
+        features=list(usable),
         status="ok",
         message=None,
         metrics=metrics,
@@ -346,29 +363,42 @@ def score_churn(
             "rank customers by days since last activity instead"
         ),
     )
-    return _out(features_now, prob, reasons), section
+    return ChurnResult(_scores(features, probability, reasons), section)
 
 
-def _fit_final(X: pd.DataFrame, y: np.ndarray, random_state: int, max_rows: int, threads):
-    """The scoring model, fitted on a thread of its own with `threads` OpenMP threads."""
-    from pipeline.scoring import churn_model as cm
+def churn_section(plan: ChurnPlan, c: ChurnSettings) -> dict:
+    """The card's description of the definition and windows, model or not."""
+    train, test, as_of = plan.train_start, plan.test_start, plan.as_of
+    silent = c.definition == "silent_attrition"
+    return {
+        "definition": c.definition,
+        "horizon_months": c.horizon_months,
+        "aum_drop_share": c.aum_drop_share if silent else None,
+        "inactive_in_window": c.inactive_in_window if silent else None,
+        "windows": {
+            "train": {
+                "features_as_of": train.isoformat(),
+                "outcome": f"({train.isoformat()}, {test.isoformat()}]",
+            },
+            "test": {
+                "features_as_of": test.isoformat(),
+                "outcome": f"({test.isoformat()}, {as_of.isoformat()}]",
+            },
+            "score": {
+                "features_as_of": as_of.isoformat(),
+                "model": "refitted on the test window (the latest labelled one)",
+            },
+        },
+        "bands": c.bands,
+        "features": list(plan.columns),
+    }
 
-    with threadpool_limits(limits=threads, user_api="openmp"):
-        return cm.fit_gradient_boosting(X, y, random_state, max_rows)
 
-
-def _predict(model, X: pd.DataFrame, threads) -> np.ndarray:
-    """P(churn) per row of `X`, on a thread of its own with `threads` OpenMP threads."""
-    with threadpool_limits(limits=1, user_api="blas"):
-        with threadpool_limits(limits=threads, user_api="openmp"):
-            return model.predict_proba(X)[:, 1]
-
-
-def _out(features_now: pd.DataFrame, prob: np.ndarray, reasons) -> pd.DataFrame:
+def _scores(features: pd.DataFrame, prob: np.ndarray, reasons) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "customer_id": features_now["customer_id"].astype(str).array,
-            "churn_probability": prob.astype(float),
+            "customer_id": features["customer_id"].astype(str).array,
+            "churn_probability": np.asarray(prob, dtype=float),
             "top_reasons": reasons,
         }
     )

@@ -14,7 +14,6 @@ of its recency decile in the train window.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -191,46 +190,33 @@ def fit_gradient_boosting(
     return fit_on_sample(gradient_boosting(random_state), X, y, random_state, max_rows)
 
 
-def evaluate(
+def predict(fit: SampledFit, X: pd.DataFrame) -> np.ndarray:
+    """P(churn) per row of `X`."""
+    return fit.predict_proba(X)[:, 1]
+
+
+def baseline_probabilities(
     X_train: pd.DataFrame,
     y_train: np.ndarray,
     X_test: pd.DataFrame,
-    y_test: np.ndarray,
     random_state: int,
     max_rows: int,
-) -> tuple[dict[str, Any], SampledFit]:
-    """Fit the three models on the train window; metrics of each on the test window.
+) -> np.ndarray:
+    """The logistic baseline's P(churn) on the test window, fitted on `training_sample`
+    of the train window."""
+    return predict(
+        fit_on_sample(logistic_baseline(), X_train, y_train, random_state, max_rows), X_test
+    )
 
-    The two learned models fit on `training_sample` of the train window; the recency
-    rule's churn rates per decile come from the whole window."""
-    # the baseline (one core) is fitted and predicted on a thread beside gradient boosting
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="churn-baseline") as pool:
-        lr_job = pool.submit(_baseline, X_train, y_train, X_test, random_state, max_rows)
-        hgb = fit_gradient_boosting(X_train, y_train, random_state, max_rows)
-        p_hgb = hgb.predict_proba(X_test)[:, 1]
-        p_lr = lr_job.result()
+
+def rule_scores(
+    X_train: pd.DataFrame, y_train: np.ndarray, X_test: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """The recency rule on the test window: its score, and as a probability the churn
+    rate of the score's decile in the (whole) train window."""
     rule_train, rule_test = recency_score(X_train), recency_score(X_test)
     edges, rates = recency_rates(rule_train, y_train)
-    p_rule = rates[np.searchsorted(edges, rule_test, side="right")]
-    scored = {
-        "gradient_boosting": (p_hgb, p_hgb),
-        "logistic_regression": (p_lr, p_lr),
-        "recency_rule": (rule_test, p_rule),
-    }
-    # the metrics are mostly sorts of a million scores, which release the GIL: two at once
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="churn-metrics") as pool:
-        jobs = {
-            name: pool.submit(classification_metrics, y_test, score, prob)
-            for name, (score, prob) in scored.items()
-        }
-        metrics = {name: job.result() for name, job in jobs.items()}
-    return metrics, hgb
-
-
-def _baseline(X_train, y_train, X_test, random_state: int, max_rows: int) -> np.ndarray:
-    """The logistic baseline's P(churn) on the test window, fitted on the train window."""
-    lr = fit_on_sample(logistic_baseline(), X_train, y_train, random_state, max_rows)
-    return lr.predict_proba(X_test)[:, 1]
+    return rule_test, rates[np.searchsorted(edges, rule_test, side="right")]
 
 
 def importance_sample(

@@ -14,71 +14,65 @@ customer in the summary (those with a customer-initiated transaction up to as_of
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from pipeline import btyd
-from pipeline.scoring.summary import btyd_summary, unrated_txn_types
+from pipeline.engine import Engine
+from pipeline.scoring.settings import ClvSettings
+from pipeline.scoring.summary import unrated_txn_types
 
 # |corr(frequency, value)| above this is flagged: Gamma-Gamma assumes independence.
 CORR_FLAG = 0.3
+SUMMARY_COLUMNS = ("customer_id", "frequency", "recency", "T", "monetary_value")
+PREDICTION_COLUMNS = ("p_alive", "expected_transactions", "expected_value_per_event", "clv")
+SUMMARY_SCHEMA = pa.schema(
+    [("customer_id", pa.large_string())] + [(c, pa.float64()) for c in SUMMARY_COLUMNS[1:]]
+)
+PREDICTION_SCHEMA = pa.schema([*SUMMARY_SCHEMA, *((c, pa.float64()) for c in PREDICTION_COLUMNS)])
 
 
 def fit_models(
-    summary: pd.DataFrame, cfg: dict[str, Any]
+    summary: pd.DataFrame, s: ClvSettings
 ) -> tuple[btyd.FittedBtyd, btyd.FittedGammaGamma | None, str | None]:
     """Fit the transactions model and Gamma-Gamma; BtydFitError when it cannot be done.
 
     Gamma-Gamma with q <= 1 (values too heavy-tailed for a finite mean) is not fatal:
     the third item explains it, and values fall back to observed means.
     """
-    c = cfg["clv"]
-    fitted = btyd.fit_transactions_model(
-        summary, c["model"], c["penalizer"], c["min_repeat_customers"]
-    )
+    fitted = btyd.fit_transactions_model(summary, s.model, s.penalizer, s.min_repeat_customers)
     try:
         gg = btyd.fit_gamma_gamma(
             summary["frequency"],
             summary["monetary_value"],
-            c["penalizer"],
-            c["min_repeat_customers"],
+            s.penalizer,
+            s.min_repeat_customers,
         )
     except btyd.ValueModelUnusable as exc:
         return fitted, None, str(exc)
     return fitted, gg, None
 
 
-def predict_clv(
-    summary: pd.DataFrame,
-    fitted: btyd.FittedBtyd,
-    gg: btyd.FittedGammaGamma | None,
-    cfg: dict[str, Any],
-) -> pd.DataFrame:
-    """Per-customer p_alive, expected_transactions, expected_value_per_event, clv."""
-    out = clv_predictions(summary, fitted, gg, cfg)
-    require_finite(out, fitted)
-    return out
-
-
 def clv_predictions(
     summary: pd.DataFrame,
     fitted: btyd.FittedBtyd,
     gg: btyd.FittedGammaGamma | None,
-    cfg: dict[str, Any],
+    s: ClvSettings,
     population_value: float | None = None,
 ) -> pd.DataFrame:
-    """predict_clv's columns, row by row from the fitted parameters (so any slice of the
-    customers can be predicted alone, given the population's mean value per repeat event
-    for the fallback without Gamma-Gamma); non-finite values are not checked here."""
-    c = cfg["clv"]
-    unit = c["time_unit"]
-    horizon = btyd.horizon_in_units(c["horizon_months"], unit)
+    """Per-customer p_alive, expected_transactions, expected_value_per_event and clv,
+    row by row from the fitted parameters (so any slice of the customers can be
+    predicted alone, given the population's mean value per repeat event for the fallback
+    without Gamma-Gamma); non-finite values are not checked here."""
+    unit = s.time_unit
+    horizon = btyd.horizon_in_units(s.horizon_months, unit)
     f, r, t = summary["frequency"], summary["recency"], summary["T"]
-    out = summary[["customer_id", "frequency", "recency", "T", "monetary_value"]].copy()
+    out = summary[list(SUMMARY_COLUMNS)].copy()
     out["p_alive"] = btyd.p_alive(fitted, f, r, t)
     out["expected_transactions"] = btyd.expected_transactions(fitted, horizon, f, r, t)
     if gg is not None:
@@ -86,9 +80,57 @@ def clv_predictions(
     else:
         value = btyd.observed_value_per_event(f, summary["monetary_value"], population_value)
     out["expected_value_per_event"] = value
-    out["clv"] = btyd.clv(
-        fitted, summary, value, c["horizon_months"], c["discount_rate_annual"], unit
+    out["clv"] = btyd.clv(fitted, summary, value, s.horizon_months, s.discount_rate_annual, unit)
+    return out
+
+
+@dataclass(frozen=True)
+class ClvPredictor:
+    """`clv_predictions` for a batch of BTYD summary rows (Arrow in, Arrow out), from the
+    fitted parameters alone: plain values, so an engine can ship it to its workers
+    (Engine.map_batches) and the fitters are rebuilt there."""
+
+    model: str
+    params: dict[str, float]
+    gamma_gamma: dict[str, float] | None
+    settings: ClvSettings
+    population_value: float | None
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        fitted = btyd.transactions_model_from_params(self.model, self.params)
+        gg = None if self.gamma_gamma is None else btyd.gamma_gamma_from_params(self.gamma_gamma)
+        summary = batch.to_pandas()
+        out = clv_predictions(summary, fitted, gg, self.settings, self.population_value)
+        return pa.Table.from_pandas(out, schema=PREDICTION_SCHEMA, preserve_index=False)
+
+
+def predict_clv(
+    engine: Engine,
+    summary: pd.DataFrame,
+    fitted: btyd.FittedBtyd,
+    gg: btyd.FittedGammaGamma | None,
+    s: ClvSettings,
+) -> pd.DataFrame:
+    """The summary's customers with their predictions (PREDICTION_SCHEMA's columns, in
+    the summary's order), applied by the engine batch by batch."""
+    population = (
+        None
+        if gg is not None
+        else btyd.population_value_per_event(summary["frequency"], summary["monetary_value"])
     )
+    predictor = ClvPredictor(
+        fitted.model,
+        dict(fitted.params),
+        None if gg is None else dict(gg.params),
+        s,
+        population,
+    )
+    rows = pa.Table.from_pandas(
+        summary[list(SUMMARY_COLUMNS)], schema=SUMMARY_SCHEMA, preserve_index=False
+    )
+    out = engine.map_batches(predictor, rows, PREDICTION_SCHEMA).to_pandas()
+    out = out.astype({"customer_id": summary["customer_id"].dtype})
+    require_finite(out, fitted)
     return out
 
 
@@ -118,14 +160,14 @@ def clv_card(
     summary: pd.DataFrame,
     fitted: btyd.FittedBtyd,
     gg: btyd.FittedGammaGamma | None,
-    cfg: dict[str, Any],
+    s: ClvSettings,
     as_of: date,
     unrated: list[str],
+    first_event: date | None,
     gg_problem: str | None = None,
 ) -> dict[str, Any]:
     """The CLV section of the model card: windows, choices, parameters, units, checks."""
-    c = cfg["clv"]
-    unit = c["time_unit"]
+    unit = s.time_unit
     warnings: list[str] = []
     if gg is None:
         warnings.append(
@@ -154,26 +196,26 @@ def clv_card(
             "customer-initiated txn_types without a margin rate earn 0: " + ", ".join(unrated)
         )
     return {
-        "model": c["model"],
-        "model_name": btyd.MODEL_NAMES[c["model"]],
+        "model": s.model,
+        "model_name": btyd.MODEL_NAMES[s.model],
         "lifetimes_version": btyd.LIFETIMES_VERSION,
         "as_of_date": as_of.isoformat(),
         "data_window": {
-            "first_event": None,
+            "first_event": None if first_event is None else first_event.isoformat(),
             "last_date": as_of.isoformat(),
             "events": "customer-initiated transactions, at most one event per "
             f"{unit} (lifetimes' periods; several in one {unit} are one event, values summed)",
         },
         "time_unit": unit,
         "clv_month_in_units": btyd.CLV_MONTH[unit],
-        "horizon_months": c["horizon_months"],
-        "horizon_in_units": btyd.horizon_in_units(c["horizon_months"], unit),
-        "expected_transactions_unit": f"repeat events (active {unit}s) over {c['horizon_months']} "
+        "horizon_months": s.horizon_months,
+        "horizon_in_units": btyd.horizon_in_units(s.horizon_months, unit),
+        "expected_transactions_unit": f"repeat events (active {unit}s) over {s.horizon_months} "
         f"months of {btyd.CLV_MONTH[unit]} {unit}s",
-        "discount_rate_annual": c["discount_rate_annual"],
-        "discount_rate_monthly": btyd.monthly_discount_rate(c["discount_rate_annual"]),
-        "penalizer": c["penalizer"],
-        "value_source": c["value_source"],
+        "discount_rate_annual": s.discount_rate_annual,
+        "discount_rate_monthly": btyd.monthly_discount_rate(s.discount_rate_annual),
+        "penalizer": s.penalizer,
+        "value_source": s.value_source,
         "customers": fitted.n_customers,
         "repeat_customers": int((summary["frequency"] > 0).sum()),
         "unique_rows_fitted": fitted.n_unique_rows,
@@ -193,21 +235,15 @@ def clv_card(
 
 
 def score_clv(
-    con: duckdb.DuckDBPyConnection,
-    as_of: date,
-    cfg: dict[str, Any],
-    summary: pd.DataFrame | None = None,
+    engine: Engine, summary: pd.DataFrame, as_of: date, s: ClvSettings
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Fits and per-customer predictions at as_of from the BTYD summary (None: computed
-    here), with the card section."""
-    if summary is None:
-        summary = btyd_summary(con, as_of, cfg["clv"]["time_unit"], cfg)
-    fitted, gg, gg_problem = fit_models(summary, cfg)
-    # An engine's connection may predict its own way (Spark: per partition, same values).
-    scores = getattr(con, "predict_clv", predict_clv)(summary, fitted, gg, cfg)
-    card = clv_card(summary, fitted, gg, cfg, as_of, unrated_txn_types(con, cfg, as_of), gg_problem)
-    first = con.execute(
+    """Fits and per-customer predictions at as_of from the BTYD summary, with the
+    model card's CLV section."""
+    fitted, gg, gg_problem = fit_models(summary, s)
+    scores = predict_clv(engine, summary, fitted, gg, s)
+    first = engine.rows(
         "SELECT min(CAST(txn_time AS DATE)) FROM transactions WHERE customer_initiated"
-    ).fetchone()[0]
-    card["data_window"]["first_event"] = None if first is None else first.isoformat()
+    )[0][0]
+    unrated = unrated_txn_types(engine, s, as_of)
+    card = clv_card(summary, fitted, gg, s, as_of, unrated, first, gg_problem)
     return scores, card

@@ -16,14 +16,14 @@ have no BTYD history and are absent from the summary.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from typing import Any
+from datetime import date
 
-import duckdb
 import pandas as pd
 
-from pipeline.dialect import dialect_of
+from pipeline.engine import Engine
 from pipeline.errors import ConfigError
+from pipeline.periods import day_after, month_end, week_start
+from pipeline.scoring.settings import ClvSettings
 
 UNIT_DAYS = {"day": 1, "week": 7}
 # Values are summed as decimals: exact, so results do not depend on thread scheduling
@@ -41,11 +41,7 @@ def _period_sql(column: str, time_unit: str) -> str:
     raise ConfigError(f"clv.time_unit: must be day or week, got {time_unit!r}")
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
-
-
-def event_value_sql(con: duckdb.DuckDBPyConnection, cfg: dict[str, Any]) -> tuple[str, list]:
+def event_value_sql(engine: Engine, s: ClvSettings) -> tuple[str, list]:
     """SQL expression (and its parameters) for a transaction's value to the bank.
 
     value_source revenue: the revenue column (null counts as 0: nothing earned).
@@ -53,49 +49,44 @@ def event_value_sql(con: duckdb.DuckDBPyConnection, cfg: dict[str, Any]) -> tupl
     earns 0 (listed by `unrated_txn_types`). Zero and negative values are kept in the
     events; Gamma-Gamma is fitted only on customers whose mean value is positive.
     """
-    source = cfg["clv"]["value_source"]
-    if source == "revenue":
-        if "revenue" not in _columns(con, "transactions"):
+    if s.value_source == "revenue":
+        if "revenue" not in engine.columns("transactions"):
             raise ConfigError(
                 "clv.value_source: 'revenue' but the transactions table has no revenue column; "
                 "set clv.value_source: margin_rates and give clv.margin_rates by txn_type"
             )
         return "coalesce(revenue, 0.0)", []
-    rates = cfg["clv"]["margin_rates"]
-    if not rates:
+    if not s.margin_rates:
         raise ConfigError(
             "clv.margin_rates: empty, but clv.value_source is margin_rates; "
             "give a share of amount earned per txn_type"
         )
-    cases = " ".join("WHEN ? THEN CAST(? AS DOUBLE)" for _ in rates)
-    params: list = [x for k, v in sorted(rates.items()) for x in (k, float(v))]
+    cases = " ".join("WHEN ? THEN CAST(? AS DOUBLE)" for _ in s.margin_rates)
+    params: list = [x for k, v in s.margin_rates for x in (k, v)]
     return f"amount * (CASE txn_type {cases} ELSE 0.0 END)", params
 
 
-def unrated_txn_types(
-    con: duckdb.DuckDBPyConnection, cfg: dict[str, Any], as_of: date
-) -> list[str]:
+def unrated_txn_types(engine: Engine, s: ClvSettings, as_of: date) -> list[str]:
     """Customer-initiated txn_types with no margin rate (they earn 0), for the model card."""
-    if cfg["clv"]["value_source"] != "margin_rates":
+    if s.value_source != "margin_rates":
         return []
-    rows = con.execute(
+    rows = engine.rows(
         "SELECT DISTINCT txn_type FROM transactions WHERE customer_initiated AND txn_time < ? "
         "ORDER BY txn_type",
-        [as_of + timedelta(days=1)],
-    ).fetchall()
-    return [r[0] for r in rows if r[0] not in cfg["clv"]["margin_rates"]]
+        [day_after(as_of)],
+    )
+    return [r[0] for r in rows if r[0] not in s.rated_txn_types]
 
 
-def btyd_summary(
-    con: duckdb.DuckDBPyConnection, as_of: date, time_unit: str, cfg: dict[str, Any]
-) -> pd.DataFrame:
+def btyd_summary(engine: Engine, as_of: date, s: ClvSettings) -> pd.DataFrame:
     """One row per customer with a customer-initiated transaction up to `as_of`.
 
     Columns: customer_id, frequency, recency, T, monetary_value (floats, lifetimes'
-    definitions, in `time_unit`s), sorted by customer_id.
+    definitions, in clv.time_unit), sorted by customer_id.
     """
+    time_unit = s.time_unit
     period = _period_sql("txn_time", time_unit)
-    value, value_params = event_value_sql(con, cfg)
+    value, value_params = event_value_sql(engine, s)
     sql = f"""
         WITH events AS (
             SELECT customer_id, {period} AS p, sum(CAST({value} AS {EXACT})) AS v
@@ -103,21 +94,17 @@ def btyd_summary(
             WHERE customer_initiated AND txn_time < ?
             GROUP BY customer_id, p
         )
-        SELECT customer_id, {_summary_columns(con, time_unit, "v")}
+        SELECT customer_id, {_summary_columns(engine, time_unit, "v")}
         FROM events
         GROUP BY customer_id
         ORDER BY customer_id
     """
-    params = [*value_params, as_of + timedelta(days=1), as_of]
-    return _typed(con.execute(sql, params).df())
+    params = [*value_params, day_after(as_of), as_of]
+    return _typed(engine.frame(sql, params))
 
 
 def btyd_summaries(
-    con: duckdb.DuckDBPyConnection,
-    as_of: date,
-    calibration_end: date,
-    time_unit: str,
-    cfg: dict[str, Any],
+    engine: Engine, as_of: date, calibration_end: date, s: ClvSettings
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """btyd_summary at `as_of`, and at `calibration_end` with each customer's
     holdout_events, from one pass over the transactions (the costly part of each).
@@ -127,8 +114,9 @@ def btyd_summaries(
     the calibration end belongs to calibration, its value there only the calibration
     transactions' (each period's events are split at the calibration end).
     """
+    time_unit = s.time_unit
     period = _period_sql("txn_time", time_unit)
-    value, value_params = event_value_sql(con, cfg)
+    value, value_params = event_value_sql(engine, s)
     in_calibration = "txn_time < ?"
     calibrated = "n_cal > 0"  # an event with a calibration transaction
     sql = f"""
@@ -140,8 +128,8 @@ def btyd_summaries(
             WHERE customer_initiated AND txn_time < ?
             GROUP BY customer_id, p
         )
-        SELECT customer_id, {_summary_columns(con, time_unit, "v")},
-               {_summary_columns(con, time_unit, "v_cal", calibrated, "cal_")},
+        SELECT customer_id, {_summary_columns(engine, time_unit, "v")},
+               {_summary_columns(engine, time_unit, "v_cal", calibrated, "cal_")},
                count(*) FILTER (WHERE {calibrated}) AS cal_events,
                CAST(count(*) FILTER (WHERE p > {_period_sql("CAST(? AS TIMESTAMP)", time_unit)})
                     AS DOUBLE) AS holdout_events
@@ -149,10 +137,10 @@ def btyd_summaries(
         GROUP BY customer_id
         ORDER BY customer_id
     """
-    after_cal = calibration_end + timedelta(days=1)
-    params = [*value_params, *value_params, after_cal, after_cal, as_of + timedelta(days=1)]
+    after_cal = day_after(calibration_end)
+    params = [*value_params, *value_params, after_cal, after_cal, day_after(as_of)]
     params += [as_of, calibration_end, calibration_end]
-    both = con.execute(sql, params).df()
+    both = engine.frame(sql, params)
     cal = both[both["cal_events"].to_numpy() > 0]
     calibration = pd.DataFrame(
         {
@@ -169,14 +157,14 @@ SUMMARY_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 
 
 def _summary_columns(
-    con, time_unit: str, value: str, within: str | None = None, prefix: str = ""
+    engine: Engine, time_unit: str, value: str, within: str | None = None, prefix: str = ""
 ) -> str:
     """The summary's columns over the events (p, `value`): all of them, or those `within`
     holds for; T runs to the period of the date bound to its `?`."""
     only = f" FILTER (WHERE {within})" if within else ""
     n = f"count(*){only}"
     unit = float(UNIT_DAYS[time_unit])
-    days = dialect_of(con).days_between
+    days = engine.dialect.days_between
     observed = _period_sql("CAST(? AS TIMESTAMP)", time_unit)
     return ", ".join(
         [
@@ -195,14 +183,13 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
 
 def calibration_end(as_of: date, holdout_months: int) -> date:
     """The month end `holdout_months` before as_of's month."""
-    return (pd.Period(as_of, freq="M") - holdout_months).end_time.date()
+    return month_end(as_of, holdout_months)
 
 
 def holdout_length(calibration_end: date, as_of: date, time_unit: str) -> float:
     """The holdout's length in units, between the two dates' periods (as lifetimes)."""
 
     def start(d: date) -> pd.Timestamp:
-        ts = pd.Timestamp(d)
-        return ts - pd.Timedelta(days=ts.weekday()) if time_unit == "week" else ts
+        return week_start(d) if time_unit == "week" else pd.Timestamp(d)
 
     return (start(as_of) - start(calibration_end)).days / UNIT_DAYS[time_unit]

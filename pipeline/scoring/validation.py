@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import btyd
+from pipeline.scoring.settings import ClvSettings
 from pipeline.scoring.summary import calibration_end, holdout_length
 
 FREQUENCY_BUCKETS = 8  # calibration frequency 0..6 and "7+" in the comparison table
@@ -68,26 +69,23 @@ def by_frequency(
     ]
 
 
-def validate_clv(as_of: date, cfg: dict[str, Any], calibration: pd.DataFrame) -> dict[str, Any]:
+def validate_clv(as_of: date, s: ClvSettings, calibration: pd.DataFrame) -> dict[str, Any]:
     """The validation section of the model card (never raises for thin data: says so),
     from the calibration summary with holdout events (summary.btyd_summaries at
     calibration_end(as_of, clv.holdout_months))."""
-    c = cfg["clv"]
-    unit = c["time_unit"]
-    cal_end = calibration_end(as_of, c["holdout_months"])
+    unit = s.time_unit
+    cal_end = calibration_end(as_of, s.holdout_months)
     section: dict[str, Any] = {
         "calibration_end": cal_end.isoformat(),
         "holdout_end": as_of.isoformat(),
-        "holdout_months": c["holdout_months"],
+        "holdout_months": s.holdout_months,
         "holdout_length_units": holdout_length(cal_end, as_of, unit),
         "time_unit": unit,
         "baseline": "historical rate: calibration frequency / T x holdout length",
     }
     cal = calibration
     try:
-        fitted = btyd.fit_transactions_model(
-            cal, c["model"], c["penalizer"], c["min_repeat_customers"]
-        )
+        fitted = btyd.fit_transactions_model(cal, s.model, s.penalizer, s.min_repeat_customers)
     except btyd.BtydFitError as exc:
         section.update(
             status="not_run",
@@ -102,7 +100,7 @@ def validate_clv(as_of: date, cfg: dict[str, Any], calibration: pd.DataFrame) ->
     baseline = np.divide(f, t, out=np.zeros_like(f), where=t > 0) * length
     model_acc, base_acc = accuracy(predicted, actual), accuracy(baseline, actual)
     wins = model_acc["mae"] < base_acc["mae"]
-    name = btyd.MODEL_NAMES[c["model"]]
+    name = btyd.MODEL_NAMES[s.model]
     section.update(
         status="ok",
         customers=len(cal),

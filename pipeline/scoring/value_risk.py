@@ -14,10 +14,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
 
 import numpy as np
 import pandas as pd
+
+from pipeline.periods import days_before
 
 QUADRANTS = {
     (True, True): "retain now",
@@ -63,10 +65,11 @@ def risk_of(scores: pd.DataFrame) -> pd.Series:
     )
 
 
-def quadrants(scores: pd.DataFrame, cfg: dict[str, Any]) -> pd.Series:
-    high_value = (scores["clv_decile"] >= cfg["value_risk"]["high_value_decile"]).fillna(False)
+def quadrants(scores: pd.DataFrame, high_value_decile: int, high_risk: float) -> pd.Series:
+    """Each customer's quadrant; `high_risk` is churn.bands.high."""
+    high_value = (scores["clv_decile"] >= high_value_decile).fillna(False)
     by_model = scores["churn_band"].eq("high")
-    by_alive = (1 - scores["p_alive"].astype("Float64")) >= cfg["churn"]["bands"]["high"]
+    by_alive = (1 - scores["p_alive"].astype("Float64")) >= high_risk
     high_risk = np.where(scores["churn_probability"].notna(), by_model, by_alive.fillna(False))
     hv, hr = high_value.to_numpy(dtype=bool), np.asarray(high_risk, dtype=bool)
     labels = np.select(
@@ -77,13 +80,12 @@ def quadrants(scores: pd.DataFrame, cfg: dict[str, Any]) -> pd.Series:
     return pd.Series(labels, index=scores.index, dtype=object)
 
 
-def watchlists(scores: pd.DataFrame, as_of, cfg: dict[str, Any]) -> dict[str, pd.DataFrame]:
-    """branch_id -> its watchlist (every branch in the scores, possibly empty)."""
-    size = cfg["value_risk"]["watchlist_size"]
+def watchlists(scores: pd.DataFrame, as_of: date, size: int) -> dict[str, pd.DataFrame]:
+    """branch_id -> its watchlist of at most `size` customers (every branch in the
+    scores, possibly empty)."""
     w = scores[scores["value_risk_quadrant"] == "retain now"].copy()
     w["value_at_risk"] = (w["clv"] * risk_of(w)).astype("float64")
-    days = pd.to_timedelta(w["days_since_rm_contact"].astype("float64"), unit="D")
-    last = (pd.Timestamp(as_of) - days).dt.strftime("%Y-%m-%d")
+    last = days_before(as_of, w["days_since_rm_contact"]).dt.strftime("%Y-%m-%d")
     w["last_contact_date"] = last.astype(object).where(last.notna(), None)
     w = w.sort_values(["branch_id", "value_at_risk", "customer_id"], ascending=[True, False, True])
     w = w.groupby("branch_id", sort=True).head(size)
@@ -94,3 +96,43 @@ def watchlists(scores: pd.DataFrame, as_of, cfg: dict[str, Any]) -> dict[str, pd
     for branch in sorted(scores["branch_id"].dropna().unique()):
         out[str(branch)] = w.loc[w["branch_id"] == branch, WATCHLIST_COLUMNS].reset_index(drop=True)
     return out
+
+
+BRANCH_SCORE_COLUMNS = (
+    "period",
+    "scope",
+    "branch_id",
+    "active_customers",
+    "scored_customers",
+    "high_risk_customers",
+    "high_risk_share",
+    "retain_now",
+)
+
+
+def branch_scores(scores: pd.DataFrame, period: str) -> pd.DataFrame:
+    """branch_scores.parquet: per branch (sorted) and network-wide, the customers active
+    at as-of, those the churn model scored, those in the high band and their share of
+    the scored (null without a model), and the customers to "retain now". The report
+    shows these numbers; it does not count them again."""
+    active = scores[scores["status"] == "active"]
+    scopes = [("branch", str(b), active[active["branch_id"].astype(str) == str(b)])
+              for b in sorted(scores["branch_id"].dropna().astype(str).unique())]
+    scopes.append(("network", None, active))
+    rows = []
+    for scope, branch, part in scopes:
+        scored = part["churn_band"].dropna()
+        rows.append(
+            {
+                "period": period,
+                "scope": scope,
+                "branch_id": branch,
+                "active_customers": len(part),
+                "scored_customers": len(scored),
+                "high_risk_customers": int((scored == "high").sum()),
+                "high_risk_share": float((scored == "high").mean()) if len(scored) else None,
+                "retain_now": int((part["value_risk_quadrant"] == "retain now").sum()),
+            }
+        )
+    out = pd.DataFrame(rows, columns=list(BRANCH_SCORE_COLUMNS))
+    return out.astype({"high_risk_share": "float64"})

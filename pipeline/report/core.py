@@ -1,9 +1,9 @@
-"""Reading the report's inputs (the edge): every file named, with the stage that makes it.
+"""The report stage's computation: every input of a period's reports, held once, and
+each branch's slice of it.
 
-A missing input is an InputError naming the file and the `crm` command that writes it;
-the report never renders a blank section. Customer-level frames are split by branch
-here, before anything reaches a template, so a branch's report can only see its own
-customers.
+Customer-level frames are split by branch here, before anything reaches a template, so
+a branch's report can only see its own customers; the branch slices are what the
+workers render (render.py, through the contexts in context*.py).
 """
 
 from __future__ import annotations
@@ -16,10 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.catalog import Catalog
 from pipeline.errors import InputError
-from pipeline.io import read_json
-from pipeline.periods import as_of_date, previous_period
 from pipeline.report.context_scores import active_scores
 
 # Columns the report reads from each input; a missing one is a broken contract.
@@ -52,6 +49,7 @@ SCORE_COLUMNS = (
     "value_risk_quadrant",
 )
 KPI_COLUMNS = ("scope", "branch_id", "customers", "aum")
+BRANCH_SCORE_COLUMNS = ("scope", "branch_id", "high_risk_share")
 MIGRATION_COLUMNS = ("branch_id", "from_tier", "to_tier", "customers")
 LORENZ_COLUMNS = ("branch_id", "point", "cum_customer_share", "cum_aum_share")
 WATCHLIST_COLUMNS = ("customer_id", "rm_id", "tier", "clv", "churn_probability")
@@ -66,6 +64,7 @@ class ReportInputs:
     previous_period: str
     features: pd.DataFrame
     scores: pd.DataFrame
+    branch_scores: pd.DataFrame
     kpis: pd.DataFrame
     previous_kpis: pd.DataFrame | None
     migration: pd.DataFrame
@@ -91,6 +90,7 @@ class BranchInputs:
     previous_period: str
     features: pd.DataFrame
     scores: pd.DataFrame
+    branch_score: pd.Series
     kpi: pd.Series
     network_kpi: pd.Series
     previous_kpi: pd.Series | None
@@ -104,59 +104,11 @@ class BranchInputs:
     manifest: dict[str, Any]
 
 
-def _need(path: Path, stage: str) -> Path:
-    if not path.is_file():
-        raise InputError(f"{path}: report input not found; `crm {stage}` writes it (run it first)")
-    return path
-
-
-def _frame(path: Path, stage: str, columns: tuple[str, ...]) -> pd.DataFrame:
-    frame = pd.read_parquet(_need(path, stage))
-    check_columns(frame, columns, path)
-    return frame
-
-
 def check_columns(frame: pd.DataFrame, columns: tuple[str, ...], source: Path | str) -> None:
     """InputError naming the file and every column the report needs but does not find."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InputError(f"{source}: missing column(s) {', '.join(missing)} needed by the report")
-
-
-def _json(path: Path, stage: str) -> dict[str, Any]:
-    data = read_json(_need(path, stage))
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a JSON object at the top level")
-    return data
-
-
-def load_inputs(catalog: Catalog, period: str) -> ReportInputs:
-    """Read every input of the period's reports; the previous period's KPIs if they exist."""
-    kpis = _frame(catalog.branch_kpis(period), "features", KPI_COLUMNS)
-    prev = previous_period(period)
-    prev_path = catalog.branch_kpis(prev)
-    previous_kpis = pd.read_parquet(prev_path) if prev_path.is_file() else None
-    inputs = ReportInputs(
-        period=period,
-        as_of=as_of_date(period),
-        previous_period=prev,
-        features=_frame(catalog.customer_features(period), "features", FEATURE_COLUMNS),
-        scores=_frame(catalog.customer_scores(period), "score", SCORE_COLUMNS),
-        kpis=kpis,
-        previous_kpis=previous_kpis,
-        migration=_frame(catalog.tier_migration(period), "features", MIGRATION_COLUMNS),
-        lorenz=_frame(catalog.lorenz(period), "features", LORENZ_COLUMNS),
-        model_card=_json(catalog.model_card(period), "score"),
-        survey=_json(catalog.survey_summary(period), "survey"),
-        manifest=_json(catalog.ingest_manifest, "ingest"),
-    )
-    watchlists = {}
-    for branch_id in inputs.branch_ids:
-        path = catalog.watchlist(period, branch_id)
-        frame = pd.read_csv(_need(path, "score"), dtype={"customer_id": str, "rm_id": str})
-        check_columns(frame, WATCHLIST_COLUMNS, path)
-        watchlists[branch_id] = frame
-    return ReportInputs(**{**inputs.__dict__, "watchlists": watchlists})
 
 
 def _kpi_row(kpis: pd.DataFrame, branch_id: str | None, source: str) -> pd.Series:
@@ -244,6 +196,7 @@ def branch_slice(
         previous_period=inputs.previous_period,
         features=features,
         scores=active_scores(_own(parts.scores, inputs.scores, branch_id)),
+        branch_score=_kpi_row(inputs.branch_scores, branch_id, "branch_scores.parquet"),
         kpi=_kpi_row(inputs.kpis, branch_id, "branch_kpis.parquet"),
         network_kpi=_kpi_row(inputs.kpis, None, "branch_kpis.parquet"),
         previous_kpi=previous,

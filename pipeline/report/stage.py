@@ -1,17 +1,26 @@
 """`crm report`: read the period's outputs, render every branch, the network and the
-index, write them under <report_dir>/build/<period>/."""
+index, write them under <report_dir>/build/<period>/.
+
+Every input is read here, each named with the stage that writes it: a missing one is an
+InputError naming the file and the `crm` command, never a blank section. Rendering runs
+in a pool of worker processes (pool.py, render.py); every file is written here.
+"""
 
 from __future__ import annotations
 
 import statistics
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from pipeline.catalog import Catalog
 from pipeline.config import survey_definition_path
-from pipeline.errors import ConfigError
-from pipeline.io import write_bytes, write_text
+from pipeline.errors import ConfigError, InputError
+from pipeline.io import read_json, write_bytes, write_text
+from pipeline.periods import as_of_date, previous_period
 from pipeline.report.context import (
     ReportSettings,
     index_context,
@@ -19,12 +28,72 @@ from pipeline.report.context import (
     settings_from_config,
 )
 from pipeline.report.context_kpis import rm_by_tier
+from pipeline.report.core import (
+    BRANCH_SCORE_COLUMNS,
+    FEATURE_COLUMNS,
+    KPI_COLUMNS,
+    LORENZ_COLUMNS,
+    MIGRATION_COLUMNS,
+    SCORE_COLUMNS,
+    WATCHLIST_COLUMNS,
+    ReportInputs,
+    branch_slices,
+    check_columns,
+)
 from pipeline.report.fonts import require_cjk_font
 from pipeline.report.i18n import labels
-from pipeline.report.inputs import branch_slices, load_inputs
 from pipeline.report.pool import RenderPool, render_index
 
 FORMATS = ("html", "pdf")
+
+
+def _need(path: Path, stage: str) -> Path:
+    if not path.is_file():
+        raise InputError(f"{path}: report input not found; `crm {stage}` writes it (run it first)")
+    return path
+
+
+def _frame(path: Path, stage: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    frame = pd.read_parquet(_need(path, stage))
+    check_columns(frame, columns, path)
+    return frame
+
+
+def _json(path: Path, stage: str) -> dict[str, Any]:
+    data = read_json(_need(path, stage))
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object at the top level")
+    return data
+
+
+def load_inputs(catalog: Catalog, period: str) -> ReportInputs:
+    """Read every input of the period's reports; the previous period's KPIs if they exist."""
+    kpis = _frame(catalog.branch_kpis(period), "features", KPI_COLUMNS)
+    prev = previous_period(period)
+    prev_path = catalog.branch_kpis(prev)
+    previous_kpis = pd.read_parquet(prev_path) if prev_path.is_file() else None
+    inputs = ReportInputs(
+        period=period,
+        as_of=as_of_date(period),
+        previous_period=prev,
+        features=_frame(catalog.customer_features(period), "features", FEATURE_COLUMNS),
+        scores=_frame(catalog.customer_scores(period), "score", SCORE_COLUMNS),
+        branch_scores=_frame(catalog.branch_scores(period), "score", BRANCH_SCORE_COLUMNS),
+        kpis=kpis,
+        previous_kpis=previous_kpis,
+        migration=_frame(catalog.tier_migration(period), "features", MIGRATION_COLUMNS),
+        lorenz=_frame(catalog.lorenz(period), "features", LORENZ_COLUMNS),
+        model_card=_json(catalog.model_card(period), "score"),
+        survey=_json(catalog.survey_summary(period), "survey"),
+        manifest=_json(catalog.ingest_manifest, "ingest"),
+    )
+    watchlists = {}
+    for branch_id in inputs.branch_ids:
+        path = catalog.watchlist(period, branch_id)
+        frame = pd.read_csv(_need(path, "score"), dtype={"customer_id": str, "rm_id": str})
+        check_columns(frame, WATCHLIST_COLUMNS, path)
+        watchlists[branch_id] = frame
+    return ReportInputs(**{**inputs.__dict__, "watchlists": watchlists})
 
 
 def dimension_names(
@@ -95,6 +164,13 @@ def report_settings(
     return replace(report_setup(cfg), dimension_labels=survey_labels(cfg, survey_summary))
 
 
+def report_path(catalog: Catalog, period: str, branch_id: str | None, ext: str) -> Path:
+    """Where a branch's report (or, for None, the network's) is written."""
+    if branch_id is None:
+        return catalog.network_report(period, ext)
+    return catalog.branch_report(period, branch_id, ext)
+
+
 def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
     """Every branch's HTML/PDF, the network report and the index for `period`."""
     setup = report_setup(cfg)
@@ -110,13 +186,19 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
         network_rm = rm_by_tier(inputs.features, settings.rm_tiers, settings.rm_contact_days)
         network_ctx = network_context(inputs, settings)
         for rendered in pool.render(settings, network_ctx, branch_slices(inputs, network_rm)):
-            write_text(rendered.html, out_dir / f"{rendered.name}.html")
-            if rendered.pdf is not None:
-                write_bytes(rendered.pdf, out_dir / f"{rendered.name}.pdf")
-            if rendered.name.startswith("branch-"):
+            for ext, content in (("html", rendered.html), ("pdf", rendered.pdf)):
+                if content is None:
+                    continue
+                target = report_path(catalog, period, rendered.branch_id, ext)
+                (write_text if ext == "html" else write_bytes)(content, target)
+            if rendered.branch_id is not None:
                 timings.append(rendered.seconds)
                 cpu.append(rendered.cpu_seconds)
-    index = index_context(period, inputs.as_of, branch_ids, settings.formats, settings)
+    files = {
+        branch: {f: report_path(catalog, period, branch, f).name for f in settings.formats}
+        for branch in (None, *branch_ids)
+    }
+    index = index_context(period, inputs.as_of, branch_ids, files, settings)
     write_text(render_index(settings, index), catalog.report_index(period))
     wall = time.perf_counter() - started
     per_branch = (

@@ -1,0 +1,89 @@
+"""The survey stage's computation: one audience's responses analysed for a period.
+
+Customer surveys break down by branch and the linked customer attributes (tier, RFM
+segment, churn band, CLV decile; pipeline.survey.linkage); staff surveys by branch and
+role. The analysis itself (reliability, dimension scores, NPS, importance-performance,
+SERVQUAL gaps) is pipeline.survey.analysis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from pipeline.errors import ConfigError
+from pipeline.survey.analysis import SurveyResult, analyse_survey
+from pipeline.survey.definition import SurveyDefinition
+from pipeline.survey.linkage import LINKED_GROUPS, link_customers
+
+# audience -> (config key of its definition, prefix of its output files)
+SURVEYS = {"customer": "", "staff": "staff_"}  # audience -> prefix of its output files
+
+
+@dataclass(frozen=True)
+class SurveySettings:
+    """The `survey` section of the config, read once at the stage's edge."""
+
+    customer_definition: str
+    staff_definition: str
+    min_group_size: int
+    alpha_threshold: float
+    window_months: int
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any]) -> SurveySettings:
+        c = cfg["survey"]
+        if not 0 < c["alpha_threshold"] < 1:
+            raise ConfigError(
+                f"survey.alpha_threshold: must be between 0 and 1, got {c['alpha_threshold']}"
+            )
+        return cls(
+            customer_definition=str(c["customer_definition"]),
+            staff_definition=str(c["staff_definition"]),
+            min_group_size=int(c["min_group_size"]),
+            alpha_threshold=float(c["alpha_threshold"]),
+            window_months=int(c["window_months"]),
+        )
+
+    def definition(self, audience: str) -> str:
+        """The configured definition name (or path) of `audience`'s survey."""
+        return self.customer_definition if audience == "customer" else self.staff_definition
+
+
+def output_name(audience: str, table: str) -> str:
+    """`dimensions` -> survey_dimensions (customer) / survey_staff_dimensions (staff)."""
+    return f"{SURVEYS[audience]}{table}"
+
+
+def analyse_audience(
+    audience: str, responses: pd.DataFrame, definition: SurveyDefinition,
+    features: pd.DataFrame | None, scores: pd.DataFrame | None, s: SurveySettings, source: str,
+) -> SurveyResult:
+    """Customer surveys break down by branch and the linked customer attributes;
+    staff surveys by branch and role."""
+    common = {"min_group_size": s.min_group_size, "alpha_threshold": s.alpha_threshold,
+              "source": source}
+    if audience == "staff":
+        group_by = [c for c in ("branch_id", "role") if c in responses.columns]
+        return analyse_survey(responses, definition, group_by=group_by, **common)
+    groups, note = link_customers(responses, features, scores)
+    linked = [g for g in LINKED_GROUPS if g in groups.columns]
+    return analyse_survey(responses, definition, group_by=["branch_id", *linked], groups=groups,
+                          linked_groups=linked, linkage_note=note, **common)
+
+
+def summary_line(audience: str, s: dict) -> str:
+    """The line `crm survey` prints for one audience."""
+    nps = (s["nps"].get("network") or {}).get("nps") if "network" in s["nps"] else None
+    flagged = ", ".join(s["flagged_dimensions"]) or "none"
+    anonymous = "" if s["share_anonymous"] is None else f" ({s['share_anonymous']:.0%} anonymous)"
+    text = (f"{audience} survey {s['name']}: {s['n_responses']} responses{anonymous}, "
+            f"alpha < {s['alpha_threshold']}: {flagged}")
+    if nps is not None:
+        text += f", NPS {nps:+.1f}"
+    missing = s["linkage"].get("not_available") or {}
+    if missing:
+        text += "; " + "; ".join(sorted({f"{v}" for v in missing.values()}))
+    return text
