@@ -291,8 +291,11 @@ def tier_mix_by_branch(inputs: ReportInputs, s: ReportSettings) -> list[dict[str
     return rows
 
 
-def network_context(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
-    """Everything network.html shows: aggregates per branch, no customer-level rows."""
+def network_context(
+    inputs: ReportInputs, s: ReportSettings, files: dict[str | None, dict[str, str]]
+) -> dict[str, Any]:
+    """Everything network.html shows: aggregates per branch, no customer-level rows
+    (`files`: each branch's report file name per format, for the links)."""
     network = inputs.kpis[inputs.kpis["scope"] == "network"].iloc[0]
     prev = None
     if inputs.previous_kpis is not None:
@@ -306,6 +309,7 @@ def network_context(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
         "sections": [{"id": i, "title": k} for i, k in NETWORK_SECTIONS],
         "kpis": kp.headline_kpis(network, network, prev),
         "league": league_table(inputs, s),
+        "files": files,
         "tiers": kp.tier_table(network, s.tiers),
         "tier_mix": tier_mix_by_branch(inputs, s),
         "tier_names": list(s.tiers),

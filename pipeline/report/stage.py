@@ -183,8 +183,12 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
         inputs = load_inputs(catalog, period)
         settings = report_settings(cfg, inputs.survey)
         branch_ids = inputs.branch_ids
+        files = {  # each report's file names, for the links
+            branch: {f: report_path(catalog, period, branch, f).name for f in settings.formats}
+            for branch in (None, *branch_ids)
+        }
         network_rm = rm_by_tier(inputs.features, settings.rm_tiers, settings.rm_contact_days)
-        network_ctx = network_context(inputs, settings)
+        network_ctx = network_context(inputs, settings, files)
         for rendered in pool.render(settings, network_ctx, branch_slices(inputs, network_rm)):
             for ext, content in (("html", rendered.html), ("pdf", rendered.pdf)):
                 if content is None:
@@ -194,10 +198,6 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
             if rendered.branch_id is not None:
                 timings.append(rendered.seconds)
                 cpu.append(rendered.cpu_seconds)
-    files = {
-        branch: {f: report_path(catalog, period, branch, f).name for f in settings.formats}
-        for branch in (None, *branch_ids)
-    }
     index = index_context(period, inputs.as_of, branch_ids, files, settings)
     write_text(render_index(settings, index), catalog.report_index(period))
     wall = time.perf_counter() - started

@@ -11,7 +11,7 @@ parameters), Arrow both ways (mapInArrow), and returns the rows in the input's o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,10 +19,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.dialect import SPARK
-from pipeline.engine import BatchFunction
 from pipeline.errors import InputError
 from pipeline.schema import REQUIRED_TABLES, TABLES
 from pipeline.spark.session import without_pandas_notice
+
+if TYPE_CHECKING:  # the protocol this class implements (pipeline.engine chooses engines)
+    from pipeline.engine import BatchFunction
 
 _ROW = "_row"  # each input row's position, carried through map_batches
 
