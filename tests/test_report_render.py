@@ -68,6 +68,25 @@ def test_every_file_is_written_and_every_index_link_resolves(built):
         assert (out / href).is_file(), href
 
 
+def test_the_network_reports_links_to_branches_resolve_beside_it(built):
+    """In the HTML and in the PDF, the league table links each branch to its report by a
+    relative address, so the links work wherever the folder is copied (an absolute
+    file:// address would point into the code's folder)."""
+    _, _, out = built
+    parser = Links()
+    parser.feed((out / "network.html").read_text(encoding="utf-8"))
+    branch_links = [h for h in parser.hrefs if not h.startswith("#")]
+    assert sorted(branch_links) == [f"branch-{b}.html" for b in BRANCHES]
+    uris = [
+        annot.get_object()["/A"]["/URI"]
+        for page in PdfReader(out / "network.pdf").pages
+        for annot in page.get("/Annots") or []
+        if "/URI" in annot.get_object().get("/A", {})
+    ]
+    assert sorted(uris) == [f"branch-{b}.html" for b in BRANCHES]
+    assert all((out / uri).is_file() for uri in uris)
+
+
 def test_html_is_self_contained(built):
     _, _, out = built
     html = (out / "branch-B01.html").read_text(encoding="utf-8")
