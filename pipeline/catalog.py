@@ -83,6 +83,18 @@ class Catalog:
     def watchlist(self, period: str, branch_id: str) -> Path:
         return self.processed_dir(period) / f"watchlist-{branch_id}.csv"
 
+    def rm_books(self, period: str) -> Path:
+        """One row per relationship manager: book, value held and at risk, contacts."""
+        return self.processed_dir(period) / "rm_books.parquet"
+
+    def call_list(self, period: str, branch_id: str, rm_id: str) -> Path:
+        """An RM's call list for the month, beside the branch's watchlist."""
+        return self.processed_dir(period) / f"calls-{branch_id}-{rm_id}.csv"
+
+    def unassigned_list(self, period: str, branch_id: str) -> Path:
+        """A branch's customers of RM-managed tiers who have no RM."""
+        return self.processed_dir(period) / f"unassigned-{branch_id}.csv"
+
     def survey_output(self, period: str, name: str) -> Path:
         """`survey_<name>.parquet` under the period's processed folder."""
         return self.processed_dir(period) / f"survey_{name}.parquet"

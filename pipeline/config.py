@@ -18,6 +18,7 @@ import yaml
 from pipeline.errors import ConfigError
 from pipeline.periods import parse_period
 from pipeline.privacy import id_salt
+from pipeline.schema import CHANNELS, PRODUCTS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = Path(os.environ.get("CRM_CONFIG_DIR", PROJECT_ROOT / "configs"))
@@ -26,7 +27,13 @@ DEFAULT_CONFIG = CONFIG_DIR / "default.yml"
 # Keys whose default is null: the type a value must have when set.
 NULLABLE: dict[str, type] = {"period": str, "spark.master": str, "spark.interim_uri": str}
 # Mappings whose keys are free (a txn_type, say) but whose values must be numbers.
-OPEN_NUMBER_MAPS = {"clv.margin_rates", "churn.bands"}
+OPEN_NUMBER_MAPS = {
+    "clv.margin_rates",
+    "churn.bands",
+    "value.margin_rates",
+    "value.fee_schedule",
+    "value.cost_per_transaction",
+}
 # Mappings whose keys are free and whose values are scalars (Spark settings).
 OPEN_SCALAR_MAPS = {"spark.conf"}
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -194,6 +201,8 @@ def validate(cfg: dict[str, Any]) -> None:
         "clv.horizon_months",
         "churn.horizon_months",
         "value_risk.watchlist_size",
+        "value_risk.rm_monthly_calls",
+        "value.run_rate_months",
         "churn.max_training_rows",
         "survey.min_group_size",
         "survey.window_months",
@@ -201,8 +210,12 @@ def validate(cfg: dict[str, Any]) -> None:
     ):
         if get(cfg, dotted) < 1:
             raise ConfigError(f"{dotted}: must be at least 1, got {get(cfg, dotted)}")
-    if not 1 <= cfg["value_risk"]["high_value_decile"] <= 10:
-        raise ConfigError("value_risk.high_value_decile: must be between 1 and 10")
+    if not 0 < cfg["value_risk"]["high_value_share"] <= 1:
+        raise ConfigError(
+            "value_risk.high_value_share: must be above 0 and at most 1, "
+            f"got {cfg['value_risk']['high_value_share']}"
+        )
+    _validate_value(cfg["value"])
     source = source_config_path(cfg["source"])
     if not source.is_file():
         raise ConfigError(f"source: no source config {source}")
@@ -243,6 +256,32 @@ def _validate_tiers(cfg: dict[str, Any]) -> None:
     for name in cfg["rm_tiers"]:
         if name not in names:
             raise ConfigError(f"rm_tiers: {name!r} is not a tier ({', '.join(names)})")
+
+
+def _validate_value(value: dict[str, Any]) -> None:
+    """Every product has a margin rate and every channel a cost; none is negative."""
+    for key, names, what in (
+        ("margin_rates", PRODUCTS, "product"),
+        ("cost_per_transaction", CHANNELS, "channel"),
+    ):
+        given = value[key]
+        for name in names:
+            if name not in given:
+                raise ConfigError(
+                    f"value.{key}: no rate for {what} {name!r} (every {what} needs one: "
+                    f"{', '.join(names)})"
+                )
+        unknown = sorted(set(given) - set(names))
+        if unknown:
+            raise ConfigError(f"value.{key}.{unknown[0]}: not a {what} ({', '.join(names)})")
+    for key in ("margin_rates", "cost_per_transaction", "fee_schedule"):
+        for name, rate in value[key].items():
+            if rate < 0:
+                raise ConfigError(f"value.{key}.{name}: must not be negative, got {rate}")
+    if value["interchange_rate"] < 0:
+        raise ConfigError(
+            f"value.interchange_rate: must not be negative, got {value['interchange_rate']}"
+        )
 
 
 def _validate_rfm(rfm: dict[str, Any]) -> None:

@@ -210,8 +210,8 @@ def test_heavy_tailed_values_make_gamma_gamma_unusable_not_nonsense():
 
 def test_observed_value_per_event_fallback():
     got = btyd.observed_value_per_event([0, 2, 1, 3], [0.0, 10.0, -4.0, 20.0])
-    # population mean per repeat event: (2*10 + 1*0 + 3*20) / 6
-    np.testing.assert_allclose(got, [80 / 6, 10.0, 0.0, 20.0])
+    # customers without repeats: the median repeat customer's mean value, of 10, 0, 20
+    np.testing.assert_allclose(got, [10.0, 10.0, 0.0, 20.0])
 
 
 def test_monthly_discount_rate_compounds_to_the_annual_rate():

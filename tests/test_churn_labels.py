@@ -217,3 +217,29 @@ def test_top_rate_equals_the_stable_sort(rows, n_top):
     n_top = min(n_top, len(y))
     expected = y[np.argsort(-score, kind="stable")[:n_top]].mean()
     assert top_rate(y, score, n_top) == expected
+
+
+def test_the_best_simple_rule_is_oriented_and_chosen_on_the_train_window():
+    """Churners here have recent activity but falling assets: recency is oriented the
+    other way round (lower is riskier), AUM change too, and the AUM rule wins."""
+    from pipeline.scoring.churn_model import choose_rule, rule_score
+
+    X = pd.DataFrame(
+        {
+            "recency_days": [1.0, 2.0, 3.0, 40.0, 50.0, 60.0, 70.0, 80.0],
+            "aum_change_pct_3m": [-0.9, -0.6, -0.7, 0.1, 0.0, -0.1, 0.2, np.nan],
+        }
+    )
+    y = np.array([1, 1, 1, 0, 0, 0, 0, 0])
+    choice = choose_rule(X, y)
+    assert choice["signs"] == {"aum_change_pct_3m": -1.0, "recency_days": -1.0}
+    assert choice["train_roc_auc"]["aum_change_3m"] == 1.0
+    assert choice["train_roc_auc"]["recency"] == 1.0
+    assert choice["rule"] == "recency"  # a tie goes to the first listed
+    # the combined rule averages percentile ranks of the oriented inputs
+    combined = rule_score(X, "recency_and_aum_change", choice["signs"])
+    assert combined.argmax() == 0 and np.all(combined[:3] > combined[3:].max())
+    # a missing AUM change counts as no change: X's last row scores like 0.0 would
+    assert rule_score(X, "aum_change_3m", choice["signs"])[-1] == 0.0
+    only_recency = choose_rule(X[["recency_days"]], y)
+    assert set(only_recency["train_roc_auc"]) == {"recency"}

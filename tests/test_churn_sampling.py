@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pipeline.scoring.churn_model import (
     SampledFit,
     baseline_probabilities,
+    choose_rule,
     classification_metrics,
     fit_gradient_boosting,
     fit_on_sample,
@@ -69,7 +70,9 @@ def test_a_cap_below_the_window_still_measures_every_model() -> None:
     model = fit_gradient_boosting(X_train, y_train, 7, max_rows=500)
     p_model = predict(model, X_test)
     p_baseline = baseline_probabilities(X_train, y_train, X_test, 7, max_rows=500)
-    rule, p_rule = rule_scores(X_train, y_train, X_test)
+    choice = choose_rule(X_train, y_train)
+    assert choice["rule"] == "recency" and choice["signs"] == {"recency_days": 1.0}
+    rule, p_rule = rule_scores(X_train, y_train, X_test, choice)
     assert classification_metrics(y_test, p_model, p_model)["roc_auc"] > 0.8
     assert classification_metrics(y_test, p_baseline, p_baseline)["roc_auc"] > 0.8
     assert classification_metrics(y_test, rule, p_rule)["roc_auc"] > 0.8

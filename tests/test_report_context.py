@@ -183,9 +183,10 @@ def test_model_card_metrics_warnings_and_clv_validation():
             "status": "ok",
             "verdict": "v",
             "metrics": {
-                "recency_rule": {"roc_auc": 0.64, "brier": 0.08},
+                "simple_rule": {"roc_auc": 0.64, "brier": 0.08},
                 "gradient_boosting": {"roc_auc": 0.61, "brier": 0.079},
             },
+            "simple_rule": {"rule": "recency"},
             "top_drivers": [{"feature": "recency_days", "importance": 0.08}],
         },
         "clv_validation": {
@@ -198,7 +199,7 @@ def test_model_card_metrics_warnings_and_clv_validation():
         "warnings": ["The churn model did not beat the simple recency rule"],
     }
     table = sc.metric_table(card)
-    assert table["models"] == ["gradient_boosting"]
+    assert table["models"] == ["gradient_boosting"] and table["rule"] == "recency"
     auc = table["rows"][0]
     assert auc["values"] == [0.61] and auc["baseline"] == 0.64
     assert auc["difference"] == pytest.approx(-0.03)
@@ -209,7 +210,7 @@ def test_model_card_metrics_warnings_and_clv_validation():
     clv = sc.clv_validation(card)
     assert (clv["mae"], clv["baseline_mae"], clv["beats_baseline"]) == (1.2, 1.5, True)
     no_model = {"churn": {"status": "no_model", "message": "too few churners"}}
-    assert sc.metric_table(no_model) == {"models": [], "rows": []}
+    assert sc.metric_table(no_model) == {"models": [], "rows": [], "rule": None}
     assert sc.churn_model_note(no_model) == {"available": False, "text": "too few churners"}
 
 
@@ -466,3 +467,87 @@ def test_a_missing_manifest_names_ingest(tmp_path: Path):
     catalog.ingest_manifest.unlink()
     with pytest.raises(InputError, match=r"manifest.json.*`crm ingest`"):
         load_inputs(catalog, PERIOD)
+
+
+def test_value_figures_come_from_the_score_stages_branch_rows():
+    branch = pd.Series(
+        {
+            "monthly_balance_margin": 100.0,
+            "monthly_interchange": 2.0,
+            "monthly_fees": 30.0,
+            "monthly_cost_to_serve": 7.0,
+            "monthly_profit": 125.0,
+            "clv": 1000.0,
+            "clv_per_customer": 50.0,
+            "value_at_risk": 80.0,
+            "value_at_risk_share": 0.08,
+            "high_value_at_risk": 60.0,
+            "high_value_customers": 2.0,
+            "active_customers": 20.0,
+            "in_btyd_customers": 12.0,
+        }
+    )
+    network = branch * 10
+    network["value_at_risk_share"] = 0.05
+    v = sc.value_figures(branch, network)
+    assert (v["clv"], v["value_at_risk_share"], v["network_value_at_risk_share"]) == (
+        1000.0,
+        0.08,
+        0.05,
+    )
+    rows = {c["label"]: (c["branch"], c["network"]) for c in v["components"]}
+    # cost to serve is shown as what it takes away
+    assert rows["profit_cost_to_serve"] == (-7.0, -70.0)
+    assert rows["profit_total"] == (125.0, 1250.0)
+    assert [c["total"] for c in v["components"]] == [False, False, False, False, True]
+
+
+def test_value_by_tier_and_rm_books_and_unassigned_by_hand():
+    scores = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "tier": ["wealth", "mass", "wealth"],
+            "monthly_profit": [10.0, 1.0, 30.0],
+            "clv": [100.0, 5.0, 300.0],
+            "value_at_risk": [10.0, 1.0, 0.0],
+            "high_value": [True, False, True],
+        }
+    )
+    rows = sc.value_by_tier(scores, ("mass", "affluent", "wealth"))
+    assert [r["tier"] for r in rows] == ["mass", "wealth"]
+    assert rows[1] == {
+        "tier": "wealth",
+        "customers": 2.0,
+        "monthly_profit": 40.0,
+        "clv": 400.0,
+        "mean_clv": 200.0,
+        "value_at_risk": 10.0,
+        "high_value": 2.0,
+    }
+    books = pd.DataFrame(
+        {
+            "rm_id": ["R1", "R2"],
+            "customers": [3, 5],
+            "high_value_customers": [1, 2],
+            "clv": [10.0, 20.0],
+            "value_at_risk": [1.0, 4.0],
+            "contacted_share": [0.5, 1.0],
+            "call_list": [3, 5],
+        }
+    )
+    assert [r["rm_id"] for r in sc.rm_book_rows(books)] == ["R2", "R1"]  # most at risk first
+    unassigned = pd.DataFrame(
+        {
+            "customer_id": ["x", "y", "z"],
+            "rank": [2, 1, 3],
+            "tier": ["wealth"] * 3,
+            "aum": [1.0, 2.0, 3.0],
+            "clv": [1.0, 2.0, 3.0],
+            "churn_probability": [0.1, 0.2, 0.3],
+            "value_at_risk": [0.1, 0.4, 0.0],
+            "high_value": [True, False, True],
+        }
+    )
+    summary = sc.unassigned_summary(unassigned, limit=2)
+    assert (summary["customers"], summary["high_value"]) == (3.0, 2.0)
+    assert [r["customer_id"] for r in summary["rows"]] == ["y", "x"]

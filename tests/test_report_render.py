@@ -112,7 +112,9 @@ def test_pdf_has_every_section_and_the_branchs_own_figures(built):
         assert f"Customers {format_num(row['customers'], locale='en')}" in text
         assert f"Branch {b}" in text and "Page 3 of" in text
         # the model card's warning is shown, not hidden
-        assert "did not beat the simple recency rule" in text
+        assert "did not beat the best simple rule (AUM change over 3 months)" in text
+        # and so is the value model's check
+        assert "the value model beats the naive baseline" in text
     network = pdf_text(out / "network.pdf")
     for _, key in NETWORK_SECTIONS:
         assert t[key] in network

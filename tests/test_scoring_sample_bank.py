@@ -8,7 +8,8 @@ value segments, a digital-enrolment rate multiplier, satisfaction and branch eff
   dropout rate within 25% (two years show few dropouts);
 - P(alive) ranks customers who truly have not dropped out above those who have:
   ROC-AUC >= 0.75;
-- the churn model beats the recency rule out of time by >= 0.10 ROC-AUC, and ranks the
+- the churn model beats the best simple rule (chosen on the train window: AUM change
+  over 3 months here) out of time by >= 0.03 ROC-AUC (0.831 vs 0.766), and ranks the
   true recent silent attriters (dropped out in the last 6 months, account still open)
   far above chance: ROC-AUC >= 0.80, top-decile share >= 3x their base rate.
 """
@@ -115,14 +116,14 @@ def test_p_alive_separates_the_truly_alive(bank):
     assert roc_auc_score(~dropped, m["p_alive"]) >= 0.75
 
 
-def test_churn_model_beats_the_recency_rule_and_finds_true_attriters(bank):
+def test_churn_model_beats_the_best_simple_rule_and_finds_true_attriters(bank):
     _, catalog, truth, _ = bank
     card = json.loads(catalog.model_card(PERIOD).read_text())
     churn = card["churn"]
     assert churn["status"] == "ok", churn["message"]
     m = churn["metrics"]
-    assert m["gradient_boosting"]["roc_auc"] >= m["recency_rule"]["roc_auc"] + 0.10
-    assert churn["model_beats_recency_rule"] is True
+    assert m["gradient_boosting"]["roc_auc"] >= m["simple_rule"]["roc_auc"] + 0.03
+    assert churn["model_beats_simple_rule"] is True
     scores = pd.read_parquet(catalog.customer_scores(PERIOD))
     s = scores[scores["status"] != "closed"].merge(truth, on="customer_id")
     dropped = pd.to_datetime(s["attrition_date"])

@@ -139,7 +139,7 @@ def test_churn_model_trained_and_evaluated_out_of_time(result):
     churn = res.card["churn"]
     assert churn["status"] == "ok", churn.get("message")
     m = churn["metrics"]
-    for name in ("gradient_boosting", "logistic_regression", "recency_rule"):
+    for name in ("gradient_boosting", "logistic_regression", "simple_rule"):
         assert set(m[name]) == {
             "roc_auc",
             "pr_auc",
@@ -149,9 +149,13 @@ def test_churn_model_trained_and_evaluated_out_of_time(result):
             "calibration",
         }
         assert len(m[name]["calibration"]) == 10
-    # AUM fading after dropout is a signal the recency rule cannot see: on this seeded
-    # bank the model leads the rule by about 0.09 ROC-AUC; assert a 0.03 margin
-    assert m["gradient_boosting"]["roc_auc"] > m["recency_rule"]["roc_auc"] + 0.03
+    # the best simple rule, chosen on the train window, is a real baseline (better than
+    # chance out of time) that the model still beats: on this seeded bank by about 0.08
+    # ROC-AUC (0.665 vs 0.589); assert a 0.03 margin
+    rule = churn["simple_rule"]
+    assert rule["rule"] in rule["train_roc_auc"] and rule["chosen_on"] == "train window"
+    assert m["simple_rule"]["roc_auc"] > 0.5
+    assert m["gradient_boosting"]["roc_auc"] > m["simple_rule"]["roc_auc"] + 0.03
     p = res.scores["churn_probability"]
     assert p.notna().all() and p.between(0, 1).all()
     assert set(res.scores["churn_band"]) <= {"low", "medium", "high"}
@@ -166,18 +170,21 @@ def test_bands_quadrants_and_watchlists_follow_the_rules(result, cfg):
     assert (s.loc[p >= b["high"], "churn_band"] == "high").all()
     assert (s.loc[(p >= b["medium"]) & (p < b["high"]), "churn_band"] == "medium").all()
     assert (s.loc[p < b["medium"], "churn_band"] == "low").all()
-    hv = s["clv_decile"].fillna(0) >= cfg["value_risk"]["high_value_decile"]
+    active = s["status"] == "active"
+    top = int(np.ceil(cfg["value_risk"]["high_value_share"] * active.sum()))
+    cut = s.loc[active, "clv"].nlargest(top).min()
+    assert (s["high_value"] == (active & (s["clv"] >= cut))).all()
     hr = s["churn_band"] == "high"
-    assert ((s["value_risk_quadrant"] == "retain now") == (hv & hr)).all()
+    assert ((s["value_risk_quadrant"] == "retain now") == (s["high_value"] & hr)).all()
     assert set(res.watchlists) == set(s["branch_id"])
     for branch, w in res.watchlists.items():
         assert list(w.columns) == WATCHLIST_COLUMNS
         assert len(w) <= cfg["value_risk"]["watchlist_size"]
         assert (w["branch_id"] == branch).all()
-        assert w["value_at_risk"].is_monotonic_decreasing
-        assert set(w["customer_id"]) <= set(
-            s.loc[s["value_risk_quadrant"] == "retain now", "customer_id"]
-        )
+        assert w["value_at_risk"].is_monotonic_decreasing and (w["value_at_risk"] > 0).all()
+        # the branch's active customers with the most value at risk, none left out
+        mine = s[(s["branch_id"] == branch) & active]
+        assert w["value_at_risk"].min() >= mine["value_at_risk"].nlargest(len(w)).min() - 0.005
         for col in ("name", "national_id", "phone", "address"):
             assert col not in w.columns
 

@@ -51,6 +51,7 @@ LEAGUE: tuple[kp.Kpi, ...] = (
     kp.Kpi("kpi_digital_adoption", "digital_adoption", "share", True),
     kp.Kpi("kpi_rm_coverage", "rm_coverage", "share", True),
     kp.Kpi("kpi_high_risk_share", "high_risk_share", "share", False),
+    kp.Kpi("kpi_value_at_risk_share", "value_at_risk_share", "share", False),
     kp.Kpi("kpi_nps", "nps", "points", True),
 )
 
@@ -153,6 +154,7 @@ def appendix(manifest: dict[str, Any], model_card: dict[str, Any]) -> dict[str, 
         "warnings": sc.model_warnings(model_card),
         "churn": sc.churn_model_note(model_card),
         "clv": sc.clv_validation(model_card),
+        "value": sc.value_validation(model_card),
         "drift": drift_table(model_card),
     }
 
@@ -188,6 +190,8 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
         "rfm": kp.rfm_table(b.features, s.segments),
         "clv": {
             "summary": sc.clv_summary(b.scores),
+            "value": sc.value_figures(b.branch_score, b.network_score),
+            "by_tier": sc.value_by_tier(b.scores, s.tiers),
             "deciles": sc.clv_decile_table(b.scores),
             "gini": kp.kpi_value(b.kpi, "gini_aum"),
             "top1": kp.kpi_value(b.kpi, "top1_aum_share"),
@@ -196,6 +200,7 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
         },
         "churn": {
             "available": churn_available,
+            "p_alive": sc.p_alive_coverage(b.scores),
             "bands": sc.churn_band_table(b.scores) if churn_available else [],
             "quadrants": sc.quadrant_table(b.scores),
             "drivers": sc.driver_rows(b.model_card),
@@ -209,6 +214,8 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
             "customers_per_rm": kp.kpi_value(b.kpi, "customers_per_rm"),
             "network_customers_per_rm": kp.kpi_value(b.network_kpi, "customers_per_rm"),
             "contact_days": s.rm_contact_days,
+            "books": sc.rm_book_rows(b.rm_books),
+            "unassigned": sc.unassigned_summary(b.unassigned),
         },
         "products": {
             "per_customer": kp.kpi_value(b.kpi, "products_per_customer"),
@@ -233,8 +240,9 @@ def league_table(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
     branches = inputs.kpis[inputs.kpis["scope"] == "branch"].copy()
     branches["branch_id"] = branches["branch_id"].astype(str)
     risk = inputs.branch_scores[inputs.branch_scores["scope"] == "branch"]
-    high = risk.set_index(risk["branch_id"].astype(str))["high_risk_share"]
-    branches["high_risk_share"] = branches["branch_id"].map(high)
+    risk = risk.set_index(risk["branch_id"].astype(str))
+    branches["high_risk_share"] = branches["branch_id"].map(risk["high_risk_share"])
+    branches["value_at_risk_share"] = branches["branch_id"].map(risk["value_at_risk_share"])
     customer = sv.find_surveys(inputs.survey).get("customer") or {}
     nps = {b: sv.nps_figures(customer, b)["nps"] for b in branches["branch_id"]}
     branches["nps"] = branches["branch_id"].map(
@@ -247,8 +255,9 @@ def league_table(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
             values = pd.to_numeric(branches[k.column], errors="coerce")
             ranks[k.column] = values.rank(ascending=not k.higher_is_better, method="min")
     network = inputs.kpis[inputs.kpis["scope"] == "network"].iloc[0].copy()
-    network_risk = inputs.branch_scores[inputs.branch_scores["scope"] == "network"]
-    network["high_risk_share"] = network_risk["high_risk_share"].iloc[0]
+    network_risk = inputs.branch_scores[inputs.branch_scores["scope"] == "network"].iloc[0]
+    network["high_risk_share"] = network_risk["high_risk_share"]
+    network["value_at_risk_share"] = network_risk["value_at_risk_share"]
     network["nps"] = sv.nps_figures(customer, None)["nps"] if customer else None
     rows = []
     for i, row in branches.iterrows():

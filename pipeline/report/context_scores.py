@@ -121,6 +121,78 @@ def high_risk_share(scores: pd.DataFrame) -> Any:
     return float((scored == "high").mean()) if len(scored) else NA
 
 
+PROFIT_COMPONENTS = (
+    ("profit_balance_margin", "monthly_balance_margin", 1),
+    ("profit_interchange", "monthly_interchange", 1),
+    ("profit_fees", "monthly_fees", 1),
+    ("profit_cost_to_serve", "monthly_cost_to_serve", -1),
+    ("profit_total", "monthly_profit", 1),
+)
+
+
+def value_figures(branch: pd.Series, network: pd.Series) -> dict[str, Any]:
+    """The branch's value figures from the score stage's branch row (and the network's):
+    monthly profit, CLV, value at risk (of it, the high-value customers'), high-value
+    customers, and the customers the BTYD model covers."""
+
+    def value(row: pd.Series, column: str) -> Any:
+        return _num(row.get(column))
+
+    return {
+        "monthly_profit": value(branch, "monthly_profit"),
+        "clv": value(branch, "clv"),
+        "clv_per_customer": value(branch, "clv_per_customer"),
+        "value_at_risk": value(branch, "value_at_risk"),
+        "value_at_risk_share": value(branch, "value_at_risk_share"),
+        "high_value_at_risk": value(branch, "high_value_at_risk"),
+        "high_value_customers": value(branch, "high_value_customers"),
+        "active_customers": value(branch, "active_customers"),
+        "in_btyd_customers": value(branch, "in_btyd_customers"),
+        "network_value_at_risk_share": value(network, "value_at_risk_share"),
+        "components": [
+            {
+                "label": label,
+                "branch": _signed(value(branch, column), sign),
+                "network": _signed(value(network, column), sign),
+                "total": label == "profit_total",
+            }
+            for label, column, sign in PROFIT_COMPONENTS
+        ],
+    }
+
+
+def _signed(value: Any, sign: int) -> Any:
+    return value * sign if isinstance(value, float) else value
+
+
+def value_by_tier(scores: pd.DataFrame, tiers: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Per tier (configured order) of the branch's active customers: customers, monthly
+    profit, CLV (total and mean), value at risk and high-value customers."""
+    grouped = scores.groupby("tier", sort=False).agg(
+        customers=("customer_id", "size"),
+        monthly_profit=("monthly_profit", "sum"),
+        clv=("clv", "sum"),
+        mean_clv=("clv", "mean"),
+        value_at_risk=("value_at_risk", "sum"),
+        high_value=("high_value", "sum"),
+    )
+    return [
+        {"tier": tier, **{k: float(v) for k, v in grouped.loc[tier].items()}}
+        for tier in tiers
+        if tier in grouped.index
+    ]
+
+
+def p_alive_coverage(scores: pd.DataFrame) -> dict[str, Any]:
+    """Mean P(alive) over the customers the BTYD model covers, and how many of how many."""
+    covered = scores["p_alive"].dropna()
+    return {
+        "mean": float(covered.mean()) if len(covered) else NA,
+        "covered": float(len(covered)),
+        "customers": float(len(scores)),
+    }
+
+
 def watchlist_rows(watchlist: pd.DataFrame) -> list[dict[str, Any]]:
     """The branch's watchlist in the score stage's rank (value at risk; else CLV)."""
     reasons_col = next((c for c in ("top_reasons", "reasons") if c in watchlist.columns), None)
@@ -137,8 +209,11 @@ def watchlist_rows(watchlist: pd.DataFrame) -> list[dict[str, Any]]:
                 "customer_id": str(rec["customer_id"]),
                 "rm_id": None if pd.isna(rec["rm_id"]) else str(rec["rm_id"]),
                 "tier": str(rec["tier"]),
+                "aum": _num(rec.get("aum")),
+                "monthly_profit": _num(rec.get("monthly_profit")),
                 "clv": float(rec["clv"]),
                 "churn_probability": _num(rec["churn_probability"]),
+                "value_at_risk": _num(rec.get("value_at_risk")),
                 "reasons": ""
                 if reasons_col is None or pd.isna(rec[reasons_col])
                 else str(rec[reasons_col]),
@@ -157,17 +232,84 @@ def driver_rows(model_card: dict[str, Any], limit: int = 8) -> list[dict[str, An
     ]
 
 
-# The model card's churn metrics: candidate models, and the recency rule they must beat.
+def rm_book_rows(books: pd.DataFrame) -> list[dict[str, Any]]:
+    """The branch's relationship managers, by value at risk held (most first)."""
+    ordered = books.sort_values(["value_at_risk", "rm_id"], ascending=[False, True])
+    return [
+        {
+            "rm_id": str(r["rm_id"]),
+            "customers": float(r["customers"]),
+            "high_value": float(r["high_value_customers"]),
+            "clv": float(r["clv"]),
+            "value_at_risk": float(r["value_at_risk"]),
+            "contacted": _num(r["contacted_share"]),
+            "call_list": float(r["call_list"]),
+        }
+        for r in ordered.to_dict("records")
+    ]
+
+
+def unassigned_summary(unassigned: pd.DataFrame, limit: int = 10) -> dict[str, Any]:
+    """How many of the branch's customers should have an RM and have none (how many of
+    them high value), and the `limit` with the most value at risk."""
+    top = unassigned.sort_values("rank").head(limit)
+    return {
+        "customers": float(len(unassigned)),
+        "high_value": float(unassigned["high_value"].astype(bool).sum()),
+        "rows": [
+            {
+                "customer_id": str(r["customer_id"]),
+                "tier": str(r["tier"]),
+                "aum": _num(r["aum"]),
+                "clv": _num(r["clv"]),
+                "churn_probability": _num(r["churn_probability"]),
+                "value_at_risk": _num(r["value_at_risk"]),
+                "high_value": bool(r["high_value"]),
+            }
+            for r in top.to_dict("records")
+        ],
+    }
+
+
+def value_validation(model_card: dict[str, Any]) -> dict[str, Any]:
+    """The value model's check out of time against its naive baseline."""
+    check = (model_card.get("value") or {}).get("validation") or {}
+    ok = check.get("status") == "ok"
+    model, base = check.get("model") or {}, check.get("naive_baseline") or {}
+    return {
+        "available": ok,
+        "verdict": str(check.get("verdict") or check.get("warning") or check.get("status") or ""),
+        "rows": [
+            {
+                "metric": name,
+                "model": _num(model.get(key)),
+                "baseline": _num(base.get(key)),
+                "digits": digits,
+            }
+            for name, key, digits in (
+                ("MAE", "mae", 2),
+                ("Spearman", "spearman", 3),
+                ("aggregate_error", "aggregate_pct_error", 1),
+            )
+        ]
+        if ok
+        else [],
+        "months": check.get("months"),
+    }
+
+
+# The model card's churn metrics: candidate models, and the best simple rule they must beat.
 MODEL_ORDER = ("gradient_boosting", "logistic_regression")
-BASELINE = "recency_rule"
+BASELINE = "simple_rule"
 
 
 def metric_table(model_card: dict[str, Any]) -> dict[str, Any]:
-    """Churn validation metrics per model beside the recency-rule baseline, and the
-    difference of the scoring model (the first) from the baseline."""
-    metrics = (model_card.get("churn") or {}).get("metrics") or {}
+    """Churn validation metrics per model beside the best simple rule (the baseline),
+    which rule that is, and the difference of the scoring model (the first) from it."""
+    churn = model_card.get("churn") or {}
+    metrics = churn.get("metrics") or {}
     if BASELINE not in metrics:
-        return {"models": [], "rows": []}
+        return {"models": [], "rows": [], "rule": None}
     models = [m for m in MODEL_ORDER if m in metrics]
     models += sorted(m for m in metrics if m not in models and m != BASELINE)
     rows = []
@@ -185,7 +327,7 @@ def metric_table(model_card: dict[str, Any]) -> dict[str, Any]:
                 "difference": first - baseline if both else NA,
             }
         )
-    return {"models": models, "rows": rows}
+    return {"models": models, "rows": rows, "rule": (churn.get("simple_rule") or {}).get("rule")}
 
 
 def churn_model_note(model_card: dict[str, Any]) -> dict[str, Any]:

@@ -42,17 +42,51 @@ SCORE_COLUMNS = (
     "tier",
     "p_alive",
     "expected_transactions",
+    "monthly_profit",
     "clv",
+    "value_at_risk",
+    "high_value",
     "clv_decile",
     "churn_probability",
     "churn_band",
     "value_risk_quadrant",
 )
 KPI_COLUMNS = ("scope", "branch_id", "customers", "aum")
-BRANCH_SCORE_COLUMNS = ("scope", "branch_id", "high_risk_share")
+BRANCH_SCORE_COLUMNS = (
+    "scope",
+    "branch_id",
+    "high_risk_share",
+    "active_customers",
+    "monthly_profit",
+    "clv",
+    "value_at_risk",
+    "high_value_at_risk",
+    "value_at_risk_share",
+    "clv_per_customer",
+)
+RM_BOOK_COLUMNS = (
+    "branch_id",
+    "rm_id",
+    "customers",
+    "high_value_customers",
+    "clv",
+    "value_at_risk",
+    "contacted_share",
+    "call_list",
+)
+UNASSIGNED_COLUMNS = ("customer_id", "rank", "tier", "aum", "clv", "value_at_risk", "high_value")
 MIGRATION_COLUMNS = ("branch_id", "from_tier", "to_tier", "customers")
 LORENZ_COLUMNS = ("branch_id", "point", "cum_customer_share", "cum_aum_share")
-WATCHLIST_COLUMNS = ("customer_id", "rm_id", "tier", "clv", "churn_probability")
+WATCHLIST_COLUMNS = (
+    "customer_id",
+    "rm_id",
+    "tier",
+    "aum",
+    "monthly_profit",
+    "clv",
+    "churn_probability",
+    "value_at_risk",
+)
 
 
 @dataclass(frozen=True)
@@ -72,7 +106,9 @@ class ReportInputs:
     model_card: dict[str, Any]
     survey: dict[str, Any]
     manifest: dict[str, Any]
+    rm_books: pd.DataFrame
     watchlists: dict[str, pd.DataFrame] = field(default_factory=dict)
+    unassigned: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def branch_ids(self) -> list[str]:
@@ -91,6 +127,7 @@ class BranchInputs:
     features: pd.DataFrame
     scores: pd.DataFrame
     branch_score: pd.Series
+    network_score: pd.Series
     kpi: pd.Series
     network_kpi: pd.Series
     previous_kpi: pd.Series | None
@@ -98,6 +135,8 @@ class BranchInputs:
     lorenz: pd.DataFrame
     network_lorenz: pd.DataFrame
     watchlist: pd.DataFrame
+    unassigned: pd.DataFrame
+    rm_books: pd.DataFrame
     network_rm: dict[str, dict[str, Any]]
     model_card: dict[str, Any]
     survey: dict[str, Any]
@@ -172,14 +211,18 @@ def branch_slice(
     watchlist = inputs.watchlists.get(branch_id)
     if watchlist is None:
         raise InputError(f"watchlist-{branch_id}.csv: not read; `crm score` writes it")
-    foreign = sorted(
-        set(watchlist["customer_id"].astype(str)) - set(features["customer_id"].astype(str))
-    )
-    if foreign:
-        raise InputError(
-            f"watchlist-{branch_id}.csv: {len(foreign)} customer(s) not of branch {branch_id} "
-            f"(first: {foreign[0]}); the report shows a branch only its own customers"
-        )
+    unassigned = inputs.unassigned.get(branch_id)
+    if unassigned is None:
+        raise InputError(f"unassigned-{branch_id}.csv: not read; `crm score` writes it")
+    own = set(features["customer_id"].astype(str))
+    for name, listed in (("watchlist", watchlist), ("unassigned", unassigned)):
+        foreign = sorted(set(listed["customer_id"].astype(str)) - own)
+        if foreign:
+            raise InputError(
+                f"{name}-{branch_id}.csv: {len(foreign)} customer(s) not of branch {branch_id} "
+                f"(first: {foreign[0]}); the report shows a branch only its own customers"
+            )
+    books = inputs.rm_books[inputs.rm_books["branch_id"].astype(str) == branch_id]
     previous = None
     if inputs.previous_kpis is not None:
         prev_rows = inputs.previous_kpis
@@ -197,6 +240,7 @@ def branch_slice(
         features=features,
         scores=active_scores(_own(parts.scores, inputs.scores, branch_id)),
         branch_score=_kpi_row(inputs.branch_scores, branch_id, "branch_scores.parquet"),
+        network_score=_kpi_row(inputs.branch_scores, None, "branch_scores.parquet"),
         kpi=_kpi_row(inputs.kpis, branch_id, "branch_kpis.parquet"),
         network_kpi=_kpi_row(inputs.kpis, None, "branch_kpis.parquet"),
         previous_kpi=previous,
@@ -204,6 +248,8 @@ def branch_slice(
         lorenz=own_lorenz.sort_values("point"),
         network_lorenz=lorenz[lorenz["branch_id"].isna()].sort_values("point"),
         watchlist=watchlist.reset_index(drop=True),
+        unassigned=unassigned.reset_index(drop=True),
+        rm_books=books.reset_index(drop=True),
         network_rm=network_rm,
         model_card=inputs.model_card,
         survey=inputs.survey,

@@ -34,7 +34,9 @@ from pipeline.report.core import (
     KPI_COLUMNS,
     LORENZ_COLUMNS,
     MIGRATION_COLUMNS,
+    RM_BOOK_COLUMNS,
     SCORE_COLUMNS,
+    UNASSIGNED_COLUMNS,
     WATCHLIST_COLUMNS,
     ReportInputs,
     branch_slices,
@@ -79,6 +81,7 @@ def load_inputs(catalog: Catalog, period: str) -> ReportInputs:
         features=_frame(catalog.customer_features(period), "features", FEATURE_COLUMNS),
         scores=_frame(catalog.customer_scores(period), "score", SCORE_COLUMNS),
         branch_scores=_frame(catalog.branch_scores(period), "score", BRANCH_SCORE_COLUMNS),
+        rm_books=_frame(catalog.rm_books(period), "score", RM_BOOK_COLUMNS),
         kpis=kpis,
         previous_kpis=previous_kpis,
         migration=_frame(catalog.tier_migration(period), "features", MIGRATION_COLUMNS),
@@ -87,13 +90,16 @@ def load_inputs(catalog: Catalog, period: str) -> ReportInputs:
         survey=_json(catalog.survey_summary(period), "survey"),
         manifest=_json(catalog.ingest_manifest, "ingest"),
     )
-    watchlists = {}
+    lists: dict[str, dict[str, pd.DataFrame]] = {"watchlists": {}, "unassigned": {}}
     for branch_id in inputs.branch_ids:
-        path = catalog.watchlist(period, branch_id)
-        frame = pd.read_csv(_need(path, "score"), dtype={"customer_id": str, "rm_id": str})
-        check_columns(frame, WATCHLIST_COLUMNS, path)
-        watchlists[branch_id] = frame
-    return ReportInputs(**{**inputs.__dict__, "watchlists": watchlists})
+        for kind, path, columns in (
+            ("watchlists", catalog.watchlist(period, branch_id), WATCHLIST_COLUMNS),
+            ("unassigned", catalog.unassigned_list(period, branch_id), UNASSIGNED_COLUMNS),
+        ):
+            frame = pd.read_csv(_need(path, "score"), dtype={"customer_id": str, "rm_id": str})
+            check_columns(frame, columns, path)
+            lists[kind][branch_id] = frame
+    return ReportInputs(**{**inputs.__dict__, **lists})
 
 
 def dimension_names(

@@ -3,6 +3,8 @@ configs/sources/sample.yml), and the ground-truth table."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -13,6 +15,7 @@ from pipeline.sample import writer as w
 from pipeline.sample.activity import TXN_TYPES
 from pipeline.sample.core import Chunk, Setup, stream, truth_columns
 from pipeline.sample.population import ATTRITION_KINDS
+from pipeline.sample.profit import true_monthly_profit
 from pipeline.schema import CHANNELS, DIRECTIONS, GENDERS, PRODUCTS
 
 CUSTOMER_COLUMNS = (
@@ -176,3 +179,16 @@ def truth(setup: Setup, chunk: Chunk) -> pa.Table:
             "satisfaction": pa.array(t["satisfaction"]),
         }
     )
+
+
+def monthly_profit(setup: Setup, chunk: Chunk, value: dict[str, Any]) -> pa.Table:
+    """The chunk's rows of monthly_profit.parquet: customer_id, then each generated
+    month's true profit (a column per month, YYYY-MM) under the configured rates."""
+    profit = true_monthly_profit(
+        chunk.balances, chunk.transactions, value["margin_rates"], value["cost_per_transaction"]
+    )
+    n = profit.shape[0]
+    columns = {"customer_id": customer_ids(setup, chunk.first_number + np.arange(n))}
+    for m, label in enumerate(setup.window.month_labels):
+        columns[label] = pa.array(profit[:, m])
+    return pa.table(columns)

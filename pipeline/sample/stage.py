@@ -3,7 +3,8 @@
 `run_sample` is the only I/O: it draws the bank chunk by chunk (bounded memory at a
 million customers), appends each chunk's rows to the monthly CSV files in a staging
 folder, and puts the folders in place only when everything is written. The ground
-truth (customers_truth.parquet, dirt.json) follows, and params.json comes last: it is
+truth (customers_truth.parquet, monthly_profit.parquet, dirt.json) follows, and
+params.json comes last: it is
 the stamp that the sample is complete.
 """
 
@@ -92,7 +93,9 @@ class Exporter:
         return {"rate": self.rate, "tables": tables, "files": self.files}
 
 
-def _write_bank(setup: Setup, rate: float, raw: Path, truth: Path) -> dict[str, Any]:
+def _write_bank(
+    setup: Setup, rate: float, value: dict[str, Any], raw: Path, truth: Path
+) -> dict[str, Any]:
     seed, window = setup.seed, setup.window
     out = Exporter(setup, rate, raw)
     txn_files = [f"transactions/transactions_{m}.csv" for m in window.month_labels]
@@ -105,7 +108,7 @@ def _write_bank(setup: Setup, rate: float, raw: Path, truth: Path) -> dict[str, 
 
     next_txn = np.ones(window.months, dtype=np.int64)
     surveyed: list[dict[str, np.ndarray]] = []
-    truth_writer = None
+    truth_writer = profit_writer = None
     try:
         for index in range(setup.n_chunks):
             chunk = generate_chunk(setup, index)
@@ -137,6 +140,12 @@ def _write_bank(setup: Setup, rate: float, raw: Path, truth: Path) -> dict[str, 
                     truth / "customers_truth.parquet", table.schema, compression="zstd"
                 )
             truth_writer.write_table(table)
+            profit = exports.monthly_profit(setup, chunk, value)
+            if profit_writer is None:
+                profit_writer = pq.ParquetWriter(
+                    truth / "monthly_profit.parquet", profit.schema, compression="zstd"
+                )
+            profit_writer.write_table(profit)
             s = chunk.survey
             surveyed.append(
                 {
@@ -147,8 +156,9 @@ def _write_bank(setup: Setup, rate: float, raw: Path, truth: Path) -> dict[str, 
             )
             del chunk
     finally:
-        if truth_writer is not None:
-            truth_writer.close()
+        for writer in (truth_writer, profit_writer):
+            if writer is not None:
+                writer.close()
 
     _write_customer_survey(setup, out, surveyed)
     _write_staff_survey(setup, out)
@@ -218,7 +228,7 @@ def run_sample(cfg: dict[str, Any], catalog: Catalog) -> str:
     try:
         # Written into staging folders swapped in below, so writes there go straight through.
         with promote_on_success(False):
-            dirt = _write_bank(setup, float(sample_cfg["dirt_rate"]), raw, truth)
+            dirt = _write_bank(setup, float(sample_cfg["dirt_rate"]), cfg["value"], raw, truth)
     except BaseException:
         shutil.rmtree(raw, ignore_errors=True)
         shutil.rmtree(truth, ignore_errors=True)
@@ -252,5 +262,8 @@ def _summary(setup: Setup, dirt: dict[str, Any], raw: Path, truth: Path, seconds
             f"    {table:<16} {t['rows_written']:>12,} rows in {files} file{plural}"
             f" ({t['dirty_rows']:,} dirty)"
         )
-    lines.append(f"  ground truth: {truth} (customers_truth.parquet, dirt.json, params.json)")
+    lines.append(
+        f"  ground truth: {truth} (customers_truth.parquet, monthly_profit.parquet, dirt.json, "
+        "params.json)"
+    )
     return "\n".join(lines)

@@ -15,6 +15,7 @@ SCORE_COLUMNS = {
     "branch_id": "branch",
     "rm_id": "relationship manager (null: none)",
     "tier": "AUM tier at as_of",
+    "aum": "assets under management at as_of (currency)",
     "rfm_segment": "RFM segment at as_of",
     "status": "active, or closed in the period",
     "in_btyd": "has a customer-initiated transaction up to as_of (BTYD columns null if not)",
@@ -25,10 +26,20 @@ SCORE_COLUMNS = {
     "expected_transactions": "expected repeat events over the CLV horizon "
     "(unit: clv.expected_transactions_unit)",
     "expected_value_per_event": "expected value per event (currency; clv.value_model says how)",
-    "clv": "discounted value over clv.horizon_months (currency); 0 if closed",
-    "clv_decile": "1-10 by CLV, ties share the lowest decile",
     "churn_probability": "supervised churn probability over churn.horizon_months (null: no model)",
     "churn_band": "low / medium / high by churn.bands (null: no model)",
+    "monthly_balance_margin": "expected monthly margin on balances (currency; value.margin_rates)",
+    "monthly_interchange": "expected monthly interchange on card spend (currency)",
+    "monthly_fees": "expected monthly fees, the customer's and the bank's own postings (currency)",
+    "monthly_cost_to_serve": "expected monthly cost of the customer's transactions (currency)",
+    "monthly_profit": "margin + interchange + fees - cost to serve, a month (currency)",
+    "transaction_clv": "the BTYD model's discounted value of the customer's own transactions "
+    "over clv.horizon_months (currency; 0 outside BTYD or if closed)",
+    "clv": "discounted expected profit over clv.horizon_months while the customer stays "
+    "(currency; value.method says how); 0 if closed",
+    "value_at_risk": "clv x the probability of leaving within churn.horizon_months (currency)",
+    "clv_decile": "1-10 by CLV, ties share the lowest decile",
+    "high_value": "among the top value_risk.high_value_share of active customers by CLV",
     "value_risk_quadrant": "retain now / protect / win back cheaply / develop",
     "top_reasons": "features most out of line on the risky side (robust z >= 1)",
 }
@@ -40,6 +51,7 @@ def build_card(
     clv_card: dict[str, Any],
     validation: dict[str, Any],
     churn: dict[str, Any],
+    value: dict[str, Any],
     scores: pd.DataFrame,
     s: ScoreSettings,
     drift: dict[str, Any] | None = None,
@@ -53,6 +65,7 @@ def build_card(
         warnings.append(churn["message"])
     elif churn.get("warning"):
         warnings.append(churn["warning"])
+    warnings += value["warnings"]
     if drift:
         warnings += drift["warnings"]
     quadrant_counts = scores["value_risk_quadrant"].value_counts().sort_index()
@@ -65,12 +78,15 @@ def build_card(
         "clv": clv_card,
         "clv_validation": validation,
         "churn": churn,
+        "value": value,
         "value_risk": {
-            "high_value_decile": s.high_value_decile,
+            "high_value_share": s.high_value_share,
             "high_risk": "churn_band high"
             if churn.get("status") == "ok"
             else f"1 - p_alive >= {s.churn.high} (no churn model)",
             "watchlist_size": s.watchlist_size,
+            "watchlist": "per branch, the active customers with the most value at risk",
+            "rm_monthly_calls": s.rm_monthly_calls,
             "quadrant_counts": {str(k): int(v) for k, v in quadrant_counts.items()},
         },
         "columns": SCORE_COLUMNS,
@@ -91,10 +107,81 @@ def summary_text(card: dict[str, Any], n_watchlists: int) -> str:
     lines.append(f"  CLV validation: {val['verdict'] or val.get('warning')}")
     churn = card["churn"]
     lines.append(f"  churn: {churn['verdict'] if churn['status'] == 'ok' else churn['message']}")
+    value = card["value"]
+    m = value["monthly_totals"]
+    lines.append(
+        f"  value: {value['active_customers']:,} active customers earn {m['profit']:,.0f} a month "
+        f"(margin {m['balance_margin']:,.0f}, interchange {m['interchange']:,.0f}, fees "
+        f"{m['fees']:,.0f}, cost to serve {m['cost_to_serve']:,.0f}); CLV "
+        f"{value['clv_total']:,.0f}, of it at risk {value['value_at_risk_total']:,.0f}"
+    )
+    check = value["validation"]
+    lines.append(f"  value validation: {check['verdict'] or check.get('warning')}")
     counts = card["value_risk"]["quadrant_counts"]
     lines.append(
-        f"  retain now: {counts.get('retain now', 0)}; watchlists for {n_watchlists} branches"
+        f"  high value: {value['high_value_customers']:,}; retain now: "
+        f"{counts.get('retain now', 0)}; watchlists for {n_watchlists} branches"
     )
     for w in card["warnings"]:
         lines.append(f"  warning: {w}")
     return "\n".join(lines)
+
+
+VALUE_METHOD = (
+    "CLV = sum over the next clv.horizon_months months of the expected monthly profit x the "
+    "chance the customer is still a customer x the discount factor, plus the BTYD model's "
+    "value of the customer's own transactions where it covers the customer. Expected "
+    "monthly profit: the mean of the last value.run_rate_months months of balance margin "
+    "(average balance x value.margin_rates / 12), interchange and fees, less cost to serve "
+    "(value.cost_per_transaction); the fees of the customer's own transactions are left to "
+    "BTYD where it covers them. Staying: a constant monthly hazard that reproduces the "
+    "churn model's probability of leaving within churn.horizon_months (without a model, "
+    "1 - P(alive)). Value at risk = CLV x that probability."
+)
+
+
+def value_card(
+    scored: pd.DataFrame, notes: dict[str, Any], check: dict[str, Any], s: ScoreSettings
+) -> dict[str, Any]:
+    """The card's value section: the method, the assumptions it ran with (every rate and
+    cost), what the active customers earn a month by component, mean CLV by tier, and
+    the check out of time."""
+    v = s.value
+    active = scored[scored["status"] == "active"]
+    monthly = {
+        name: float(active[f"monthly_{name}"].sum())
+        for name in ("balance_margin", "interchange", "fees", "cost_to_serve", "profit")
+    }
+    by_tier = active.groupby("tier", sort=False)["clv"].mean()
+    warnings = []
+    unknown = notes["customers_without_risk_estimate"]
+    if unknown:
+        warnings.append(
+            f"{unknown} customers have neither a churn probability nor P(alive): their CLV "
+            "assumes they stay for the whole horizon"
+        )
+    if check.get("warning"):
+        warnings.append(check["warning"])
+    return {
+        "method": VALUE_METHOD,
+        "assumptions": {
+            "margin_rates_annual": dict(v.margin_rates),
+            "card_spend_txn_types": list(v.card_spend_txn_types),
+            "interchange_rate": v.interchange_rate,
+            "fee_schedule": dict(v.fee_schedule),
+            "cost_per_transaction": dict(v.cost_per_transaction),
+            "run_rate_months": v.run_rate_months,
+            "horizon_months": v.horizon_months,
+            "discount_rate_annual": v.discount_rate_annual,
+            "note": "illustrative assumptions unless the bank's config replaced them",
+        },
+        "active_customers": int(len(active)),
+        "monthly_totals": monthly,
+        "clv_total": float(active["clv"].sum()),
+        "value_at_risk_total": float(active["value_at_risk"].sum()),
+        "mean_clv_by_tier": {t: float(by_tier[t]) for t in s.tier_names if t in by_tier},
+        "high_value_customers": int(scored["high_value"].sum()),
+        "customers_without_risk_estimate": unknown,
+        "validation": check,
+        "warnings": warnings,
+    }

@@ -189,9 +189,10 @@ def labelled_matrix(
 
 @dataclass(frozen=True)
 class Window:
-    """A label window's model inputs and labels: X (one row per labelled customer, by
-    customer_id) and y (1 = churned)."""
+    """A label window's labelled customers (ids, sorted), their model inputs X (row i is
+    customer i) and labels y (1 = churned)."""
 
+    ids: pd.Series
     X: pd.DataFrame
     y: np.ndarray
 
@@ -235,7 +236,7 @@ def window(engine: Engine, start: date, end: date, plan: ChurnPlan, s: ScoreSett
     features = customer_features(engine, start, s.features)
     labels = label_window(engine, features, start, end, s.churn)
     X, y = labelled_matrix(features, labels, list(plan.columns), list(s.tier_names))
-    return Window(X, y)
+    return Window(labels["customer_id"].reset_index(drop=True), X, y)
 
 
 def train_window(engine: Engine, plan: ChurnPlan, s: ScoreSettings) -> Window:
@@ -255,9 +256,9 @@ def labelled_counts(train: Window, test: Window) -> dict[str, dict[str, int]]:
 
 
 def usable_windows(train: Window, test: Window, c: ChurnSettings) -> tuple | Skipped:
-    """(train X, train y, test X, test y, columns): both windows with the columns that
-    hold a value in each (no rm_contacts table, say: its column carries nothing); or why
-    no model can be fitted (too few churners, or too few stayers, in a window)."""
+    """(train X, train y, test X, test y, test ids, columns): both windows with the
+    columns that hold a value in each (no rm_contacts table, say: its column carries
+    nothing); or why no model can be fitted (too few churners, or stayers, in a window)."""
     for name, w in (("train", train), ("test", test)):
         churners = int(w.y.sum())
         if churners < c.min_churners or (len(w.y) - churners) < c.min_churners:
@@ -267,9 +268,7 @@ def usable_windows(train: Window, test: Window, c: ChurnSettings) -> tuple | Ski
             )
     columns = list(train.X.columns)
     usable = [col for col in columns if train.X[col].notna().any() and test.X[col].notna().any()]
-    if usable != columns:
-        train, test = Window(train.X[usable], train.y), Window(test.X[usable], test.y)
-    return train.X, train.y, test.X, test.y, tuple(usable)
+    return train.X[usable], train.y, test.X[usable], test.y, test.ids, tuple(usable)
 
 
 def scoring_matrix(
@@ -298,13 +297,20 @@ def model_threads(customers: int) -> int | None:
 PARALLEL_MIN_ROWS = 50_000
 
 
+RULE_NAMES = {
+    "recency": "days since the last own transaction",
+    "aum_change_3m": "AUM change over 3 months",
+    "recency_and_aum_change": "recency and AUM change combined",
+}
+
+
 def reason_features(drivers: list[dict]) -> list[str]:
     """The features reasons are chosen among: the strongest drivers that matter."""
     return [d["feature"] for d in drivers[: cm.REASON_FEATURES] if d["importance"] > 0]
 
 
 def churn_metrics(gb: dict, lr: dict, rule: dict) -> dict[str, dict]:
-    return {"gradient_boosting": gb, "logistic_regression": lr, "recency_rule": rule}
+    return {"gradient_boosting": gb, "logistic_regression": lr, "simple_rule": rule}
 
 
 @dataclass(frozen=True)
@@ -322,6 +328,7 @@ def churn_result(
     labelled: dict | Skipped,
     usable: tuple[str, ...] | Skipped,
     metrics: dict | Skipped,
+    rule: dict | Skipped,
     drivers: list[dict] | Skipped,
     directions: dict[str, float] | Skipped,
     probability: np.ndarray | Skipped,
@@ -342,25 +349,35 @@ def churn_result(
         cols = [f for f in FALLBACK_REASONS if f in X_now.columns]
         fallback = cm.top_reasons(X_now, features, cols, FALLBACK_REASONS, s.locale)
         return ChurnResult(_scores(features, np.full(len(features), np.nan), fallback), section)
-    auc, rule_auc = metrics["gradient_boosting"]["roc_auc"], metrics["recency_rule"]["roc_auc"]
+    auc, rule_auc = metrics["gradient_boosting"]["roc_auc"], metrics["simple_rule"]["roc_auc"]
     beats = auc > rule_auc
+    name = RULE_NAMES[rule["rule"]]
     section.update(
         features=list(usable),
         status="ok",
         message=None,
         metrics=metrics,
+        simple_rule={
+            "rule": rule["rule"],
+            "orientation": {
+                c: "higher is riskier" if sign > 0 else "lower is riskier"
+                for c, sign in rule["signs"].items()
+            },
+            "train_roc_auc": rule["train_roc_auc"],
+            "chosen_on": "train window",
+        },
         top_drivers=drivers,
         risk_directions=directions,
-        model_beats_recency_rule=bool(beats),
+        model_beats_simple_rule=bool(beats),
         verdict=(
-            f"gradient boosting {'beats' if beats else 'does NOT beat'} the recency rule out of "
-            f"time (ROC-AUC {auc:.3f} vs {rule_auc:.3f})"
+            f"gradient boosting {'beats' if beats else 'does NOT beat'} the best simple rule "
+            f"({name}) out of time (ROC-AUC {auc:.3f} vs {rule_auc:.3f})"
         ),
         warning=None
         if beats
         else (
-            "The churn model did not beat the simple recency rule out of time: "
-            "rank customers by days since last activity instead"
+            f"The churn model did not beat the best simple rule ({name}) out of time: "
+            "rank customers by that rule instead"
         ),
     )
     return ChurnResult(_scores(features, probability, reasons), section)

@@ -6,10 +6,11 @@ Windows for a period with as-of T and horizon h (churn.horizon_months):
 - score: the model refitted on the test window (the latest labelled one), applied to
   features at T. Metrics in the card are the train-window model's on the test window.
 
-Models: HistGradientBoostingClassifier (the scorer), a logistic-regression baseline and a
-recency rule (score = recency_days; never-active customers rank as the most at risk).
-The rule is not a probability: for Brier and calibration it is mapped to the churn rate
-of its recency decile in the train window.
+Models: HistGradientBoostingClassifier (the scorer), a logistic-regression baseline and the
+best of the simple rules a bank would use without a model (recency; AUM change over 3
+months; the two combined), each rule oriented and the best chosen on the train window,
+then measured on the test window like the models. A rule is not a probability: for
+Brier and calibration it is mapped to the churn rate of its decile in the train window.
 """
 
 from __future__ import annotations
@@ -20,11 +21,18 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy.stats import rankdata
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.inspection import permutation_importance
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import auc, average_precision_score, brier_score_loss, roc_curve
+from sklearn.metrics import (
+    auc,
+    average_precision_score,
+    brier_score_loss,
+    roc_auc_score,
+    roc_curve,
+)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -68,6 +76,50 @@ def recency_score(X: pd.DataFrame) -> np.ndarray:
     r = X["recency_days"].to_numpy(dtype=float)
     fill = (np.nanmax(r) + 1) if np.isfinite(r).any() else 0.0
     return np.where(np.isnan(r), fill, r)
+
+
+# The simple rules a bank would use without a model, and the columns each reads: the
+# churn model must beat the best of them, chosen on the train window.
+SIMPLE_RULES = {
+    "recency": ("recency_days",),
+    "aum_change_3m": ("aum_change_pct_3m",),
+    "recency_and_aum_change": ("recency_days", "aum_change_pct_3m"),
+}
+
+
+def _rule_input(X: pd.DataFrame, column: str) -> np.ndarray:
+    """A rule's input: recency with never-active customers last (max + 1), an AUM change
+    with no earlier AUM as no change (0)."""
+    if column == "recency_days":
+        return recency_score(X)
+    return np.nan_to_num(X[column].to_numpy(dtype=float), nan=0.0)
+
+
+def rule_score(X: pd.DataFrame, rule: str, signs: dict[str, float]) -> np.ndarray:
+    """Higher = riskier under `rule`, each input oriented by `signs`; a rule of two
+    inputs averages their percentile ranks."""
+    columns = SIMPLE_RULES[rule]
+    if len(columns) == 1:
+        return signs[columns[0]] * _rule_input(X, columns[0])
+    ranks = [rankdata(signs[c] * _rule_input(X, c)) / len(X) for c in columns]
+    return np.mean(ranks, axis=0)
+
+
+def choose_rule(X_train: pd.DataFrame, y_train: np.ndarray) -> dict[str, Any]:
+    """The best simple rule on the train window: each input oriented the way churners
+    differ there (ROC-AUC >= 0.5), each rule's train ROC-AUC, the highest wins (the
+    first listed on a tie). Rules whose inputs the matrix lacks are left out."""
+    rules = [r for r, cols in SIMPLE_RULES.items() if set(cols) <= set(X_train.columns)]
+    if not rules:
+        raise ValueError("no simple rule's inputs (recency_days, aum_change_pct_3m) are known")
+    inputs = {c for r in rules for c in SIMPLE_RULES[r]}
+    signs = {
+        c: 1.0 if roc_auc_score(y_train, _rule_input(X_train, c)) >= 0.5 else -1.0
+        for c in sorted(inputs)
+    }
+    aucs = {r: float(roc_auc_score(y_train, rule_score(X_train, r, signs))) for r in rules}
+    best = max(rules, key=lambda r: (aucs[r], -rules.index(r)))
+    return {"rule": best, "signs": signs, "train_roc_auc": aucs}
 
 
 def recency_rates(train_score: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -210,11 +262,12 @@ def baseline_probabilities(
 
 
 def rule_scores(
-    X_train: pd.DataFrame, y_train: np.ndarray, X_test: pd.DataFrame
+    X_train: pd.DataFrame, y_train: np.ndarray, X_test: pd.DataFrame, choice: dict[str, Any]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The recency rule on the test window: its score, and as a probability the churn
-    rate of the score's decile in the (whole) train window."""
-    rule_train, rule_test = recency_score(X_train), recency_score(X_test)
+    """The chosen simple rule on the test window: its score, and as a probability the
+    churn rate of the score's decile in the (whole) train window."""
+    rule, signs = choice["rule"], choice["signs"]
+    rule_train, rule_test = rule_score(X_train, rule, signs), rule_score(X_test, rule, signs)
     edges, rates = recency_rates(rule_train, y_train)
     return rule_test, rates[np.searchsorted(edges, rule_test, side="right")]
 

@@ -67,7 +67,7 @@ def clv_predictions(
 ) -> pd.DataFrame:
     """Per-customer p_alive, expected_transactions, expected_value_per_event and clv,
     row by row from the fitted parameters (so any slice of the customers can be
-    predicted alone, given the population's mean value per repeat event for the fallback
+    predicted alone, given the typical value per repeat event for the fallback
     without Gamma-Gamma); non-finite values are not checked here."""
     unit = s.time_unit
     horizon = btyd.horizon_in_units(s.horizon_months, unit)
@@ -172,7 +172,7 @@ def clv_card(
     if gg is None:
         warnings.append(
             f"Gamma-Gamma not usable ({gg_problem}); expected value per event is each "
-            "customer's observed mean value per repeat event (the population mean for "
+            "customer's observed mean value per repeat event (the median repeat customer's for "
             "customers without repeats), without shrinkage"
         )
     corr = gg.frequency_value_corr if gg is not None else _corr(summary)

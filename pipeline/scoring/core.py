@@ -32,13 +32,16 @@ from pipeline.keys import join_on_key
 from pipeline.periods import as_of_date, previous_period
 from pipeline.scoring import churn
 from pipeline.scoring import churn_model as cm
-from pipeline.scoring.card import SCORE_COLUMNS, build_card
+from pipeline.scoring.books import call_lists, rm_books, unassigned
+from pipeline.scoring.card import SCORE_COLUMNS, build_card, value_card
 from pipeline.scoring.clv import score_clv
+from pipeline.scoring.profit import MonthlyProfit, monthly_profit
 from pipeline.scoring.settings import ScoreSettings
 from pipeline.scoring.summary import btyd_summaries, calibration_end
 from pipeline.scoring.validation import validate_clv
+from pipeline.scoring.value import customer_value, high_value, validate_value
 from pipeline.scoring.value_risk import branch_scores, clv_deciles, quadrants, watchlists
-from pipeline.steps import Step, run_steps
+from pipeline.steps import Skipped, Step, run_steps
 
 # Columns of the features mart the scores carry.
 CUSTOMER_COLUMNS = (
@@ -46,12 +49,18 @@ CUSTOMER_COLUMNS = (
     "branch_id",
     "rm_id",
     "tier",
+    "aum",
     "rfm_segment",
     "status",
     "days_since_rm_contact",
 )
-_ZERO_WHEN_CLOSED = ("p_alive", "expected_transactions", "clv")
-BTYD_NAMES = {"frequency": "btyd_frequency", "recency": "btyd_recency", "T": "btyd_T"}
+_ZERO_WHEN_CLOSED = ("p_alive", "expected_transactions", "btyd_clv")
+BTYD_NAMES = {
+    "frequency": "btyd_frequency",
+    "recency": "btyd_recency",
+    "T": "btyd_T",
+    "clv": "btyd_clv",
+}
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,9 @@ class ScoreResult:
     branch_scores: pd.DataFrame
     card: dict[str, Any]
     watchlists: dict[str, pd.DataFrame]
+    rm_books: pd.DataFrame
+    call_lists: dict[tuple[str, str], pd.DataFrame]
+    unassigned: dict[str, pd.DataFrame]
 
 
 def summaries(engine: Engine, as_of: date, s: ScoreSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -75,12 +87,17 @@ def previous_measures(
 
 
 def assemble(
-    features: pd.DataFrame, clv: pd.DataFrame, churned: churn.ChurnResult, s: ScoreSettings
-) -> pd.DataFrame:
-    """One row per customer of the mart, by customer_id: the customer's columns, CLV's
-    (null outside the BTYD summary), churn's, band, decile and quadrant. Closed
-    customers get p_alive, expected_transactions and clv 0 and churn_probability 1
-    (observed, not modelled)."""
+    features: pd.DataFrame,
+    clv: pd.DataFrame,
+    churned: churn.ChurnResult,
+    profit: MonthlyProfit,
+    s: ScoreSettings,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One row per customer of the mart, by customer_id: the customer's columns, the
+    BTYD model's (null outside its summary), churn's and band, the customer's value
+    (pipeline.scoring.value), CLV decile, high value and quadrant; and the value
+    model's notes. Closed customers get p_alive, expected_transactions and CLV 0 and
+    churn_probability 1 (observed, not modelled)."""
     base = features[list(CUSTOMER_COLUMNS)].copy()
     base["customer_id"] = base["customer_id"].astype(str)
     part = clv.rename(columns=BTYD_NAMES).drop(columns="monetary_value")
@@ -96,9 +113,13 @@ def assemble(
         prob = np.where(closed, 1.0, prob)
     out["churn_probability"] = prob
     out["churn_band"] = cm.bands(prob, s.churn.medium, s.churn.high)
+    value, notes = customer_value(out, profit, s.churn.horizon_months, s.value)
+    out = pd.concat([out, value], axis=1)
     out["clv_decile"] = clv_deciles(out["clv"])
-    out["value_risk_quadrant"] = quadrants(out, s.high_value_decile, s.churn.high)
-    return out.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    active = (out["status"] == "active").to_numpy()
+    out["high_value"] = high_value(out["clv"], active, s.high_value_share)
+    out["value_risk_quadrant"] = quadrants(out, s.churn.high)
+    return out.sort_values("customer_id", kind="stable").reset_index(drop=True), notes
 
 
 def scores_table(scored: pd.DataFrame, period: str) -> pd.DataFrame:
@@ -112,11 +133,49 @@ def card(
     clv_card: dict[str, Any],
     validation: dict[str, Any],
     churned: churn.ChurnResult,
-    scores: pd.DataFrame,
+    scored: pd.DataFrame,
+    value_notes: dict[str, Any],
+    value_check: dict[str, Any],
     s: ScoreSettings,
     drift: dict[str, Any],
 ) -> dict[str, Any]:
-    return build_card(period, as_of, clv_card, validation, churned.card, scores, s, drift)
+    value = value_card(scored, value_notes, value_check, s)
+    return build_card(period, as_of, clv_card, validation, churned.card, value, scored, s, drift)
+
+
+def profit_months(s: ScoreSettings) -> int:
+    """Months of profit the value model reads: the run rate now, and for its check at
+    T0 = churn.horizon_months back, the months since T0, the run rate and the last
+    horizon's profit at T0."""
+    h, r = s.churn.horizon_months, s.value.run_rate_months
+    return max(r, h + max(h, r))
+
+
+def check_value(
+    profit: MonthlyProfit,
+    test_ids: pd.Series,
+    model_on_test: np.ndarray,
+    train_y: np.ndarray,
+    s: ScoreSettings,
+) -> dict[str, Any]:
+    """The value model's check out of time (pipeline.scoring.value.validate_value) on the
+    churn model's test window, with the train-window model's probabilities at its start
+    and the train window's retention for the naive baseline."""
+    retention = 1.0 - float(np.mean(train_y))
+    return validate_value(
+        profit, test_ids, model_on_test, retention, s.churn.horizon_months, s.value
+    )
+
+
+def value_check_section(check: dict[str, Any] | Skipped) -> dict[str, Any]:
+    """The card's value validation, or why it could not run (no churn model)."""
+    if isinstance(check, Skipped):
+        return {
+            "status": "not_run",
+            "verdict": None,
+            "warning": f"value validation not possible without a churn model: {check.reason}",
+        }
+    return check
 
 
 # Thread limits of the model steps (threadpoolctl): gradient boosting on `model_threads`
@@ -125,131 +184,77 @@ def card(
 # small predicts on one.
 MODEL = {"openmp": "model_threads"}
 ONE_BLAS = {"blas": 1}
+# fmt: off
 SCORE_STEPS = (
-    # 1. CLV
-    Step(
-        "summaries",
-        summaries,
-        ("engine", "as_of", "settings"),
-        outputs=("btyd_summary", "calibration"),
-    ),
-    Step(
-        "clv",
-        score_clv,
-        ("engine", "btyd_summary", "as_of", "clv_settings"),
-        outputs=("clv", "clv_card"),
-    ),
+    # 1. CLV of the customers' own transactions (BTYD) and its check on a holdout
+    Step("summaries", summaries, ("engine", "as_of", "settings"),
+         outputs=("btyd_summary", "calibration")),
+    Step("clv", score_clv, ("engine", "btyd_summary", "as_of", "clv_settings"),
+         outputs=("clv", "clv_card")),
     Step("clv_validation", validate_clv, ("as_of", "clv_settings", "calibration")),
-    # 2. drift of the features
-    Step(
-        "previous_measures",
-        previous_measures,
-        ("engine", "previous_features", "previous_as_of", "feature_settings"),
-    ),
+    # 2. drift of the key features since the previous month
+    Step("previous_measures", previous_measures,
+         ("engine", "previous_features", "previous_as_of", "feature_settings")),
     Step("feature_drift", feature_drift, ("previous_measures", "features")),
-    # 3. churn
+    # 3. churn: windows, the model against its baselines out of time, the scores, reasons
     Step("plan", churn.plan_windows, ("features", "as_of", "churn_settings")),
     Step("history", churn.check_history, ("engine", "plan")),
     Step("train_window", churn.train_window, ("engine", "history", "settings")),
     Step("test_window", churn.evaluation_window, ("engine", "history", "settings")),
     Step("labelled", churn.labelled_counts, ("train_window", "test_window")),
-    Step(
-        "usable",
-        churn.usable_windows,
-        ("train_window", "test_window", "churn_settings"),
-        outputs=("train_X", "train_y", "test_X", "test_y", "usable_columns"),
-    ),
-    Step(
-        "train_model",
-        cm.fit_gradient_boosting,
-        ("train_X", "train_y", "random_state", "max_training_rows"),
-        limits=MODEL,
-    ),
+    Step("usable", churn.usable_windows, ("train_window", "test_window", "churn_settings"),
+         outputs=("train_X", "train_y", "test_X", "test_y", "test_ids", "usable_columns")),
+    Step("train_model", cm.fit_gradient_boosting,
+         ("train_X", "train_y", "random_state", "max_training_rows"), limits=MODEL),
     Step("model_on_test", cm.predict, ("train_model", "test_X"), limits={**MODEL, **ONE_BLAS}),
-    Step(
-        "baseline_on_test",
-        cm.baseline_probabilities,
-        ("train_X", "train_y", "test_X", "random_state", "max_training_rows"),
-        limits=ONE_BLAS,
-    ),
-    Step(
-        "rule_on_test",
-        cm.rule_scores,
-        ("train_X", "train_y", "test_X"),
-        outputs=("rule_score", "rule_probability"),
-    ),
+    Step("baseline_on_test", cm.baseline_probabilities,
+         ("train_X", "train_y", "test_X", "random_state", "max_training_rows"), limits=ONE_BLAS),
+    Step("simple_rule", cm.choose_rule, ("train_X", "train_y")),
+    Step("rule_on_test", cm.rule_scores, ("train_X", "train_y", "test_X", "simple_rule"),
+         outputs=("rule_score", "rule_probability")),
     Step("metrics_model", cm.classification_metrics, ("test_y", "model_on_test", "model_on_test")),
-    Step(
-        "metrics_baseline",
-        cm.classification_metrics,
-        ("test_y", "baseline_on_test", "baseline_on_test"),
-    ),
+    Step("metrics_baseline", cm.classification_metrics,
+         ("test_y", "baseline_on_test", "baseline_on_test")),
     Step("metrics_rule", cm.classification_metrics, ("test_y", "rule_score", "rule_probability")),
     Step("metrics", churn.churn_metrics, ("metrics_model", "metrics_baseline", "metrics_rule")),
-    Step(
-        "final_model",
-        cm.fit_gradient_boosting,
-        ("test_X", "test_y", "random_state", "max_training_rows"),
-        limits=MODEL,
-    ),
-    Step(
-        "importance_rows",
-        cm.importance_sample,
-        ("test_X", "test_y", "random_state"),
-        outputs=("importance_X", "importance_y"),
-    ),
-    Step(
-        "direction_rows",
-        cm.direction_sample,
-        ("test_X", "test_y", "random_state"),
-        outputs=("direction_X", "direction_y"),
-    ),
-    Step(
-        "drivers",
-        cm.top_drivers,
-        ("train_model", "importance_X", "importance_y", "random_state"),
-        limits={"openmp": 1},
-    ),
+    Step("final_model", cm.fit_gradient_boosting,
+         ("test_X", "test_y", "random_state", "max_training_rows"), limits=MODEL),
+    Step("importance_rows", cm.importance_sample, ("test_X", "test_y", "random_state"),
+         outputs=("importance_X", "importance_y")),
+    Step("direction_rows", cm.direction_sample, ("test_X", "test_y", "random_state"),
+         outputs=("direction_X", "direction_y")),
+    Step("drivers", cm.top_drivers,
+         ("train_model", "importance_X", "importance_y", "random_state"), limits={"openmp": 1}),
     Step("directions", cm.risk_directions, ("direction_X", "direction_y")),
     Step("scoring_matrix", churn.scoring_matrix, ("features", "usable_columns", "settings")),
-    Step(
-        "probability", cm.predict, ("final_model", "scoring_matrix"), limits={**MODEL, **ONE_BLAS}
-    ),
+    Step("probability", cm.predict, ("final_model", "scoring_matrix"),
+         limits={**MODEL, **ONE_BLAS}),
     Step("reason_features", churn.reason_features, ("drivers",)),
-    Step(
-        "reasons",
-        cm.top_reasons,
-        ("scoring_matrix", "features", "reason_features", "directions", "locale"),
-    ),
-    Step(
-        "churn",
-        churn.churn_result,
-        (
-            "features",
-            "plan",
-            "labelled",
-            "usable_columns",
-            "metrics",
-            "drivers",
-            "directions",
-            "probability",
-            "reasons",
-            "settings",
-        ),
-        takes_skipped=True,
-    ),
-    # 4. scores, watchlists, card
-    Step("scored", assemble, ("features", "clv", "churn", "settings")),
+    Step("reasons", cm.top_reasons,
+         ("scoring_matrix", "features", "reason_features", "directions", "locale")),
+    Step("churn", churn.churn_result,
+         ("features", "plan", "labelled", "usable_columns", "metrics", "simple_rule", "drivers",
+          "directions", "probability", "reasons", "settings"), takes_skipped=True),
+    # 4. what each customer earns the bank, and the value model's check out of time
+    Step("profit", monthly_profit, ("engine", "as_of", "profit_months", "value_settings")),
+    Step("value_check", check_value,
+         ("profit", "test_ids", "model_on_test", "train_y", "settings")),
+    Step("value_check_section", value_check_section, ("value_check",), takes_skipped=True),
+    # 5. the scores, the lists a branch acts on, branch figures and the model card
+    Step("scored", assemble, ("features", "clv", "churn", "profit", "settings"),
+         outputs=("scored", "value_notes")),
     Step("scores", scores_table, ("scored", "period")),
     Step("watchlists", watchlists, ("scored", "as_of", "watchlist_size")),
+    Step("call_lists", call_lists, ("scored", "as_of", "rm_monthly_calls")),
+    Step("unassigned", unassigned, ("scored", "as_of", "rm_tiers")),
+    Step("rm_books", rm_books, ("scored", "call_lists", "tier_names", "rm_contact_days", "period")),
     Step("branch_scores", branch_scores, ("scores", "period")),
     Step("drift", drift_section, ("previous_period", "feature_drift", "previous_scores", "scores")),
-    Step(
-        "card",
-        card,
-        ("period", "as_of", "clv_card", "clv_validation", "churn", "scores", "settings", "drift"),
-    ),
+    Step("card", card,
+         ("period", "as_of", "clv_card", "clv_validation", "churn", "scored", "value_notes",
+          "value_check_section", "settings", "drift")),
 )
+# fmt: on
 
 
 def score_period(
@@ -287,9 +292,15 @@ def score_period(
         "random_state": s.churn.random_state,
         "max_training_rows": s.churn.max_training_rows,
         "watchlist_size": s.watchlist_size,
+        "rm_monthly_calls": s.rm_monthly_calls,
+        "rm_tiers": s.rm_tiers,
+        "tier_names": s.tier_names,
+        "rm_contact_days": s.rm_contact_days,
+        "value_settings": s.value,
+        "profit_months": profit_months(s),
         "locale": s.locale,
         "model_threads": churn.model_threads(len(features)),
     }
-    keep = ("scores", "branch_scores", "card", "watchlists")
+    keep = ("scores", "branch_scores", "card", "watchlists", "rm_books", "call_lists", "unassigned")
     out = run_steps(SCORE_STEPS, given, keep, workers)
     return ScoreResult(*(out[k] for k in keep))

@@ -79,13 +79,50 @@ class ChurnSettings:
 
 
 @dataclass(frozen=True)
+class ValueSettings:
+    """What a customer earns the bank per month (configs/default.yml `value`) and how
+    it is carried over the CLV horizon (`clv`: horizon, discount rate)."""
+
+    margin_rates: tuple[tuple[str, float], ...]  # (product, annual margin on balance)
+    card_spend_txn_types: tuple[str, ...]
+    interchange_rate: float
+    fee_schedule: tuple[tuple[str, float], ...]  # (txn_type, fee per transaction)
+    cost_per_transaction: tuple[tuple[str, float], ...]  # (channel, cost)
+    run_rate_months: int
+    horizon_months: int
+    discount_rate_annual: float
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any]) -> ValueSettings:
+        v = cfg["value"]
+
+        def pairs(mapping: dict) -> tuple[tuple[str, float], ...]:
+            return tuple(sorted((str(k), float(x)) for k, x in mapping.items()))
+
+        return cls(
+            margin_rates=pairs(v["margin_rates"]),
+            card_spend_txn_types=tuple(sorted(str(t) for t in v["card_spend_txn_types"])),
+            interchange_rate=float(v["interchange_rate"]),
+            fee_schedule=pairs(v["fee_schedule"]),
+            cost_per_transaction=pairs(v["cost_per_transaction"]),
+            run_rate_months=int(v["run_rate_months"]),
+            horizon_months=int(cfg["clv"]["horizon_months"]),
+            discount_rate_annual=float(cfg["clv"]["discount_rate_annual"]),
+        )
+
+
+@dataclass(frozen=True)
 class ScoreSettings:
     clv: ClvSettings
     churn: ChurnSettings
+    value: ValueSettings
     features: FeatureSettings  # to build the mart at earlier month ends (churn training)
     tier_names: tuple[str, ...]
-    high_value_decile: int
+    rm_tiers: tuple[str, ...]
+    high_value_share: float
     watchlist_size: int
+    rm_monthly_calls: int
+    rm_contact_days: int
     locale: str
 
     @classmethod
@@ -93,9 +130,13 @@ class ScoreSettings:
         return cls(
             clv=ClvSettings.from_config(cfg),
             churn=ChurnSettings.from_config(cfg),
+            value=ValueSettings.from_config(cfg),
             features=FeatureSettings.from_config(cfg),
             tier_names=tuple(t["name"] for t in cfg["tiers"]),
-            high_value_decile=int(cfg["value_risk"]["high_value_decile"]),
+            rm_tiers=tuple(cfg["rm_tiers"]),
+            high_value_share=float(cfg["value_risk"]["high_value_share"]),
             watchlist_size=int(cfg["value_risk"]["watchlist_size"]),
+            rm_monthly_calls=int(cfg["value_risk"]["rm_monthly_calls"]),
+            rm_contact_days=int(cfg["features"]["rm_contact_days"]),
             locale=str(cfg["locale"]),
         )

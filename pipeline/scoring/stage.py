@@ -1,6 +1,7 @@
 """`crm score`: read the period's features and the canonical tables, score, and write
-customer_scores.parquet, branch_scores.parquet, model_card.json and one
-watchlist-<branch>.csv per branch, together (io.promote_on_success)."""
+customer_scores.parquet, branch_scores.parquet, rm_books.parquet, model_card.json, one
+watchlist-<branch>.csv and unassigned-<branch>.csv per branch and one
+calls-<branch>-<rm>.csv per relationship manager, together (io.promote_on_success)."""
 
 from __future__ import annotations
 
@@ -57,4 +58,9 @@ def run_score(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
         write_json(result.card, catalog.model_card(period))
         for branch, frame in result.watchlists.items():
             write_csv(frame, catalog.watchlist(period, branch))
+        write_parquet(result.rm_books, catalog.rm_books(period))
+        for (branch, rm), frame in result.call_lists.items():
+            write_csv(frame, catalog.call_list(period, branch, rm))
+        for branch, frame in result.unassigned.items():
+            write_csv(frame, catalog.unassigned_list(period, branch))
     return summary_text(result.card, len(result.watchlists))

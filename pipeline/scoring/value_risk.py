@@ -2,14 +2,15 @@
 
 - clv_decile: 1-10 over customers with a CLV; tied values share the lowest decile of
   the tie (deterministic, never collapses or crashes on ties).
-- high value: clv_decile >= value_risk.high_value_decile (no CLV: not high value).
+- high value: the top value_risk.high_value_share of active customers by CLV
+  (pipeline.scoring.value.high_value).
 - high risk: churn_band "high" when the supervised model scored the customer; without
   it, 1 - p_alive >= churn.bands.high (the same threshold on the BTYD's dropout chance).
 - quadrants: retain now (high value, high risk), protect (high value, low risk),
   win back cheaply (low value, high risk), develop (low value, low risk).
-- watchlist: per branch, the "retain now" customers by value at risk (clv x risk, risk
-  being churn_probability or 1 - p_alive), top value_risk.watchlist_size. No PII: ids,
-  RM, tier, numbers and reasons only.
+- watchlist: per branch, the active customers with the most value at risk (CLV x the
+  probability of leaving within the churn horizon), top value_risk.watchlist_size: what
+  the branch stands to lose, largest first. No PII: ids, RM, tier, numbers and reasons.
 """
 
 from __future__ import annotations
@@ -33,16 +34,24 @@ WATCHLIST_COLUMNS = [
     "customer_id",
     "rm_id",
     "tier",
-    "rfm_segment",
+    "aum",
+    "monthly_profit",
     "clv",
-    "clv_decile",
     "churn_probability",
     "churn_band",
-    "p_alive",
     "value_at_risk",
+    "high_value",
     "top_reasons",
     "last_contact_date",
 ]
+# Presentation for people reading the CSVs: money to cents, probabilities to 4 places.
+ROUNDING = {
+    "aum": 2,
+    "monthly_profit": 2,
+    "clv": 2,
+    "value_at_risk": 2,
+    "churn_probability": 4,
+}
 
 
 def clv_deciles(clv: pd.Series) -> pd.Series:
@@ -56,18 +65,10 @@ def clv_deciles(clv: pd.Series) -> pd.Series:
     return out
 
 
-def risk_of(scores: pd.DataFrame) -> pd.Series:
-    """Churn probability where the model scored, else 1 - p_alive (null if neither)."""
-    return (
-        scores["churn_probability"]
-        .astype("Float64")
-        .fillna(1 - scores["p_alive"].astype("Float64"))
-    )
-
-
-def quadrants(scores: pd.DataFrame, high_value_decile: int, high_risk: float) -> pd.Series:
-    """Each customer's quadrant; `high_risk` is churn.bands.high."""
-    high_value = (scores["clv_decile"] >= high_value_decile).fillna(False)
+def quadrants(scores: pd.DataFrame, high_risk: float) -> pd.Series:
+    """Each customer's quadrant from `high_value` and the risk; `high_risk` is
+    churn.bands.high."""
+    high_value = scores["high_value"]
     by_model = scores["churn_band"].eq("high")
     by_alive = (1 - scores["p_alive"].astype("Float64")) >= high_risk
     high_risk = np.where(scores["churn_probability"].notna(), by_model, by_alive.fillna(False))
@@ -80,21 +81,29 @@ def quadrants(scores: pd.DataFrame, high_value_decile: int, high_risk: float) ->
     return pd.Series(labels, index=scores.index, dtype=object)
 
 
+def last_contact(scores: pd.DataFrame, as_of: date) -> pd.Series:
+    """The date of each customer's last RM contact (YYYY-MM-DD; None: never)."""
+    last = days_before(as_of, scores["days_since_rm_contact"]).dt.strftime("%Y-%m-%d")
+    return last.astype(object).where(last.notna(), None)
+
+
+def ranked_by_value_at_risk(customers: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Active customers with value at risk, largest first (ties by customer id), with
+    their last contact date: the order of every list a branch acts on."""
+    active = customers[(customers["status"] == "active") & (customers["value_at_risk"] > 0)]
+    out = active.assign(last_contact_date=last_contact(active, as_of))
+    return out.sort_values(["value_at_risk", "customer_id"], ascending=[False, True])
+
+
 def watchlists(scores: pd.DataFrame, as_of: date, size: int) -> dict[str, pd.DataFrame]:
-    """branch_id -> its watchlist of at most `size` customers (every branch in the
-    scores, possibly empty)."""
-    w = scores[scores["value_risk_quadrant"] == "retain now"].copy()
-    w["value_at_risk"] = (w["clv"] * risk_of(w)).astype("float64")
-    last = days_before(as_of, w["days_since_rm_contact"]).dt.strftime("%Y-%m-%d")
-    w["last_contact_date"] = last.astype(object).where(last.notna(), None)
-    w = w.sort_values(["branch_id", "value_at_risk", "customer_id"], ascending=[True, False, True])
-    w = w.groupby("branch_id", sort=True).head(size)
-    w["rank"] = w.groupby("branch_id").cumcount() + 1
-    # Presentation for people reading the CSV: money to cents, probabilities to 4 places.
-    w = w.round({"clv": 2, "value_at_risk": 2, "churn_probability": 4, "p_alive": 4})
+    """branch_id -> its watchlist: the `size` active customers with the most value at
+    risk (every branch in the scores, possibly empty)."""
+    ranked = ranked_by_value_at_risk(scores, as_of)
     out = {}
-    for branch in sorted(scores["branch_id"].dropna().unique()):
-        out[str(branch)] = w.loc[w["branch_id"] == branch, WATCHLIST_COLUMNS].reset_index(drop=True)
+    for branch in sorted(scores["branch_id"].dropna().astype(str).unique()):
+        w = ranked[ranked["branch_id"].astype(str) == branch].head(size)
+        w = w.assign(rank=np.arange(1, len(w) + 1)).round(ROUNDING)
+        out[branch] = w[WATCHLIST_COLUMNS].reset_index(drop=True)
     return out
 
 
@@ -107,21 +116,50 @@ BRANCH_SCORE_COLUMNS = (
     "high_risk_customers",
     "high_risk_share",
     "retain_now",
+    "high_value_customers",
+    "monthly_balance_margin",
+    "monthly_interchange",
+    "monthly_fees",
+    "monthly_cost_to_serve",
+    "monthly_profit",
+    "clv",
+    "value_at_risk",
+    "high_value_at_risk",
+    "value_at_risk_share",
+    "clv_per_customer",
+    "in_btyd_customers",
+)
+
+
+MONEY_TOTALS = (
+    "monthly_balance_margin",
+    "monthly_interchange",
+    "monthly_fees",
+    "monthly_cost_to_serve",
+    "monthly_profit",
+    "clv",
+    "value_at_risk",
 )
 
 
 def branch_scores(scores: pd.DataFrame, period: str) -> pd.DataFrame:
     """branch_scores.parquet: per branch (sorted) and network-wide, the customers active
     at as-of, those the churn model scored, those in the high band and their share of
-    the scored (null without a model), and the customers to "retain now". The report
-    shows these numbers; it does not count them again."""
+    the scored (null without a model), the customers to "retain now" and the high-value
+    ones; the active customers' monthly profit by component, CLV (and per customer) and
+    value at risk (and its share of CLV), the value at risk of the high-value ones, and
+    how many the BTYD model covers. The report shows these numbers; it does not count
+    them again."""
     active = scores[scores["status"] == "active"]
-    scopes = [("branch", str(b), active[active["branch_id"].astype(str) == str(b)])
-              for b in sorted(scores["branch_id"].dropna().astype(str).unique())]
+    scopes = [
+        ("branch", str(b), active[active["branch_id"].astype(str) == str(b)])
+        for b in sorted(scores["branch_id"].dropna().astype(str).unique())
+    ]
     scopes.append(("network", None, active))
     rows = []
     for scope, branch, part in scopes:
         scored = part["churn_band"].dropna()
+        money = {c: float(part[c].sum()) for c in MONEY_TOTALS}
         rows.append(
             {
                 "period": period,
@@ -132,7 +170,16 @@ def branch_scores(scores: pd.DataFrame, period: str) -> pd.DataFrame:
                 "high_risk_customers": int((scored == "high").sum()),
                 "high_risk_share": float((scored == "high").mean()) if len(scored) else None,
                 "retain_now": int((part["value_risk_quadrant"] == "retain now").sum()),
+                "high_value_customers": int(part["high_value"].sum()),
+                **money,
+                "high_value_at_risk": float(part.loc[part["high_value"], "value_at_risk"].sum()),
+                "value_at_risk_share": money["value_at_risk"] / money["clv"]
+                if money["clv"] > 0
+                else None,
+                "clv_per_customer": money["clv"] / len(part) if len(part) else None,
+                "in_btyd_customers": int(part["in_btyd"].sum()),
             }
         )
     out = pd.DataFrame(rows, columns=list(BRANCH_SCORE_COLUMNS))
-    return out.astype({"high_risk_share": "float64"})
+    shares = ("high_risk_share", "value_at_risk_share", "clv_per_customer")
+    return out.astype({c: "float64" for c in shares})
