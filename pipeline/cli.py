@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -15,7 +16,7 @@ import duckdb
 from pipeline import __version__
 from pipeline.catalog import Catalog
 from pipeline.config import load_config
-from pipeline.errors import CrmError, InputError
+from pipeline.errors import ConfigError, CrmError, InputError
 from pipeline.io import promote_on_success
 from pipeline.periods import parse_period
 from pipeline.runner import (
@@ -268,6 +269,50 @@ def period(state: State) -> None:
             raise
         # Nothing ingested yet: the sample bank's last generated month is what it will hold.
         click.echo(cfg["sample"]["end_month"])
+
+
+@cli.command("config")
+@click.argument("key", required=False)
+@click.pass_obj
+def config_command(state: State, key: str | None) -> None:
+    """Print the effective config (defaults, --config, environment and flags merged), or
+    one KEY of it (dotted, e.g. `crm config tiers` or `crm config source`)."""
+    import yaml
+
+    from pipeline.config import get
+
+    cfg, _ = state.load()
+    if key is None:
+        value: Any = cfg
+    else:
+        try:
+            value = get(cfg, key)
+        except (KeyError, TypeError):
+            raise ConfigError(f"{key}: unknown key") from None
+    if isinstance(value, dict | list):
+        text = yaml.safe_dump(value, allow_unicode=True, sort_keys=False).rstrip()
+    else:
+        text = "" if value is None else str(value)
+    click.echo(text)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--bank", default="my_bank", show_default=True, help="Name of the source config.")
+@click.option(
+    "--like",
+    default="cn_bank_gb18030",
+    show_default=True,
+    help="Bundled source config to start from (a wrong name lists them).",
+)
+@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+def init(directory: str, bank: str, like: str, force: bool) -> None:
+    """Start a new bank in DIRECTORY: a config (crm.yml) and a source config mapping its
+    exports (sources/<bank>.yml), to edit, then run with `crm --config DIRECTORY/crm.yml`."""
+    from pipeline.starter import write_starter
+
+    for path in write_starter(Path(directory), bank, like, force):
+        click.echo(f"wrote {path}")
 
 
 def main() -> None:

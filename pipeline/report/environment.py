@@ -18,11 +18,9 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from pipeline.config import PROJECT_ROOT
+from pipeline import resources
 from pipeline.report.i18n import labels, term
 
-TEMPLATE_DIR = PROJECT_ROOT / "reports" / "templates"
-STATIC_DIR = PROJECT_ROOT / "reports" / "static"
 STYLESHEETS = ("report.css", "print.css")
 
 
@@ -149,11 +147,12 @@ def format_date(value: Any, *, locale: str) -> str:
 
 
 def make_environment(
-    locale: str, currency: str, template_dir: Path = TEMPLATE_DIR
+    locale: str, currency: str, template_dir: Path | None = None
 ) -> jinja2.Environment:
-    """The environment every report renders with, its filters bound to one locale."""
+    """The environment every report renders with, its filters bound to one locale
+    (templates: the package's unless a folder is given)."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir)),
+        loader=jinja2.FileSystemLoader(str(template_dir or resources.template_dir())),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -172,7 +171,8 @@ def make_environment(
     return env
 
 
-def stylesheet(static_dir: Path = STATIC_DIR) -> Markup:
+def stylesheet(static_dir: Path | None = None) -> Markup:
     """The report's own CSS, inlined into every page (trusted text, not escaped)."""
-    parts = [(static_dir / name).read_text(encoding="utf-8") for name in STYLESHEETS]
+    folder = static_dir or resources.static_dir()
+    parts = [(folder / name).read_text(encoding="utf-8") for name in STYLESHEETS]
     return Markup("\n".join(parts))

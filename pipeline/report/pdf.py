@@ -12,7 +12,7 @@ import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from pipeline.report.environment import STATIC_DIR
+from pipeline.resources import static_dir
 
 
 def epoch_of(day: date) -> int:
@@ -20,8 +20,10 @@ def epoch_of(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
 
 
-def html_to_pdf(html: str, as_of: date, base_url: Path = STATIC_DIR) -> bytes:
-    """The PDF bytes of a self-contained report page, reproducible for a given as_of."""
+def html_to_pdf(html: str, as_of: date, base_url: Path | None = None) -> bytes:
+    """The PDF bytes of a self-contained report page, reproducible for a given as_of
+    (relative URLs resolve against base_url, by default the package's static folder)."""
+    base_url = base_url or static_dir()
     from weasyprint import HTML
 
     previous = os.environ.get("SOURCE_DATE_EPOCH")
