@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.console import progress
 from pipeline.errors import ConfigError, InputError
 from pipeline.ingest import readers
 from pipeline.ingest.cast import empty_part_select, lit, typed_select
@@ -102,7 +103,11 @@ class Stager:
                 if path.stat().st_size > 0 and self._cached_part(spec, path, fingerprint) is None
             }
             try:
-                entries = [self._part_for(spec, p, fingerprint, jobs.get(p)) for p in paths]
+                entries = []
+                with progress(f"{spec.name} files", len(paths)) as advance:
+                    for path in paths:
+                        entries.append(self._part_for(spec, path, fingerprint, jobs.get(path)))
+                        advance(item=self.rel(path))
             except BaseException:
                 for future in jobs.values():
                     future.cancel()

@@ -18,6 +18,7 @@ import pandas as pd
 
 from pipeline.catalog import Catalog
 from pipeline.config import survey_definition_path
+from pipeline.console import progress
 from pipeline.errors import ConfigError, InputError
 from pipeline.io import read_json, write_bytes, write_text
 from pipeline.periods import as_of_date, previous_period
@@ -185,15 +186,18 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
         branch_ids = inputs.branch_ids
         network_rm = rm_by_tier(inputs.features, settings.rm_tiers, settings.rm_contact_days)
         network_ctx = network_context(inputs, settings)
-        for rendered in pool.render(settings, network_ctx, branch_slices(inputs, network_rm)):
-            for ext, content in (("html", rendered.html), ("pdf", rendered.pdf)):
-                if content is None:
-                    continue
-                target = report_path(catalog, period, rendered.branch_id, ext)
-                (write_text if ext == "html" else write_bytes)(content, target)
-            if rendered.branch_id is not None:
-                timings.append(rendered.seconds)
-                cpu.append(rendered.cpu_seconds)
+        slices = branch_slices(inputs, network_rm)
+        with progress("reports", 1 + len(branch_ids)) as advance:
+            for rendered in pool.render(settings, network_ctx, slices):
+                for ext, content in (("html", rendered.html), ("pdf", rendered.pdf)):
+                    if content is None:
+                        continue
+                    target = report_path(catalog, period, rendered.branch_id, ext)
+                    (write_text if ext == "html" else write_bytes)(content, target)
+                if rendered.branch_id is not None:
+                    timings.append(rendered.seconds)
+                    cpu.append(rendered.cpu_seconds)
+                advance(item=rendered.branch_id or "network")
     files = {
         branch: {f: report_path(catalog, period, branch, f).name for f in settings.formats}
         for branch in (None, *branch_ids)

@@ -4,6 +4,7 @@ watchlist-<branch>.csv per branch, together (io.promote_on_success)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from pipeline.scoring.core import score_period
 from pipeline.scoring.settings import ScoreSettings
 
 WORKERS = 2  # steps run side by side (pipeline.steps): the machine's two cores
+log = logging.getLogger(__name__)
 
 
 def _stored(path: Path, columns: tuple[str, ...]) -> pd.DataFrame | None:
@@ -57,4 +59,6 @@ def run_score(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
         write_json(result.card, catalog.model_card(period))
         for branch, frame in result.watchlists.items():
             write_csv(frame, catalog.watchlist(period, branch))
+    for warning in result.card["warnings"]:
+        log.warning(warning)
     return summary_text(result.card, len(result.watchlists))
