@@ -90,6 +90,10 @@ class Catalog:
     def survey_summary(self, period: str) -> Path:
         return self.processed_dir(period) / "survey_summary.json"
 
+    def stamp(self, stage: str) -> Path:
+        """What the stage read last time its inputs changed (pipeline.stamps; for make)."""
+        return self.data_dir / "stamps" / f"{stage}.json"
+
     def run_manifest(self, period: str) -> Path:
         """The latest run's record (timings vary run to run, so not under processed/)."""
         parse_period(period)

@@ -299,6 +299,21 @@ def period(state: State) -> None:
         click.echo(cfg["sample"]["end_month"])
 
 
+@cli.command()
+@click.argument("stages", nargs=-1, required=True)
+@click.pass_obj
+def stamp(state: State, stages: tuple[str, ...]) -> None:
+    """Update <data>/stamps/<STAGE>.json for each STAGE whose inputs changed: the config
+    keys it reads, its source config and survey definitions, its code, the report's
+    templates and (ingest) the raw exports. The Makefile's stage targets depend on them,
+    so `make` reruns exactly the stages whose inputs changed."""
+    from pipeline.stamps import write_stamp
+
+    cfg, catalog = state.load()
+    for stage in stages:
+        write_stamp(stage, cfg, catalog.data_dir, catalog.stamp(stage))
+
+
 @cli.command("config")
 @click.argument("key", required=False)
 @click.pass_obj
