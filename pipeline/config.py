@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from pipeline.errors import ConfigError
+from pipeline.locales import babel_locale, check_currency
 from pipeline.periods import parse_period
 from pipeline.privacy import id_salt
 from pipeline.resources import config_dir, default_config
@@ -39,7 +40,6 @@ OPEN_NUMBER_MAPS = {"clv.margin_rates", "churn.bands"}
 OPEN_SCALAR_MAPS = {"spark.conf"}
 CHOICES: dict[str, tuple[str, ...]] = {
     "engine": ("duckdb", "spark"),
-    "locale": ("en", "zh_CN"),
     "rfm.population": ("bank", "branch"),
     "rfm.monetary": ("revenue", "amount"),
     "clv.model": ("bgnbd", "pareto_nbd", "mbgnbd"),
@@ -196,6 +196,8 @@ def validate(cfg: dict[str, Any]) -> None:
         value = get(cfg, dotted)
         if value not in choices:
             raise ConfigError(f"{dotted}: must be one of {', '.join(choices)}; got {value!r}")
+    babel_locale(cfg["locale"])  # any locale Babel knows (pipeline.locales)
+    check_currency(cfg["currency"])
     if cfg["period"] is not None:
         try:
             parse_period(cfg["period"])

@@ -34,9 +34,7 @@ def test_a_checkout_reads_the_repository_folders():
 
 def test_the_report_environment_and_stylesheet_come_from_the_resources():
     env = make_environment("en", "CNY")
-    assert env.get_template("branch.html").filename == str(
-        resources.template_dir() / "branch.html"
-    )
+    assert env.get_template("branch.html").filename == str(resources.template_dir() / "branch.html")
     css = (resources.static_dir() / "print.css").read_text(encoding="utf-8")
     assert css in str(stylesheet())
 

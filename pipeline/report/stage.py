@@ -8,6 +8,7 @@ in a pool of worker processes (pool.py, render.py); every file is written here.
 
 from __future__ import annotations
 
+import logging
 import statistics
 import time
 from dataclasses import replace
@@ -42,10 +43,11 @@ from pipeline.report.core import (
     check_columns,
 )
 from pipeline.report.fonts import require_cjk_font
-from pipeline.report.i18n import labels
+from pipeline.report.i18n import label_locale, labels
 from pipeline.report.pool import RenderPool, render_index
 
 FORMATS = ("html", "pdf")
+log = logging.getLogger(__name__)
 
 
 def _need(path: Path, stage: str) -> Path:
@@ -176,6 +178,13 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
     """Every branch's HTML/PDF, the network report and the index for `period`."""
     setup = report_setup(cfg)
     require_cjk_font(setup.locale)  # fail before any work when zh_CN has no font
+    if label_locale(setup.locale).split("_")[0] != setup.locale.replace("-", "_").split("_")[0]:
+        log.warning(
+            "no report labels in %s yet: labels in %s, numbers, money and dates in %s",
+            setup.locale,
+            label_locale(setup.locale),
+            setup.locale,
+        )
     started = time.perf_counter()
     workers = int(cfg["report"]["workers"])
     out_dir = catalog.report_build_dir(period)
