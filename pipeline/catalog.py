@@ -83,6 +83,10 @@ class Catalog:
     def watchlist(self, period: str, branch_id: str) -> Path:
         return self.processed_dir(period) / f"watchlist-{branch_id}.csv"
 
+    def workbook(self, period: str, name: str) -> Path:
+        """`<name>.xlsx`: an Excel copy of a watchlist or a branch-level mart, for analysts."""
+        return self.processed_dir(period) / f"{name}.xlsx"
+
     def survey_output(self, period: str, name: str) -> Path:
         """`survey_<name>.parquet` under the period's processed folder."""
         return self.processed_dir(period) / f"survey_{name}.parquet"

@@ -179,7 +179,22 @@ def write_with(target: Path, writer: Callable[[Path], None]) -> Path:
 
 
 def write_csv(df: pd.DataFrame, target: Path, **kwargs: Any) -> Path:
-    return write_with(target, lambda tmp: df.to_csv(tmp, index=False, **kwargs))
+    """UTF-8 CSV; with a byte-order mark when any text is not ASCII, since Excel reads a
+    CSV without one in the machine's code page (Chinese names and reasons garbled)."""
+    encoding = kwargs.pop("encoding", None) or ("utf-8-sig" if has_non_ascii(df) else "utf-8")
+    return write_with(target, lambda tmp: df.to_csv(tmp, index=False, encoding=encoding, **kwargs))
+
+
+def has_non_ascii(df: pd.DataFrame) -> bool:
+    """Whether a header or a text value holds a non-ASCII character."""
+    if not all(str(c).isascii() for c in df.columns):
+        return True
+    for column in df.columns:
+        values = df[column]
+        if pd.api.types.is_string_dtype(values) or values.dtype == object:
+            if not values.dropna().astype(str).str.isascii().all():
+                return True
+    return False
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
