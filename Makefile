@@ -45,7 +45,7 @@ SCORES        = $(PROCESSED)/customer_scores.parquet
 SURVEY        = $(PROCESSED)/survey_summary.json
 REPORT_INDEX  = $(REPORTS)/build/$(PERIOD)/index.html
 
-.PHONY: help setup demo test lint sample ingest features score survey report monthly bench clean distclean check-period FORCE
+.PHONY: help setup demo test lint sample ingest features score survey report monthly bench clean distclean check-period stamps FORCE
 
 help: ## Show this help
 	@if [ -t 1 ] && [ -z "$${NO_COLOR:-}" ]; then on=$$'\033[36m'; off=$$'\033[0m'; else on=; off=; fi; \
@@ -76,9 +76,12 @@ lint: setup ## Check style with ruff
 	$(BIN)/ruff check pipeline tests benchmarks setup.py
 
 # --- stamps ------------------------------------------------------------------------------
-# Refreshed on every run (FORCE); a stamp's file changes only when its stage's inputs did.
+# Refreshed once per make run; a stamp's file changes only when its stage's inputs did,
+# and make looks at the file's time again after the (empty) recipe of each stamp.
 # One crm call for the stamps of the stages that read nothing make builds ...
-%/stamps/sample.json %/stamps/features.json %/stamps/score.json %/stamps/survey.json %/stamps/report.json: FORCE | $(SETUP_STAMP)
+STAGE_STAMPS := $(foreach stage,sample features score survey report,$(STAMPS)/$(stage).json)
+$(STAGE_STAMPS): stamps ;
+stamps: | $(SETUP_STAMP)
 	@$(CRM) stamp sample features score survey report
 # ... and ingest's once the sample bank (when it is the source) is in place.
 $(STAMPS)/ingest.json: FORCE $$(if $$(filter sample,$$(SOURCE)),$(SAMPLE_STAMP)) | $(SETUP_STAMP)

@@ -205,10 +205,11 @@ def _make_project(tmp_path: Path) -> Path:
     return project
 
 
-def _make(project: Path, *args: str) -> list[str]:
+def _make(project: Path, *args: str, period: str = PERIOD) -> list[str]:
+    """Run make; the stages it ran, in order."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CRM_", "MAKE"))}
     done = subprocess.run(
-        ["make", "--no-print-directory", *args, "CONFIG=bank.yml", f"PERIOD={PERIOD}"],
+        ["make", "--no-print-directory", *args, "CONFIG=bank.yml", f"PERIOD={period}"],
         cwd=project,
         env=env,
         capture_output=True,
@@ -229,6 +230,9 @@ def test_make_reruns_exactly_the_stages_whose_inputs_changed(tmp_path):
     project = _make_project(tmp_path)
     assert _make(project, "report") == ["sample", "ingest", "features", "score", "survey", "report"]
     assert _make(project, "report") == []
+    # another month: only its own stages, never the sample or ingest again
+    assert _make(project, "score", period="2026-09") == ["features", "score"]
+    assert _make(project, "score", period="2026-09") == []
     manifest = project / "data" / "interim" / "manifest.json"
     ingested = manifest.stat().st_mtime_ns
 
