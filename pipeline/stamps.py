@@ -107,7 +107,10 @@ def write_stamp(stage: str, cfg: dict[str, Any], data_dir: Path, target: Path) -
         tmp = target.with_name(f".{target.name}.tmp")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, target)
-        log.info("%s: inputs changed (%s)", stage, ", ".join(changed))
+        if before:
+            log.info("%s: inputs changed (%s)", stage, ", ".join(changed))
+        else:
+            log.debug("%s: first stamp", stage)
     return changed
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import glob
 import importlib
+import logging
 import shutil
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,6 +34,7 @@ from pipeline.ingest.parts import FileEntry, PartStore
 from pipeline.ingest.source import SourceConfig, TableSpec
 
 WITHHELD = "<withheld: the file holds PII columns>"
+log = logging.getLogger(__name__)
 PARSERS = 2  # files parsed at once
 
 
@@ -108,6 +110,8 @@ class Stager:
                     for path in paths:
                         entries.append(self._part_for(spec, path, fingerprint, jobs.get(path)))
                         advance(item=self.rel(path))
+                        how = "parsed" if entries[-1].parsed else "reused"
+                        log.debug("%s: %s %s", spec.name, how, self.rel(path))
             except BaseException:
                 for future in jobs.values():
                     future.cancel()

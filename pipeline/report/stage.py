@@ -207,6 +207,7 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
                     timings.append(rendered.seconds)
                     cpu.append(rendered.cpu_seconds)
                 advance(item=rendered.branch_id or "network")
+                log.debug("report %s: %.2fs", rendered.branch_id or "network", rendered.seconds)
     files = {
         branch: {f: report_path(catalog, period, branch, f).name for f in settings.formats}
         for branch in (None, *branch_ids)
