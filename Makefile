@@ -1,46 +1,62 @@
 # Retail-bank customer analytics. `make` lists the targets.
-# Stages are real file targets: an up-to-date stage is not re-run.
+# Stages are real file targets: a stage reruns exactly when what it reads changed -- its
+# upstream outputs, or its stamp (<data>/stamps/<stage>.json: the config keys it reads,
+# its source config and survey definitions, its code, the report's templates and, for
+# ingest, the raw exports), which `crm stamp` rewrites only when one of those changed.
 
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 .DELETE_ON_ERROR:
+.SECONDEXPANSION:
+# Files built along a chain of pattern rules (stamps, an earlier stage's outputs) are
+# outputs like any other: never deleted as intermediates.
+.SECONDARY:
 
-PYTHON   ?= python3
-VENV     := .venv
-BIN      := $(VENV)/bin
-DATA     ?= data
-REPORTS  ?= reports
-CONFIG   ?=
-# Optional extras installed by `make setup`: dev tools, and Spark so its engine is tested.
-EXTRAS   ?= dev,spark
-CRM       = $(BIN)/crm --data-dir $(DATA) --report-dir $(REPORTS) $(if $(CONFIG),--config $(CONFIG))
+PYTHON    ?= python3
+VENV      := .venv
+BIN       := $(VENV)/bin
+DATA      ?= data
+REPORTS   ?= reports
+CONFIG    ?=
+# Extra crm options, e.g. CRM_FLAGS=-v (debug messages), -q, or --log-file logs/crm.log
+CRM_FLAGS ?=
+# Optional extras installed by `make setup`: dev tools; EXTRAS=dev,spark adds the Spark
+# engine (PySpark, about 500 MB; CI installs it to test that engine).
+EXTRAS    ?= dev
+CRM        = $(BIN)/crm $(CRM_FLAGS) --data-dir $(DATA) --report-dir $(REPORTS) $(if $(CONFIG),--config $(CONFIG))
 # The month to run: PERIOD=YYYY-MM, else the config's, else the latest complete month ingested.
 # Worked out once, on first use (it asks crm), so `make help` or `make setup` never pay for it.
 ifeq ($(origin PERIOD), undefined)
 PERIOD = $(eval PERIOD := $(shell $(CRM) period 2>/dev/null))$(PERIOD)
 endif
+# The configured source: the sample bank is generated only when it is `sample`.
+ifeq ($(origin SOURCE), undefined)
+SOURCE = $(eval SOURCE := $(shell $(CRM) config source 2>/dev/null))$(SOURCE)
+endif
 
 SETUP_STAMP  := $(VENV)/.installed
+STAMPS       := $(DATA)/stamps
 SAMPLE_STAMP := $(DATA)/raw/sample_ground_truth/params.json
+INGEST_DONE  := $(STAMPS)/ingest.done
 MANIFEST     := $(DATA)/interim/manifest.json
 PROCESSED     = $(DATA)/processed/$(PERIOD)
 FEATURES      = $(PROCESSED)/customer_features.parquet
 SCORES        = $(PROCESSED)/customer_scores.parquet
 SURVEY        = $(PROCESSED)/survey_summary.json
 REPORT_INDEX  = $(REPORTS)/build/$(PERIOD)/index.html
-CODE         := $(shell find pipeline -name '*.py' 2>/dev/null) $(wildcard configs/*.yml configs/*/*.yml)
 
-.PHONY: help setup demo test lint sample ingest features score survey report monthly bench clean distclean check-period
+.PHONY: help setup demo test lint sample ingest features score survey report monthly bench clean distclean check-period stamps FORCE
 
 help: ## Show this help
-	@echo "Retail-bank customer analytics. Targets:"
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
-	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
-	@echo "Variables: PERIOD=YYYY-MM  DATA=$(DATA)  REPORTS=$(REPORTS)  CONFIG=<user.yml>"
+	@if [ -t 1 ] && [ -z "$${NO_COLOR:-}" ]; then on=$$'\033[36m'; off=$$'\033[0m'; else on=; off=; fi; \
+	echo "Retail-bank customer analytics. Targets:"; \
+	grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
+	  awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "}; {printf "  %s%-10s%s %s\n", on, $$1, off, $$2}'; \
+	echo "Variables: PERIOD=YYYY-MM  DATA=$(DATA)  REPORTS=$(REPORTS)  CONFIG=<user.yml>  CRM_FLAGS=-v|-q  EXTRAS=$(EXTRAS)"
 
 setup: $(SETUP_STAMP) ## Create .venv and install the project (idempotent)
 
-$(SETUP_STAMP): pyproject.toml
+$(SETUP_STAMP): pyproject.toml setup.py
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,47 +73,67 @@ test: setup ## Run the test suite
 	$(BIN)/python -m pytest
 
 lint: setup ## Check style with ruff
-	$(BIN)/ruff check pipeline tests benchmarks
+	$(BIN)/ruff check pipeline tests benchmarks setup.py
 
-sample: $(SAMPLE_STAMP) ## Generate the sample bank's raw exports and ground truth
-$(SAMPLE_STAMP): $(SETUP_STAMP) $(wildcard pipeline/sample/*.py) configs/default.yml
-	$(CRM) sample
+# --- stamps ------------------------------------------------------------------------------
+# Refreshed once per make run; a stamp's file changes only when its stage's inputs did,
+# and make looks at the file's time again after the (empty) recipe of each stamp.
+# One crm call for the stamps of the stages that read nothing make builds ...
+STAGE_STAMPS := $(foreach stage,sample features score survey report,$(STAMPS)/$(stage).json)
+$(STAGE_STAMPS): stamps ;
+stamps: | $(SETUP_STAMP)
+	@$(CRM) stamp sample features score survey report
+# ... and ingest's once the sample bank (when it is the source) is in place.
+$(STAMPS)/ingest.json: FORCE $$(if $$(filter sample,$$(SOURCE)),$(SAMPLE_STAMP)) | $(SETUP_STAMP)
+	@$(CRM) stamp ingest
+FORCE:
 
-ingest: $(MANIFEST) ## Load raw exports into validated canonical tables
-$(MANIFEST): $(SAMPLE_STAMP) $(CODE)
-	$(CRM) ingest
-
-check-period:
+# --- stages ------------------------------------------------------------------------------
+check-period: setup
 	@[ -n "$(PERIOD)" ] || { echo "no period: pass PERIOD=YYYY-MM"; exit 2; }
 
-features: check-period $(MANIFEST) ## Customer features, RFM, tiers and branch KPIs for PERIOD
+sample: setup ## Generate the sample bank's raw exports and ground truth
+	@$(MAKE) --no-print-directory $(SAMPLE_STAMP)
+$(SAMPLE_STAMP): $(STAMPS)/sample.json
+	$(CRM) sample
+
+ingest: setup ## Load raw exports into validated canonical tables
+	@$(MAKE) --no-print-directory $(MANIFEST)
+# crm ingest runs when its stamp changed (or nothing was ingested yet); the manifest is
+# rewritten only when ingest found something new, and only then do later stages rerun.
+$(MANIFEST): $(INGEST_DONE) ;
+$(INGEST_DONE): $(STAMPS)/ingest.json $(if $(wildcard $(MANIFEST)),,FORCE)
+	$(CRM) ingest
+	@touch $@
+
+features: check-period ## Customer features, RFM, tiers and branch KPIs for PERIOD
 	@$(MAKE) --no-print-directory $(FEATURES) PERIOD=$(PERIOD)
-$(DATA)/processed/%/customer_features.parquet: $(MANIFEST)
+$(DATA)/processed/%/customer_features.parquet: $(MANIFEST) $(STAMPS)/features.json
 	$(CRM) features --period $*
 
-score: features ## CLV, churn scores and watchlists for PERIOD
+score: check-period ## CLV, churn scores and watchlists for PERIOD
 	@$(MAKE) --no-print-directory $(SCORES) PERIOD=$(PERIOD)
-$(DATA)/processed/%/customer_scores.parquet: $(DATA)/processed/%/customer_features.parquet
+$(DATA)/processed/%/customer_scores.parquet: $(DATA)/processed/%/customer_features.parquet $(STAMPS)/score.json
 	$(CRM) score --period $*
 
-survey: score ## Questionnaire analytics for PERIOD
+survey: check-period ## Questionnaire analytics for PERIOD
 	@$(MAKE) --no-print-directory $(SURVEY) PERIOD=$(PERIOD)
-$(DATA)/processed/%/survey_summary.json: $(DATA)/processed/%/customer_scores.parquet
+$(DATA)/processed/%/survey_summary.json: $(DATA)/processed/%/customer_scores.parquet $(STAMPS)/survey.json
 	$(CRM) survey --period $*
 
-report: survey ## HTML and PDF reports per branch, network report and index for PERIOD
+report: check-period ## HTML and PDF reports per branch, network report and index for PERIOD
 	@$(MAKE) --no-print-directory $(REPORT_INDEX) PERIOD=$(PERIOD)
-$(REPORTS)/build/%/index.html: $(DATA)/processed/%/customer_scores.parquet $(DATA)/processed/%/survey_summary.json
+$(REPORTS)/build/%/index.html: $(DATA)/processed/%/customer_scores.parquet $(DATA)/processed/%/survey_summary.json $(STAMPS)/report.json
 	$(CRM) report --period $*
 
-monthly: setup check-period ## Scheduled run of every stage for PERIOD=YYYY-MM
+monthly: check-period ## Scheduled run of every stage for PERIOD=YYYY-MM
 	$(CRM) run --period $(PERIOD)
 
 bench: setup ## Benchmark the stages at scale (writes benchmarks/results/)
 	$(BIN)/python benchmarks/run.py
 
 clean: ## Remove generated data and reports (keeps .venv)
-	rm -rf $(DATA)/raw/sample $(DATA)/raw/sample_ground_truth $(DATA)/interim/* $(DATA)/processed/* $(REPORTS)/build
+	rm -rf $(DATA)/raw/sample $(DATA)/raw/sample_ground_truth $(DATA)/interim/* $(DATA)/processed/* $(DATA)/stamps $(REPORTS)/build
 
 distclean: clean ## Also remove the virtual environment
 	rm -rf $(VENV) *.egg-info

@@ -95,12 +95,20 @@ class Catalog:
         """A branch's customers of RM-managed tiers who have no RM."""
         return self.processed_dir(period) / f"unassigned-{branch_id}.csv"
 
+    def workbook(self, period: str, name: str) -> Path:
+        """`<name>.xlsx`: an Excel copy of a watchlist or a branch-level mart, for analysts."""
+        return self.processed_dir(period) / f"{name}.xlsx"
+
     def survey_output(self, period: str, name: str) -> Path:
         """`survey_<name>.parquet` under the period's processed folder."""
         return self.processed_dir(period) / f"survey_{name}.parquet"
 
     def survey_summary(self, period: str) -> Path:
         return self.processed_dir(period) / "survey_summary.json"
+
+    def stamp(self, stage: str) -> Path:
+        """What the stage read last time its inputs changed (pipeline.stamps; for make)."""
+        return self.data_dir / "stamps" / f"{stage}.json"
 
     def run_manifest(self, period: str) -> Path:
         """The latest run's record (timings vary run to run, so not under processed/)."""

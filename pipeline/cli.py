@@ -1,21 +1,26 @@
 """`crm`: the command-line entry to every stage. One click group; thin wrappers that
 load the config, resolve the period and paths, and call a stage's `run_<stage>` from its
-`stage.py` (imported in the command, so `crm --help` does not load every library)."""
+`stage.py` (imported in the command, so `crm --help` does not load every library).
+
+Progress and messages go through logging to stderr (pipeline.console: -v, -q,
+--log-file); a command's result (a stage's summary, a path) is printed on stdout."""
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 import duckdb
 
-from pipeline import __version__
+from pipeline import __version__, console
 from pipeline.catalog import Catalog
 from pipeline.config import load_config
-from pipeline.errors import CrmError, InputError
+from pipeline.errors import ConfigError, CrmError, InputError
 from pipeline.io import promote_on_success
 from pipeline.periods import parse_period
 from pipeline.runner import (
@@ -26,11 +31,13 @@ from pipeline.runner import (
     write_run_manifest,
 )
 
+log = logging.getLogger(__name__)
+
 
 class CrmGroup(click.Group):
     """Turns a CrmError into one clear line and exit code 2, and an OSError (a full disk)
     or DuckDB running out of memory into one line and exit code 1; --debug shows the
-    traceback instead."""
+    traceback instead. The line is also written to the log file (--log-file)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -38,24 +45,27 @@ class CrmGroup(click.Group):
         except CrmError as exc:
             if ctx.meta.get("crm.debug"):
                 raise
-            click.echo(f"crm: error: {exc}", err=True)
-            ctx.exit(2)
+            _fail(ctx, str(exc), 2)
         except OSError as exc:  # the machine, not the input: a full disk, a lost mount
             if ctx.meta.get("crm.debug"):
                 raise
             where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"crm: error: {where}{exc.strerror or exc}", err=True)
-            ctx.exit(1)
+            _fail(ctx, f"{where}{exc.strerror or exc}", 1)
         except duckdb.OutOfMemoryException as exc:  # the machine: what DuckDB may use
             if ctx.meta.get("crm.debug"):
                 raise
             first = str(exc).splitlines()[0]
-            click.echo(
-                f"crm: error: {first} (ingest's DuckDB cap is ingest.memory_limit; "
-                f"--debug shows where)",
-                err=True,
+            _fail(
+                ctx,
+                f"{first} (ingest's DuckDB cap is ingest.memory_limit; --debug shows where)",
+                1,
             )
-            ctx.exit(1)
+
+
+def _fail(ctx: click.Context, message: str, code: int) -> None:
+    log.error(message, extra={"console": False})
+    click.echo(f"crm: error: {message}", err=True)
+    ctx.exit(code)
 
 
 class State:
@@ -90,6 +100,13 @@ class State:
     type=click.Path(file_okay=False),
     help="Report root (build/<period>/). Env: CRM_REPORT_DIR.",
 )
+@click.option("-v", "--verbose", count=True, help="Also show debug messages (steps, timings).")
+@click.option("-q", "--quiet", is_flag=True, help="Show only warnings and errors on stderr.")
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False),
+    help="Also write every message, with its time, to this file (appended).",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.pass_context
 def cli(
@@ -97,21 +114,26 @@ def cli(
     config: str | None,
     data_dir: str | None,
     report_dir: str | None,
+    verbose: int,
+    quiet: bool,
+    log_file: str | None,
     debug: bool,
 ) -> None:
     """Retail-bank customer analytics: ingest exports, score customers, report per branch."""
     ctx.meta["crm.debug"] = debug
+    console.setup_logging(-1 if quiet else verbose, log_file)
+    log.debug("crm %s: %s", __version__, " ".join(sys.argv[1:]))
     ctx.obj = State(config, data_dir, report_dir)
 
 
 def _run_stage(stage: str, func: Callable[..., Any], catalog: Catalog, *args: Any) -> None:
-    """Run one stage under the data-root lock and print its summary and time."""
+    """Run one stage under the data-root lock; print its summary, log its time."""
     started = time.perf_counter()
-    with data_root_lock(catalog), promote_on_success():
+    with data_root_lock(catalog), promote_on_success(), console.stage(stage):
         summary = func(*args)
     if summary:
-        click.echo(str(summary).rstrip())
-    click.echo(f"{stage}: done in {time.perf_counter() - started:.1f}s", err=True)
+        console.result(summary)
+    log.info("%s: done in %.1fs", stage, time.perf_counter() - started)
 
 
 @cli.command()
@@ -165,7 +187,8 @@ def validate(state: State, source: str | None) -> None:
     from pipeline.ingest.stage import run_validate
 
     cfg, catalog = state.load(source=source)
-    click.echo(str(run_validate(cfg, catalog)).rstrip())  # reads only: no lock needed
+    with console.stage("validate"):  # reads only: no lock needed
+        console.result(run_validate(cfg, catalog))
 
 
 PERIOD_HELP = "Month to run, YYYY-MM (default: config, else latest complete month)."
@@ -234,26 +257,32 @@ def run(state: State, period: str | None) -> None:
     from pipeline.scoring.stage import run_score
     from pipeline.survey.stage import run_survey
 
+    if period is not None:
+        parse_period(period)  # a bad --period stops the run before ingest
     cfg, catalog = state.load()
-    functions = {
-        "features": run_features,
-        "score": run_score,
-        "survey": run_survey,
-        "report": run_report,
-    }
+    resolved: list[str] = []  # without --period: known once ingest has run
+
+    def for_period(func: Callable[..., Any]) -> Callable[[], Any]:
+        def call() -> Any:
+            if not resolved:
+                resolved.append(catalog.period(period, cfg["period"]))
+            return promoted(func, cfg, catalog, resolved[0])()
+
+        return call
+
+    stages = [
+        ("ingest", promoted(run_ingest, cfg, catalog)),
+        ("features", for_period(run_features)),
+        ("score", for_period(run_score)),
+        ("survey", for_period(run_survey)),
+        ("report", for_period(run_report)),
+    ]
     with data_root_lock(catalog):
         # Each stage's outputs are put in place only when that stage completes.
-        timings = run_stages([("ingest", promoted(run_ingest, cfg, catalog))], click.echo)
-        resolved = catalog.period(period, cfg["period"])
-        timings += run_stages(
-            [(stage, promoted(func, cfg, catalog, resolved)) for stage, func in functions.items()],
-            click.echo,
-        )
-        manifest = run_manifest(cfg, catalog, resolved, timings)
-        path = write_run_manifest(manifest, catalog, resolved)
-    for warning in manifest["warnings"]:
-        click.echo(f"warning: {warning}", err=True)
-    click.echo(f"run manifest: {path}")
+        timings = run_stages(stages, log.info, console.result)
+        manifest = run_manifest(cfg, catalog, resolved[0], timings)
+        path = write_run_manifest(manifest, catalog, resolved[0])
+    console.result(f"run manifest: {path}")
 
 
 @cli.command()
@@ -268,6 +297,65 @@ def period(state: State) -> None:
             raise
         # Nothing ingested yet: the sample bank's last generated month is what it will hold.
         click.echo(cfg["sample"]["end_month"])
+
+
+@cli.command()
+@click.argument("stages", nargs=-1, required=True)
+@click.pass_obj
+def stamp(state: State, stages: tuple[str, ...]) -> None:
+    """Update <data>/stamps/<STAGE>.json for each STAGE whose inputs changed: the config
+    keys it reads, its source config and survey definitions, its code, the report's
+    templates and (ingest) the raw exports. The Makefile's stage targets depend on them,
+    so `make` reruns exactly the stages whose inputs changed."""
+    from pipeline.stamps import write_stamp
+
+    cfg, catalog = state.load()
+    for stage in stages:
+        write_stamp(stage, cfg, catalog.data_dir, catalog.stamp(stage))
+
+
+@cli.command("config")
+@click.argument("key", required=False)
+@click.pass_obj
+def config_command(state: State, key: str | None) -> None:
+    """Print the effective config (defaults, --config, environment and flags merged), or
+    one KEY of it (dotted, e.g. `crm config tiers` or `crm config source`)."""
+    import yaml
+
+    from pipeline.config import get
+
+    cfg, _ = state.load()
+    if key is None:
+        value: Any = cfg
+    else:
+        try:
+            value = get(cfg, key)
+        except (KeyError, TypeError):
+            raise ConfigError(f"{key}: unknown key") from None
+    if isinstance(value, dict | list):
+        text = yaml.safe_dump(value, allow_unicode=True, sort_keys=False).rstrip()
+    else:
+        text = "" if value is None else str(value)
+    click.echo(text)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--bank", default="my_bank", show_default=True, help="Name of the source config.")
+@click.option(
+    "--like",
+    default="cn_bank_gb18030",
+    show_default=True,
+    help="Bundled source config to start from (a wrong name lists them).",
+)
+@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+def init(directory: str, bank: str, like: str, force: bool) -> None:
+    """Start a new bank in DIRECTORY: a config (crm.yml) and a source config mapping its
+    exports (sources/<bank>.yml), to edit, then run with `crm --config DIRECTORY/crm.yml`."""
+    from pipeline.starter import write_starter
+
+    for path in write_starter(Path(directory), bank, like, force):
+        console.result(f"wrote {path}")
 
 
 def main() -> None:

@@ -3,6 +3,9 @@
 `configs/default.yml` is both the defaults and the schema: a user config may only
 set keys that exist there, with values of the same type. Semantic checks (tiers
 increasing, known choices, files that must exist) follow. Every error names the key.
+The default config, source configs and survey definitions the package carries are found
+through pipeline.resources; a relative path written in a user config file (a source
+config, a survey definition, a data or report root) is relative to that file's folder.
 """
 
 from __future__ import annotations
@@ -16,14 +19,20 @@ from typing import Any
 import yaml
 
 from pipeline.errors import ConfigError
+from pipeline.locales import babel_locale, check_currency
 from pipeline.periods import parse_period
 from pipeline.privacy import id_salt
+from pipeline.resources import config_dir, default_config
 from pipeline.schema import CHANNELS, PRODUCTS
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-CONFIG_DIR = Path(os.environ.get("CRM_CONFIG_DIR", PROJECT_ROOT / "configs"))
-DEFAULT_CONFIG = CONFIG_DIR / "default.yml"
-
+# Keys of a user config whose relative paths are relative to the config file's folder.
+RELATIVE_TO_FILE = (
+    "paths.data_dir",
+    "paths.report_dir",
+    "source",
+    "survey.customer_definition",
+    "survey.staff_definition",
+)
 # Keys whose default is null: the type a value must have when set.
 NULLABLE: dict[str, type] = {"period": str, "spark.master": str, "spark.interim_uri": str}
 # Mappings whose keys are free (a txn_type, say) but whose values must be numbers.
@@ -38,7 +47,6 @@ OPEN_NUMBER_MAPS = {
 OPEN_SCALAR_MAPS = {"spark.conf"}
 CHOICES: dict[str, tuple[str, ...]] = {
     "engine": ("duckdb", "spark"),
-    "locale": ("en", "zh_CN"),
     "rfm.population": ("bank", "branch"),
     "rfm.monetary": ("revenue", "amount"),
     "clv.model": ("bgnbd", "pareto_nbd", "mbgnbd"),
@@ -73,13 +81,14 @@ def load_config(
     (CRM_DATA_DIR, CRM_REPORT_DIR), then config.
     """
     env = os.environ if env is None else env
-    defaults = read_yaml(DEFAULT_CONFIG)
+    defaults = read_yaml(default_config())
     cfg = copy.deepcopy(defaults)
     if user_config is not None:
         user = read_yaml(Path(user_config)) or {}
         if not isinstance(user, dict):
             raise ConfigError(f"{user_config}: expected a mapping of keys at the top level")
         _merge(cfg, user, defaults, prefix="")
+        _relative_to(cfg, user, Path(user_config).expanduser().resolve().parent)
     for dotted, value in (overrides or {}).items():
         if value is not None:
             _set_dotted(cfg, defaults, dotted, value)
@@ -95,6 +104,21 @@ def load_config(
     for key in ("data_dir", "report_dir"):
         cfg["paths"][key] = str(Path(cfg["paths"][key]).expanduser().resolve())
     return cfg
+
+
+def _relative_to(cfg: dict, user: Mapping, folder: Path) -> None:
+    """Make the relative paths the user file set (RELATIVE_TO_FILE) relative to `folder`.
+    A source or survey given by name (no .yml suffix) is a bundled one and stays a name."""
+    for dotted in RELATIVE_TO_FILE:
+        node: Any = user
+        for part in dotted.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if not isinstance(node, str):
+            continue
+        path = Path(node).expanduser()
+        is_path = dotted.startswith("paths.") or path.suffix in (".yml", ".yaml")
+        if is_path and not path.is_absolute():
+            _set_dotted(cfg, cfg, dotted, str(folder / path))
 
 
 def _merge(cfg: dict, user: Mapping, defaults: Mapping, prefix: str) -> None:
@@ -172,13 +196,15 @@ def _check_type(dotted: str, value: Any, default: Any) -> None:
 
 def validate(cfg: dict[str, Any]) -> None:
     """Types against the defaults, then the rules a bank's config must obey."""
-    defaults = read_yaml(DEFAULT_CONFIG)
+    defaults = read_yaml(default_config())
     for key, default in defaults.items():
         _check_type(key, cfg[key], default)
     for dotted, choices in CHOICES.items():
         value = get(cfg, dotted)
         if value not in choices:
             raise ConfigError(f"{dotted}: must be one of {', '.join(choices)}; got {value!r}")
+    babel_locale(cfg["locale"])  # any locale Babel knows (pipeline.locales)
+    check_currency(cfg["currency"])
     if cfg["period"] is not None:
         try:
             parse_period(cfg["period"])
@@ -315,16 +341,25 @@ def get(cfg: Mapping[str, Any], dotted: str) -> Any:
 
 
 def source_config_path(source: str) -> Path:
-    """Path of a source config: a name under configs/sources/, or a path to a .yml file."""
+    """Path of a source config: a bundled one by name (configs/sources/<name>.yml), or a
+    path to a .yml file."""
     path = Path(source)
     if path.suffix in (".yml", ".yaml"):
         return path
-    return CONFIG_DIR / "sources" / f"{source}.yml"
+    return config_dir() / "sources" / f"{source}.yml"
 
 
 def survey_definition_path(name: str) -> Path:
-    """Path of a survey definition: a name under configs/surveys/, or a path."""
+    """Path of a survey definition: a bundled one by name (configs/surveys/<name>.yml),
+    or a path to a .yml file."""
     path = Path(name)
     if path.suffix in (".yml", ".yaml"):
         return path
-    return CONFIG_DIR / "surveys" / f"{name}.yml"
+    return config_dir() / "surveys" / f"{name}.yml"
+
+
+def __getattr__(name: str) -> Any:
+    """CONFIG_DIR: the bundled configs' folder (pipeline.resources.config_dir())."""
+    if name == "CONFIG_DIR":
+        return config_dir()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -34,13 +34,13 @@ def atomic_path(target: Path) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual mode
+    _usual_mode(fd, tmp)
     os.close(fd)
     tmp_path = Path(tmp)
     pending = _PENDING.get()
     try:
         yield tmp_path
-        with open(tmp_path, "rb") as fh:
+        with open(tmp_path, "r+b") as fh:  # writable: Windows flushes no read-only handle
             os.fsync(fh.fileno())
         if pending is None:
             os.replace(tmp_path, target)
@@ -49,6 +49,15 @@ def atomic_path(target: Path) -> Iterator[Path]:
     finally:
         if tmp_path.exists() and not (pending and pending[-1][0] == tmp_path):
             tmp_path.unlink()
+
+
+def _usual_mode(fd: int, path: str) -> None:
+    """mkstemp makes 0600; outputs get the usual mode (0666 less the umask). Windows has
+    neither fchmod nor group and other permissions: nothing to do there."""
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, 0o666 & ~_UMASK)
+    elif os.name != "nt":
+        os.chmod(path, 0o666 & ~_UMASK)
 
 
 @contextmanager
@@ -170,7 +179,22 @@ def write_with(target: Path, writer: Callable[[Path], None]) -> Path:
 
 
 def write_csv(df: pd.DataFrame, target: Path, **kwargs: Any) -> Path:
-    return write_with(target, lambda tmp: df.to_csv(tmp, index=False, **kwargs))
+    """UTF-8 CSV; with a byte-order mark when any text is not ASCII, since Excel reads a
+    CSV without one in the machine's code page (Chinese names and reasons garbled)."""
+    encoding = kwargs.pop("encoding", None) or ("utf-8-sig" if has_non_ascii(df) else "utf-8")
+    return write_with(target, lambda tmp: df.to_csv(tmp, index=False, encoding=encoding, **kwargs))
+
+
+def has_non_ascii(df: pd.DataFrame) -> bool:
+    """Whether a header or a text value holds a non-ASCII character."""
+    if not all(str(c).isascii() for c in df.columns):
+        return True
+    for column in df.columns:
+        values = df[column]
+        if pd.api.types.is_string_dtype(values) or values.dtype == object:
+            if not values.dropna().astype(str).str.isascii().all():
+                return True
+    return False
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

@@ -3,7 +3,6 @@ what a run read, wrote and how long it took."""
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -14,7 +13,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pipeline import __version__
+from filelock import FileLock, Timeout
+
+from pipeline import __version__, console
 from pipeline.catalog import Catalog
 from pipeline.errors import CrmError
 from pipeline.io import (
@@ -34,25 +35,27 @@ class RunLocked(CrmError):
 def data_root_lock(catalog: Catalog) -> Iterator[None]:
     """Hold an exclusive lock on the data root; a second writer stops with a clear message.
 
-    The lock is an OS file lock (flock): a killed process releases it, so a crash never
-    leaves a stale lock behind.
+    The lock is an OS file lock (filelock: flock on Linux and macOS, msvcrt on Windows):
+    a killed process releases it, so a crash never leaves a stale lock behind. Who holds
+    it is written beside it (`.crm.lock.owner`), for the message a second writer gets.
     """
     catalog.data_dir.mkdir(parents=True, exist_ok=True)
     path = catalog.data_dir / ".crm.lock"
-    with open(path, "a+", encoding="utf-8") as fh:
+    owner = catalog.data_dir / ".crm.lock.owner"
+    lock = FileLock(path, timeout=0, thread_local=False)
+    try:
+        lock.acquire()
+    except Timeout:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            raise RunLocked(
-                f"{catalog.data_dir} is in use by {holder}; wait for it to finish "
-                "(two runs on one data root would overwrite each other)"
-            ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"crm pid {os.getpid()} on {platform.node()}")
-        fh.flush()
+            holder = owner.read_text(encoding="utf-8").strip()
+        except OSError:
+            holder = ""
+        raise RunLocked(
+            f"{catalog.data_dir} is in use by {holder or 'another process'}; wait for it to "
+            "finish (two runs on one data root would overwrite each other)"
+        ) from None
+    try:
+        owner.write_text(f"crm pid {os.getpid()} on {platform.node()}", encoding="utf-8")
         # Alone on the root now: temporaries left by a killed writer are garbage.
         for folder in (
             catalog.interim_dir,
@@ -60,12 +63,10 @@ def data_root_lock(catalog: Catalog) -> Iterator[None]:
             catalog.report_dir / "build",
         ):
             remove_stale_temporaries(folder)
-        try:
-            yield
-        finally:
-            fh.seek(0)
-            fh.truncate()
-            fcntl.flock(fh, fcntl.LOCK_UN)
+        yield
+    finally:
+        owner.unlink(missing_ok=True)
+        lock.release()
 
 
 def promoted(func: Callable[..., Any], *args: Any) -> Callable[[], Any]:
@@ -97,16 +98,21 @@ def output_files(catalog: Catalog, period: str) -> list[Path]:
 def run_stages(
     stages: list[tuple[str, Callable[[], Any]]],
     echo: Callable[[str], None],
+    show_result: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run stages in order, echoing progress; stop at the first failure (it propagates)."""
+    """Run stages in order, numbered once across the run, echoing progress and showing
+    each stage's summary (with `echo` unless `show_result` is given); stop at the first
+    failure (it propagates)."""
+    show_result = show_result or echo
     timings = []
     for i, (name, call) in enumerate(stages, start=1):
         echo(f"[{i}/{len(stages)}] {name} ...")
         started = time.perf_counter()
-        summary = call()
+        with console.stage(name):
+            summary = call()
         seconds = round(time.perf_counter() - started, 3)
         if summary:
-            echo(str(summary).rstrip())
+            show_result(str(summary).rstrip())
         echo(f"[{i}/{len(stages)}] {name} done in {seconds:.1f}s")
         timings.append({"stage": name, "seconds": seconds})
     return timings

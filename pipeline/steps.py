@@ -16,11 +16,14 @@ Three things the runner does for the steps, so they stay plain functions:
   the same `Skipped` on, except steps that take it (`takes_skipped`), which say what
   happens instead (a fallback).
 Values no later step needs are dropped as soon as their last consumer has run, so
-large intermediates (model matrices) do not all live at once.
+large intermediates (model matrices) do not all live at once. Each step's time is
+logged (debug) and, on a terminal, a progress bar counts the steps done.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
@@ -29,7 +32,10 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
+from pipeline.console import progress
+
 ENGINE = "engine"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,7 @@ def run_steps(
     pinned = set(keep) | set(given)
 
     def done(step: Step, result: Any) -> None:
+        advance(item=step.name)
         if isinstance(result, Skipped) or len(step.produces) == 1:
             result = (result,) * len(step.produces)
         values.update(zip(step.produces, result, strict=True))
@@ -101,11 +108,12 @@ def run_steps(
             if consumers[name] == 0 and name not in pinned:
                 values.pop(name, None)
 
-    if workers <= 1:
-        for step in steps:
-            done(step, _call(step, *_arguments(step, values)))
-    else:
-        _run_parallel(steps, values, done, workers)
+    with progress("steps", len(steps)) as advance:
+        if workers <= 1:
+            for step in steps:
+                done(step, _call(step, *_arguments(step, values)))
+        else:
+            _run_parallel(steps, values, done, workers)
     return {name: values[name] for name in keep}
 
 
@@ -149,6 +157,7 @@ def _call(step: Step, args: list[Any], limits: Mapping[str, int | None]) -> Any:
         if name == ENGINE:
             args[i] = args[i].cursor()
             cursors.append(args[i])
+    started = time.perf_counter()
     try:
         with ExitStack() as stack:
             for api, limit in limits.items():
@@ -157,3 +166,4 @@ def _call(step: Step, args: list[Any], limits: Mapping[str, int | None]) -> Any:
     finally:
         for cursor in cursors:
             cursor.close()
+        log.debug("step %s: %.2fs", step.name, time.perf_counter() - started)

@@ -79,6 +79,8 @@ def test_root_precedence_flag_over_env_over_config(tmp_path: Path) -> None:
         ),
         ({"churn": {"bands": {"medium": 0.6, "high": 0.5}}}, r"churn\.bands"),
         ({"rm_tiers": ["diamond"]}, r"rm_tiers: 'diamond' is not a tier"),
+        ({"locale": "klingon"}, r"locale: 'klingon' is not a locale Babel knows"),
+        ({"currency": "RMB"}, r"currency: 'RMB' is not an ISO 4217 currency code"),
         (
             {"rfm": {"segments": [{"name": "A", "r": [0, 5], "f": [1, 5]}]}},
             r"rfm\.segments\[0\]\.r",
@@ -106,3 +108,8 @@ def test_overrides_apply_after_user_config(tmp_path: Path) -> None:
     assert cfg["sample"]["seed"] == load_config(env={})["sample"]["seed"]
     with pytest.raises(ConfigError, match=r"sample\.nope: unknown key"):
         load_config(overrides={"sample.nope": 1}, env={})
+
+
+def test_any_locale_babel_knows_is_accepted(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, {"locale": "es_ES", "currency": "EUR"}), env={})
+    assert (cfg["locale"], cfg["currency"]) == ("es_ES", "EUR")

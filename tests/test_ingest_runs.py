@@ -48,6 +48,11 @@ def test_ingest_twice_gives_identical_bytes(data_root, tmp_path):
     cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 0.2})
     run_ingest(cfg, catalog)
     first = outputs(catalog)
+    written = catalog.ingest_manifest.stat().st_mtime_ns
+    run_ingest(cfg, catalog)  # nothing changed: skipped, nothing written
+    assert outputs(catalog) == first
+    assert catalog.ingest_manifest.stat().st_mtime_ns == written  # make sees no new ingest
+    catalog.ingest_manifest.unlink()
     run_ingest(cfg, catalog)  # every part reused this time
     second = outputs(catalog)
     assert first.keys() == second.keys()

@@ -20,7 +20,7 @@ from pipeline.report.environment import (
     format_pct,
     make_environment,
 )
-from pipeline.report.i18n import LABELS, LOCALES, term
+from pipeline.report.i18n import LABELS, LOCALES, label_locale, labels, term
 
 
 @pytest.mark.parametrize(
@@ -46,15 +46,18 @@ def test_pct():
 
 
 def test_money_plain_and_compact():
-    assert format_money(1234567.8, locale="en", currency="CNY") == "CNY 1,234,568"
-    assert format_money(1234567.8, compact=True, locale="en", currency="CNY") == "CNY 1.23m"
-    assert format_money(8_760_000_000, compact=True, locale="en", currency="CNY") == "CNY 8.76bn"
-    assert format_money(315_000, compact=True, locale="en", currency="CNY") == "CNY 315.0k"
-    assert format_money(999, compact=True, locale="en", currency="USD") == "USD 999"
-    assert format_money(1234567.8, locale="zh_CN", currency="CNY") == "1,234,568元"
-    assert format_money(1234567.8, compact=True, locale="zh_CN", currency="CNY") == "123.46万元"
-    assert format_money(3.2e8, compact=True, locale="zh_CN", currency="CNY") == "3.20亿元"
-    assert format_money(50, locale="zh_CN", currency="USD") == "USD 50"
+    # CLDR's symbols and short units (Babel): CN¥ in English, ¥ and 万/亿 in Chinese
+    assert format_money(1234567.8, locale="en", currency="CNY") == "CN¥1,234,568"
+    assert format_money(1234567.8, 2, locale="en", currency="CNY") == "CN¥1,234,567.80"
+    assert format_money(1234567.8, compact=True, locale="en", currency="CNY") == "CN¥1.23M"
+    assert format_money(8_760_000_000, compact=True, locale="en", currency="CNY") == "CN¥8.76B"
+    assert format_money(315_000, compact=True, locale="en", currency="CNY") == "CN¥315K"
+    assert format_money(999, compact=True, locale="en", currency="USD") == "$999"
+    assert format_money(-0.3, locale="en", currency="CNY") == "CN¥0"  # never "-CN¥0"
+    assert format_money(1234567.8, locale="zh_CN", currency="CNY") == "¥1,234,568"
+    assert format_money(1234567.8, compact=True, locale="zh_CN", currency="CNY") == "¥123.46万"
+    assert format_money(3.2e8, compact=True, locale="zh_CN", currency="CNY") == "¥3.2亿"
+    assert format_money(50, locale="zh_CN", currency="USD") == "US$50"
 
 
 def test_delta_signs_and_kinds():
@@ -63,15 +66,49 @@ def test_delta_signs_and_kinds():
     assert format_delta(0.2, locale="en", currency="CNY") == "±0"
     assert format_delta(0.135, "pp", locale="en", currency="CNY") == "+13.5 pp"
     assert format_delta(-0.154, "pp", locale="zh_CN", currency="CNY") == "-15.4 个百分点"
-    assert format_delta(-13_950_000, "money", locale="en", currency="CNY") == "-CNY 13.95m"
+    assert format_delta(-13_950_000, "money", locale="en", currency="CNY") == "-CN¥13.95M"
     assert format_delta(-0.75, "num", 2, locale="en", currency="CNY") == "-0.75"
     with pytest.raises(ValueError, match="unknown kind"):
         format_delta(1, "ratio", locale="en", currency="CNY")
 
 
 def test_date():
-    assert format_date(date(2026, 10, 31), locale="en") == "31 Oct 2026"
+    assert format_date(date(2026, 10, 31), locale="en") == "Oct 31, 2026"
+    assert format_date(date(2026, 10, 31), locale="en_GB") == "31 Oct 2026"
     assert format_date("2026-10-31", locale="zh_CN") == "2026年10月31日"
+
+
+NBSP = "\xa0"
+
+
+@pytest.mark.parametrize(
+    ("locale", "num", "pct", "money", "compact", "delta", "day"),
+    [
+        ("es_ES", "-1.234,5", f"12,3{NBSP}%", f"1.234.568{NBSP}€", f"1,23{NBSP}M{NBSP}CZK",
+         "+2.500", "31 oct 2026"),
+        ("cs_CZ", f"-1{NBSP}234,5", f"12,3{NBSP}%", f"1{NBSP}234{NBSP}568{NBSP}€",
+         f"1,23{NBSP}mil.{NBSP}Kč", f"+2{NBSP}500", "31. 10. 2026"),
+        ("de_DE", "-1.234,5", f"12,3{NBSP}%", f"1.234.568{NBSP}€", f"1,23{NBSP}Mio.{NBSP}CZK",
+         "+2.500", "31.10.2026"),
+    ],
+)  # fmt: skip
+def test_any_locale_babel_knows(locale, num, pct, money, compact, delta, day):
+    """Spanish and Czech banks' data ship with the project: their reports write numbers
+    their way (CLDR), whatever language the labels are in."""
+    assert format_num(-1234.5, 1, locale=locale) == num
+    assert format_pct(0.1234, locale=locale) == pct
+    assert format_money(1234567.8, locale=locale, currency="EUR") == money
+    assert format_money(1234567.8, compact=True, locale=locale, currency="CZK") == compact
+    assert format_delta(2500, locale=locale, currency="EUR") == delta
+    assert format_date(date(2026, 10, 31), locale=locale) == day
+    assert labels(locale) is LABELS["en"]  # no Spanish or Czech labels yet
+
+
+def test_labels_follow_the_language_else_english():
+    assert label_locale("zh_CN") == "zh_CN" and label_locale("zh_TW") == "zh_CN"
+    assert label_locale("en_GB") == "en" and label_locale("cs_CZ") == "en"
+    assert term("zh_Hant_TW", "wealth") == "财富客户"
+    assert format_delta(-0.154, "pp", locale="sv_SE", currency="EUR") == "\u221215,4 pp"
 
 
 @pytest.mark.parametrize("bad", [None, math.nan, float("nan"), "abc"])
@@ -105,7 +142,7 @@ def test_environment_escapes_and_fails_on_undefined(tmp_path):
     (tmp_path / "t.html").write_text("{{ name }} {{ value|money }} {{ x|pct }}", encoding="utf-8")
     env = make_environment("en", "CNY", template_dir=tmp_path)
     out = env.get_template("t.html").render(name="<script>alert(1)</script>", value=12.4, x=0.5)
-    assert out == "&lt;script&gt;alert(1)&lt;/script&gt; CNY 12 50.0%"
+    assert out == "&lt;script&gt;alert(1)&lt;/script&gt; CN¥12 50.0%"
     with pytest.raises(jinja2.UndefinedError):
         env.get_template("t.html").render(name="a", value=1)
     with pytest.raises(MissingValueError):

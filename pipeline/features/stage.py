@@ -1,4 +1,5 @@
-"""`crm features`: read the canonical tables, build the period, write its four outputs."""
+"""`crm features`: read the canonical tables, build the period, write its four outputs
+(and Excel copies of the branch KPIs and tier migration)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pipeline.engine import connect_engine
 from pipeline.features.core import PeriodFeatures, customer_features, period_outputs
 from pipeline.features.settings import FeatureSettings
 from pipeline.periods import as_of_date
+from pipeline.sheets import write_xlsx
 
 WORKERS = 2  # steps run side by side (pipeline.steps): the machine's two cores
 
@@ -34,6 +36,11 @@ def run_features(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
     io.write_parquet(out.tier_migration, catalog.tier_migration(period))
     io.write_parquet(out.branch_kpis, catalog.branch_kpis(period))
     io.write_parquet(out.lorenz, catalog.lorenz(period))
+    as_of = as_of_date(period)  # the Excel copies analysts open
+    write_xlsx(out.branch_kpis, catalog.workbook(period, "branch_kpis"), "Branch KPIs", as_of)
+    write_xlsx(
+        out.tier_migration, catalog.workbook(period, "tier_migration"), "Tier migration", as_of
+    )
     return summary(out, period)
 
 

@@ -8,7 +8,7 @@ duplicates; only then -- when every table reconciles and stays under the reject-
 -- move the canonical tables into place, write the rejects and, last, the manifest.
 Validation runs the same steps and writes nothing. A run whose inputs (every file's
 hash), source config, settings and code are those of the last successful run, with its
-outputs in place, is skipped: only the manifest's `last_run` is rewritten (skip.py).
+outputs in place, is skipped and writes nothing, its manifest included (skip.py).
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ def ingest(cfg: dict, catalog: Catalog, write_outputs: bool) -> IngestResult:
     if write_outputs:
         unchanged = skip.unchanged_run(cfg, source, raw, catalog)
         if unchanged is not None:
-            result = _from_manifest(unchanged, source, raw, cfg)
-            write.write_manifest(result, catalog)
-            return result
+            # Nothing is written, the manifest neither: what was ingested has not changed,
+            # so neither has anything that depends on it (make's targets, for one).
+            return _from_manifest(unchanged, source, raw, cfg)
         # spill and staging beside the outputs, so the final moves are renames
         catalog.interim_dir.mkdir(parents=True, exist_ok=True)
     spill_root = catalog.interim_dir if write_outputs else None

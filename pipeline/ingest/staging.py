@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import glob
 import importlib
+import logging
 import shutil
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.console import progress
 from pipeline.errors import ConfigError, InputError
 from pipeline.ingest import readers
 from pipeline.ingest.cast import empty_part_select, lit, typed_select
@@ -32,6 +34,7 @@ from pipeline.ingest.parts import FileEntry, PartStore
 from pipeline.ingest.source import SourceConfig, TableSpec
 
 WITHHELD = "<withheld: the file holds PII columns>"
+log = logging.getLogger(__name__)
 PARSERS = 2  # files parsed at once
 
 
@@ -102,7 +105,13 @@ class Stager:
                 if path.stat().st_size > 0 and self._cached_part(spec, path, fingerprint) is None
             }
             try:
-                entries = [self._part_for(spec, p, fingerprint, jobs.get(p)) for p in paths]
+                entries = []
+                with progress(f"{spec.name} files", len(paths)) as advance:
+                    for path in paths:
+                        entries.append(self._part_for(spec, path, fingerprint, jobs.get(path)))
+                        advance(item=self.rel(path))
+                        how = "parsed" if entries[-1].parsed else "reused"
+                        log.debug("%s: %s %s", spec.name, how, self.rel(path))
             except BaseException:
                 for future in jobs.values():
                     future.cancel()

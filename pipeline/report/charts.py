@@ -27,8 +27,10 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 from PIL import Image
+
+from pipeline.report import formats
 
 DPI = 120
 WIDTH_IN = 6.4
@@ -43,6 +45,8 @@ PNG_COMPRESS_LEVEL = 1  # WeasyPrint recompresses the pixels anyway; level 1 is 
 
 MEMO_SIZE = 64  # charts remembered per process (a chart's URI is ~20 kB)
 _MEMO: OrderedDict[bytes, str] = OrderedDict()
+# the locale of the numbers charts print (bar values, axis ticks we format), set by configure
+_LOCALE = {"name": "en"}
 
 
 def memoised(chart: Callable[..., str]) -> Callable[..., str]:
@@ -56,7 +60,11 @@ def memoised(chart: Callable[..., str]) -> Callable[..., str]:
 
     @functools.wraps(chart)
     def draw(*args: object, **kwargs: object) -> str:
-        fonts = tuple(matplotlib.rcParams["font.family"]), matplotlib.rcParams["axes.titleweight"]
+        fonts = (
+            tuple(matplotlib.rcParams["font.family"]),
+            matplotlib.rcParams["axes.titleweight"],
+            _LOCALE["name"],
+        )
         key = hashlib.sha256(
             pickle.dumps((chart.__name__, fonts, args, sorted(kwargs.items())), protocol=5)
         ).digest()
@@ -71,8 +79,10 @@ def memoised(chart: Callable[..., str]) -> Callable[..., str]:
     return draw
 
 
-def configure(families: list[str]) -> None:
-    """Set the fonts and style once per process (the CJK font first for zh_CN)."""
+def configure(families: list[str], locale: str = "en") -> None:
+    """Set the fonts, the numbers' locale and the style once per process (the CJK font
+    first for zh_CN)."""
+    _LOCALE["name"] = locale
     matplotlib.rcParams.update(
         {
             "font.family": families,
@@ -93,6 +103,21 @@ def configure(families: list[str]) -> None:
             "savefig.facecolor": "white",
         }
     )
+
+
+def _number(value: float, digits: int = 0) -> str:
+    """A number as the report's locale writes it (formats.py)."""
+    return formats.number(float(value), digits, _LOCALE["name"])
+
+
+def _number_ticks() -> FuncFormatter:
+    """Tick labels as whole numbers in the report's locale."""
+    return FuncFormatter(lambda v, _: _number(v))
+
+
+def _percent_ticks() -> FuncFormatter:
+    """Tick labels of values already in 0-100 as percentages in the report's locale."""
+    return FuncFormatter(lambda v, _: formats.percent(v / 100, 0, _LOCALE["name"]))
 
 
 def _figure(size: tuple[float, float]) -> tuple[Figure, Axes]:
@@ -195,10 +220,11 @@ def grouped_bars(
             color=PALETTE[i % len(PALETTE)],
         )
         if len(categories) * len(series) <= 16:
-            ax.bar_label(bars, fmt="%.1f" if percent else "%.0f", fontsize=7, padding=1)
+            shown = [_number(v, 1 if percent else 0) for v in vals]
+            ax.bar_label(bars, labels=shown, fontsize=7, padding=1)
     _category_ticks(ax, x, categories)
     if percent:
-        ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+        ax.yaxis.set_major_formatter(_percent_ticks())
     ax.grid(axis="x", visible=False)
     if len(series) > 1:
         # where every corner holds a bar, a white box keeps the legend legible over it
@@ -215,7 +241,7 @@ def horizontal_bars(
     fig, ax = _axes(max(2.2, 0.28 * len(categories) + 0.9))
     y = np.arange(len(categories))[::-1]
     bars = ax.barh(y, np.asarray(values, dtype=float), color=PALETTE[0])
-    ax.bar_label(bars, labels=[f"{v:,.0f}" for v in values], fontsize=7, padding=2)
+    ax.bar_label(bars, labels=[_number(v) for v in values], fontsize=7, padding=2)
     ax.set_yticks(y, [str(c) for c in categories])
     ax.grid(axis="y", visible=False)
     ax.margins(x=0.12)
@@ -251,12 +277,12 @@ def histogram(
             linewidth=0.4,
         )
         ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.xaxis.set_major_formatter(_number_ticks())
         ax.xaxis.set_minor_formatter(NullFormatter())
     else:
         ax.hist(data, bins=bins, color=PALETTE[0], edgecolor="white", linewidth=0.4)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.yaxis.set_major_formatter(_number_ticks())
     _label(ax, title, xlabel, ylabel)
     return _encode(fig, ax)
 
@@ -285,8 +311,8 @@ def lorenz(
         )
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 100)
-    ax.xaxis.set_major_formatter(PercentFormatter(decimals=0))
-    ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+    ax.xaxis.set_major_formatter(_percent_ticks())
+    ax.yaxis.set_major_formatter(_percent_ticks())
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     _label(ax, title, xlabel, ylabel)
     return _encode(fig, ax)

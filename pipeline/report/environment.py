@@ -1,9 +1,10 @@
 """The one Jinja environment of the reports: autoescape, StrictUndefined, number filters.
 
 Templates never format a number by hand: `|num`, `|pct`, `|money`, `|delta` and `|date`
-do, in the report's locale. A value that is missing (None, NaN) fails the render; a
-value that is deliberately not available is a `NotAvailable` carrying the label that
-says why ("no previous period"), so nothing prints blank.
+do, in the report's locale, through Babel (formats.py): any locale Babel knows. A value
+that is missing (None, NaN) fails the render; a value that is deliberately not available
+is a `NotAvailable` carrying the label that says why ("no previous period"), so nothing
+prints blank.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from pipeline.config import PROJECT_ROOT
-from pipeline.report.i18n import labels, term
+from pipeline import resources
+from pipeline.report import formats
+from pipeline.report.i18n import label_locale, labels, term
 
-TEMPLATE_DIR = PROJECT_ROOT / "reports" / "templates"
-STATIC_DIR = PROJECT_ROOT / "reports" / "static"
 STYLESHEETS = ("report.css", "print.css")
 
 
@@ -41,8 +41,6 @@ NA = NotAvailable()
 NO_PREVIOUS = NotAvailable("no_previous_period")
 SUPPRESSED = NotAvailable("suppressed")
 
-_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
 
 def _check(value: Any, filter_name: str) -> float:
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -56,83 +54,58 @@ def _check(value: Any, filter_name: str) -> float:
     return number
 
 
-def _grouped(number: float, digits: int) -> str:
-    text = f"{abs(number):,.{digits}f}"
-    negative = number < 0 and float(text.replace(",", "")) != 0
-    return f"-{text}" if negative else text
-
-
 def format_num(value: Any, digits: int = 0, *, locale: str) -> str:
-    """1234567.8 -> "1,234,568"; digits sets decimals (both locales group by thousands)."""
+    """1234567.8 -> en "1,234,568", es_ES "1.234.568"; digits sets decimals."""
     if isinstance(value, NotAvailable):
         return labels(locale)[value.reason]
-    return _grouped(_check(value, "num"), digits)
+    return formats.number(_check(value, "num"), digits, locale)
 
 
 def format_pct(value: Any, digits: int = 1, *, locale: str) -> str:
-    """A share 0.1234 -> "12.3%"."""
+    """A share 0.1234 -> en "12.3%", es_ES "12,3 %"."""
     if isinstance(value, NotAvailable):
         return labels(locale)[value.reason]
-    return f"{_grouped(_check(value, 'pct') * 100, digits)}%"
-
-
-def _compact(number: float, locale: str) -> tuple[float, str, int]:
-    size = abs(number)
-    if locale == "zh_CN":
-        for scale, unit in ((1e8, "亿"), (1e4, "万")):
-            if size >= scale:
-                return number / scale, unit, 2
-        return number, "", 0
-    for scale, unit in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
-        if size >= scale:
-            return number / scale, unit, 2 if unit != "k" else 1
-    return number, "", 0
+    return formats.percent(_check(value, "pct"), digits, locale)
 
 
 def format_money(
     value: Any, digits: int = 0, compact: bool = False, *, locale: str, currency: str
 ) -> str:
-    """en: "CNY 1,234,568" or compact "CNY 1.23m"; zh_CN: "1,234,568元" or "123.46万元"."""
+    """en "CN¥1,234,568" or compact "CN¥1.23M"; zh_CN "¥1,234,568" or "¥123.46万"."""
     if isinstance(value, NotAvailable):
         return labels(locale)[value.reason]
     number = _check(value, "money")
-    unit = ""
     if compact:
-        number, unit, digits = _compact(number, locale)
-    text = _grouped(number, digits)
-    if locale == "zh_CN" and currency == "CNY":
-        return f"{text}{unit}元"
-    return f"{currency} {text}{unit}"
+        return formats.compact_money(number, currency, locale)
+    return formats.money(number, digits, currency, locale)
 
 
 def format_delta(
     value: Any, kind: str = "num", digits: int | None = None, *, locale: str, currency: str
 ) -> str:
-    """A signed change: num "+1,234"; pp (a change of shares) "+1.2 pp"; money "+CNY 1.2m"."""
+    """A signed change: num "+1,234"; pp (a change of shares) "+1.2 pp"; money "+CN¥1.2M"."""
     if isinstance(value, NotAvailable):
         return labels(locale)[value.reason]
     number = _check(value, "delta")
     if kind == "num":
         digits = 0 if digits is None else digits
         shown = round(abs(number), digits)
-        body = _grouped(shown, digits)
+        body = formats.number(abs(number), digits, locale)
     elif kind == "pp":
         digits = 1 if digits is None else digits
         shown = round(abs(number) * 100, digits)
-        points = _grouped(shown, digits)
-        body = f"{points} 个百分点" if locale == "zh_CN" else f"{points} pp"
+        points = formats.number(abs(number) * 100, digits, locale)
+        body = f"{points} 个百分点" if label_locale(locale) == "zh_CN" else f"{points} pp"
     elif kind == "money":
         shown = round(abs(number))
-        body = format_money(abs(number), compact=True, locale=locale, currency=currency)
+        body = formats.compact_money(abs(number), currency, locale)
     else:
         raise ValueError(f"|delta: unknown kind {kind!r} (num, pp, money)")
-    if shown == 0:
-        return f"±{body}"
-    return f"+{body}" if number > 0 else f"-{body}"
+    return formats.signed(body, number, shown, locale)
 
 
 def format_date(value: Any, *, locale: str) -> str:
-    """2026-10-31 -> en "31 Oct 2026", zh_CN "2026年10月31日"."""
+    """2026-10-31 -> en "Oct 31, 2026", zh_CN "2026年10月31日" (the locale's medium date)."""
     if isinstance(value, NotAvailable):
         return labels(locale)[value.reason]
     if value is None:
@@ -143,17 +116,16 @@ def format_date(value: Any, *, locale: str) -> str:
         value = value.date()
     if not isinstance(value, date):
         raise MissingValueError(f"|date: not a date: {value!r}")
-    if locale == "zh_CN":
-        return f"{value.year}年{value.month}月{value.day}日"
-    return f"{value.day} {_EN_MONTHS[value.month - 1]} {value.year}"
+    return formats.day(value, locale)
 
 
 def make_environment(
-    locale: str, currency: str, template_dir: Path = TEMPLATE_DIR
+    locale: str, currency: str, template_dir: Path | None = None
 ) -> jinja2.Environment:
-    """The environment every report renders with, its filters bound to one locale."""
+    """The environment every report renders with, its filters bound to one locale
+    (templates: the package's unless a folder is given)."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir)),
+        loader=jinja2.FileSystemLoader(str(template_dir or resources.template_dir())),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -172,7 +144,8 @@ def make_environment(
     return env
 
 
-def stylesheet(static_dir: Path = STATIC_DIR) -> Markup:
+def stylesheet(static_dir: Path | None = None) -> Markup:
     """The report's own CSS, inlined into every page (trusted text, not escaped)."""
-    parts = [(static_dir / name).read_text(encoding="utf-8") for name in STYLESHEETS]
+    folder = static_dir or resources.static_dir()
+    parts = [(folder / name).read_text(encoding="utf-8") for name in STYLESHEETS]
     return Markup("\n".join(parts))

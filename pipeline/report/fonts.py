@@ -28,6 +28,7 @@ PREFERRED_CJK = (
 # Families a reader's system may have when the HTML is opened elsewhere.
 CSS_FALLBACK_CJK = ("Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei")
 LATIN_FAMILIES = ("DejaVu Sans", "Helvetica", "Arial")
+CJK_LANGUAGES = ("zh", "ja", "ko")
 
 INSTALL_HINT = (
     "install one, e.g. `sudo apt-get install fonts-wqy-microhei` (Debian/Ubuntu; "
@@ -76,14 +77,20 @@ def find_cjk_font() -> CjkFont | None:
     return None
 
 
+def needs_cjk(locale: str) -> bool:
+    """Chinese, Japanese and Korean reports (labels, dates, compact units) need CJK glyphs."""
+    return str(locale).replace("-", "_").split("_")[0] in CJK_LANGUAGES
+
+
 def require_cjk_font(locale: str) -> CjkFont | None:
-    """None for en; for zh_CN the CJK font, or a clear error naming the fix."""
-    if locale != "zh_CN":
+    """None for a locale written in other scripts; for zh_CN (ja, ko) the CJK font, or a
+    clear error naming the fix."""
+    if not needs_cjk(locale):
         return None
     font = find_cjk_font()
     if font is None:
         raise ConfigError(
-            "locale: zh_CN reports need a CJK font, and no CJK font was found "
+            f"locale: {locale} reports need a CJK font, and no CJK font was found "
             "(looked in matplotlib's font list and `fc-list :lang=zh`); " + INSTALL_HINT
         )
     return font

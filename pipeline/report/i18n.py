@@ -611,16 +611,25 @@ TERMS_EN: dict[str, str] = {
 }
 
 
+def label_locale(locale: str) -> str:
+    """The label set a configured locale reads: its own, else its language's (zh_TW and
+    zh_Hans read zh_CN, en_GB reads en), else English. Numbers and dates follow the
+    configured locale itself (formats.py)."""
+    name = str(locale).replace("-", "_")
+    if name in LABELS:
+        return name
+    language = name.split("_")[0]
+    return next((known for known in LOCALES if known.split("_")[0] == language), "en")
+
+
 def labels(locale: str) -> dict[str, str]:
-    """The label set of a locale; an unknown locale is a programming error."""
-    if locale not in LABELS:
-        raise KeyError(f"no labels for locale {locale!r}; known: {', '.join(LOCALES)}")
-    return LABELS[locale]
+    """The label set a locale reads (label_locale)."""
+    return LABELS[label_locale(locale)]
 
 
 def term(locale: str, name: Any) -> str:
     """Display form of a configured or data-borne name (tier, segment, product, band)."""
     text = str(name)
-    if locale == "zh_CN":
+    if label_locale(locale) == "zh_CN":
         return TERMS_ZH.get(text, text)
     return TERMS_EN.get(text, text)

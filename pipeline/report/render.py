@@ -55,7 +55,7 @@ def init_worker(settings: ReportSettings) -> None:
     Only `_setup(settings)` matters here; a task brings the run's full settings.
     """
     font = require_cjk_font(settings.locale)
-    charts.configure(matplotlib_families(font))
+    charts.configure(matplotlib_families(font), settings.locale)
     env = make_environment(settings.locale, settings.currency)
     for name in TEMPLATES:
         env.get_template(name)  # compiled once per process, not per report

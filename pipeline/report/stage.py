@@ -8,6 +8,7 @@ in a pool of worker processes (pool.py, render.py); every file is written here.
 
 from __future__ import annotations
 
+import logging
 import statistics
 import time
 from dataclasses import replace
@@ -18,6 +19,7 @@ import pandas as pd
 
 from pipeline.catalog import Catalog
 from pipeline.config import survey_definition_path
+from pipeline.console import progress
 from pipeline.errors import ConfigError, InputError
 from pipeline.io import read_json, write_bytes, write_text
 from pipeline.periods import as_of_date, previous_period
@@ -43,10 +45,11 @@ from pipeline.report.core import (
     check_columns,
 )
 from pipeline.report.fonts import require_cjk_font
-from pipeline.report.i18n import labels
+from pipeline.report.i18n import label_locale, labels
 from pipeline.report.pool import RenderPool, render_index
 
 FORMATS = ("html", "pdf")
+log = logging.getLogger(__name__)
 
 
 def _need(path: Path, stage: str) -> Path:
@@ -181,6 +184,13 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
     """Every branch's HTML/PDF, the network report and the index for `period`."""
     setup = report_setup(cfg)
     require_cjk_font(setup.locale)  # fail before any work when zh_CN has no font
+    if label_locale(setup.locale).split("_")[0] != setup.locale.replace("-", "_").split("_")[0]:
+        log.warning(
+            "no report labels in %s yet: labels in %s, numbers, money and dates in %s",
+            setup.locale,
+            label_locale(setup.locale),
+            setup.locale,
+        )
     started = time.perf_counter()
     workers = int(cfg["report"]["workers"])
     out_dir = catalog.report_build_dir(period)
@@ -195,15 +205,19 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
         }
         network_rm = rm_by_tier(inputs.features, settings.rm_tiers, settings.rm_contact_days)
         network_ctx = network_context(inputs, settings, files)
-        for rendered in pool.render(settings, network_ctx, branch_slices(inputs, network_rm)):
-            for ext, content in (("html", rendered.html), ("pdf", rendered.pdf)):
-                if content is None:
-                    continue
-                target = report_path(catalog, period, rendered.branch_id, ext)
-                (write_text if ext == "html" else write_bytes)(content, target)
-            if rendered.branch_id is not None:
-                timings.append(rendered.seconds)
-                cpu.append(rendered.cpu_seconds)
+        slices = branch_slices(inputs, network_rm)
+        with progress("reports", 1 + len(branch_ids)) as advance:
+            for rendered in pool.render(settings, network_ctx, slices):
+                for ext, content in (("html", rendered.html), ("pdf", rendered.pdf)):
+                    if content is None:
+                        continue
+                    target = report_path(catalog, period, rendered.branch_id, ext)
+                    (write_text if ext == "html" else write_bytes)(content, target)
+                if rendered.branch_id is not None:
+                    timings.append(rendered.seconds)
+                    cpu.append(rendered.cpu_seconds)
+                advance(item=rendered.branch_id or "network")
+                log.debug("report %s: %.2fs", rendered.branch_id or "network", rendered.seconds)
     index = index_context(period, inputs.as_of, branch_ids, files, settings)
     write_text(render_index(settings, index), catalog.report_index(period))
     wall = time.perf_counter() - started

@@ -108,7 +108,7 @@ def promote(staging: Path, target: Path) -> None:
     """Put a finished staging folder in place of `target` (files fsynced first)."""
     for path in sorted(staging.rglob("*")):
         if path.is_file():
-            with open(path, "rb") as fh:
+            with open(path, "r+b") as fh:  # writable: Windows flushes no read-only handle
                 os.fsync(fh.fileno())
     old = target.parent / f".{target.name}.old"
     if old.exists():

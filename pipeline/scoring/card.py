@@ -122,9 +122,7 @@ def summary_text(card: dict[str, Any], n_watchlists: int) -> str:
         f"  high value: {value['high_value_customers']:,}; retain now: "
         f"{counts.get('retain now', 0)}; watchlists for {n_watchlists} branches"
     )
-    for w in card["warnings"]:
-        lines.append(f"  warning: {w}")
-    return "\n".join(lines)
+    return "\n".join(lines)  # the card's warnings are logged once, by the stage
 
 
 VALUE_METHOD = (

@@ -1,10 +1,12 @@
 """`crm score`: read the period's features and the canonical tables, score, and write
 customer_scores.parquet, branch_scores.parquet, rm_books.parquet, model_card.json, one
 watchlist-<branch>.csv and unassigned-<branch>.csv per branch and one
-calls-<branch>-<rm>.csv per relationship manager, together (io.promote_on_success)."""
+calls-<branch>-<rm>.csv per relationship manager, with Excel copies of the watchlists, the
+call lists and the branch scores, together (io.promote_on_success)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +18,14 @@ from pipeline.drift import KEY_FEATURES, SCORE_MEASURES
 from pipeline.engine import connect_engine
 from pipeline.errors import InputError
 from pipeline.io import promote_on_success, read_parquet, write_csv, write_json, write_parquet
-from pipeline.periods import previous_period
+from pipeline.periods import as_of_date, previous_period
 from pipeline.scoring.card import summary_text
 from pipeline.scoring.core import score_period
 from pipeline.scoring.settings import ScoreSettings
+from pipeline.sheets import write_xlsx
 
 WORKERS = 2  # steps run side by side (pipeline.steps): the machine's two cores
+log = logging.getLogger(__name__)
 
 
 def _stored(path: Path, columns: tuple[str, ...]) -> pd.DataFrame | None:
@@ -56,11 +60,21 @@ def run_score(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
         write_parquet(result.scores, catalog.customer_scores(period))
         write_parquet(result.branch_scores, catalog.branch_scores(period))
         write_json(result.card, catalog.model_card(period))
+        as_of = as_of_date(period)  # the Excel copies analysts open
+        write_xlsx(
+            result.branch_scores, catalog.workbook(period, "branch_scores"), "Branch scores", as_of
+        )
         for branch, frame in result.watchlists.items():
             write_csv(frame, catalog.watchlist(period, branch))
+            name = catalog.watchlist(period, branch).stem
+            write_xlsx(frame, catalog.workbook(period, name), f"Watchlist {branch}", as_of)
         write_parquet(result.rm_books, catalog.rm_books(period))
         for (branch, rm), frame in result.call_lists.items():
-            write_csv(frame, catalog.call_list(period, branch, rm))
+            path = catalog.call_list(period, branch, rm)
+            write_csv(frame, path)
+            write_xlsx(frame, catalog.workbook(period, path.stem), f"Calls {rm}", as_of)
         for branch, frame in result.unassigned.items():
             write_csv(frame, catalog.unassigned_list(period, branch))
+    for warning in result.card["warnings"]:
+        log.warning(warning)
     return summary_text(result.card, len(result.watchlists))

@@ -1,0 +1,93 @@
+"""Numbers, shares, money and dates as a locale writes them, through Babel (CLDR data).
+
+Grouping and decimal marks, where the percent sign and the currency symbol go, compact
+units (k/M/B in English, 万/亿 in Chinese, tis./mil./mld. in Czech), plus and minus
+signs and the order of a date come from the locale, so a bank configures any locale
+(`locale: es_ES`, `cs_CZ`) and its reports follow it. The number of decimals is the
+caller's: the locale's own pattern is used with exactly that many. These functions take
+plain values; the report filters (environment.py) add what is missing or not available.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+from functools import cache
+
+from babel import dates, numbers
+
+from pipeline.locales import babel_locale
+
+# the digits of a pattern: "#,##0.00" -> its integer part and its decimals
+_DIGITS = re.compile(r"0(?:\.[0#]+)?")
+
+
+@cache
+def _pattern(locale: str, kind: str, digits: int) -> str:
+    """The locale's pattern of `kind` (decimal, percent, currency) with `digits` decimals."""
+    loc = babel_locale(locale)
+    base = {
+        "decimal": loc.decimal_formats[None],
+        "percent": loc.percent_formats[None],
+        "currency": loc.currency_formats["standard"],
+    }[kind].pattern
+    fraction = "." + "0" * digits if digits > 0 else ""
+    return ";".join(_DIGITS.sub("0" + fraction, part, count=1) for part in base.split(";"))
+
+
+def _unsigned_zero(number: float, digits: int) -> float:
+    """0.0 for a value that rounds to zero, so nothing prints as "-0"."""
+    return 0.0 if round(number, digits) == 0 else number
+
+
+def number(value: float, digits: int, locale: str) -> str:
+    """1234567.8, 0 -> en "1,234,568", es_ES "1.234.568", cs_CZ "1 234 568"."""
+    value = _unsigned_zero(value, digits)
+    return numbers.format_decimal(
+        value, format=_pattern(locale, "decimal", digits), locale=babel_locale(locale)
+    )
+
+
+def percent(share: float, digits: int, locale: str) -> str:
+    """A share 0.1234, 1 -> en "12.3%", es_ES "12,3 %"."""
+    share = _unsigned_zero(share, digits + 2)
+    return numbers.format_percent(
+        share, format=_pattern(locale, "percent", digits), locale=babel_locale(locale)
+    )
+
+
+def money(value: float, digits: int, currency: str, locale: str) -> str:
+    """1234567.8 CNY, 0 -> en "CN¥1,234,568", zh_CN "¥1,234,568", es_ES "1.234.568 CNY"."""
+    value = _unsigned_zero(value, digits)
+    return numbers.format_currency(
+        value,
+        currency,
+        format=_pattern(locale, "currency", digits),
+        currency_digits=False,
+        locale=babel_locale(locale),
+    )
+
+
+def compact_money(value: float, currency: str, locale: str) -> str:
+    """Large amounts in the locale's short units, up to two decimals: 1234567.8 CNY ->
+    en "CN¥1.23M", zh_CN "¥123.46万", cs_CZ "1,23 mil. CN¥"."""
+    return numbers.format_compact_currency(
+        _unsigned_zero(value, 2), currency, locale=babel_locale(locale), fraction_digits=2
+    )
+
+
+def signed(body: str, value: float, shown: float, locale: str) -> str:
+    """`body` (an unsigned amount) with the locale's plus or minus sign, or ± when the
+    value shows as zero."""
+    if shown == 0 or math.isclose(shown, 0.0):
+        return f"±{body}"
+    loc = babel_locale(locale)
+    sign = numbers.get_plus_sign_symbol(loc) if value > 0 else numbers.get_minus_sign_symbol(loc)
+    return f"{sign}{body}"
+
+
+def day(value: date, locale: str) -> str:
+    """2026-10-31 -> en "Oct 31, 2026", en_GB "31 Oct 2026", zh_CN "2026年10月31日",
+    cs_CZ "31. 10. 2026" (the locale's medium date)."""
+    return dates.format_date(value, format="medium", locale=babel_locale(locale))
