@@ -113,6 +113,19 @@ def test_balance_margin_is_the_average_balance_times_the_rate(settings):
     np.testing.assert_allclose(p.closing_margin[:, 0], [12.0, 130.0])
 
 
+def test_a_balance_of_billions_earns_its_margin_without_overflow(settings):
+    """A private client's (or a corporate mis-keyed as retail) 5.8 billion: the product
+    with the rate needs more than 18 digits."""
+    big = [("P", d, "current_deposit", 5_785_961_674.0) for d in ("2026-09-30", "2026-10-31")]
+    p = monthly_profit(
+        connect_frames({"balances": balances(big), "transactions": transactions([])}),
+        AS_OF,
+        1,
+        rates(settings),
+    )
+    assert by_customer(p, "balance_margin", 0) == {"P": 5_785_961.674}  # x 1.2% / 12
+
+
 def test_the_first_month_end_of_the_data_stands_for_its_month(settings):
     """With no snapshot before it, the first month's closing balance is its average."""
     p = monthly_profit(

@@ -33,7 +33,10 @@ from pipeline.engine import Engine
 from pipeline.periods import day_after, month_end, month_start
 from pipeline.scoring.settings import ValueSettings
 
-MONEY = "DECIMAL(18,4)"
+# Money is cast to 38 digits before it is multiplied by a rate: DuckDB multiplies two
+# decimals of at most 18 digits in 64 bits and stops on overflow (a balance of a few
+# billion times a rate) instead of widening.
+MONEY = "DECIMAL(38,4)"
 RATE = "DECIMAL(12,8)"
 COMPONENTS = (
     "balance_margin",
