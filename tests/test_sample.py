@@ -167,7 +167,7 @@ def test_same_seed_writes_the_same_bytes(tmp_path: Path) -> None:
     second = make_bank(tmp_path / "b", chunk=600, **sizes)
     a = _tree(first.data_dir / "raw")
     b = _tree(second.data_dir / "raw")
-    assert len(a) == 2 * 12 + 4 + 4  # 12 months of transactions and balances, 4 files, 4 truths
+    assert len(a) == 2 * 12 + 4 + 5  # 12 months of transactions and balances, 4 files, 5 truths
     assert a.keys() == b.keys()
     for name in a:
         assert a[name] == b[name], name
@@ -217,10 +217,14 @@ def test_every_customer_reference_exists(clean: Bank) -> None:
     assert set(named) <= known
     anonymous = (clean.survey["customer_id"] == "").mean()
     assert 0.1 < anonymous < 0.3
-    rms = clean.customers.set_index("customer_id")["rm_id"]
-    assert (
-        clean.contacts["rm_id"].to_numpy() == rms.loc[clean.contacts["customer_id"]].to_numpy()
-    ).all()
+    # a customer with an RM is contacted by that RM; one without by the branch's outbound
+    # team, RM number 0 of their branch (RM + branch number + 000)
+    customers = clean.customers.set_index("customer_id")
+    own = customers["rm_id"].loc[clean.contacts["customer_id"]].fillna("").to_numpy()
+    branch = customers["branch_id"].loc[clean.contacts["customer_id"]].str[1:].to_numpy()
+    team = np.array(["RM" + b + "000" for b in branch])
+    assert (clean.contacts["rm_id"].to_numpy() == np.where(own != "", own, team)).all()
+    assert (own == "").any() and (own != "").any()  # both kinds of contact happen
 
 
 def test_values_parse_and_are_in_range(clean: Bank) -> None:

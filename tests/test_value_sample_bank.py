@@ -5,12 +5,14 @@
 - The demo bank (20,000 customers, 5 branches) scored at 2025-10, a year before its data
   ends, so the year that followed is known: every open customer has a CLV; mean CLV rises
   with tier; CLV ranks customers by their true profit over the next 12 months better than
-  the naive baseline (each customer's last 12 months x retention) -- Spearman 0.948
-  against 0.926 on this seeded bank; asserted: a lead of at least 0.015; the value
+  the naive baseline (each customer's last 12 months x retention) -- Spearman 0.947
+  against 0.930 on this seeded bank; asserted: a lead of at least 0.015; the value
   model's own check out of time beats its baseline on MAE and rank correlation; wealth
-  and private customers whose AUM fell by 30% or more in 3 months are on their branch's
-  watchlist, and wealth and private customers fill at least a quarter of the watchlists
-  (half of them on this bank; none before value was counted on balances); RM call lists
+  and private customers whose AUM fell by 20% or more in 3 months are on their branch's
+  watchlist (RMs call their wealthy customers often, and a call keeps some of them: few
+  fall that far); wealth and private customers (2.5% of customers) fill at least a fifth
+  of the watchlists (a quarter on this bank -- half before RMs' calls kept some of them;
+  none before value was counted on balances); RM call lists
   stay within capacity and every high-value customer without an RM is on the branch's
   unassigned list; the churn model's best simple rule, chosen on the train window, is
   better than chance out of time.
@@ -132,7 +134,7 @@ def test_the_value_models_own_check_beats_its_baseline(bank):
 def test_wealthy_customers_whose_assets_fall_are_on_their_branchs_watchlist(bank):
     catalog, scores, features, _, _, _ = bank
     wealthy = features["tier"].isin(["wealth", "private"]) & (features["status"] == "active")
-    falling = features[wealthy & (features["aum_change_pct_3m"] <= -0.3)]
+    falling = features[wealthy & (features["aum_change_pct_3m"] <= -0.2)]
     assert len(falling) >= 1
     for _, customer in falling.iterrows():
         watchlist = pd.read_csv(catalog.watchlist(PERIOD, customer["branch_id"]))
@@ -140,7 +142,7 @@ def test_wealthy_customers_whose_assets_fall_are_on_their_branchs_watchlist(bank
     listed = pd.concat(
         [pd.read_csv(catalog.watchlist(PERIOD, b)) for b in sorted(features["branch_id"].unique())]
     )
-    assert listed["tier"].isin(["wealth", "private"]).mean() >= 0.25
+    assert listed["tier"].isin(["wealth", "private"]).mean() >= 0.2
     w = pd.read_csv(catalog.watchlist(PERIOD, "B01"))
     assert w["value_at_risk"].is_monotonic_decreasing
     for column in ("tier", "aum", "monthly_profit", "clv", "churn_probability", "rm_id"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.sample import params as P
-from pipeline.sample.population import KIND_CLOSED, month_index
+from pipeline.sample.population import KIND_CLOSED, away, month_index
 from pipeline.schema import CHANNELS
 
 CUSTOMER_TYPES = (
@@ -133,10 +133,15 @@ def spend_scale(aum_peak: np.ndarray) -> np.ndarray:
 
 def exposure_days(cust: dict[str, np.ndarray], window: P.Window) -> tuple[np.ndarray, np.ndarray]:
     """First active day and number of active days of each customer in each month
-    (active: account open and the customer not yet dropped out)."""
+    (active: account open and the customer not dropped out). A won-back customer's
+    second life starts in a later month than the first ends, so a month holds one span."""
     bounds = window.month_starts
     lo = np.maximum(cust["open_day"][:, None], bounds[None, :-1])
-    hi = np.minimum(cust["dropout_day"][:, None], bounds[None, 1:])
+    hi = np.minimum(cust["first_dropout_day"][:, None], bounds[None, 1:])
+    back = cust["winback_day"][:, None]
+    second = (back != P.NO_DAY) & (bounds[None, 1:] > back)
+    lo = np.where(second, np.maximum(back, bounds[None, :-1]), lo)
+    hi = np.where(second, np.minimum(cust["dropout_day"][:, None], bounds[None, 1:]), hi)
     return lo, np.clip(hi - lo, 0, None)
 
 
@@ -271,11 +276,7 @@ def transactions(
         * np.where(age >= 60, 0.6, 1.0)
     )
     payday = window.month_starts[None, :-1] + rng.choice([4, 9, 14, 19, 24], n)[:, None]
-    ok = (
-        paid[:, None]
-        & (payday >= cust["open_day"][:, None])
-        & (payday < cust["dropout_day"][:, None])
-    )
+    ok = paid[:, None] & (payday >= cust["open_day"][:, None]) & ~away(cust, payday)
     sal_c, sal_m = np.nonzero(ok)
     sal_day = payday[sal_c, sal_m]
     sal_cents = np.round(pay[sal_c] * np.exp(0.05 * rng.standard_normal(len(sal_c))) * 100).astype(

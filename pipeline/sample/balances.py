@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.sample import params as P
-from pipeline.sample.population import KIND_CLOSED, month_index
+from pipeline.sample.population import KIND_CLOSED, away, month_index
 from pipeline.schema import ASSET_PRODUCTS, PRODUCTS
 
 
@@ -65,9 +65,7 @@ def product_balances(
     card = PRODUCTS.index("credit_card")
     limit = np.asarray(P.CARD_LIMIT_MEDIAN)[cust["segment"]] * np.exp(0.4 * rng.standard_normal(n))
     used = rng.beta(1.2, 4.0, (n, months)) * (rng.random((n, months)) >= P.CARD_ZERO_MONTH_SHARE)
-    stopped = (cust["attrition_kind"] != 0)[:, None] & (
-        window.month_end_days[None, :] >= cust["dropout_day"][:, None]
-    )
+    stopped = away(cust, window.month_end_days[None, :])
     card_balance = np.where(stopped, 0.0, np.round(limit[:, None] * used, 2))
     out[:, :, card] = np.where(held[:, card : card + 1] & present, card_balance, np.nan)
 

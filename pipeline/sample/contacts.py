@@ -1,35 +1,266 @@
-"""Relationship-manager contacts: covered customers are called, messaged and visited,
-more often the higher their value segment and the better run their branch."""
+"""Relationship-manager contacts, and what they do to a customer's chance of leaving.
+
+Whom the bank contacts (contact_plan, simulate_contacts): RMs their covered customers,
+more often the higher their value segment and the better run their branch (the bias);
+campaigns -- months in which a branch calls a random share of its customers whatever
+their value (the random part), covered ones through their RM, the others through its
+outbound team (RM number 0); and the outflow alert, which flags customers whose assets
+fell and gets a share of them a retention call (whom the bank sees leaving).
+
+What a contact does: to a customer still here, it multiplies the dropout hazard by
+exp(-effect) for the months m .. m + CONTACT_EFFECT_MONTHS - 1, the effect depending on
+who they are at the start of month m -- larger for affluent customers, for unhappy ones
+and for those whose assets fell over the last three months; slightly negative for the
+customers who dislike being called. To a customer who silently left in the last
+WINBACK_MONTHS months, it may win them back (a chance by segment and dissatisfaction,
+fading with time). Customers dormant before the window, or closed, are beyond its reach.
+The true effect of a contact in each month on being lost within TRUTH_HORIZON_MONTHS is
+kept for the ground truth (true_effect).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from pipeline.sample import params as P
+from pipeline.sample.population import aum_path, settle_attrition
 
 
-def rm_contacts(
+def contact_plan(
     rng: np.random.Generator,
     cust: dict[str, np.ndarray],
     rm: np.ndarray,
     branches: list[P.BranchProfile],
     window: P.Window,
-) -> dict[str, np.ndarray]:
-    """Contacts of a chunk of customers, unique per (customer, day, channel), ordered by
-    customer, day and channel: customer index, RM number, day, channel and outcome codes.
-    Contacts happen while the account is open (also after a silent dropout: the RM does
-    not know yet) and stop at a closure."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """(contacts per customer and window month while the account is open, who dislikes
+    being called). Closures come later and cut the contacts after them."""
     covered = rm >= 0
     bounds = window.month_starts
-    end = np.where(cust["close_day"] != P.NO_DAY, cust["close_day"], window.stop_day)
     lo = np.maximum(cust["open_day"][:, None], bounds[None, :-1])
-    days = np.clip(np.minimum(end[:, None], bounds[None, 1:]) - lo, 0, None)
+    days = np.clip(bounds[None, 1:] - lo, 0, None)
     rate = (
         np.asarray(P.RM_CONTACTS_PER_MONTH)[cust["segment"]]
         * np.array([b.contact_multiplier for b in branches])[cust["branch"]]
         * covered
     )
     counts = rng.poisson(rate[:, None] * days / 30.44)
+    campaign = rng.random((len(branches), window.months)) < P.CAMPAIGN_MONTH_SHARE
+    reach = np.where(covered, P.CAMPAIGN_REACH, P.CAMPAIGN_REACH_NO_RM)[:, None]
+    called = campaign[cust["branch"]] & (days > 0) & (rng.random(counts.shape) < reach)
+    young_digital = cust["digital"] & (cust["age_end"] < 35)
+    averse = rng.random(len(rm)) < np.where(young_digital, *P.CALL_AVERSE_SHARE[::-1])
+    return counts + called, averse
+
+
+def contact_effect(
+    cust: dict[str, np.ndarray], walk: np.ndarray, averse: np.ndarray, window: P.Window
+) -> np.ndarray:
+    """The reduction of the log hazard a contact in each month brings (n x months)."""
+    base = np.asarray(P.CONTACT_EFFECT_BASE)[cust["segment"]]
+    unhappy = P.CONTACT_EFFECT_UNHAPPY * np.maximum(0.0, -cust["satisfaction"])
+    # AUM at the start of month m (the previous month end's) against 3 months before
+    m = np.arange(walk.shape[1])
+    at_start, before = walk[:, np.clip(m - 1, 0, None)], walk[:, np.clip(m - 4, 0, None)]
+    falling = at_start <= 0.95 * before
+    effect = (base + unhappy)[:, None] + P.CONTACT_EFFECT_FALLING * falling
+    return np.where(averse[:, None], P.CALL_AVERSE_EFFECT, effect)
+
+
+def hazard_multiplier(contacted: np.ndarray, effect: np.ndarray) -> np.ndarray:
+    """Per customer and month, the hazard multiplier: exp(-effect of the latest contact
+    within CONTACT_EFFECT_MONTHS months, this month included), else 1."""
+    n, months = contacted.shape
+    out = np.ones((n, months))
+    for m in range(months):
+        for lag in range(P.CONTACT_EFFECT_MONTHS - 1, -1, -1):  # the latest contact wins
+            source = m - lag
+            if source >= 0:
+                hit = contacted[:, source]
+                out[hit, m] = np.exp(-effect[hit, source])
+    return out
+
+
+def dropout_with_contacts(
+    cust: dict[str, np.ndarray], multiplier: np.ndarray, window: P.Window
+) -> np.ndarray:
+    """Each customer's dropout day when contacts change the hazard: the day the
+    cumulative hazard (mu a week; times the month's multiplier inside the window) reaches
+    the customer's exposure draw. Customers whose multipliers are all 1, and dropouts
+    before the window, keep the day they had."""
+    day = cust["dropout_day"].copy()
+    moved = (multiplier != 1.0).any(axis=1) & (cust["dropout_day"] > window.start_day)
+    idx = np.flatnonzero(moved)
+    if not len(idx):
+        return day
+    rate = cust["mu_week"][idx] / 7.0
+    bounds = window.month_starts
+    open_day = cust["open_day"][idx]
+    left = cust["exposure"][idx] - rate * np.clip(bounds[0] - open_day, 0, None)
+    found = np.zeros(len(idx), dtype=bool)
+    for m in range(window.months):
+        lo = np.maximum(open_day, bounds[m])
+        span = np.clip(bounds[m + 1] - lo, 0, None)
+        r = rate * multiplier[idx, m]
+        here = ~found & (span > 0) & (left <= r * span)
+        day[idx[here]] = lo[here] + np.ceil(np.maximum(left[here] / r[here], 1e-9)).astype(np.int64)
+        found |= here
+        left = np.where(found, left, left - r * span)
+    rest = ~found
+    day[idx[rest]] = bounds[-1] + np.ceil(np.maximum(left[rest] / rate[rest], 1e-9)).astype(
+        np.int64
+    )
+    return day
+
+
+@dataclass
+class ContactHistory:
+    """What the month-by-month simulation decides: contacts per customer and month,
+    each customer's dropout (first, win-back -- NO_DAY: none -- and final), the effect
+    a contact would have each month (on the log hazard) and the chance it would win the
+    customer back that month (0 unless silently gone and within reach)."""
+
+    counts: np.ndarray
+    first_dropout_day: np.ndarray
+    winback_day: np.ndarray
+    dropout_day: np.ndarray
+    effect: np.ndarray
+    winback_chance: np.ndarray
+    multiplier: np.ndarray  # the hazard multiplier each month from the contacts made
+
+
+def simulate_contacts(
+    rng: np.random.Generator,
+    cust: dict[str, np.ndarray],
+    rm: np.ndarray,
+    walk: np.ndarray,
+    residual: np.ndarray,
+    branches: list[P.BranchProfile],
+    window: P.Window,
+) -> ContactHistory:
+    """Contacts and their consequences, one month at a time, since whom the bank calls
+    depends on what it sees: at each month's start the outflow alert flags customers
+    whose assets fell by RETENTION_ALERT_DROP over three month ends, and a share of them
+    gets a retention call on top of the routine and campaign contacts. A contact to a
+    customer still here lowers their hazard (prevention: their dropout is drawn again
+    from the same exposure); one to a customer silently gone may win them back."""
+    counts, averse = contact_plan(rng, cust, rm, branches, window)
+    effect = contact_effect(cust, walk, averse, window)
+    n, months = counts.shape
+    u_alert, u_win = rng.random((n, months)), rng.random((n, months))
+    second_life = rng.standard_exponential(n)
+    bounds = window.month_starts
+    covered = rm >= 0
+    closes = cust["close_draw"] < np.asarray(P.CLOSE_SHARE)[cust["segment"]]
+    base_chance = np.where(
+        averse,
+        0.0,
+        np.asarray(P.WINBACK_BASE)[cust["segment"]]
+        + P.WINBACK_UNHAPPY * np.maximum(0.0, -cust["satisfaction"]),
+    )
+
+    first = cust["dropout_day"].copy()
+    back = np.full(n, P.NO_DAY, dtype=np.int64)
+    final = first.copy()
+    chance = np.zeros((n, months))
+    for m in range(months):
+        state = settle_attrition(cust, final, window)
+        state.update(first_dropout_day=first, winback_day=back)
+        if m >= 1:  # the alert reads the month ends before the month
+            aum = aum_path(walk, residual, state, window)
+            now, before = aum[:, m - 1], aum[:, max(m - 4, 0)]
+            alert = np.nan_to_num(now) <= (1.0 - P.RETENTION_ALERT_DROP) * np.nan_to_num(before)
+            alert &= np.isfinite(now) & (np.nan_to_num(before) > 0)
+            reach = np.where(covered, P.RETENTION_REACH, P.RETENTION_REACH_NO_RM)
+            counts[:, m] += alert & (u_alert[:, m] < reach)
+        contacted = counts[:, m] > 0
+
+        # a silent leaver within reach: gone since an earlier month, not back, not closed
+        left_m = np.searchsorted(bounds, first, side="right") - 1
+        since = m - left_m
+        reachable = (
+            (
+                (first > window.start_day)
+                & (back == P.NO_DAY)
+                & ~(closes & (first < window.stop_day))
+            )
+            & (since >= 1)
+            & (since <= P.WINBACK_MONTHS)
+        )
+        fade = np.clip(1.0 - (since - 1) / P.WINBACK_MONTHS, 0.0, 1.0)
+        chance[:, m] = np.where(reachable, np.clip(base_chance * fade, 0.0, 0.9), 0.0)
+        won = contacted & (u_win[:, m] < chance[:, m])
+        back = np.where(won, bounds[m] + P.WINBACK_DAY, back)
+        lifetime = np.minimum((1.0 / cust["mu_week"]) * second_life * 7.0, 200 * 365.0)
+        final = np.where(won, back + np.ceil(np.maximum(lifetime, 1e-9)).astype(np.int64), final)
+
+        # prevention, for those still in their first life at the month's start
+        here = contacted & (first > bounds[m])
+        if here.any():
+            multiplier = hazard_multiplier(counts[:, : m + 1] > 0, effect[:, : m + 1])
+            moved = dropout_with_contacts(cust, _pad(multiplier, months), window)
+            first = np.where(first > bounds[m], moved, first)
+            final = np.where(back == P.NO_DAY, first, final)
+    multiplier = hazard_multiplier(counts > 0, effect)
+    return ContactHistory(counts, first, back, final, effect, chance, multiplier)
+
+
+def _pad(multiplier: np.ndarray, months: int) -> np.ndarray:
+    """A multiplier for the months simulated so far, 1 for the months after."""
+    out = np.ones((multiplier.shape[0], months))
+    out[:, : multiplier.shape[1]] = multiplier
+    return out
+
+
+def true_effect(
+    cust: dict[str, np.ndarray], history: ContactHistory, window: P.Window
+) -> np.ndarray:
+    """Per customer and window month, by how much a contact that month lowers the chance
+    the customer is lost (gone, and not won back) at the end of TRUTH_HORIZON_MONTHS,
+    other contacts aside: for a customer still here, exp(-H1) - exp(-H0), H the
+    cumulative hazard over the horizon with and without the contact; for one who has
+    silently left and not been won back, the chance the contact wins them back; 0
+    otherwise (not yet open, closed, or beyond reach)."""
+    bounds = window.month_starts
+    months = window.months
+    lengths = np.diff(bounds).astype(float)
+    h, k = P.TRUTH_HORIZON_MONTHS, min(P.CONTACT_EFFECT_MONTHS, P.TRUTH_HORIZON_MONTHS)
+
+    def span(first: int, stop: int) -> float:  # days; months past the window: 30.44 each
+        return float(sum(lengths[j] if j < months else 30.44 for j in range(first, stop)))
+
+    rate = cust["mu_week"] / 7.0
+    first, back, final = history.first_dropout_day, history.winback_day, history.dropout_day
+    out = np.zeros((len(rate), months))
+    for m in range(months):
+        reached, after = span(m, m + k), span(m + k, m + h)
+        h0 = rate * (reached + after)
+        h1 = rate * (reached * np.exp(-history.effect[:, m]) + after)
+        returned = (back != P.NO_DAY) & (back <= bounds[m])
+        here = (cust["open_day"] <= bounds[m]) & (first > bounds[m])
+        here |= returned & (final > bounds[m])
+        out[:, m] = np.where(here, np.exp(-h1) - np.exp(-h0), history.winback_chance[:, m])
+    return out
+
+
+def rm_contacts(
+    rng: np.random.Generator,
+    cust: dict[str, np.ndarray],
+    rm: np.ndarray,
+    counts: np.ndarray,
+    window: P.Window,
+) -> dict[str, np.ndarray]:
+    """The planned contacts as events, unique per (customer, day, channel), ordered by
+    customer, day and channel: customer index, RM number, day, channel and outcome codes.
+    Contacts happen while the account is open (also after a silent dropout: the RM does
+    not know yet) and stop at a closure."""
+    bounds = window.month_starts
+    end = np.where(cust["close_day"] != P.NO_DAY, cust["close_day"], window.stop_day)
+    lo = np.maximum(cust["open_day"][:, None], bounds[None, :-1])
+    days = np.clip(np.minimum(end[:, None], bounds[None, 1:]) - lo, 0, None)
+    counts = np.where(days > 0, counts, 0)
     months = days.shape[1]
     flat = np.repeat(np.arange(counts.size), counts.ravel())
     customer, m = flat // months, flat % months
@@ -54,7 +285,7 @@ def rm_contacts(
     first[1:] = (np.diff(customer) != 0) | (np.diff(day) != 0) | (np.diff(channel) != 0)
     return {
         "customer": customer[first],
-        "rm": rm[customer[first]],
+        "rm": np.maximum(rm[customer[first]], -1),  # -1: the branch's outbound team
         "day": day[first],
         "channel": channel[first],
         "outcome": outcome[first],

@@ -15,14 +15,16 @@ import numpy as np
 from pipeline.sample import params as P
 from pipeline.sample.activity import transactions
 from pipeline.sample.balances import draw_holdings, product_balances
-from pipeline.sample.contacts import rm_contacts
+from pipeline.sample.contacts import rm_contacts, simulate_contacts, true_effect
 from pipeline.sample.population import (
     assign_rms,
     aum_path,
+    aum_walk,
     draw_customers,
     first_present,
     last_present,
     rm_counts,
+    settle_attrition,
 )
 from pipeline.sample.surveys import CUSTOMER_DIMENSIONS, answers, customer_respondents
 from pipeline.schema import PRODUCTS
@@ -109,6 +111,8 @@ class Chunk:
     transactions: dict[str, np.ndarray]
     contacts: dict[str, np.ndarray]
     survey: dict[str, np.ndarray]
+    true_contact_effect: np.ndarray  # by how much a contact each month lowers P(leaving)
+    hazard_multiplier: np.ndarray  # what the contacts made did to the hazard each month
 
 
 def generate_chunk(setup: Setup, index: int) -> Chunk:
@@ -117,16 +121,24 @@ def generate_chunk(setup: Setup, index: int) -> Chunk:
     n = min(P.CHUNK_CUSTOMERS, setup.n_customers - first)
     seed, window = setup.seed, setup.window
     cust = draw_customers(stream(seed, index, "customers"), n, window, setup.branches)
-    aum = aum_path(stream(seed, index, "aum"), cust, window)
-    held = draw_holdings(stream(seed, index, "holdings"), cust)
-    values = product_balances(stream(seed, index, "balances"), cust, aum, held, window)
+    walk, residual = aum_walk(stream(seed, index, "aum"), cust, window)
     rm = assign_rms(
         stream(seed, index, "rm"),
-        first_present(aum),
+        first_present(aum_path(walk, residual, cust, window)),  # as planned, before contacts
         cust["branch"],
         setup.branches,
         setup.rm_counts,
     )
+    contact_rng = stream(seed, index, "contacts")
+    history = simulate_contacts(contact_rng, cust, rm, walk, residual, setup.branches, window)
+    cust = {
+        **settle_attrition(cust, history.dropout_day, window),
+        "first_dropout_day": history.first_dropout_day,
+        "winback_day": history.winback_day,
+    }
+    aum = aum_path(walk, residual, cust, window)
+    held = draw_holdings(stream(seed, index, "holdings"), cust)
+    values = product_balances(stream(seed, index, "balances"), cust, aum, held, window)
     txns = transactions(
         stream(seed, index, "transactions"),
         cust,
@@ -134,7 +146,7 @@ def generate_chunk(setup: Setup, index: int) -> Chunk:
         values[:, :, PRODUCTS.index("current_deposit")],
         window,
     )
-    contacts = rm_contacts(stream(seed, index, "contacts"), cust, rm, setup.branches, window)
+    contacts = rm_contacts(contact_rng, cust, rm, history.counts, window)
     survey_rng = stream(seed, index, "survey")
     respondents = customer_respondents(survey_rng, cust, window)
     worse = np.array([b.worse for b in setup.branches])[cust["branch"][respondents["customer"]]]
@@ -147,7 +159,21 @@ def generate_chunk(setup: Setup, index: int) -> Chunk:
             worse,
         )
     )
-    return Chunk(first + 1, cust, aum, rm, values, txns, contacts, respondents)
+    truth = true_effect(cust, history, window)
+    return Chunk(
+        first + 1, cust, aum, rm, values, txns, contacts, respondents, truth, history.multiplier
+    )
+
+
+def _mean_while_open(
+    values: np.ndarray, cust: dict[str, np.ndarray], window: P.Window
+) -> np.ndarray:
+    """Each customer's mean of `values` (n x months) over the months their account is
+    open at the month's end (1 when none)."""
+    open_ = cust["open_day"][:, None] <= window.month_end_days[None, :]
+    counted = open_.sum(axis=1)
+    total = np.where(open_, values, 0.0).sum(axis=1)
+    return np.where(counted > 0, total / np.maximum(counted, 1), 1.0)
 
 
 def truth_columns(setup: Setup, chunk: Chunk) -> dict[str, np.ndarray]:
@@ -163,8 +189,16 @@ def truth_columns(setup: Setup, chunk: Chunk) -> dict[str, np.ndarray]:
         "aum_end": np.nan_to_num(aum_end),
         "lambda_week": cust["lambda_week"],
         "mu_week": cust["mu_week"],
+        # the dropout rate the customer lived with: mu times the mean hazard multiplier of
+        # the contacts they got over the window's months with the account open
+        "mu_week_contacted": cust["mu_week"]
+        * _mean_while_open(chunk.hazard_multiplier, cust, window),
         "annual_dropout_probability": 1.0 - np.exp(-52.0 * cust["mu_week"]),
         "attrition_day": np.where(attrited, cust["dropout_day"], P.NO_DAY),
+        "first_attrition_day": np.where(
+            cust["winback_day"] != P.NO_DAY, cust["first_dropout_day"], P.NO_DAY
+        ),
+        "winback_day": cust["winback_day"],
         "attrition_kind": cust["attrition_kind"],
         "dormant_at_start": cust["dormant_at_start"],
         "drain_months": np.where(

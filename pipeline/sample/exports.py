@@ -65,12 +65,13 @@ def branch_ids(setup: Setup, codes: np.ndarray) -> pa.Array:
     return w.labels(codes, [b.branch_id for b in setup.branches])
 
 
-def rm_ids(setup: Setup, branch: np.ndarray, rm: np.ndarray) -> pa.Array:
-    """ "RM" + branch number + RM number within the branch; empty for none."""
+def rm_ids(setup: Setup, branch: np.ndarray, rm: np.ndarray, team: bool = False) -> pa.Array:
+    """ "RM" + branch number + RM number within the branch; for none, empty -- or, with
+    `team`, the branch's outbound team, RM number 0 (who makes campaign calls)."""
     digits = max(3, len(str(int(setup.rm_counts.max()))))
     width = max(2, len(str(len(setup.branches)))) + digits
     text = w.ids("RM", (branch + 1) * 10**digits + rm + 1, width)
-    return pc.if_else(pa.array(rm < 0), pa.scalar(""), text)
+    return text if team else pc.if_else(pa.array(rm < 0), pa.scalar(""), text)
 
 
 def customers(setup: Setup, chunk: Chunk, index: int) -> dict[str, pa.Array]:
@@ -133,7 +134,7 @@ def contacts(setup: Setup, chunk: Chunk) -> dict[str, pa.Array]:
     c = chunk.contacts
     return {
         "customer_id": customer_ids(setup, chunk.first_number + c["customer"]),
-        "rm_id": rm_ids(setup, chunk.customers["branch"][c["customer"]], c["rm"]),
+        "rm_id": rm_ids(setup, chunk.customers["branch"][c["customer"]], c["rm"], team=True),
         "contact_date": w.dates(c["day"]),
         "channel": w.labels(c["channel"], P.CONTACT_CHANNELS),
         "outcome": w.labels(c["outcome"], P.CONTACT_OUTCOMES),
@@ -156,6 +157,12 @@ def truth(setup: Setup, chunk: Chunk) -> pa.Table:
         pa.scalar(None, pa.string()),
     )
     tiers = list(setup.tier_names)
+
+    def dates(days: np.ndarray) -> pa.Array:  # NO_DAY -> null
+        there = days != P.NO_DAY
+        values = pa.array(np.where(there, days, 0).astype(np.int32), type=pa.date32())
+        return pc.if_else(pa.array(there), values, pa.scalar(None, pa.date32()))
+
     return pa.table(
         {
             "customer_id": customer_ids(setup, chunk.first_number + np.arange(n)),
@@ -170,10 +177,14 @@ def truth(setup: Setup, chunk: Chunk) -> pa.Table:
             "has_rm": pa.array(chunk.rm >= 0),
             "lambda_week": pa.array(t["lambda_week"]),
             "mu_week": pa.array(t["mu_week"]),
+            "mu_week_contacted": pa.array(t["mu_week_contacted"]),
             "annual_dropout_probability": pa.array(t["annual_dropout_probability"]),
             "attrition_date": att_dates,
             "attrition_month": months,
             "attrition_kind": w.labels(t["attrition_kind"], ATTRITION_KINDS),
+            # a contact won the customer back: first silent dropout, and back from
+            "first_attrition_date": dates(t["first_attrition_day"]),
+            "winback_date": dates(t["winback_day"]),
             "dormant_at_start": pa.array(t["dormant_at_start"]),
             "drain_months": pa.array(t["drain_months"].astype(np.int64)),
             "satisfaction": pa.array(t["satisfaction"]),
@@ -191,4 +202,16 @@ def monthly_profit(setup: Setup, chunk: Chunk, value: dict[str, Any]) -> pa.Tabl
     columns = {"customer_id": customer_ids(setup, chunk.first_number + np.arange(n))}
     for m, label in enumerate(setup.window.month_labels):
         columns[label] = pa.array(profit[:, m])
+    return pa.table(columns)
+
+
+def contact_effect(setup: Setup, chunk: Chunk) -> pa.Table:
+    """The chunk's rows of contact_effect.parquet: customer_id, then per generated month
+    (YYYY-MM) by how much an RM's contact that month would lower the customer's chance
+    of leaving within P.TRUTH_HORIZON_MONTHS (0: not open, or already gone)."""
+    effect = chunk.true_contact_effect
+    n = effect.shape[0]
+    columns = {"customer_id": customer_ids(setup, chunk.first_number + np.arange(n))}
+    for m, label in enumerate(setup.window.month_labels):
+        columns[label] = pa.array(effect[:, m])
     return pa.table(columns)

@@ -70,6 +70,39 @@ RM_CONTACTS_PER_MONTH = (0.1, 0.25, 0.7, 1.5)
 CONTACT_CHANNELS = ("phone", "wechat", "visit", "branch")
 CONTACT_CHANNEL_P = (0.5, 0.3, 0.1, 0.1)
 CONTACT_OUTCOMES = ("reached", "no_answer", "sale", "complaint")
+# Campaigns, the random part of whom the bank calls: in a branch's campaign month every
+# covered customer is called by their RM with this probability, whatever their value, and
+# every other customer by the branch's outbound team (RM number 0) with the second.
+CAMPAIGN_MONTH_SHARE = 0.5
+CAMPAIGN_REACH = 0.3
+CAMPAIGN_REACH_NO_RM = 0.2
+
+# The bank's outflow alert: at a month's start, customers whose assets fell by this share
+# over the last three month ends are flagged, and a share of them gets a retention call
+# (from their RM, or from the branch's outbound team): the bank calls those it sees
+# leaving, which is what makes a naive comparison of called and not called mislead.
+RETENTION_ALERT_DROP = 0.1
+RETENTION_REACH = 0.5
+RETENTION_REACH_NO_RM = 0.25
+
+# What a contact does: for CONTACT_EFFECT_MONTHS months from the month of the contact the
+# customer's dropout hazard is multiplied by exp(-effect), the effect depending on who
+# they are and how they are doing at the month's start (the true effect is stored).
+CONTACT_EFFECT_MONTHS = 3
+CONTACT_EFFECT_BASE = (0.2, 0.5, 0.4, 0.3)  # by value segment: mass ... private
+CONTACT_EFFECT_UNHAPPY = 0.6  # more per unit of dissatisfaction (max(0, -satisfaction))
+CONTACT_EFFECT_FALLING = 0.8  # more when AUM fell over the last 3 months (by 5% or more)
+CALL_AVERSE_SHARE = (0.04, 0.35)  # who dislike being called: most customers, young digital ones
+CALL_AVERSE_EFFECT = -0.4  # ...leave a little sooner after a call
+# A contact can also win back a customer who has silently left while their assets are
+# still draining: with a chance by value segment (affluent customers most: the wealthier
+# ones who leave have mostly gone to a private bank for good), more for unhappy ones,
+# fading to nothing WINBACK_MONTHS after they left; never one who dislikes being called.
+WINBACK_MONTHS = 4
+WINBACK_BASE = (0.05, 0.5, 0.25, 0.1)  # by value segment: mass ... private
+WINBACK_UNHAPPY = 0.15  # more per unit of dissatisfaction
+WINBACK_DAY = 10  # a won-back customer is back from this day of the contact's month
+TRUTH_HORIZON_MONTHS = 3  # the true effect is on being lost at the end of this many months
 
 # Products: probability of holding each product by segment (current deposit: everyone).
 PRODUCT_HOLDING = {

@@ -2,8 +2,9 @@
 
 Pure functions of a random generator: one call draws a chunk of customers with their
 true process parameters (purchase rate, dropout rate, satisfaction), their attrition
-(before the window: a dormant account; inside it: silent or a closure) and the path of
-their assets under management at each month end.
+(before the window: a dormant account; inside it: silent or a closure -- settled again
+once contacts have moved it, pipeline.sample.contacts) and the path of their assets
+under management at each month end.
 """
 
 from __future__ import annotations
@@ -67,14 +68,13 @@ def draw_customers(
         * np.exp(-k * satisfaction - k * k / 2)
         * np.array([b.attrition_multiplier for b in branches])[branch]
     )
-    lifetime_days = np.minimum(rng.exponential(1.0 / mu_week) * 7.0, 200 * 365.0)
+    # Time to dropout: a unit exponential against the cumulative hazard (mu a week from the
+    # account's opening), so contacts can later change the hazard for some months
+    # (pipeline.sample.contacts) and move the same draw's dropout (settle_attrition).
+    exposure = rng.standard_exponential(n)
+    lifetime_days = np.minimum((1.0 / mu_week) * exposure * 7.0, 200 * 365.0)
     dropout_day = open_day + np.ceil(np.maximum(lifetime_days, 1e-9)).astype(np.int64)
-
-    attrited = dropout_day < stop
-    in_window = attrited & (dropout_day > start)
-    closed = in_window & (rng.random(n) < np.asarray(P.CLOSE_SHARE)[segment])
-    kind = np.where(closed, KIND_CLOSED, np.where(attrited, KIND_SILENT, KIND_NONE))
-    return {
+    cust = {
         "branch": branch,
         "age_end": age_end,
         "birth_day": birth_day,
@@ -87,12 +87,45 @@ def draw_customers(
         "lambda_week": lambda_week,
         "mu_week": mu_week,
         "satisfaction": satisfaction,
+        "exposure": exposure,
+        "close_draw": rng.random(n),
+        "drain_months": rng.integers(P.DRAIN_MONTHS[0], P.DRAIN_MONTHS[1] + 1, n),
+    }
+    return settle_attrition(cust, dropout_day, window)
+
+
+def settle_attrition(
+    cust: dict[str, np.ndarray], dropout_day: np.ndarray, window: P.Window
+) -> dict[str, np.ndarray]:
+    """The customers with their dropout day and what follows from it: attrition before
+    the window (a dormant account), inside it (silent, or a closure for a share of the
+    segment), or none."""
+    start, stop = window.start_day, window.stop_day
+    attrited = dropout_day < stop
+    in_window = attrited & (dropout_day > start)
+    closed = in_window & (cust["close_draw"] < np.asarray(P.CLOSE_SHARE)[cust["segment"]])
+    kind = np.where(closed, KIND_CLOSED, np.where(attrited, KIND_SILENT, KIND_NONE))
+    return {
+        **cust,
         "dropout_day": dropout_day,
         "attrition_kind": kind,
         "dormant_at_start": attrited & ~in_window,
         "close_day": np.where(closed, dropout_day, P.NO_DAY),
-        "drain_months": rng.integers(P.DRAIN_MONTHS[0], P.DRAIN_MONTHS[1] + 1, n),
+        # a single life unless a contact wins the customer back (contacts.win_back)
+        "first_dropout_day": dropout_day,
+        "winback_day": np.full(len(dropout_day), P.NO_DAY, dtype=np.int64),
     }
+
+
+def away(cust: dict[str, np.ndarray], days: np.ndarray) -> np.ndarray:
+    """Whether each customer (rows) has dropped out and is not back on `days` (n x k):
+    from the first dropout until a win-back, and from the final dropout on."""
+    first = cust["first_dropout_day"][:, None]
+    back = cust["winback_day"][:, None]
+    returned = back != P.NO_DAY
+    return ((days >= first) & ~(returned & (days >= back))) | (
+        returned & (days >= cust["dropout_day"][:, None])
+    )
 
 
 def month_index(days: np.ndarray, window: P.Window) -> np.ndarray:
@@ -100,13 +133,13 @@ def month_index(days: np.ndarray, window: P.Window) -> np.ndarray:
     return np.searchsorted(window.month_starts, days, side="right") - 1
 
 
-def aum_path(rng: np.random.Generator, cust: dict[str, np.ndarray], window: P.Window) -> np.ndarray:
-    """AUM at each month end (n x months); NaN where the account has no snapshot
-    (not yet open, or after the month of its closure). Closures show 0 at their last
-    month end; silent attriters drain towards a small residual; accounts dormant before
-    the window keep a residual that barely moves."""
+def aum_walk(
+    rng: np.random.Generator, cust: dict[str, np.ndarray], window: P.Window
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each customer's AUM at each month end as it would go without attrition inside the
+    window (n x months; accounts dormant before the window keep a residual that barely
+    moves; new customers build up), and the share a silent attriter keeps."""
     n, months = len(cust["open_day"]), window.months
-    ends = window.month_end_days[None, :]
     m = np.arange(months)[None, :]
     dormant = cust["dormant_at_start"]
     residual_dormant = rng.beta(*P.DORMANT_RESIDUAL_BETA, n)
@@ -115,16 +148,35 @@ def aum_path(rng: np.random.Generator, cust: dict[str, np.ndarray], window: P.Wi
     steps[dormant] = rng.normal(0.0, P.AUM_MONTHLY_SD / 4, (int(dormant.sum()), months))
     level = cust["aum_peak"] * np.where(dormant, residual_dormant, 1.0)
     aum = level[:, None] * np.exp(np.cumsum(steps, axis=1))
-
     open_m = month_index(cust["open_day"], window)[:, None]
     ramp = np.clip((m - open_m + 1) / P.NEW_CUSTOMER_RAMP_MONTHS, 0.0, 1.0)
-    aum = np.where(cust["new"][:, None], aum * ramp, aum)
+    return np.where(cust["new"][:, None], aum * ramp, aum), residual_silent
 
+
+def aum_path(
+    walk: np.ndarray, residual_silent: np.ndarray, cust: dict[str, np.ndarray], window: P.Window
+) -> np.ndarray:
+    """AUM at each month end (n x months) from the walk and the customer's attrition;
+    NaN where the account has no snapshot (not yet open, or after the month of its
+    closure). Closures show 0 at their last month end; silent attriters drain towards
+    a small residual -- a won-back customer's assets drain from the first dropout and
+    are back from the win-back's month."""
+    months = window.months
+    ends = window.month_end_days[None, :]
+    m = np.arange(months)[None, :]
+    since_first = m - month_index(cust["first_dropout_day"], window)[:, None]
+    back_m = month_index(cust["winback_day"], window)[:, None]
+    drained = np.maximum(
+        residual_silent[:, None], 1.0 - since_first / cust["drain_months"][:, None]
+    )
+    away_first = (cust["winback_day"] != P.NO_DAY)[:, None] & (since_first > 0) & (m < back_m)
+    walk = np.where(away_first, walk * drained, walk)
+    dormant = cust["dormant_at_start"]
     drop_m = month_index(cust["dropout_day"], window)[:, None]
     silent_here = (cust["attrition_kind"] == KIND_SILENT) & ~dormant
     since = m - drop_m
     drain = np.maximum(residual_silent[:, None], 1.0 - since / cust["drain_months"][:, None])
-    aum = np.where(silent_here[:, None] & (since > 0), aum * drain, aum)
+    aum = np.where(silent_here[:, None] & (since > 0), walk * drain, walk)
 
     closed = cust["attrition_kind"] == KIND_CLOSED
     aum = np.where(closed[:, None] & (since >= 0), 0.0, aum)

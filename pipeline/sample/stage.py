@@ -3,8 +3,8 @@
 `run_sample` is the only I/O: it draws the bank chunk by chunk (bounded memory at a
 million customers), appends each chunk's rows to the monthly CSV files in a staging
 folder, and puts the folders in place only when everything is written. The ground
-truth (customers_truth.parquet, monthly_profit.parquet, dirt.json) follows, and
-params.json comes last: it is
+truth (customers_truth.parquet, monthly_profit.parquet, contact_effect.parquet,
+dirt.json) follows, and params.json comes last: it is
 the stamp that the sample is complete.
 """
 
@@ -108,7 +108,13 @@ def _write_bank(
 
     next_txn = np.ones(window.months, dtype=np.int64)
     surveyed: list[dict[str, np.ndarray]] = []
-    truth_writer = profit_writer = None
+    writers: dict[str, pq.ParquetWriter] = {}
+
+    def write_truth(name: str, table: pa.Table) -> None:
+        if name not in writers:
+            writers[name] = pq.ParquetWriter(truth / name, table.schema, compression="zstd")
+        writers[name].write_table(table)
+
     try:
         for index in range(setup.n_chunks):
             chunk = generate_chunk(setup, index)
@@ -134,18 +140,9 @@ def _write_bank(
             out.piece(
                 "rm_contacts", "rm_contacts.csv", exports.contacts(setup, chunk), rng("rm_contacts")
             )
-            table = exports.truth(setup, chunk)
-            if truth_writer is None:
-                truth_writer = pq.ParquetWriter(
-                    truth / "customers_truth.parquet", table.schema, compression="zstd"
-                )
-            truth_writer.write_table(table)
-            profit = exports.monthly_profit(setup, chunk, value)
-            if profit_writer is None:
-                profit_writer = pq.ParquetWriter(
-                    truth / "monthly_profit.parquet", profit.schema, compression="zstd"
-                )
-            profit_writer.write_table(profit)
+            write_truth("customers_truth.parquet", exports.truth(setup, chunk))
+            write_truth("monthly_profit.parquet", exports.monthly_profit(setup, chunk, value))
+            write_truth("contact_effect.parquet", exports.contact_effect(setup, chunk))
             s = chunk.survey
             surveyed.append(
                 {
@@ -156,9 +153,8 @@ def _write_bank(
             )
             del chunk
     finally:
-        for writer in (truth_writer, profit_writer):
-            if writer is not None:
-                writer.close()
+        for writer in writers.values():
+            writer.close()
 
     _write_customer_survey(setup, out, surveyed)
     _write_staff_survey(setup, out)
@@ -263,7 +259,7 @@ def _summary(setup: Setup, dirt: dict[str, Any], raw: Path, truth: Path, seconds
             f" ({t['dirty_rows']:,} dirty)"
         )
     lines.append(
-        f"  ground truth: {truth} (customers_truth.parquet, monthly_profit.parquet, dirt.json, "
-        "params.json)"
+        f"  ground truth: {truth} (customers_truth.parquet, monthly_profit.parquet, "
+        "contact_effect.parquet, dirt.json, params.json)"
     )
     return "\n".join(lines)
