@@ -230,6 +230,9 @@ def validate(cfg: dict[str, Any]) -> None:
         "value_risk.rm_monthly_calls",
         "value.run_rate_months",
         "churn.max_training_rows",
+        "contact_effect.windows",
+        "contact_effect.max_training_rows",
+        "contact_effect.min_contacts",
         "survey.min_group_size",
         "survey.window_months",
         "report.workers",
@@ -242,6 +245,7 @@ def validate(cfg: dict[str, Any]) -> None:
             f"got {cfg['value_risk']['high_value_share']}"
         )
     _validate_value(cfg["value"])
+    _validate_contact_effect(cfg["contact_effect"])
     source = source_config_path(cfg["source"])
     if not source.is_file():
         raise ConfigError(f"source: no source config {source}")
@@ -307,6 +311,35 @@ def _validate_value(value: dict[str, Any]) -> None:
     if value["interchange_rate"] < 0:
         raise ConfigError(
             f"value.interchange_rate: must not be negative, got {value['interchange_rate']}"
+        )
+
+
+def _validate_contact_effect(c: dict[str, Any]) -> None:
+    """Two or more folds; an overlap range inside (0, 1); a share in (0, 1]; a cost >= 0;
+    segments named by text."""
+    if not isinstance(c["segments"], list) or not all(isinstance(x, str) for x in c["segments"]):
+        raise ConfigError(
+            f"contact_effect.segments: expected a list of features columns, got {c['segments']!r}"
+        )
+    if c["folds"] < 2:
+        raise ConfigError(f"contact_effect.folds: must be at least 2, got {c['folds']}")
+    overlap = c["overlap"]
+    if (
+        len(overlap) != 2
+        or not all(isinstance(x, int | float) for x in overlap)
+        or not 0 < overlap[0] < overlap[1] < 1
+    ):
+        raise ConfigError(
+            f"contact_effect.overlap: expected [low, high] with 0 < low < high < 1, got {overlap}"
+        )
+    if not 0 < c["min_overlap_share"] <= 1:
+        raise ConfigError(
+            "contact_effect.min_overlap_share: must be above 0 and at most 1, "
+            f"got {c['min_overlap_share']}"
+        )
+    if c["contact_cost"] < 0:
+        raise ConfigError(
+            f"contact_effect.contact_cost: must not be negative, got {c['contact_cost']}"
         )
 
 

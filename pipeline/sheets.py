@@ -67,7 +67,12 @@ def _holds_dates(values: pd.Series) -> bool:
 def _cell(value: Any) -> Any:
     """A frame's value as openpyxl takes it: None for missing, Python scalars, datetimes
     for dates (so Excel sorts and filters them as dates)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+    if (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and np.isnan(value))
+    ):
         return None
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime().replace(tzinfo=None)

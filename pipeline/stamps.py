@@ -63,6 +63,7 @@ STAGE_KEYS: dict[str, tuple[str, ...]] = {
         "churn",
         "value",
         "value_risk",
+        "contact_effect",
         "locale",
     ),
     "survey": ("survey",),

@@ -4,8 +4,9 @@ Hand-worked values for the pieces (the hazard a contact leaves, the dropout day 
 moves, the true effect stored), then the properties of a generated bank: contacts lean
 to the valuable (RMs' bias) yet reach customers without an RM (campaigns and the
 outflow alert), a won-back customer is silent between leaving and coming back, and the
-stored true effect is larger for affluent customers still here than for mass ones, 0 for customers
-dormant before the window, and negative for some (those who dislike being called).
+stored true effect (on the bank's churn label) is larger for affluent customers still
+here than for mass ones, 0 for customers dormant before the window, and negative for
+some (those who dislike being called).
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ def one_customer(**columns: float) -> dict[str, np.ndarray]:
         "segment": 1,
         "first_dropout_day": JAN + 45,
         "winback_day": P.NO_DAY,
+        "lambda_week": 7.0,
+        "drain_months": 2,
+        "close_draw": 0.99,
     }
     base.update(columns)
     return {k: np.array([v]) for k, v in base.items()}
@@ -62,40 +66,48 @@ def test_halving_the_hazard_in_january_moves_the_dropout_by_the_hazard_left() ->
     assert day == FEB + math.ceil((0.45 - 0.5 * 0.01 * 31) / 0.01)
 
 
-def test_the_true_effect_of_a_contact_on_a_customer_still_here() -> None:
-    """exp(-H1) - exp(-H0) over the 3 months from the contact month (January, February,
-    March: 31 + 28 + 31 days at 0.01 a day), the contact lowering the hazard by exp(-0.5)
-    for all three."""
-    cust = one_customer(first_dropout_day=JAN + 400, dropout_day=JAN + 400)
-    effect = np.full((1, 6), 0.5)
-    history = ContactHistory(
+def history_of(cust: dict[str, np.ndarray], effect: float, chance: np.ndarray) -> ContactHistory:
+    return ContactHistory(
         counts=np.zeros((1, 6), dtype=int),
         first_dropout_day=cust["first_dropout_day"],
         winback_day=cust["winback_day"],
         dropout_day=cust["dropout_day"],
-        effect=effect,
-        winback_chance=np.zeros((1, 6)),
-        multiplier=np.ones((1, 6)),
+        effect=np.full((1, 6), effect),
+        winback_chance=chance,
     )
-    got = true_effect(cust, history, WINDOW)[0, 0]
-    h0 = 0.01 * (31 + 28 + 31)
-    assert got == pytest.approx(math.exp(-h0 * math.exp(-0.5)) - math.exp(-h0))
+
+
+def test_the_true_effect_on_the_label_of_a_customer_still_here() -> None:
+    """The label over January-March fires when the customer drops out in a month early
+    enough to have drained half their assets by March's end (2 months to drain: January
+    or February), with no own transaction before. A constant hazard r and transaction
+    rate l a day, per month: r / (r + l) x (exp(-A(month start)) - exp(-A(month end))),
+    A = (r + l) x days since January 1st; the contact multiplies r by exp(-0.5) for all
+    three months."""
+    cust = one_customer(
+        first_dropout_day=JAN + 400,
+        dropout_day=JAN + 400,
+        lambda_week=7 * 0.02,  # 0.02 own transactions a day
+        drain_months=2,
+        close_draw=0.99,  # never a closure
+    )
+    got = true_effect(cust, history_of(cust, 0.5, np.zeros((1, 6))), np.array([0.05]), WINDOW)
+
+    def fires(r: float) -> float:
+        a = r + 0.02
+        return r / a * (1 - math.exp(-a * 31)) + r / a * (math.exp(-a * 31) - math.exp(-a * 59))
+
+    assert got[0, 0] == pytest.approx(fires(0.01) - fires(0.01 * math.exp(-0.5)))
 
 
 def test_the_true_effect_on_a_customer_silently_gone_is_the_chance_to_win_them_back() -> None:
-    cust = one_customer()  # left mid-February
+    """Gone in February with 2 months to drain: by May's end (the window from March) the
+    assets are down to the residual, well below half of February's end: without the
+    contact the label fires, so the effect is the chance of winning them back."""
+    cust = one_customer(drain_months=2, close_draw=0.99, lambda_week=7.0)  # left mid-February
     chance = np.zeros((1, 6))
     chance[0, 2] = 0.3  # March: reachable
-    history = ContactHistory(
-        counts=np.zeros((1, 6), dtype=int),
-        first_dropout_day=cust["first_dropout_day"],
-        winback_day=cust["winback_day"],
-        dropout_day=cust["dropout_day"],
-        effect=np.full((1, 6), 0.5),
-        winback_chance=chance,
-        multiplier=np.ones((1, 6)),
-    )
-    got = true_effect(cust, history, WINDOW)[0]
+    got = true_effect(cust, history_of(cust, 0.5, chance), np.array([0.05]), WINDOW)[0]
     assert got[2] == 0.3 and got[3] == 0.0  # beyond reach after the chance fades
     assert got[0] > 0  # still here in January: prevention
 

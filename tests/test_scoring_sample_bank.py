@@ -4,8 +4,9 @@ outputs, determinism, and recovery of the generator's ground truth.
 Margins asserted (the sample bank's process is Pareto/NBD-like with extra heterogeneity:
 value segments, a digital-enrolment rate multiplier, satisfaction and branch effects):
 - Pareto/NBD in daily units recovers the population's mean purchase rate within 15%
-  (lifetimes counts at most one event a day, so it undercounts a little) and the mean
-  dropout rate within 25% (two years show few dropouts);
+  (lifetimes counts at most one event a day, so it undercounts a little) and the
+  dropout rate customers lived with within 25% (two years show few dropouts; contacts
+  moved some);
 - P(alive) ranks customers who truly have not dropped out above those who have:
   ROC-AUC >= 0.70 (0.729 on this bank; 0.755 before RMs' contacts changed hazards for
   months at a time, which a constant-dropout model cannot follow);
@@ -105,8 +106,20 @@ def test_pareto_nbd_recovers_the_true_process(bank):
     rate_per_week = p["r"] / p["alpha"] * 7
     dropout_per_week = p["s"] / p["beta"] * 7
     assert rate_per_week == pytest.approx(t["lambda_week"].mean(), rel=0.15)
-    # the dropout rate customers lived with: RMs' contacts lowered some hazards for months
-    assert dropout_per_week == pytest.approx(t["mu_week_contacted"].mean(), rel=0.25)
+    assert dropout_per_week == pytest.approx(lived_dropout_rate(t), rel=0.25)
+
+
+def lived_dropout_rate(t: pd.DataFrame) -> float:
+    """The dropout rate the customers lived with, a week: final dropouts inside the window
+    over the weeks they were customers in it. RMs' contacts lowered some hazards for
+    months and won some leavers back, so the generator's mu_week (the rate without
+    contacts) overstates it."""
+    start, end = AS_OF - pd.DateOffset(months=24) + pd.Timedelta(days=1), AS_OF
+    opened = pd.to_datetime(t["open_date"]).clip(lower=start)
+    left = pd.to_datetime(t["attrition_date"])
+    until = left.fillna(end + pd.Timedelta(days=1)).clip(upper=end + pd.Timedelta(days=1))
+    weeks = ((until - opened).dt.days / 7).clip(lower=0)
+    return float(left.between(start, end).sum() / weeks.sum())
 
 
 def test_p_alive_separates_the_truly_alive(bank):

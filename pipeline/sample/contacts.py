@@ -128,7 +128,6 @@ class ContactHistory:
     dropout_day: np.ndarray
     effect: np.ndarray
     winback_chance: np.ndarray
-    multiplier: np.ndarray  # the hazard multiplier each month from the contacts made
 
 
 def simulate_contacts(
@@ -203,8 +202,7 @@ def simulate_contacts(
             moved = dropout_with_contacts(cust, _pad(multiplier, months), window)
             first = np.where(first > bounds[m], moved, first)
             final = np.where(back == P.NO_DAY, first, final)
-    multiplier = hazard_multiplier(counts > 0, effect)
-    return ContactHistory(counts, first, back, final, effect, chance, multiplier)
+    return ContactHistory(counts, first, back, final, effect, chance)
 
 
 def _pad(multiplier: np.ndarray, months: int) -> np.ndarray:
@@ -215,33 +213,69 @@ def _pad(multiplier: np.ndarray, months: int) -> np.ndarray:
 
 
 def true_effect(
-    cust: dict[str, np.ndarray], history: ContactHistory, window: P.Window
+    cust: dict[str, np.ndarray], history: ContactHistory, residual: np.ndarray, window: P.Window
 ) -> np.ndarray:
-    """Per customer and window month, by how much a contact that month lowers the chance
-    the customer is lost (gone, and not won back) at the end of TRUTH_HORIZON_MONTHS,
-    other contacts aside: for a customer still here, exp(-H1) - exp(-H0), H the
-    cumulative hazard over the horizon with and without the contact; for one who has
-    silently left and not been won back, the chance the contact wins them back; 0
-    otherwise (not yet open, closed, or beyond reach)."""
+    """Per customer and window month m, by how much a contact in m lowers the probability
+    that the bank's churn label fires over the TRUTH_HORIZON_MONTHS months from m's start
+    -- under the default definition: assets at the end at most (1 - TRUTH_AUM_DROP_SHARE)
+    of those at the start, and no own transaction in between --, other contacts aside.
+    That label, not the dropout itself, is what a bank can learn the effect from.
+
+    - Still here at m's start: the label fires when the customer drops out within the
+      window before any own transaction, early enough for their assets to have drained
+      (a closure empties them at once); the contact lowers the hazard for
+      CONTACT_EFFECT_MONTHS months. Per month k of the window, with a constant hazard r
+      and own transactions at rate l a day, P(drop out in k, nothing before)
+      = r / (r + l) x (exp(-A(k start)) - exp(-A(k end))), A the cumulative hazard plus l
+      times the days from m's start: the effect is that sum without the contact less
+      with it.
+    - Silently gone and within reach: the chance the contact wins them back, when the
+      label would fire without it (their assets still drain by half over the window).
+    - Otherwise (not yet open, closed, dormant, beyond reach): 0.
+    Walks of the assets' level are left out (their months-ahead move averages 0)."""
     bounds = window.month_starts
-    months = window.months
-    lengths = np.diff(bounds).astype(float)
-    h, k = P.TRUTH_HORIZON_MONTHS, min(P.CONTACT_EFFECT_MONTHS, P.TRUTH_HORIZON_MONTHS)
-
-    def span(first: int, stop: int) -> float:  # days; months past the window: 30.44 each
-        return float(sum(lengths[j] if j < months else 30.44 for j in range(first, stop)))
-
-    rate = cust["mu_week"] / 7.0
+    months, h = window.months, P.TRUTH_HORIZON_MONTHS
+    keep = 1.0 - P.TRUTH_AUM_DROP_SHARE
+    lengths = np.concatenate([np.diff(bounds).astype(float), np.full(h, 30.44)])
+    rate, own = cust["mu_week"] / 7.0, cust["lambda_week"] / 7.0
+    drain = cust["drain_months"].astype(float)
+    closes = cust["close_draw"] < np.asarray(P.CLOSE_SHARE)[cust["segment"]]
     first, back, final = history.first_dropout_day, history.winback_day, history.dropout_day
+    first_m = np.searchsorted(bounds, first, side="right") - 1
+
+    def share_left(since: np.ndarray) -> np.ndarray:  # of the assets, `since` months after
+        return np.where(since > 0, np.maximum(residual, 1.0 - since / drain), 1.0)
+
     out = np.zeros((len(rate), months))
     for m in range(months):
-        reached, after = span(m, m + k), span(m + k, m + h)
-        h0 = rate * (reached + after)
-        h1 = rate * (reached * np.exp(-history.effect[:, m]) + after)
+        last = m + h - 1  # the window's last month
         returned = (back != P.NO_DAY) & (back <= bounds[m])
-        here = (cust["open_day"] <= bounds[m]) & (first > bounds[m])
-        here |= returned & (final > bounds[m])
-        out[:, m] = np.where(here, np.exp(-h1) - np.exp(-h0), history.winback_chance[:, m])
+        here = ((cust["open_day"] <= bounds[m]) & (first > bounds[m])) | (
+            returned & (final > bounds[m])
+        )
+        fire = {}
+        for contacted in (False, True):
+            total, elapsed, hazard = np.zeros(len(rate)), 0.0, np.zeros(len(rate))
+            for k in range(m, m + h):
+                r = rate * (
+                    np.exp(-history.effect[:, m])
+                    if contacted and k < m + P.CONTACT_EFFECT_MONTHS
+                    else 1.0
+                )
+                start = hazard + own * elapsed
+                hazard = hazard + r * lengths[k]
+                elapsed += lengths[k]
+                drained = closes | (share_left(np.full(len(rate), last - k, dtype=float)) <= keep)
+                total += np.where(
+                    drained,
+                    r / (r + own) * (np.exp(-start) - np.exp(-(hazard + own * elapsed))),
+                    0.0,
+                )
+            fire[contacted] = total
+        prevented = fire[False] - fire[True]
+        gone_fires = share_left(last - first_m) <= keep * share_left(m - 1 - first_m)
+        won = history.winback_chance[:, m] * gone_fires
+        out[:, m] = np.where(here, prevented, won)
     return out
 
 

@@ -112,7 +112,6 @@ class Chunk:
     contacts: dict[str, np.ndarray]
     survey: dict[str, np.ndarray]
     true_contact_effect: np.ndarray  # by how much a contact each month lowers P(leaving)
-    hazard_multiplier: np.ndarray  # what the contacts made did to the hazard each month
 
 
 def generate_chunk(setup: Setup, index: int) -> Chunk:
@@ -159,21 +158,8 @@ def generate_chunk(setup: Setup, index: int) -> Chunk:
             worse,
         )
     )
-    truth = true_effect(cust, history, window)
-    return Chunk(
-        first + 1, cust, aum, rm, values, txns, contacts, respondents, truth, history.multiplier
-    )
-
-
-def _mean_while_open(
-    values: np.ndarray, cust: dict[str, np.ndarray], window: P.Window
-) -> np.ndarray:
-    """Each customer's mean of `values` (n x months) over the months their account is
-    open at the month's end (1 when none)."""
-    open_ = cust["open_day"][:, None] <= window.month_end_days[None, :]
-    counted = open_.sum(axis=1)
-    total = np.where(open_, values, 0.0).sum(axis=1)
-    return np.where(counted > 0, total / np.maximum(counted, 1), 1.0)
+    truth = true_effect(cust, history, residual, window)
+    return Chunk(first + 1, cust, aum, rm, values, txns, contacts, respondents, truth)
 
 
 def truth_columns(setup: Setup, chunk: Chunk) -> dict[str, np.ndarray]:
@@ -189,10 +175,6 @@ def truth_columns(setup: Setup, chunk: Chunk) -> dict[str, np.ndarray]:
         "aum_end": np.nan_to_num(aum_end),
         "lambda_week": cust["lambda_week"],
         "mu_week": cust["mu_week"],
-        # the dropout rate the customer lived with: mu times the mean hazard multiplier of
-        # the contacts they got over the window's months with the account open
-        "mu_week_contacted": cust["mu_week"]
-        * _mean_while_open(chunk.hazard_multiplier, cust, window),
         "annual_dropout_probability": 1.0 - np.exp(-52.0 * cust["mu_week"]),
         "attrition_day": np.where(attrited, cust["dropout_day"], P.NO_DAY),
         "first_attrition_day": np.where(

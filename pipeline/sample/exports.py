@@ -177,7 +177,6 @@ def truth(setup: Setup, chunk: Chunk) -> pa.Table:
             "has_rm": pa.array(chunk.rm >= 0),
             "lambda_week": pa.array(t["lambda_week"]),
             "mu_week": pa.array(t["mu_week"]),
-            "mu_week_contacted": pa.array(t["mu_week_contacted"]),
             "annual_dropout_probability": pa.array(t["annual_dropout_probability"]),
             "attrition_date": att_dates,
             "attrition_month": months,

@@ -82,8 +82,8 @@ CAMPAIGN_REACH_NO_RM = 0.2
 # (from their RM, or from the branch's outbound team): the bank calls those it sees
 # leaving, which is what makes a naive comparison of called and not called mislead.
 RETENTION_ALERT_DROP = 0.1
-RETENTION_REACH = 0.5
-RETENTION_REACH_NO_RM = 0.25
+RETENTION_REACH = 0.8
+RETENTION_REACH_NO_RM = 0.4
 
 # What a contact does: for CONTACT_EFFECT_MONTHS months from the month of the contact the
 # customer's dropout hazard is multiplied by exp(-effect), the effect depending on who
@@ -92,17 +92,20 @@ CONTACT_EFFECT_MONTHS = 3
 CONTACT_EFFECT_BASE = (0.2, 0.5, 0.4, 0.3)  # by value segment: mass ... private
 CONTACT_EFFECT_UNHAPPY = 0.6  # more per unit of dissatisfaction (max(0, -satisfaction))
 CONTACT_EFFECT_FALLING = 0.8  # more when AUM fell over the last 3 months (by 5% or more)
-CALL_AVERSE_SHARE = (0.04, 0.35)  # who dislike being called: most customers, young digital ones
+CALL_AVERSE_SHARE = (0.04, 0.5)  # who dislike being called: most customers, young digital ones
 CALL_AVERSE_EFFECT = -0.4  # ...leave a little sooner after a call
 # A contact can also win back a customer who has silently left while their assets are
 # still draining: with a chance by value segment (affluent customers most: the wealthier
 # ones who leave have mostly gone to a private bank for good), more for unhappy ones,
 # fading to nothing WINBACK_MONTHS after they left; never one who dislikes being called.
 WINBACK_MONTHS = 4
-WINBACK_BASE = (0.05, 0.5, 0.25, 0.1)  # by value segment: mass ... private
+WINBACK_BASE = (0.35, 0.7, 0.45, 0.25)  # by value segment: mass ... private
 WINBACK_UNHAPPY = 0.15  # more per unit of dissatisfaction
 WINBACK_DAY = 10  # a won-back customer is back from this day of the contact's month
-TRUTH_HORIZON_MONTHS = 3  # the true effect is on being lost at the end of this many months
+# The true effect is on the bank's churn label under the default definition (configs
+# default.yml churn): assets down by this share over this many months, no own activity.
+TRUTH_HORIZON_MONTHS = 3
+TRUTH_AUM_DROP_SHARE = 0.5
 
 # Products: probability of holding each product by segment (current deposit: everyone).
 PRODUCT_HOLDING = {

@@ -2,9 +2,15 @@
 
 - rm_books.parquet: one row per (branch, RM): customers (active) in total and per tier,
   the CLV they hold, their value at risk, the share contacted within
-  features.rm_contact_days, and how many are on this month's call list.
-- a call list per RM: the RM's active customers with the most value at risk, at most
-  value_risk.rm_monthly_calls of them (an RM's month has room for so many calls).
+  features.rm_contact_days, how many are on this month's call list, how many are
+  marked "do not call", and the value the list's calls are expected to save.
+- a call list per RM, at most value_risk.rm_monthly_calls customers to call (an RM's
+  month has room for so many calls): when the contact-effect model ranks the lists
+  (pipeline.scoring.calls), the RM's active customers a contact is expected to save the
+  most value for (value_saved > 0, largest first), followed by the customers among the
+  RM's top by value at risk whom a contact is estimated to push away (do_not_call: their
+  segment's relative effect below 0 with 95% confidence) -- "do not call", unranked;
+  otherwise the customers with the most value at risk.
 - a branch's unassigned list: active customers who should have an RM -- of a tier that
   should (rm_tiers), or high value whatever their tier -- and have none, all of them, by
   value at risk, flagged "assign an RM": assigning them comes before anyone can call.
@@ -17,6 +23,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from pipeline.scoring.calls import RANKING_EFFECT, ContactEffects
 from pipeline.scoring.value_risk import ROUNDING, last_contact, ranked_by_value_at_risk
 
 CALL_LIST_COLUMNS = [
@@ -31,6 +38,9 @@ CALL_LIST_COLUMNS = [
     "churn_probability",
     "value_at_risk",
     "high_value",
+    "contact_effect",
+    "value_saved",
+    "action",
     "top_reasons",
     "last_contact_date",
 ]
@@ -50,6 +60,8 @@ UNASSIGNED_COLUMNS = [
     "last_contact_date",
 ]
 ASSIGN = "assign an RM"
+CALL = "call"
+DO_NOT_CALL = "do not call"
 
 
 def _has_rm(scores: pd.DataFrame) -> np.ndarray:
@@ -58,18 +70,35 @@ def _has_rm(scores: pd.DataFrame) -> np.ndarray:
 
 
 def call_lists(
-    scores: pd.DataFrame, as_of: date, capacity: int
+    scores: pd.DataFrame, as_of: date, capacity: int, effects: ContactEffects
 ) -> dict[tuple[str, str], pd.DataFrame]:
-    """(branch_id, rm_id) -> the RM's call list, by value at risk, at most `capacity`."""
+    """(branch_id, rm_id) -> the RM's call list (see the module): ranked by expected
+    value saved when the contact effect ranks the lists, else by value at risk."""
     ranked = ranked_by_value_at_risk(scores[_has_rm(scores)], as_of)
     out = {}
     for (branch, rm), part in ranked.groupby(
         [ranked["branch_id"].astype(str), ranked["rm_id"].astype(str)], sort=True
     ):
-        top = part.head(capacity)
-        top = top.assign(rank=np.arange(1, len(top) + 1)).round(ROUNDING)
+        if effects.ranking == RANKING_EFFECT:
+            top = _by_value_saved(part, capacity)
+        else:
+            top = part.head(capacity).assign(action=CALL)
+        rank = np.where(top["action"] == CALL, np.cumsum(top["action"] == CALL), np.nan)
+        top = top.assign(rank=pd.array(rank, dtype="Int64")).round(ROUNDING)
         out[(branch, rm)] = top[CALL_LIST_COLUMNS].reset_index(drop=True)
     return out
+
+
+def _by_value_saved(part: pd.DataFrame, capacity: int) -> pd.DataFrame:
+    """An RM's customers (by value at risk) to call, by expected value saved, then the
+    "do not call" ones among their top `capacity` by value at risk."""
+    effect = part["contact_effect"].to_numpy(dtype=float)
+    saved = part["value_saved"].to_numpy(dtype=float)
+    worth = (effect > 0) & (saved > 0)  # NaN compares False: no estimate, not listed
+    calls = part[worth].sort_values(["value_saved", "customer_id"], ascending=[False, True])
+    harmful = part.head(capacity)
+    harmful = harmful[harmful["do_not_call"].to_numpy(dtype=bool)]
+    return pd.concat([calls.head(capacity).assign(action=CALL), harmful.assign(action=DO_NOT_CALL)])
 
 
 def unassigned(
@@ -119,7 +148,20 @@ def rm_books(
         book[f"customers__{tier}"] = (
             by_tier[tier].reindex(book.index, fill_value=0) if tier in by_tier else 0
         )
-    book["call_list"] = [len(calls.get(key, ())) for key in book.index]
+    book["call_list"] = [_count(calls.get(key), CALL) for key in book.index]
+    book["do_not_call"] = [_count(calls.get(key), DO_NOT_CALL) for key in book.index]
+    book["expected_value_saved"] = [_saved(calls.get(key)) for key in book.index]
     book = book.reset_index()
     book.insert(0, "period", period)
     return book.astype({"high_value_customers": "int64", "customers": "int64"})
+
+
+def _count(calls: pd.DataFrame | None, action: str) -> int:
+    return 0 if calls is None else int((calls["action"] == action).sum())
+
+
+def _saved(calls: pd.DataFrame | None) -> float:
+    """The value a list's calls are expected to save (0 when not estimated)."""
+    if calls is None:
+        return 0.0
+    return float(calls.loc[calls["action"] == CALL, "value_saved"].fillna(0.0).sum())

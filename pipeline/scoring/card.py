@@ -41,6 +41,16 @@ SCORE_COLUMNS = {
     "clv_decile": "1-10 by CLV, ties share the lowest decile",
     "high_value": "among the top value_risk.high_value_share of active customers by CLV",
     "value_risk_quadrant": "retain now / protect / win back cheaply / develop",
+    "contact_effect": "by how much an RM's contact this month lowers the probability of leaving "
+    "within churn.horizon_months (null: not estimated, or the customer outside overlap)",
+    "contact_propensity": "the probability the bank would contact the customer this month, "
+    "as it has chosen whom to contact (null: not estimated)",
+    "value_saved": "expected value saved by a contact: contact_effect x clv - "
+    "contact_effect.contact_cost (currency; null: not estimated)",
+    "do_not_call": "a contact is estimated to raise the chance of leaving in the customer's "
+    "segment, with 95% confidence",
+    "call_action": "on the RM's call list this month: call, do not call, or null (not listed)",
+    "call_rank": "rank on the RM's call list (null: not to call)",
     "top_reasons": "features most out of line on the risky side (robust z >= 1)",
 }
 
@@ -55,6 +65,7 @@ def build_card(
     scores: pd.DataFrame,
     s: ScoreSettings,
     drift: dict[str, Any] | None = None,
+    contact_effect: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything a reader needs to trust (or not) the scores; warnings gathered at the top
     (a measure that shifted since the previous period among them; see pipeline.drift)."""
@@ -66,6 +77,11 @@ def build_card(
     elif churn.get("warning"):
         warnings.append(churn["warning"])
     warnings += value["warnings"]
+    if contact_effect and contact_effect.get("status") == "fallback":
+        warnings.append(
+            "Call lists are ranked by value at risk, not by the effect of a contact: "
+            + contact_effect["message"]
+        )
     if drift:
         warnings += drift["warnings"]
     quadrant_counts = scores["value_risk_quadrant"].value_counts().sort_index()
@@ -79,6 +95,7 @@ def build_card(
         "clv_validation": validation,
         "churn": churn,
         "value": value,
+        "contact_effect": contact_effect,
         "value_risk": {
             "high_value_share": s.high_value_share,
             "high_risk": "churn_band high"
@@ -117,6 +134,15 @@ def summary_text(card: dict[str, Any], n_watchlists: int) -> str:
     )
     check = value["validation"]
     lines.append(f"  value validation: {check['verdict'] or check.get('warning')}")
+    effect = card.get("contact_effect") or {}
+    if effect.get("status") == "ok":
+        lines.append(
+            f"  call lists: ranked by expected value saved (a contact's effect, estimated on "
+            f"{effect['customers']['final']:,} customers, {effect['contacted']['final']:,} "
+            f"contacted; average effect {effect['average_effect']['effect']:+.4f})"
+        )
+    elif effect:
+        lines.append(f"  call lists: ranked by value at risk -- {effect['message']}")
     counts = card["value_risk"]["quadrant_counts"]
     lines.append(
         f"  high value: {value['high_value_customers']:,}; retain now: "

@@ -190,11 +190,13 @@ def labelled_matrix(
 @dataclass(frozen=True)
 class Window:
     """A label window's labelled customers (ids, sorted), their model inputs X (row i is
-    customer i) and labels y (1 = churned)."""
+    customer i), labels y (1 = churned) and, for who they are beyond the model inputs,
+    `context`: branch_id, tier and has_rm at the window's start (row i is customer i)."""
 
     ids: pd.Series
     X: pd.DataFrame
     y: np.ndarray
+    context: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -236,7 +238,33 @@ def window(engine: Engine, start: date, end: date, plan: ChurnPlan, s: ScoreSett
     features = customer_features(engine, start, s.features)
     labels = label_window(engine, features, start, end, s.churn)
     X, y = labelled_matrix(features, labels, list(plan.columns), list(s.tier_names))
-    return Window(labels["customer_id"].reset_index(drop=True), X, y)
+    rows = labels["row"].to_numpy()
+    segments = s.contact_effect.segments
+    return Window(
+        labels["customer_id"].reset_index(drop=True), X, y, context(features, segments, rows)
+    )
+
+
+def context(
+    features: pd.DataFrame, segments: tuple[str, ...] = (), rows: np.ndarray | None = None
+) -> pd.DataFrame:
+    """branch_id, tier, has_rm (an RM is assigned) and segment (the values of the mart's
+    `segments` columns joined by " / "; "" without any) of the mart's customers (or its
+    `rows`, by position), indexed from 0."""
+    part = features if rows is None else features.take(rows)
+    rm = part["rm_id"]
+    segment = pd.Series("", index=part.index)
+    for i, name in enumerate(c for c in segments if c in part.columns):
+        text = part[name].astype("string").fillna("unknown")
+        segment = text if i == 0 else segment + " / " + text
+    return pd.DataFrame(
+        {
+            "branch_id": part["branch_id"].astype(str).to_numpy(),
+            "tier": part["tier"].astype(str).to_numpy(),
+            "has_rm": (rm.notna() & (rm.astype(str).str.strip() != "")).to_numpy(),
+            "segment": segment.astype(str).to_numpy(),
+        }
+    )
 
 
 def train_window(engine: Engine, plan: ChurnPlan, s: ScoreSettings) -> Window:

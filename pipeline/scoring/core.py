@@ -33,13 +33,22 @@ from pipeline.periods import as_of_date, previous_period
 from pipeline.scoring import churn
 from pipeline.scoring import churn_model as cm
 from pipeline.scoring.books import call_lists, rm_books, unassigned
+from pipeline.scoring.calls import (
+    ContactEffects,
+    check_effect,
+    contact_effects,
+    fit_evaluation,
+    fit_final,
+)
 from pipeline.scoring.card import SCORE_COLUMNS, build_card, value_card
+from pipeline.scoring.closed_loop import closed_loop
 from pipeline.scoring.clv import score_clv
+from pipeline.scoring.effect_data import effect_data, plan_effect
 from pipeline.scoring.profit import MonthlyProfit, monthly_profit
 from pipeline.scoring.settings import ScoreSettings
 from pipeline.scoring.summary import btyd_summaries, calibration_end
 from pipeline.scoring.validation import validate_clv
-from pipeline.scoring.value import customer_value, high_value, validate_value
+from pipeline.scoring.value import customer_value, high_value, validate_value, value_at
 from pipeline.scoring.value_risk import branch_scores, clv_deciles, quadrants, watchlists
 from pipeline.steps import Skipped, Step, run_steps
 
@@ -122,9 +131,47 @@ def assemble(
     return out.sort_values("customer_id", kind="stable").reset_index(drop=True), notes
 
 
-def scores_table(scored: pd.DataFrame, period: str) -> pd.DataFrame:
-    """customer_scores.parquet: the period, then SCORE_COLUMNS."""
-    return scored.assign(period=period)[["period", *SCORE_COLUMNS]]
+def with_effects(scored: pd.DataFrame, effects: ContactEffects, s: ScoreSettings) -> pd.DataFrame:
+    """The scores with each customer's contact effect and propensity (null when the
+    effect does not rank the lists) and the value a contact saves: effect x CLV less
+    contact_effect.contact_cost, for active customers with an effect."""
+    if effects.scores is None:
+        return scored.assign(
+            contact_effect=np.nan, contact_propensity=np.nan, value_saved=np.nan, do_not_call=False
+        )
+    out = join_on_key(scored, effects.scores, "scores and contact effects")
+    active = (out["status"] == "active").to_numpy()
+    effect = np.where(active, out["contact_effect"].to_numpy(dtype=float), np.nan)
+    out["contact_effect"] = effect
+    out["value_saved"] = effect * out["clv"].to_numpy(dtype=float) - s.contact_effect.contact_cost
+    out["do_not_call"] = out["do_not_call"].to_numpy(dtype=bool) & active
+    return out
+
+
+def value_at_test_start(
+    profit: MonthlyProfit, test_ids: pd.Series, model_on_test: np.ndarray, s: ScoreSettings
+) -> np.ndarray:
+    """The test window's customers' value as seen at its start (pipeline.scoring.value
+    value_at, with the churn model trained before then)."""
+    h = s.churn.horizon_months
+    return value_at(profit, test_ids, model_on_test, h, h, s.value)
+
+
+def scores_table(
+    scored: pd.DataFrame, period: str, calls: dict[tuple[str, str], pd.DataFrame]
+) -> pd.DataFrame:
+    """customer_scores.parquet: the period, then SCORE_COLUMNS -- the last two from the
+    call lists: call_action ("call", "do not call" or null) and call_rank."""
+    listed = pd.concat(list(calls.values())) if calls else None
+    if listed is None or not len(listed):
+        out = scored.assign(call_action=None, call_rank=pd.array([pd.NA] * len(scored), "Int64"))
+    else:
+        part = listed[["customer_id", "action", "rank"]].rename(
+            columns={"action": "call_action", "rank": "call_rank"}
+        )
+        part = part.assign(customer_id=part["customer_id"].astype(str))
+        out = scored.merge(part, on="customer_id", how="left", validate="one_to_one")
+    return out.assign(period=period)[["period", *SCORE_COLUMNS]]
 
 
 def card(
@@ -138,9 +185,14 @@ def card(
     value_check: dict[str, Any],
     s: ScoreSettings,
     drift: dict[str, Any],
+    effects: ContactEffects,
+    loop: list[dict[str, Any]],
 ) -> dict[str, Any]:
     value = value_card(scored, value_notes, value_check, s)
-    return build_card(period, as_of, clv_card, validation, churned.card, value, scored, s, drift)
+    effect = {**effects.card, "closed_loop": loop}
+    return build_card(
+        period, as_of, clv_card, validation, churned.card, value, scored, s, drift, effect
+    )
 
 
 def profit_months(s: ScoreSettings) -> int:
@@ -240,19 +292,37 @@ SCORE_STEPS = (
     Step("value_check", check_value,
          ("profit", "test_ids", "model_on_test", "train_y", "settings")),
     Step("value_check_section", value_check_section, ("value_check",), takes_skipped=True),
-    # 5. the scores, the lists a branch acts on, branch figures and the model card
-    Step("scored", assemble, ("features", "clv", "churn", "profit", "settings"),
-         outputs=("scored", "value_notes")),
-    Step("scores", scores_table, ("scored", "period")),
+    # 5. the effect of an RM's contact: history with who was contacted, the DR-learner
+    #    fitted twice (to check it out of time, and on the latest windows), the verdict
+    Step("effect_plan", plan_effect, ("engine", "history", "features", "settings"),
+         takes_skipped=True),
+    Step("effect_data", effect_data,
+         ("engine", "effect_plan", "train_window", "test_window", "usable_columns", "settings")),
+    Step("effect_evaluation", fit_evaluation, ("effect_data", "effect_settings"), limits=MODEL),
+    Step("effect_final", fit_final, ("effect_data", "effect_settings"), limits=MODEL),
+    Step("value_at_test_start", value_at_test_start,
+         ("profit", "test_ids", "model_on_test", "settings")),
+    Step("effect_check", check_effect,
+         ("effect_evaluation", "effect_final", "effect_data", "value_at_test_start",
+          "model_on_test", "effect_settings"), limits=MODEL),
+    Step("contact_effects", contact_effects,
+         ("features", "effect_plan", "effect_data", "effect_evaluation", "effect_final",
+          "effect_check", "usable_columns", "settings"), takes_skipped=True, limits=MODEL),
+    # 6. the scores, the lists a branch acts on, branch figures and the model card
+    Step("valued", assemble, ("features", "clv", "churn", "profit", "settings"),
+         outputs=("valued", "value_notes")),
+    Step("scored", with_effects, ("valued", "contact_effects", "settings")),
+    Step("call_lists", call_lists, ("scored", "as_of", "rm_monthly_calls", "contact_effects")),
+    Step("scores", scores_table, ("scored", "period", "call_lists")),
     Step("watchlists", watchlists, ("scored", "as_of", "watchlist_size")),
-    Step("call_lists", call_lists, ("scored", "as_of", "rm_monthly_calls")),
     Step("unassigned", unassigned, ("scored", "as_of", "rm_tiers")),
     Step("rm_books", rm_books, ("scored", "call_lists", "tier_names", "rm_contact_days", "period")),
-    Step("branch_scores", branch_scores, ("scores", "period")),
+    Step("branch_scores", branch_scores, ("scores", "period", "call_lists")),
     Step("drift", drift_section, ("previous_period", "feature_drift", "previous_scores", "scores")),
+    Step("closed_loop", closed_loop, ("engine", "previous_lists", "period", "churn_settings")),
     Step("card", card,
          ("period", "as_of", "clv_card", "clv_validation", "churn", "scored", "value_notes",
-          "value_check_section", "settings", "drift")),
+          "value_check_section", "settings", "drift", "contact_effects", "closed_loop")),
 )
 # fmt: on
 
@@ -265,6 +335,7 @@ def score_period(
     previous_scores: pd.DataFrame | None = None,
     previous_features: pd.DataFrame | None = None,
     workers: int = 1,
+    previous_lists: dict[str, pd.DataFrame | None] | None = None,
 ) -> ScoreResult:
     """Scores, model card and watchlists for `period` from its features mart.
 
@@ -285,6 +356,7 @@ def score_period(
         "previous_as_of": as_of_date(before),
         "previous_features": previous_features,
         "previous_scores": previous_scores,
+        "previous_lists": previous_lists or {},
         "settings": s,
         "clv_settings": s.clv,
         "churn_settings": s.churn,
@@ -297,6 +369,7 @@ def score_period(
         "tier_names": s.tier_names,
         "rm_contact_days": s.rm_contact_days,
         "value_settings": s.value,
+        "effect_settings": s.contact_effect,
         "profit_months": profit_months(s),
         "locale": s.locale,
         "model_threads": churn.model_threads(len(features)),

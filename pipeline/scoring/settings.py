@@ -112,10 +112,42 @@ class ValueSettings:
 
 
 @dataclass(frozen=True)
+class ContactEffectSettings:
+    """How the effect of an RM's contact is estimated and used (`contact_effect`)."""
+
+    contact_cost: float
+    segments: tuple[str, ...]
+    windows: int
+    max_training_rows: int
+    folds: int
+    overlap: tuple[float, float]
+    min_contacts: int
+    min_overlap_share: float
+    random_state: int
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any]) -> ContactEffectSettings:
+        c = cfg["contact_effect"]
+        low, high = (float(x) for x in c["overlap"])
+        return cls(
+            contact_cost=float(c["contact_cost"]),
+            segments=tuple(str(x) for x in c["segments"]),
+            windows=int(c["windows"]),
+            max_training_rows=int(c["max_training_rows"]),
+            folds=int(c["folds"]),
+            overlap=(low, high),
+            min_contacts=int(c["min_contacts"]),
+            min_overlap_share=float(c["min_overlap_share"]),
+            random_state=int(cfg["churn"]["random_state"]),
+        )
+
+
+@dataclass(frozen=True)
 class ScoreSettings:
     clv: ClvSettings
     churn: ChurnSettings
     value: ValueSettings
+    contact_effect: ContactEffectSettings
     features: FeatureSettings  # to build the mart at earlier month ends (churn training)
     tier_names: tuple[str, ...]
     rm_tiers: tuple[str, ...]
@@ -131,6 +163,7 @@ class ScoreSettings:
             clv=ClvSettings.from_config(cfg),
             churn=ChurnSettings.from_config(cfg),
             value=ValueSettings.from_config(cfg),
+            contact_effect=ContactEffectSettings.from_config(cfg),
             features=FeatureSettings.from_config(cfg),
             tier_names=tuple(t["name"] for t in cfg["tiers"]),
             rm_tiers=tuple(cfg["rm_tiers"]),

@@ -20,6 +20,7 @@ from pipeline.errors import InputError
 from pipeline.io import promote_on_success, read_parquet, write_csv, write_json, write_parquet
 from pipeline.periods import as_of_date, previous_period
 from pipeline.scoring.card import summary_text
+from pipeline.scoring.closed_loop import LOOP_COLUMNS, list_periods
 from pipeline.scoring.core import score_period
 from pipeline.scoring.settings import ScoreSettings
 from pipeline.sheets import write_xlsx
@@ -49,10 +50,14 @@ def run_score(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
     before = previous_period(period)
     previous_scores = _stored(catalog.customer_scores(before), SCORE_MEASURES)
     previous_features = _stored(catalog.customer_features(before), KEY_FEATURES)
+    lists = {  # earlier call lists, for the closed loop
+        earlier: _stored(catalog.customer_scores(earlier), LOOP_COLUMNS)
+        for earlier in list_periods(period, settings.churn.horizon_months)
+    }
     engine = connect_engine(cfg, catalog.interim_dir)  # engine: duckdb | spark
     try:
         result = score_period(
-            engine, features, period, settings, previous_scores, previous_features, WORKERS
+            engine, features, period, settings, previous_scores, previous_features, WORKERS, lists
         )
     finally:
         engine.close()

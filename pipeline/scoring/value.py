@@ -161,6 +161,27 @@ def high_value(clv: pd.Series, active: np.ndarray, share: float) -> np.ndarray:
     return active & (values >= cut)
 
 
+def value_at(
+    profit: MonthlyProfit,
+    customer_id: pd.Series,
+    p_leave: np.ndarray,
+    months_back: int,
+    churn_horizon: int,
+    s: ValueSettings,
+) -> np.ndarray:
+    """What each customer (`customer_id`, 0 when unknown) was worth as seen `months_back`
+    months before as-of: their monthly profit run rate then, kept with the hazard of
+    `p_leave` over churn_horizon and discounted over the CLV horizon -- the CLV formula
+    without the BTYD part, on what was known then."""
+    rows = pd.Index(profit.customer_id).get_indexer(customer_id.astype(str))
+    rate = run_rate_profit(profit, months_back, s.run_rate_months)
+    hazard = monthly_hazard(p_leave, churn_horizon)
+    factor = retention_factor(
+        hazard, s.horizon_months, monthly_discount_rate(s.discount_rate_annual)
+    )
+    return np.where(rows >= 0, rate[rows] * factor, 0.0)
+
+
 # --- the check out of time --------------------------------------------------------------
 
 

@@ -51,6 +51,8 @@ ROUNDING = {
     "clv": 2,
     "value_at_risk": 2,
     "churn_probability": 4,
+    "contact_effect": 4,
+    "value_saved": 2,
 }
 
 
@@ -128,6 +130,9 @@ BRANCH_SCORE_COLUMNS = (
     "value_at_risk_share",
     "clv_per_customer",
     "in_btyd_customers",
+    "call_list_customers",
+    "expected_value_saved",
+    "do_not_call_customers",
 )
 
 
@@ -142,14 +147,21 @@ MONEY_TOTALS = (
 )
 
 
-def branch_scores(scores: pd.DataFrame, period: str) -> pd.DataFrame:
+def branch_scores(
+    scores: pd.DataFrame,
+    period: str,
+    calls: dict[tuple[str, str], pd.DataFrame] | None = None,
+) -> pd.DataFrame:
     """branch_scores.parquet: per branch (sorted) and network-wide, the customers active
     at as-of, those the churn model scored, those in the high band and their share of
     the scored (null without a model), the customers to "retain now" and the high-value
     ones; the active customers' monthly profit by component, CLV (and per customer) and
-    value at risk (and its share of CLV), the value at risk of the high-value ones, and
-    how many the BTYD model covers. The report shows these numbers; it does not count
-    them again."""
+    value at risk (and its share of CLV), the value at risk of the high-value ones, how
+    many the BTYD model covers; and from the RMs' call lists (`calls`), the customers to
+    call, the value those calls are expected to save (0 when the lists are ranked by
+    value at risk) and the customers marked "do not call". The report shows these
+    numbers; it does not count them again."""
+    listed = pd.concat(list((calls or {}).values())) if calls else None
     active = scores[scores["status"] == "active"]
     scopes = [
         ("branch", str(b), active[active["branch_id"].astype(str) == str(b)])
@@ -178,8 +190,23 @@ def branch_scores(scores: pd.DataFrame, period: str) -> pd.DataFrame:
                 else None,
                 "clv_per_customer": money["clv"] / len(part) if len(part) else None,
                 "in_btyd_customers": int(part["in_btyd"].sum()),
+                **_call_totals(listed, branch),
             }
         )
     out = pd.DataFrame(rows, columns=list(BRANCH_SCORE_COLUMNS))
     shares = ("high_risk_share", "value_at_risk_share", "clv_per_customer")
     return out.astype({c: "float64" for c in shares})
+
+
+def _call_totals(listed: pd.DataFrame | None, branch: str | None) -> dict[str, float | int]:
+    """A branch's (None: the network's) customers to call, the value those calls are
+    expected to save, and its customers marked "do not call", from the call lists."""
+    if listed is None or not len(listed):
+        return {"call_list_customers": 0, "expected_value_saved": 0.0, "do_not_call_customers": 0}
+    mine = listed if branch is None else listed[listed["branch_id"].astype(str) == branch]
+    call = mine["action"] == "call"
+    return {
+        "call_list_customers": int(call.sum()),
+        "expected_value_saved": float(mine.loc[call, "value_saved"].fillna(0.0).sum()),
+        "do_not_call_customers": int((mine["action"] == "do not call").sum()),
+    }
