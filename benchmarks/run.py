@@ -128,6 +128,12 @@ def markdown(result: dict) -> str:
         )
     lines.append("")
     lines.append(f"Ingest through scores: {result['pipeline_to_scores_seconds']:.1f} s.")
+    if result.get("contact_effect_seconds") is not None:
+        off = result["score_without_contact_effect"]["seconds"]
+        lines.append(
+            f"The contact-effect model adds {result['contact_effect_seconds']:.1f} s to score "
+            f"(score with it switched off: {off:.1f} s)."
+        )
     if result.get("per_branch_report_seconds") is not None:
         lines.append(f"Reports: {result['per_branch_report_seconds']:.2f} s per branch.")
     if result.get("lifetimes_only"):
@@ -227,6 +233,17 @@ def main(
         click.echo(f"{stage} ...")
         result["stages"][stage] = timed([*CRM, *args], env)
         click.echo(f"  {result['stages'][stage]}")
+    if "score" in result["stages"]:
+        # what the contact-effect model adds to score: the stage again with it switched off
+        # (last, so the stages above ran with the default config)
+        off = work_dir / "contact_effect_off.yml"
+        off.write_text("contact_effect: {enabled: false}\n", encoding="utf-8")
+        click.echo("score without the contact-effect model ...")
+        without = timed([*CRM, "--config", str(off), "score", "--period", end_month], env)
+        result["score_without_contact_effect"] = without
+        result["contact_effect_seconds"] = round(
+            result["stages"]["score"]["seconds"] - without["seconds"], 2
+        )
     import duckdb
 
     txns_path = data / "interim" / "transactions.parquet"

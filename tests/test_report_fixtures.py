@@ -27,6 +27,7 @@ from pipeline.io import write_csv, write_json, write_parquet
 from pipeline.periods import as_of_date, previous_period
 from pipeline.schema import PRODUCTS
 from pipeline.scoring.books import call_lists, rm_books, unassigned
+from pipeline.scoring.calls import RANKING_VALUE_AT_RISK, ContactEffects
 from pipeline.scoring.value_risk import WATCHLIST_COLUMNS, branch_scores
 from pipeline.survey.analysis import analyse_survey
 from pipeline.survey.definition import load_definition
@@ -172,7 +173,10 @@ def make_watchlist(scores: pd.DataFrame, branch: str, as_of) -> pd.DataFrame:
 def rm_lists(scores: pd.DataFrame, features: pd.DataFrame, s: FeatureSettings, as_of):
     """The score stage's RM books and unassigned lists of the fixture's scores."""
     scored = scores.merge(features[["customer_id", "days_since_rm_contact"]], on="customer_id")
-    calls = call_lists(scored, as_of, 5)
+    # no contact-effect model in the fixture: the lists by value at risk
+    scored = scored.assign(contact_effect=np.nan, value_saved=np.nan, do_not_call=False)
+    effects = ContactEffects(scores=None, ranking=RANKING_VALUE_AT_RISK, card={})
+    calls = call_lists(scored, as_of, 5, effects)
     books = rm_books(scored, calls, s.tier_names, s.rm_contact_days, PERIOD)
     return books, unassigned(scored, as_of, s.rm_tiers)
 

@@ -115,6 +115,7 @@ class ValueSettings:
 class ContactEffectSettings:
     """How the effect of an RM's contact is estimated and used (`contact_effect`)."""
 
+    enabled: bool
     contact_cost: float
     segments: tuple[str, ...]
     windows: int
@@ -130,6 +131,7 @@ class ContactEffectSettings:
         c = cfg["contact_effect"]
         low, high = (float(x) for x in c["overlap"])
         return cls(
+            enabled=bool(c["enabled"]),
             contact_cost=float(c["contact_cost"]),
             segments=tuple(str(x) for x in c["segments"]),
             windows=int(c["windows"]),
