@@ -10,8 +10,10 @@ applied -- or the reason RMs' lists stay ranked by value at risk.
   decile, and the value a contact saves in the top tenth of customers when ranked by
   expected value saved, by churn risk and by value at risk.
 - contact_effects: the verdict -- the effect ranks the lists when there were enough
-  contacts, enough overlap, and the check found the ranking better than value at risk
-  -- the card's section and, when used, each customer's effect at as-of.
+  contacts, enough overlap, evidence that a contact lowers the chance of leaving (the
+  segments' mean relative effect's interval above 0), and the check did not find the
+  ranking worse than value at risk (the whole interval of the difference below 0) --
+  the card's section and, when used, each customer's effect at as-of.
 """
 
 from __future__ import annotations
@@ -219,7 +221,7 @@ def contact_effects(
             "overall_se": learner.relative_.overall_se,
             "spread": learner.relative_.spread,
             "segments": list(s.contact_effect.segments),
-            "by_segment": learner.relative_.table.to_dict(orient="records"),
+            "by_segment": _records(learner.relative_.table),
         },
         by_branch=effects_by(
             rows.context["branch_id"].iloc[learner.rows_],
@@ -272,3 +274,10 @@ def contact_effects(
     log.debug("contact effect fits: %.1fs", evaluation.seconds + final.seconds)
     card["scored_outside_overlap"] = int((~in_overlap).sum())
     return ContactEffects(frame, RANKING_EFFECT, card)
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """A table's rows for the card, with a non-finite number (a standard error no one
+    could compute: a single customer) as null."""
+    clean = table.astype(object).where(table.notna() & ~table.isin([np.inf, -np.inf]), None)
+    return clean.to_dict(orient="records")
