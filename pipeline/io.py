@@ -19,6 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.spreadsheet import neutralise, restore
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 # (temporary, target) renames held back by an active promote_on_success block
@@ -113,6 +115,20 @@ def remove_output(target: Path) -> None:
         pending.append((None, Path(target)))
 
 
+def remove_unwritten(folder: Path, patterns: tuple[str, ...], written: list[Path]) -> list[Path]:
+    """Remove (with the stage's outputs: remove_output) the files in `folder` matching a
+    stage's own `patterns` that it did not write this time -- the watchlist and reports
+    of a branch that is gone -- so a folder holds one generation of that stage's files."""
+    keep = {os.path.abspath(p) for p in written}
+    stale = sorted(
+        {p for pattern in patterns for p in Path(folder).glob(pattern) if p.is_file()}
+        - {p for p in Path(folder).glob("*") if os.path.abspath(p) in keep}
+    )
+    for path in stale:
+        remove_output(path)
+    return stale
+
+
 def remove_stale_temporaries(folder: Path) -> list[Path]:
     """Delete the hidden `.name.*.tmp` files a killed writer left under `folder`.
 
@@ -170,7 +186,15 @@ def write_with(target: Path, writer: Callable[[Path], None]) -> Path:
 
 
 def write_csv(df: pd.DataFrame, target: Path, **kwargs: Any) -> Path:
-    return write_with(target, lambda tmp: df.to_csv(tmp, index=False, **kwargs))
+    """Write a frame as CSV for people to open: text a spreadsheet would run as a
+    formula is quoted (pipeline.spreadsheet); read it back with read_csv."""
+    safe = neutralise(df)
+    return write_with(target, lambda tmp: safe.to_csv(tmp, index=False, **kwargs))
+
+
+def read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
+    """A CSV written by write_csv, its text cells exactly as they were given."""
+    return restore(pd.read_csv(path, **kwargs))
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
