@@ -19,7 +19,9 @@ from pipeline.errors import CrmError, InputError
 from pipeline.io import promote_on_success
 from pipeline.periods import parse_period
 from pipeline.runner import (
+    claim_report_root,
     data_root_lock,
+    period_stage,
     promoted,
     run_manifest,
     run_stages,
@@ -176,7 +178,7 @@ def _run_period_stage(
 ) -> None:
     cfg, catalog = state.load()
     resolved = catalog.period(period, cfg["period"])
-    _run_stage(stage, func, catalog, cfg, catalog, resolved)
+    _run_stage(stage, period_stage(cfg, catalog, resolved, stage, func), catalog)
 
 
 @cli.command()
@@ -242,11 +244,15 @@ def run(state: State, period: str | None) -> None:
         "report": run_report,
     }
     with data_root_lock(catalog):
+        claim_report_root(catalog)  # before any work: the report root must be this bank's
         # Each stage's outputs are put in place only when that stage completes.
         timings = run_stages([("ingest", promoted(run_ingest, cfg, catalog))], click.echo)
         resolved = catalog.period(period, cfg["period"])
         timings += run_stages(
-            [(stage, promoted(func, cfg, catalog, resolved)) for stage, func in functions.items()],
+            [
+                (stage, promoted(period_stage(cfg, catalog, resolved, stage, func)))
+                for stage, func in functions.items()
+            ],
             click.echo,
         )
         manifest = run_manifest(cfg, catalog, resolved, timings)
@@ -254,6 +260,27 @@ def run(state: State, period: str | None) -> None:
     for warning in manifest["warnings"]:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"run manifest: {path}")
+
+
+@cli.command()
+@click.option("--source", help="Source config name under configs/sources/ or a .yml path.")
+@click.option("--make", "for_make", is_flag=True, help="Escape names for a Makefile rule.")
+@click.pass_obj
+def inputs(state: State, source: str | None, for_make: bool) -> None:
+    """List the export files ingest reads (the Makefile's ingest target depends on them)."""
+    from pipeline.ingest.skip import input_paths
+    from pipeline.ingest.source import load_source
+
+    cfg, catalog = state.load(source=source)
+    spec = load_source(cfg["source"], mask_pii=cfg["privacy"]["mask_pii"])
+    for path in input_paths(spec, spec.raw_path(catalog.data_dir / "raw")) or []:
+        name = str(path)
+        if for_make:  # make splits on spaces and reads : # $ specially
+            if "\n" in name or "$" in name:
+                continue
+            for ch in ("\\", " ", ":", "#"):
+                name = name.replace(ch, "\\" + ch)
+        click.echo(name)
 
 
 @cli.command()

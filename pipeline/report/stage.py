@@ -17,9 +17,10 @@ from typing import Any
 import pandas as pd
 
 from pipeline.catalog import Catalog
-from pipeline.config import survey_definition_path
+from pipeline.config import report_workers, survey_definition_path
 from pipeline.errors import ConfigError, InputError
-from pipeline.io import read_json, write_bytes, write_text
+from pipeline.generation import verify
+from pipeline.io import read_csv, read_json, remove_unwritten, write_bytes, write_text
 from pipeline.periods import as_of_date, previous_period
 from pipeline.report.context import (
     ReportSettings,
@@ -43,8 +44,10 @@ from pipeline.report.core import (
 from pipeline.report.fonts import require_cjk_font
 from pipeline.report.i18n import labels
 from pipeline.report.pool import RenderPool, render_index
+from pipeline.runner import claim_report_root
 
 FORMATS = ("html", "pdf")
+REPORT_FILES = ("branch-*.html", "branch-*.pdf", "network.html", "network.pdf")
 
 
 def _need(path: Path, stage: str) -> Path:
@@ -67,7 +70,9 @@ def _json(path: Path, stage: str) -> dict[str, Any]:
 
 
 def load_inputs(catalog: Catalog, period: str) -> ReportInputs:
-    """Read every input of the period's reports; the previous period's KPIs if they exist."""
+    """Read every input of the period's reports (one generation of the processed outputs,
+    pipeline.generation.verify); the previous period's KPIs if they exist."""
+    generation = verify(catalog, period)
     kpis = _frame(catalog.branch_kpis(period), "features", KPI_COLUMNS)
     prev = previous_period(period)
     prev_path = catalog.branch_kpis(prev)
@@ -86,11 +91,12 @@ def load_inputs(catalog: Catalog, period: str) -> ReportInputs:
         model_card=_json(catalog.model_card(period), "score"),
         survey=_json(catalog.survey_summary(period), "survey"),
         manifest=_json(catalog.ingest_manifest, "ingest"),
+        generation=generation,
     )
     watchlists = {}
     for branch_id in inputs.branch_ids:
         path = catalog.watchlist(period, branch_id)
-        frame = pd.read_csv(_need(path, "score"), dtype={"customer_id": str, "rm_id": str})
+        frame = read_csv(_need(path, "score"), dtype={"customer_id": str, "rm_id": str})
         check_columns(frame, WATCHLIST_COLUMNS, path)
         watchlists[branch_id] = frame
     return ReportInputs(**{**inputs.__dict__, "watchlists": watchlists})
@@ -172,13 +178,18 @@ def report_path(catalog: Catalog, period: str, branch_id: str | None, ext: str) 
 
 
 def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
-    """Every branch's HTML/PDF, the network report and the index for `period`."""
+    """Every branch's HTML/PDF, the network report and the index for `period`, from one
+    generation of its processed outputs; report files of branches no longer in the data
+    are removed with the new ones' arrival."""
     setup = report_setup(cfg)
     require_cjk_font(setup.locale)  # fail before any work when zh_CN has no font
+    claim_report_root(catalog)  # one bank per report root
+    verify(catalog, period)  # features, scores and survey made together, before any work
     started = time.perf_counter()
-    workers = int(cfg["report"]["workers"])
+    workers = report_workers(cfg)
     out_dir = catalog.report_build_dir(period)
     timings, cpu = [], []
+    written: list[Path] = []
     with RenderPool(setup, workers) as pool:  # workers set up while the parent reads
         inputs = load_inputs(catalog, period)
         settings = report_settings(cfg, inputs.survey)
@@ -191,6 +202,7 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
                     continue
                 target = report_path(catalog, period, rendered.branch_id, ext)
                 (write_text if ext == "html" else write_bytes)(content, target)
+                written.append(target)
             if rendered.branch_id is not None:
                 timings.append(rendered.seconds)
                 cpu.append(rendered.cpu_seconds)
@@ -198,8 +210,9 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
         branch: {f: report_path(catalog, period, branch, f).name for f in settings.formats}
         for branch in (None, *branch_ids)
     }
-    index = index_context(period, inputs.as_of, branch_ids, files, settings)
+    index = index_context(period, inputs.as_of, branch_ids, files, settings, inputs.generation)
     write_text(render_index(settings, index), catalog.report_index(period))
+    remove_unwritten(out_dir, REPORT_FILES, written)
     wall = time.perf_counter() - started
     per_branch = (
         f"per branch {statistics.mean(timings):.2f}s mean ({min(timings):.2f}-{max(timings):.2f}s, "

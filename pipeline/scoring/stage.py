@@ -14,7 +14,14 @@ from pipeline.catalog import Catalog
 from pipeline.drift import KEY_FEATURES, SCORE_MEASURES
 from pipeline.engine import connect_engine
 from pipeline.errors import InputError
-from pipeline.io import promote_on_success, read_parquet, write_csv, write_json, write_parquet
+from pipeline.io import (
+    promote_on_success,
+    read_parquet,
+    remove_unwritten,
+    write_csv,
+    write_json,
+    write_parquet,
+)
 from pipeline.periods import previous_period
 from pipeline.scoring.card import summary_text
 from pipeline.scoring.core import score_period
@@ -55,6 +62,9 @@ def run_score(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
         write_parquet(result.scores, catalog.customer_scores(period))
         write_parquet(result.branch_scores, catalog.branch_scores(period))
         write_json(result.card, catalog.model_card(period))
-        for branch, frame in result.watchlists.items():
-            write_csv(frame, catalog.watchlist(period, branch))
+        watchlists = [catalog.watchlist(period, branch) for branch in result.watchlists]
+        for path, frame in zip(watchlists, result.watchlists.values(), strict=True):
+            write_csv(frame, path)
+        # a branch that is gone (merged, renamed) leaves no watchlist of an older run
+        remove_unwritten(catalog.processed_dir(period), ("watchlist-*.csv",), watchlists)
     return summary_text(result.card, len(result.watchlists))
