@@ -63,8 +63,14 @@ sample: $(SAMPLE_STAMP) ## Generate the sample bank's raw exports and ground tru
 $(SAMPLE_STAMP): $(SETUP_STAMP) $(wildcard pipeline/sample/*.py) configs/default.yml
 	$(CRM) sample
 
+# The export files ingest reads (the source config's patterns, `crm inputs`): a changed
+# export re-ingests. Listed only when make considers the target (second expansion), so
+# `make help` does not ask crm. ingest itself also compares every file by content.
+RAW_FILES = $(shell $(CRM) inputs --make 2>/dev/null)
+.SECONDEXPANSION:
+
 ingest: $(MANIFEST) ## Load raw exports into validated canonical tables
-$(MANIFEST): $(SAMPLE_STAMP) $(CODE)
+$(MANIFEST): $(SAMPLE_STAMP) $(CODE) $$(RAW_FILES)
 	$(CRM) ingest
 
 check-period:

@@ -33,6 +33,18 @@ from pipeline.io import read_json, remove_output, write_json
 
 STAMPED = ("features", "score", "survey")  # stages whose outputs a report combines
 READS = {"features": ("ingest",), "score": ("features",), "survey": ("features", "score")}
+# What a stage runs without when it is missing (the survey links answers to the features
+# and scores it finds): recorded as None, so a report over it and newer scores refuses.
+OPTIONAL_READS = {"survey": ("features", "score")}
+# Settings that change how a stage runs, not what it writes (the engines write the same
+# bytes): left out of a generation, as the roots are.
+EXECUTION = {
+    "paths": None,
+    "engine": None,
+    "spark": None,
+    "ingest": ("memory_limit",),
+    "report": ("workers",),
+}
 STAMPS = "generation.json"
 MARKER = "INCOMPLETE.txt"
 
@@ -47,13 +59,23 @@ def config_hash(cfg: dict[str, Any]) -> str:
     return _sha({k: v for k, v in cfg.items() if k != "paths"})
 
 
+def settings_hash(cfg: dict[str, Any]) -> str:
+    """sha256 of the settings that decide what the stages write (EXECUTION left out)."""
+    kept: dict[str, Any] = {}
+    for key, value in cfg.items():
+        if key in EXECUTION and EXECUTION[key] is None:
+            continue
+        if key in EXECUTION:
+            value = {k: v for k, v in value.items() if k not in EXECUTION[key]}
+        kept[key] = value
+    return _sha(kept)
+
+
 def ingest_generation(catalog: Catalog) -> str:
     """The ingested data's identity: the manifest's files (path, hash, rows), table
     counts, as-of and source -- not where the data root happens to be."""
     if not catalog.ingest_manifest.is_file():
-        raise InputError(
-            f"{catalog.ingest_manifest}: nothing ingested yet; run `crm ingest` first"
-        )
+        raise InputError(f"{catalog.ingest_manifest}: nothing ingested yet; run `crm ingest` first")
     manifest = read_json(catalog.ingest_manifest)
     keep = ("source", "as_of", "files", "tables", "warnings")
     portable = {k: manifest.get(k) for k in keep}
@@ -91,8 +113,9 @@ def disagreement(stamps: dict[str, dict[str, Any]]) -> str | None:
     for stage in STAMPED:
         for source, generation in stamps[stage]["reads"].items():
             if source in stamps and stamps[source]["generation"] != generation:
+                made = f"{source} generation {generation}" if generation else f"no {source}"
                 return (
-                    f"{stage} was made from {source} generation {generation}, but {source} "
+                    f"{stage} was made from {made}, but {source} "
                     f"is now generation {stamps[source]['generation']}"
                 )
     return None
@@ -165,6 +188,8 @@ class PeriodStage:
                 out[source] = ingest_generation(self.catalog)
             elif source in stamps:
                 out[source] = stamps[source]["generation"]
+            elif source in OPTIONAL_READS.get(self.stage, ()):
+                out[source] = None
             else:
                 raise InputError(
                     f"{self.period}: {source} has no generation stamp (not run, or "
@@ -207,7 +232,7 @@ class PeriodStage:
                     "stage": self.stage,
                     "period": self.period,
                     "reads": self._reads,
-                    "config": config_hash(self.cfg),
+                    "settings": settings_hash(self.cfg),
                     "version": __version__,
                 }
             )[:16]

@@ -187,9 +187,12 @@ def write_with(target: Path, writer: Callable[[Path], None]) -> Path:
 
 def write_csv(df: pd.DataFrame, target: Path, **kwargs: Any) -> Path:
     """Write a frame as CSV for people to open: text a spreadsheet would run as a
-    formula is quoted (pipeline.spreadsheet); read it back with read_csv."""
+    formula is quoted (pipeline.spreadsheet); read it back with read_csv. Lines end in
+    CRLF (RFC 4180), so a value holding a carriage return is quoted as one holding a
+    line feed is (Python's csv quotes only the characters of its line ending)."""
     safe = neutralise(df)
-    return write_with(target, lambda tmp: safe.to_csv(tmp, index=False, **kwargs))
+    options = {"lineterminator": "\r\n", **kwargs}
+    return write_with(target, lambda tmp: safe.to_csv(tmp, index=False, **options))
 
 
 def read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:

@@ -42,6 +42,8 @@ def ingest(cfg: dict, catalog: Catalog, write_outputs: bool) -> IngestResult:
         raise InputError(f"{raw}: no export folder for source {source.name!r} ({source.path})")
     store = PartStore(catalog.ingest_parts_dir, catalog.ingest_parts_dir)
     if write_outputs:
+        if catalog.interim_dir.is_dir():
+            remove_stale_work(catalog.interim_dir)
         unchanged = skip.unchanged_run(cfg, source, raw, catalog, store)
         if unchanged is not None:
             result = _from_manifest(unchanged, source, raw, cfg)
@@ -49,7 +51,6 @@ def ingest(cfg: dict, catalog: Catalog, write_outputs: bool) -> IngestResult:
             return result
         # spill and staging beside the outputs, so the final moves are renames
         catalog.interim_dir.mkdir(parents=True, exist_ok=True)
-        remove_stale_work(catalog.interim_dir)
     spill_root = catalog.interim_dir if write_outputs else None
     with tempfile.TemporaryDirectory(prefix=WORK_PREFIX, dir=spill_root) as tmp:
         work = Path(tmp)
