@@ -180,7 +180,7 @@ class PeriodStage:
         ]
         self._before: dict[Path, bytes | None] = {}
 
-    def reads(self, stamps: dict[str, dict[str, Any]]) -> dict[str, str]:
+    def reads(self, stamps: dict[str, dict[str, Any]]) -> dict[str, str | None]:
         """The generations this stage reads; a clear error when one is not stamped."""
         out = {}
         for source in READS.get(self.stage, STAMPED):
@@ -240,17 +240,16 @@ class PeriodStage:
             write_json(
                 {"period": self.period, "stages": stamps}, stamps_path(self.catalog, self.period)
             )
+        current = {s: stamps.get(s, {}).get("generation") for s in STAMPED}
         report = report_stamp_path(self.catalog, self.period)
-        if self.stage == "report":
-            reported = {s: stamps[s]["generation"] for s in STAMPED}
+        if self.stage == "report":  # run_report rendered only one generation (verify)
+            reported = current
             write_json({"period": self.period, "reads": reported}, report)
         elif report.is_file():
             reported = (read_json(report) or {}).get("reads")
         else:
             reported = None
-        whole = disagreement(stamps) is None and reported == {
-            s: stamps.get(s, {}).get("generation") for s in STAMPED
-        }
+        whole = disagreement(stamps) is None and reported == current
         if whole:
             for marker in self.markers:
                 remove_output(marker)

@@ -87,11 +87,13 @@ def period_stage(
     cfg: dict[str, Any], catalog: Catalog, period: str, stage: str, func: Callable[..., Any]
 ) -> Callable[[], Any]:
     """A call of `func(cfg, catalog, period)` as one step of the period's generation:
-    refused for a period outside the data, the period marked incomplete while it runs,
-    its outputs and stamp put in place together (generation.PeriodStage)."""
+    refused for a period outside the data or a report root of another bank, the period
+    marked incomplete while it runs, its outputs and stamp put in place together
+    (generation.PeriodStage)."""
 
     def call() -> Any:
         check_inside_data(period, *catalog.transaction_days())
+        claim_report_root(catalog)  # the period's marks go into its report folder too
         with PeriodStage(cfg, catalog, period, stage) as run:
             with promote_on_success():
                 summary = func(cfg, catalog, period)

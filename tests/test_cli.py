@@ -81,7 +81,11 @@ def test_a_full_disk_is_one_line_exit_1(monkeypatch: pytest.MonkeyPatch, tmp_pat
     )
     (interim / "manifest.json").write_text('{"source": "sample"}', encoding="utf-8")
     result = CliRunner().invoke(
-        cli, ["--data-dir", str(tmp_path), "features", "--period", "2026-10"]
+        cli,
+        [
+            *("--data-dir", str(tmp_path), "--report-dir", str(tmp_path / "reports")),
+            *("features", "--period", "2026-10"),
+        ],
     )
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
