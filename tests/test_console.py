@@ -38,6 +38,12 @@ def _features(monkeypatch, summary="features 2026-10: 3 customers", warn=None):
         return summary
 
     monkeypatch.setattr("pipeline.features.stage.run_features", run_features)
+    # what a run shows, not the period's generation (tests/test_generations.py): no data
+    # root to check the period against
+    monkeypatch.setattr(
+        "pipeline.cli.period_stage",
+        lambda cfg, catalog, period, stage, func: lambda: func(cfg, catalog, period),
+    )
 
 
 def test_results_on_stdout_progress_on_stderr_by_level(monkeypatch, tmp_path):
