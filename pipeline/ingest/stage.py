@@ -13,6 +13,7 @@ outputs in place, is skipped and writes nothing, its manifest included (skip.py)
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 from datetime import date
@@ -31,6 +32,8 @@ from pipeline.ingest.source import SourceConfig, load_source
 from pipeline.ingest.staging import Stager
 from pipeline.io import promote_on_success
 from pipeline.privacy import id_salt
+
+log = logging.getLogger(__name__)
 
 
 def ingest(cfg: dict, catalog: Catalog, write_outputs: bool) -> IngestResult:
@@ -160,6 +163,8 @@ def run_ingest(cfg: dict, catalog: Catalog) -> str:
             "reject rate over ingest.max_reject_rate "
             f"({result.max_reject_rate:.2%}); nothing was written.\n" + write.report(result)
         )
+    for warning in result.warnings:  # what a person must read: once, as a warning
+        log.warning("%s", warning)
     return write.summary(result)
 
 

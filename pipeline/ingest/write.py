@@ -210,8 +210,7 @@ def summary(result: IngestResult) -> str:
         f"as-of {result.as_of.isoformat()} ({result.as_of_basis}); "
         f"{parsed} file(s) parsed, {len(result.files) - parsed} reused"
     )
-    lines += [f"warning: {w}" for w in result.warnings]
-    return "\n".join(lines)
+    return "\n".join(lines)  # the warnings are logged once, by the stage (run_ingest)
 
 
 def report(result: IngestResult) -> str:
