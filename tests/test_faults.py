@@ -221,9 +221,17 @@ def test_a_killed_score_marks_the_period_until_a_run_completes_one_generation(
     ]
     assert (root.catalog.processed_dir(period) / MARKER).is_file()  # still marked
 
-    # a branch of an earlier run, merged away since: its files are of another generation
+    # a branch of an earlier run, merged away since, and an RM who left: their files are
+    # of another generation
+    processed = root.catalog.processed_dir(period)
     gone = [
-        root.catalog.processed_dir(period) / "watchlist-B09.csv",
+        *(processed / f"watchlist-B09.{ext}" for ext in ("csv", "xlsx")),
+        *(
+            processed / f"calls-{rm}.{ext}"
+            for rm in ("B09-R1", "B01-LEFT")
+            for ext in ("csv", "xlsx")
+        ),
+        processed / "unassigned-B09.csv",
         root.catalog.report_build_dir(period) / "branch-B09.html",
         root.catalog.report_build_dir(period) / "branch-B09.pdf",
     ]
@@ -237,6 +245,8 @@ def test_a_killed_score_marks_the_period_until_a_run_completes_one_generation(
     manifest = json.loads(root.catalog.run_manifest(period).read_text(encoding="utf-8"))
     listed = {Path(o["path"]).name for o in manifest["outputs"]}
     assert "watchlist-B01.csv" in listed and not {p.name for p in gone} & listed
+    kept = {"watchlist-B01.xlsx", "unassigned-B01.csv"}  # what this run wrote stays
+    assert kept <= listed and any(n.startswith("calls-B01-") for n in listed)
     generation = manifest["generation"]
     assert len(generation) == 12
     for name in ("network.html", "branch-B01.html", "index.html"):
