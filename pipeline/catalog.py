@@ -1,17 +1,46 @@
 """Where every dataset lives: all paths derive from the data root and the report root.
 
-Only this module and the CLI know the layout; stages receive paths from here.
+Only this module and the CLI know the layout; stages receive paths from here. A path
+built from data (a branch or RM id in a file name) is checked before it is handed out:
+the id must be a plain name (no separator, `..`, control character, not too long --
+ingest rejects such ids already, bounds.py) and the path must lie inside its root once
+`..` is resolved, so no id can make a stage write outside its folder.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import InputError
+from pipeline.names import MAX_NAME_BYTES, unsafe_name
 from pipeline.periods import parse_period, resolve_period
+
+__all__ = ["BRANCH_LISTS", "MAX_NAME_BYTES", "Catalog", "inside", "unsafe_name"]
+
+# The per-branch and per-RM files of the score stage (watchlist, call_list,
+# unassigned_list and their Excel copies, workbook): what a run that no longer writes one
+# removes.
+BRANCH_LISTS = (
+    "watchlist-*.csv",
+    "watchlist-*.xlsx",
+    "calls-*.csv",
+    "calls-*.xlsx",
+    "unassigned-*.csv",
+)
+
+
+def inside(root: Path, path: Path) -> Path:
+    """`path`, refused unless it lies inside `root` with `..` resolved (lexically: a
+    symlink the bank placed under its root is its own choice and is followed)."""
+    top = os.path.abspath(root)
+    full = os.path.abspath(path)
+    if os.path.commonpath([top, full]) != top or full == top:
+        raise InputError(f"{path}: refused, it is not inside {root}")
+    return path
 
 
 @dataclass(frozen=True)
@@ -80,8 +109,29 @@ class Catalog:
     def model_card(self, period: str) -> Path:
         return self.processed_dir(period) / "model_card.json"
 
+    def _named(
+        self, root: Path, folder: Path, prefix: str, ids: dict[str, str], suffix: str
+    ) -> Path:
+        """folder/<prefix><ids joined by '-'><suffix>, refused when an id (`ids`: what
+        each is, e.g. "branch id", and its value) or their name could leave the folder."""
+        name = "-".join(ids.values())
+        for kind, ident in [*ids.items(), *([("name", name)] if len(ids) > 1 else [])]:
+            why = unsafe_name(ident)
+            if why is not None:
+                raise InputError(
+                    f"{kind} {ident!r} cannot name a file ({why}); ingest rejects such ids "
+                    "as unsafe_identifier: run `crm ingest` again"
+                )
+        path = inside(root, folder / f"{prefix}{name}{suffix}")
+        if os.path.dirname(os.path.abspath(path)) != os.path.abspath(folder):
+            raise InputError(f"{path}: refused, it is not directly in {folder}")
+        return path
+
+    def _branch_csv(self, period: str, prefix: str, ids: dict[str, str]) -> Path:
+        return self._named(self.data_dir, self.processed_dir(period), prefix, ids, ".csv")
+
     def watchlist(self, period: str, branch_id: str) -> Path:
-        return self.processed_dir(period) / f"watchlist-{branch_id}.csv"
+        return self._branch_csv(period, "watchlist-", {"branch id": branch_id})
 
     def rm_books(self, period: str) -> Path:
         """One row per relationship manager: book, value held and at risk, contacts."""
@@ -89,11 +139,11 @@ class Catalog:
 
     def call_list(self, period: str, branch_id: str, rm_id: str) -> Path:
         """An RM's call list for the month, beside the branch's watchlist."""
-        return self.processed_dir(period) / f"calls-{branch_id}-{rm_id}.csv"
+        return self._branch_csv(period, "calls-", {"branch id": branch_id, "rm id": rm_id})
 
     def unassigned_list(self, period: str, branch_id: str) -> Path:
         """A branch's customers of RM-managed tiers who have no RM."""
-        return self.processed_dir(period) / f"unassigned-{branch_id}.csv"
+        return self._branch_csv(period, "unassigned-", {"branch id": branch_id})
 
     def workbook(self, period: str, name: str) -> Path:
         """`<name>.xlsx`: an Excel copy of a watchlist or a branch-level mart, for analysts."""
@@ -121,7 +171,13 @@ class Catalog:
         return self.report_dir / "build" / period
 
     def branch_report(self, period: str, branch_id: str, ext: str) -> Path:
-        return self.report_build_dir(period) / f"branch-{branch_id}.{ext}"
+        return self._named(
+            self.report_dir,
+            self.report_build_dir(period),
+            "branch-",
+            {"branch id": branch_id},
+            f".{ext}",
+        )
 
     def network_report(self, period: str, ext: str) -> Path:
         return self.report_build_dir(period) / f"network.{ext}"
@@ -130,6 +186,17 @@ class Catalog:
         return self.report_build_dir(period) / "index.html"
 
     # what the data holds
+    def transaction_days(self) -> tuple[date | None, date | None]:
+        """The first and the last day with an ingested transaction (None: none)."""
+        txns = self.interim_table("transactions")
+        if not txns.is_file():
+            raise InputError(f"no ingested transactions at {txns}: run `crm ingest` first")
+        import duckdb
+
+        with duckdb.connect() as con:
+            sql = "SELECT min(txn_time)::DATE, max(txn_time)::DATE FROM read_parquet(?)"
+            return tuple(con.execute(sql, [str(txns)]).fetchone())
+
     def last_transaction_day(self) -> date | None:
         """The last day with an ingested transaction (None: the table holds none)."""
         txns = self.interim_table("transactions")
@@ -138,11 +205,7 @@ class Catalog:
                 f"no period given and no ingested transactions at {txns}: "
                 "pass --period YYYY-MM or run `crm ingest` first"
             )
-        import duckdb
-
-        with duckdb.connect() as con:
-            sql = "SELECT max(txn_time)::DATE FROM read_parquet(?)"
-            return con.execute(sql, [str(txns)]).fetchone()[0]
+        return self.transaction_days()[1]
 
     def period(self, explicit: str | None, configured: str | None) -> str:
         """The period to run: --period, else the config's, else the latest complete

@@ -24,7 +24,9 @@ from pipeline.errors import ConfigError, CrmError, InputError
 from pipeline.io import promote_on_success
 from pipeline.periods import parse_period
 from pipeline.runner import (
+    claim_report_root,
     data_root_lock,
+    period_stage,
     promoted,
     run_manifest,
     run_stages,
@@ -199,7 +201,7 @@ def _run_period_stage(
 ) -> None:
     cfg, catalog = state.load()
     resolved = catalog.period(period, cfg["period"])
-    _run_stage(stage, func, catalog, cfg, catalog, resolved)
+    _run_stage(stage, period_stage(cfg, catalog, resolved, stage, func), catalog)
 
 
 @cli.command()
@@ -262,26 +264,34 @@ def run(state: State, period: str | None) -> None:
     cfg, catalog = state.load()
     resolved: list[str] = []  # without --period: known once ingest has run
 
-    def for_period(func: Callable[..., Any]) -> Callable[[], Any]:
+    def for_period(stage: str, func: Callable[..., Any]) -> tuple[str, Callable[[], Any]]:
+        """One step of the period's generation (runner.period_stage), for the period
+        resolved when the first period stage starts."""
+
         def call() -> Any:
             if not resolved:
                 resolved.append(catalog.period(period, cfg["period"]))
-            return promoted(func, cfg, catalog, resolved[0])()
+            return promoted(period_stage(cfg, catalog, resolved[0], stage, func))()
 
-        return call
+        return stage, call
 
     stages = [
         ("ingest", promoted(run_ingest, cfg, catalog)),
-        ("features", for_period(run_features)),
-        ("score", for_period(run_score)),
-        ("survey", for_period(run_survey)),
-        ("report", for_period(run_report)),
+        for_period("features", run_features),
+        for_period("score", run_score),
+        for_period("survey", run_survey),
+        for_period("report", run_report),
     ]
     with data_root_lock(catalog):
+        claim_report_root(catalog)  # before any work: the report root must be this bank's
         # Each stage's outputs are put in place only when that stage completes.
         timings = run_stages(stages, log.info, console.result)
         manifest = run_manifest(cfg, catalog, resolved[0], timings)
         path = write_run_manifest(manifest, catalog, resolved[0])
+    # Each warning was logged once by the stage that found it (ingest's, the model
+    # card's); the manifest keeps them all: say how many, not each again.
+    if manifest["warnings"]:
+        log.info("%d warning(s) this run, above and in the run manifest", len(manifest["warnings"]))
     console.result(f"run manifest: {path}")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,17 @@ RELATIVE_TO_FILE = (
     "survey.staff_definition",
 )
 # Keys whose default is null: the type a value must have when set.
-NULLABLE: dict[str, type] = {"period": str, "spark.master": str, "spark.interim_uri": str}
+NULLABLE: dict[str, type] = {
+    "period": str,
+    "spark.master": str,
+    "spark.interim_uri": str,
+    "report.workers": int,
+}
+# Calendar days: written YYYY-MM-DD, quoted or not (YAML reads an unquoted one as a date).
+DATE_KEYS = {"ingest.earliest_date", "ingest.earliest_customer_date"}
+# Money is summed exactly as DECIMAL(18,4) downstream (features): a value must stay below
+# 1e14, so a configured bound may not exceed this.
+MONEY_CEILING = 1e13
 # Mappings whose keys are free (a txn_type, say) but whose values must be numbers.
 OPEN_NUMBER_MAPS = {
     "clv.margin_rates",
@@ -56,12 +67,40 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, line: int, first: int):
+        super().__init__(f"line {line}: duplicate key {key!r} (first set on line {first})")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a mapping holding one key twice: PyYAML would keep
+    the last value without a word, so a pasted setting silently overrides another."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` may be overridden
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: PyYAML's own error follows
+                continue
+            if first is not None:
+                raise _DuplicateKey(key, key_node.start_mark.line + 1, first)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: Path) -> Any:
-    """Parse a YAML file; a missing or malformed file is a ConfigError naming it."""
+    """Parse a YAML file; a missing or malformed file, or a key given twice in one
+    mapping, is a ConfigError naming it."""
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
+    except _DuplicateKey as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
 
@@ -153,6 +192,9 @@ def _type_name(value: Any) -> str:
 
 
 def _check_type(dotted: str, value: Any, default: Any) -> None:
+    if dotted in DATE_KEYS:
+        _config_date(dotted, value)
+        return
     if default is None:
         expected = NULLABLE.get(dotted)
         if value is not None and expected is not None and not isinstance(value, expected):
@@ -235,7 +277,6 @@ def validate(cfg: dict[str, Any]) -> None:
         "contact_effect.min_contacts",
         "survey.min_group_size",
         "survey.window_months",
-        "report.workers",
     ):
         if get(cfg, dotted) < 1:
             raise ConfigError(f"{dotted}: must be at least 1, got {get(cfg, dotted)}")
@@ -246,6 +287,8 @@ def validate(cfg: dict[str, Any]) -> None:
         )
     _validate_value(cfg["value"])
     _validate_contact_effect(cfg["contact_effect"])
+    _validate_workers(cfg["report"]["workers"])
+    _validate_ingest_limits(cfg["ingest"])
     source = source_config_path(cfg["source"])
     if not source.is_file():
         raise ConfigError(f"source: no source config {source}")
@@ -258,6 +301,73 @@ def validate(cfg: dict[str, Any]) -> None:
         parent = Path(cfg["paths"][key]).expanduser().resolve().parent
         if not parent.is_dir():
             raise ConfigError(f"paths.{key}: parent folder does not exist: {parent}")
+
+
+def cpu_count() -> int:
+    """CPUs this process may use (a container's or taskset's limit, where the OS says)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def report_workers(cfg: dict[str, Any]) -> int:
+    """Processes rendering reports: `report.workers`, or one per CPU when null."""
+    return cfg["report"]["workers"] or cpu_count()
+
+
+def _validate_workers(workers: int | None) -> None:
+    cpus = cpu_count()
+    if workers is not None and not 1 <= workers <= cpus:
+        raise ConfigError(
+            f"report.workers: must be between 1 and this machine's CPU count ({cpus}), "
+            f"got {workers} (null: one per CPU)"
+        )
+
+
+def _config_date(dotted: str, value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{dotted}: expected a date YYYY-MM-DD, got {value!r}") from None
+
+
+def config_date(cfg: dict[str, Any], dotted: str) -> date:
+    """A DATE_KEYS setting as a date (validated by load_config)."""
+    return _config_date(dotted, get(cfg, dotted))
+
+
+# Values a file-name identifier pattern must never match: they would leave the folder.
+PATH_PROBES = ("a/b", "a\\b", "..", ".", "../a", "a/..", "a..b", "/", "\\", "a\x00b", "a\nb")
+
+
+def _validate_ingest_limits(ingest: dict[str, Any]) -> None:
+    for key in ("max_amount", "max_balance"):
+        value = ingest[key]
+        if not 0 < value <= MONEY_CEILING:
+            raise ConfigError(
+                f"ingest.{key}: must be above 0 and at most {MONEY_CEILING:.0e} (money is "
+                f"summed exactly as DECIMAL(18,4), below 1e14), got {value}"
+            )
+    pattern = ingest["safe_id_pattern"]
+    import duckdb  # RE2, as ingest applies it (Python's re has no \\p{L})
+
+    try:  # on DuckDB's default connection: a check, not a database of its own
+        found = duckdb.execute(
+            "SELECT list_filter(?::VARCHAR[], lambda p: regexp_full_match(p, ?))",
+            [list(PATH_PROBES), pattern],
+        ).fetchone()[0]
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ConfigError(f"ingest.safe_id_pattern: not a valid RE2 pattern: {first}") from None
+    matched = [p for p in PATH_PROBES if p in found]
+    if matched:
+        raise ConfigError(
+            f"ingest.safe_id_pattern: may widen the identifiers allowed in file names but "
+            f"never to path separators or '..'; it matches {matched[0]!r}"
+        )
 
 
 def _validate_tiers(cfg: dict[str, Any]) -> None:

@@ -19,6 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.spreadsheet import neutralise, restore
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 # (temporary, target) renames held back by an active promote_on_success block
@@ -122,6 +124,20 @@ def remove_output(target: Path) -> None:
         pending.append((None, Path(target)))
 
 
+def remove_unwritten(folder: Path, patterns: tuple[str, ...], written: list[Path]) -> list[Path]:
+    """Remove (with the stage's outputs: remove_output) the files in `folder` matching a
+    stage's own `patterns` that it did not write this time -- the watchlist and reports
+    of a branch that is gone -- so a folder holds one generation of that stage's files."""
+    keep = {os.path.abspath(p) for p in written}
+    stale = sorted(
+        {p for pattern in patterns for p in Path(folder).glob(pattern) if p.is_file()}
+        - {p for p in Path(folder).glob("*") if os.path.abspath(p) in keep}
+    )
+    for path in stale:
+        remove_output(path)
+    return stale
+
+
 def remove_stale_temporaries(folder: Path) -> list[Path]:
     """Delete the hidden `.name.*.tmp` files a killed writer left under `folder`.
 
@@ -179,10 +195,23 @@ def write_with(target: Path, writer: Callable[[Path], None]) -> Path:
 
 
 def write_csv(df: pd.DataFrame, target: Path, **kwargs: Any) -> Path:
-    """UTF-8 CSV; with a byte-order mark when any text is not ASCII, since Excel reads a
-    CSV without one in the machine's code page (Chinese names and reasons garbled)."""
-    encoding = kwargs.pop("encoding", None) or ("utf-8-sig" if has_non_ascii(df) else "utf-8")
-    return write_with(target, lambda tmp: df.to_csv(tmp, index=False, encoding=encoding, **kwargs))
+    """Write a frame as CSV for people to open: text a spreadsheet would run as a
+    formula is quoted (pipeline.spreadsheet); read it back with read_csv. UTF-8, with a
+    byte-order mark when any text is not ASCII, since Excel reads a CSV without one in
+    the machine's code page (Chinese names and reasons garbled). Lines end in CRLF (RFC
+    4180), so a value holding a carriage return is quoted as one holding a line feed is
+    (Python's csv quotes only the characters of its line ending)."""
+    safe = neutralise(df)
+    encoding = kwargs.pop("encoding", None) or ("utf-8-sig" if has_non_ascii(safe) else "utf-8")
+    options = {"lineterminator": "\r\n", "encoding": encoding, **kwargs}
+    return write_with(target, lambda tmp: safe.to_csv(tmp, index=False, **options))
+
+
+def read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
+    """A CSV written by write_csv, its text cells exactly as they were given (a
+    byte-order mark, if any, is not part of the first header)."""
+    options = {"encoding": "utf-8-sig", **kwargs}
+    return restore(pd.read_csv(path, **options))
 
 
 def has_non_ascii(df: pd.DataFrame) -> bool:

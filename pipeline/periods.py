@@ -62,6 +62,27 @@ def resolve_period(explicit: str | None, configured: str | None, last_data_day) 
     return latest_complete_period(last)
 
 
+def check_inside_data(period: str, first_day: date | None, last_day: date | None) -> None:
+    """A period is run only when the data covers it: from the month of the first
+    transaction to the latest complete month. Before it, every balance and activity
+    measure is zero; after it, reports would look normal "as of" a month with no data."""
+    if first_day is None or last_day is None:
+        raise InputError("no ingested transactions: run `crm ingest` with transaction exports")
+    p = parse_period(period)
+    start = pd.Period(first_day, freq="M")
+    last = latest_complete_period(last_day)
+    if p < start:
+        raise InputError(
+            f"period {period} is before the data: the ingested transactions start on "
+            f"{first_day.isoformat()} ({start}); nothing was written"
+        )
+    if p > pd.Period(last, freq="M"):
+        raise InputError(
+            f"period {period} is after the data: the last complete month ingested is {last} "
+            f"(transactions up to {last_day.isoformat()}); nothing was written"
+        )
+
+
 def month_end(day: date, months_back: int = 0) -> date:
     """The last day of the month `months_back` months before `day`'s month."""
     return (pd.Period(day, freq="M") - months_back).end_time.date()

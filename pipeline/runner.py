@@ -1,9 +1,9 @@
-"""Running stages safely: one writer per data root (a lock) and a run manifest that says
-what a run read, wrote and how long it took."""
+"""Running stages safely: one writer per data root (a lock), one bank per report root, a
+period's outputs as one generation (generation.py), and a run manifest that says what a
+run read, wrote and how long it took."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -17,7 +17,8 @@ from filelock import FileLock, Timeout
 
 from pipeline import __version__, console
 from pipeline.catalog import Catalog
-from pipeline.errors import CrmError
+from pipeline.errors import ConfigError, CrmError
+from pipeline.generation import PeriodStage, config_hash, read_stamps, verify
 from pipeline.io import (
     promote_on_success,
     read_json,
@@ -25,6 +26,10 @@ from pipeline.io import (
     sha256_file,
     write_json,
 )
+from pipeline.periods import check_inside_data
+
+__all__ = ["config_hash"]  # re-exported: the run manifest's config hash
+OWNER = ".crm-owner.json"  # in a report root: the data root whose reports it holds
 
 
 class RunLocked(CrmError):
@@ -79,11 +84,50 @@ def promoted(func: Callable[..., Any], *args: Any) -> Callable[[], Any]:
     return call
 
 
-def config_hash(cfg: dict[str, Any]) -> str:
-    """sha256 of the merged config with machine-specific roots left out."""
-    portable = {k: v for k, v in cfg.items() if k != "paths"}
-    text = json.dumps(portable, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def period_stage(
+    cfg: dict[str, Any], catalog: Catalog, period: str, stage: str, func: Callable[..., Any]
+) -> Callable[[], Any]:
+    """A call of `func(cfg, catalog, period)` as one step of the period's generation:
+    refused for a period outside the data or a report root of another bank, the period
+    marked incomplete while it runs, its outputs and stamp put in place together
+    (generation.PeriodStage)."""
+
+    def call() -> Any:
+        check_inside_data(period, *catalog.transaction_days())
+        claim_report_root(catalog)  # the period's marks go into its report folder too
+        with PeriodStage(cfg, catalog, period, stage) as run:
+            with promote_on_success():
+                summary = func(cfg, catalog, period)
+                run.complete()
+        return summary
+
+    return call
+
+
+def claim_report_root(catalog: Catalog) -> None:
+    """Make the report root this data root's, or stop: two banks' reports in one root
+    would mix (and one bank's run would remove the other's branch reports). The claim is
+    created exclusively, so two banks starting at once cannot both take it."""
+    catalog.report_dir.mkdir(parents=True, exist_ok=True)
+    path = catalog.report_dir / OWNER
+    mine = {"data_dir": str(Path(catalog.data_dir).absolute())}
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        try:
+            owner = json.loads(path.read_text(encoding="utf-8")).get("data_dir")
+        except (OSError, ValueError, AttributeError):
+            owner = None
+        if owner != mine["data_dir"]:
+            raise ConfigError(
+                f"paths.report_dir: {catalog.report_dir} holds the reports of data root "
+                f"{owner or '(unreadable claim)'}, not {mine['data_dir']}: give each bank its "
+                f"own report root (--report-dir, CRM_REPORT_DIR), or remove {path} to hand "
+                "the folder over"
+            ) from None
+        return
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(mine, indent=2) + "\n")
 
 
 def output_files(catalog: Catalog, period: str) -> list[Path]:
@@ -133,11 +177,14 @@ def run_manifest(
         "package_version": __version__,
         "config_sha256": config_hash(cfg),
         "source": cfg["source"],
+        "generation": verify(catalog, period),
+        "stages": read_stamps(catalog, period),
         "inputs": ingest.get("files", ingest.get("inputs", [])),
         "tables": ingest.get("tables", {}),
         "outputs": outputs,
         "timings": timings,
-        "warnings": list(card.get("warnings", [])),
+        "warnings": [f"ingest: {w}" for w in ingest.get("warnings", [])]
+        + list(card.get("warnings", [])),
     }
 
 

@@ -17,6 +17,7 @@ class Column:
     required: bool = True
     allowed: tuple[str, ...] | None = None  # accepted values, where the set is closed
     derived: bool = False  # computed at ingest from the source config, not read from exports
+    names_files: bool = False  # its values become file names (ingest.safe_id_pattern)
 
 
 @dataclass(frozen=True)
@@ -66,11 +67,11 @@ CUSTOMERS = Table(
     key=("customer_id",),
     columns=(
         Column("customer_id", "string"),
-        Column("branch_id", "string"),
+        Column("branch_id", "string", names_files=True),
         Column("open_date", "date"),
         Column("birth_date", "date", required=False),
         Column("gender", "string", required=False, allowed=GENDERS),
-        Column("rm_id", "string", required=False),
+        Column("rm_id", "string", required=False, names_files=True),  # calls-<branch>-<rm>.csv
         Column("status", "string", required=False, allowed=CUSTOMER_STATUSES),
         Column("close_date", "date", required=False),
         Column("digital_enrolled", "bool", required=False),
@@ -138,7 +139,7 @@ SURVEY_RESPONSES = Table(
     key=("response_id",),
     columns=(
         Column("response_id", "string"),
-        Column("branch_id", "string"),
+        Column("branch_id", "string", names_files=True),
         Column("response_date", "date"),
         Column("customer_id", "string", required=False),  # null: anonymous response
     ),
@@ -151,7 +152,7 @@ STAFF_SURVEY_RESPONSES = Table(
     key=("response_id",),
     columns=(
         Column("response_id", "string"),
-        Column("branch_id", "string"),
+        Column("branch_id", "string", names_files=True),
         Column("response_date", "date"),
         Column("role", "string", required=False),
     ),

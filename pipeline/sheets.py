@@ -3,10 +3,12 @@
 Each workbook holds one sheet: a bold header row that stays in view (frozen) with a
 filter on it, columns wide enough to read, and number formats by what a column holds --
 shares as percentages, amounts with thousands separators, dates as dates -- so nothing
-arrives as text to be converted. Identifiers and text stay text (a value starting with
-"=" is never a formula). The bytes are the same for the same frame: the workbook's
-creation and modification times are the period's as-of date and the zip entries carry
-one fixed time.
+arrives as text to be converted. Identifiers and text stay text cells, never formulas, and
+go through the same neutralising as the CSV files (pipeline.spreadsheet: a text starting
+with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`), so a cell an
+analyst edits and confirms does not turn into a formula either. The bytes are the same
+for the same frame: the workbook's creation and modification times are the period's
+as-of date and the zip entries carry one fixed time.
 
 Only frames of a branch's or a network's size go here (Excel stops at 1,048,576 rows);
 the per-customer marts stay Parquet.
@@ -29,6 +31,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
 from pipeline.io import write_bytes
+from pipeline.spreadsheet import neutralise
 
 MAX_ROWS = 1_048_575  # Excel's rows less the header
 PERCENT = "0.0%"
@@ -89,9 +92,11 @@ def _width(text: str) -> int:
 
 
 def workbook_bytes(frame: pd.DataFrame, sheet: str, as_of: date) -> bytes:
-    """One sheet holding `frame`; the same frame and as_of give the same bytes."""
+    """One sheet holding `frame`, its text neutralised; the same frame and as_of give the
+    same bytes."""
     if len(frame) > MAX_ROWS:
         raise ValueError(f"{len(frame):,} rows do not fit an Excel sheet ({MAX_ROWS:,})")
+    frame = neutralise(frame)
     book = Workbook()
     ws = book.active
     ws.title = sheet[:31]

@@ -52,7 +52,17 @@ STAGES = tuple(STAGE_MODULES)
 # on a key read here but not listed.
 STAGE_KEYS: dict[str, tuple[str, ...]] = {
     "sample": ("sample", "tiers", "value"),  # the true monthly profit, under value's rates
-    "ingest": ("source", "period", "ingest.max_reject_rate", "privacy"),
+    "ingest": (
+        "source",
+        "period",
+        "ingest.max_reject_rate",
+        "ingest.max_amount",
+        "ingest.max_balance",
+        "ingest.earliest_date",
+        "ingest.earliest_customer_date",
+        "ingest.safe_id_pattern",
+        "privacy",
+    ),
     "features": ("tiers", "rm_tiers", "features", "rfm"),
     "score": (
         "tiers",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -72,8 +73,19 @@ def test_a_full_disk_is_one_line_exit_1(monkeypatch: pytest.MonkeyPatch, tmp_pat
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "x.parquet"))
 
     monkeypatch.setattr("pipeline.features.stage.run_features", disk_full)
+    # ingested data covering the period: a period stage runs only inside the data
+    interim = tmp_path / "interim"
+    interim.mkdir()
+    pd.DataFrame({"txn_time": pd.to_datetime(["2026-09-01", "2026-10-31"])}).to_parquet(
+        interim / "transactions.parquet"
+    )
+    (interim / "manifest.json").write_text('{"source": "sample"}', encoding="utf-8")
     result = CliRunner().invoke(
-        cli, ["--data-dir", str(tmp_path), "features", "--period", "2026-10"]
+        cli,
+        [
+            *("--data-dir", str(tmp_path), "--report-dir", str(tmp_path / "reports")),
+            *("features", "--period", "2026-10"),
+        ],
     )
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [

@@ -13,7 +13,8 @@ from pipeline.catalog import Catalog
 from pipeline.cli import cli
 from pipeline.config import load_config
 from pipeline.errors import InputError
-from pipeline.io import write_parquet
+from pipeline.generation import PeriodStage
+from pipeline.io import write_json, write_parquet
 from pipeline.scoring.stage import run_score
 from pipeline.scoring.summary import calibration_end
 from pipeline.scoring.validation import accuracy, by_frequency
@@ -69,9 +70,9 @@ def test_crm_score_on_thin_data_exits_2_with_one_line(tmp_path):
     )
     txns = pd.DataFrame(
         {
-            "txn_id": ["t1", "t2", "t3"],
-            "customer_id": ["A", "A", "B"],
-            "txn_time": pd.to_datetime(["2026-01-05", "2026-03-01", "2026-02-01"]),
+            "txn_id": ["t1", "t2", "t3", "t4"],
+            "customer_id": ["A", "A", "B", "A"],
+            "txn_time": pd.to_datetime(["2026-01-05", "2026-02-20", "2026-02-01", "2026-02-28"]),
             "amount": 10.0,
             "direction": "debit",
             "channel": "mobile",
@@ -83,17 +84,23 @@ def test_crm_score_on_thin_data_exits_2_with_one_line(tmp_path):
     balances = pd.DataFrame(
         {
             "customer_id": ["A", "B"],
-            "month_end": [date(2026, 10, 31)] * 2,
+            "month_end": [date(2026, 2, 28)] * 2,
             "product": "current_deposit",
             "balance": 100.0,
         }
     )
     for name, frame in (("customers", customers), ("transactions", txns), ("balances", balances)):
         write_parquet(frame, catalog.interim_table(name))
-    write_parquet(pd.DataFrame({"customer_id": ["A", "B"]}), catalog.customer_features("2026-10"))
+    # the last complete month of the data (transactions up to 2026-02-28), its features
+    # stamped as the features stage stamps them
+    write_json({"source": "hand-made"}, catalog.ingest_manifest)
+    write_parquet(pd.DataFrame({"customer_id": ["A", "B"]}), catalog.customer_features("2026-02"))
+    cfg = load_config(data_dir=root, report_dir=tmp_path / "reports", env={})
+    with PeriodStage(cfg, catalog, "2026-02", "features") as stage:
+        stage.complete()
     args = ["--data-dir", str(root), "--report-dir", str(tmp_path / "reports")]
-    done = CliRunner().invoke(cli, [*args, "score", "--period", "2026-10"])
+    done = CliRunner().invoke(cli, [*args, "score", "--period", "2026-02"])
     assert done.exit_code == 2
     assert "too little data to fit BG/NBD: 1 customers with a repeat transaction" in done.output
-    assert not catalog.customer_scores("2026-10").exists()
-    assert not catalog.model_card("2026-10").exists()
+    assert not catalog.customer_scores("2026-02").exists()
+    assert not catalog.model_card("2026-02").exists()

@@ -85,6 +85,21 @@ def test_root_precedence_flag_over_env_over_config(tmp_path: Path) -> None:
             {"rfm": {"segments": [{"name": "A", "r": [0, 5], "f": [1, 5]}]}},
             r"rfm\.segments\[0\]\.r",
         ),
+        (
+            {"ingest": {"max_balance": 1.0e15}},
+            r"ingest\.max_balance: must be above 0 and at most 1e\+13 \(money is summed "
+            r"exactly as DECIMAL\(18,4\), below 1e14\), got 1000000000000000\.0",
+        ),
+        ({"ingest": {"max_amount": 0}}, r"ingest\.max_amount: must be above 0"),
+        (
+            {"ingest": {"earliest_date": "01/01/1970"}},
+            r"ingest\.earliest_date: expected a date YYYY-MM-DD, got '01/01/1970'",
+        ),
+        (
+            {"ingest": {"safe_id_pattern": "[a-z"}},
+            r"ingest\.safe_id_pattern: not a valid RE2 pattern: .*missing \]",
+        ),
+        ({"report": {"workers": "many"}}, r"report\.workers: expected int or null, got str"),
     ],
 )
 def test_invalid_config_names_the_key(tmp_path: Path, body: dict, message: str) -> None:

@@ -38,6 +38,12 @@ def _features(monkeypatch, summary="features 2026-10: 3 customers", warn=None):
         return summary
 
     monkeypatch.setattr("pipeline.features.stage.run_features", run_features)
+    # what a run shows, not the period's generation (tests/test_generations.py): no data
+    # root to check the period against
+    monkeypatch.setattr(
+        "pipeline.cli.period_stage",
+        lambda cfg, catalog, period, stage, func: lambda: func(cfg, catalog, period),
+    )
 
 
 def test_results_on_stdout_progress_on_stderr_by_level(monkeypatch, tmp_path):
@@ -103,8 +109,12 @@ def test_a_monthly_run_numbers_its_stages_once_and_says_each_warning_once(sample
     ]
     card = read_json(sample_bank_run.data_dir / "processed" / "2026-10" / "model_card.json")
     assert card["warnings"], "the sample bank's run has warnings to show"
-    for warning in card["warnings"]:
+    ingest = read_json(sample_bank_run.data_dir / "interim" / "manifest.json")
+    for warning in ingest["warnings"] + card["warnings"]:
         assert out.count(f"warning: {warning}") == 1, warning
+    run = read_json(sample_bank_run.data_dir / "runs" / "2026-10" / "run_manifest.json")
+    assert len(run["warnings"]) == len(ingest["warnings"]) + len(card["warnings"])
+    assert f"{len(run['warnings'])} warning(s) this run" in out
 
 
 class _Terminal(io.StringIO):

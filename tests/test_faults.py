@@ -5,6 +5,7 @@ of a clean run. Runs on copies of the shared sample bank run (tests/conftest.py)
 from __future__ import annotations
 
 import errno
+import json
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from click.testing import CliRunner
 import pipeline.io
 from pipeline.catalog import Catalog
 from pipeline.cli import cli
+from pipeline.generation import MARKER, STAMPS, marker_text
 
 pytestmark = pytest.mark.slow
 
@@ -128,8 +130,16 @@ def test_killed_mid_write_keeps_previous_outputs_and_the_next_run_completes(
         text=True,
     )
     assert killed.returncode == -9, killed.stderr
-    assert _visible(root.outputs) == before  # every previous output, byte for byte
+    marks = () if stage == "ingest" else (STAMPS, MARKER)  # a period stage's own bookkeeping
+    killed_state = _visible(root.outputs)
+    # every previous output, byte for byte
+    assert {k: v for k, v in killed_state.items() if k not in marks} == {
+        k: v for k, v in before.items() if k not in marks
+    }
     assert _hidden(root.outputs)  # the held-back temporaries are there, hidden
+    if stage != "ingest":  # ...and the period is marked incomplete until a run completes
+        assert killed_state[MARKER].decode() == marker_text(root.period)
+        assert (root.catalog.report_build_dir(root.period) / MARKER).is_file()
 
     root.run()
     after = _visible(root.outputs)
@@ -186,3 +196,59 @@ def test_bad_input_keeps_previous_outputs(sample_bank_run, tmp_path: Path) -> No
     done = CliRunner().invoke(cli, [*root.args, *root.command])
     assert done.exit_code != 0
     assert _visible(root.outputs) == before and _hidden(root.outputs) == []
+
+
+def test_a_killed_score_marks_the_period_until_a_run_completes_one_generation(
+    sample_bank_run, tmp_path: Path
+) -> None:
+    root = Root(sample_bank_run, tmp_path, {"value_risk": "watchlist_size: 5"}, "score")
+    period = root.period
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_MID_WRITE, "model_card.json", *root.args, *root.command],
+        capture_output=True,
+        text=True,
+    )
+    assert killed.returncode == -9, killed.stderr
+    for folder in (root.catalog.processed_dir(period), root.catalog.report_build_dir(period)):
+        assert (folder / MARKER).read_text(encoding="utf-8") == marker_text(period)
+
+    report = CliRunner().invoke(cli, [*root.args, "report", "--period", period])
+    assert report.exit_code == 2
+    assert report.output.strip().splitlines() == [
+        f"crm: error: {root.catalog.processed_dir(period)}: the outputs of {period} are "
+        "incomplete: score has no generation stamp (not run, or interrupted); run "
+        f"`crm run --period {period}` (or `make report PERIOD={period}`)"
+    ]
+    assert (root.catalog.processed_dir(period) / MARKER).is_file()  # still marked
+
+    # a branch of an earlier run, merged away since, and an RM who left: their files are
+    # of another generation
+    processed = root.catalog.processed_dir(period)
+    gone = [
+        *(processed / f"watchlist-B09.{ext}" for ext in ("csv", "xlsx")),
+        *(
+            processed / f"calls-{rm}.{ext}"
+            for rm in ("B09-R1", "B01-LEFT")
+            for ext in ("csv", "xlsx")
+        ),
+        processed / "unassigned-B09.csv",
+        root.catalog.report_build_dir(period) / "branch-B09.html",
+        root.catalog.report_build_dir(period) / "branch-B09.pdf",
+    ]
+    for path in gone:
+        path.write_text("an earlier generation", encoding="utf-8")
+    done = CliRunner().invoke(cli, [*root.args, "run", "--period", period])
+    assert done.exit_code == 0, done.output
+    for folder in (root.catalog.processed_dir(period), root.catalog.report_build_dir(period)):
+        assert not (folder / MARKER).exists()
+    assert [p for p in gone if p.exists()] == []
+    manifest = json.loads(root.catalog.run_manifest(period).read_text(encoding="utf-8"))
+    listed = {Path(o["path"]).name for o in manifest["outputs"]}
+    assert "watchlist-B01.csv" in listed and not {p.name for p in gone} & listed
+    kept = {"watchlist-B01.xlsx", "unassigned-B01.csv"}  # what this run wrote stays
+    assert kept <= listed and any(n.startswith("calls-B01-") for n in listed)
+    generation = manifest["generation"]
+    assert len(generation) == 12
+    for name in ("network.html", "branch-B01.html", "index.html"):
+        html = (root.catalog.report_build_dir(period) / name).read_text(encoding="utf-8")
+        assert f'Generation: <span class="mono">{generation}</span>' in html

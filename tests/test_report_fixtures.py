@@ -18,11 +18,12 @@ import numpy as np
 import pandas as pd
 
 from pipeline.catalog import Catalog
-from pipeline.config import load_config, survey_definition_path
+from pipeline.config import cpu_count, load_config, survey_definition_path
 from pipeline.features.kpis import compute_branch_kpis, compute_lorenz
 from pipeline.features.migration import compute_tier_migration
 from pipeline.features.settings import FeatureSettings
 from pipeline.features.tiers import assign_tiers
+from pipeline.generation import STAMPED, PeriodStage
 from pipeline.io import write_csv, write_json, write_parquet
 from pipeline.periods import as_of_date, previous_period
 from pipeline.schema import PRODUCTS
@@ -334,11 +335,12 @@ MANIFEST = {
 def bank_config(
     data_dir: Path, report_dir: Path, *, workers: int = 1, locale: str = "en"
 ) -> tuple[dict, Catalog]:
-    """The config and catalog of a bank written under data_dir."""
+    """The config and catalog of a bank written under data_dir (at most one report
+    worker per CPU, as the config allows)."""
     cfg = load_config(
         data_dir=data_dir,
         report_dir=report_dir,
-        overrides={"report.workers": workers, "locale": locale},
+        overrides={"report.workers": min(workers, cpu_count()), "locale": locale},
     )
     return cfg, Catalog.from_config(cfg)
 
@@ -390,6 +392,9 @@ def write_bank(
     write_json(card, catalog.model_card(PERIOD))
     write_json(make_survey_summary(cfg, scores, PERIOD), catalog.survey_summary(PERIOD))
     write_json(MANIFEST, catalog.ingest_manifest)
+    for stage in STAMPED:  # one generation, stamped as the stages stamp it (crm run)
+        with PeriodStage(cfg, catalog, PERIOD, stage) as run:
+            run.complete()
     return cfg, catalog
 
 

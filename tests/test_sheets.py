@@ -42,7 +42,7 @@ def test_a_sheet_analysts_can_read_without_converting_anything():
     assert all(c.font.b for c in ws[1])
     row = {ws.cell(1, i).value: ws.cell(2, i) for i in range(1, ws.max_column + 1)}
     assert row["customer_id"].value == "00123" and row["customer_id"].data_type == "s"
-    assert ws.cell(3, 2).value == "=1+1" and ws.cell(3, 2).data_type == "s"
+    assert ws.cell(3, 2).value == "'=1+1" and ws.cell(3, 2).data_type == "s"  # neutralised
     assert (row["aum"].value, row["aum"].number_format) == (1234567.8, "#,##0")
     assert (row["aum_share__wealth"].value, row["aum_share__wealth"].number_format) == (
         0.25,

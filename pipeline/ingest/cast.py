@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.errors import InputError
+from pipeline.ingest.numbers import number_sql
 from pipeline.ingest.source import SourceConfig, TableSpec
 from pipeline.schema import Column
 
@@ -189,15 +190,7 @@ def _typed(col: Column, v: str, read: dict[str, Any]) -> str:
     if col.dtype == "timestamp":
         return f"try_strptime({v}, {_formats(read['timestamp_format'])})"
     if col.dtype in ("float64", "int64"):
-        number = v
-        if read["thousands"]:
-            number = f"replace({number}, {lit(read['thousands'])}, '')"
-        if read["decimal"] != ".":
-            number = f"replace({number}, {lit(read['decimal'])}, '.')"
-        if col.dtype == "int64":
-            return f"TRY_CAST({number} AS BIGINT)"
-        double = f"TRY_CAST({number} AS DOUBLE)"
-        return f"(CASE WHEN isfinite({double}) THEN {double} END)"
+        return number_sql(v, col.dtype, read["decimal"], read["thousands"])
     if col.dtype == "bool":
         trues = ", ".join(lit(w) for w in TRUE_WORDS)
         falses = ", ".join(lit(w) for w in FALSE_WORDS)

@@ -8,9 +8,11 @@ duplicates holds by construction and is still checked before anything is written
 - exact_duplicate: a row identical (after casting) to an earlier one with the same key,
   dropped and counted; the earliest (by file, then line) is kept;
 - accepted.
-Only the rows that are not plainly accepted are ever copied: `cls_<table>` holds the
-rows failing a cast or check and the rows sharing a key, each with its status, found
-by the sorted pass over the table (accept.py); everything else is accepted.
+The bank's bounds (amounts, balances, earliest dates, ids that name files, bounds.py)
+are checked beside the ranges. Only the rows that are not plainly accepted are ever
+copied: `cls_<table>` holds the rows failing a cast or check and the rows sharing a key,
+each with its status, found by the sorted pass over the table (accept.py); everything
+else is accepted.
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from pipeline.ingest.bounds import bound_checks
 from pipeline.ingest.cast import first_failure, ident, lit, part_columns
 from pipeline.ingest.source import TableSpec
 from pipeline.schema import ASSET_PRODUCTS
 
 NPS_MIN, NPS_MAX = 0, 10
+# A month with fewer transactions than this share of the busiest month's is not a month
+# of data when the as-of is derived (an export cut on the 2nd holds ~3% of a month).
+STRAY_SHARE = 0.01
 
 
 def range_checks(spec: TableSpec, as_of: date, has_fk: bool) -> list[tuple[str, str, str]]:
@@ -36,6 +42,7 @@ def range_checks(spec: TableSpec, as_of: date, has_fk: bool) -> list[tuple[str, 
             checks.append((f"{ident(c.name)} > {cutoff}", "after_as_of", c.name))
         elif c.dtype == "timestamp":
             checks.append((f"{ident(c.name)}::DATE > {cutoff}", "after_as_of", c.name))
+    checks += bound_checks(spec, part_columns(spec))
     name = spec.name
     if name == "customers":
         checks.append(("close_date < open_date", "close_before_open", "close_date"))
@@ -243,9 +250,10 @@ def derive_as_of(con: duckdb.DuckDBPyConnection, transactions_table: str) -> dat
     """The last day of the data's last month, where a lone far-off date cannot stretch it.
 
     Start at the month holding most transactions and walk forward while the next
-    calendar month also holds transactions; the as-of is the end of the last month
-    reached. A stray '2099-01-01' sits after a gap, so it lands after the as-of and is
-    rejected instead of moving the as-of to 2099.
+    calendar month also holds transactions -- at least STRAY_SHARE of the busiest
+    month's; the as-of is the end of the last month reached. A stray '2099-01-01' sits
+    after a gap, and a stray row early in the next month is too few to be a month of
+    data, so either lands after the as-of and is rejected instead of moving it.
     """
     months = con.execute(
         f"SELECT date_trunc('month', txn_time)::DATE AS m, count(*) AS n FROM {transactions_table} "
@@ -253,8 +261,9 @@ def derive_as_of(con: duckdb.DuckDBPyConnection, transactions_table: str) -> dat
     ).fetchall()
     if not months:
         return None
-    present = {m for m, _ in months}
-    current = max(months, key=lambda mn: (mn[1], -mn[0].toordinal()))[0]
+    busiest = max(months, key=lambda mn: (mn[1], -mn[0].toordinal()))
+    present = {m for m, n in months if n >= STRAY_SHARE * busiest[1]}
+    current = busiest[0]
     while (nxt := (pd.Timestamp(current) + pd.offsets.MonthBegin(1)).date()) in present:
         current = nxt
     return (pd.Timestamp(current) + pd.offsets.MonthEnd(0)).date()

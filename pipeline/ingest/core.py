@@ -40,6 +40,7 @@ class IngestResult:
     tables: dict[str, dict[str, Any]]
     files: list[FileEntry]
     samples: dict[str, list[tuple]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # for a person to read (quality.py)
 
     @property
     def over_threshold(self) -> list[str]:
@@ -59,7 +60,10 @@ def resolve_as_of(
         raise InputError(
             "no parseable transaction dates: cannot tell the data's as-of date; set `period`"
         )
-    return derived, "last month of the transactions (contiguous from the busiest month)"
+    return derived, (
+        "last month of the transactions (contiguous from the busiest month, months with "
+        f"under {checks.STRAY_SHARE:.0%} of its transactions not counted)"
+    )
 
 
 def classify_tables(

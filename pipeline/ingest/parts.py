@@ -2,13 +2,15 @@
 
 Each export file, once parsed and cast, is kept as `parts/<table>/<sha256>-<spec>.parquet`
 (its content hash and a hash of the config that shaped it), its rows in file order, and
-the rows DuckDB could not split beside it (`.bad.parquet`). `state.json` remembers each
-file's size, modification time and hash, so an unchanged file is neither hashed nor
-parsed again; a renamed copy has the same hash and reuses the part, and its rows are
-then exact duplicates that key checks drop and count. New parts are staged in a
-temporary folder and only moved in when the whole run succeeds. `state.json` also
-keeps the last successful run's fingerprint (run.py), so a run with nothing changed
-is skipped.
+the rows DuckDB could not split beside it (`.bad.parquet`). A file's identity is its
+content: every run hashes every input (size and modification time prove nothing -- an
+export edited in place can keep both), but an unchanged file is not parsed again; a
+renamed copy has the same hash and reuses the part, and its rows are then exact
+duplicates that key checks drop and count. `state.json` remembers the files of the last
+run, so that the files it knew are hashed up front (two at a time) and a new one only
+once, while it is parsed. New parts are staged in a temporary folder and only moved in
+when the whole run succeeds. `state.json` also keeps the last successful run's
+fingerprint (skip.py), so a run with nothing changed is skipped.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.io import write_json
+from pipeline.io import sha256_file, write_json
+
+HASHERS = 2  # files hashed at once (hashlib releases the GIL on large blocks)
 
 STATE_VERSION = 2
 
@@ -39,6 +44,7 @@ class FileEntry:
     base: int = 0  # line of the part's first row when no line before it is skipped
     skipped: tuple[int, ...] = ()  # physical lines holding no row of the part
     malformed_part: Path | None = None  # the rows DuckDB could not split, if any
+    repeated_headers: tuple[str, ...] = ()  # header names given twice (none of them read)
 
 
 class PartStore:
@@ -61,14 +67,22 @@ class PartStore:
         self.last_run: dict = state.get("last_run", {})
         self.used_parts: set[str] = set()
         self.seen_files: dict[str, dict] = {}
+        self.hashed: dict[str, str] = {}  # path -> sha256 of its content, read this run
+
+    def known(self, path: Path) -> bool:
+        """Whether the last successful run read a file at this path."""
+        return str(path) in self.files
+
+    def hash_files(self, paths: list[Path]) -> None:
+        """Hash the files' contents now (HASHERS at a time) for cached_sha."""
+        todo = [p for p in paths if str(p) not in self.hashed]
+        with ThreadPoolExecutor(max_workers=HASHERS) as pool:
+            for path, sha in zip(todo, pool.map(sha256_file, todo), strict=True):
+                self.hashed[str(path)] = sha
 
     def cached_sha(self, path: Path) -> str | None:
-        """The file's hash from the last run if its size and mtime are unchanged."""
-        st = path.stat()
-        known = self.files.get(str(path))
-        if known and known["size"] == st.st_size and known["mtime_ns"] == st.st_mtime_ns:
-            return known["sha256"]
-        return None
+        """The file's content hash, if it was hashed this run (hash_files)."""
+        return self.hashed.get(str(path))
 
     def note_file(self, path: Path, sha256: str) -> None:
         st = path.stat()

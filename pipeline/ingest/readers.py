@@ -3,8 +3,9 @@
 Every value is read as VARCHAR (DuckDB `all_varchar`) so that casting happens in SQL
 where each failing value can be reported with its file, line and column. A file is
 first streamed once in Python (in 1 MiB blocks): sha256, line count, strict decoding in
-the declared encoding (a wrong encoding is a clear error naming the line; pure-ASCII
-blocks of a UTF-8 file need no decoding) and, for encodings DuckDB cannot read
+the declared encoding over the whole file (a wrong encoding is a clear error naming the
+line, and so is a GB18030 file whose later blocks are UTF-8; pure-ASCII blocks of a
+UTF-8 file need no decoding) and, for encodings DuckDB cannot read
 (GB18030, GBK), transcoding to a temporary UTF-8 copy. A CSV is then parsed and cast
 in one streaming DuckDB query straight into its part (no text table in memory), in
 file order: a row's position in the part (Parquet's file_row_number, read as `_pos`)
@@ -32,6 +33,7 @@ from pipeline.ingest.padding import PaddingScan
 
 BLOCK = 1 << 20
 UTF8_NAMES = {"utf-8", "utf8", "utf-8-sig", "utf_8", "utf_8_sig"}
+UTF8_EVIDENCE = 8  # multi-byte characters in a later block before it is called UTF-8
 
 
 @dataclass(frozen=True)
@@ -128,8 +130,8 @@ def prepare(
             while block := fh.read(BLOCK):
                 digest.update(block)
                 padding.feed(block)
-                if first and transcode:
-                    _refuse_utf8_as_legacy(block, label, encoding)
+                if transcode:  # every block: a file may change encoding part way
+                    _refuse_utf8_as_legacy(block, label, encoding, newlines, first)
                 first = False
                 # ASCII is valid UTF-8: no decoding needed, unless a multi-byte
                 # character is pending from the previous block
@@ -171,17 +173,37 @@ def _encoding_error(label: str, encoding: str, line: int, exc: UnicodeDecodeErro
     )
 
 
-def _refuse_utf8_as_legacy(block: bytes, label: str, encoding: str) -> None:
-    """GB18030 decodes UTF-8 bytes into wrong characters without error: catch it here."""
+def _refuse_utf8_as_legacy(
+    block: bytes, label: str, encoding: str, lines_before: int, first: bool
+) -> None:
+    """GB18030 decodes UTF-8 bytes into wrong characters without error: refuse a block
+    whose non-ASCII bytes are all valid UTF-8, wherever it is in the file (a later block
+    can be UTF-8 when an export was appended to by another system)."""
     if block.isascii():
         return
+    start = 0
+    if not first:  # a block may begin inside a character that started in the previous one
+        while start < min(3, len(block)) and 0x80 <= block[start] <= 0xBF:
+            start += 1
+        # a few GB18030 characters can be valid UTF-8 by chance; a block of UTF-8 text
+        # holds many characters that are (counted by their lead bytes)
+        a = np.frombuffer(block, dtype=np.uint8)
+        if np.count_nonzero((a >= 0xC2) & (a <= 0xF4)) < UTF8_EVIDENCE:
+            return
     try:
-        codecs.getincrementaldecoder("utf-8")("strict").decode(block, final=False)
+        codecs.getincrementaldecoder("utf-8")("strict").decode(block[start:], final=False)
     except UnicodeDecodeError:
         return
+    if first:
+        raise InputError(
+            f"{label}: the file is declared {encoding} but its bytes are UTF-8; "
+            "set `encoding: utf-8` for this table in the source config"
+        )
+    at = next(i for i, b in enumerate(block) if b >= 0x80)
+    line = lines_before + block.count(b"\n", 0, at) + 1
     raise InputError(
-        f"{label}: the file is declared {encoding} but its bytes are UTF-8; "
-        "set `encoding: utf-8` for this table in the source config"
+        f"{label}: line {line}: the file is declared {encoding} but from here its bytes are "
+        "UTF-8 (two encodings in one file); export it again in one encoding"
     )
 
 
@@ -310,12 +332,23 @@ def _csv_part(
 def _skipped_lines(
     con, prepared: Prepared, header_row: int, rows: int, table: str
 ) -> tuple[list[tuple[int, str, str]], list[int], bool]:
-    """Rows DuckDB could not split, every physical line holding no row, and whether the
-    line numbers are exact (header + rows + skipped lines = the file's lines)."""
+    """Rows DuckDB could not split (one per physical line), every physical line holding
+    no row, and whether the line numbers are exact (header + rows + skipped lines = the
+    file's lines).
+
+    DuckDB records an error per missing or extra column of a ragged row; the row is one
+    reject, reported with the error that gives its true field count (the first missing
+    column, or the last extra one)."""
     malformed = [
         (int(a), str(b), str(c))
         for a, b, c in con.execute(
-            f"SELECT DISTINCT line, error_message, csv_line FROM {table}_errors ORDER BY line"
+            f"""
+            SELECT line,
+                   arg_min(error_message, coalesce(column_idx, 0)::BIGINT
+                       * CASE WHEN error_type = 'TOO MANY COLUMNS' THEN -1 ELSE 1 END),
+                   min(csv_line)
+            FROM {table}_errors GROUP BY line ORDER BY line
+            """
         ).fetchall()
     ]
     con.execute(f"DROP TABLE {table}_errors; DROP TABLE {table}_scans")

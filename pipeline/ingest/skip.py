@@ -2,13 +2,14 @@
 
 A successful run records in parts/state.json a fingerprint of everything that decides
 its outputs -- the source config as loaded (tables, columns, value maps, survey scales,
-PII handling), the period, the reject-rate threshold, the ingest and schema code, the
-adapter's code, and every input file's path and sha256 -- plus the size and the
-sha256 of the last 64 KiB (the Parquet footer) of each file it wrote. The next run
-recomputes the fingerprint from the state's hashes, trusted exactly as parts.py trusts
-them (size and modification time unchanged: the file is not read again); when it
-matches and every output is still the one written, the outputs are already what a full
-run would write, byte for byte, and the run is skipped.
+PII handling, the bank's bounds), the period, the ingest settings, the ingest and schema
+code, the adapter's code, and every input file's path and sha256 -- plus the size and
+the sha256 of the last 64 KiB (the Parquet footer) of each file it wrote. The next run
+hashes every input again (content, not size and modification time, is a file's
+identity: parts.py) and recomputes the fingerprint; when it matches and every output is
+still the one written, the outputs are already what a full run would write, byte for
+byte, and the run is skipped. A file the last run did not know means a full run, so
+nothing is hashed twice for it.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def fingerprint(cfg: dict, source: SourceConfig, files: list[tuple[str, str]]) -
         {
             "source": repr(source),
             "period": cfg["period"],
-            "max_reject_rate": cfg["ingest"]["max_reject_rate"],
+            "ingest": {k: v for k, v in cfg["ingest"].items() if k != "memory_limit"},
             "code": _code_hash(source),
             "files": sorted(files),
             "id_salt": salt_fingerprint(id_salt(cfg)),
@@ -67,36 +68,48 @@ def last_run(
     return {"fingerprint": fingerprint(cfg, source, files), "outputs": written}
 
 
-def _current_files(source: SourceConfig, raw: Path, store: PartStore) -> list | None:
-    """(file, sha256) of every input, from the state; None if any is new or changed."""
+def input_paths(source: SourceConfig, raw: Path) -> list[Path] | None:
+    """Every input file of the source (None: a required one is missing)."""
     patterns = (
         [(spec.files, spec.optional) for spec in source.tables.values()]
         if not source.adapter
         else [((p,), False) for p in source.inputs.values()]
     )
-    files = set()
+    paths: set[Path] = set()
     for globs, optional in patterns:
         try:
-            paths = discover(globs, raw, "", optional)
+            paths.update(discover(globs, raw, "", optional))
         except InputError:
             return None  # the full run says what is missing
-        for path in paths:
-            sha = store.cached_sha(path)
-            if sha is None:
-                return None
-            rel = path.relative_to(raw).as_posix() if path.is_relative_to(raw) else str(path)
-            files.add((rel, sha))
+    return sorted(paths)
+
+
+def _current_files(raw: Path, paths: list[Path], store: PartStore) -> list:
+    """(file, sha256) of every input, hashed now."""
+    store.hash_files(paths)
+    files = set()
+    for path in paths:
+        rel = path.relative_to(raw).as_posix() if path.is_relative_to(raw) else str(path)
+        files.add((rel, store.cached_sha(path)))
     return sorted(files)
 
 
-def unchanged_run(cfg: dict, source: SourceConfig, raw: Path, catalog: Catalog) -> dict | None:
-    """The last run's manifest when nothing changed since it, else None."""
-    store = PartStore(catalog.ingest_parts_dir, catalog.ingest_parts_dir)
+def unchanged_run(
+    cfg: dict, source: SourceConfig, raw: Path, catalog: Catalog, store: PartStore
+) -> dict | None:
+    """The last run's manifest when nothing changed since it, else None. The files the
+    last run knew are hashed into `store` either way (staging reuses their parts)."""
+    paths = input_paths(source, raw)
+    if paths is None:
+        return None
+    store.hash_files([p for p in paths if store.known(p)])
     recorded = store.last_run
     if not recorded or not catalog.ingest_manifest.is_file():
         return None
-    files = _current_files(source, raw, store)
-    if files is None or fingerprint(cfg, source, files) != recorded.get("fingerprint"):
+    if not all(store.known(p) for p in paths):
+        return None
+    files = _current_files(raw, paths, store)
+    if fingerprint(cfg, source, files) != recorded.get("fingerprint"):
         return None
     for path, identity in recorded.get("outputs", {}).items():
         if not Path(path).is_file() or file_identity(Path(path)) != identity:

@@ -15,11 +15,15 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.config import read_yaml, source_config_path, survey_definition_path
 from pipeline.errors import ConfigError
+from pipeline.ingest.numbers import check_separators
 from pipeline.schema import PII_COLUMNS, TABLES, Column, Table
+
+if TYPE_CHECKING:
+    from pipeline.ingest.bounds import Limits
 
 FORMATS = ("csv", "xlsx", "parquet")
 # Reading options: every one can be set in `defaults:` and overridden per table.
@@ -77,6 +81,7 @@ class TableSpec:
     allow_empty: bool = False
     survey: SurveyScale | None = None
     extra_columns: tuple[Column, ...] = ()  # survey items and masked PII, after the schema's
+    limits: Limits | None = None  # the bank's bounds on values (bounds.py), set by the edge
 
     @property
     def name(self) -> str:
@@ -98,6 +103,7 @@ class TableSpec:
                 "extra": [(c.name, c.dtype) for c in self.extra_columns],
                 "pii_drop": source.pii_drop,
                 "pii_mask": source.pii_mask,
+                "pii_safe": source.pii_safe,
             },
             sort_keys=True,
             default=str,
@@ -106,7 +112,8 @@ class TableSpec:
 
 
 # Bump when parsing or casting changes, so cached per-file parts are rebuilt.
-PARSER_VERSION = 3  # 2: parts carry `_pos`, no `_line`; 3: no `_pos` (file_row_number)
+PARSER_VERSION = 4  # 2: parts carry `_pos`, no `_line`; 3: no `_pos` (file_row_number);
+# 4: numbers only in the declared convention (numbers.py)
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,7 @@ class SourceConfig:
     customer_initiated_txn_types: tuple[str, ...]
     pii_drop: tuple[str, ...]
     pii_mask: dict[str, str]  # output name (<name>_masked) -> source column
+    pii_safe: tuple[str, ...] = ()  # unmapped source columns a reject's raw text may show
     adapter: str | None = None
     inputs: dict[str, str] = field(default_factory=dict)
     as_of: date | None = None
@@ -147,8 +155,9 @@ def load_source(source: str, mask_pii: bool = True) -> SourceConfig:
     _unknown(raw.get("defaults") or {}, set(READ_DEFAULTS), f"{where}: defaults")
     defaults.update(raw.get("defaults") or {})
     pii = raw.get("pii") or {}
-    _unknown(pii, {"drop", "mask"}, f"{where}: pii")
+    _unknown(pii, {"drop", "mask", "safe"}, f"{where}: pii")
     pii_drop = tuple(str(c) for c in pii.get("drop") or ())
+    pii_safe = tuple(str(c) for c in pii.get("safe") or ())
     pii_mask = {str(k): str(v) for k, v in (pii.get("mask") or {}).items()} if mask_pii else {}
     if not mask_pii:
         pii_drop += tuple(str(v) for v in (pii.get("mask") or {}).values())
@@ -174,6 +183,9 @@ def load_source(source: str, mask_pii: bool = True) -> SourceConfig:
         if name not in specs:
             raise ConfigError(f"{where}: tables.{name}: required canonical table is not mapped")
     pii_sources = set(pii_drop) | set(pii_mask.values()) | set(PII_COLUMNS)
+    for column in pii_safe:
+        if column in pii_sources:
+            raise ConfigError(f"{where}: pii.safe: {column!r} is a PII column; it cannot be safe")
     for spec in specs.values():
         for canonical, sources in spec.columns.items():
             if canonical.endswith("_masked"):
@@ -208,6 +220,7 @@ def load_source(source: str, mask_pii: bool = True) -> SourceConfig:
         ),
         pii_drop=pii_drop,
         pii_mask=pii_mask,
+        pii_safe=pii_safe,
         adapter=adapter,
         inputs={str(k): str(v) for k, v in inputs.items()},
         as_of=as_of,
@@ -229,6 +242,10 @@ def _table_spec(
         )
     if not isinstance(read["header_row"], int) or read["header_row"] < 1:
         raise ConfigError(f"{here}.header_row: expected a line number >= 1")
+    read["decimal"], read["thousands"] = str(read["decimal"]), str(read["thousands"] or "")
+    separators = check_separators(read["decimal"], read["thousands"], here)
+    if separators:
+        raise ConfigError(separators)
     for key in ("date_format", "timestamp_format", "null_values"):
         value = read[key]
         read[key] = [value] if isinstance(value, str) else list(value)

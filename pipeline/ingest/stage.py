@@ -13,6 +13,8 @@ outputs in place, is skipped and writes nothing, its manifest included (skip.py)
 
 from __future__ import annotations
 
+import logging
+import shutil
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -22,22 +24,30 @@ import duckdb
 from pipeline.catalog import Catalog
 from pipeline.errors import ConfigError, InputError
 from pipeline.ingest import skip, write
+from pipeline.ingest.bounds import Limits, with_limits
 from pipeline.ingest.core import IngestResult, classify_tables, resolve_as_of
 from pipeline.ingest.parts import FileEntry, PartStore
+from pipeline.ingest.quality import ingest_warnings
 from pipeline.ingest.source import SourceConfig, load_source
 from pipeline.ingest.staging import Stager
 from pipeline.io import promote_on_success
 from pipeline.privacy import id_salt
 
+log = logging.getLogger(__name__)
+
 
 def ingest(cfg: dict, catalog: Catalog, write_outputs: bool) -> IngestResult:
     """Run ingest; with `write_outputs` False nothing under <data> changes (validate)."""
     source = load_source(cfg["source"], mask_pii=cfg["privacy"]["mask_pii"])
+    source = with_limits(source, Limits.from_config(cfg))
     raw = source.raw_path(catalog.data_dir / "raw")
     if not raw.is_dir():
         raise InputError(f"{raw}: no export folder for source {source.name!r} ({source.path})")
+    store = PartStore(catalog.ingest_parts_dir, catalog.ingest_parts_dir)
     if write_outputs:
-        unchanged = skip.unchanged_run(cfg, source, raw, catalog)
+        if catalog.interim_dir.is_dir():
+            remove_stale_work(catalog.interim_dir)
+        unchanged = skip.unchanged_run(cfg, source, raw, catalog, store)
         if unchanged is not None:
             # Nothing is written, the manifest neither: what was ingested has not changed,
             # so neither has anything that depends on it (make's targets, for one).
@@ -45,8 +55,9 @@ def ingest(cfg: dict, catalog: Catalog, write_outputs: bool) -> IngestResult:
         # spill and staging beside the outputs, so the final moves are renames
         catalog.interim_dir.mkdir(parents=True, exist_ok=True)
     spill_root = catalog.interim_dir if write_outputs else None
-    with tempfile.TemporaryDirectory(prefix=".ingest-", dir=spill_root) as tmp:
+    with tempfile.TemporaryDirectory(prefix=WORK_PREFIX, dir=spill_root) as tmp:
         work = Path(tmp)
+        store.staging_dir = work / "staging"
         limit = str(cfg["ingest"]["memory_limit"])
         try:
             con = duckdb.connect(
@@ -60,7 +71,6 @@ def ingest(cfg: dict, catalog: Catalog, write_outputs: bool) -> IngestResult:
         except duckdb.Error as exc:
             raise ConfigError(f"ingest.memory_limit: {limit!r} is not a size: {exc}") from None
         try:
-            store = PartStore(catalog.ingest_parts_dir, work / "staging")
             stager = Stager(con, source, raw, store, work)
             if source.adapter:
                 stager.stage_adapter()
@@ -89,6 +99,7 @@ def ingest(cfg: dict, catalog: Catalog, write_outputs: bool) -> IngestResult:
                 tables,
                 stager.entries,
                 samples,
+                ingest_warnings(con, source, stager.entries, as_of),
             )
             if write_outputs and not result.over_threshold:
                 with promote_on_success():  # all outputs, or none of them
@@ -98,6 +109,19 @@ def ingest(cfg: dict, catalog: Catalog, write_outputs: bool) -> IngestResult:
             return result
         finally:
             con.close()
+
+
+WORK_PREFIX = ".ingest-"  # the run's spill and staging folder under interim/
+
+
+def remove_stale_work(interim: Path) -> list[Path]:
+    """Delete the work folders of ingest runs that were killed (a finished or failed run
+    removes its own). Only safe with no other ingest on this data root: the CLI holds
+    the data-root lock."""
+    stale = sorted(p for p in interim.glob(WORK_PREFIX + "*") if p.is_dir())
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+    return stale
 
 
 def _from_manifest(manifest: dict, source: SourceConfig, raw: Path, cfg: dict) -> IngestResult:
@@ -127,6 +151,7 @@ def _from_manifest(manifest: dict, source: SourceConfig, raw: Path, cfg: dict) -
         cfg["ingest"]["max_reject_rate"],
         tables,
         files,
+        warnings=list(manifest.get("warnings", [])),
     )
 
 
@@ -138,6 +163,8 @@ def run_ingest(cfg: dict, catalog: Catalog) -> str:
             "reject rate over ingest.max_reject_rate "
             f"({result.max_reject_rate:.2%}); nothing was written.\n" + write.report(result)
         )
+    for warning in result.warnings:  # what a person must read: once, as a warning
+        log.warning("%s", warning)
     return write.summary(result)
 
 

@@ -30,10 +30,11 @@ from pipeline.console import progress
 from pipeline.errors import ConfigError, InputError
 from pipeline.ingest import readers
 from pipeline.ingest.cast import empty_part_select, lit, typed_select
+from pipeline.ingest.headers import check_repeated, header_names
 from pipeline.ingest.parts import FileEntry, PartStore
 from pipeline.ingest.source import SourceConfig, TableSpec
+from pipeline.ingest.withhold import readable_columns, withheld_text
 
-WITHHELD = "<withheld: the file holds PII columns>"
 log = logging.getLogger(__name__)
 PARSERS = 2  # files parsed at once
 
@@ -200,12 +201,15 @@ class Stager:
             facts["base"],
             tuple(facts["skipped"]),
             PartStore.malformed_path(part) if facts["malformed"] else None,
+            tuple(facts.get("repeated_headers", ())),
         )
 
     def _parse(
         self, spec: TableSpec, prepared: readers.Prepared, label: str, target: Path, table: str
     ) -> dict:
         lead = () if spec.read["format"] == "csv" else ("_line",)
+        read_columns = {src for sources in spec.columns.values() for src in sources}
+        repeats = check_repeated(header_names(prepared.text_path, spec.read), read_columns, label)
 
         def select_for(headers: list[str], from_sql: str, trim: bool) -> str:
             return typed_select(spec, self.source, headers, from_sql, label, lead, trim)
@@ -223,23 +227,25 @@ class Stager:
         if parsed.rows == 0 and not parsed.malformed and not spec.allow_empty:
             raise InputError(f"{label}: the file holds a header but no data rows")
         if parsed.malformed:
-            self._write_malformed(parsed, PartStore.malformed_path(target))
+            self._write_malformed(spec, parsed, PartStore.malformed_path(target))
         return {
             "rows_read": parsed.rows + len(parsed.malformed),
             "lines_exact": parsed.lines_exact,
             "base": parsed.base,
             "skipped": parsed.skipped,
             "malformed": len(parsed.malformed),
+            "repeated_headers": repeats,
         }
 
-    def _write_malformed(self, parsed: readers.Parsed, target: Path) -> None:
-        """Unsplittable rows; their raw text is withheld when the file holds PII columns."""
-        has_pii = bool({h.strip() for h in parsed.headers} & self.source.pii_source_columns)
+    def _write_malformed(self, spec: TableSpec, parsed: readers.Parsed, target: Path) -> None:
+        """Unsplittable rows; their raw text is withheld unless the source config maps or
+        lists as safe every column of the file (withhold.py)."""
+        withheld = withheld_text(parsed.headers, readable_columns(self.source, spec))
         table = pa.table(
             {
                 "line": pa.array([m[0] for m in parsed.malformed], pa.int64()),
                 "error": pa.array([m[1] for m in parsed.malformed], pa.string()),
-                "raw": pa.array([WITHHELD if has_pii else m[2] for m in parsed.malformed]),
+                "raw": pa.array([withheld or m[2] for m in parsed.malformed], pa.string()),
             }
         )
         pq.write_table(table, target, compression="snappy")
@@ -409,7 +415,10 @@ class AdapterContext:
                     table, rel, prepared.size, prepared.sha256, rows, loaded.lines_exact, None, True
                 )
             )
-            self.malformed.setdefault(table, []).extend((rel, *m) for m in loaded.malformed)
+            withheld = withheld_text(loaded.headers, readable_columns(self.source, None))
+            self.malformed.setdefault(table, []).extend(
+                (rel, line, error, withheld or raw) for line, error, raw in loaded.malformed
+            )
             cols = ", ".join(f'"{h}"' for h in loaded.headers)
             selects.append(f"SELECT {lit(rel)} AS _file, _line, {cols} FROM {loaded.table}")
         name = f"input_{input_name}"

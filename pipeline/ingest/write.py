@@ -188,6 +188,7 @@ def manifest(result: IngestResult, catalog: Catalog) -> dict:
             "files_parsed": sorted(e.file for e in result.files if e.parsed),
             "files_reused": sorted(e.file for e in result.files if not e.parsed),
         },
+        "warnings": list(result.warnings),
     }
 
 
@@ -209,7 +210,7 @@ def summary(result: IngestResult) -> str:
         f"as-of {result.as_of.isoformat()} ({result.as_of_basis}); "
         f"{parsed} file(s) parsed, {len(result.files) - parsed} reused"
     )
-    return "\n".join(lines)
+    return "\n".join(lines)  # the warnings are logged once, by the stage (run_ingest)
 
 
 def report(result: IngestResult) -> str:
@@ -227,6 +228,7 @@ def report(result: IngestResult) -> str:
             out.append(f"    {reason}: {n:,}")
         for file, line, column, reason, value in result.samples.get(name, []):
             out.append(f"    e.g. {file}:{line} column {column}: {reason} (value {value!r})")
+    out += [f"warning: {w}" for w in result.warnings]
     out.append("")
     out.append(
         "FAIL" if result.over_threshold else "OK: every table reconciles and is under the threshold"

@@ -146,9 +146,14 @@ def survey_section(
     }
 
 
-def appendix(manifest: dict[str, Any], model_card: dict[str, Any]) -> dict[str, Any]:
-    """Data quality (ingest manifest) and model validation (model card) for the appendix."""
+def appendix(
+    manifest: dict[str, Any], model_card: dict[str, Any], generation: str = ""
+) -> dict[str, Any]:
+    """Data quality (ingest manifest, its warnings, the generation of the outputs shown)
+    and model validation (model card) for the appendix."""
     return {
+        "generation": generation,
+        "data_warnings": sc.data_warnings(manifest),
         "manifest": sc.manifest_rows(manifest),
         "metrics": sc.metric_table(model_card),
         "warnings": sc.model_warnings(model_card),
@@ -230,7 +235,7 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
             "mean_digital_share": kp.mean_digital_share(b.features),
         },
         "surveys": [customer_survey, survey_section(surveys.get("staff"), "staff", b.branch_id, s)],
-        "appendix": appendix(b.manifest, b.model_card),
+        "appendix": appendix(b.manifest, b.model_card, b.generation),
     }
 
 
@@ -329,7 +334,7 @@ def network_context(
             survey_section(surveys.get("customer"), "customer", None, s),
             survey_section(surveys.get("staff"), "staff", None, s),
         ],
-        "appendix": appendix(inputs.manifest, inputs.model_card),
+        "appendix": appendix(inputs.manifest, inputs.model_card, inputs.generation),
     }
 
 
@@ -339,10 +344,12 @@ def index_context(
     branch_ids: list[str],
     files: dict[str | None, dict[str, str]],
     s: ReportSettings,
+    generation: str = "",
 ) -> dict[str, Any]:
     """The period's index: a link to every report file written (`files`: per branch id,
-    None for the network, the file name of each format)."""
+    None for the network, the file name of each format) and the generation shown."""
     return {
+        "generation": generation,
         "meta": {
             "kind": "index",
             "title": labels(s.locale)["index_title"],

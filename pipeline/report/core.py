@@ -109,6 +109,7 @@ class ReportInputs:
     rm_books: pd.DataFrame
     watchlists: dict[str, pd.DataFrame] = field(default_factory=dict)
     unassigned: dict[str, pd.DataFrame] = field(default_factory=dict)
+    generation: str = ""  # the id of the processed outputs shown (pipeline.generation)
 
     @property
     def branch_ids(self) -> list[str]:
@@ -141,6 +142,7 @@ class BranchInputs:
     model_card: dict[str, Any]
     survey: dict[str, Any]
     manifest: dict[str, Any]
+    generation: str = ""
 
 
 def check_columns(frame: pd.DataFrame, columns: tuple[str, ...], source: Path | str) -> None:
@@ -254,6 +256,7 @@ def branch_slice(
         model_card=inputs.model_card,
         survey=inputs.survey,
         manifest=inputs.manifest,
+        generation=inputs.generation,
     )
 
 

@@ -158,6 +158,12 @@ LABELS: dict[str, dict[str, str]] = {
         "baseline": "Baseline",
         "warnings": "Warnings",
         "no_warnings": "No warnings from the model card.",
+        "generation": "Generation",
+        "generation_note": "The features, scores and survey results in this report were "
+        "computed together, from the same data and settings; the same generation id means "
+        "the same figures.",
+        "data_warnings": "Data warnings",
+        "no_data_warnings": "No data warnings from ingest.",
         "clv_validation": "CLV holdout validation",
         "verdict": "Verdict",
         "rank": "Rank",
@@ -418,6 +424,11 @@ LABELS: dict[str, dict[str, str]] = {
         "baseline": "基准",
         "warnings": "警示",
         "no_warnings": "模型卡无警示。",
+        "generation": "数据批次",
+        "generation_note": "本报告中的客户特征、评分与问卷结果由同一批数据和同一套参数一并计算；"
+        "批次号相同，数字即相同。",
+        "data_warnings": "数据警示",
+        "no_data_warnings": "数据导入无警示。",
         "clv_validation": "CLV 留出期验证",
         "verdict": "结论",
         "rank": "排名",

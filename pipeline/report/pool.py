@@ -6,7 +6,8 @@ process that imports the worker module (matplotlib, pandas, Jinja, WeasyPrint) o
 forks each worker from it, so workers start in milliseconds instead of each spending
 about 2 s of CPU on imports. Forking the parent itself would be unsafe: by then it has
 read Parquet files, and pyarrow's thread pools and allocator do not survive a fork.
-Elsewhere (Windows) workers are spawned. The pool is started before the inputs are read,
+Elsewhere (Windows) workers are spawned. Workers end with the run, even when it is
+killed (die_with). The pool is started before the inputs are read,
 so the fork server's imports overlap the parent's reading; this module imports neither
 matplotlib nor WeasyPrint, which the parent never needs.
 """
@@ -16,7 +17,10 @@ from __future__ import annotations
 import importlib
 import itertools
 import multiprocessing
+import os
+import select
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
     from pipeline.report.render import Rendered
 
 WORKER_MODULE = "pipeline.report.render"
+POLL_SECONDS = 0.5  # how often a worker without a pidfd checks that the run is alive
 
 
 def _worker(name: str, *args: Any) -> Any:
@@ -41,8 +46,45 @@ def _worker(name: str, *args: Any) -> Any:
     return getattr(importlib.import_module(WORKER_MODULE), name)(*args)
 
 
-def _init(settings: ReportSettings) -> None:
+def _init(settings: ReportSettings, parent: int | None = None) -> None:
+    if parent is not None:
+        die_with(parent)
     _worker("init_worker", settings)
+
+
+def die_with(parent: int) -> None:
+    """End this worker when process `parent` (the crm run) ends, however it ends.
+
+    A worker's parent is the fork server, not the run, and a worker waits on a queue
+    it holds both ends of: after a `kill -9` of the run it would wait forever, holding
+    its memory (hundreds of MB). A daemon thread waits for the run to exit -- on a Linux
+    pidfd, which wakes exactly then, else by polling -- and ends the worker at once."""
+    try:
+        fd = os.pidfd_open(parent)
+    except (AttributeError, OSError):  # not Linux 5.3+, or the run is already gone
+        fd = None
+        if not _alive(parent):
+            os._exit(1)
+
+    def watch() -> None:
+        if fd is not None:
+            select.select([fd], [], [])
+        else:
+            while _alive(parent):
+                time.sleep(POLL_SECONDS)
+        os._exit(1)  # no clean-up to run: the run is gone
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process now holds the number: ours is gone
+        return False
+    return True
 
 
 def _ready() -> bool:
@@ -93,7 +135,7 @@ class RenderPool:
             max_workers=self.workers,
             mp_context=context,
             initializer=_init,
-            initargs=(self.settings,),
+            initargs=(self.settings, os.getpid()),
         )
         # Starting a worker waits for the fork server to finish its imports (seconds):
         # a thread does it, so the parent reads its inputs meanwhile.

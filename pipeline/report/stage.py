@@ -18,10 +18,11 @@ from typing import Any
 import pandas as pd
 
 from pipeline.catalog import Catalog
-from pipeline.config import survey_definition_path
+from pipeline.config import report_workers, survey_definition_path
 from pipeline.console import progress
 from pipeline.errors import ConfigError, InputError
-from pipeline.io import read_json, write_bytes, write_text
+from pipeline.generation import verify
+from pipeline.io import read_csv, read_json, remove_unwritten, write_bytes, write_text
 from pipeline.periods import as_of_date, previous_period
 from pipeline.report.context import (
     ReportSettings,
@@ -47,9 +48,11 @@ from pipeline.report.core import (
 from pipeline.report.fonts import require_cjk_font
 from pipeline.report.i18n import label_locale, labels
 from pipeline.report.pool import RenderPool, render_index
+from pipeline.runner import claim_report_root
 
 FORMATS = ("html", "pdf")
 log = logging.getLogger(__name__)
+REPORT_FILES = ("branch-*.html", "branch-*.pdf", "network.html", "network.pdf")
 
 
 def _need(path: Path, stage: str) -> Path:
@@ -72,7 +75,9 @@ def _json(path: Path, stage: str) -> dict[str, Any]:
 
 
 def load_inputs(catalog: Catalog, period: str) -> ReportInputs:
-    """Read every input of the period's reports; the previous period's KPIs if they exist."""
+    """Read every input of the period's reports (one generation of the processed outputs,
+    pipeline.generation.verify); the previous period's KPIs if they exist."""
+    generation = verify(catalog, period)
     kpis = _frame(catalog.branch_kpis(period), "features", KPI_COLUMNS)
     prev = previous_period(period)
     prev_path = catalog.branch_kpis(prev)
@@ -92,6 +97,7 @@ def load_inputs(catalog: Catalog, period: str) -> ReportInputs:
         model_card=_json(catalog.model_card(period), "score"),
         survey=_json(catalog.survey_summary(period), "survey"),
         manifest=_json(catalog.ingest_manifest, "ingest"),
+        generation=generation,
     )
     lists: dict[str, dict[str, pd.DataFrame]] = {"watchlists": {}, "unassigned": {}}
     for branch_id in inputs.branch_ids:
@@ -99,7 +105,7 @@ def load_inputs(catalog: Catalog, period: str) -> ReportInputs:
             ("watchlists", catalog.watchlist(period, branch_id), WATCHLIST_COLUMNS),
             ("unassigned", catalog.unassigned_list(period, branch_id), UNASSIGNED_COLUMNS),
         ):
-            frame = pd.read_csv(_need(path, "score"), dtype={"customer_id": str, "rm_id": str})
+            frame = read_csv(_need(path, "score"), dtype={"customer_id": str, "rm_id": str})
             check_columns(frame, columns, path)
             lists[kind][branch_id] = frame
     return ReportInputs(**{**inputs.__dict__, **lists})
@@ -181,7 +187,9 @@ def report_path(catalog: Catalog, period: str, branch_id: str | None, ext: str) 
 
 
 def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
-    """Every branch's HTML/PDF, the network report and the index for `period`."""
+    """Every branch's HTML/PDF, the network report and the index for `period`, from one
+    generation of its processed outputs; report files of branches no longer in the data
+    are removed with the new ones' arrival."""
     setup = report_setup(cfg)
     require_cjk_font(setup.locale)  # fail before any work when zh_CN has no font
     if label_locale(setup.locale).split("_")[0] != setup.locale.replace("-", "_").split("_")[0]:
@@ -191,10 +199,13 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
             label_locale(setup.locale),
             setup.locale,
         )
+    claim_report_root(catalog)  # one bank per report root
+    verify(catalog, period)  # features, scores and survey made together, before any work
     started = time.perf_counter()
-    workers = int(cfg["report"]["workers"])
+    workers = report_workers(cfg)
     out_dir = catalog.report_build_dir(period)
     timings, cpu = [], []
+    written: list[Path] = []
     with RenderPool(setup, workers) as pool:  # workers set up while the parent reads
         inputs = load_inputs(catalog, period)
         settings = report_settings(cfg, inputs.survey)
@@ -213,13 +224,15 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
                         continue
                     target = report_path(catalog, period, rendered.branch_id, ext)
                     (write_text if ext == "html" else write_bytes)(content, target)
+                    written.append(target)
                 if rendered.branch_id is not None:
                     timings.append(rendered.seconds)
                     cpu.append(rendered.cpu_seconds)
                 advance(item=rendered.branch_id or "network")
                 log.debug("report %s: %.2fs", rendered.branch_id or "network", rendered.seconds)
-    index = index_context(period, inputs.as_of, branch_ids, files, settings)
+    index = index_context(period, inputs.as_of, branch_ids, files, settings, inputs.generation)
     write_text(render_index(settings, index), catalog.report_index(period))
+    remove_unwritten(out_dir, REPORT_FILES, written)
     wall = time.perf_counter() - started
     per_branch = (
         f"per branch {statistics.mean(timings):.2f}s mean ({min(timings):.2f}-{max(timings):.2f}s, "

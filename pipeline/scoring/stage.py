@@ -13,11 +13,18 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from pipeline.catalog import Catalog
+from pipeline.catalog import BRANCH_LISTS, Catalog
 from pipeline.drift import KEY_FEATURES, SCORE_MEASURES
 from pipeline.engine import connect_engine
 from pipeline.errors import InputError
-from pipeline.io import promote_on_success, read_parquet, write_csv, write_json, write_parquet
+from pipeline.io import (
+    promote_on_success,
+    read_parquet,
+    remove_unwritten,
+    write_csv,
+    write_json,
+    write_parquet,
+)
 from pipeline.periods import as_of_date, previous_period
 from pipeline.scoring.card import summary_text
 from pipeline.scoring.closed_loop import LOOP_COLUMNS, list_periods
@@ -69,17 +76,21 @@ def run_score(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
         write_xlsx(
             result.branch_scores, catalog.workbook(period, "branch_scores"), "Branch scores", as_of
         )
+        written = []
         for branch, frame in result.watchlists.items():
-            write_csv(frame, catalog.watchlist(period, branch))
-            name = catalog.watchlist(period, branch).stem
-            write_xlsx(frame, catalog.workbook(period, name), f"Watchlist {branch}", as_of)
+            path = write_csv(frame, catalog.watchlist(period, branch))
+            sheet = f"Watchlist {branch}"
+            written += [path, write_xlsx(frame, catalog.workbook(period, path.stem), sheet, as_of)]
         write_parquet(result.rm_books, catalog.rm_books(period))
         for (branch, rm), frame in result.call_lists.items():
-            path = catalog.call_list(period, branch, rm)
-            write_csv(frame, path)
-            write_xlsx(frame, catalog.workbook(period, path.stem), f"Calls {rm}", as_of)
+            path = write_csv(frame, catalog.call_list(period, branch, rm))
+            sheet = f"Calls {rm}"
+            written += [path, write_xlsx(frame, catalog.workbook(period, path.stem), sheet, as_of)]
         for branch, frame in result.unassigned.items():
-            write_csv(frame, catalog.unassigned_list(period, branch))
+            written.append(write_csv(frame, catalog.unassigned_list(period, branch)))
+        # a branch or an RM that is gone (merged, renamed, left) leaves no list of an
+        # older run behind
+        remove_unwritten(catalog.processed_dir(period), BRANCH_LISTS, written)
     for warning in result.card["warnings"]:
         log.warning(warning)
     return summary_text(result.card, len(result.watchlists))

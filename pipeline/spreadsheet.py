@@ -1,0 +1,57 @@
+"""Text cells a spreadsheet must not run: the OWASP rule against CSV (formula) injection.
+
+Analysts open the watchlists in Excel or WPS, which run a cell starting with `=`, `+`,
+`-` or `@` as a formula -- `=HYPERLINK("http://evil.example/x","click")` in an rm_id or
+a customer id would be a live link -- and treat a leading tab or carriage return the
+same way in some versions. Every text cell written to a CSV file (io.write_csv) or an
+Excel workbook (sheets.write_xlsx) that starts with one of those characters is prefixed
+with a single quote, which spreadsheets show as text. A cell that already starts with a
+quote gets one more, so that `restore` (io.read_csv) gives back every value exactly:
+the report reads the watchlists back and matches their ids against the features mart.
+Numbers stay numbers (-12.5 is a number column, not text).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+QUOTE = "'"
+
+
+def neutralise_text(value: str) -> str:
+    """One cell's text as written: quoted when a spreadsheet would run it."""
+    return QUOTE + value if value.startswith(TRIGGERS + (QUOTE,)) else value
+
+
+def restore_text(value: str) -> str:
+    """The text `neutralise_text` was given."""
+    return value[1:] if value.startswith(QUOTE) else value
+
+
+def _text_columns(frame: pd.DataFrame) -> list[str]:
+    return [
+        c
+        for c in frame.columns
+        if pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c])
+    ]
+
+
+def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` whose text cells are safe to open in a spreadsheet."""
+    out = frame.copy()
+    for column in _text_columns(out):
+        out[column] = out[column].map(
+            lambda v: neutralise_text(v) if isinstance(v, str) else v, na_action="ignore"
+        )
+    return out
+
+
+def restore(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` read back from a neutralised file, its text cells as they were."""
+    out = frame.copy()
+    for column in _text_columns(out):
+        out[column] = out[column].map(
+            lambda v: restore_text(v) if isinstance(v, str) else v, na_action="ignore"
+        )
+    return out

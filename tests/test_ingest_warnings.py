@@ -1,0 +1,166 @@
+"""Warnings a person sees (issue 22): each with its exact text, logged as a warning by
+ingest, in validate's report and the manifest; a key given twice in YAML is an error."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from test_ingest_hostile import source_variant
+from test_ingest_support import bank_frames, config_for, write_frames
+
+from pipeline.cli import cli
+from pipeline.config import load_config, read_yaml
+from pipeline.errors import ConfigError, InputError
+from pipeline.ingest.source import load_source
+from pipeline.ingest.stage import run_ingest
+from pipeline.io import read_json
+
+TXN_OCT = "transactions/transactions_2026-10.csv"
+
+
+def three_months_without_september() -> dict:
+    """August and October exported, September's transactions and balances not."""
+    frames = bank_frames()
+    for kind, column in (("transactions", "txn_time"), ("balances", "month_end")):
+        august = frames[f"{kind}/{kind}_2026-09.csv"].copy()
+        august[column] = august[column].str.replace("2026-09-30", "2026-08-31")
+        august[column] = august[column].str.replace("2026-09-", "2026-08-")
+        if kind == "transactions":
+            august["txn_id"] = august["txn_id"].str.replace("T202609", "T202608")
+        frames[f"{kind}/{kind}_2026-08.csv"] = august
+        del frames[f"{kind}/{kind}_2026-09.csv"]
+    return frames
+
+
+def logged_warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def warnings_of(data_root: Path, frames: dict, caplog, **overrides) -> tuple[list[str], list]:
+    """The manifest's warnings and those ingest logged."""
+    write_frames(data_root / "raw" / "sample", frames)
+    cfg, catalog = config_for(data_root, **overrides)
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        run_ingest(cfg, catalog)
+    return read_json(catalog.ingest_manifest)["warnings"], logged_warnings(caplog)
+
+
+def test_a_missing_month_is_a_warning(data_root, caplog):
+    # the period fixes the as-of (derived, it would stop at the gap: checks.derive_as_of)
+    warnings, logged = warnings_of(
+        data_root, three_months_without_september(), caplog, period="2026-10"
+    )
+    expected = [
+        "transactions: no rows for 2026-09, between 2026-08 and 2026-10: "
+        "is a monthly export missing?",
+        "balances: no rows for 2026-09, between 2026-08 and 2026-10: is a monthly export missing?",
+    ]
+    assert [w for w in warnings if "no rows for" in w] == expected
+    assert logged == warnings  # each once
+
+
+def test_a_customer_initiated_list_matching_nothing_is_a_warning(data_root, tmp_path):
+    def typo(raw):
+        raw["customer_initiated_txn_types"] = ["tranfser_out", "card_purchse"]
+
+    write_frames(data_root / "raw" / "sample", bank_frames())
+    cfg, catalog = config_for(data_root, source=source_variant(tmp_path, typo))
+    run_ingest(cfg, catalog)
+    assert read_json(catalog.ingest_manifest)["warnings"] == [
+        "customers.close_date: empty in every row (source column 'close_date': absent from "
+        "the files or never filled)",
+        "customer_initiated_txn_types (tranfser_out, card_purchse) matches none of the 16 "
+        "transactions, whose most frequent types are card_purchase, cash_deposit, interest, "
+        "transfer_out: every customer will look dormant; check the list in variant.yml",
+    ]
+
+
+def test_an_optional_column_mapped_to_an_absent_header_is_a_warning(data_root, tmp_path, caplog):
+    def fee(raw):
+        raw["tables"]["transactions"]["columns"] = {"revenue": "fee"}
+
+    frames = bank_frames()
+    frames["customers.csv"].loc[0, "close_date"] = "2026-10-01"
+    frames["customers.csv"].loc[0, "status"] = "closed"
+    write_frames(data_root / "raw" / "sample", frames)
+    cfg, catalog = config_for(data_root, source=source_variant(tmp_path, fee))
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        summary = run_ingest(cfg, catalog)
+    warning = (
+        "transactions.revenue: empty in every row (source column 'fee': absent from the "
+        "files or never filled)"
+    )
+    assert read_json(catalog.ingest_manifest)["warnings"] == [warning]
+    assert logged_warnings(caplog) == [warning]
+    assert "warning" not in summary  # a result, the warning said once beside it
+
+
+def test_a_repeated_header_warns_when_unread_and_stops_when_read(data_root):
+    raw = data_root / "raw" / "sample"
+    frames = bank_frames()
+    frames["customers.csv"].loc[0, "close_date"] = "2026-10-01"
+    frames["customers.csv"].loc[0, "status"] = "closed"
+    write_frames(raw, frames)
+    rm = raw / "rm_contacts.csv"
+    lines = rm.read_text(encoding="utf-8").splitlines()
+    lines[0] += ",note,note"
+    lines[1:] = [line + ",a,b" for line in lines[1:]]
+    rm.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg, catalog = config_for(data_root)
+    run_ingest(cfg, catalog)
+    assert read_json(catalog.ingest_manifest)["warnings"] == [
+        "rm_contacts.csv: column 'note' appears more than once in the header (not read)"
+    ]
+    result = CliRunner().invoke(cli, ["--data-dir", str(data_root), "validate"])
+    assert (
+        "warning: rm_contacts.csv: column 'note' appears more than once in the header "
+        "(not read)" in result.output
+    )
+
+    lines[0] = lines[0].replace("rm_id", "outcome")  # outcome twice: which one is meant?
+    rm.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(
+        InputError,
+        match=r"rm_contacts\.csv: column 'outcome' appears 2 times in the header \(columns 2, 5\); "
+        r"the source config reads it and which one is meant cannot be told: export it once",
+    ):
+        run_ingest(cfg, catalog)
+
+
+def test_a_key_given_twice_in_yaml_is_an_error(tmp_path):
+    user = tmp_path / "bank.yml"
+    user.write_text(
+        "period: 2026-09\nfeatures:\n  dormant_days: 90\n  window_months: 6\n  dormant_days: 120\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        ConfigError,
+        match=rf"{user}: line 5: duplicate key 'dormant_days' \(first set on line 3\)",
+    ):
+        load_config(user, env={})
+    result = CliRunner().invoke(cli, ["--config", str(user), "period"])
+    assert result.exit_code == 2
+    assert "duplicate key 'dormant_days' (first set on line 3)" in result.output
+
+
+def test_a_source_config_with_a_key_twice_is_an_error(tmp_path):
+    source = tmp_path / "bank.yml"
+    source.write_text(
+        "name: x\nraw_dir: x\ncustomer_initiated_txn_types: [a]\ntables:\n"
+        "  customers: {files: c.csv}\n  transactions: {files: t.csv}\n"
+        "  customers: {files: other.csv}\n  balances: {files: b.csv}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        ConfigError, match=r"line 7: duplicate key 'customers' \(first set on line 5\)"
+    ):
+        load_source(str(source))
+
+
+def test_yaml_merge_keys_may_still_be_overridden(tmp_path):
+    path = tmp_path / "merge.yml"
+    path.write_text("base: &b {x: 1, y: 2}\nuse:\n  <<: *b\n  x: 3\n", encoding="utf-8")
+    assert read_yaml(path)["use"] == {"x": 3, "y": 2}

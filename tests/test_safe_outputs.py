@@ -1,0 +1,199 @@
+"""Nothing written where it should not be (issue 22): ids that name files stay inside
+their folder whatever they hold, and CSV and XLSX cells a spreadsheet would run are
+quoted."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import load_workbook
+
+from pipeline.catalog import MAX_NAME_BYTES, Catalog
+from pipeline.config import load_config
+from pipeline.errors import InputError
+from pipeline.ingest.bounds import Limits, bound_checks
+from pipeline.ingest.source import TableSpec
+from pipeline.io import read_csv, write_csv
+from pipeline.schema import CUSTOMERS
+from pipeline.sheets import write_xlsx
+
+PERIOD = "2026-10"
+
+
+def branch_check_sql() -> str:
+    """The condition under which ingest rejects a customer's branch_id (default config)."""
+    cfg = load_config(env={})
+    spec = TableSpec(CUSTOMERS, (), {}, {}, {}, limits=Limits.from_config(cfg))
+    branch = [c for c in CUSTOMERS.columns if c.name == "branch_id"]
+    ((condition, reason, column),) = [c for c in bound_checks(spec, branch) if c[2] == "branch_id"]
+    assert (reason, column) == ("unsafe_identifier", "branch_id")
+    return condition
+
+
+CONDITION = branch_check_sql()
+
+
+def rejected_by_ingest(ids: list[str]) -> list[bool]:
+    """Whether ingest's check rejects each id, in one query."""
+    rows = duckdb.execute(
+        f"SELECT coalesce({CONDITION}, false) FROM (SELECT unnest(?::VARCHAR[]) AS branch_id, "
+        "generate_subscripts(?::VARCHAR[], 1) AS i) ORDER BY i",
+        [ids, ids],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+ids = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(list('/\\.. -_\x00\n\t~:*?"<>|%$')),
+        st.characters(codec="utf-8"),
+    ),
+    min_size=1,
+    max_size=80,
+)
+
+
+# Paths are only computed, never created: one pair of roots serves every example.
+ROOT = Path("/nonexistent/crm-hypothesis")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ids, min_size=1, max_size=30))
+def test_random_branch_ids_never_produce_a_path_outside_the_roots(branches):
+    """Every file named by an id (a branch's, or an RM's in a call list) stays a direct
+    child of its period folder."""
+    catalog = Catalog(ROOT / "data", ROOT / "reports")
+    processed, reports = catalog.processed_dir(PERIOD), catalog.report_build_dir(PERIOD)
+    makers = {  # kind: (its folder, its root, the path for an id, the name ingest allows)
+        "watchlist": (
+            processed,
+            catalog.data_dir,
+            lambda b: catalog.watchlist(PERIOD, b),
+            "watchlist-{}.csv",
+        ),
+        "unassigned": (
+            processed,
+            catalog.data_dir,
+            lambda b: catalog.unassigned_list(PERIOD, b),
+            "unassigned-{}.csv",
+        ),
+        "calls": (  # the random id as the RM's
+            processed,
+            catalog.data_dir,
+            lambda b: catalog.call_list(PERIOD, "B01", b),
+            "calls-B01-{}.csv",
+        ),
+        "branch_report": (
+            reports,
+            catalog.report_dir,
+            lambda b: catalog.branch_report(PERIOD, b, "html"),
+            "branch-{}.html",
+        ),
+    }
+    for branch, rejected in zip(branches, rejected_by_ingest(branches), strict=True):
+        for kind, (folder, root, make, name) in makers.items():
+            try:
+                path = make(branch)
+            except InputError:
+                # the catalog refuses only what ingest does, or a call list whose branch
+                # and RM ids together make too long a name
+                too_long = kind == "calls" and len(f"B01-{branch}".encode()) > MAX_NAME_BYTES
+                assert rejected or too_long, (branch, kind)
+                continue
+            # whatever the id holds, the file is a direct child of its period folder
+            assert Path(path).parent == folder, branch
+            resolved = Path(path).resolve()
+            assert resolved.is_relative_to(root.resolve()), branch
+            assert resolved.name == Path(path).name
+            if not rejected:  # an id ingest accepts names exactly one plain file
+                assert Path(path).name == name.format(branch)
+
+
+def test_the_catalog_refuses_ids_that_would_leave_the_folder(tmp_path):
+    catalog = Catalog(tmp_path / "data", tmp_path / "reports")
+    for branch in ("x/../../../../escaped", "zz/../watchlist-B01", "a\\b", "..", "B\x00"):
+        with pytest.raises(InputError, match=r"branch id .* cannot name a file"):
+            catalog.watchlist(PERIOD, branch)
+        with pytest.raises(InputError, match=r"branch id .* cannot name a file"):
+            catalog.branch_report(PERIOD, branch, "pdf")
+    for rm in ("../../escaped", "x/y", "..", "RM\n1"):
+        with pytest.raises(InputError, match=r"rm id .* cannot name a file"):
+            catalog.call_list(PERIOD, "B01", rm)
+    with pytest.raises(InputError, match=r"name .* cannot name a file .*longer than 200"):
+        catalog.call_list(PERIOD, "B" * 150, "R" * 150)  # each id fits, not both together
+    with pytest.raises(InputError, match=r"branch id .* cannot name a file"):
+        catalog.unassigned_list(PERIOD, "zz/../watchlist-B01")
+    assert catalog.call_list(PERIOD, "北京分行", "客户经理7").name == "calls-北京分行-客户经理7.csv"
+    assert catalog.watchlist(PERIOD, "北京分行") == (
+        tmp_path / "data" / "processed" / PERIOD / "watchlist-北京分行.csv"
+    )
+
+
+# --- formula injection (OWASP): one test per character ----------------------------------
+
+TRIGGERS = {
+    "=": '=HYPERLINK("http://evil.example/x","click")',
+    "+": "+1+1",
+    "-": "-2+3",
+    "@": "@SUM(1+1)",
+    "\t": "\t=1+1",
+    "\r": "\r=1+1",
+}
+
+
+@pytest.mark.parametrize("char", sorted(TRIGGERS), ids=repr)
+def test_a_text_cell_starting_with_a_formula_character_is_quoted(char, tmp_path):
+    value = TRIGGERS[char]
+    assert value.startswith(char)
+    frame = pd.DataFrame(
+        {"customer_id": [value, "C001"], "rm_id": ["RM1", value], "clv": [-5.5, 2.0]}
+    )
+    path = write_csv(frame, tmp_path / "watchlist-B01.csv")
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows == [
+        ["customer_id", "rm_id", "clv"],
+        ["'" + value, "RM1", "-5.5"],  # a number stays a number
+        ["C001", "'" + value, "2.0"],
+    ]
+    back = read_csv(path, dtype={"customer_id": str, "rm_id": str})
+    assert back["customer_id"].tolist() == [value, "C001"]
+    assert back["rm_id"].tolist() == ["RM1", value]
+
+
+@pytest.mark.parametrize("char", sorted(TRIGGERS), ids=repr)
+def test_an_excel_text_cell_starting_with_a_formula_character_is_quoted(char, tmp_path):
+    value = TRIGGERS[char]
+    frame = pd.DataFrame(
+        {"customer_id": [value, "C001"], "rm_id": ["RM1", value], "clv": [-5.5, 2.0]}
+    )
+    path = write_xlsx(frame, tmp_path / "watchlist-B01.xlsx", "Watchlist B01", date(2026, 10, 31))
+    ws = load_workbook(path).active
+    cells = [[ws.cell(r, c) for c in range(1, 4)] for r in range(1, 4)]
+    # XML reads a carriage return in text back as a line feed (XML 1.0, 2.11): the "\r"
+    # case comes back quoted, its CR as LF
+    stored = "'" + value.replace("\r", "\n")
+    assert [[c.value for c in row] for row in cells] == [
+        ["customer_id", "rm_id", "clv"],
+        [stored, "RM1", -5.5],  # a number stays a number
+        ["C001", stored, 2.0],
+    ]
+    assert {c.data_type for row in cells for c in row[:2]} == {"s"}  # text, never a formula
+    assert [cells[1][2].data_type, cells[2][2].data_type] == ["n", "n"]
+
+
+def test_a_cell_that_starts_with_a_quote_round_trips(tmp_path):
+    frame = pd.DataFrame({"rm_id": ["'=1", "'plain", "plain", None]})
+    path = write_csv(frame, tmp_path / "w.csv")
+    with open(path, newline="", encoding="utf-8") as fh:
+        assert [r[0] for r in csv.reader(fh)][1:] == ["''=1", "''plain", "plain", ""]
+    back = read_csv(path, dtype={"rm_id": str})
+    assert back["rm_id"].tolist()[:3] == ["'=1", "'plain", "plain"]
+    assert pd.isna(back["rm_id"].iloc[3])
