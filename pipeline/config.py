@@ -36,6 +36,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "rfm.monetary": ("revenue", "amount"),
     "clv.model": ("bgnbd", "pareto_nbd", "mbgnbd"),
     "clv.time_unit": ("week", "day"),
+    "clv.event_period": ("day", "week"),
     "clv.value_source": ("revenue", "margin_rates"),
     "churn.definition": ("silent_attrition", "closed"),
 }

@@ -1,0 +1,155 @@
+"""Maximum likelihood for the BTYD models: an optimiser that settles, and says where.
+
+lifetimes fits by unbounded BFGS on log-parameters and gives up ("ConvergenceError")
+whenever BFGS stops short of its gradient tolerance -- which it does on real
+transactions wherever the likelihood's maximum lies on the edge of the parameter space
+(BG/NBD's dropout parameter a going to 0, say: log a runs off to minus infinity and the
+line search loses precision). Whether it gives up then depends on rounding, so a fit on
+weighted unique rows could fail where the same fit on every customer did not.
+
+Here every fit ends at a point that is checked, not trusted:
+1. BFGS on log-parameters from lifetimes' own start, as lifetimes does: where that
+   converges it is the answer (the same parameters lifetimes finds);
+2. otherwise -- and for Pareto/NBD, whose likelihood autograd cannot differentiate
+   (lifetimes' Nelder-Mead stops at its 1e-4 tolerance, short of the flat maximum)
+   -- L-BFGS-B inside a box of log-parameters (+-BOUND, far past any real estimate),
+   from that start and from where BFGS ended, each restarted from its own end until it
+   stops improving; the lowest stationary point wins.
+A point is *stationary* when its projected gradient (the gradient with the components
+that would leave the box set to zero) is below GTOL; the optimum's `at_bound` says which
+parameters lie on the box's edge -- the maximum is at 0 or infinity there. Callers
+decide what such a boundary means for their model (pipeline.btyd).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+
+# Box of log-parameters the optimiser searches (time scaled to max(T) = 1, values to
+# their mean: every parameter is unitless): e^+-30.
+BOUND = 30.0
+# A parameter beyond 1e6 or below 1e-6 is at the boundary: a Gamma or Beta mixing
+# distribution with such a shape is a point mass (every customer alike, or all at 0),
+# and a scale that far from the data's is its limit. Published and bank estimates lie
+# within e^+-5 (CDNOW: 0.11 to 2.4).
+EDGE = float(np.log(1e6))
+# Largest projected gradient component of the mean negative log-likelihood per customer
+# at an accepted optimum: scipy's BFGS default.
+GTOL = 1e-5
+RESTARTS = 4
+
+Objective = Callable[..., float]
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """Where a minimisation ended: log-parameters, the objective (mean negative
+    log-likelihood per customer, with any penalty), the projected gradient's largest
+    component, and which parameters lie on the box's lower or upper edge."""
+
+    log_params: np.ndarray
+    objective: float
+    projected_gradient: float
+    at_lower: tuple[bool, ...]
+    at_upper: tuple[bool, ...]
+    method: str
+
+    @property
+    def stationary(self) -> bool:
+        return bool(np.isfinite(self.objective) and self.projected_gradient <= GTOL)
+
+    @property
+    def at_bound(self) -> tuple[bool, ...]:
+        return tuple(lo or hi for lo, hi in zip(self.at_lower, self.at_upper, strict=True))
+
+
+def numeric_gradient(objective: Objective, x: np.ndarray, args: tuple, step: float = 1e-6):
+    """Central differences, for objectives autograd cannot differentiate (Pareto/NBD's
+    hypergeometric term)."""
+    grad = np.zeros_like(x)
+    for i in range(len(x)):
+        up, down = x.copy(), x.copy()
+        up[i] += step
+        down[i] -= step
+        grad[i] = (objective(up, *args) - objective(down, *args)) / (2 * step)
+    return grad
+
+
+def _value_and_gradient(objective: Objective, autodiff: bool):
+    if autodiff:
+        from autograd import value_and_grad
+
+        differentiated = value_and_grad(objective)
+
+        def both(x, *args):
+            value, grad = differentiated(x, *args)
+            return float(value), np.asarray(grad, dtype=float)
+
+        return both
+
+    def numeric(x, *args):
+        return float(objective(x, *args)), numeric_gradient(objective, x, args)
+
+    return numeric
+
+
+def _finish(both, x: np.ndarray, args: tuple, method: str) -> Optimum:
+    x = np.clip(np.asarray(x, dtype=float), -BOUND, BOUND)
+    with np.errstate(all="ignore"):
+        value, grad = both(x, *args)
+    lower = x <= -EDGE
+    upper = x >= EDGE
+    # the box's edges stop a descent that would leave it: those components do not count
+    blocked = ((x <= -BOUND + 1e-9) & (grad > 0)) | ((x >= BOUND - 1e-9) & (grad < 0))
+    projected = np.where(blocked, 0.0, grad)
+    norm = float(np.max(np.abs(projected))) if np.all(np.isfinite(projected)) else np.inf
+    return Optimum(
+        x, value if np.isfinite(value) else np.inf, norm, tuple(lower), tuple(upper), method
+    )
+
+
+def minimise(
+    objective: Objective,
+    x0: np.ndarray,
+    args: tuple,
+    autodiff: bool = True,
+) -> Optimum:
+    """The minimum of `objective(log_params, *args)` (see the module's text): the first
+    stationary answer of BFGS from `x0`, else the best of bounded L-BFGS-B restarts
+    (`autodiff` False: central differences give the gradient, and BFGS is skipped)."""
+    both = _value_and_gradient(objective, autodiff)
+    box = [(-BOUND, BOUND)] * len(x0)
+    tried: list[Optimum] = []
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if autodiff:
+            out = minimize(both, x0, jac=True, method="BFGS", args=args, options={"gtol": 1e-7})
+            first = _finish(both, out.x, args, "BFGS")
+            if out.success and first.stationary and not any(first.at_bound):
+                return first
+            tried.append(first)
+        # bounded L-BFGS-B, from lifetimes' start and again from where BFGS stopped
+        starts = [np.asarray(x0, dtype=float)] + [t.log_params for t in tried]
+        for start in starts:
+            for _ in range(RESTARTS):
+                out = minimize(
+                    both,
+                    np.clip(start, -BOUND, BOUND),
+                    jac=True,
+                    method="L-BFGS-B",
+                    bounds=box,
+                    args=args,
+                    options={"maxiter": 5000, "maxfun": 20000, "ftol": 1e-15, "gtol": 1e-10},
+                )
+                found = _finish(both, out.x, args, "L-BFGS-B")
+                improved = not tried or found.objective < min(t.objective for t in tried) - 1e-13
+                tried.append(found)
+                if found.stationary or not improved:
+                    break
+                start = found.log_params
+    return min(tried, key=lambda o: (not o.stationary, o.objective))
