@@ -46,6 +46,7 @@ from pipeline.btyd_models import (  # noqa: F401 (_ParetoNBD: tests check its A_
     LIFETIMES_VERSION,
     MODEL_NAMES,
     PARAMETER_NAMES,
+    RIDGES,
     START,
     TIME_SCALES,
     _ParetoNBD,
@@ -142,7 +143,7 @@ def _optimum(model: str, data: _Rows, penalizer: float, customers: int) -> btyd_
     coef = penalty_per_customer(model, penalizer, customers)
     args = (data.frequency, data.recency, data.T, data.weight, coef)
     x0 = np.full(len(PARAMETER_NAMES[model]), START[model])
-    return btyd_mle.minimise(fn, x0, args, autodiff)
+    return btyd_mle.minimise(fn, x0, args, autodiff, RIDGES[model])
 
 
 def _params(model: str, optimum: btyd_mle.Optimum, scale: float) -> dict[str, float]:
@@ -161,24 +162,29 @@ def _fitted(model: str, params: dict[str, float], rows: pd.DataFrame, n: int, no
 
 
 def _boundary(model: str, optimum: btyd_mle.Optimum) -> str:
-    """What the parameters on the edge of the box mean, in words."""
+    """What the parameters at 0 or infinity mean, in words (the most telling first)."""
     names = PARAMETER_NAMES[model]
-    zero = [k for k, lo in zip(names, optimum.at_lower, strict=True) if lo]
-    infinite = [k for k, hi in zip(names, optimum.at_upper, strict=True) if hi]
+    low = {k for k, b in zip(names, optimum.at_lower, strict=True) if b}
+    high = {k for k, b in zip(names, optimum.at_upper, strict=True) if b}
+    flat = [k for k in names if k in low and k in high]
+    zero = [k for k in names if k in low and k not in high]
+    infinite = [k for k in names if k in high and k not in low]
     said = []
     if zero:
         said.append(f"{' and '.join(zero)} went to 0")
     if infinite:
         said.append(f"{' and '.join(infinite)} ran off to infinity")
+    if flat:
+        said.append(f"{' and '.join(flat)} not identified (the likelihood is flat in them)")
     meaning = ""
-    if model in ("bgnbd", "mbgnbd") and {"a", "b"} <= set(zero):
-        meaning = (
-            ": each customer's dropout probability is 0 or 1 (some leave right after "
-            "their first purchase, the rest never), which the model cannot predict from"
-        )
-    elif {"r", "alpha"} <= set(infinite):
+    if {"r", "alpha"} <= high:
         meaning = ": every customer buys at the same rate (no heterogeneity to fit)"
-    elif set(infinite) & {"a", "b", "s", "beta"}:
+    elif model in ("bgnbd", "mbgnbd") and {"a", "b"} <= low:
+        meaning = (
+            ": each customer's dropout probability is 0 or 1 (some leave after their "
+            "next purchase, the rest never), which the model cannot predict from"
+        )
+    elif high & {"a", "b", "s", "beta"}:
         meaning = ": every customer has the same dropout (no heterogeneity to fit)"
     return f"{', '.join(said)}{meaning}"
 
@@ -330,7 +336,10 @@ def fit_gamma_gamma(
         rows["weight"].to_numpy(dtype=float),
         penalizer,
     )
-    found = btyd_mle.minimise(GammaGammaFitter._negative_log_likelihood, np.full(3, 0.1), args)
+    # q and v run off together where every customer's mean value is the same
+    found = btyd_mle.minimise(
+        GammaGammaFitter._negative_log_likelihood, np.full(3, 0.1), args, ridges=((1, 2),)
+    )
     p, q, v = np.exp(found.log_params)
     params = {"p": float(p), "q": float(q), "v": float(v * scale)}
     if not found.stationary:

@@ -16,16 +16,19 @@ Here every fit ends at a point that is checked, not trusted:
    from that start and from where BFGS ended, each restarted from its own end until it
    stops improving; the lowest stationary point wins.
 A point is *stationary* when its projected gradient (the gradient with the components
-that would leave the box set to zero) is below GTOL; the optimum's `at_bound` says which
-parameters lie on the box's edge -- the maximum is at 0 or infinity there. Callers
-decide what such a boundary means for their model (pipeline.btyd).
+that would leave the box set to zero) is below GTOL. Its `at_bound` says which
+parameters are at 0 or infinity: beyond EDGE, or -- where the likelihood flattens into a
+ridge the optimiser stops on short of the edge -- along a probe direction (each
+parameter alone, and the caller's `ridges`, groups that run off together such as a shape
+and its scale) in which moving e^PROBE times further does not lower the likelihood.
+Callers decide what such a boundary means for their model (pipeline.btyd).
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import minimize
@@ -42,6 +45,10 @@ EDGE = float(np.log(1e6))
 # at an accepted optimum: scipy's BFGS default.
 GTOL = 1e-5
 RESTARTS = 4
+# How far a probe moves (log-parameters: e^5 ~ 150 times), and by how little the mean
+# negative log-likelihood per customer may then rise for the maximum to lie further out.
+PROBE = 5.0
+PROBE_RISE = 1e-9
 
 Objective = Callable[..., float]
 
@@ -113,15 +120,41 @@ def _finish(both, x: np.ndarray, args: tuple, method: str) -> Optimum:
     )
 
 
+def _probed(objective: Objective, found: Optimum, args: tuple, ridges) -> Optimum:
+    """`found` with the parameters of every probe direction the likelihood does not fall
+    along marked at 0 (moving down) or infinity (moving up)."""
+    if not np.isfinite(found.objective):
+        return found
+    n = len(found.log_params)
+    directions = []
+    for group in [(i,) for i in range(n)] + [tuple(g) for g in ridges]:
+        d = np.zeros(n)
+        d[list(group)] = 1.0
+        directions += [d, -d]
+    lower, upper = list(found.at_lower), list(found.at_upper)
+    for d in directions:
+        moved = np.clip(found.log_params + PROBE * d, -BOUND, BOUND)
+        if np.allclose(moved, found.log_params):
+            continue
+        with np.errstate(all="ignore"):
+            value = float(objective(moved, *args))
+        if np.isfinite(value) and value <= found.objective + PROBE_RISE:
+            for i in np.flatnonzero(d):
+                (upper if d[i] > 0 else lower)[i] = True
+    return replace(found, at_lower=tuple(lower), at_upper=tuple(upper))
+
+
 def minimise(
     objective: Objective,
     x0: np.ndarray,
     args: tuple,
     autodiff: bool = True,
+    ridges: tuple[tuple[int, ...], ...] = (),
 ) -> Optimum:
     """The minimum of `objective(log_params, *args)` (see the module's text): the first
     stationary answer of BFGS from `x0`, else the best of bounded L-BFGS-B restarts
-    (`autodiff` False: central differences give the gradient, and BFGS is skipped)."""
+    (`autodiff` False: central differences give the gradient, and BFGS is skipped), with
+    the parameters at 0 or infinity marked (`ridges`: see the module's text)."""
     both = _value_and_gradient(objective, autodiff)
     box = [(-BOUND, BOUND)] * len(x0)
     tried: list[Optimum] = []
@@ -131,7 +164,7 @@ def minimise(
             out = minimize(both, x0, jac=True, method="BFGS", args=args, options={"gtol": 1e-7})
             first = _finish(both, out.x, args, "BFGS")
             if out.success and first.stationary and not any(first.at_bound):
-                return first
+                return _probed(objective, first, args, ridges)
             tried.append(first)
         # bounded L-BFGS-B, from lifetimes' start and again from where BFGS stopped
         starts = [np.asarray(x0, dtype=float)] + [t.log_params for t in tried]
@@ -152,4 +185,5 @@ def minimise(
                 if found.stationary or not improved:
                     break
                 start = found.log_params
-    return min(tried, key=lambda o: (not o.stationary, o.objective))
+        best = min(tried, key=lambda o: (not o.stationary, o.objective))
+        return _probed(objective, best, args, ridges)

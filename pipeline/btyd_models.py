@@ -50,6 +50,15 @@ DROPOUT_MODELS = ("bgnbd", "pareto_nbd", "mbgnbd")
 TIME_SCALES = ("alpha", "beta")
 # The dropout parameter whose going to 0 means nobody leaves, per model.
 DROPOUT_PARAMETER = {"bgnbd": "a", "mbgnbd": "a", "pareto_nbd": "s"}
+# Parameters that run off to infinity together where customers do not differ: a Gamma
+# shape with its scale (every customer buys, or leaves, at the same rate), the Beta's two
+# shapes (every customer has the same dropout probability, or 0 or 1).
+RIDGES = {
+    "bgnbd": ((0, 1), (2, 3)),
+    "mbgnbd": ((0, 1), (2, 3)),
+    "pareto_nbd": ((0, 1), (2, 3)),
+    "nbd": ((0, 1),),
+}
 # Where the optimiser starts, in log-parameters: lifetimes' own starts (0.1 for the
 # beta-geometric models, parameters 1 for Pareto/NBD).
 START = {"bgnbd": 0.1, "mbgnbd": 0.1, "pareto_nbd": 0.0, "nbd": 0.0}
