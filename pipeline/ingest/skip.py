@@ -69,11 +69,8 @@ def last_run(
 
 def _current_files(source: SourceConfig, raw: Path, store: PartStore) -> list | None:
     """(file, sha256) of every input, from the state; None if any is new or changed."""
-    patterns = (
-        [(spec.files, spec.optional) for spec in source.tables.values()]
-        if not source.adapter
-        else [((p,), False) for p in source.inputs.values()]
-    )
+    patterns = [(spec.files, spec.optional) for spec in source.tables.values() if spec.files]
+    patterns += [((p,), False) for p in source.inputs.values()]
     files = set()
     for globs, optional in patterns:
         try:
