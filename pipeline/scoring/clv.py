@@ -176,8 +176,8 @@ def clv_card(
             "no balances in the data: customer value is from transactions only "
             "(P(alive), expected events and their value per event)"
         )
+    no_value = not ((summary["frequency"] > 0) & (summary["monetary_value"] > 0)).any()
     if gg is None:
-        no_value = not ((summary["frequency"] > 0) & (summary["monetary_value"] > 0)).any()
         warnings.append(
             f"Gamma-Gamma not usable ({gg_problem}); expected value per event is each "
             "customer's observed mean value per repeat event (the population mean for "
@@ -198,7 +198,9 @@ def clv_card(
             f"correlation is {corr:.2f} (|r| > {CORR_FLAG}): expected values may be biased"
         )
     zero_value = int(((summary["frequency"] > 0) & (summary["monetary_value"] <= 0)).sum())
-    if zero_value and gg is not None:
+    if gg is None and no_value:
+        pass  # said above: no event carries a value
+    elif zero_value and gg is not None:
         warnings.append(
             f"{zero_value} repeat customers have zero or negative value per event: left out of "
             "the Gamma-Gamma fit; their expected value per event shrinks toward 0"
