@@ -18,6 +18,7 @@ import base64
 import functools
 import hashlib
 import io
+import logging
 import pickle
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -73,6 +74,10 @@ def memoised(chart: Callable[..., str]) -> Callable[..., str]:
 
 def configure(families: list[str]) -> None:
     """Set the fonts and style once per process (the CJK font first for zh_CN)."""
+    # a bold title with Chinese in it (a branch's name in an English report) takes the
+    # CJK fallback font's regular face, which it ships alone: matplotlib logs that each
+    # time; it is expected, not news
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     matplotlib.rcParams.update(
         {
             "font.family": families,
