@@ -238,13 +238,13 @@ def fit_transactions_model(
                 f"(NBD: P(alive) is 1 for every customer; {', '.join(other)} not identified)"
             )
             return _fitted("nbd", nbd, rows, n, note)
+    if any(found.at_bound):  # also where the optimiser stopped on the way there
+        raise DegenerateFit(f"{name} fit is degenerate: {_boundary(model, found)}")
     if not found.stationary:
         raise DegenerateFit(
             f"{name} did not converge: the optimiser found no maximum of the likelihood "
             f"(largest gradient {found.projected_gradient:.2g})"
         )
-    if any(found.at_bound):
-        raise DegenerateFit(f"{name} fit is degenerate: {_boundary(model, found)}")
     params = _params(model, found, data.scale)
     if not all(np.isfinite(v) and v > 0 for v in params.values()):
         raise DegenerateFit(f"{name} fit gave unusable parameters {params}")

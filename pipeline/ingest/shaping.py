@@ -59,6 +59,7 @@ class Computed:
     name: str  # the virtual column's name (COMPUTED + canonical, or CARRIED + ...)
     expression: expressions.Expression | None
     constant: str | None = None
+    typed: bool = False  # the canonical column is not text (a number, date, time, flag)
 
     @property
     def text(self) -> str:
@@ -74,7 +75,7 @@ class Aggregate:
 
 
 def column_source(
-    value: Any, canonical: str, key: str, where: str, prefix: str = COMPUTED
+    value: Any, canonical: str, key: str, where: str, prefix: str = COMPUTED, typed: bool = False
 ) -> tuple[tuple[str, ...], Computed | None]:
     """A `columns.<canonical>` entry: the export column(s) it reads and, for an
     expression or constant, the virtual column that computes it."""
@@ -86,7 +87,7 @@ def column_source(
         name = prefix + canonical
         if "expr" in value:
             expression = expressions.parse(value["expr"], f"{key}.expr", where)
-            return (name,), Computed(name, expression)
+            return (name,), Computed(name, expression, typed=typed)
         constant = value["value"]
         if constant is None or isinstance(constant, dict | list):
             raise ConfigError(f"{where}: {key}.value: expected a text or number, got {constant!r}")
@@ -178,8 +179,10 @@ def wrap(spec, headers: list[str], from_sql: str, label: str, trim: bool) -> tup
                     f"{label}: {key} {text!r}: column {name!r} is not in the file; its "
                     "columns are: " + ", ".join(h.strip() for h in headers)
                 )
-            quoted = ident(by_stripped[name])
-            return f"trim({quoted})" if trim else quoted
+            # trimmed, as mapped columns are; trim also keeps DuckDB from pushing a
+            # TRY_CAST into its CSV reader, which would drop a row whose value does not
+            # convert as unreadable instead of rejecting it as unparseable
+            return f"trim({ident(by_stripped[name])})"
 
         return reference
 
@@ -187,10 +190,18 @@ def wrap(spec, headers: list[str], from_sql: str, label: str, trim: bool) -> tup
     for c in virtual:
         if c.expression is None:
             selects.append(f"{lit(c.constant)} AS {ident(c.name)}")
-        else:
-            e = c.expression
-            sql = e.to_sql(column(e.key, e.text))
-            selects.append(f"CAST({sql} AS VARCHAR) AS {ident(c.name)}")
+            continue
+        e = c.expression
+        reference = column(e.key, e.text)
+        sql = f"CAST({e.to_sql(reference)} AS VARCHAR)"
+        if c.typed and e.columns:
+            # no value from values that are all there: one did not convert. The inputs
+            # as text instead, which then fails the column's cast, so the reject says
+            # "unparseable" and shows what the export held
+            given = " AND ".join(f"{reference(n)} IS NOT NULL" for n in e.columns)
+            inputs = " || '; ' || ".join(f"{lit(n + '=')} || {reference(n)}" for n in e.columns)
+            sql = f"CASE WHEN {sql} IS NULL AND {given} THEN {inputs} ELSE {sql} END"
+        selects.append(f"{sql} AS {ident(c.name)}")
     if spec.exclude:
         cases = " ".join(
             f"WHEN coalesce({e.to_sql(column(e.key, e.text))}, FALSE) THEN {lit(rule)}"

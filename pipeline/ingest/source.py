@@ -328,8 +328,13 @@ def _table_spec(
         if derive_from is not None:  # the derived rows carry canonical names (_derive)
             columns[col] = (col,)
             continue
+        dtype = next(c.dtype for c in (*table.columns, *extra) if c.name == col)
         columns[col], virtual = shaping.column_source(
-            columns_raw.get(col, col), col, f"tables.{name}.columns.{col}", where
+            columns_raw.get(col, col),
+            col,
+            f"tables.{name}.columns.{col}",
+            where,
+            typed=dtype != "string",
         )
         if virtual is not None:
             computed.append(virtual)
@@ -419,7 +424,12 @@ def _derive(
                 f"{where}: {key}: expected a transactions export column, {{expr: ...}} or "
                 f"{{value: ...}}; got {value!r}"
             )
-        _, virtual = shaping.column_source(value, canonical, key, where, shaping.CARRIED)
+        known = {c.name: c.dtype for c in TABLES["customers"].columns}
+        if canonical not in known:
+            raise ConfigError(f"{where}: {key}: not a column of customers ({', '.join(known)})")
+        _, virtual = shaping.column_source(
+            value, canonical, key, where, shaping.CARRIED, typed=known[canonical] != "string"
+        )
         carried.append(virtual)
     return {**specs, "transactions": replace(transactions, carried=tuple(carried))}
 
