@@ -189,6 +189,31 @@ def _boundary(model: str, optimum: btyd_mle.Optimum) -> str:
     return f"{', '.join(said)}{meaning}"
 
 
+@dataclass(frozen=True)
+class Maximum:
+    """Where the likelihood of `model` is highest on a summary, as the optimiser left it
+    (before any judgement of what a boundary means: fit_transactions_model)."""
+
+    model: str
+    params: dict[str, float]
+    log_likelihood: float  # -inf where the optimiser found no finite value
+    optimum: btyd_mle.Optimum
+
+
+def maximum_likelihood(summary: pd.DataFrame, model: str, penalizer: float) -> Maximum:
+    """Maximise `model`'s likelihood on the summary's weighted unique rows."""
+    rows = unique_rows(summary)
+    data = _Rows.of(rows)
+    found = _optimum(model, data, penalizer, len(summary))
+    params = _params(model, found, data.scale)
+    ll = (
+        log_likelihood(model, params, rows["frequency"], rows["recency"], rows["T"], rows["weight"])
+        if np.isfinite(found.objective)
+        else -np.inf
+    )
+    return Maximum(model, params, ll, found)
+
+
 def fit_transactions_model(
     summary: pd.DataFrame, model: str, penalizer: float, min_repeat_customers: int
 ) -> FittedBtyd:
@@ -210,34 +235,18 @@ def fit_transactions_model(
             f"transaction (of {n}); clv.min_repeat_customers is {min_repeat_customers}"
         )
     rows = unique_rows(summary)
-    data = _Rows.of(rows)
-    found = _optimum(model, data, penalizer, n)
-    limit = _optimum("nbd", data, penalizer, n)
-    if limit.stationary and not any(limit.at_bound):
-        nbd = _params("nbd", limit, data.scale)
-        ll_nbd = log_likelihood(
-            "nbd", nbd, rows["frequency"], rows["recency"], rows["T"], rows["weight"]
-        )
-        ll_model = (
-            log_likelihood(
-                model,
-                _params(model, found, data.scale),
-                rows["frequency"],
-                rows["recency"],
-                rows["T"],
-                rows["weight"],
-            )
-            if np.isfinite(found.objective)
-            else -np.inf
-        )
-        if not ll_model > ll_nbd + NO_DROPOUT_GAIN:
+    best = maximum_likelihood(summary, model, penalizer)
+    found = best.optimum
+    limit = maximum_likelihood(summary, "nbd", penalizer)
+    if limit.optimum.stationary and not any(limit.optimum.at_bound):
+        if not best.log_likelihood > limit.log_likelihood + NO_DROPOUT_GAIN:
             other = [k for k in PARAMETER_NAMES[model][2:] if k != DROPOUT_PARAMETER[model]]
             note = (
                 f"{name}'s dropout parameter {DROPOUT_PARAMETER[model]} went to 0: no "
                 "customer is seen to leave in this history, so the no-dropout limit is used "
                 f"(NBD: P(alive) is 1 for every customer; {', '.join(other)} not identified)"
             )
-            return _fitted("nbd", nbd, rows, n, note)
+            return _fitted("nbd", limit.params, rows, n, note)
     if any(found.at_bound):  # also where the optimiser stopped on the way there
         raise DegenerateFit(f"{name} fit is degenerate: {_boundary(model, found)}")
     if not found.stationary:
@@ -245,10 +254,9 @@ def fit_transactions_model(
             f"{name} did not converge: the optimiser found no maximum of the likelihood "
             f"(largest gradient {found.projected_gradient:.2g})"
         )
-    params = _params(model, found, data.scale)
-    if not all(np.isfinite(v) and v > 0 for v in params.values()):
-        raise DegenerateFit(f"{name} fit gave unusable parameters {params}")
-    return _fitted(model, params, rows, n)
+    if not all(np.isfinite(v) and v > 0 for v in best.params.values()):
+        raise DegenerateFit(f"{name} fit gave unusable parameters {best.params}")
+    return _fitted(model, best.params, rows, n)
 
 
 def transactions_model_from_params(
