@@ -127,6 +127,7 @@ def run_manifest(
         "package_version": __version__,
         "config_sha256": config_hash(cfg),
         "source": cfg["source"],
+        "currency": cfg["currency"],
         "inputs": ingest.get("files", ingest.get("inputs", [])),
         "tables": ingest.get("tables", {}),
         "outputs": outputs,
