@@ -7,8 +7,8 @@ What this module promises:
 
 - A fit on weighted unique (frequency, recency, T) rows is the fit on every customer
   (the likelihood is a sum over customers), far faster; it converges wherever lifetimes
-  fitted on every customer converges, to the same log-likelihood (lifetimes' BFGS
-  first, then a bounded optimiser where BFGS loses precision near a boundary).
+  fitted on every customer converges, to the same log-likelihood (a bounded optimiser
+  that keeps going where lifetimes' BFGS loses precision near a boundary).
 - A maximum on the edge of the parameter space is recognised, not reported as a
   number: where the dropout parameter goes to 0 (BG/NBD and MBG/NBD a, Pareto/NBD s)
   the data show no dropout and the answer is the no-dropout limit, the NBD model

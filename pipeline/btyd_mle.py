@@ -7,14 +7,14 @@ transactions wherever the likelihood's maximum lies on the edge of the parameter
 line search loses precision). Whether it gives up then depends on rounding, so a fit on
 weighted unique rows could fail where the same fit on every customer did not.
 
-Here every fit ends at a point that is checked, not trusted:
-1. BFGS on log-parameters from lifetimes' own start, as lifetimes does: where that
-   converges it is the answer (the same parameters lifetimes finds);
-2. otherwise -- and for Pareto/NBD, whose likelihood autograd cannot differentiate
-   (lifetimes' Nelder-Mead stops at its 1e-4 tolerance, short of the flat maximum)
-   -- L-BFGS-B inside a box of log-parameters (+-BOUND, far past any real estimate),
-   from that start and from where BFGS ended, each restarted from its own end until it
-   stops improving; the lowest stationary point wins.
+Here every fit ends at a point that is checked, not trusted: L-BFGS-B (with the
+gradient from autograd, or central differences for Pareto/NBD, whose hypergeometric term
+autograd cannot differentiate) inside a box of log-parameters (+-BOUND, far past any
+real estimate), from lifetimes' own start, restarted from its own end until it stops
+improving. It reaches lifetimes' maximum where lifetimes' BFGS converges (to 1e-6 of
+every CDNOW parameter) and keeps going where BFGS gives up; it also warns of nothing
+(BFGS's line search does, from whichever thread a stage runs the fit on).
+
 A point is *stationary* when its projected gradient (the gradient with the components
 that would leave the box set to zero) is below GTOL. Its `at_bound` says which
 parameters are at 0 or infinity: beyond EDGE, or -- where the likelihood flattens into a
@@ -26,7 +26,6 @@ Callers decide what such a boundary means for their model (pipeline.btyd).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -151,39 +150,29 @@ def minimise(
     autodiff: bool = True,
     ridges: tuple[tuple[int, ...], ...] = (),
 ) -> Optimum:
-    """The minimum of `objective(log_params, *args)` (see the module's text): the first
-    stationary answer of BFGS from `x0`, else the best of bounded L-BFGS-B restarts
-    (`autodiff` False: central differences give the gradient, and BFGS is skipped), with
-    the parameters at 0 or infinity marked (`ridges`: see the module's text)."""
+    """The minimum of `objective(log_params, *args)` (see the module's text): the best of
+    bounded L-BFGS-B restarts from `x0` (`autodiff` False: central differences give the
+    gradient), with the parameters at 0 or infinity marked (`ridges`: the module's text)."""
     both = _value_and_gradient(objective, autodiff)
     box = [(-BOUND, BOUND)] * len(x0)
     tried: list[Optimum] = []
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        if autodiff:
-            out = minimize(both, x0, jac=True, method="BFGS", args=args, options={"gtol": 1e-7})
-            first = _finish(both, out.x, args, "BFGS")
-            if out.success and first.stationary and not any(first.at_bound):
-                return _probed(objective, first, args, ridges)
-            tried.append(first)
-        # bounded L-BFGS-B, from lifetimes' start and again from where BFGS stopped
-        starts = [np.asarray(x0, dtype=float)] + [t.log_params for t in tried]
-        for start in starts:
-            for _ in range(RESTARTS):
-                out = minimize(
-                    both,
-                    np.clip(start, -BOUND, BOUND),
-                    jac=True,
-                    method="L-BFGS-B",
-                    bounds=box,
-                    args=args,
-                    options={"maxiter": 5000, "maxfun": 20000, "ftol": 1e-15, "gtol": 1e-10},
-                )
-                found = _finish(both, out.x, args, "L-BFGS-B")
-                improved = not tried or found.objective < min(t.objective for t in tried) - 1e-13
-                tried.append(found)
-                if found.stationary or not improved:
-                    break
-                start = found.log_params
+    with np.errstate(all="ignore"):  # per thread, unlike warnings filters
+        start = np.asarray(x0, dtype=float)
+        for _ in range(RESTARTS):
+            out = minimize(
+                both,
+                np.clip(start, -BOUND, BOUND),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=box,
+                args=args,
+                options={"maxiter": 5000, "maxfun": 20000, "ftol": 1e-15, "gtol": 1e-10},
+            )
+            found = _finish(both, out.x, args, "L-BFGS-B")
+            improved = not tried or found.objective < min(t.objective for t in tried) - 1e-13
+            tried.append(found)
+            if found.stationary or not improved:
+                break
+            start = found.log_params
         best = min(tried, key=lambda o: (not o.stationary, o.objective))
         return _probed(objective, best, args, ridges)

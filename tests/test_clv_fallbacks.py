@@ -182,9 +182,11 @@ def test_validation_refuses_non_finite_predictions(settings, monkeypatch):
 
 def test_fallback_models_are_checked_naming_the_key():
     for bad, match in (
-        (["bgnbd"], "each model once, and not clv.model"),
         (["mbgnbd", "mbgnbd"], "each model once"),
         (["gamma"], "'gamma' is not a model"),
     ):
         with pytest.raises(ConfigError, match=f"clv.fallback_models: {match}"):
             ClvSettings.from_config(load_config(overrides={"clv.fallback_models": bad}))
+    # the first model is not tried again among the fallbacks
+    pareto_first = ClvSettings.from_config(load_config(overrides={"clv.model": "pareto_nbd"}))
+    assert pareto_first.models == ("pareto_nbd", "mbgnbd")

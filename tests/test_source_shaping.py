@@ -261,9 +261,17 @@ def test_expressions_evaluate_alike_on_duckdb_and_spark():
     if shutil.which("java") is None:
         pytest.skip("Spark needs Java")
     import duckdb
-    from pyspark.sql import SparkSession
 
-    spark = SparkSession.builder.master("local[1]").appName("expressions").getOrCreate()
+    from pipeline.spark.session import spark_session
+
+    spark = spark_session(dict(load_config(), engine="spark"))  # the project's own session
+    try:
+        compare_on_spark(spark, duckdb)
+    finally:
+        spark.stop()
+
+
+def compare_on_spark(spark, duckdb) -> None:
     for text, row in SPARK_CASES:
         e = expressions.parse(text, "k", "w")
         names = sorted(row)

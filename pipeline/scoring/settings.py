@@ -55,17 +55,15 @@ class ClvSettings:
 
     def check(self) -> None:
         """ConfigError naming the key for values the CLV functions cannot use."""
-        models = (self.model, *self.fallback_models)
         known = CHOICES["clv.model"]
         for model in self.fallback_models:
             if model not in known:
                 raise ConfigError(
                     f"clv.fallback_models: {model!r} is not a model ({', '.join(known)})"
                 )
-        if len(set(models)) != len(models):
+        if len(set(self.fallback_models)) != len(self.fallback_models):
             raise ConfigError(
-                f"clv.fallback_models: each model once, and not clv.model ({self.model}); "
-                f"got {list(self.fallback_models)}"
+                f"clv.fallback_models: each model once; got {list(self.fallback_models)}"
             )
         for key in ("penalizer", "value_penalizer"):
             if getattr(self, key) < 0:
@@ -73,8 +71,9 @@ class ClvSettings:
 
     @property
     def models(self) -> tuple[str, ...]:
-        """The transactions models in the order they are tried."""
-        return (self.model, *self.fallback_models)
+        """The transactions models in the order they are tried: clv.model, then the
+        fallbacks (clv.model among them is not tried twice)."""
+        return (self.model, *(m for m in self.fallback_models if m != self.model))
 
     @property
     def rated_txn_types(self) -> set[str]:

@@ -163,14 +163,16 @@ def _summary_columns(
     holds for; T runs to the period of the date bound to its `?`."""
     only = f" FILTER (WHERE {within})" if within else ""
     n = f"count(*){only}"
-    unit = float(UNIT_DAYS[s.time_unit])
+    # a double on both engines: Spark reads a literal 7.0 as a decimal and would round
+    # days / 7 to six places
+    unit = f"CAST({float(UNIT_DAYS[s.time_unit])} AS DOUBLE)"
     days = engine.dialect.days_between
     observed = _period_sql("CAST(? AS TIMESTAMP)", s.event_period)
     return ", ".join(
         [
             f"CAST({n} - 1 AS DOUBLE) AS {prefix}frequency",
-            f"{days(f'min(p){only}', f'max(p){only}')} / {unit} AS {prefix}recency",
-            f"{days(f'min(p){only}', observed)} / {unit} AS {prefix}T",
+            f"CAST({days(f'min(p){only}', f'max(p){only}')} AS DOUBLE) / {unit} AS {prefix}recency",
+            f"CAST({days(f'min(p){only}', observed)} AS DOUBLE) / {unit} AS {prefix}T",
             f"CASE WHEN {n} > 1 THEN CAST(sum({value}){only} - min_by({value}, p){only} AS"
             f" DOUBLE) / ({n} - 1) ELSE 0.0 END AS {prefix}monetary_value",
         ]
