@@ -86,22 +86,35 @@ def numeric_gradient(objective: Objective, x: np.ndarray, args: tuple, step: flo
     return grad
 
 
+# What the optimiser is told where the likelihood overflows (a trial step far out): a
+# wall it backs away from. L-BFGS-B stops at a NaN; mean negative log-likelihoods per
+# customer are in the tens.
+WALL = 1e10
+
+
 def _value_and_gradient(objective: Objective, autodiff: bool):
     if autodiff:
         from autograd import value_and_grad
 
         differentiated = value_and_grad(objective)
 
-        def both(x, *args):
+        def exact(x, *args):
             value, grad = differentiated(x, *args)
             return float(value), np.asarray(grad, dtype=float)
 
-        return both
+        compute = exact
+    else:
 
-    def numeric(x, *args):
-        return float(objective(x, *args)), numeric_gradient(objective, x, args)
+        def compute(x, *args):
+            return float(objective(x, *args)), numeric_gradient(objective, x, args)
 
-    return numeric
+    def both(x, *args):
+        value, grad = compute(x, *args)
+        if not np.isfinite(value) or not np.all(np.isfinite(grad)):
+            return WALL, np.zeros_like(np.asarray(x, dtype=float))
+        return value, grad
+
+    return both
 
 
 def _finish(both, x: np.ndarray, args: tuple, method: str) -> Optimum:
@@ -113,10 +126,8 @@ def _finish(both, x: np.ndarray, args: tuple, method: str) -> Optimum:
     # the box's edges stop a descent that would leave it: those components do not count
     blocked = ((x <= -BOUND + 1e-9) & (grad > 0)) | ((x >= BOUND - 1e-9) & (grad < 0))
     projected = np.where(blocked, 0.0, grad)
-    norm = float(np.max(np.abs(projected))) if np.all(np.isfinite(projected)) else np.inf
-    return Optimum(
-        x, value if np.isfinite(value) else np.inf, norm, tuple(lower), tuple(upper), method
-    )
+    norm = float(np.max(np.abs(projected))) if value < WALL else np.inf
+    return Optimum(x, value if value < WALL else np.inf, norm, tuple(lower), tuple(upper), method)
 
 
 def _probed(objective: Objective, found: Optimum, args: tuple, ridges) -> Optimum:
