@@ -285,3 +285,14 @@ def compare_on_spark(spark, duckdb) -> None:
             f"SELECT {e.to_sql(lambda c: expressions.quote(c, 'spark'), 'spark')} FROM t"
         ).collect()[0][0]
         assert got == duck, text
+
+
+def test_shaping_a_table_an_adapter_builds_is_refused(tmp_path):
+    source = (Path(__file__).resolve().parents[1] / "configs" / "sources" / "berka.yml").read_text()
+    path = tmp_path / "berka.yml"
+    path.write_text(
+        source.replace("  balances: {}", '  balances:\n    exclude: {overdrawn: "x < 0"}'),
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="tables.balances: the adapter .* builds this table"):
+        load_source(str(path))

@@ -207,6 +207,14 @@ def load_source(source: str, mask_pii: bool = True) -> SourceConfig:
         if name not in specs:
             raise ConfigError(f"{where}: tables.{name}: required canonical table is not mapped")
     specs = _derive(specs, tables_raw, where, adapter)
+    for name, spec in specs.items():
+        built = adapter is not None and not spec.files and spec.derive_from is None
+        shaped = spec.exclude or spec.aggregate or spec.computed
+        if built and shaped:
+            raise ConfigError(
+                f"{where}: tables.{name}: the adapter {adapter} builds this table; "
+                "exclude, aggregate and computed columns apply to tables read from files"
+            )
     pii_sources = set(pii_drop) | set(pii_mask.values()) | set(PII_COLUMNS)
     for spec in specs.values():
         for canonical, sources in spec.columns.items():
