@@ -95,7 +95,9 @@ def test_line_items_become_one_transaction_per_invoice_and_customer(ingested):
 
 def test_every_line_is_accounted_for(ingested):
     _, catalog, said = ingested
-    t = read_json(catalog.ingest_manifest)["tables"]["transactions"]
+    manifest = read_json(catalog.ingest_manifest)
+    assert manifest["reconciled"] is True
+    t = manifest["tables"]["transactions"]
     assert t["lines_read"] == 9
     assert t["lines_excluded"] == {"cancellation": 1, "no_customer": 1, "not_a_sale": 1}
     # 1001's and 1006's second lines merge into their first: 2 lines

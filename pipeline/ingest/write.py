@@ -20,7 +20,7 @@ import pyarrow as pa
 from pipeline.catalog import Catalog
 from pipeline.ingest.arrow_out import ParquetOut, write_query
 from pipeline.ingest.cast import ident, lit, part_columns
-from pipeline.ingest.shaping import absent_table_sql
+from pipeline.ingest.shaping import absent_table_sql, set_aside
 from pipeline.ingest.source import TableSpec
 from pipeline.ingest.staging import dictionary_columns
 from pipeline.io import remove_output, write_json, write_with
@@ -169,6 +169,7 @@ def manifest(result: IngestResult, catalog: Catalog) -> dict:
         "not_in_source": [t for t in TABLES if t not in result.source.tables],
         "reconciled": all(
             t["rows_read"] == t["accepted"] + t["rejected"] + t["duplicates_dropped"]
+            and t.get("lines_read", t["rows_read"]) == t["rows_read"] + set_aside(t)
             for t in result.tables.values()
         ),
         "files": [
