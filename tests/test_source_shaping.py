@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipeline.catalog import Catalog
 from pipeline.config import load_config
@@ -298,3 +300,54 @@ def test_shaping_a_table_an_adapter_builds_is_refused(tmp_path):
     )
     with pytest.raises(ConfigError, match="tables.balances: the adapter .* builds this table"):
         load_source(str(path))
+
+
+_line_item = st.tuples(
+    st.sampled_from(["1001", "1002", "1003", "C1004"]),  # C: a cancellation
+    st.sampled_from(["A", "B", "C", ""]),  # "": no customer
+    st.integers(min_value=1, max_value=28),  # day of September
+    st.integers(min_value=-1, max_value=4),  # quantity
+    st.sampled_from(["0.50", "2.00", "3.25"]),
+)
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(lines=st.lists(_line_item, min_size=1, max_size=25))
+def test_aggregation_is_a_groupby_of_the_kept_lines(tmp_path_factory, lines):
+    """Any line items: the transactions are the kept lines summed per (invoice, customer)
+    -- an invoice with two customers is two rows sharing a txn_id, both rejected as a
+    conflicting key -- and every line is accounted for."""
+    root = tmp_path_factory.mktemp("groupby") / "data"
+    rows = [
+        f"{inv},{cust},2026-09-{day:02d} 10:00:00,{qty},{price},North,x@y.cn"
+        for inv, cust, day, qty, price in lines
+    ]
+    cfg, catalog = shop(
+        root, sales="Invoice,Customer,When,Qty,Price,Shop,Email\n" + "\n".join(rows) + "\n"
+    )
+    cfg["ingest"]["max_reject_rate"] = 1.0
+    frame = pd.DataFrame(lines, columns=["inv", "cust", "day", "qty", "price"])
+    kept = frame[~frame["inv"].str.startswith("C") & (frame["cust"] != "") & (frame["qty"] > 0)]
+    if kept.empty:
+        with pytest.raises(InputError):
+            run_ingest(cfg, catalog)  # no transaction at all: no as-of date to derive
+        return
+    run_ingest(cfg, catalog)
+    kept = kept.assign(amount=kept["qty"] * kept["price"].astype(float))
+    groups = kept.groupby(["inv", "cust"]).agg(amount=("amount", "sum"), day=("day", "min"))
+    groups = groups.reset_index()
+    shared = groups["inv"].duplicated(keep=False)  # two customers on one invoice
+    expected = groups[~shared].set_index("inv")
+    txns = pd.read_parquet(catalog.interim_table("transactions")).set_index("txn_id")
+    assert sorted(txns.index) == sorted(expected.index)
+    for inv, row in expected.iterrows():
+        assert txns.loc[inv, "customer_id"] == row["cust"]
+        assert txns.loc[inv, "amount"] == pytest.approx(row["amount"], rel=1e-12)
+        assert txns.loc[inv, "txn_time"].day == row["day"]
+    t = read_json(catalog.ingest_manifest)["tables"]["transactions"]
+    assert t["lines_read"] == len(lines)
+    assert t["lines_merged"] == len(kept) - len(groups)
+    assert t["rejected"] == int(shared.sum())
+    assert read_json(catalog.ingest_manifest)["reconciled"] is True
