@@ -40,14 +40,15 @@ cols = ["customer_id", "txn_time", "revenue", "customer_initiated"]
 txns = pd.read_parquet(sys.argv[1], columns=cols)
 txns = txns[txns["customer_initiated"]]
 as_of = pd.Timestamp(sys.argv[2])
+# the pipeline's defaults (clv.event_period day, clv.time_unit week, no penalizers)
 summary = summary_data_from_transaction_data(
     txns, "customer_id", "txn_time", monetary_value_col="revenue",
-    observation_period_end=as_of, freq="W",
+    observation_period_end=as_of, freq="D", freq_multiplier=7,
 )
-bgf = BetaGeoFitter(penalizer_coef=0.001)
+bgf = BetaGeoFitter(penalizer_coef=0.0)
 bgf.fit(summary["frequency"], summary["recency"], summary["T"])
 repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
-ggf = GammaGammaFitter(penalizer_coef=0.001).fit(repeat["frequency"], repeat["monetary_value"])
+ggf = GammaGammaFitter(penalizer_coef=0.0).fit(repeat["frequency"], repeat["monetary_value"])
 clv = ggf.customer_lifetime_value(
     bgf, repeat["frequency"], repeat["recency"], repeat["T"], repeat["monetary_value"],
     time=12, freq="W", discount_rate=0.0079,

@@ -1,224 +1,101 @@
-"""The one door to `lifetimes` (0.11.3): BTYD fitters with explicit time units.
+"""The one door to `lifetimes` (0.11.3): BTYD fits that hold, with explicit time units.
 
-Everything else in the project imports BTYD models from here, so the workarounds for
-lifetimes under pandas 3 / numpy 2 / scipy 1.17 live in one place:
+Everything else in the project imports BTYD models from here. The models' likelihoods
+and predictions (lifetimes' fitter classes, mended where they overflow or lose a sign)
+are pipeline.btyd_models; the optimiser that settles on real data is pipeline.btyd_mle.
+What this module promises:
 
-- Importing lifetimes sets a pandas option deprecated in pandas 3: silenced here.
-- `calibration_and_holdout_data` and `plot_history_alive` break on pandas 3: not used;
-  the calibration/holdout split is computed in DuckDB (pipeline.scoring.validation).
-- The fitters (autograd + scipy.optimize) work. Their failure modes are turned into a
-  `BtydFitError` with a clear message: lifetimes raises ConvergenceError after *printing*
-  the optimiser's output (captured here), an ill-conditioned Hessian raises LinAlgError,
-  and ParetoNBDFitter never checks convergence and starts from an unseeded random point,
-  so it is subclassed (`_ParetoNBD`) to start from a fixed point and check success;
-  the subclass also evaluates the likelihood's hypergeometric term stably (lifetimes'
-  overflows for frequent customers in daily units, giving NaN p_alive).
-- lifetimes.generate_data's simulators break on pandas 3: tests simulate with numpy.
-- BG/NBD's conditional expectation takes log(2F1), NaN whenever 2F1 < 0 (fitted
-  a + b < 1, common on a year of data); MBG/NBD's overflows: both are subclassed to a
-  sign-keeping, overflow-safe evaluation of the same formula.
-- lifetimes' Pareto/NBD objective divides by the *mean* weight (the others by the sum),
-  so a weighted fit on unique rows would see a penalizer N/U times stronger than the
-  full fit; `fit_transactions_model` rescales the penalizer so both fits are the same.
-- Gamma-Gamma with q <= 1 (values too heavy-tailed: no finite mean) raises
-  ValueModelUnusable; the caller may fall back to observed means (`observed_value_per_event`).
+- A fit on weighted unique (frequency, recency, T) rows is the fit on every customer
+  (the likelihood is a sum over customers), far faster; it converges wherever lifetimes
+  fitted on every customer converges, to the same log-likelihood (a bounded optimiser
+  that keeps going where lifetimes' BFGS loses precision near a boundary).
+- A maximum on the edge of the parameter space is recognised, not reported as a
+  number: where the dropout parameter goes to 0 (BG/NBD and MBG/NBD a, Pareto/NBD s)
+  the data show no dropout and the answer is the no-dropout limit, the NBD model
+  (`FittedBtyd.model` "nbd", P(alive) 1; the dropout model's other parameter is not
+  identified, and `FittedBtyd.note` says so); any other parameter at 0 or infinity is a
+  `DegenerateFit` naming it, for the caller's fallback (pipeline.scoring.clv).
+- Gamma-Gamma's v is in currency: its penalizer applies to values scaled to their mean
+  (so 1,000 CNY and 1,000 fen are the same fit), and q <= 1 (values too heavy-tailed for
+  a finite mean) or a parameter at 0 or infinity raises ValueModelUnusable; the caller
+  may fall back to observed means (`observed_value_per_event`).
 - `customer_lifetime_value` counts `time` in months of 4.345 weeks (freq "W") or 30 days
   (freq "D"), and its discount rate is monthly: `clv` takes the horizon in months and
   an annual rate and says what it did in `CLV_MONTH`.
+
+lifetimes under pandas 3 / numpy 2 / scipy 1.17: importing it sets a deprecated pandas
+option (silenced in btyd_models); `calibration_and_holdout_data`, `plot_history_alive` and
+the simulators break and are not used (the calibration/holdout split is DuckDB SQL,
+pipeline.scoring.summary; tests simulate with numpy); its own `fit` is not called (it
+prints and raises on the boundary cases above).
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import threading
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.special import gammaln, hyp2f1, logsumexp
 
+from pipeline import btyd_mle
+from pipeline.btyd_models import (  # noqa: F401 (_ParetoNBD: tests check its A_0 term)
+    DROPOUT_MODELS,
+    DROPOUT_PARAMETER,
+    FITTERS,
+    LIFETIMES_VERSION,
+    MODEL_NAMES,
+    PARAMETER_NAMES,
+    RIDGES,
+    START,
+    TIME_SCALES,
+    _ParetoNBD,
+    objective,
+    penalty_per_customer,
+)
 from pipeline.errors import CrmError
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    import lifetimes
-    from lifetimes import (
+    from lifetimes import (  # noqa: F401 (lifetimes' own classes, for tests, through one door)
         BetaGeoFitter,
         GammaGammaFitter,
         ModifiedBetaGeoFitter,
         ParetoNBDFitter,
     )
-    from lifetimes.utils import ConvergenceError
-
-LIFETIMES_VERSION = lifetimes.__version__
 
 # clv.time_unit -> lifetimes' `freq` (the unit of frequency/recency/T and of periods).
 LIFETIMES_FREQ = {"week": "W", "day": "D"}
 # What lifetimes' customer_lifetime_value calls a month, in each unit.
 CLV_MONTH = {"week": 4.345, "day": 30.0}
-PARAMETER_NAMES = {
-    "bgnbd": ("r", "alpha", "a", "b"),
-    "pareto_nbd": ("r", "alpha", "s", "beta"),
-    "mbgnbd": ("r", "alpha", "a", "b"),
-}
-MODEL_NAMES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "mbgnbd": "MBG/NBD"}
+_FITTERS = FITTERS
+# A dropout model whose log-likelihood exceeds its no-dropout limit's by no more than
+# this has its maximum at that limit (the optimisers' own precision; on the Online
+# Retail II export a real dropout adds 0.08 or more).
+NO_DROPOUT_GAIN = 1e-3
 
 
 class BtydFitError(CrmError):
     """A BTYD model could not be fitted: too little data, or no convergence."""
 
 
+class DegenerateFit(BtydFitError):
+    """The maximum lies where parameters are 0 or infinite (other than no dropout), or the
+    optimiser found no stationary point: the fit describes no population of customers."""
+
+
 class ValueModelUnusable(BtydFitError):
-    """Gamma-Gamma converged to q <= 1: values too heavy-tailed for a finite mean."""
-
-
-class _ParetoNBD(ParetoNBDFitter):
-    """ParetoNBDFitter that starts from a fixed point and fails loudly.
-
-    lifetimes draws Nelder-Mead's start from the global numpy RNG (outputs change run to
-    run) and returns whatever the optimiser reached, converged or not.
-    """
-
-    def _fit(
-        self,
-        minimizing_function_args,
-        iterative_fitting,
-        initial_params,
-        params_size,
-        disp,
-        tol=1e-6,
-        fit_method="Nelder-Mead",
-        maxiter=2000,
-        **kwargs,
-    ):
-        from scipy.optimize import minimize
-
-        x0 = np.ones(params_size) if initial_params is None else np.asarray(initial_params)
-        output = minimize(
-            self._negative_log_likelihood,
-            method=fit_method,
-            tol=tol,
-            x0=x0,
-            args=minimizing_function_args,
-            options={"disp": disp, "maxiter": maxiter, **kwargs},
-        )
-        if not output.success or not np.isfinite(output.fun):
-            raise ConvergenceError(f"Pareto/NBD did not converge: {output.message}")
-        return output.x, output.fun
-
-    # lifetimes' A_0 (Fader & Hardie 2005, eq. 19-20) evaluates 2F1(r+s+x, r+x; r+s+x+1; z),
-    # which overflows to inf for frequent customers in daily units (NaN p_alive). Euler's
-    # transformation 2F1(a,b;c;z) = (1-z)^(c-a-b) 2F1(c-a,c-b;c;z) turns it into
-    # 2F1(1, .; r+s+x+1; z), which stays small, evaluated in log space. The static
-    # methods lifetimes calls by class name are overridden so the fit uses it too.
-    @staticmethod
-    def _log_A_0(params, freq, recency, age):
-        r, alpha, s, beta = params
-        if alpha < beta:
-            low, high, b, c_minus_b = alpha, beta, r + np.asarray(freq, dtype=float), s + 1.0
-        else:
-            low, high, b, c_minus_b = beta, alpha, s + 1.0, r + np.asarray(freq, dtype=float)
-        rsx = r + s + np.asarray(freq, dtype=float)
-        c = rsx + 1.0
-
-        def log_term(t):
-            q = high + np.asarray(t, dtype=float)
-            z = (high - low) / q
-            return (
-                (c - rsx - b) * np.log1p(-z)
-                + np.log(hyp2f1(1.0, c_minus_b, c, z))
-                - rsx * np.log(q)
-            )
-
-        first, second = np.broadcast_arrays(log_term(recency), log_term(age))
-        signs = np.stack([np.ones_like(first), -np.ones_like(first)])
-        return logsumexp(np.stack([first, second]), axis=0, b=signs)
-
-    @staticmethod
-    def _conditional_log_likelihood(params, freq, rec, T):
-        r, alpha, s, beta = params
-        x = np.asarray(freq, dtype=float)
-        A_1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-        log_A_0 = _ParetoNBD._log_A_0(params, x, rec, T)
-        A_2 = np.logaddexp(
-            -(r + x) * np.log(alpha + T) - s * np.log(beta + T),
-            np.log(s) + log_A_0 - np.log(r + s + x),
-        )
-        return A_1 + A_2
-
-    @staticmethod
-    def _negative_log_likelihood(params, freq, rec, T, weights, penalizer_coef):
-        if np.any(np.asarray(params) <= 0.0):
-            return np.inf
-        ll = _ParetoNBD._conditional_log_likelihood(params, freq, rec, T)
-        penalizer_term = penalizer_coef * sum(np.asarray(params) ** 2)
-        return -(weights * ll).sum() / weights.mean() + penalizer_term
-
-
-def _signed_log_hyp2f1(a, b, c, z) -> tuple[np.ndarray, np.ndarray]:
-    """sign and log|2F1(a, b; c; z)|, by Euler's transformation where the direct value
-    overflows: 2F1(a, b; c; z) = (1-z)^(c-a-b) 2F1(c-a, c-b; c; z)."""
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        direct = hyp2f1(a, b, c, z)
-        euler = hyp2f1(c - a, c - b, c, z)
-        use_euler = ~np.isfinite(direct)
-        sign = np.where(use_euler, np.sign(euler), np.sign(direct))
-        log_abs = np.where(
-            use_euler,
-            np.log(np.abs(euler)) + (c - a - b) * np.log1p(-z),
-            np.log(np.abs(direct)),
-        )
-    return sign, log_abs
-
-
-def _bg_conditional_expected(t, frequency, recency, T, params, modified: bool) -> np.ndarray:
-    """E[repeat events in (T, T+t]] for BG/NBD (Fader, Hardie & Lee 2005, eq. 10) or
-    MBG/NBD (Batislam et al. 2007), keeping the sign of the hypergeometric term.
-
-    lifetimes takes log(2F1), which is NaN when a + b + x - 1 < 0 makes 2F1 negative
-    (a fitted a + b < 1 is common on a year of bank data: every zero-repeat customer
-    then gets NaN); MBG/NBD's direct product overflows for frequent customers.
-    """
-    r, alpha, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
-    x = np.asarray(frequency, dtype=float)
-    tx = np.asarray(recency, dtype=float)
-    T = np.asarray(T, dtype=float)
-    if modified:
-        b_post, c = b + x + 1, a + b + x
-        dropout = (a / (b + x)) * ((alpha + T) / (alpha + tx)) ** (r + x)
-    else:
-        b_post, c = b + x, a + b + x - 1
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dropout = np.where(
-                x > 0, (a / (b + x - 1)) * ((alpha + T) / (alpha + tx)) ** (r + x), 0.0
-            )
-    sign, log_hyp = _signed_log_hyp2f1(r + x, b_post, c, t / (alpha + T + t))
-    second = 1.0 - sign * np.exp(log_hyp + (r + x) * np.log((alpha + T) / (alpha + t + T)))
-    return (c / (a - 1.0)) * second / (1.0 + dropout)
-
-
-class _BetaGeo(BetaGeoFitter):
-    """BG/NBD whose conditional expectation keeps the sign of 2F1 (see above)."""
-
-    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T):
-        return _bg_conditional_expected(t, frequency, recency, T, self.params_, modified=False)
-
-
-class _ModifiedBetaGeo(ModifiedBetaGeoFitter):
-    """MBG/NBD whose conditional expectation does not overflow (see above)."""
-
-    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T):
-        return _bg_conditional_expected(t, frequency, recency, T, self.params_, modified=True)
-
-
-_FITTERS = {"bgnbd": _BetaGeo, "pareto_nbd": _ParetoNBD, "mbgnbd": _ModifiedBetaGeo}
+    """Gamma-Gamma cannot give a finite mean value per event: q <= 1 (values too
+    heavy-tailed), a parameter at 0 or infinity, or too few positive values."""
 
 
 @dataclass(frozen=True)
 class FittedBtyd:
-    """A fitted transactions model plus what the model card needs about the fit."""
+    """A fitted transactions model plus what the model card needs about the fit.
+
+    `note`: why the model is not the one asked for (the no-dropout limit), for the card;
+    `selection`: the models tried before it and why each was set aside (set by the
+    caller that tries a fallback order, pipeline.scoring.clv)."""
 
     model: str
     fitter: object
@@ -226,6 +103,8 @@ class FittedBtyd:
     log_likelihood: float
     n_customers: int
     n_unique_rows: int
+    note: str | None = None
+    selection: tuple[dict, ...] = field(default_factory=tuple)
 
 
 def unique_rows(
@@ -236,29 +115,103 @@ def unique_rows(
     return summary.groupby(list(columns), sort=True).size().rename("weight").reset_index()
 
 
-# Above this a fitted shape or scale is a runaway, not an estimate: real banks' and the
-# public datasets' parameters are below 10^3 in days (CDNOW: r 0.24, alpha 4.4 weeks).
-RUNAWAY_PARAMETER = 1e6
+@dataclass(frozen=True)
+class _Rows:
+    """Unique rows as the objectives take them: times scaled to max(T) = 1."""
+
+    frequency: np.ndarray
+    recency: np.ndarray
+    T: np.ndarray
+    weight: np.ndarray
+    scale: float  # 1 / max(T)
+
+    @classmethod
+    def of(cls, rows: pd.DataFrame) -> _Rows:
+        t = rows["T"].to_numpy(dtype=float)
+        scale = 1.0 / t.max() if len(t) and t.max() > 0 else 1.0
+        return cls(
+            rows["frequency"].to_numpy(dtype=float),
+            rows["recency"].to_numpy(dtype=float) * scale,
+            t * scale,
+            rows["weight"].to_numpy(dtype=float),
+            scale,
+        )
 
 
-# sys.stdout is one for the process: two fits redirecting it at once on two threads
-# (the score stage fits CLV and its validation side by side) would restore each other's
-# capture and lose the process's output for good. One fit at a time captures it.
-_STDOUT = threading.Lock()
+def _optimum(model: str, data: _Rows, penalizer: float, customers: int) -> btyd_mle.Optimum:
+    fn, autodiff = objective(model)
+    coef = penalty_per_customer(model, penalizer, customers)
+    args = (data.frequency, data.recency, data.T, data.weight, coef)
+    x0 = np.full(len(PARAMETER_NAMES[model]), START[model])
+    return btyd_mle.minimise(fn, x0, args, autodiff, RIDGES[model])
 
 
-def _quiet(call, name: str):
-    """Run a lifetimes call, turning its failures into BtydFitError (its prints captured)."""
-    with _STDOUT, contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            return call()
-        except ConvergenceError:
-            raise BtydFitError(
-                f"{name} did not converge; try a larger clv.penalizer or more history"
-            ) from None
-        except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
-            raise BtydFitError(f"{name} could not be fitted: {exc}") from None
+def _params(model: str, optimum: btyd_mle.Optimum, scale: float) -> dict[str, float]:
+    values = dict(zip(PARAMETER_NAMES[model], np.exp(optimum.log_params), strict=True))
+    return {k: float(v / scale if k in TIME_SCALES else v) for k, v in values.items()}
+
+
+def _fitted(model: str, params: dict[str, float], rows: pd.DataFrame, n: int, note=None):
+    fitted = transactions_model_from_params(model, params, n, len(rows))
+    ll = log_likelihood(
+        model, params, rows["frequency"], rows["recency"], rows["T"], rows["weight"]
+    )
+    if not np.isfinite(ll):
+        raise DegenerateFit(f"{MODEL_NAMES[model]} fit has a non-finite log-likelihood")
+    return FittedBtyd(model, fitted.fitter, fitted.params, ll, n, len(rows), note)
+
+
+def _boundary(model: str, optimum: btyd_mle.Optimum) -> str:
+    """What the parameters at 0 or infinity mean, in words (the most telling first)."""
+    names = PARAMETER_NAMES[model]
+    low = {k for k, b in zip(names, optimum.at_lower, strict=True) if b}
+    high = {k for k, b in zip(names, optimum.at_upper, strict=True) if b}
+    flat = [k for k in names if k in low and k in high]
+    zero = [k for k in names if k in low and k not in high]
+    infinite = [k for k in names if k in high and k not in low]
+    said = []
+    if zero:
+        said.append(f"{' and '.join(zero)} went to 0")
+    if infinite:
+        said.append(f"{' and '.join(infinite)} ran off to infinity")
+    if flat:
+        said.append(f"{' and '.join(flat)} not identified (the likelihood is flat in them)")
+    meaning = ""
+    if {"r", "alpha"} <= high:
+        meaning = ": every customer buys at the same rate (no heterogeneity to fit)"
+    elif model in ("bgnbd", "mbgnbd") and {"a", "b"} <= low:
+        meaning = (
+            ": each customer's dropout probability is 0 or 1 (some leave after their "
+            "next purchase, the rest never), which the model cannot predict from"
+        )
+    elif high & {"a", "b", "s", "beta"}:
+        meaning = ": every customer has the same dropout (no heterogeneity to fit)"
+    return f"{', '.join(said)}{meaning}"
+
+
+@dataclass(frozen=True)
+class Maximum:
+    """Where the likelihood of `model` is highest on a summary, as the optimiser left it
+    (before any judgement of what a boundary means: fit_transactions_model)."""
+
+    model: str
+    params: dict[str, float]
+    log_likelihood: float  # -inf where the optimiser found no finite value
+    optimum: btyd_mle.Optimum
+
+
+def maximum_likelihood(summary: pd.DataFrame, model: str, penalizer: float) -> Maximum:
+    """Maximise `model`'s likelihood on the summary's weighted unique rows."""
+    rows = unique_rows(summary)
+    data = _Rows.of(rows)
+    found = _optimum(model, data, penalizer, len(summary))
+    params = _params(model, found, data.scale)
+    ll = (
+        log_likelihood(model, params, rows["frequency"], rows["recency"], rows["T"], rows["weight"])
+        if np.isfinite(found.objective)
+        else -np.inf
+    )
+    return Maximum(model, params, ll, found)
 
 
 def fit_transactions_model(
@@ -266,44 +219,44 @@ def fit_transactions_model(
 ) -> FittedBtyd:
     """Fit BG/NBD, Pareto/NBD or MBG/NBD on unique (frequency, recency, T) rows, weighted.
 
-    Same parameters as fitting every customer (the likelihood is a sum over customers),
-    far faster. Too few repeat customers, or no convergence, is a BtydFitError.
+    Same parameters as fitting every customer, far faster. Where the model's dropout
+    goes to 0 the result is the no-dropout limit (model "nbd", with a `note`). Too few
+    repeat customers is a BtydFitError; a maximum with other parameters at 0 or
+    infinity, or none the optimiser can reach, a DegenerateFit.
     """
-    if model not in _FITTERS:
-        raise BtydFitError(f"clv.model: unknown model {model!r} ({', '.join(_FITTERS)})")
+    if model not in DROPOUT_MODELS:
+        raise BtydFitError(f"clv.model: unknown model {model!r} ({', '.join(DROPOUT_MODELS)})")
+    name = MODEL_NAMES[model]
     n = len(summary)
     repeaters = int((summary["frequency"] > 0).sum())
     if repeaters < min_repeat_customers:
         raise BtydFitError(
-            f"too little data to fit {MODEL_NAMES[model]}: {repeaters} customers with a repeat "
+            f"too little data to fit {name}: {repeaters} customers with a repeat "
             f"transaction (of {n}); clv.min_repeat_customers is {min_repeat_customers}"
         )
     rows = unique_rows(summary)
-    # Pareto/NBD's objective is normalised by the mean weight: keep the penalizer's
-    # strength that of a one-row-per-customer fit (see module docstring).
-    coef = penalizer * len(rows) / n if model == "pareto_nbd" else penalizer
-    fitter = _FITTERS[model](penalizer_coef=coef)
-    _quiet(
-        lambda: fitter.fit(rows["frequency"], rows["recency"], rows["T"], weights=rows["weight"]),
-        MODEL_NAMES[model],
-    )
-    params = {k: float(fitter.params_[k]) for k in PARAMETER_NAMES[model]}
-    if not all(np.isfinite(v) and v > 0 for v in params.values()):
-        raise BtydFitError(f"{MODEL_NAMES[model]} fit gave unusable parameters {params}")
-    if max(params.values()) > RUNAWAY_PARAMETER:
-        # the optimiser stopped on its way to a boundary (no heterogeneity left to fit,
-        # say): its "optimum" depends on where it gave up, not on the customers
-        raise BtydFitError(
-            f"{MODEL_NAMES[model]} did not converge: parameters ran off towards infinity "
-            f"({', '.join(f'{k}={v:.3g}' for k, v in params.items())}); try a larger "
-            "clv.penalizer or more history"
+    best = maximum_likelihood(summary, model, penalizer)
+    found = best.optimum
+    limit = maximum_likelihood(summary, "nbd", penalizer)
+    if limit.optimum.stationary and not any(limit.optimum.at_bound):
+        if not best.log_likelihood > limit.log_likelihood + NO_DROPOUT_GAIN:
+            other = [k for k in PARAMETER_NAMES[model][2:] if k != DROPOUT_PARAMETER[model]]
+            note = (
+                f"{name}'s dropout parameter {DROPOUT_PARAMETER[model]} went to 0: no "
+                "customer is seen to leave in this history, so the no-dropout limit is used "
+                f"(NBD: P(alive) is 1 for every customer; {', '.join(other)} not identified)"
+            )
+            return _fitted("nbd", limit.params, rows, n, note)
+    if any(found.at_bound):  # also where the optimiser stopped on the way there
+        raise DegenerateFit(f"{name} fit is degenerate: {_boundary(model, found)}")
+    if not found.stationary:
+        raise DegenerateFit(
+            f"{name} did not converge: the optimiser found no maximum of the likelihood "
+            f"(largest gradient {found.projected_gradient:.2g})"
         )
-    ll = log_likelihood(
-        model, params, rows["frequency"], rows["recency"], rows["T"], rows["weight"]
-    )
-    if not np.isfinite(ll):
-        raise BtydFitError(f"{MODEL_NAMES[model]} fit has a non-finite log-likelihood")
-    return FittedBtyd(model, fitter, params, ll, n, len(rows))
+    if not all(np.isfinite(v) and v > 0 for v in best.params.values()):
+        raise DegenerateFit(f"{name} fit gave unusable parameters {best.params}")
+    return _fitted(model, best.params, rows, n)
 
 
 def transactions_model_from_params(
@@ -341,12 +294,10 @@ def log_likelihood(
             scaled[k] = scaled[k] * c
     values = np.array([scaled[k] for k in PARAMETER_NAMES[model]])
     args = (f, np.asarray(recency, dtype=float) * c, t * c, w, 0.0)
-    with warnings.catch_warnings():
+    fn, _ = objective(model)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        if model == "pareto_nbd":
-            ll = -_ParetoNBD._negative_log_likelihood(values, *args) * w.mean()
-        else:
-            ll = -_FITTERS[model]._negative_log_likelihood(np.log(values), *args) * w.sum()
+        ll = -fn(np.log(values), *args) * w.sum()
     return float(ll + (w * f).sum() * np.log(c))
 
 
@@ -364,43 +315,60 @@ def fit_gamma_gamma(
     """Gamma-Gamma on repeat customers whose mean value per repeat event is positive.
 
     The caller passes all customers; those with frequency 0 or value <= 0 are left out
-    of the fit (the model needs strictly positive values). Also returns the Pearson
-    correlation of frequency and value among them: the model assumes it is near 0.
+    of the fit (the model needs strictly positive values). The fit runs on values divided
+    by their mean (p and q are unitless, v is in the values' currency: the penalizer then
+    weighs the same in any currency; without one the estimates are the raw values' fit,
+    v scaled back). Also returns the Pearson correlation of frequency and value among
+    the customers fitted: the model assumes it is near 0. ValueModelUnusable when the
+    fit cannot give a finite mean value per event.
     """
     f = pd.Series(np.asarray(frequency, dtype=float))
     m = pd.Series(np.asarray(monetary_value, dtype=float))
     keep = (f > 0) & (m > 0)
     if int(keep.sum()) < min_customers:
-        raise BtydFitError(
+        raise ValueModelUnusable(
             f"too little data to fit Gamma-Gamma: {int(keep.sum())} repeat customers with a "
             f"positive value per event; clv.min_repeat_customers is {min_customers}"
         )
-    # On unique (frequency, value) rows with counts as weights: lifetimes divides the
-    # weighted log-likelihood by the weights' sum, so the fit is the per-customer one
+    # On unique (frequency, value) rows with counts as weights: the weighted
+    # log-likelihood is divided by the weights' sum, so the fit is the per-customer one
     # (at 1M customers, 198k rows for 492k customers).
     rows = unique_rows(
         pd.DataFrame({"frequency": f[keep], "monetary_value": m[keep]}),
         ("frequency", "monetary_value"),
     )
-    fitter = GammaGammaFitter(penalizer_coef=penalizer)
-    _quiet(
-        lambda: fitter.fit(rows["frequency"], rows["monetary_value"], weights=rows["weight"]),
-        "Gamma-Gamma",
+    scale = float(m[keep].mean())
+    args = (
+        rows["frequency"].to_numpy(dtype=float),
+        rows["monetary_value"].to_numpy(dtype=float) / scale,
+        rows["weight"].to_numpy(dtype=float),
+        penalizer,
     )
-    params = {
-        "p": float(fitter.params_["p"]),
-        "q": float(fitter.params_["q"]),
-        "v": float(fitter.params_["v"]),
-    }
-    if not all(np.isfinite(v) and v > 0 for v in params.values()):
-        raise BtydFitError(f"Gamma-Gamma fit gave unusable parameters {params}")
+    # q and v run off together where every customer's mean value is the same
+    found = btyd_mle.minimise(
+        GammaGammaFitter._negative_log_likelihood, np.full(3, 0.1), args, ridges=((1, 2),)
+    )
+    p, q, v = np.exp(found.log_params)
+    params = {"p": float(p), "q": float(q), "v": float(v * scale)}
+    if not found.stationary:
+        raise ValueModelUnusable(
+            "Gamma-Gamma did not converge: the optimiser found no maximum of the likelihood"
+        )
+    if any(found.at_bound):
+        names = [k for k, b in zip(("p", "q", "v"), found.at_bound, strict=True) if b]
+        raise ValueModelUnusable(
+            f"Gamma-Gamma fit is degenerate: {' and '.join(names)} at 0 or infinity "
+            f"({', '.join(f'{k}={x:.3g}' for k, x in params.items())})"
+        )
+    if not all(np.isfinite(x) and x > 0 for x in params.values()):
+        raise ValueModelUnusable(f"Gamma-Gamma fit gave unusable parameters {params}")
     if params["q"] <= 1:
         raise ValueModelUnusable(
             f"Gamma-Gamma fit has q={params['q']:.3f} <= 1: the population mean value per "
             "event is undefined; values are too heavy-tailed for the model"
         )
     corr = float(np.corrcoef(f[keep], m[keep])[0, 1]) if keep.sum() > 2 else float("nan")
-    return FittedGammaGamma(fitter, params, int(keep.sum()), corr)
+    return FittedGammaGamma(gamma_gamma_from_params(params).fitter, params, int(keep.sum()), corr)
 
 
 def gamma_gamma_from_params(params: dict[str, float]) -> FittedGammaGamma:

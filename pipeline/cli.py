@@ -150,8 +150,15 @@ def _run_stage(stage: str, func: Callable[..., Any], catalog: Catalog, *args: An
 @click.option("--seed", type=int, help="Random seed; the same seed writes the same bytes.")
 @click.option("--dirt-rate", type=click.FloatRange(0, 0.5), help="Share of dirty rows.")
 @click.option("--clean", is_flag=True, help="Write no dirty rows.")
+@click.option(
+    "--layout",
+    type=click.Choice(["cn_bank_gb18030"]),
+    help="Also write the bank as this source's exports (GB18030, Chinese headers).",
+)
 @click.pass_obj
-def sample(state: State, customers, branches, months, end_month, seed, dirt_rate, clean) -> None:
+def sample(
+    state: State, customers, branches, months, end_month, seed, dirt_rate, clean, layout
+) -> None:
     """Generate the sample bank's raw exports and its ground truth."""
     if end_month:
         parse_period(end_month)
@@ -168,6 +175,10 @@ def sample(state: State, customers, branches, months, end_month, seed, dirt_rate
     from pipeline.sample.stage import run_sample
 
     _run_stage("sample", run_sample, catalog, cfg, catalog)
+    if layout:
+        from pipeline.sample.layouts import run_layout
+
+        _run_stage("sample layout", run_layout, catalog, cfg, catalog, layout)
 
 
 @cli.command()

@@ -62,6 +62,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "rfm.monetary": ("revenue", "amount"),
     "clv.model": ("bgnbd", "pareto_nbd", "mbgnbd"),
     "clv.time_unit": ("week", "day"),
+    "clv.event_period": ("day", "week"),
     "clv.value_source": ("revenue", "margin_rates"),
     "churn.definition": ("silent_attrition", "closed"),
 }
@@ -122,15 +123,19 @@ def load_config(
     env = os.environ if env is None else env
     defaults = read_yaml(default_config())
     cfg = copy.deepcopy(defaults)
+    chosen: set[str] = set()  # top-level keys the user config or a flag set
     if user_config is not None:
         user = read_yaml(Path(user_config)) or {}
         if not isinstance(user, dict):
             raise ConfigError(f"{user_config}: expected a mapping of keys at the top level")
         _merge(cfg, user, defaults, prefix="")
         _relative_to(cfg, user, Path(user_config).expanduser().resolve().parent)
+        chosen |= set(user)
     for dotted, value in (overrides or {}).items():
         if value is not None:
             _set_dotted(cfg, defaults, dotted, value)
+            chosen.add(dotted.split(".")[0])
+    _source_defaults(cfg, chosen)
     for key, var, flag in (
         ("data_dir", "CRM_DATA_DIR", data_dir),
         ("report_dir", "CRM_REPORT_DIR", report_dir),
@@ -158,6 +163,25 @@ def _relative_to(cfg: dict, user: Mapping, folder: Path) -> None:
         is_path = dotted.startswith("paths.") or path.suffix in (".yml", ".yaml")
         if is_path and not path.is_absolute():
             _set_dotted(cfg, cfg, dotted, str(folder / path))
+
+
+# Keys a source config may set for its bank (its currency, its tiers), below a user config.
+SOURCE_KEYS = ("currency", "tiers", "rm_tiers")
+
+
+def _source_defaults(cfg: dict, chosen: set[str]) -> None:
+    """The source config's currency and tiers, where the user config and flags set none:
+    a bank's exports come with its currency and the AUM bands that separate its
+    customers (CZK for the Czech bank, not the defaults' CNY)."""
+    path = source_config_path(str(cfg["source"]))
+    if not path.is_file():
+        return  # validate() says so
+    source = read_yaml(path) or {}
+    if not isinstance(source, dict):
+        return  # the source loader says so
+    for key in SOURCE_KEYS:
+        if key in source and key not in chosen:
+            cfg[key] = copy.deepcopy(source[key])
 
 
 def _merge(cfg: dict, user: Mapping, defaults: Mapping, prefix: str) -> None:

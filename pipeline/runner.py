@@ -179,6 +179,7 @@ def run_manifest(
         "source": cfg["source"],
         "generation": verify(catalog, period),
         "stages": read_stamps(catalog, period),
+        "currency": cfg["currency"],
         "inputs": ingest.get("files", ingest.get("inputs", [])),
         "tables": ingest.get("tables", {}),
         "outputs": outputs,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+# ../shared/data beside the project (a fresh clone's layout); CRM_SHARED_DATA points
+# elsewhere, for a checkout that does not sit beside it (a git worktree, say).
+SHARED_DATA = Path(os.environ.get("CRM_SHARED_DATA") or PROJECT_ROOT.parent / "shared" / "data")
 
 
 @pytest.fixture

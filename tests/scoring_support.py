@@ -8,10 +8,15 @@ from typing import Any
 from pipeline.scoring.settings import ChurnSettings, ClvSettings, ScoreSettings
 
 
-def clv_settings(cfg: dict[str, Any], time_unit: str | None = None) -> ClvSettings:
-    """The config's CLV settings, in `time_unit` when given."""
+def clv_settings(
+    cfg: dict[str, Any], time_unit: str | None = None, event_period: str | None = None
+) -> ClvSettings:
+    """The config's CLV settings; with `time_unit`, lifetimes' freq of that name (events
+    and times in that unit: "week" is freq "W") unless `event_period` says otherwise."""
     s = ClvSettings.from_config(cfg)
-    return s if time_unit is None else replace(s, time_unit=time_unit)
+    if time_unit is None:
+        return s if event_period is None else replace(s, event_period=event_period)
+    return replace(s, time_unit=time_unit, event_period=event_period or time_unit)
 
 
 def churn_settings(cfg: dict[str, Any]) -> ChurnSettings:

@@ -102,6 +102,38 @@ def test_hand_made_weekly_summary_by_hand(cfg):
     }
 
 
+def test_daily_events_in_weeks_are_lifetimes_days_times_seven(cfg):
+    """The default: one event per customer and day, times in weeks of 7 days (lifetimes'
+    freq "D" with freq_multiplier 7, as Fader and Hardie's CDNOW summary has them)."""
+    s = clv_settings(cfg, "week", event_period="day")
+    assert (s.event_period, s.time_unit) == ("day", "week")
+    df = _txns(HAND)
+    df = df[df["txn_time"] < pd.Timestamp(AS_OF + timedelta(days=1))]
+    got = btyd_summary(connect_frames({"transactions": df}), AS_OF, s).set_index("customer_id")
+    assert got.loc["A"].to_dict() == {
+        "frequency": 2.0,
+        "recency": 21.0 / 7,
+        "T": 30.0 / 7,
+        "monetary_value": 7.0,
+    }
+    ci = df[df["customer_initiated"]]
+    ref = summary_data_from_transaction_data(
+        ci,
+        "customer_id",
+        "txn_time",
+        monetary_value_col="revenue",
+        observation_period_end=pd.Timestamp(AS_OF),
+        freq="D",
+        freq_multiplier=7,
+    ).sort_index()
+    pd.testing.assert_frame_equal(got, ref, check_names=False, check_index_type=False, rtol=1e-12)
+
+
+def test_default_settings_are_daily_events_in_weeks(cfg):
+    s = clv_settings(cfg)
+    assert (s.event_period, s.time_unit, s.penalizer, s.value_penalizer) == ("day", "week", 0, 0)
+
+
 @pytest.mark.parametrize("unit", ["day", "week"])
 def test_hand_made_agrees_with_lifetimes(cfg, unit):
     df = _txns(HAND)

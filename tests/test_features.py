@@ -514,3 +514,24 @@ def assert_measures_are_the_marts(frames, mart: pd.DataFrame) -> None:
 
 def test_measures_are_the_marts_columns(features):
     assert_measures_are_the_marts(bank(), features)
+
+
+def test_a_loan_or_card_with_nothing_owed_is_held_an_empty_deposit_is_not():
+    """A liability's row is the contract: a card with a zero statement balance (or Berka's
+    cards, whose balance is not recorded) is held; a zero asset balance holds nothing."""
+    frames = bank()
+    extra = pd.DataFrame(
+        {
+            "customer_id": ["B", "B", "G"],
+            "month_end": pd.to_datetime(["2026-10-31"] * 3),
+            "product": ["credit_card", "bond", "loan"],
+            "balance": [0.0, 0.0, 0.0],
+        }
+    )
+    frames["balances"] = pd.concat([frames["balances"], extra], ignore_index=True)
+    out = customer_features(connect_frames(frames), AS_OF, feature_settings()).set_index(
+        "customer_id"
+    )
+    assert bool(out.loc["B", "has_credit_card"]) and not bool(out.loc["B", "has_bond"])
+    assert out.loc["B", "products_held"] == 1 and out.loc["B", "aum"] == 0.0
+    assert bool(out.loc["G", "has_loan"]) and out.loc["G", "products_held"] == 3

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from conftest import shared_data
 from test_ingest_support import ingest_berka
 
 from pipeline.io import read_json
@@ -22,9 +23,9 @@ def berka(tmp_path_factory):
 def test_row_counts_reconcile_with_the_files(berka):
     _, manifest, _ = berka
     tables = manifest["tables"]
-    # 4,500 accounts, each with exactly one OWNER disposition: 4,500 customers
-    assert tables["customers"]["rows_read"] == 4500
-    assert tables["customers"]["accepted"] == 4500
+    # 5,369 clients, each with one disposition (4,500 owners, 869 disponents): customers
+    assert tables["customers"]["rows_read"] == 5369
+    assert tables["customers"]["accepted"] == 5369
     txns = tables["transactions"]
     assert txns["rows_read"] == 49102
     assert txns["accepted"] + txns["rejected"] + txns["duplicates_dropped"] == 49102
@@ -33,7 +34,25 @@ def test_row_counts_reconcile_with_the_files(berka):
         files["disp.asc"] == 5369 and files["client.asc"] == 5369 and files["account.asc"] == 4500
     )
     assert files["trans_first49102rows_1993-01_to_1994-03.asc"] == 49102
+    assert files["loan.asc"] == 682 and files["card.asc"] == 892
     assert manifest["as_of"] == "1998-12-31"
+    assert manifest["currency"] == "CZK"
+
+
+def test_the_published_facts(berka):
+    """The data guide's counts the partial transaction file leaves intact: 4,500 accounts
+    (one owner each), 5,369 clients, 77 districts, 682 loans and 892 cards."""
+    catalog, _, _ = berka
+    customers = pd.read_parquet(catalog.interim_table("customers"))
+    balances = pd.read_parquet(catalog.interim_table("balances"))
+    assert customers["customer_id"].nunique() == len(customers) == 5369
+    assert customers["branch_id"].nunique() == 77
+    holders = balances.groupby("product")["customer_id"].nunique().to_dict()
+    assert holders == {"current_deposit": 1229, "loan": 682, "credit_card": 892}
+    # every account has one owner: the loans' 682 accounts are 682 owners, cards' 892
+    # dispositions 892 clients; accounts are the owners the disp file lists
+    disp = pd.read_csv(shared_data("berka", "disp.asc"), sep=";")
+    assert (disp["type"] == "OWNER").sum() == disp["account_id"].nunique() == 4500
 
 
 def test_birth_number_gives_birth_date_gender_and_branch(berka):
@@ -50,8 +69,13 @@ def test_birth_number_gives_birth_date_gender_and_branch(berka):
         "M",
     )
     assert customers.loc["2", "open_date"] == dt.date(1993, 2, 26)
-    # client 3 is a DISPONENT on account 2: not a customer
-    assert "3" not in customers.index
+    # client 3 is a DISPONENT on account 2: a client of the bank, in account 2's district
+    assert customers.loc["3", "branch_id"] == "1"
+    assert customers.loc["3", "open_date"] == dt.date(1993, 2, 26)
+    assert (customers.loc["3", "birth_date"], customers.loc["3", "gender"]) == (
+        dt.date(1940, 10, 9),
+        "F",
+    )
 
 
 def test_transactions_map_codes_and_owners(berka):
@@ -73,16 +97,32 @@ def test_transactions_map_codes_and_owners(berka):
 def test_month_end_balances_follow_the_running_balance(berka):
     catalog, manifest, _ = berka
     balances = pd.read_parquet(catalog.interim_table("balances"))
-    assert set(balances["product"]) == {"current_deposit"}
-    assert balances["month_end"].max() == dt.date(1994, 3, 31)
+    deposits = balances[balances["product"] == "current_deposit"]
+    assert deposits["month_end"].max() == dt.date(1994, 3, 31)
     # account 73 is owned by client 87 (disp 87)
     march = balances[
         (balances["customer_id"] == "87") & (balances["month_end"] == dt.date(1994, 3, 31))
     ]
     # account 73 on 1994-03-31: 52,330.20 after the 13th, +226.70 interest (-> 52,556.90),
     # then -14.60 fee (-> 52,542.30), though the fee has the smaller trans_id
-    assert march["balance"].tolist() == [52542.3]
+    assert march[march["product"] == "current_deposit"]["balance"].tolist() == [52542.3]
     # overdrawn month ends are rejected as negative asset balances, not dropped silently
     rejected = manifest["tables"]["balances"]["rejected_by_reason"]
     assert set(rejected) <= {"negative_balance"}
     assert manifest["tables"]["balances"]["reject_rate"] < 0.01
+
+
+def test_loans_amortise_to_zero_and_cards_are_held_to_the_as_of(berka):
+    catalog, _, _ = berka
+    balances = pd.read_parquet(catalog.interim_table("balances"))
+    # loan 5314: account 1787 (owner client 2166), 96,396 granted 1993-07-05 over 12
+    # months of 8,033: the full amount at July's end, 12 - k instalments left k months on
+    loan = balances[(balances["customer_id"] == "2166") & (balances["product"] == "loan")]
+    assert loan["month_end"].min() == dt.date(1993, 7, 31)
+    assert loan["month_end"].max() == dt.date(1994, 6, 30)  # 11 instalments paid: 8,033 left
+    assert loan["balance"].tolist() == [96396.0 - 8033.0 * k for k in range(12)]
+    # card 1005 on disposition 9285 (client 9593), issued 1993-11-07: held to 1998-12
+    card = balances[(balances["customer_id"] == "9593") & (balances["product"] == "credit_card")]
+    assert card["month_end"].min() == dt.date(1993, 11, 30)
+    assert card["month_end"].max() == dt.date(1998, 12, 31)
+    assert len(card) == 62 and (card["balance"] == 0).all()

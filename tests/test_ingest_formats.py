@@ -52,7 +52,8 @@ def chinese_export(raw: Path, encoding: str = "gb18030") -> None:
             "余额": [15000.5, 200000, 50000],
         }
     )
-    with pd.ExcelWriter(raw / "月末余额.xlsx", engine="openpyxl") as writer:
+    (raw / "月末余额").mkdir(exist_ok=True)
+    with pd.ExcelWriter(raw / "月末余额" / "月末余额_202609.xlsx", engine="openpyxl") as writer:
         pd.DataFrame({"说明": ["首页"]}).to_excel(writer, sheet_name="说明", index=False)
         balances.to_excel(writer, sheet_name="余额", index=False)
 
@@ -120,9 +121,10 @@ def test_chinese_gb18030_export_maps_onto_canonical_tables(data_root):
 def test_chinese_export_rejects_name_the_excel_row(data_root):
     raw = data_root / "raw" / "cn_bank"
     chinese_export(raw)
-    frame = pd.read_excel(raw / "月末余额.xlsx", sheet_name="余额", dtype=object)
+    workbook = raw / "月末余额" / "月末余额_202609.xlsx"
+    frame = pd.read_excel(workbook, sheet_name="余额", dtype=object)
     frame.loc[1, "余额"] = -3  # a negative wealth-management balance, Excel row 3
-    with pd.ExcelWriter(raw / "月末余额.xlsx", engine="openpyxl") as writer:
+    with pd.ExcelWriter(workbook, engine="openpyxl") as writer:
         frame.to_excel(writer, sheet_name="余额", index=False)
     cfg, catalog = config_for(
         data_root, source="cn_bank_gb18030", **{"ingest.max_reject_rate": 0.5}
@@ -130,7 +132,7 @@ def test_chinese_export_rejects_name_the_excel_row(data_root):
     run_ingest(cfg, catalog)
     rejects = pd.read_parquet(catalog.rejects_dir / "balances.parquet")
     assert rejects[["source_file", "line_number", "column", "reason"]].values.tolist() == [
-        ["月末余额.xlsx", 3, "balance", "negative_balance"],
+        ["月末余额/月末余额_202609.xlsx", 3, "balance", "negative_balance"],
     ]
 
 

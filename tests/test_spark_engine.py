@@ -181,18 +181,19 @@ def test_customer_features_equal_with_transaction_frequency(engines, cfg):
     )
 
 
-@pytest.mark.parametrize("time_unit", ["week", "day"])
-def test_btyd_summary_and_holdout_equal_duckdbs(engines, cfg, time_unit):
+@pytest.mark.parametrize(
+    "time_unit,event_period", [("week", "week"), ("day", "day"), ("week", "day")]
+)
+def test_btyd_summary_and_holdout_equal_duckdbs(engines, cfg, time_unit, event_period):
     duck, sc = engines
-    expected = btyd_summary(duck, AS_OF, clv_settings(cfg, time_unit))
+    s = clv_settings(cfg, time_unit, event_period)
+    expected = btyd_summary(duck, AS_OF, s)
     assert (expected["frequency"] > 0).sum() > 300
-    pd.testing.assert_frame_equal(
-        btyd_summary(sc, AS_OF, clv_settings(cfg, time_unit)), expected, check_exact=True
-    )
+    pd.testing.assert_frame_equal(btyd_summary(sc, AS_OF, s), expected, check_exact=True)
     cal_end = dt.date(2026, 4, 30)
     for got, want in zip(
-        btyd_summaries(sc, AS_OF, cal_end, clv_settings(cfg, time_unit)),
-        btyd_summaries(duck, AS_OF, cal_end, clv_settings(cfg, time_unit)),
+        btyd_summaries(sc, AS_OF, cal_end, s),
+        btyd_summaries(duck, AS_OF, cal_end, s),
         strict=True,
     ):
         pd.testing.assert_frame_equal(got, want, check_exact=True)

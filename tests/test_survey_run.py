@@ -131,7 +131,16 @@ def test_bad_answer_is_an_error_naming_file_row_and_column(bank):
         run_survey(cfg, catalog, PERIOD)
 
 
-def test_no_survey_tables_is_an_error(data_root):
+def test_no_questionnaire_is_said_in_the_summary_not_an_error(data_root):
+    """A bank without questionnaires (Berka, a card-spend export): the summary says each
+    survey is not available and no survey table is written; the reports say so."""
     cfg = load_config()
-    with pytest.raises(InputError, match="no survey responses ingested"):
-        run_survey(cfg, Catalog.from_config(cfg), PERIOD)
+    catalog = Catalog.from_config(cfg)
+    said = run_survey(cfg, catalog, PERIOD)
+    assert "no questionnaire in this bank's exports" in said
+    summary = read_json(catalog.survey_summary(PERIOD))
+    assert {a: s["status"].split(":")[0] for a, s in summary["surveys"].items()} == {
+        "customer": "not available",
+        "staff": "not available",
+    }
+    assert not list(catalog.processed_dir(PERIOD).glob("survey_*.parquet"))

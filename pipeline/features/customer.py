@@ -18,7 +18,8 @@ Definitions (the column docs of the report):
   there holds 0. aum_change_<k>m: aum minus the AUM at the month end k months before
   the snapshot; null when the customer had no balance row at all then.
   aum_change_pct_<k>m: that change over the earlier AUM; null when it was <= 0 or missing.
-- products_held / has_<product>: products with a non-zero balance at the snapshot.
+- products_held / has_<product>: products with a row at the snapshot, an asset product's
+  with a non-zero balance (a loan or card with nothing owed this month is still held).
 - Money is summed exactly as DECIMAL at 4 decimal places, so results do not depend on
   thread scheduling (same input, same bytes).
 - recency_days: days from the last customer-initiated transaction ever (up to as_of) to

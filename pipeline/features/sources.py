@@ -134,7 +134,8 @@ def balances_sql(snapshot: dt.date | None, change_months: tuple[int, ...]) -> st
                 FROM (
                     SELECT balances.customer_id, CAST(balances.balance AS {MONEY}) AS b,
                            months.m, CASE balances.product {bits} ELSE 0 END AS kind,
-                           balances.balance <> 0 AS held
+                           balances.balance <> 0
+                               OR balances.product IN ({_in_list(LIABILITY_PRODUCTS)}) AS held
                     FROM balances
                     JOIN ({months}) AS months ON balances.month_end = months.month_end
                 ) AS classified

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from pipeline.errors import InputError
-from pipeline.ingest import accept, checks
+from pipeline.ingest import accept, checks, shaping
 from pipeline.periods import as_of_date
 
 if TYPE_CHECKING:
@@ -98,6 +98,7 @@ def classify_tables(
         if name == "customers":
             customer_ids = accept.rank_customers(con, checks.accepted_rows("customers"), salt)
         counted = checks.counts(con, name)
+        counted.update(shaping.line_counts(con, spec))
         own = [e for e in entries if e.table == name]
         reconcile(con, name, counted, own, source)
         if kept != counted["accepted"]:
@@ -130,16 +131,22 @@ def reconcile(
     entries: list[FileEntry],
     source: SourceConfig,
 ) -> None:
-    """read (from the files) = rows classified = accepted + rejected + duplicates, or stop."""
+    """read (from the files) = rows classified (+ lines excluded or merged by the source
+    config) = accepted + rejected + duplicates (+ those lines), or stop. A table an
+    adapter builds or the source config derives has no rows of its own in files."""
     classified = con.execute(
         f"SELECT (SELECT count(*) FROM all_{name}) + (SELECT count(*) FROM bad_{name})"
     ).fetchall()[0][0]
     total = counted["accepted"] + counted["rejected"] + counted["duplicates_dropped"]
-    from_files = sum(e.rows_read for e in entries) if not source.adapter else classified
-    if not (from_files == classified == total):
+    built = source.built_by_adapter(name) or source.tables[name].derive_from is not None
+    aside = shaping.set_aside(counted)
+    from_files = classified + aside if built else sum(e.rows_read for e in entries)
+    if "lines_excluded" in counted or "lines_merged" in counted:  # a shaped table
+        counted["lines_read"] = from_files
+    if not (from_files == classified + aside and classified == total):
         raise InputError(
             f"{name}: rows do not reconcile: {from_files} read from files, "
-            f"{classified} classified, "
+            f"{aside} excluded or merged by the source config, {classified} classified, "
             f"{counted['accepted']} accepted + {counted['rejected']} rejected + "
             f"{counted['duplicates_dropped']} duplicates = {total}; nothing was written"
         )

@@ -69,12 +69,10 @@ def last_run(
 
 
 def input_paths(source: SourceConfig, raw: Path) -> list[Path] | None:
-    """Every input file of the source (None: a required one is missing)."""
-    patterns = (
-        [(spec.files, spec.optional) for spec in source.tables.values()]
-        if not source.adapter
-        else [((p,), False) for p in source.inputs.values()]
-    )
+    """Every input file of the source (None: a required one is missing): the tables'
+    files (derived and adapter-built tables have none) and the adapter's inputs."""
+    patterns = [(spec.files, spec.optional) for spec in source.tables.values() if spec.files]
+    patterns += [((p,), False) for p in source.inputs.values()]
     paths: set[Path] = set()
     for globs, optional in patterns:
         try:

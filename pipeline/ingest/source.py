@@ -1,10 +1,15 @@
 """Source configs (configs/sources/*.yml): how one bank's exports map onto the canonical tables.
 
-A source config is pure mapping, no code: file patterns, format and encoding, column
-names, date/number formats, value maps, PII handling and which txn_types are the
-customer's own doing. `load_source` checks it and resolves it into `TableSpec`s, so the
-rest of ingest never reads YAML. A source that needs more than mapping names an
-`adapter` module (Berka's birth_number), kept beside its config.
+A source config is mapping and declarations, no code: file patterns, format and
+encoding, column names, date/number formats, value maps, PII handling, which txn_types
+are the customer's own doing, and what real exports need beyond renaming -- computed
+and constant columns, rows left out by rule, line items aggregated into one row, a
+customers table derived from the transactions (pipeline.ingest.shaping). It may also
+say the bank's currency and its tier thresholds (applied by pipeline.config unless a
+user config sets them). `load_source` checks it and resolves it into `TableSpec`s, so
+the rest of ingest never reads YAML. A source that needs more than that names an
+`adapter` module (Berka's birth_number), kept beside its config; its tables may still
+list files of their own (a survey export beside the tables the adapter builds).
 """
 
 from __future__ import annotations
@@ -12,13 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.config import read_yaml, source_config_path, survey_definition_path
 from pipeline.errors import ConfigError
+from pipeline.ingest import expressions, shaping
 from pipeline.ingest.numbers import check_separators
 from pipeline.schema import PII_COLUMNS, TABLES, Column, Table
 
@@ -41,9 +47,17 @@ READ_DEFAULTS: dict[str, Any] = {
     "thousands": "",  # e.g. "," for 1,234.50
     "null_values": [],  # extra strings meaning "no value" (the empty string always does)
 }
-TABLE_KEYS = {"files", "optional", "allow_empty", "survey", "columns", "values"} | set(
-    READ_DEFAULTS
-)
+TABLE_KEYS = {
+    "files",
+    "optional",
+    "allow_empty",
+    "survey",
+    "columns",
+    "values",
+    "exclude",
+    "aggregate",
+    "derive_from",
+} | set(READ_DEFAULTS)
 TOP_KEYS = {
     "name",
     "raw_dir",
@@ -54,7 +68,12 @@ TOP_KEYS = {
     "customer_initiated_txn_types",
     "pii",
     "tables",
+    "currency",  # the bank's currency (pipeline.config applies it)
+    "tiers",  # its AUM tiers, and the tiers that should have an RM (likewise)
+    "rm_tiers",
 }
+# Tables every source must give (balances may be absent: an empty table is written).
+SOURCE_REQUIRED = ("customers", "transactions")
 # ISO forms always accepted besides the configured ones for typed sources (Excel, Parquet).
 ISO_DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S"]
 ISO_TIMESTAMP_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d"]
@@ -82,6 +101,11 @@ class TableSpec:
     survey: SurveyScale | None = None
     extra_columns: tuple[Column, ...] = ()  # survey items and masked PII, after the schema's
     limits: Limits | None = None  # the bank's bounds on values (bounds.py), set by the edge
+    computed: tuple[shaping.Computed, ...] = ()  # virtual columns of computed canonical ones
+    exclude: tuple[tuple[str, expressions.Expression], ...] = ()  # rule -> condition
+    aggregate: shaping.Aggregate | None = None  # line items -> one row per key
+    carried: tuple[shaping.Computed, ...] = ()  # columns computed here for a derived table
+    derive_from: str | None = None  # built from that table's rows (customers only)
 
     @property
     def name(self) -> str:
@@ -101,6 +125,8 @@ class TableSpec:
                 "columns": self.columns,
                 "values": self.values,
                 "extra": [(c.name, c.dtype) for c in self.extra_columns],
+                "computed": [(c.name, c.text) for c in (*self.computed, *self.carried)],
+                "exclude": [(rule, e.text) for rule, e in self.exclude],
                 "pii_drop": source.pii_drop,
                 "pii_mask": source.pii_mask,
                 "pii_safe": source.pii_safe,
@@ -112,8 +138,9 @@ class TableSpec:
 
 
 # Bump when parsing or casting changes, so cached per-file parts are rebuilt.
-PARSER_VERSION = 4  # 2: parts carry `_pos`, no `_line`; 3: no `_pos` (file_row_number);
-# 4: numbers only in the declared convention (numbers.py)
+PARSER_VERSION = 5  # 2: parts carry `_pos`, no `_line`; 3: no `_pos` (file_row_number);
+# 4: numbers only in the declared convention (numbers.py); 5: parts of shaped tables
+# carry `__excluded` and carried columns
 
 
 @dataclass(frozen=True)
@@ -129,6 +156,12 @@ class SourceConfig:
     adapter: str | None = None
     inputs: dict[str, str] = field(default_factory=dict)
     as_of: date | None = None
+    currency: str | None = None
+
+    def built_by_adapter(self, name: str) -> bool:
+        """A table the adapter builds (an adapter source's table without files)."""
+        spec = self.tables[name]
+        return self.adapter is not None and not spec.files and spec.derive_from is None
 
     def raw_path(self, raw_root: Path) -> Path:
         """The export folder: absolute (env vars and ~ expanded), or under <data>/raw/."""
@@ -179,9 +212,18 @@ def load_source(source: str, mask_pii: bool = True) -> SourceConfig:
         raise ConfigError(
             f"{where}: tables: unknown table(s) {sorted(unknown)}; known: {list(TABLES)}"
         )
-    for name in ("customers", "transactions", "balances"):
+    for name in SOURCE_REQUIRED:
         if name not in specs:
             raise ConfigError(f"{where}: tables.{name}: required canonical table is not mapped")
+    specs = _derive(specs, tables_raw, where, adapter)
+    for name, spec in specs.items():
+        built = adapter is not None and not spec.files and spec.derive_from is None
+        shaped = spec.exclude or spec.aggregate or spec.computed
+        if built and shaped:
+            raise ConfigError(
+                f"{where}: tables.{name}: the adapter {adapter} builds this table; "
+                "exclude, aggregate and computed columns apply to tables read from files"
+            )
     pii_sources = set(pii_drop) | set(pii_mask.values()) | set(PII_COLUMNS)
     for column in pii_safe:
         if column in pii_sources:
@@ -196,6 +238,19 @@ def load_source(source: str, mask_pii: bool = True) -> SourceConfig:
                         f"{where}: tables.{spec.name}.columns.{canonical}: {src!r} is a PII "
                         "column; PII is never mapped onto canonical columns"
                     )
+        used = [
+            (c.expression.key, c.expression)
+            for c in (*spec.computed, *spec.carried)
+            if c.expression is not None
+        ]
+        used += [(e.key, e) for _, e in spec.exclude]
+        for key, e in used:
+            pii = [c for c in e.columns if c in pii_sources]
+            if pii:
+                raise ConfigError(
+                    f"{where}: {key}: {e.text!r} reads {pii[0]!r}, a PII column; PII is "
+                    "never read into canonical columns"
+                )
     if not raw.get("customer_initiated_txn_types"):
         raise ConfigError(
             f"{where}: customer_initiated_txn_types: list the txn_types that are the customer's "
@@ -210,6 +265,9 @@ def load_source(source: str, mask_pii: bool = True) -> SourceConfig:
     inputs = raw.get("inputs") or {}
     if adapter is None and inputs:
         raise ConfigError(f"{where}: inputs: only a source with an adapter declares inputs")
+    currency = raw.get("currency")
+    if currency is not None and (not isinstance(currency, str) or not currency.strip()):
+        raise ConfigError(f"{where}: currency: expected a currency code such as CZK")
     return SourceConfig(
         name=str(raw["name"]),
         path=path,
@@ -224,6 +282,7 @@ def load_source(source: str, mask_pii: bool = True) -> SourceConfig:
         adapter=adapter,
         inputs={str(k): str(v) for k, v in inputs.items()},
         as_of=as_of,
+        currency=None if currency is None else str(currency),
     )
 
 
@@ -253,21 +312,27 @@ def _table_spec(
         read["date_format"] = read["date_format"] + ISO_DATE_FORMATS
         read["timestamp_format"] = read["timestamp_format"] + ISO_TIMESTAMP_FORMATS
     files = raw.get("files")
-    if adapter is None:
-        if not files:
-            raise ConfigError(f"{here}.files: required (a file name or glob, or a list of them)")
-    elif files:
-        raise ConfigError(
-            f"{here}.files: the adapter {adapter} builds this table; list its inputs instead"
-        )
+    derive_from = raw.get("derive_from")
+    if derive_from is not None:
+        if name != "customers" or derive_from != "transactions":
+            raise ConfigError(
+                f"{here}.derive_from: only the customers table can be derived, from "
+                f"transactions; got {derive_from!r}"
+            )
+        if files:
+            raise ConfigError(f"{here}: files or derive_from, not both")
+        read["date_format"] = ISO_DATE_FORMATS  # first seen is written as an ISO date
+    elif adapter is None and not files:
+        raise ConfigError(f"{here}.files: required (a file name or glob, or a list of them)")
     files = (files,) if isinstance(files, str) else tuple(files or ())
     extra: list[Column] = []
     survey = None
     if raw.get("survey"):
         survey = _survey_scale(str(raw["survey"]), here)
-        extra += [Column(item, "float64", required=False) for item in survey.items]
-        if survey.nps_item:
-            extra.append(Column(survey.nps_item, "float64", required=False))
+        items = list(
+            dict.fromkeys([*survey.items, *([survey.nps_item] if survey.nps_item else [])])
+        )
+        extra += [Column(item, "float64", required=False) for item in items]
     elif name in ("survey_responses", "staff_survey_responses"):
         raise ConfigError(f"{here}.survey: name the survey definition (configs/surveys/<name>.yml)")
     if name == "customers":
@@ -280,12 +345,24 @@ def _table_spec(
                 f"{here}.columns.{canonical}: not a column of {name} ({', '.join(all_columns)})"
             )
     columns: dict[str, tuple[str, ...]] = {}
+    computed: list[shaping.Computed] = []
     for col in all_columns:
         if col.endswith("_masked"):
             columns[col] = (pii_mask[col.removesuffix("_masked")],)
             continue
-        src = columns_raw.get(col, col)
-        columns[col] = (src,) if isinstance(src, str) else tuple(str(s) for s in src)
+        if derive_from is not None:  # the derived rows carry canonical names (_derive)
+            columns[col] = (col,)
+            continue
+        dtype = next(c.dtype for c in (*table.columns, *extra) if c.name == col)
+        columns[col], virtual = shaping.column_source(
+            columns_raw.get(col, col),
+            col,
+            f"tables.{name}.columns.{col}",
+            where,
+            typed=dtype != "string",
+        )
+        if virtual is not None:
+            computed.append(virtual)
     values = raw.get("values") or {}
     for canonical, mapping in values.items():
         if canonical not in all_columns or not isinstance(mapping, dict):
@@ -302,22 +379,84 @@ def _table_spec(
         allow_empty=bool(raw.get("allow_empty", False)),
         survey=survey,
         extra_columns=tuple(extra),
+        computed=tuple(computed),
+        exclude=shaping.exclusions(raw.get("exclude"), f"tables.{name}.exclude", where),
+        aggregate=shaping.aggregation(
+            raw.get("aggregate"), f"tables.{name}.aggregate", where, table
+        ),
+        derive_from=derive_from,
     )
 
 
 def _survey_scale(name: str, where: str) -> SurveyScale:
+    """The item columns of a survey definition and their scale: every item of a
+    dimension, the overall item and the SERVQUAL expectation items (the columns the
+    survey stage reads; the `items:` texts are optional), and the NPS item (0-10)."""
     path = survey_definition_path(name)
     definition = read_yaml(path) or {}
     try:
         scale = definition["scale"]
         lo, hi = float(scale["min"]), float(scale["max"])
-        items = list(definition["items"])
-    except (KeyError, TypeError, ValueError):
-        raise ConfigError(f"{where}.survey: {path} needs scale {{min, max}} and items") from None
-    overall = definition.get("overall_item")
-    if overall and overall not in items:
-        items.append(overall)
-    return SurveyScale(tuple(items), lo, hi, definition.get("nps_item"))
+        dimensions = definition["dimensions"]
+        items = [str(i) for d in dimensions.values() for i in d]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise ConfigError(
+            f"{where}.survey: {path} needs scale {{min, max}} and dimensions {{name: [items]}}"
+        ) from None
+    nps = definition.get("nps_item")
+    extra = [
+        definition.get("overall_item"),
+        *(definition.get("expectation_perception") or {}).values(),
+    ]
+    items += [str(i) for i in extra if i]
+    # an NPS item asked in a dimension (on 0-10) is checked as both
+    return SurveyScale(tuple(dict.fromkeys(items)), lo, hi, None if nps is None else str(nps))
+
+
+def _derive(
+    specs: dict[str, TableSpec], tables_raw: dict, where: str, adapter: str | None
+) -> dict[str, TableSpec]:
+    """A derived customers table: its columns (other than customer_id) computed on the
+    transactions' rows (`carried`), from the customer's first line (shaping.derived_sql)."""
+    spec = specs["customers"]
+    if spec.derive_from is None:
+        return specs
+    here = "tables.customers.columns"
+    transactions = specs["transactions"]
+    if adapter is not None and not transactions.files:
+        raise ConfigError(
+            f"{where}: tables.customers.derive_from: the transactions are built by the "
+            "adapter; derive customers there"
+        )
+    raw = (tables_raw["customers"] or {}).get("columns") or {}
+    if "branch_id" not in raw:
+        raise ConfigError(
+            f"{where}: {here}.branch_id: required for a derived customers table (a constant "
+            "{value: ...}, a transactions export column, or {expr: ...} over them)"
+        )
+    if "customer_id" in raw:
+        raise ConfigError(
+            f"{where}: {here}.customer_id: a derived customer is the "
+            "transactions' customer_id; do not map it"
+        )
+    carried = []
+    for canonical, value in raw.items():
+        key = f"{here}.{canonical}"
+        if isinstance(value, str):  # a transactions export column
+            value = {"expr": expressions.quote(value)}
+        elif not isinstance(value, dict):
+            raise ConfigError(
+                f"{where}: {key}: expected a transactions export column, {{expr: ...}} or "
+                f"{{value: ...}}; got {value!r}"
+            )
+        known = {c.name: c.dtype for c in TABLES["customers"].columns}
+        if canonical not in known:
+            raise ConfigError(f"{where}: {key}: not a column of customers ({', '.join(known)})")
+        _, virtual = shaping.column_source(
+            value, canonical, key, where, shaping.CARRIED, typed=known[canonical] != "string"
+        )
+        carried.append(virtual)
+    return {**specs, "transactions": replace(transactions, carried=tuple(carried))}
 
 
 def _unknown(raw: dict, known: set[str], where: str) -> None:

@@ -72,11 +72,7 @@ def ingest(cfg: dict, catalog: Catalog, write_outputs: bool) -> IngestResult:
             raise ConfigError(f"ingest.memory_limit: {limit!r} is not a size: {exc}") from None
         try:
             stager = Stager(con, source, raw, store, work)
-            if source.adapter:
-                stager.stage_adapter()
-            else:
-                for spec in source.tables.values():
-                    stager.stage_files(spec)
+            stager.stage_all()
             as_of, basis = resolve_as_of(cfg.get("period"), source, con)
             salt = id_salt(cfg) if write_outputs else None
             staged: dict[str, Path] = {}

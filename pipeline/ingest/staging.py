@@ -8,7 +8,12 @@ file; `skips_<table>` turns a position into the physical line (readers.line_thre
 and `bad_<table>` holds the rows DuckDB could not split. Adapter tables: the adapter
 reads its inputs through `AdapterContext.read` (same reader, same line numbers) and
 returns one SQL query per table giving canonical columns as text plus `_file` and
-`_line`; the same casting then applies, and `all_<table>` carries `_line` itself.
+`_line`; the same casting then applies, and `all_<table>` carries `_line` itself. An
+adapter source's tables that list files (a survey export) are read as files. What a
+source config computes, excludes, aggregates or derives is pipeline.ingest.shaping:
+computed columns are added to each file as read, and a shaped table's `all_<table>`
+is a view over its parts (`parts_<table>`); a derived table (customers from the
+transactions) is built, once the files are staged, like an adapter's.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import pyarrow.parquet as pq
 
 from pipeline.console import progress
 from pipeline.errors import ConfigError, InputError
-from pipeline.ingest import readers
+from pipeline.ingest import readers, shaping
 from pipeline.ingest.cast import empty_part_select, lit, typed_select
 from pipeline.ingest.headers import check_repeated, header_names
 from pipeline.ingest.parts import FileEntry, PartStore
@@ -91,6 +96,18 @@ class Stager:
             return path.relative_to(self.raw).as_posix()
         except ValueError:
             return str(path)
+
+    def stage_all(self) -> None:
+        """Every table of the source: the adapter's, then those read from files, then the
+        derived ones (built from staged tables)."""
+        if self.source.adapter:
+            self.stage_adapter()
+        for name, spec in self.source.tables.items():
+            if not self.source.built_by_adapter(name) and spec.derive_from is None:
+                self.stage_files(spec)
+        for spec in self.source.tables.values():
+            if spec.derive_from is not None:
+                self.stage_derived(spec)
 
     # --- tables read file by file -------------------------------------------------
     def stage_files(self, spec: TableSpec) -> None:
@@ -207,11 +224,12 @@ class Stager:
     def _parse(
         self, spec: TableSpec, prepared: readers.Prepared, label: str, target: Path, table: str
     ) -> dict:
-        lead = () if spec.read["format"] == "csv" else ("_line",)
+        lead = (() if spec.read["format"] == "csv" else ("_line",)) + shaping.lead_columns(spec)
         read_columns = {src for sources in spec.columns.values() for src in sources}
         repeats = check_repeated(header_names(prepared.text_path, spec.read), read_columns, label)
 
         def select_for(headers: list[str], from_sql: str, trim: bool) -> str:
+            headers, from_sql = shaping.wrap(spec, headers, from_sql, label, trim)
             return typed_select(spec, self.source, headers, from_sql, label, lead, trim)
 
         parsed = readers.write_part(
@@ -266,9 +284,19 @@ class Stager:
                     f"AS _error, raw::VARCHAR AS _raw FROM read_parquet({lit(e.malformed_part)})"
                 )
         # views: the parts are read where needed, never copied into memory
-        self.con.execute(
-            f"CREATE VIEW all_{name} AS " + " UNION ALL ".join(selects or [empty_part_select(spec)])
-        )
+        if shaping.is_shaped(spec):
+            empty = shaping.empty_parts_sql(spec, empty_part_select(spec))
+            self.con.execute(
+                f"CREATE VIEW parts_{name} AS " + " UNION ALL ".join(selects or [empty])
+            )
+            self.con.execute(
+                f"CREATE VIEW all_{name} AS " + shaping.all_view_sql(spec, f"parts_{name}")
+            )
+        else:
+            self.con.execute(
+                f"CREATE VIEW all_{name} AS "
+                + " UNION ALL ".join(selects or [empty_part_select(spec)])
+            )
         self._frame(
             f"files_{name}",
             {
@@ -301,7 +329,7 @@ class Stager:
         self.con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_frame")
         self.con.unregister(name + "_frame")
 
-    # --- tables an adapter builds ---------------------------------------------------
+    # --- tables an adapter builds, and derived tables ---------------------------------
     def stage_adapter(self) -> None:
         module_name = self.source.adapter
         try:
@@ -313,60 +341,70 @@ class Stager:
         context = AdapterContext(self)
         built: dict[str, str] = module.build(context)
         for name, spec in self.source.tables.items():
+            if not self.source.built_by_adapter(name):
+                continue
             if name not in built:
                 raise ConfigError(
-                    f"{self.source.path}: the adapter {module_name} does not build {name}"
+                    f"{self.source.path}: the adapter {module_name} does not build {name}; "
+                    f"list tables.{name}.files to read it from an export"
                 )
             text = f"adapter_{name}"
             self.con.execute(f"CREATE TABLE {text} AS {built[name]}")
-            headers = [r[0] for r in self.con.execute(f"DESCRIBE {text}").fetchall()]
-            headers = [h for h in headers if h not in ("_file", "_line")]
-            select = typed_select(
-                spec,
-                self.source,
-                headers,
-                text,
-                f"{self.source.adapter} ({name})",
-                lead=("_file", "_line"),
-            )
-            malformed = context.malformed.get(name, [])
-            files = sorted(
-                {r[0] for r in self.con.execute(f"SELECT DISTINCT _file FROM {text}").fetchall()}
-                | {m[0] for m in malformed}
-            )
-            index = {f: i for i, f in enumerate(files)}
-            self._frame(
-                f"files_{name}",
-                {
-                    "_file": pd.Series(range(len(files)), dtype="int32"),
-                    "file": pd.Series(files, dtype="string"),
-                    "base": pd.Series([0] * len(files), dtype="int64"),
-                },
-            )
-            self._frame(
-                f"skips_{name}",
-                {
-                    "_file": pd.Series([], dtype="int32"),
-                    "t": pd.Series([], dtype="int64"),
-                    "k": pd.Series([], dtype="int64"),
-                },
-            )
-            self._frame(
-                f"bad_{name}",
-                {
-                    "_file": pd.Series([index[m[0]] for m in malformed], dtype="int32"),
-                    "_line": pd.Series([m[1] for m in malformed], dtype="int64"),
-                    "_error": pd.Series([m[2] for m in malformed], dtype="string"),
-                    "_raw": pd.Series([m[3] for m in malformed], dtype="string"),
-                },
-            )
-            # `_pos` is only the row's identity here: `_line` is the adapter's own
-            self.con.execute(
-                f"CREATE TABLE all_{name} AS SELECT f._file, t._pos, t.* EXCLUDE (_file, _pos) "
-                f"FROM (SELECT row_number() OVER () AS _pos, * FROM ({select})) t "
-                f"JOIN files_{name} f ON t._file = f.file ORDER BY t._pos"
-            )
-            self.explicit_lines.add(name)
+            label = f"{self.source.adapter} ({name})"
+            self._stage_built(spec, text, label, context.malformed.get(name, []))
+
+    def stage_derived(self, spec: TableSpec) -> None:
+        """A table the source config derives from another (customers from transactions)."""
+        source = self.source.tables[spec.derive_from]
+        text = f"derived_{spec.name}"
+        self.con.execute(f"CREATE TABLE {text} AS {shaping.derived_sql(source)}")
+        label = f"{self.source.path.name} (tables.{spec.name}.derive_from: {spec.derive_from})"
+        self._stage_built(spec, text, label, [])
+
+    def _stage_built(self, spec: TableSpec, text: str, label: str, malformed: list) -> None:
+        """all_<table> and its companions from a text table of canonical columns with
+        `_file` (a file name) and `_line`."""
+        name = spec.name
+        headers = [r[0] for r in self.con.execute(f"DESCRIBE {text}").fetchall()]
+        headers = [h for h in headers if h not in ("_file", "_line")]
+        select = typed_select(spec, self.source, headers, text, label, lead=("_file", "_line"))
+        files = sorted(
+            {r[0] for r in self.con.execute(f"SELECT DISTINCT _file FROM {text}").fetchall()}
+            | {m[0] for m in malformed}
+        )
+        index = {f: i for i, f in enumerate(files)}
+        self._frame(
+            f"files_{name}",
+            {
+                "_file": pd.Series(range(len(files)), dtype="int32"),
+                "file": pd.Series(files, dtype="string"),
+                "base": pd.Series([0] * len(files), dtype="int64"),
+            },
+        )
+        self._frame(
+            f"skips_{name}",
+            {
+                "_file": pd.Series([], dtype="int32"),
+                "t": pd.Series([], dtype="int64"),
+                "k": pd.Series([], dtype="int64"),
+            },
+        )
+        self._frame(
+            f"bad_{name}",
+            {
+                "_file": pd.Series([index[m[0]] for m in malformed], dtype="int32"),
+                "_line": pd.Series([m[1] for m in malformed], dtype="int64"),
+                "_error": pd.Series([m[2] for m in malformed], dtype="string"),
+                "_raw": pd.Series([m[3] for m in malformed], dtype="string"),
+            },
+        )
+        # `_pos` is only the row's identity here: `_line` is the builder's own
+        self.con.execute(
+            f"CREATE TABLE all_{name} AS SELECT f._file, t._pos, t.* EXCLUDE (_file, _pos) "
+            f"FROM (SELECT row_number() OVER () AS _pos, * FROM ({select})) t "
+            f"JOIN files_{name} f ON t._file = f.file ORDER BY t._pos"
+        )
+        self.explicit_lines.add(name)
 
 
 class AdapterContext:

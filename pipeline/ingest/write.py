@@ -20,10 +20,11 @@ import pyarrow as pa
 from pipeline.catalog import Catalog
 from pipeline.ingest.arrow_out import ParquetOut, write_query
 from pipeline.ingest.cast import ident, lit, part_columns
+from pipeline.ingest.shaping import absent_table_sql, set_aside
 from pipeline.ingest.source import TableSpec
 from pipeline.ingest.staging import dictionary_columns
 from pipeline.io import remove_output, write_json, write_with
-from pipeline.schema import TABLES
+from pipeline.schema import REQUIRED_TABLES, TABLES
 
 if TYPE_CHECKING:
     from pipeline.ingest.core import IngestResult
@@ -148,6 +149,10 @@ def write_outputs(
         if name not in result.source.tables:
             for stale in (catalog.interim_table(name), catalog.rejects_dir / f"{name}.parquet"):
                 remove_output(stale)
+            if name in REQUIRED_TABLES:  # balances: none in this source, an empty table
+                schema = pa.schema([(c.name, ARROW_TYPES[c.dtype]) for c in TABLES[name].columns])
+                sql = absent_table_sql(TABLES[name])
+                _write(con, sql, catalog.interim_table(name), schema, [], written)
     return written
 
 
@@ -159,8 +164,12 @@ def manifest(result: IngestResult, catalog: Catalog) -> dict:
         "as_of": result.as_of.isoformat(),
         "as_of_basis": result.as_of_basis,
         "max_reject_rate": result.max_reject_rate,
+        "currency": result.source.currency,
+        # canonical tables the source does not give (an empty table stands for balances)
+        "not_in_source": [t for t in TABLES if t not in result.source.tables],
         "reconciled": all(
             t["rows_read"] == t["accepted"] + t["rejected"] + t["duplicates_dropped"]
+            and t.get("lines_read", t["rows_read"]) == t["rows_read"] + set_aside(t)
             for t in result.tables.values()
         ),
         "files": [
@@ -197,9 +206,17 @@ def write_manifest(result: IngestResult, catalog: Catalog) -> None:
 
 
 def _line(name: str, c: dict) -> str:
+    shaped = ""
+    if "lines_read" in c:  # a source config excluded or merged lines (ingest.shaping)
+        excluded = c.get("lines_excluded") or {}
+        parts = [f"{n:,} excluded ({rule})" for rule, n in excluded.items()]
+        if "lines_merged" in c:
+            parts.append(f"{c['lines_merged']:,} merged into their row's first line")
+        shaped = f"{c['lines_read']:,} lines read, {', '.join(parts)}; "
     return (
-        f"{name}: {c['rows_read']:,} read, {c['accepted']:,} accepted, {c['rejected']:,} rejected "
-        f"({c['reject_rate']:.2%}), {c['duplicates_dropped']:,} duplicates dropped"
+        f"{name}: {shaped}{c['rows_read']:,} read, {c['accepted']:,} accepted, "
+        f"{c['rejected']:,} rejected ({c['reject_rate']:.2%}), "
+        f"{c['duplicates_dropped']:,} duplicates dropped"
     )
 
 

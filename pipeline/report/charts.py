@@ -18,6 +18,7 @@ import base64
 import functools
 import hashlib
 import io
+import logging
 import pickle
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -83,6 +84,10 @@ def configure(families: list[str], locale: str = "en") -> None:
     """Set the fonts, the numbers' locale and the style once per process (the CJK font
     first for zh_CN)."""
     _LOCALE["name"] = locale
+    # a bold title with Chinese in it (a branch's name in an English report) takes the
+    # CJK fallback font's regular face, which it ships alone: matplotlib logs that each
+    # time; it is expected, not news
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     matplotlib.rcParams.update(
         {
             "font.family": families,

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.report import context_data as cd
 from pipeline.report import context_kpis as kp
 from pipeline.report import context_scores as sc
 from pipeline.report import context_survey as sv
@@ -122,7 +123,9 @@ def survey_section(
     """One survey's section for a branch (branch_id) or the network (None)."""
     if survey is None or survey.get("status") != "ok" or not survey.get("n_responses"):
         status = "" if survey is None else str(survey.get("status", ""))
-        return {"kind": kind, "available": False, "status": status}
+        # not in the bank's exports at all, or no response in the period
+        ingested = survey is not None and not status.startswith("not available")
+        return {"kind": kind, "available": False, "status": status, "ingested": ingested}
     dim_labels = s.dimension_labels.get(kind, {})
 
     def terms(x: Any) -> str:
@@ -169,8 +172,18 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
     surveys = sv.find_surveys(b.survey)
     churn_available = sc.churn_model_available(b.scores)
     customer_survey = survey_section(surveys.get("customer"), "customer", b.branch_id, s)
+    cov = cd.coverage(b.manifest, b.network_kpi, surveys.get("customer"))
     nps = customer_survey["nps"]["nps"] if customer_survey["available"] else NA
-    headline = kp.headline_kpis(b.kpi, b.network_kpi, b.previous_kpi)
+    headline = cd.masked(kp.headline_kpis(b.kpi, b.network_kpi, b.previous_kpi), cov)
+    tiers = kp.tier_table(b.kpi, s.tiers)
+    rm_rows = kp.rm_coverage_table(
+        kp.rm_by_tier(b.features, s.rm_tiers, s.rm_contact_days), b.network_rm, s.rm_tiers
+    )
+    if cov.rm == "no_contacts":  # nobody can have been contacted: not 0%, not known
+        rm_rows = [
+            {**r, "contacted": cd.NO_RM_CONTACTS, "network_contacted": cd.NO_RM_CONTACTS}
+            for r in rm_rows
+        ]
     xs, ys = sc.lorenz_curve(b.lorenz)
     return {
         "meta": _meta(
@@ -183,24 +196,32 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
             b.branch_id,
         ),
         "sections": [{"id": i, "title": k} for i, k in BRANCH_SECTIONS],
+        "data": {
+            **cov.as_dict(),
+            "tier_concentration": cd.tier_concentration(tiers) if cov.balances else None,
+        },
         "cards": {
             "customers": headline[0],
             "aum": headline[1],
             "high_risk_share": kp.kpi_value(b.branch_score, "high_risk_share"),
             "nps": nps,
         },
-        "kpis": headline,
-        "tiers": kp.tier_table(b.kpi, s.tiers),
+        "kpis": cd.left_out(headline)[0],
+        "kpis_left_out": cd.left_out(headline)[1],
+        "tiers": tiers,
         "migration": kp.migration_matrix(b.migration, s.tiers),
-        "rfm": kp.rfm_table(b.features, s.segments),
+        "rfm": [
+            r if cov.balances else {**r, "aum": cd.NO_BALANCES}
+            for r in kp.rfm_table(b.features, s.segments)
+        ],
         "clv": {
             "summary": sc.clv_summary(b.scores),
             "value": sc.value_figures(b.branch_score, b.network_score),
             "by_tier": sc.value_by_tier(b.scores, s.tiers),
             "deciles": sc.clv_decile_table(b.scores),
-            "gini": kp.kpi_value(b.kpi, "gini_aum"),
-            "top1": kp.kpi_value(b.kpi, "top1_aum_share"),
-            "top10": kp.kpi_value(b.kpi, "top10_aum_share"),
+            "gini": kp.kpi_value(b.kpi, "gini_aum") if cov.balances else cd.NO_BALANCES,
+            "top1": kp.kpi_value(b.kpi, "top1_aum_share") if cov.balances else cd.NO_BALANCES,
+            "top10": kp.kpi_value(b.kpi, "top10_aum_share") if cov.balances else cd.NO_BALANCES,
             "lorenz_points": len(xs),
         },
         "churn": {
@@ -212,9 +233,7 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
         },
         "watchlist": sc.watchlist_rows(b.watchlist),
         "rm": {
-            "rows": kp.rm_coverage_table(
-                kp.rm_by_tier(b.features, s.rm_tiers, s.rm_contact_days), b.network_rm, s.rm_tiers
-            ),
+            "rows": rm_rows,
             "rms": kp.kpi_value(b.kpi, "rm_count"),
             "customers_per_rm": kp.kpi_value(b.kpi, "customers_per_rm"),
             "network_customers_per_rm": kp.kpi_value(b.network_kpi, "customers_per_rm"),
@@ -260,19 +279,28 @@ def league_table(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
             values = pd.to_numeric(branches[k.column], errors="coerce")
             ranks[k.column] = values.rank(ascending=not k.higher_is_better, method="min")
     network = inputs.kpis[inputs.kpis["scope"] == "network"].iloc[0].copy()
-    network_risk = inputs.branch_scores[inputs.branch_scores["scope"] == "network"].iloc[0]
-    network["high_risk_share"] = network_risk["high_risk_share"]
-    network["value_at_risk_share"] = network_risk["value_at_risk_share"]
-    network["nps"] = sv.nps_figures(customer, None)["nps"] if customer else None
+    network_risk = inputs.branch_scores[inputs.branch_scores["scope"] == "network"]
+    network["high_risk_share"] = network_risk["high_risk_share"].iloc[0]
+    network["value_at_risk_share"] = network_risk["value_at_risk_share"].iloc[0]
+    nps = sv.nps_figures(customer, None)["nps"] if customer else None
+    network["nps"] = nps if isinstance(nps, float) else None
+    cov = cd.coverage(inputs.manifest, network, customer)
+    # NPS parts are left out without an NPS item; what the exports cannot give says why
+    shown = [k for k in LEAGUE if not (k.label in cd.NPS_KPIS and not cov.nps)]
+
+    def value(row: pd.Series, k: kp.Kpi) -> Any:
+        reason = cov.reason(k.label)
+        return reason if reason is not None else kp.kpi_value(row, k.column)
+
     rows = []
     for i, row in branches.iterrows():
         cells = []
-        for k in LEAGUE:
-            rank = ranks.get(k.column)
+        for k in shown:
+            rank = ranks.get(k.column) if cov.reason(k.label) is None else None
             r = rank.iloc[i] if rank is not None else None
             cells.append(
                 {
-                    "value": kp.kpi_value(row, k.column),
+                    "value": value(row, k),
                     "kind": k.kind,
                     "rank": NA if r is None or pd.isna(r) else float(r),
                 }
@@ -280,11 +308,15 @@ def league_table(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
         rows.append({"branch_id": row["branch_id"], "cells": cells})
     return {
         "columns": [
-            {"label": k.label, "kind": k.kind, "ranked": k.higher_is_better is not None}
-            for k in LEAGUE
+            {
+                "label": k.label,
+                "kind": k.kind,
+                "ranked": k.higher_is_better is not None and cov.reason(k.label) is None,
+            }
+            for k in shown
         ],
         "rows": rows,
-        "network": [{"value": kp.kpi_value(network, k.column), "kind": k.kind} for k in LEAGUE],
+        "network": [{"value": value(network, k), "kind": k.kind} for k in shown],
         "branches": len(rows),
     }
 
@@ -316,15 +348,23 @@ def network_context(
         p = inputs.previous_kpis[inputs.previous_kpis["scope"] == "network"]
         prev = p.iloc[0] if len(p) == 1 else None
     surveys = sv.find_surveys(inputs.survey)
+    cov = cd.coverage(inputs.manifest, network, surveys.get("customer"))
+    tiers = kp.tier_table(network, s.tiers)
+    network_kpis = cd.masked(kp.headline_kpis(network, network, prev), cov)
     return {
         "meta": _meta(
             "network", inputs.period, inputs.as_of, inputs.previous_period, prev is not None, s
         ),
         "sections": [{"id": i, "title": k} for i, k in NETWORK_SECTIONS],
-        "kpis": kp.headline_kpis(network, network, prev),
+        "data": {
+            **cov.as_dict(),
+            "tier_concentration": cd.tier_concentration(tiers) if cov.balances else None,
+        },
+        "kpis": cd.left_out(network_kpis)[0],
+        "kpis_left_out": cd.left_out(network_kpis)[1],
         "league": league_table(inputs, s),
         "files": files,
-        "tiers": kp.tier_table(network, s.tiers),
+        "tiers": tiers,
         "tier_mix": tier_mix_by_branch(inputs, s),
         "tier_names": list(s.tiers),
         "nps_by_branch": {

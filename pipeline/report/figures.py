@@ -108,6 +108,12 @@ def branch_figures(
             ylabel=t["share_axis"],
         ),
     }
+    data = ctx["data"]
+    if not data["balances"]:  # nothing to draw: the sections say so in a line
+        for name in ("tiers", "lorenz", "products"):
+            figs.pop(name)
+    if data["rm"] == "none":
+        figs.pop("rm")
     if ctx["churn"]["available"]:
         bands = ctx["churn"]["bands"]
         figs["churn"] = charts.horizontal_bars(
@@ -137,19 +143,23 @@ def network_figures(ctx: dict[str, Any], locale: str, currency: str) -> dict[str
     aum_col = next(i for i, c in enumerate(league["columns"]) if c["label"] == "kpi_aum")
     scale = 1e6
     unit = "百万元" if locale == "zh_CN" and currency == "CNY" else f"{currency} m"
-    figs = {
-        "aum": charts.grouped_bars(
+    figs = {}
+    if ctx["data"]["balances"]:
+        figs["aum"] = charts.grouped_bars(
             ids,
             {t["aum"]: [_share(r["cells"][aum_col]["value"]) / scale for r in league["rows"]]},
             title=t["chart_league_aum_title"],
             xlabel=t["branch"],
             ylabel=f"{t['aum']} ({unit})",
             percent=False,
-        ),
-    }
+        )
     customer = next((s for s in ctx["surveys"] if s["kind"] == "customer"), None)
-    nps_col = next(i for i, c in enumerate(league["columns"]) if c["label"] == "kpi_nps")
-    shown = [(r["branch_id"], r["cells"][nps_col]["value"]) for r in league["rows"]]
+    nps_col = next((i for i, c in enumerate(league["columns"]) if c["label"] == "kpi_nps"), None)
+    shown = (
+        [(r["branch_id"], r["cells"][nps_col]["value"]) for r in league["rows"]]
+        if nps_col is not None
+        else []
+    )
     shown = [(b, v) for b, v in shown if not isinstance(v, NotAvailable)]
     if customer and customer["available"] and customer["has_nps"] and shown:
         survey_nps = {b: ctx["nps_by_branch"][b] for b, _ in shown}

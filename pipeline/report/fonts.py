@@ -105,5 +105,11 @@ def css_font_stack(font: CjkFont | None) -> str:
 
 
 def matplotlib_families(font: CjkFont | None) -> list[str]:
-    """rcParams font.family for charts: the CJK font first (it holds Latin glyphs too)."""
-    return [font.family, "DejaVu Sans"] if font is not None else ["DejaVu Sans"]
+    """rcParams font.family for charts: the CJK font first (it holds Latin glyphs too);
+    for English, DejaVu Sans then any CJK font installed, for the Chinese names a bank's
+    data may hold in any locale (branches, say): matplotlib takes a glyph the first
+    family lacks from the next."""
+    if font is not None:
+        return [font.family, "DejaVu Sans"]
+    fallback = find_cjk_font()
+    return ["DejaVu Sans", *([fallback.family] if fallback is not None else [])]

@@ -279,6 +279,25 @@ LABELS: dict[str, dict[str, str]] = {
         "drift_p_alive": "P(alive)",
         "drift_clv": "CLV",
         "drift_churn_probability": "Churn probability",
+        # what the bank's exports do not hold (pipeline.report.context_data)
+        "no_balances": "no balances in the exports",
+        "no_rm_data": "no RM data",
+        "no_rm_contacts": "no contact records",
+        "no_nps": "no NPS question",
+        "no_balances_tiers": "This bank's exports hold no balances: AUM and tiers are not "
+        "available, and customer value comes from transactions only.",
+        "no_balances_migration": "No balances in the exports: no tiers to move between.",
+        "no_balances_products": "No balances in the exports: the products customers hold are "
+        "not known.",
+        "clv_transactions_only": "Value from transactions only: the exports hold no balances.",
+        "no_rm_data_note": "This bank's exports hold no relationship-manager data (no RM on "
+        "any customer, no contact records): RM coverage is not reported.",
+        "no_rm_contacts_note": "The exports hold no RM contact records: whether customers "
+        "were contacted is not known.",
+        "tier_concentration_note": "{share} of customers are in one tier ({tier}): the tier "
+        "thresholds do not separate this bank's customers; set tiers for it in its source "
+        "config.",
+        "survey_not_in_exports": "This bank's exports hold no such questionnaire.",
     },
     "zh_CN": {
         "html_lang": "zh-CN",
@@ -536,6 +555,20 @@ LABELS: dict[str, dict[str, str]] = {
         "drift_p_alive": "存活概率 P(alive)",
         "drift_clv": "客户终身价值（CLV）",
         "drift_churn_probability": "流失概率",
+        "no_balances": "导出数据无余额",
+        "no_rm_data": "无客户经理数据",
+        "no_rm_contacts": "无联系记录",
+        "no_nps": "无净推荐值题项",
+        "no_balances_tiers": "本行导出数据不含余额：资产规模与客户层级不适用，客户价值仅来自交易。",
+        "no_balances_migration": "导出数据不含余额：无层级可迁移。",
+        "no_balances_products": "导出数据不含余额：客户持有的产品未知。",
+        "clv_transactions_only": "价值仅来自交易：导出数据不含余额。",
+        "no_rm_data_note": "本行导出数据不含客户经理数据（客户无客户经理、无联系记录）："
+        "不报告客户经理覆盖。",
+        "no_rm_contacts_note": "导出数据不含客户经理联系记录：客户是否被联系未知。",
+        "tier_concentration_note": "{share}的客户处于同一层级（{tier}）：层级门槛未能区分本行客户，"
+        "请在其数据源配置中设置层级。",
+        "survey_not_in_exports": "本行导出数据不含此类调查。",
     },
 }
 

@@ -91,6 +91,7 @@ def build_card(
         "grain": "customer_scores: one row per customer in the period's features",
         "versions": {"lifetimes": version("lifetimes"), "scikit_learn": version("scikit-learn")},
         "customers": int(len(scores)),
+        "currency": clv_card.get("currency"),  # of every money value here and in the scores
         "clv": clv_card,
         "clv_validation": validation,
         "churn": churn,

@@ -221,7 +221,12 @@ def plan_windows(features: pd.DataFrame, as_of: date, c: ChurnSettings) -> Churn
 def check_history(engine: Engine, plan: ChurnPlan) -> ChurnPlan | Skipped:
     """The plan when the balances reach back to the train window's start, else why not."""
     first = history_start(engine)
-    if first is None or first > plan.train_start:
+    if first is None:
+        return Skipped(
+            "no supervised churn model: the data hold no balances, and the churn windows "
+            "start from balance snapshots (silent attrition is an AUM fall)"
+        )
+    if first > plan.train_start:
         return Skipped(
             f"too little history for a supervised churn model: balances start "
             f"{first.isoformat() if first else 'nowhere'}, training needs a snapshot at "

@@ -1,15 +1,17 @@
 """CLV and P(alive) per customer from the BTYD summary: fit, predict, describe.
 
-The transactions model (clv.model) is fitted on unique (frequency, recency, T) rows with
+The transactions model (clv.model, else the first of clv.fallback_models that holds:
+pipeline.scoring.clv_fit) is fitted on unique (frequency, recency, T) rows with
 weights; Gamma-Gamma on repeat customers with positive value per event. Outputs, per
 customer in the summary (those with a customer-initiated transaction up to as_of):
 
 - p_alive: the model's probability the customer has not dropped out at as_of;
 - expected_transactions: expected repeat events (active days, or active weeks, per
-  clv.time_unit) over the horizon of clv.horizon_months lifetimes-months;
+  clv.event_period) over the horizon of clv.horizon_months lifetimes-months;
 - expected_value_per_event: Gamma-Gamma's conditional mean value per event (observed
-  means, with a card warning, when Gamma-Gamma is unusable: q <= 1);
-- clv: discounted value over the horizon (lifetimes' customer_lifetime_value).
+  means, with a card warning, when Gamma-Gamma is unusable);
+- clv: discounted value over the horizon (lifetimes' customer_lifetime_value), from
+  transactions only: balances earn the bank nothing here.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pyarrow as pa
 
 from pipeline import btyd
 from pipeline.engine import Engine
+from pipeline.scoring.clv_fit import attempts_text, fit_transactions, fit_value_model
 from pipeline.scoring.settings import ClvSettings
 from pipeline.scoring.summary import unrated_txn_types
 
@@ -40,22 +43,15 @@ PREDICTION_SCHEMA = pa.schema([*SUMMARY_SCHEMA, *((c, pa.float64()) for c in PRE
 def fit_models(
     summary: pd.DataFrame, s: ClvSettings
 ) -> tuple[btyd.FittedBtyd, btyd.FittedGammaGamma | None, str | None]:
-    """Fit the transactions model and Gamma-Gamma; BtydFitError when it cannot be done.
+    """Fit the transactions model (with its fallbacks) and Gamma-Gamma; BtydFitError when
+    no transactions model holds.
 
-    Gamma-Gamma with q <= 1 (values too heavy-tailed for a finite mean) is not fatal:
-    the third item explains it, and values fall back to observed means.
+    Gamma-Gamma unusable (q <= 1, too few positive values, a degenerate fit) is not
+    fatal: the third item explains it, and values fall back to observed means.
     """
-    fitted = btyd.fit_transactions_model(summary, s.model, s.penalizer, s.min_repeat_customers)
-    try:
-        gg = btyd.fit_gamma_gamma(
-            summary["frequency"],
-            summary["monetary_value"],
-            s.penalizer,
-            s.min_repeat_customers,
-        )
-    except btyd.ValueModelUnusable as exc:
-        return fitted, None, str(exc)
-    return fitted, gg, None
+    fitted = fit_transactions(summary, s)
+    gg, problem = fit_value_model(summary, s)
+    return fitted, gg, problem
 
 
 def clv_predictions(
@@ -135,14 +131,17 @@ def predict_clv(
 
 
 def require_finite(out: pd.DataFrame, fitted: btyd.FittedBtyd) -> None:
-    """BtydFitError naming the first customer whose prediction is not a finite number."""
+    """BtydFitError naming the first customer whose prediction is not a finite number.
+
+    The fits were checked for this (clv_fit): reaching it is a fault here, not the data's."""
     bad = ~np.isfinite(
         out[["p_alive", "expected_transactions", "expected_value_per_event", "clv"]]
     ).all(axis=1)
     if bad.any():
         raise btyd.BtydFitError(
             f"{btyd.MODEL_NAMES[fitted.model]} gave non-finite predictions for {int(bad.sum())} "
-            f"customers (first: {out.loc[bad, 'customer_id'].iloc[0]}); try a larger clv.penalizer"
+            f"customers (first: {out.loc[bad, 'customer_id'].iloc[0]}) although its fit was "
+            "checked for them: please report this with the model card"
         )
 
 
@@ -165,15 +164,31 @@ def clv_card(
     unrated: list[str],
     first_event: date | None,
     gg_problem: str | None = None,
+    balances: bool = True,
 ) -> dict[str, Any]:
-    """The CLV section of the model card: windows, choices, parameters, units, checks."""
-    unit = s.time_unit
-    warnings: list[str] = []
+    """The CLV section of the model card: windows, choices, parameters, units, checks.
+    `balances`: whether the data hold any balance up to as_of (else value is from
+    transactions only, which the card says)."""
+    unit, period = s.time_unit, s.event_period
+    warnings: list[str] = attempts_text(fitted)
+    if not balances:
+        warnings.append(
+            "no balances in the data: customer value is from transactions only "
+            "(P(alive), expected events and their value per event)"
+        )
+    no_value = not ((summary["frequency"] > 0) & (summary["monetary_value"] > 0)).any()
     if gg is None:
         warnings.append(
             f"Gamma-Gamma not usable ({gg_problem}); expected value per event is each "
             "customer's observed mean value per repeat event (the median repeat customer's for "
             "customers without repeats), without shrinkage"
+            + (
+                ": no customer-initiated event carries a value, so transaction CLV is 0 "
+                "(map revenue in the source config, or set clv.value_source: margin_rates "
+                "with clv.margin_rates by txn_type)"
+                if no_value
+                else ""
+            )
         )
     corr = gg.frequency_value_corr if gg is not None else _corr(summary)
     corr_flag = bool(np.isfinite(corr) and abs(corr) > CORR_FLAG)
@@ -183,12 +198,16 @@ def clv_card(
             f"correlation is {corr:.2f} (|r| > {CORR_FLAG}): expected values may be biased"
         )
     zero_value = int(((summary["frequency"] > 0) & (summary["monetary_value"] <= 0)).sum())
-    if zero_value:
+    if gg is None and no_value:
+        pass  # said above: no event carries a value
+    elif zero_value and gg is not None:
         warnings.append(
             f"{zero_value} repeat customers have zero or negative value per event: left out of "
             "the Gamma-Gamma fit; their expected value per event shrinks toward 0"
-            if gg is not None
-            else f"{zero_value} repeat customers have zero or negative value per event: "
+        )
+    elif zero_value:
+        warnings.append(
+            f"{zero_value} repeat customers have zero or negative value per event: "
             "their expected value per event is 0"
         )
     if unrated:
@@ -196,26 +215,34 @@ def clv_card(
             "customer-initiated txn_types without a margin rate earn 0: " + ", ".join(unrated)
         )
     return {
-        "model": s.model,
-        "model_name": btyd.MODEL_NAMES[s.model],
+        "model": fitted.model,
+        "model_name": btyd.MODEL_NAMES[fitted.model],
+        "model_requested": s.model,
+        "fallback_models": list(s.fallback_models),
+        "models_set_aside": [dict(t) for t in fitted.selection],
+        "model_note": fitted.note,
         "lifetimes_version": btyd.LIFETIMES_VERSION,
         "as_of_date": as_of.isoformat(),
         "data_window": {
             "first_event": None if first_event is None else first_event.isoformat(),
             "last_date": as_of.isoformat(),
-            "events": "customer-initiated transactions, at most one event per "
-            f"{unit} (lifetimes' periods; several in one {unit} are one event, values summed)",
+            "events": "customer-initiated transactions, at most one event per customer and "
+            f"{period} (several in one {period} are one event, values summed)",
         },
+        "event_period": period,
         "time_unit": unit,
         "clv_month_in_units": btyd.CLV_MONTH[unit],
         "horizon_months": s.horizon_months,
         "horizon_in_units": btyd.horizon_in_units(s.horizon_months, unit),
-        "expected_transactions_unit": f"repeat events (active {unit}s) over {s.horizon_months} "
-        f"months of {btyd.CLV_MONTH[unit]} {unit}s",
+        "expected_transactions_unit": f"repeat events (active {period}s) over "
+        f"{s.horizon_months} months of {btyd.CLV_MONTH[unit]} {unit}s",
         "discount_rate_annual": s.discount_rate_annual,
         "discount_rate_monthly": btyd.monthly_discount_rate(s.discount_rate_annual),
         "penalizer": s.penalizer,
+        "value_penalizer": s.value_penalizer,
         "value_source": s.value_source,
+        "currency": s.currency,
+        "value_basis": "transactions" if balances else "transactions only: no balances",
         "customers": fitted.n_customers,
         "repeat_customers": int((summary["frequency"] > 0).sum()),
         "unique_rows_fitted": fitted.n_unique_rows,
@@ -245,5 +272,6 @@ def score_clv(
         "SELECT min(CAST(txn_time AS DATE)) FROM transactions WHERE customer_initiated"
     )[0][0]
     unrated = unrated_txn_types(engine, s, as_of)
-    card = clv_card(summary, fitted, gg, s, as_of, unrated, first, gg_problem)
+    balances = engine.rows("SELECT count(*) > 0 FROM balances WHERE month_end <= ?", [as_of])[0][0]
+    card = clv_card(summary, fitted, gg, s, as_of, unrated, first, gg_problem, bool(balances))
     return scores, card

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.config import CHOICES
+from pipeline.errors import ConfigError
 from pipeline.features.settings import FeatureSettings
 
 
@@ -25,11 +27,15 @@ class ClvSettings:
     value_source: str
     margin_rates: tuple[tuple[str, float], ...]  # (txn_type, share of amount), sorted
     min_repeat_customers: int
+    fallback_models: tuple[str, ...] = ()  # tried in order when a fit is degenerate
+    event_period: str = "day"  # day | week: a customer's transactions in one are one event
+    value_penalizer: float = 0.0  # Gamma-Gamma's, on values scaled to their mean
+    currency: str = "CNY"  # of every money value
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> ClvSettings:
         c = cfg["clv"]
-        return cls(
+        settings = cls(
             model=str(c["model"]),
             time_unit=str(c["time_unit"]),
             horizon_months=int(c["horizon_months"]),
@@ -39,7 +45,35 @@ class ClvSettings:
             value_source=str(c["value_source"]),
             margin_rates=tuple(sorted((str(k), float(v)) for k, v in c["margin_rates"].items())),
             min_repeat_customers=int(c["min_repeat_customers"]),
+            fallback_models=tuple(str(m) for m in c["fallback_models"]),
+            event_period=str(c["event_period"]),
+            value_penalizer=float(c["value_penalizer"]),
+            currency=str(cfg["currency"]),
         )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """ConfigError naming the key for values the CLV functions cannot use."""
+        known = CHOICES["clv.model"]
+        for model in self.fallback_models:
+            if model not in known:
+                raise ConfigError(
+                    f"clv.fallback_models: {model!r} is not a model ({', '.join(known)})"
+                )
+        if len(set(self.fallback_models)) != len(self.fallback_models):
+            raise ConfigError(
+                f"clv.fallback_models: each model once; got {list(self.fallback_models)}"
+            )
+        for key in ("penalizer", "value_penalizer"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"clv.{key}: must be 0 or more, got {getattr(self, key)}")
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The transactions models in the order they are tried: clv.model, then the
+        fallbacks (clv.model among them is not tried twice)."""
+        return (self.model, *(m for m in self.fallback_models if m != self.model))
 
     @property
     def rated_txn_types(self) -> set[str]:

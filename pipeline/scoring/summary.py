@@ -1,9 +1,11 @@
 """The BTYD summary (frequency, recency, T, monetary_value) in DuckDB SQL.
 
-Follows lifetimes' `summary_data_from_transaction_data` exactly, with the unit's own
-periods (freq "D" for clv.time_unit day, "W" for week): a transaction's time is cut
-to its period (day, or ISO week starting Monday); several transactions in one period are
-one event whose value is their sum. Per customer:
+Follows lifetimes' `summary_data_from_transaction_data` exactly: a transaction's time is
+cut to its clv.event_period (day, or ISO week starting Monday); several transactions in
+one period are one event whose value is their sum; times are measured in clv.time_unit
+(days, or weeks of 7 days). lifetimes' freq "D" is event_period day in days, freq "W"
+week in weeks, and freq "D" with freq_multiplier 7 -- the CDNOW summary Fader and
+Hardie published, and the default here -- day in weeks. Per customer:
 
 - frequency: distinct periods with a customer-initiated transaction, minus the first;
 - recency: first to last such period, in units;
@@ -33,12 +35,12 @@ UNIT_DAYS = {"day": 1, "week": 7}
 EXACT = "DECIMAL(38, 8)"
 
 
-def _period_sql(column: str, time_unit: str) -> str:
-    if time_unit == "day":
+def _period_sql(column: str, event_period: str) -> str:
+    if event_period == "day":
         return f"CAST({column} AS DATE)"
-    if time_unit == "week":
+    if event_period == "week":
         return f"CAST(date_trunc('week', {column}) AS DATE)"
-    raise ConfigError(f"clv.time_unit: must be day or week, got {time_unit!r}")
+    raise ConfigError(f"clv.event_period: must be day or week, got {event_period!r}")
 
 
 def event_value_sql(engine: Engine, s: ClvSettings) -> tuple[str, list]:
@@ -84,8 +86,7 @@ def btyd_summary(engine: Engine, as_of: date, s: ClvSettings) -> pd.DataFrame:
     Columns: customer_id, frequency, recency, T, monetary_value (floats, lifetimes'
     definitions, in clv.time_unit), sorted by customer_id.
     """
-    time_unit = s.time_unit
-    period = _period_sql("txn_time", time_unit)
+    period = _period_sql("txn_time", s.event_period)
     value, value_params = event_value_sql(engine, s)
     sql = f"""
         WITH events AS (
@@ -94,7 +95,7 @@ def btyd_summary(engine: Engine, as_of: date, s: ClvSettings) -> pd.DataFrame:
             WHERE customer_initiated AND txn_time < ?
             GROUP BY customer_id, p
         )
-        SELECT customer_id, {_summary_columns(engine, time_unit, "v")}
+        SELECT customer_id, {_summary_columns(engine, s, "v")}
         FROM events
         GROUP BY customer_id
         ORDER BY customer_id
@@ -114,10 +115,10 @@ def btyd_summaries(
     the calibration end belongs to calibration, its value there only the calibration
     transactions' (each period's events are split at the calibration end).
     """
-    time_unit = s.time_unit
-    period = _period_sql("txn_time", time_unit)
+    period = _period_sql("txn_time", s.event_period)
     value, value_params = event_value_sql(engine, s)
     in_calibration = "txn_time < ?"
+    after = _period_sql("CAST(? AS TIMESTAMP)", s.event_period)
     calibrated = "n_cal > 0"  # an event with a calibration transaction
     sql = f"""
         WITH events AS (
@@ -128,11 +129,10 @@ def btyd_summaries(
             WHERE customer_initiated AND txn_time < ?
             GROUP BY customer_id, p
         )
-        SELECT customer_id, {_summary_columns(engine, time_unit, "v")},
-               {_summary_columns(engine, time_unit, "v_cal", calibrated, "cal_")},
+        SELECT customer_id, {_summary_columns(engine, s, "v")},
+               {_summary_columns(engine, s, "v_cal", calibrated, "cal_")},
                count(*) FILTER (WHERE {calibrated}) AS cal_events,
-               CAST(count(*) FILTER (WHERE p > {_period_sql("CAST(? AS TIMESTAMP)", time_unit)})
-                    AS DOUBLE) AS holdout_events
+               CAST(count(*) FILTER (WHERE p > {after}) AS DOUBLE) AS holdout_events
         FROM events
         GROUP BY customer_id
         ORDER BY customer_id
@@ -157,20 +157,22 @@ SUMMARY_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 
 
 def _summary_columns(
-    engine: Engine, time_unit: str, value: str, within: str | None = None, prefix: str = ""
+    engine: Engine, s: ClvSettings, value: str, within: str | None = None, prefix: str = ""
 ) -> str:
     """The summary's columns over the events (p, `value`): all of them, or those `within`
     holds for; T runs to the period of the date bound to its `?`."""
     only = f" FILTER (WHERE {within})" if within else ""
     n = f"count(*){only}"
-    unit = float(UNIT_DAYS[time_unit])
+    # a double on both engines: Spark reads a literal 7.0 as a decimal and would round
+    # days / 7 to six places
+    unit = f"CAST({float(UNIT_DAYS[s.time_unit])} AS DOUBLE)"
     days = engine.dialect.days_between
-    observed = _period_sql("CAST(? AS TIMESTAMP)", time_unit)
+    observed = _period_sql("CAST(? AS TIMESTAMP)", s.event_period)
     return ", ".join(
         [
             f"CAST({n} - 1 AS DOUBLE) AS {prefix}frequency",
-            f"{days(f'min(p){only}', f'max(p){only}')} / {unit} AS {prefix}recency",
-            f"{days(f'min(p){only}', observed)} / {unit} AS {prefix}T",
+            f"CAST({days(f'min(p){only}', f'max(p){only}')} AS DOUBLE) / {unit} AS {prefix}recency",
+            f"CAST({days(f'min(p){only}', observed)} AS DOUBLE) / {unit} AS {prefix}T",
             f"CASE WHEN {n} > 1 THEN CAST(sum({value}){only} - min_by({value}, p){only} AS"
             f" DOUBLE) / ({n} - 1) ELSE 0.0 END AS {prefix}monetary_value",
         ]
@@ -186,10 +188,14 @@ def calibration_end(as_of: date, holdout_months: int) -> date:
     return month_end(as_of, holdout_months)
 
 
-def holdout_length(calibration_end: date, as_of: date, time_unit: str) -> float:
-    """The holdout's length in units, between the two dates' periods (as lifetimes)."""
+def holdout_length(
+    calibration_end: date, as_of: date, time_unit: str, event_period: str | None = None
+) -> float:
+    """The holdout's length in `time_unit`, between the two dates' event periods (as
+    lifetimes; the event period is the time unit's own when not given)."""
+    period = event_period or time_unit
 
     def start(d: date) -> pd.Timestamp:
-        return week_start(d) if time_unit == "week" else pd.Timestamp(d)
+        return week_start(d) if period == "week" else pd.Timestamp(d)
 
     return (start(as_of) - start(calibration_end)).days / UNIT_DAYS[time_unit]

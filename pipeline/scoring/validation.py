@@ -1,12 +1,15 @@
 """Calibration / holdout validation of the BTYD transactions model, against a baseline.
 
 Computed here (lifetimes' calibration_and_holdout_data breaks on pandas 3): the model is
-fitted on the calibration period (events up to the month end clv.holdout_months before
-as_of) and predicts each calibration customer's repeat events in the holdout (the
-periods after the calibration end's period, up to as_of). The naive baseline is the
-customer's historical rate, frequency / T (0 when T is 0), times the holdout length.
-The model "wins" when its per-customer mean absolute error is lower than the baseline's;
-otherwise the card carries a warning the report shows.
+chosen and fitted on the calibration period (events up to the month end
+clv.holdout_months before as_of) as the stage chooses it at as_of (clv.model, else the
+first fallback that holds: pipeline.scoring.clv_fit), and predicts each calibration
+customer's repeat events in the holdout (the periods after the calibration end's
+period, up to as_of). The naive baseline is the customer's historical rate,
+frequency / T (0 when T is 0), times the holdout length. The model "wins" when its
+per-customer mean absolute error is lower than the baseline's; otherwise the card
+carries a warning the report shows. Predictions that are not finite numbers get no
+verdict at all: the validation is refused and says so.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import btyd
+from pipeline.scoring.clv_fit import fit_transactions
 from pipeline.scoring.settings import ClvSettings
 from pipeline.scoring.summary import calibration_end, holdout_length
 
@@ -79,13 +83,13 @@ def validate_clv(as_of: date, s: ClvSettings, calibration: pd.DataFrame) -> dict
         "calibration_end": cal_end.isoformat(),
         "holdout_end": as_of.isoformat(),
         "holdout_months": s.holdout_months,
-        "holdout_length_units": holdout_length(cal_end, as_of, unit),
+        "holdout_length_units": holdout_length(cal_end, as_of, unit, s.event_period),
         "time_unit": unit,
         "baseline": "historical rate: calibration frequency / T x holdout length",
     }
     cal = calibration
     try:
-        fitted = btyd.fit_transactions_model(cal, s.model, s.penalizer, s.min_repeat_customers)
+        fitted = fit_transactions(cal, s)
     except btyd.BtydFitError as exc:
         section.update(
             status="not_run",
@@ -96,11 +100,22 @@ def validate_clv(as_of: date, s: ClvSettings, calibration: pd.DataFrame) -> dict
     length = section["holdout_length_units"]
     actual = cal["holdout_events"].to_numpy()
     f, r, t = (cal[k].to_numpy() for k in ("frequency", "recency", "T"))
-    predicted = btyd.expected_transactions(fitted, length, f, r, t)
+    with np.errstate(all="ignore"):
+        predicted = btyd.expected_transactions(fitted, length, f, r, t)
+    name = btyd.MODEL_NAMES[fitted.model]
+    section.update(model_name=name, models_set_aside=[dict(x) for x in fitted.selection])
+    bad = ~np.isfinite(predicted)
+    if bad.any():
+        section.update(
+            status="refused",
+            verdict=None,
+            warning=f"CLV validation refused: {name} fitted on the calibration period gave "
+            f"non-finite holdout predictions for {int(bad.sum())} of {len(cal)} customers",
+        )
+        return section
     baseline = np.divide(f, t, out=np.zeros_like(f), where=t > 0) * length
     model_acc, base_acc = accuracy(predicted, actual), accuracy(baseline, actual)
     wins = model_acc["mae"] < base_acc["mae"]
-    name = btyd.MODEL_NAMES[s.model]
     section.update(
         status="ok",
         customers=len(cal),

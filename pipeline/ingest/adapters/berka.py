@@ -1,25 +1,33 @@
 """The PKDD'99 Czech bank ("Berka") tables -> canonical customers, transactions, balances.
 
 Used by configs/sources/berka.yml. What needs more than mapping, and the choices made:
-- customers are clients who OWN an account (disp.type = OWNER; a DISPONENT may only
-  operate someone else's account): one row per owner disposition, 4,500 in the data.
-  customer_id = client_id, branch_id = the account's district_id, open_date = the
-  account's opening date;
+- customers are the bank's clients: every disposition, the account's OWNER and its
+  DISPONENTs (who may operate the account and hold a card on it), 5,369 in the data;
+  customer_id = client_id, branch_id = the account's district_id (77 districts),
+  open_date = the account's opening date;
 - birth_number is YYMMDD with 50 added to the month for women: it gives birth_date
   (all clients were born in the 1900s) and gender;
 - transactions belong to the owner of their account; direction, channel and txn_type
   are the raw Czech codes, translated by berka.yml's value maps (type -> direction;
   operation -> channel; k_symbol, else operation -> txn_type). Fees (SLUZBY) and
   penalty interest (SANKC. UROK) are the bank's revenue;
-- Berka has no balance table: month-end current_deposit balances come from the running
+- Berka has no balance table. Month-end current_deposit balances come from the running
   `balance` column -- the balance after the account's last transaction of each month,
   carried forward through months without transactions, from the account's first month
   in the transaction file to the file's last month (the file holds only 1993-01 to
   1994-03). Berka's transaction ids do not follow the order within a day (interest and
   the statement fee share the month's last day), so the last transaction of a day is
-  the one whose balance is no other same-day transaction's starting balance.
+  the one whose balance is no other same-day transaction's starting balance;
+- loans (loan.asc, 682) are the account owner's `loan` product: the principal
+  outstanding at each month end from the month granted, repaid in equal monthly
+  instalments (every Berka loan's `payments` is amount / duration) starting the month
+  after, so amount x (1 - k / duration) k months on, until repaid or the source's as_of;
+- cards (card.asc, 892) are the `credit_card` product of the client whose disposition
+  holds the card, from the month issued to the source's as_of. Berka records no card
+  balance: the rows hold 0 (the card is held; what is owed on it is not known).
 Unparseable dates or numbers pass through unchanged, so casting rejects them with
-their file and line; such transactions are left out of the balance derivation.
+their file and line; such transactions are left out of the balance derivation, such
+loans and cards give one row that casting rejects.
 """
 
 from __future__ import annotations
@@ -51,12 +59,20 @@ def _gender(expr: str) -> str:
     return f"CASE WHEN {month} > 50 THEN 'F' WHEN {month} >= 1 THEN 'M' END"
 
 
+def _month(expr: str) -> str:
+    """The first of the month of a YYMMDD[ hh:mm:ss] value, NULL when it does not parse."""
+    return f"CAST(date_trunc('month', try_strptime(substr(trim({expr}), 1, 6), '%y%m%d')) AS DATE)"
+
+
 def build(ctx) -> dict[str, str]:
     """Queries for customers, transactions and balances over the Berka inputs."""
     account = ctx.read("account", "customers", separator=";")
     client = ctx.read("client", "customers", separator=";")
     disp = ctx.read("disp", "customers", separator=";")
     trans = ctx.read("trans", "transactions", separator=";")
+    loan = ctx.read("loan", "balances", separator=";")
+    card = ctx.read("card", "balances", separator=";")
+    as_of = ctx.source.as_of.isoformat() if ctx.source.as_of else "1998-12-31"
     ctx.con.execute(
         f"""
         CREATE TABLE berka_owners AS
@@ -75,7 +91,7 @@ def build(ctx) -> dict[str, str]:
         FROM {disp} d
         LEFT JOIN {account} a ON trim(a.account_id) = trim(d.account_id)
         LEFT JOIN {client} c ON trim(c.client_id) = trim(d.client_id)
-        WHERE trim(d.type) = 'OWNER'
+        WHERE trim(d.type) IN ('OWNER', 'DISPONENT')
     """
     transactions = f"""
         SELECT t._file, t._line,
@@ -129,7 +145,7 @@ def build(ctx) -> dict[str, str]:
         ) = 1
         """
     )
-    balances = """
+    deposits = """
         WITH span AS (
             SELECT account_id, min(month) AS first_month,
                    (SELECT max(month) FROM berka_month_last) AS last_month
@@ -148,4 +164,41 @@ def build(ctx) -> dict[str, str]:
         ASOF JOIN berka_month_last m ON g.account_id = m.account_id AND g.month >= m.month
         LEFT JOIN berka_owners o ON o.account_id = g.account_id
     """
+    end = f"DATE '{as_of}'"
+    loans = f"""
+        WITH l AS (
+            SELECT _file, _line, trim(account_id) AS account_id, {_month("date")} AS first,
+                   trim(date) AS raw_date, trim(amount) AS amount,
+                   TRY_CAST(amount AS DOUBLE) AS principal,
+                   TRY_CAST(duration AS INTEGER) AS duration
+            FROM {loan}
+        ), months AS (
+            SELECT l.*, CASE WHEN first IS NULL OR duration IS NULL OR duration < 1 THEN [NULL]
+                ELSE range(0, least(duration, date_diff('month', first, {end}) + 1)) END AS ks
+            FROM l
+        )
+        SELECT m._file, m._line, o.customer_id,
+               coalesce(strftime(last_day(m.first + to_months(k)), '%Y-%m-%d'), m.raw_date)
+                   AS month_end,
+               'loan' AS product,
+               coalesce(CAST(round(m.principal * (1 - k / m.duration), 2) AS VARCHAR), m.amount)
+                   AS balance
+        FROM (SELECT *, unnest(ks) AS k FROM months) m
+        LEFT JOIN berka_owners o ON o.account_id = m.account_id
+    """
+    cards = f"""
+        WITH c AS (
+            SELECT c._file, c._line, trim(d.client_id) AS customer_id,
+                   {_month("c.issued")} AS first, trim(c.issued) AS raw_date
+            FROM {card} c LEFT JOIN {disp} d ON trim(d.disp_id) = trim(c.disp_id)
+        )
+        SELECT _file, _line, customer_id,
+               coalesce(strftime(last_day(first + to_months(k)), '%Y-%m-%d'), raw_date)
+                   AS month_end,
+               'credit_card' AS product, '0' AS balance
+        FROM (SELECT *, unnest(CASE WHEN first IS NULL THEN [NULL]
+                                    ELSE range(0, date_diff('month', first, {end}) + 1) END) AS k
+              FROM c)
+    """
+    balances = f"({deposits}) UNION ALL ({loans}) UNION ALL ({cards})"
     return {"customers": customers, "transactions": transactions, "balances": balances}

@@ -1,0 +1,148 @@
+"""What the bank's exports hold, as the reports say it (pipeline.report.context_data), and
+the bank's own currency and tiers from its source config (pipeline.config)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.config import load_config
+from pipeline.errors import ConfigError
+from pipeline.report import context_data as cd
+from pipeline.report import context_kpis as kp
+from pipeline.report.environment import NA, NO_PREVIOUS
+
+
+def network(rm_count) -> pd.Series:
+    return pd.Series({"rm_count": rm_count, "customers": 10.0}, dtype=object)
+
+
+SURVEY_OK = {"status": "ok", "n_responses": 40, "nps_item": "nps"}
+
+
+@pytest.mark.parametrize(
+    "absent,rm_count,survey,expected",
+    [
+        ([], 3.0, SURVEY_OK, cd.Coverage(True, "ok", True)),
+        # a card-spend export: no balances, no RM, no questionnaire
+        (
+            ["balances", "rm_contacts", "survey_responses", "staff_survey_responses"],
+            0.0,
+            {"status": "not available: survey_responses not ingested"},
+            cd.Coverage(False, "none", False),
+        ),
+        # RM ids on customers but no contact records (the GB18030 example)
+        (["rm_contacts"], 12.0, SURVEY_OK, cd.Coverage(True, "no_contacts", True)),
+        # a survey without an NPS question
+        ([], float("nan"), {**SURVEY_OK, "nps_item": None}, cd.Coverage(True, "ok", False)),
+        # a survey with no response in the period has no NPS to show
+        ([], 1.0, {**SURVEY_OK, "n_responses": 0}, cd.Coverage(True, "ok", False)),
+    ],
+)
+def test_coverage_from_manifest_kpis_and_survey(absent, rm_count, survey, expected):
+    assert cd.coverage({"not_in_source": absent}, network(rm_count), survey) == expected
+
+
+def test_an_older_manifest_without_the_list_means_everything_is_there():
+    assert cd.coverage({}, network(2.0), SURVEY_OK) == cd.Coverage(True, "ok", True)
+
+
+def test_kpis_the_exports_cannot_give_are_left_out_and_said_once():
+    row = pd.Series(
+        {
+            "customers": 10.0,
+            "aum": 0.0,
+            "gini_aum": float("nan"),
+            "rm_coverage": 0.0,
+            "rm_contact_coverage": 0.0,
+            "customers_per_rm": float("nan"),
+        },
+        dtype=object,
+    )
+    rows = kp.headline_kpis(row, row, None)
+    cov = cd.Coverage(balances=False, rm="no_contacts", nps=True)
+    masked = cd.masked(rows, cov)
+    by_label = {r["label"]: r for r in masked}
+    assert by_label["kpi_aum"]["value"] is cd.NO_BALANCES
+    assert by_label["kpi_aum"]["network"] is cd.NO_BALANCES
+    assert by_label["kpi_rm_contacted"]["value"] is cd.NO_RM_CONTACTS
+    assert by_label["kpi_rm_coverage"]["value"] == 0.0  # RM ids exist: coverage is real
+    assert by_label["kpi_customers"]["previous"] is NO_PREVIOUS
+    shown, left = cd.left_out(masked)
+    assert [r["label"] for r in shown] == [
+        "kpi_customers",
+        "kpi_new",
+        "kpi_closed",
+        "kpi_dormant_share",
+        "kpi_digital_adoption",
+        "kpi_rm_coverage",
+        "kpi_customers_per_rm",
+    ]
+    assert left == [
+        {
+            "reason": "no_balances",
+            "kpis": [
+                "kpi_aum",
+                "kpi_long_tail_share",
+                "kpi_gini",
+                "kpi_top10",
+                "kpi_products_per_customer",
+            ],
+        },
+        {"reason": "no_rm_contacts", "kpis": ["kpi_rm_contacted"]},
+    ]
+
+
+def tiers(*shares: float) -> list[dict]:
+    return [
+        {"tier": name, "customer_share": s}
+        for name, s in zip(("mass", "affluent", "wealth"), shares, strict=False)
+    ]
+
+
+def test_a_tier_holding_95_percent_of_customers_is_flagged():
+    assert cd.tier_concentration(tiers(0.95, 0.05, 0.0)) == {
+        "tier": "mass",
+        "share": 0.95,
+        "threshold": 0.95,
+    }
+    assert cd.tier_concentration(tiers(0.9499, 0.0501, 0.0)) is None
+    assert cd.tier_concentration([{"tier": "mass", "customer_share": NA}]) is None
+
+
+# --- the bank's currency and tiers, from its source config -----------------------------
+def test_a_source_config_sets_the_currency_and_tiers_of_its_bank():
+    berka = load_config(overrides={"source": "berka"})
+    assert berka["currency"] == "CZK"
+    assert [t["min_aum"] for t in berka["tiers"]] == [0, 40000, 80000, 200000]
+    assert load_config(overrides={"source": "online_retail_ii"})["currency"] == "GBP"
+    sample = load_config()
+    assert sample["currency"] == "CNY" and sample["tiers"][1]["min_aum"] == 50000
+
+
+def test_a_user_config_beats_the_source_config(tmp_path: Path):
+    user = tmp_path / "user.yml"
+    user.write_text("source: berka\ncurrency: EUR\n", encoding="utf-8")
+    cfg = load_config(user)
+    assert cfg["currency"] == "EUR"  # the user's
+    assert cfg["tiers"][1]["min_aum"] == 40000  # still the source's
+
+
+def test_a_source_configs_tiers_are_checked_like_the_users(tmp_path: Path):
+    source = tmp_path / "bank.yml"
+    source.write_text(
+        "name: bank\nraw_dir: bank\ncustomer_initiated_txn_types: [x]\n"
+        "tiers: [{name: mass, min_aum: 0}, {name: rich, min_aum: 0}]\n"
+        "tables: {customers: {files: c.csv}, transactions: {files: t.csv}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"tiers\[1\].min_aum: thresholds must increase"):
+        load_config(overrides={"source": str(source)})
+    source.write_text(
+        source.read_text().replace("{name: rich, min_aum: 0}", "{name: rich, min_aum: 9}"),
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"rm_tiers: 'affluent' is not a tier"):
+        load_config(overrides={"source": str(source)})  # its tiers need its own rm_tiers

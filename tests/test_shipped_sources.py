@@ -1,0 +1,208 @@
+"""Every shipped source config, from raw exports to HTML and PDF reports with `crm run`
+and the default settings, through the CLI: the sample bank, the GB18030 example, the
+Czech bank (Berka, a 1994 period) and the Online Retail II card-spend export. What the
+reports say is read back from the HTML and, where pdftotext is installed, the PDF."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import shared_data
+
+from pipeline.catalog import Catalog
+from pipeline.cli import cli
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass(frozen=True)
+class Run:
+    catalog: Catalog
+    period: str
+    output: str
+
+
+def run_source(root: Path, source: str, period: str | None, *before: list[str]) -> Run:
+    """`crm run` for `source` with a user config naming only the source."""
+    config = root / "bank.yml"
+    config.write_text(f"source: {source}\n", encoding="utf-8")
+    catalog = Catalog(root / "data", root / "reports")
+    args = ["--config", str(config), "--data-dir", str(catalog.data_dir)]
+    args += ["--report-dir", str(catalog.report_dir)]
+    runner = CliRunner()
+    for step in before:
+        done = runner.invoke(cli, [*args, *step])
+        assert done.exit_code == 0, done.output
+    done = runner.invoke(cli, [*args, "run", *(["--period", period] if period else [])])
+    assert done.exit_code == 0, done.output
+    resolved = period or re.search(r"run manifest: .*/runs/(\d{4}-\d{2})/", done.output)[1]
+    return Run(catalog, resolved, done.output)
+
+
+def link_raw(root: Path, name: str, data: Path) -> None:
+    (root / "data" / "raw").mkdir(parents=True)
+    os.symlink(data, root / "data" / "raw" / name)
+
+
+def text(path: Path) -> str:
+    """What a reader of the HTML sees: tags, styles and images left out."""
+    body = path.read_text(encoding="utf-8")
+    body = re.sub(r"<style>.*?</style>", "", body, flags=re.S)
+    body = re.sub(r"<img[^>]*>", "", body)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body)))
+
+
+def pdf_text(path: Path) -> str | None:
+    if shutil.which("pdftotext") is None:
+        return None
+    done = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True)
+    return re.sub(r"\s+", " ", done.stdout.decode("utf-8"))
+
+
+def reports(run: Run) -> dict[str, Path]:
+    out = run.catalog.report_build_dir(run.period)
+    return {p.name: p for p in sorted(out.iterdir()) if p.is_file()}
+
+
+def assert_every_report_is_written(run: Run, branches: list[str]) -> None:
+    files = reports(run)
+    expected = {"index.html", "network.html", "network.pdf"}
+    expected |= {f"branch-{b}.{ext}" for b in branches for ext in ("html", "pdf")}
+    assert set(files) == expected
+    for name, path in files.items():
+        if name.endswith(".pdf"):
+            assert path.read_bytes()[:5] == b"%PDF-" and path.stat().st_size > 20_000
+
+
+def manifest(run: Run) -> dict:
+    return json.loads(run.catalog.ingest_manifest.read_text(encoding="utf-8"))
+
+
+def card(run: Run) -> dict:
+    return json.loads(run.catalog.model_card(run.period).read_text(encoding="utf-8"))
+
+
+# --- the sample bank (conftest runs it once for the session) -------------------------
+def test_sample_bank_runs_to_reports_with_every_part(sample_bank_run):
+    run = Run(
+        Catalog(sample_bank_run.data_dir, sample_bank_run.report_dir),
+        sample_bank_run.period,
+        sample_bank_run.run_output,
+    )
+    assert_every_report_is_written(run, ["B01", "B02"])
+    network = text(reports(run)["network.html"])
+    assert "CNY" in network and "no balances" not in network
+    branch = text(reports(run)["branch-B01.html"])
+    for absent in ("no such questionnaire", "no relationship-manager data", "no NPS"):
+        assert absent not in branch
+    assert "NPS (customer survey)" in branch
+
+
+# --- the GB18030 example ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def cn_bank(tmp_path_factory) -> Run:
+    root = tmp_path_factory.mktemp("cn_bank")
+    sample = ["sample", "--customers", "1500", "--branches", "2", "--months", "14"]
+    sample += ["--end-month", "2026-10", "--layout", "cn_bank_gb18030"]
+    return run_source(root, "cn_bank_gb18030", "2026-10", sample)
+
+
+def test_gb18030_example_runs_to_reports(cn_bank):
+    tables = manifest(cn_bank)["tables"]
+    assert set(tables) == {"customers", "transactions", "balances"}
+    assert all(t["reject_rate"] < 0.01 for t in tables.values())
+    assert manifest(cn_bank)["not_in_source"] == [
+        "rm_contacts",
+        "survey_responses",
+        "staff_survey_responses",
+    ]
+    assert_every_report_is_written(cn_bank, ["上海分行", "北京分行"])
+    branch = text(reports(cn_bank)["branch-北京分行.html"])
+    assert "Branch 北京分行" in branch and "CNY" in branch
+    # no questionnaire: one line per survey section, everything else renders
+    assert branch.count("This bank's exports hold no such questionnaire.") == 2
+    # RM ids in the customer file but no contact records: said, not shown as 0%
+    assert "The exports hold no RM contact records" in branch
+    assert "no contact records" in branch
+    pdf = pdf_text(reports(cn_bank)["branch-北京分行.pdf"])
+    assert pdf is None or ("北京分行" in pdf and "no such questionnaire" in pdf)
+
+
+# --- Berka, the Czech bank ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def berka(tmp_path_factory) -> Run:
+    root = tmp_path_factory.mktemp("berka_run")
+    link_raw(root, "berka", shared_data("berka"))
+    return run_source(root, "berka", "1994-03")
+
+
+@pytest.mark.realdata
+def test_berka_runs_to_reports_for_a_1994_period(berka):
+    kpis = berka.catalog.branch_kpis("1994-03")
+    import pandas as pd
+
+    branches = sorted(pd.read_parquet(kpis).query("scope == 'branch'")["branch_id"])
+    assert len(branches) == 77
+    assert_every_report_is_written(berka, branches)
+    network = text(reports(berka)["network.html"])
+    assert "CZK" in network and "CNY" not in network
+    assert card(berka)["clv"]["currency"] == "CZK"
+    branch = text(reports(berka)["branch-1.html"])  # Prague
+    assert "CZK" in branch and "CNY" not in branch
+    # loans and cards are products beside the current account
+    for product in ("Current deposit", "Loan", "Credit card"):
+        assert product in branch
+    assert branch.count("This bank's exports hold no such questionnaire.") == 2
+    assert "no relationship-manager data" in branch
+    pdf = pdf_text(reports(berka)["branch-1.pdf"])
+    assert pdf is None or ("CZK" in pdf and "Loan" in pdf)
+
+
+@pytest.mark.realdata
+def test_berka_value_without_revenue_is_said_not_hidden(berka):
+    clv = card(berka)["clv"]
+    assert clv["value_model"] == "observed_mean"
+    said = " ".join(clv["warnings"])
+    assert "no customer-initiated event carries a value, so transaction CLV is 0" in said
+
+
+# --- Online Retail II, a card-spend export without balances -----------------------------
+@pytest.fixture(scope="module")
+def online_retail(tmp_path_factory) -> Run:
+    root = tmp_path_factory.mktemp("online_retail")
+    link_raw(root, "online_retail_ii", shared_data("online_retail_ii_2009_2010"))
+    return run_source(root, "online_retail_ii", None)  # the latest complete month
+
+
+@pytest.mark.realdata
+def test_online_retail_runs_to_reports_with_the_usual_preparation(online_retail):
+    assert online_retail.period == "2010-11"
+    tables = manifest(online_retail)["tables"]
+    txns = tables["transactions"]
+    # the dataset's README: 19,213 invoices from 4,312 customers
+    assert (txns["accepted"], tables["customers"]["accepted"]) == (19213, 4312)
+    assert txns["lines_read"] == 525461
+    assert txns["lines_excluded"] == {
+        "no_customer_id": 107927,
+        "cancellation": 9839,
+        "not_a_sale": 31,
+    }
+    assert txns["lines_merged"] == 525461 - 107927 - 9839 - 31 - 19213
+    assert_every_report_is_written(online_retail, ["UK", "international"])
+    branch = text(reports(online_retail)["branch-UK.html"])
+    assert "GBP" in branch and "CNY" not in branch
+    assert "This bank's exports hold no balances" in branch
+    assert "Value from transactions only" in branch
+    assert "no relationship-manager data" in branch
+    clv = card(online_retail)["clv"]
+    assert clv["value_basis"] == "transactions only: no balances"
+    assert clv["gamma_gamma"]["status"] == "ok" and clv["gamma_gamma"]["parameters"]["q"] > 1
