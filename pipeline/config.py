@@ -198,6 +198,7 @@ def validate(cfg: dict[str, Any]) -> None:
         "sample.months",
         "features.window_months",
         "features.dormant_days",
+        "features.history_months",
         "clv.horizon_months",
         "churn.horizon_months",
         "value_risk.watchlist_size",

@@ -170,11 +170,13 @@ def report_settings(
     return replace(report_setup(cfg), dimension_labels=survey_labels(cfg, survey_summary))
 
 
-def report_path(catalog: Catalog, period: str, branch_id: str | None, ext: str) -> Path:
-    """Where a branch's report (or, for None, the network's) is written."""
+def report_path(
+    catalog: Catalog, period: str, branch_id: str | None, ext: str, locale: str
+) -> Path:
+    """Where a branch's report (or, for None, the network's) is written in a locale."""
     if branch_id is None:
-        return catalog.network_report(period, ext)
-    return catalog.branch_report(period, branch_id, ext)
+        return catalog.network_report(period, ext, locale)
+    return catalog.branch_report(period, branch_id, ext, locale)
 
 
 def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
@@ -183,14 +185,17 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
     require_cjk_font(setup.locale)  # fail before any work when zh_CN has no font
     started = time.perf_counter()
     workers = int(cfg["report"]["workers"])
-    out_dir = catalog.report_build_dir(period)
+    out_dir = catalog.report_locale_dir(period, setup.locale)
     timings, cpu = [], []
     with RenderPool(setup, workers) as pool:  # workers set up while the parent reads
         inputs = load_inputs(catalog, period)
         settings = report_settings(cfg, inputs.survey)
         branch_ids = inputs.branch_ids
         files = {  # each report's file names, for the links
-            branch: {f: report_path(catalog, period, branch, f).name for f in settings.formats}
+            branch: {
+                f: report_path(catalog, period, branch, f, settings.locale).name
+                for f in settings.formats
+            }
             for branch in (None, *branch_ids)
         }
         network_rm = rm_by_tier(inputs.features, settings.rm_tiers, settings.rm_contact_days)
@@ -199,13 +204,13 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
             for ext, content in (("html", rendered.html), ("pdf", rendered.pdf)):
                 if content is None:
                     continue
-                target = report_path(catalog, period, rendered.branch_id, ext)
+                target = report_path(catalog, period, rendered.branch_id, ext, settings.locale)
                 (write_text if ext == "html" else write_bytes)(content, target)
             if rendered.branch_id is not None:
                 timings.append(rendered.seconds)
                 cpu.append(rendered.cpu_seconds)
     index = index_context(period, inputs.as_of, branch_ids, files, settings)
-    write_text(render_index(settings, index), catalog.report_index(period))
+    write_text(render_index(settings, index), catalog.report_index(period, settings.locale))
     wall = time.perf_counter() - started
     per_branch = (
         f"per branch {statistics.mean(timings):.2f}s mean ({min(timings):.2f}-{max(timings):.2f}s, "

@@ -31,7 +31,7 @@ CALL_LIST_COLUMNS = [
     "churn_probability",
     "value_at_risk",
     "high_value",
-    "top_reasons",
+    "reason_codes",
     "last_contact_date",
 ]
 UNASSIGNED_COLUMNS = [
@@ -46,7 +46,7 @@ UNASSIGNED_COLUMNS = [
     "value_at_risk",
     "high_value",
     "action",
-    "top_reasons",
+    "reason_codes",
     "last_contact_date",
 ]
 ASSIGN = "assign an RM"

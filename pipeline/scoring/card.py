@@ -41,7 +41,9 @@ SCORE_COLUMNS = {
     "clv_decile": "1-10 by CLV, ties share the lowest decile",
     "high_value": "among the top value_risk.high_value_share of active customers by CLV",
     "value_risk_quadrant": "retain now / protect / win back cheaply / develop",
-    "top_reasons": "features most out of line on the risky side (robust z >= 1)",
+    "reason_codes": "up to three features most out of line on the risky side (robust z >= 1), "
+    "strongest first, each <feature>:<value>:<typical value> (na: missing), joined by ';'; "
+    "the report words them",
 }
 
 
