@@ -217,6 +217,12 @@ def validate(cfg: dict[str, Any]) -> None:
             f"got {cfg['value_risk']['high_value_share']}"
         )
     _validate_value(cfg["value"])
+    for kpi, target in cfg["report"]["targets"].items():
+        if target["green"] == target["amber"]:
+            raise ConfigError(
+                f"report.targets.{kpi}: green and amber must differ (their order says which "
+                f"way is better), both are {target['green']}"
+            )
     source = source_config_path(cfg["source"])
     if not source.is_file():
         raise ConfigError(f"source: no source config {source}")

@@ -53,7 +53,8 @@ def test_aum_change_reads_as_up_or_down_and_an_unchanged_typical_says_so() -> No
     assert EN.phrase(parse("aum_change_6m:-84700:-1200")[0]) == (
         f"AUM down {down} in 6 months (typical -{typical})"
     )
-    assert ZH.phrase(parse("aum_change_pct_3m:-0.3765:0")[0]) == "近3个月AUM下降38%（一般客户不变）"
+    zh = ZH.phrase(parse("aum_change_pct_3m:-0.3765:0")[0])
+    assert zh == "近3个月AUM\u200b下降38%（一般客户不变）"  # may break before 下降
     assert EN.phrase(parse("aum_change_pct_12m:na:0.1")[0]) == "no AUM 12 months ago"
 
 
@@ -88,3 +89,11 @@ def test_chinese_phrases_and_frequency_by_its_unit() -> None:
 
 def test_an_unlabelled_feature_is_still_worded_with_its_numbers() -> None:
     assert EN.phrase(parse("new_feature:2.5:1")[0]) == "new_feature: 2.50 (typical 1.00)"
+
+
+def test_aum_changes_over_several_windows_are_one_reason() -> None:
+    codes = "aum_change_pct_3m:-0.31:0;aum_change_pct_6m:-0.29:0;recency_days:90:14"
+    assert EN.phrases(codes) == [
+        "AUM down 31% in 3 months (typical: unchanged)",
+        "no own transaction for 90 days (typical 14)",
+    ]

@@ -14,15 +14,17 @@ import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.report.environment import NA
+from pipeline.report.i18n import term
+from pipeline.report.vocabulary import data_quality_reason, feature_label
 
 BAND_ORDER = ("low", "medium", "high")
 # Metric keys of the model card, in display order, with labels and formats.
 METRICS: tuple[tuple[str, str, int], ...] = (
-    ("roc_auc", "ROC-AUC", 3),
-    ("pr_auc", "PR-AUC", 3),
-    ("top_decile_lift", "Top-decile lift", 2),
-    ("ks", "KS", 3),
-    ("brier", "Brier", 4),
+    ("roc_auc", "metric_roc_auc", 3),
+    ("pr_auc", "metric_pr_auc", 3),
+    ("top_decile_lift", "metric_top_decile_lift", 2),
+    ("ks", "metric_ks", 3),
+    ("brier", "metric_brier", 4),
 )
 
 
@@ -223,13 +225,76 @@ def watchlist_rows(watchlist: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def driver_rows(model_card: dict[str, Any], limit: int = 8) -> list[dict[str, Any]]:
-    """The churn model's top drivers (permutation importance, drop in ROC-AUC)."""
+def driver_rows(model_card: dict[str, Any], locale: str, limit: int = 8) -> list[dict[str, Any]]:
+    """The churn model's top drivers in words (permutation importance: how much the
+    model's ROC-AUC drops when the feature is shuffled)."""
     drivers = (model_card.get("churn") or {}).get("top_drivers") or []
     return [
-        {"driver": str(d["feature"]), "importance": _num(d.get("importance"))}
+        {
+            "driver": feature_label(locale, str(d["feature"]), lambda p: term(locale, p)),
+            "importance": _num(d.get("importance")),
+        }
         for d in drivers[:limit]
     ]
+
+
+def data_quality_label(locale: str, code: str) -> str:
+    """Why ingest rejected rows, in words."""
+    return data_quality_reason(locale, code)
+
+
+def _status(check: dict[str, Any]) -> str:
+    if check.get("status") != "ok":
+        return "absent"
+    return "beats" if check.get("model_beats_baseline") else "loses"
+
+
+def model_checks(model_card: dict[str, Any]) -> dict[str, Any]:
+    """What each model's check out of time says, as facts the report words in its
+    language: whether the churn model beats the best simple rule (and by how much),
+    whether the CLV and value models beat their naive baselines, why a check could not
+    run, and how many measures moved since the previous period."""
+    churn = model_card.get("churn") or {}
+    metrics = churn.get("metrics") or {}
+    model_auc = (metrics.get("gradient_boosting") or {}).get("roc_auc")
+    rule_auc = (metrics.get(BASELINE) or {}).get("roc_auc")
+    if churn.get("status") == "ok":
+        churn_status = "beats" if churn.get("model_beats_simple_rule") else "loses"
+    else:
+        churn_status = "absent"
+    clv = model_card.get("clv_validation") or {}
+    value = (model_card.get("value") or {}).get("validation") or {}
+    drift = model_card.get("drift") or {}
+    measures = drift.get("measures") or []
+    return {
+        "churn": {
+            "status": churn_status,
+            "model": _num(model_auc),
+            "baseline": _num(rule_auc),
+            "rule": (churn.get("simple_rule") or {}).get("rule"),
+            "why_absent": "too_few_churners" if churn.get("labelled") else "too_little_history",
+        },
+        "clv": {
+            "status": _status(clv),
+            "model_name": str((model_card.get("clv") or {}).get("model_name") or ""),
+            "model": _num((clv.get("model") or {}).get("mae")),
+            "baseline": _num((clv.get("naive_baseline") or {}).get("mae")),
+        },
+        "value": {
+            "status": _status(value),
+            "months": value.get("months"),
+            "model": _num((value.get("model") or {}).get("spearman")),
+            "baseline": _num((value.get("naive_baseline") or {}).get("spearman")),
+        },
+        "drift": {
+            "available": bool(drift),
+            "shifted": sum(bool(m.get("shifted")) for m in measures),
+            "measures": len(measures),
+            "previous_period": str(drift.get("previous_period") or ""),
+            "threshold": _num(drift.get("threshold")),
+        },
+        "notes": len(model_card.get("warnings") or []),
+    }
 
 
 def rm_book_rows(books: pd.DataFrame) -> list[dict[str, Any]]:
@@ -287,8 +352,8 @@ def value_validation(model_card: dict[str, Any]) -> dict[str, Any]:
                 "digits": digits,
             }
             for name, key, digits in (
-                ("MAE", "mae", 2),
-                ("Spearman", "spearman", 3),
+                ("mae", "mae", 2),
+                ("spearman", "spearman", 3),
                 ("aggregate_error", "aggregate_pct_error", 1),
             )
         ]
@@ -320,7 +385,7 @@ def metric_table(model_card: dict[str, Any]) -> dict[str, Any]:
         both = isinstance(first, float) and isinstance(baseline, float)
         rows.append(
             {
-                "metric": label,
+                "metric": label,  # a label key
                 "values": values,
                 "baseline": baseline,
                 "digits": digits,

@@ -134,7 +134,7 @@ def network_figures(ctx: dict[str, Any], locale: str, currency: str) -> dict[str
     t = labels(locale)
     league = ctx["league"]
     ids = [r["branch_id"] for r in league["rows"]]
-    aum_col = next(i for i, c in enumerate(league["columns"]) if c["label"] == "kpi_aum")
+    aum_col = next(i for i, c in enumerate(league["columns"]) if c["label"] == "league_aum")
     scale = 1e6
     unit = "百万元" if locale == "zh_CN" and currency == "CNY" else f"{currency} m"
     figs = {
@@ -148,7 +148,7 @@ def network_figures(ctx: dict[str, Any], locale: str, currency: str) -> dict[str
         ),
     }
     customer = next((s for s in ctx["surveys"] if s["kind"] == "customer"), None)
-    nps_col = next(i for i, c in enumerate(league["columns"]) if c["label"] == "kpi_nps")
+    nps_col = next(i for i, c in enumerate(league["columns"]) if c["label"] == "league_nps")
     shown = [(r["branch_id"], r["cells"][nps_col]["value"]) for r in league["rows"]]
     shown = [(b, v) for b, v in shown if not isinstance(v, NotAvailable)]
     if customer and customer["available"] and customer["has_nps"] and shown:

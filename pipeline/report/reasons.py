@@ -100,7 +100,15 @@ class ReasonWords:
         )
 
     def phrases(self, codes: str | None) -> list[str]:
-        return [self.phrase(r) for r in parse(codes)]
+        """A customer's reasons in words, one per signal: AUM changes over several
+        windows say one thing (the strongest, first, is kept)."""
+        seen, out = set(), []
+        for r in parse(codes):
+            family = "aum_change" if AUM_CHANGE.match(r.feature) else r.feature
+            if family not in seen:
+                seen.add(family)
+                out.append(self.phrase(r))
+        return out
 
     def text(self, codes: str | None) -> str:
         """A customer's reasons joined as the locale joins a list."""

@@ -21,30 +21,31 @@ from pipeline.config import survey_definition_path
 from pipeline.errors import ConfigError, InputError
 from pipeline.io import read_json, write_bytes, write_text
 from pipeline.periods import as_of_date, previous_period
-from pipeline.report.context import (
-    ReportSettings,
-    index_context,
-    network_context,
-    settings_from_config,
-)
+from pipeline.report.context import ReportSettings, settings_from_config
+from pipeline.report.context_actions import download_names, high_value_first
 from pipeline.report.context_kpis import rm_by_tier
+from pipeline.report.context_network import index_context, network_context
 from pipeline.report.core import (
     BRANCH_SCORE_COLUMNS,
+    CALL_LIST_COLUMNS,
     FEATURE_COLUMNS,
+    HISTORY_COLUMNS,
     KPI_COLUMNS,
     LORENZ_COLUMNS,
     MIGRATION_COLUMNS,
     RM_BOOK_COLUMNS,
     SCORE_COLUMNS,
+    SCORE_HISTORY_COLUMNS,
     UNASSIGNED_COLUMNS,
     WATCHLIST_COLUMNS,
     ReportInputs,
     branch_slices,
     check_columns,
 )
+from pipeline.report.downloads import list_files
 from pipeline.report.fonts import require_cjk_font
-from pipeline.report.i18n import labels
-from pipeline.report.pool import RenderPool, render_index
+from pipeline.report.i18n import LOCALES, labels
+from pipeline.report.pool import RenderPool, render_index, render_languages
 
 FORMATS = ("html", "pdf")
 
@@ -68,38 +69,64 @@ def _json(path: Path, stage: str) -> dict[str, Any]:
     return data
 
 
+def score_history(catalog: Catalog, months: list[str]) -> pd.DataFrame:
+    """The score stage's branch figures of every month in the history that was scored
+    (an empty frame when none was)."""
+    frames = []
+    for month in months:
+        path = catalog.branch_scores(month)
+        if path.is_file():
+            frame = pd.read_parquet(path)
+            check_columns(frame, SCORE_HISTORY_COLUMNS, path)
+            frames.append(frame[list(SCORE_HISTORY_COLUMNS)].assign(period=month))
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in SCORE_HISTORY_COLUMNS})
+    return pd.concat(frames, ignore_index=True)
+
+
+def _list(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    frame = pd.read_csv(_need(path, "score"), dtype={"customer_id": str, "rm_id": str})
+    check_columns(frame, columns, path)
+    return frame
+
+
 def load_inputs(catalog: Catalog, period: str) -> ReportInputs:
-    """Read every input of the period's reports; the previous period's KPIs if they exist."""
+    """Read every input of the period's reports, with the KPI history up to it and the
+    score stage's branch figures of the months in it that were scored."""
     kpis = _frame(catalog.branch_kpis(period), "features", KPI_COLUMNS)
-    prev = previous_period(period)
-    prev_path = catalog.branch_kpis(prev)
-    previous_kpis = pd.read_parquet(prev_path) if prev_path.is_file() else None
+    history = _frame(catalog.branch_history(period), "features", HISTORY_COLUMNS)
+    months = sorted(set(history["period"].astype(str)))
     inputs = ReportInputs(
         period=period,
         as_of=as_of_date(period),
-        previous_period=prev,
+        previous_period=previous_period(period),
         features=_frame(catalog.customer_features(period), "features", FEATURE_COLUMNS),
         scores=_frame(catalog.customer_scores(period), "score", SCORE_COLUMNS),
         branch_scores=_frame(catalog.branch_scores(period), "score", BRANCH_SCORE_COLUMNS),
         rm_books=_frame(catalog.rm_books(period), "score", RM_BOOK_COLUMNS),
         kpis=kpis,
-        previous_kpis=previous_kpis,
+        history=history,
+        score_history=score_history(catalog, months),
         migration=_frame(catalog.tier_migration(period), "features", MIGRATION_COLUMNS),
         lorenz=_frame(catalog.lorenz(period), "features", LORENZ_COLUMNS),
         model_card=_json(catalog.model_card(period), "score"),
         survey=_json(catalog.survey_summary(period), "survey"),
         manifest=_json(catalog.ingest_manifest, "ingest"),
     )
-    lists: dict[str, dict[str, pd.DataFrame]] = {"watchlists": {}, "unassigned": {}}
+    watchlists, unassigned = {}, {}
     for branch_id in inputs.branch_ids:
-        for kind, path, columns in (
-            ("watchlists", catalog.watchlist(period, branch_id), WATCHLIST_COLUMNS),
-            ("unassigned", catalog.unassigned_list(period, branch_id), UNASSIGNED_COLUMNS),
-        ):
-            frame = pd.read_csv(_need(path, "score"), dtype={"customer_id": str, "rm_id": str})
-            check_columns(frame, columns, path)
-            lists[kind][branch_id] = frame
-    return ReportInputs(**{**inputs.__dict__, **lists})
+        watchlists[branch_id] = _list(catalog.watchlist(period, branch_id), WATCHLIST_COLUMNS)
+        unassigned[branch_id] = _list(
+            catalog.unassigned_list(period, branch_id), UNASSIGNED_COLUMNS
+        )
+    calls = {}
+    for branch_id, rm_id in zip(
+        inputs.rm_books["branch_id"].astype(str), inputs.rm_books["rm_id"].astype(str), strict=True
+    ):
+        calls[(branch_id, rm_id)] = _list(
+            catalog.call_list(period, branch_id, rm_id), CALL_LIST_COLUMNS
+        )
+    return replace(inputs, watchlists=watchlists, unassigned=unassigned, call_lists=calls)
 
 
 def dimension_names(
@@ -179,8 +206,40 @@ def report_path(
     return catalog.branch_report(period, branch_id, ext, locale)
 
 
+def write_downloads(
+    inputs: ReportInputs, catalog: Catalog, settings: ReportSettings
+) -> dict[str, dict[str, str]]:
+    """Each branch's lists as CSV and XLSX in the report's language, under
+    downloads/; returns, per branch, each list's file stem (for the index's links)."""
+    words = settings.words
+    stems: dict[str, dict[str, str]] = {}
+    for branch_id in inputs.branch_ids:
+        rms = sorted(rm for b, rm in inputs.call_lists if b == branch_id)
+        names = download_names(branch_id, rms)
+        lists = {
+            "watchlist": inputs.watchlists[branch_id],
+            "unassigned": high_value_first(inputs.unassigned[branch_id]),
+            **{f"calls:{rm}": inputs.call_lists[(branch_id, rm)] for rm in rms},
+        }
+        for key, frame in lists.items():
+            for name, content in list_files(names[key], frame, words, inputs.as_of).items():
+                write_bytes(content, catalog.report_download(inputs.period, settings.locale, name))
+        stems[branch_id] = names
+    return stems
+
+
+def other_locales(catalog: Catalog, period: str, locale: str) -> list[str]:
+    """The locales whose reports of the period are already written, besides `locale`."""
+    return [
+        other
+        for other in LOCALES
+        if other != locale and catalog.report_index(period, other).is_file()
+    ]
+
+
 def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
-    """Every branch's HTML/PDF, the network report and the index for `period`."""
+    """Every branch's HTML/PDF, the network report, the lists to download and the index
+    for `period` in the configured locale, under build/<period>/<locale>/."""
     setup = report_setup(cfg)
     require_cjk_font(setup.locale)  # fail before any work when zh_CN has no font
     started = time.perf_counter()
@@ -200,7 +259,8 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
         }
         network_rm = rm_by_tier(inputs.features, settings.rm_tiers, settings.rm_contact_days)
         network_ctx = network_context(inputs, settings, files)
-        for rendered in pool.render(settings, network_ctx, branch_slices(inputs, network_rm)):
+        slices = branch_slices(inputs, network_rm)
+        for rendered in pool.render(settings, network_ctx, slices):
             for ext, content in (("html", rendered.html), ("pdf", rendered.pdf)):
                 if content is None:
                     continue
@@ -209,8 +269,14 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
             if rendered.branch_id is not None:
                 timings.append(rendered.seconds)
                 cpu.append(rendered.cpu_seconds)
-    index = index_context(period, inputs.as_of, branch_ids, files, settings)
+        downloads = write_downloads(inputs, catalog, settings)
+    others = other_locales(catalog, period, settings.locale)
+    index = index_context(inputs, files, downloads, settings, others)
     write_text(render_index(settings, index), catalog.report_index(period, settings.locale))
+    write_text(
+        render_languages(settings, period, [settings.locale, *others]),
+        catalog.report_languages(period),
+    )
     wall = time.perf_counter() - started
     per_branch = (
         f"per branch {statistics.mean(timings):.2f}s mean ({min(timings):.2f}-{max(timings):.2f}s, "
@@ -219,7 +285,7 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
         else "no branches"
     )
     return (
-        f"report {period}: {len(branch_ids)} branch reports, network and index "
+        f"report {period}: {len(branch_ids)} branch reports, network, lists and index "
         f"({', '.join(settings.formats)}, {settings.locale}) in {out_dir}; "
         f"{per_branch}; {wall:.1f}s wall with {workers} worker(s)"
     )

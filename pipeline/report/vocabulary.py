@@ -121,8 +121,9 @@ REASONS: dict[str, dict[str, str]] = {
         "rfm_f": "RFM频度评分{v}分（满分5分，一般客户{m}分）",
         "rfm_m": "RFM金额评分{v}分（满分5分，一般客户{m}分）",
         "tier_rank": "{v}（一般客户为{m}）",
-        "aum_down": "近{k}个月AUM下降{v}",
-        "aum_up": "近{k}个月AUM上升{v}",
+        # a zero width space: the line may break before 下降/上升 (never inside a word)
+        "aum_down": "近{k}个月AUM\u200b下降{v}",
+        "aum_up": "近{k}个月AUM\u200b上升{v}",
         "aum_same": "近{k}个月AUM不变",
         "aum_change_na": "{k}个月前无AUM",
         "typical_change": "（一般客户{m}）",
