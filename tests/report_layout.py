@@ -61,66 +61,63 @@ def _text_of(box) -> str:
 def layout(html: str) -> list[PageLayout]:
     """Every page of the report as WeasyPrint lays it out (for print)."""
     from weasyprint import HTML
-    from weasyprint.formatting_structure import boxes
 
     document = HTML(string=html).render()
-    parts: dict[int, int] = {}
-    pages = []
-    for number, page in enumerate(document.pages, start=1):
-        root = page._page_box
-        info = PageLayout(
-            number,
-            top=root.content_box_y(),
-            height=root.height,
-            left=root.content_box_x(),
-            right=root.content_box_x() + root.width,
-            bottom_of_content=root.content_box_y(),
-        )
+    parts: dict[int, int] = {}  # the part elements, numbered in document order
+    return [
+        page_layout(page._page_box, number, parts)
+        for number, page in enumerate(document.pages, start=1)
+    ]
 
-        def seen(y0: float, y1: float) -> None:
-            info.bottom_of_content = max(info.bottom_of_content, y1)
-            if info.top_of_content is None or y0 < info.top_of_content:
-                info.top_of_content = y0
 
-        def walk(box, part, cell, heading):
-            classes = _classes(box)
-            if "part" in classes:
-                key = id(box.element)
-                part = parts.setdefault(key, len(parts))
-                if not info.parts or info.parts[-1] != part:
-                    info.parts.append(part)
-            if isinstance(box, boxes.MarginBox):
-                if box.at_keyword == "@top-right":
-                    info.running = _text_of(box).strip()
-                return
-            if isinstance(box, boxes.TableCellBox):
-                cell = (box.border_box_x(), box.border_box_x() + box.border_width())
-                heading = getattr(box, "element_tag", "") == "th" and heading
-            if getattr(box, "element_tag", "") == "thead":
-                heading = True
-            if getattr(box, "element_tag", "") == "h2" and "section-title" in classes:
-                info.headings.append((box.position_y, _text_of(box).strip()))
-            if isinstance(box, boxes.TextBox) and box.text.strip():
-                info.texts.append(
-                    Text(
-                        box.text,
-                        box.position_x,
-                        box.position_y,
-                        box.position_x + box.width,
-                        box.position_y + box.height,
-                        cell,
-                        heading,
-                    )
-                )
-                seen(box.position_y, box.position_y + box.height)
-            if isinstance(box, boxes.ReplacedBox):
-                seen(box.position_y, box.position_y + box.margin_height())
-            for child in getattr(box, "children", []):
-                walk(child, part, cell, heading)
+def page_layout(root, number: int, parts: dict[int, int]) -> PageLayout:
+    """One laid-out page: its parts, texts (with their table cells), headings and
+    running header, and how far its content reaches."""
+    from weasyprint.formatting_structure import boxes
 
-        walk(root, None, None, False)
-        pages.append(info)
-    return pages
+    info = PageLayout(
+        number,
+        top=root.content_box_y(),
+        height=root.height,
+        left=root.content_box_x(),
+        right=root.content_box_x() + root.width,
+        bottom_of_content=root.content_box_y(),
+    )
+
+    def seen(y0: float, y1: float) -> None:
+        info.bottom_of_content = max(info.bottom_of_content, y1)
+        if info.top_of_content is None or y0 < info.top_of_content:
+            info.top_of_content = y0
+
+    def walk(box, cell, heading):
+        classes = _classes(box)
+        tag = getattr(box, "element_tag", "")
+        if "part" in classes:
+            part = parts.setdefault(id(box.element), len(parts))
+            if not info.parts or info.parts[-1] != part:
+                info.parts.append(part)
+        if isinstance(box, boxes.MarginBox):
+            if box.at_keyword == "@top-right":
+                info.running = _text_of(box).strip()
+            return
+        if isinstance(box, boxes.TableCellBox):
+            cell = (box.border_box_x(), box.border_box_x() + box.border_width())
+            heading = tag == "th" and heading
+        if tag == "thead":
+            heading = True
+        if tag == "h2" and "section-title" in classes:
+            info.headings.append((box.position_y, _text_of(box).strip()))
+        if isinstance(box, boxes.TextBox) and box.text.strip():
+            x1, y1 = box.position_x + box.width, box.position_y + box.height
+            info.texts.append(Text(box.text, box.position_x, box.position_y, x1, y1, cell, heading))
+            seen(box.position_y, y1)
+        if isinstance(box, boxes.ReplacedBox):
+            seen(box.position_y, box.position_y + box.margin_height())
+        for child in getattr(box, "children", []):
+            walk(child, cell, heading)
+
+    walk(root, None, False)
+    return info
 
 
 def overflowing(page: PageLayout) -> list[Text]:
@@ -192,7 +189,8 @@ UNJOINED = re.compile(
 
 def rendered_pages(pdf: Path, out: Path, dpi: int = 40) -> list[np.ndarray]:
     """The PDF's pages as grey images (0 black - 1 white), through pdftoppm."""
-    subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-png", str(pdf), str(out / "page")], check=True)
+    command = ["pdftoppm", "-r", str(dpi), "-gray", "-png", str(pdf), str(out / "page")]
+    subprocess.run(command, check=True)
     from PIL import Image
 
     files = sorted(out.glob("page*.png"), key=lambda p: int(re.findall(r"\d+", p.stem)[-1]))

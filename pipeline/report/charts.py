@@ -227,8 +227,8 @@ def _category_ticks(ax: Axes, x: np.ndarray, categories: Sequence[str]) -> None:
         ax.set_xlim(x[0] - 0.7, x[-1] + 0.7)
 
 
-def _label(ax: Axes, title: str, xlabel: str, ylabel: str) -> None:
-    ax.set_title(title, loc="left")
+def _label(ax: Axes, title: str, xlabel: str, ylabel: str, pad: float | None = None) -> None:
+    ax.set_title(title, loc="left", pad=pad)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
 
@@ -264,10 +264,20 @@ def grouped_bars(
     if percent:
         ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
     ax.grid(axis="x", visible=False)
+    pad = None
     if len(series) > 1:
-        # beside the plot, never over a bar
-        ax.legend(fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    _label(ax, title, xlabel, ylabel)
+        # above the plot, right-aligned, with the title above it: never over a bar
+        legend = ax.legend(
+            fontsize=8,
+            frameon=False,
+            loc="lower right",
+            bbox_to_anchor=(1.0, 1.0),
+            ncol=len(series),
+            borderaxespad=0.2,
+        )
+        height = legend.get_window_extent(fig.canvas.get_renderer()).height
+        pad = height * 72 / DPI + 4
+    _label(ax, title, xlabel, ylabel, pad)
     names = [str(c) for c in categories] * len(series)
 
     def hover(renderer):

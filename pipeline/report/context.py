@@ -263,7 +263,6 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
         "migration": kp.migration_matrix(b.migration, s.tiers),
         "rfm": kp.rfm_table(b.features, s.segments),
         "clv": {
-            "summary": sc.clv_summary(b.scores),
             "value": sc.value_figures(b.branch_score, b.network_score),
             "by_tier": sc.value_by_tier(b.scores, s.tiers),
             "deciles": sc.clv_decile_table(b.scores),
@@ -291,7 +290,6 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
             "network_customers_per_rm": kp.kpi_value(b.network_kpi, "customers_per_rm"),
             "contact_days": s.rm_contact_days,
             "books": sc.rm_book_rows(b.rm_books),
-            "unassigned": sc.unassigned_summary(b.unassigned),
         },
         "products": {
             "per_customer": kp.kpi_value(b.kpi, "products_per_customer"),

@@ -8,6 +8,8 @@ language (pipeline/report/reasons.py). Rows keep the score stage's order.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Any
 
 import pandas as pd
@@ -18,10 +20,23 @@ from pipeline.report.reasons import ReasonWords
 UNASSIGNED_SHOWN = 15  # rows of the "assign an RM" page; the download holds them all
 
 
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def file_part(name: str) -> str:
+    """An id as part of a file name: itself when it is plain letters, digits, dots,
+    dashes and underscores, else a stable stand-in ("id-" and 10 hex digits of its
+    sha256) -- an id never makes a path or a name a browser cannot follow."""
+    if SAFE_NAME.match(name):
+        return name
+    return "id-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:10]
+
+
 def download_names(branch_id: str, rm_ids: list[str]) -> dict[str, str]:
     """The file stem of each list a branch report links to (downloads/<stem>.csv|xlsx)."""
-    names = {"watchlist": f"watchlist-{branch_id}", "unassigned": f"unassigned-{branch_id}"}
-    names.update({f"calls:{rm}": f"calls-{branch_id}-{rm}" for rm in rm_ids})
+    branch = file_part(branch_id)
+    names = {"watchlist": f"watchlist-{branch}", "unassigned": f"unassigned-{branch}"}
+    names.update({f"calls:{rm}": f"calls-{branch}-{file_part(rm)}" for rm in rm_ids})
     return names
 
 

@@ -40,20 +40,6 @@ def active_scores(scores: pd.DataFrame) -> pd.DataFrame:
     return scores[scores["status"] == "active"].reset_index(drop=True)
 
 
-def clv_summary(scores: pd.DataFrame) -> dict[str, Any]:
-    """Total, mean and median CLV and mean P(alive) of the branch's scored customers."""
-    clv = scores["clv"].dropna()
-    p_alive = scores["p_alive"].dropna()
-    return {
-        "customers": float(len(scores)),
-        "total": float(clv.sum()),
-        "mean": float(clv.mean()) if len(clv) else NA,
-        "median": float(clv.median()) if len(clv) else NA,
-        "p_alive_mean": float(p_alive.mean()) if len(p_alive) else NA,
-        "expected_transactions": float(scores["expected_transactions"].fillna(0).sum()),
-    }
-
-
 def clv_decile_table(scores: pd.DataFrame) -> list[dict[str, Any]]:
     """Customers and share of the branch's CLV per CLV decile (deciles are bank-wide:
     10 = most valuable), highest first."""
@@ -115,12 +101,6 @@ def quadrant_table(scores: pd.DataFrame) -> list[dict[str, Any]]:
         }
         for q, g in grouped.sort_index().iterrows()
     ]
-
-
-def high_risk_share(scores: pd.DataFrame) -> Any:
-    """Share of scored customers in the high churn band (NA without a churn model)."""
-    scored = scores["churn_band"].dropna()
-    return float((scored == "high").mean()) if len(scored) else NA
 
 
 PROFIT_COMPONENTS = (
@@ -193,36 +173,6 @@ def p_alive_coverage(scores: pd.DataFrame) -> dict[str, Any]:
         "covered": float(len(covered)),
         "customers": float(len(scores)),
     }
-
-
-def watchlist_rows(watchlist: pd.DataFrame) -> list[dict[str, Any]]:
-    """The branch's watchlist in the score stage's rank (value at risk; else CLV)."""
-    reasons_col = next((c for c in ("top_reasons", "reasons") if c in watchlist.columns), None)
-    contact_col = next(
-        (c for c in ("last_contact_date", "last_contact") if c in watchlist.columns), None
-    )
-    keys = ["rank"] if "rank" in watchlist.columns else ["clv", "customer_id"]
-    ordered = watchlist.sort_values(keys, ascending=[True] if keys == ["rank"] else [False, True])
-    rows = []
-    for rec in ordered.to_dict("records"):
-        contact = rec.get(contact_col) if contact_col else None
-        rows.append(
-            {
-                "customer_id": str(rec["customer_id"]),
-                "rm_id": None if pd.isna(rec["rm_id"]) else str(rec["rm_id"]),
-                "tier": str(rec["tier"]),
-                "aum": _num(rec.get("aum")),
-                "monthly_profit": _num(rec.get("monthly_profit")),
-                "clv": float(rec["clv"]),
-                "churn_probability": _num(rec["churn_probability"]),
-                "value_at_risk": _num(rec.get("value_at_risk")),
-                "reasons": ""
-                if reasons_col is None or pd.isna(rec[reasons_col])
-                else str(rec[reasons_col]),
-                "last_contact": None if contact is None or pd.isna(contact) else str(contact)[:10],
-            }
-        )
-    return rows
 
 
 def driver_rows(model_card: dict[str, Any], locale: str, limit: int = 8) -> list[dict[str, Any]]:
@@ -314,28 +264,6 @@ def rm_book_rows(books: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def unassigned_summary(unassigned: pd.DataFrame, limit: int = 10) -> dict[str, Any]:
-    """How many of the branch's customers should have an RM and have none (how many of
-    them high value), and the `limit` with the most value at risk."""
-    top = unassigned.sort_values("rank").head(limit)
-    return {
-        "customers": float(len(unassigned)),
-        "high_value": float(unassigned["high_value"].astype(bool).sum()),
-        "rows": [
-            {
-                "customer_id": str(r["customer_id"]),
-                "tier": str(r["tier"]),
-                "aum": _num(r["aum"]),
-                "clv": _num(r["clv"]),
-                "churn_probability": _num(r["churn_probability"]),
-                "value_at_risk": _num(r["value_at_risk"]),
-                "high_value": bool(r["high_value"]),
-            }
-            for r in top.to_dict("records")
-        ],
-    }
-
-
 def value_validation(model_card: dict[str, Any]) -> dict[str, Any]:
     """The value model's check out of time against its naive baseline."""
     check = (model_card.get("value") or {}).get("validation") or {}
@@ -343,7 +271,6 @@ def value_validation(model_card: dict[str, Any]) -> dict[str, Any]:
     model, base = check.get("model") or {}, check.get("naive_baseline") or {}
     return {
         "available": ok,
-        "verdict": str(check.get("verdict") or check.get("warning") or check.get("status") or ""),
         "rows": [
             {
                 "metric": name,
@@ -395,16 +322,6 @@ def metric_table(model_card: dict[str, Any]) -> dict[str, Any]:
     return {"models": models, "rows": rows, "rule": (churn.get("simple_rule") or {}).get("rule")}
 
 
-def churn_model_note(model_card: dict[str, Any]) -> dict[str, Any]:
-    """Whether a supervised churn model ran, and its verdict or the reason it did not."""
-    churn = model_card.get("churn") or {}
-    ok = churn.get("status") == "ok"
-    return {
-        "available": ok,
-        "text": str(churn.get("verdict") if ok else churn.get("message") or churn.get("status")),
-    }
-
-
 def clv_validation(model_card: dict[str, Any]) -> dict[str, Any]:
     """The CLV model's holdout check against the naive historical-rate baseline."""
     clv = model_card.get("clv") or {}
@@ -414,7 +331,6 @@ def clv_validation(model_card: dict[str, Any]) -> dict[str, Any]:
     return {
         "model_name": str(clv.get("model_name") or clv.get("model") or ""),
         "available": ok,
-        "verdict": str(val.get("verdict") or val.get("warning") or val.get("status") or ""),
         "mae": _num(model.get("mae")) if ok else NA,
         "baseline_mae": _num(base.get("mae")) if ok else NA,
         "rmse": _num(model.get("rmse")) if ok else NA,

@@ -12,6 +12,7 @@ fit; the issue-20 helper's pipeline/sheets.py does the same for the processed ma
 from __future__ import annotations
 
 import io
+import re
 import unicodedata
 import zipfile
 from datetime import date, datetime, time
@@ -95,7 +96,7 @@ def xlsx_bytes(frame: pd.DataFrame, sheet: str, as_of: date, money_heads: set[st
 
     book = Workbook()
     ws = book.active
-    ws.title = sheet[:31]
+    ws.title = re.sub(r"[\[\]:*?/\\]", "_", sheet)[:31]
     heads = [str(c) for c in frame.columns]
     ws.append(heads)
     for cell in ws[1]:

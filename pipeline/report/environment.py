@@ -168,9 +168,7 @@ def format_month(period: Any, *, locale: str) -> str:
 # label holds a ZERO WIDTH SPACE on purpose.
 WORD_JOINER = "\u2060"
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_JOINABLE = re.compile(
-    f"(?<=[{_CJK}])(?=[{_CJK}A-Za-z0-9])|(?<=[{_CJK}A-Za-z0-9])(?=[{_CJK}])"
-)
+_JOINABLE = re.compile(f"(?<=[{_CJK}])(?=[{_CJK}A-Za-z0-9])|(?<=[{_CJK}A-Za-z0-9])(?=[{_CJK}])")
 
 
 def keep_words(text: str) -> str:
