@@ -929,6 +929,13 @@ TERMS_EN: dict[str, str] = {
     "recency": "Days since the last own transaction",
     "aum_change_3m": "AUM change over 3 months",
     "recency_and_aum_change": "Recency and AUM change combined",
+    # ingest tables (data-quality appendix)
+    "customers": "Customers",
+    "transactions": "Transactions",
+    "balances": "Balances",
+    "rm_contacts": "RM contacts",
+    "survey_responses": "Customer survey answers",
+    "staff_survey_responses": "Staff survey answers",
 }
 
 
