@@ -306,7 +306,7 @@ LABELS: dict[str, dict[str, str]] = {
         "story_flat": "held at {v}",
         "story_is": "{v}",
         "story_risk": "The biggest risk: {var} of customer value may leave within {months} "
-        "months ({share} of CLV; {high_value} of it with high-value customers)",
+        "months{previous}: {share} of CLV, {high_value} of it with high-value customers",
         "story_risk_change": " (last month: {previous})",
         "story_end": ".",
         "story_target": "Furthest from target: {kpi} at {value}, against a target of {target}.",
@@ -314,7 +314,7 @@ LABELS: dict[str, dict[str, str]] = {
         "story_assign": "Assign an RM first: {n} high-value customers have none, starting with "
         "customer {customer} ({tier}, AUM {aum}, {var} at risk).",
         "story_call": "Call first: customer {customer} of RM {rm}, with {var} at risk: {reason}.",
-        "story_no_reason": "no single reason stands out",
+        "story_no_reason": "no warning sign, on the list for its value",
         "story_nobody": "No customer of this branch has value at risk this month.",
         "story_rm": "RM {rm} holds the most value at risk ({var}) and has {calls} customers to "
         "call this month.",
@@ -721,8 +721,8 @@ LABELS: dict[str, dict[str, str]] = {
         "story_down": "减少{d}至{v}",
         "story_flat": "持平，为{v}",
         "story_is": "{v}",
-        "story_risk": "最大的风险：未来{months}个月内可能流失的客户价值为{var}"
-        "（占客户终身价值的{share}，其中高价值客户占{high_value}）",
+        "story_risk": "最大的风险：未来{months}个月内可能流失的客户价值为{var}{previous}，"
+        "占客户终身价值的{share}，其中高价值客户占{high_value}",
         "story_risk_change": "（上月为{previous}）",
         "story_end": "。",
         "story_target": "离目标最远的指标：{kpi}为{value}，目标为{target}。",
@@ -730,7 +730,7 @@ LABELS: dict[str, dict[str, str]] = {
         "story_assign": "请先分配客户经理：{n}户高价值客户尚无客户经理，首先是客户{customer}"
         "（{tier}，AUM {aum}，风险价值{var}）。",
         "story_call": "请首先联系客户经理{rm}的客户{customer}，风险价值{var}：{reason}。",
-        "story_no_reason": "无突出原因",
+        "story_no_reason": "无明显预警信号，因价值高而列入",
         "story_nobody": "本月本网点没有存在风险价值的客户。",
         "story_rm": "客户经理{rm}名下风险价值最高（{var}），本月待联系客户{calls}户。",
         "assign_lead": "{customers}户应配层级或高价值的活跃客户尚无客户经理（其中高价值"
