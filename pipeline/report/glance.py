@@ -249,13 +249,16 @@ def story(f: StoryFacts, locale: str, currency: str) -> list[str]:
         )
     var, var_prev = f.value_at_risk
     if var is not None and f.value_at_risk_share is not None:
-        previous = "" if var_prev is None else t["story_risk_change"].format(previous=money(var_prev))
+        previous = ""
+        if var_prev is not None:
+            previous = t["story_risk_change"].format(previous=money(var_prev))
+        high_value = f.high_value_at_risk / var if var and f.high_value_at_risk else 0.0
         text = t["story_risk"].format(
             var=money(var),
             months=f.horizon_months,
             previous=previous,
             share=pct(f.value_at_risk_share),
-            high_value=pct(f.high_value_at_risk / var) if var and f.high_value_at_risk else pct(0.0),
+            high_value=pct(high_value),
         )
         sentences.append(text + t["story_end"])
     reds = [
