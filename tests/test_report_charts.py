@@ -143,8 +143,12 @@ def test_the_legend_never_covers_a_bar_and_every_bar_shows_its_value_on_hover():
     width, height = Image.open(io.BytesIO(base64.b64decode(chart.split(",", 1)[1]))).size
     assert chart.legend is not None
     bars = [
-        (a.left * width / 100, a.top * height / 100,
-         (a.left + a.width) * width / 100, (a.top + a.height) * height / 100)
+        (
+            a.left * width / 100,
+            a.top * height / 100,
+            (a.left + a.width) * width / 100,
+            (a.top + a.height) * height / 100,
+        )
         for a in chart.areas
     ]
     assert len(bars) == 8 and not any(overlap(chart.legend, bar) for bar in bars)
