@@ -19,6 +19,13 @@ CRM       = $(BIN)/crm --data-dir $(DATA) --report-dir $(REPORTS) $(if $(CONFIG)
 ifeq ($(origin PERIOD), undefined)
 PERIOD = $(eval PERIOD := $(shell $(CRM) period 2>/dev/null))$(PERIOD)
 endif
+# The reports' language: LOCALE=en|zh_CN, else the config's. Each has its own folder,
+# build/<period>/<locale>/, so switching language builds the other folder.
+ifeq ($(origin LOCALE), undefined)
+LOCALE = $(eval LOCALE := $(shell $(CRM) locale 2>/dev/null))$(LOCALE)
+endif
+DEMO_MONTHS  := 3
+DEMO_LOCALES := en zh_CN
 
 SETUP_STAMP  := $(VENV)/.installed
 SAMPLE_STAMP := $(DATA)/raw/sample_ground_truth/params.json
@@ -27,7 +34,7 @@ PROCESSED     = $(DATA)/processed/$(PERIOD)
 FEATURES      = $(PROCESSED)/customer_features.parquet
 SCORES        = $(PROCESSED)/customer_scores.parquet
 SURVEY        = $(PROCESSED)/survey_summary.json
-REPORT_INDEX  = $(REPORTS)/build/$(PERIOD)/index.html
+REPORT_INDEX  = $(REPORTS)/build/$(PERIOD)/$(LOCALE)/index.html
 CODE         := $(shell find pipeline -name '*.py' 2>/dev/null) $(wildcard configs/*.yml configs/*/*.yml)
 
 .PHONY: help setup demo test lint sample ingest features score survey report monthly bench clean distclean check-period
@@ -36,7 +43,7 @@ help: ## Show this help
 	@echo "Retail-bank customer analytics. Targets:"
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
-	@echo "Variables: PERIOD=YYYY-MM  DATA=$(DATA)  REPORTS=$(REPORTS)  CONFIG=<user.yml>"
+	@echo "Variables: PERIOD=YYYY-MM  LOCALE=en|zh_CN  DATA=$(DATA)  REPORTS=$(REPORTS)  CONFIG=<user.yml>"
 
 setup: $(SETUP_STAMP) ## Create .venv and install the project (idempotent)
 
@@ -49,8 +56,10 @@ $(SETUP_STAMP): pyproject.toml
 	@bash scripts/install_system_packages.sh
 	@touch $@
 
-demo: setup ## Generate the sample bank and run every stage for its latest month
-	@$(MAKE) --no-print-directory report
+demo: setup ## Generate the sample bank, run its last 3 months in order, report the latest in en and zh_CN
+	@for p in $$($(CRM) period --last $(DEMO_MONTHS)); do \
+	  $(MAKE) --no-print-directory survey PERIOD=$$p || exit 1; done
+	@for l in $(DEMO_LOCALES); do $(MAKE) --no-print-directory report LOCALE=$$l || exit 1; done
 	@echo "Reports: $(abspath $(REPORTS))/build/$$($(CRM) period)/index.html"
 
 test: setup ## Run the test suite
@@ -85,10 +94,14 @@ survey: score ## Questionnaire analytics for PERIOD
 $(DATA)/processed/%/survey_summary.json: $(DATA)/processed/%/customer_scores.parquet
 	$(CRM) survey --period $*
 
-report: survey ## HTML and PDF reports per branch, network report and index for PERIOD
-	@$(MAKE) --no-print-directory $(REPORT_INDEX) PERIOD=$(PERIOD)
-$(REPORTS)/build/%/index.html: $(DATA)/processed/%/customer_scores.parquet $(DATA)/processed/%/survey_summary.json
-	$(CRM) report --period $*
+report: survey ## HTML and PDF reports per branch, network report and index for PERIOD in LOCALE
+	@$(MAKE) --no-print-directory $(REPORT_INDEX) PERIOD=$(PERIOD) LOCALE=$(LOCALE)
+# The stem is <period>/<locale>: the period's outputs are the prerequisites.
+report_period = $(firstword $(subst /, ,$(1)))
+report_locale = $(lastword $(subst /, ,$(1)))
+.SECONDEXPANSION:
+$(REPORTS)/build/%/index.html: $(DATA)/processed/$$(call report_period,$$*)/customer_scores.parquet $(DATA)/processed/$$(call report_period,$$*)/survey_summary.json
+	$(CRM) report --period $(call report_period,$*) --locale $(call report_locale,$*)
 
 monthly: setup check-period ## Scheduled run of every stage for PERIOD=YYYY-MM
 	$(CRM) run --period $(PERIOD)

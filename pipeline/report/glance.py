@@ -229,6 +229,9 @@ def story(f: StoryFacts, locale: str, currency: str) -> list[str]:
     def count(v: float) -> str:
         return format_num(v, locale=locale)
 
+    def customers(v: float) -> str:
+        return count(v) + t["unit_customers"]
+
     def money(v: float) -> str:
         return format_money(v, compact=True, locale=locale, currency=currency)
 
@@ -243,7 +246,7 @@ def story(f: StoryFacts, locale: str, currency: str) -> list[str]:
         sentences.append(
             t[key].format(
                 month=format_month(f.previous_month, locale=locale) if f.previous_month else "",
-                customers=_moved(t, now_c, prev_c, count, count),
+                customers=_moved(t, now_c, prev_c, customers, customers),
                 aum=_moved(t, now_a, prev_a, money, money),
             )
         )
@@ -288,7 +291,7 @@ def story(f: StoryFacts, locale: str, currency: str) -> list[str]:
         first = high_value.iloc[0]
         sentences.append(
             t["story_assign"].format(
-                n=count(float(len(high_value))),
+                n=customers(float(len(high_value))),
                 customer=str(first["customer_id"]),
                 tier=term(locale, first["tier"]),
                 aum=money(float(first["aum"])),

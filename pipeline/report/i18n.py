@@ -305,6 +305,7 @@ LABELS: dict[str, dict[str, str]] = {
         "story_down": "fell by {d} to {v}",
         "story_flat": "held at {v}",
         "story_is": "{v}",
+        "unit_customers": "",
         "story_risk": "The biggest risk: {var} of customer value may leave within {months} "
         "months{previous}: {share} of CLV, {high_value} of it with high-value customers",
         "story_risk_change": " (last month: {previous})",
@@ -716,18 +717,19 @@ LABELS: dict[str, dict[str, str]] = {
         "tile_note_dormant_share": "{dormant}天内无主动交易",
         "tile_note_digital_adoption": "使用数字渠道的活跃客户占比",
         "story_change": "与{month}相比，活跃客户{customers}，AUM{aum}。",
-        "story_first": "本月为首个有记录的月份：活跃客户{customers}户，AUM为{aum}。",
+        "story_first": "本月为首个有记录的月份：活跃客户{customers}，AUM为{aum}。",
         "story_up": "增加{d}至{v}",
         "story_down": "减少{d}至{v}",
         "story_flat": "持平，为{v}",
         "story_is": "{v}",
+        "unit_customers": "户",
         "story_risk": "最大的风险：未来{months}个月内可能流失的客户价值为{var}{previous}，"
         "占客户终身价值的{share}，其中高价值客户占{high_value}",
         "story_risk_change": "（上月为{previous}）",
         "story_end": "。",
         "story_target": "离目标最远的指标：{kpi}为{value}，目标为{target}。",
         "story_on_target": "设定目标的指标均未亮红灯。",
-        "story_assign": "请先分配客户经理：{n}户高价值客户尚无客户经理，首先是客户{customer}"
+        "story_assign": "请先分配客户经理：{n}高价值客户尚无客户经理，首先是客户{customer}"
         "（{tier}，AUM {aum}，风险价值{var}）。",
         "story_call": "请首先联系客户经理{rm}的客户{customer}，风险价值{var}：{reason}。",
         "story_no_reason": "无明显预警信号，因价值高而列入",
