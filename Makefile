@@ -33,6 +33,13 @@ endif
 ifeq ($(origin SOURCE), undefined)
 SOURCE = $(eval SOURCE := $(shell $(CRM) config source 2>/dev/null))$(SOURCE)
 endif
+# The reports' language: LOCALE=en|zh_CN, else the config's. Each has its own folder,
+# build/<period>/<locale>/, so switching language builds the other folder.
+ifeq ($(origin LOCALE), undefined)
+LOCALE = $(eval LOCALE := $(shell $(CRM) locale 2>/dev/null))$(LOCALE)
+endif
+DEMO_MONTHS  := 3
+DEMO_LOCALES := en zh_CN
 
 SETUP_STAMP  := $(VENV)/.installed
 STAMPS       := $(DATA)/stamps
@@ -43,16 +50,17 @@ PROCESSED     = $(DATA)/processed/$(PERIOD)
 FEATURES      = $(PROCESSED)/customer_features.parquet
 SCORES        = $(PROCESSED)/customer_scores.parquet
 SURVEY        = $(PROCESSED)/survey_summary.json
-REPORT_INDEX  = $(REPORTS)/build/$(PERIOD)/index.html
+REPORT_INDEX  = $(REPORTS)/build/$(PERIOD)/$(LOCALE)/index.html
 
 .PHONY: help setup demo test lint sample ingest features score survey report monthly bench clean distclean check-period stamps FORCE
 
+help: ## Show this help
 help: ## Show this help
 	@if [ -t 1 ] && [ -z "$${NO_COLOR:-}" ]; then on=$$'\033[36m'; off=$$'\033[0m'; else on=; off=; fi; \
 	echo "Retail-bank customer analytics. Targets:"; \
 	grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
 	  awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "}; {printf "  %s%-10s%s %s\n", on, $$1, off, $$2}'; \
-	echo "Variables: PERIOD=YYYY-MM  DATA=$(DATA)  REPORTS=$(REPORTS)  CONFIG=<user.yml>  CRM_FLAGS=-v|-q  EXTRAS=$(EXTRAS)"
+	echo "Variables: PERIOD=YYYY-MM  LOCALE=en|zh_CN  DATA=$(DATA)  REPORTS=$(REPORTS)  CONFIG=<user.yml>  CRM_FLAGS=-v|-q  EXTRAS=$(EXTRAS)"
 
 setup: $(SETUP_STAMP) ## Create .venv and install the project (idempotent)
 
@@ -65,8 +73,10 @@ $(SETUP_STAMP): pyproject.toml setup.py
 	@bash scripts/install_system_packages.sh
 	@touch $@
 
-demo: setup ## Generate the sample bank and run every stage for its latest month
-	@$(MAKE) --no-print-directory report
+demo: setup ## Generate the sample bank, run its last 3 months in order, report the latest in en and zh_CN
+	@for p in $$($(CRM) period --last $(DEMO_MONTHS)); do \
+	  $(MAKE) --no-print-directory survey PERIOD=$$p || exit 1; done
+	@for l in $(DEMO_LOCALES); do $(MAKE) --no-print-directory report LOCALE=$$l || exit 1; done
 	@echo "Reports: $(abspath $(REPORTS))/build/$$($(CRM) period)/index.html"
 
 test: setup ## Run the test suite
@@ -121,10 +131,13 @@ survey: check-period ## Questionnaire analytics for PERIOD
 $(DATA)/processed/%/survey_summary.json: $(DATA)/processed/%/customer_scores.parquet $(STAMPS)/survey.json
 	$(CRM) survey --period $*
 
-report: check-period ## HTML and PDF reports per branch, network report and index for PERIOD
-	@$(MAKE) --no-print-directory $(REPORT_INDEX) PERIOD=$(PERIOD)
-$(REPORTS)/build/%/index.html: $(DATA)/processed/%/customer_scores.parquet $(DATA)/processed/%/survey_summary.json $(STAMPS)/report.json
-	$(CRM) report --period $*
+report: check-period ## HTML and PDF reports per branch, network report and index for PERIOD in LOCALE
+	@$(MAKE) --no-print-directory $(REPORT_INDEX) PERIOD=$(PERIOD) LOCALE=$(LOCALE)
+# The stem is <period>/<locale>: the period's outputs are the prerequisites.
+report_period = $(firstword $(subst /, ,$(1)))
+report_locale = $(lastword $(subst /, ,$(1)))
+$(REPORTS)/build/%/index.html: $(DATA)/processed/$$(call report_period,$$*)/customer_scores.parquet $(DATA)/processed/$$(call report_period,$$*)/survey_summary.json $(STAMPS)/report.json
+	$(CRM) report --period $(call report_period,$*) --locale $(call report_locale,$*)
 
 monthly: check-period ## Scheduled run of every stage for PERIOD=YYYY-MM
 	$(CRM) run --period $(PERIOD)

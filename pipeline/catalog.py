@@ -10,12 +10,13 @@ ingest rejects such ids already, bounds.py) and the path must lie inside its roo
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import InputError
+from pipeline.errors import ConfigError, InputError
 from pipeline.names import MAX_NAME_BYTES, unsafe_name
 from pipeline.periods import parse_period, resolve_period
 
@@ -41,6 +42,9 @@ def inside(root: Path, path: Path) -> Path:
     if os.path.commonpath([top, full]) != top or full == top:
         raise InputError(f"{path}: refused, it is not inside {root}")
     return path
+
+
+_LOCALE = re.compile(r"^[a-z]{2,3}(_[A-Z][A-Za-z]{1,3})?$")
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,10 @@ class Catalog:
 
     def branch_kpis(self, period: str) -> Path:
         return self.processed_dir(period) / "branch_kpis.parquet"
+
+    def branch_history(self, period: str) -> Path:
+        """Branch KPIs and attrition for the months up to the period (the trends)."""
+        return self.processed_dir(period) / "branch_history.parquet"
 
     def tier_migration(self, period: str) -> Path:
         return self.processed_dir(period) / "tier_migration.parquet"
@@ -167,22 +175,37 @@ class Catalog:
 
     # reports
     def report_build_dir(self, period: str) -> Path:
+        """The period's reports: one folder per locale under it."""
         parse_period(period)
         return self.report_dir / "build" / period
 
-    def branch_report(self, period: str, branch_id: str, ext: str) -> Path:
+    def report_locale_dir(self, period: str, locale: str) -> Path:
+        """The period's reports in one locale (en, zh_CN): side by side, never mixed."""
+        if not _LOCALE.match(locale):
+            raise ConfigError(f"locale: expected a name such as en or zh_CN, got {locale!r}")
+        return self.report_build_dir(period) / locale
+
+    def branch_report(self, period: str, branch_id: str, ext: str, locale: str) -> Path:
         return self._named(
             self.report_dir,
-            self.report_build_dir(period),
+            self.report_locale_dir(period, locale),
             "branch-",
             {"branch id": branch_id},
             f".{ext}",
         )
 
-    def network_report(self, period: str, ext: str) -> Path:
-        return self.report_build_dir(period) / f"network.{ext}"
+    def network_report(self, period: str, ext: str, locale: str) -> Path:
+        return self.report_locale_dir(period, locale) / f"network.{ext}"
 
-    def report_index(self, period: str) -> Path:
+    def report_index(self, period: str, locale: str) -> Path:
+        return self.report_locale_dir(period, locale) / "index.html"
+
+    def report_download(self, period: str, locale: str, name: str) -> Path:
+        """A list a report links to for download (CSV, XLSX), in the report's locale."""
+        return self.report_locale_dir(period, locale) / "downloads" / name
+
+    def report_languages(self, period: str) -> Path:
+        """The period's page linking to its reports in each locale written."""
         return self.report_build_dir(period) / "index.html"
 
     # what the data holds

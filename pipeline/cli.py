@@ -22,7 +22,7 @@ from pipeline.catalog import Catalog
 from pipeline.config import load_config
 from pipeline.errors import ConfigError, CrmError, InputError
 from pipeline.io import promote_on_success
-from pipeline.periods import parse_period
+from pipeline.periods import parse_period, previous_period
 from pipeline.runner import (
     claim_report_root,
     data_root_lock,
@@ -247,12 +247,20 @@ def survey(state: State, period: str | None) -> None:
 
 @cli.command()
 @click.option("--period", help=PERIOD_HELP)
+@click.option(
+    "--locale",
+    type=click.Choice(["en", "zh_CN"]),
+    help="Language of the reports (default: config locale); each locale has its own folder.",
+)
 @click.pass_obj
-def report(state: State, period: str | None) -> None:
-    """HTML and PDF reports per branch, the network report and an index."""
+def report(state: State, period: str | None, locale: str | None) -> None:
+    """HTML and PDF reports per branch, the network report and an index, under
+    <reports>/build/<period>/<locale>/."""
     from pipeline.report.stage import run_report
 
-    _run_period_stage(state, "report", run_report, period)
+    cfg, catalog = state.load(locale=locale)
+    resolved = catalog.period(period, cfg["period"])
+    _run_stage("report", run_report, catalog, cfg, catalog, resolved)
 
 
 @cli.command()
@@ -307,17 +315,33 @@ def run(state: State, period: str | None) -> None:
 
 
 @cli.command()
+@click.option(
+    "--last",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Print this many months ending with the period, oldest first (the demo's months).",
+)
 @click.pass_obj
-def period(state: State) -> None:
+def period(state: State, last: int) -> None:
     """Print the period a run would use (config, else latest complete month ingested)."""
     cfg, catalog = state.load()
     try:
-        click.echo(catalog.period(None, cfg["period"]))
+        resolved = catalog.period(None, cfg["period"])
     except InputError:
         if cfg["source"] != "sample":
             raise
         # Nothing ingested yet: the sample bank's last generated month is what it will hold.
-        click.echo(cfg["sample"]["end_month"])
+        resolved = cfg["sample"]["end_month"]
+    click.echo(" ".join(previous_period(resolved, k) for k in range(last - 1, -1, -1)))
+
+
+@cli.command()
+@click.pass_obj
+def locale(state: State) -> None:
+    """Print the configured locale of the reports (en or zh_CN)."""
+    cfg, _ = state.load()
+    click.echo(cfg["locale"])
 
 
 @cli.command()

@@ -290,6 +290,7 @@ def validate(cfg: dict[str, Any]) -> None:
         "sample.months",
         "features.window_months",
         "features.dormant_days",
+        "features.history_months",
         "clv.horizon_months",
         "churn.horizon_months",
         "value_risk.watchlist_size",
@@ -313,6 +314,12 @@ def validate(cfg: dict[str, Any]) -> None:
     _validate_contact_effect(cfg["contact_effect"])
     _validate_workers(cfg["report"]["workers"])
     _validate_ingest_limits(cfg["ingest"])
+    for kpi, target in cfg["report"]["targets"].items():
+        if target["green"] == target["amber"]:
+            raise ConfigError(
+                f"report.targets.{kpi}: green and amber must differ (their order says which "
+                f"way is better), both are {target['green']}"
+            )
     source = source_config_path(cfg["source"])
     if not source.is_file():
         raise ConfigError(f"source: no source config {source}")

@@ -207,6 +207,13 @@ def write_csv(df: pd.DataFrame, target: Path, **kwargs: Any) -> Path:
     return write_with(target, lambda tmp: safe.to_csv(tmp, index=False, **options))
 
 
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """The bytes write_csv writes for `df` (for a file written with others, or served)."""
+    safe = neutralise(df)
+    encoding = "utf-8-sig" if has_non_ascii(safe) else "utf-8"
+    return safe.to_csv(index=False, lineterminator="\r\n").encode(encoding)
+
+
 def read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
     """A CSV written by write_csv, its text cells exactly as they were given (a
     byte-order mark, if any, is not part of the first header)."""

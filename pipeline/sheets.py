@@ -17,6 +17,7 @@ the per-customer marts stay Parquet.
 from __future__ import annotations
 
 import io
+import re
 import unicodedata
 import zipfile
 from datetime import date, datetime, time
@@ -91,20 +92,24 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
-def workbook_bytes(frame: pd.DataFrame, sheet: str, as_of: date) -> bytes:
+def workbook_bytes(
+    frame: pd.DataFrame, sheet: str, as_of: date, formats: dict[str, str] | None = None
+) -> bytes:
     """One sheet holding `frame`, its text neutralised; the same frame and as_of give the
-    same bytes."""
+    same bytes. `formats`: number formats by column, over the ones its name suggests
+    (for heads in a report's language)."""
     if len(frame) > MAX_ROWS:
         raise ValueError(f"{len(frame):,} rows do not fit an Excel sheet ({MAX_ROWS:,})")
     frame = neutralise(frame)
     book = Workbook()
     ws = book.active
-    ws.title = sheet[:31]
+    ws.title = re.sub(r"[\[\]:*?/\\]", "_", sheet)[:31]
     columns = [str(c) for c in frame.columns]
     ws.append(columns)
     for cell in ws[1]:
         cell.font = Font(bold=True)
-    formats = [number_format(c, frame[c]) for c in frame.columns]
+    chosen = formats or {}
+    formats = [chosen.get(str(c)) or number_format(str(c), frame[c]) for c in frame.columns]
     widths = [_width(c) for c in columns]
     for row_no, row in enumerate(frame.itertuples(index=False, name=None), start=2):
         for col_no, value in enumerate(row, start=1):

@@ -41,8 +41,8 @@ def test_root_precedence_flag_over_env_over_config(tmp_path: Path) -> None:
     assert catalog.customer_scores("2026-10") == (
         tmp_path / "from_flag" / "processed" / "2026-10" / "customer_scores.parquet"
     )
-    assert catalog.branch_report("2026-10", "B01", "pdf") == (
-        tmp_path / "rep" / "build" / "2026-10" / "branch-B01.pdf"
+    assert catalog.branch_report("2026-10", "B01", "pdf", "zh_CN") == (
+        tmp_path / "rep" / "build" / "2026-10" / "zh_CN" / "branch-B01.pdf"
     )
 
 

@@ -47,7 +47,8 @@ def test_run_twice_and_into_a_fresh_root_gives_the_same_bytes(sample_bank_run, t
     processed = catalog.processed_dir(bank.period)
     reports = catalog.report_build_dir(bank.period)
     first = (_snapshot(processed), _snapshot(reports))
-    assert "customer_scores.parquet" in first[0] and "network.pdf" in first[1]
+    assert "customer_scores.parquet" in first[0] and "en/network.pdf" in first[1]
+    assert "branch_history.parquet" in first[0] and "en/downloads/watchlist-B01.xlsx" in first[1]
     assert sum(name.endswith(".pdf") for name in first[1]) == 3  # network + 2 branches
 
     again = _run(bank.args, bank.period)
@@ -119,10 +120,13 @@ def test_model_card_and_reports_carry_drift_against_the_previous_period(sample_b
     assert [(m["measure"], m["psi"], m["reason"]) for m in scores] == [
         (name, None, "no_previous") for name in SCORE_MEASURES
     ]
-    for name in ("network.html", "branch-B01.html"):
-        html = (catalog.report_build_dir(bank.period) / name).read_text(encoding="utf-8")
-        assert "Drift against the previous period (PSI)" in html
-        assert "Days since RM contact" in html and "no previous period" in html
+    reports = catalog.report_locale_dir(bank.period, "en")
+    network = (reports / "network.html").read_text(encoding="utf-8")
+    assert "Drift against the previous period (PSI)" in network
+    assert "Days since RM contact" in network and "no previous period" in network
+    # a branch head reads what it means: nothing moved markedly since last month
+    branch = (reports / "branch-B01.html").read_text(encoding="utf-8")
+    assert f"None of the {len(drift['measures'])} measures moved markedly since Sep 2026" in branch
 
 
 def test_scores_drift_once_the_previous_period_is_scored(sample_bank_run, tmp_path):

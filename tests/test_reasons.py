@@ -1,42 +1,99 @@
-"""Risk reasons in the bank's words, with the typical customer beside the customer."""
+"""Risk reasons: stored as codes with parameters, worded in the report's language with
+the typical customer beside the customer."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from pipeline.scoring.reasons import phrase_codes
+from pipeline.report.environment import format_money as money
+from pipeline.report.reasons import ReasonWords, parse
+from pipeline.scoring.reasons import reason_codes
+
+TIERS = ("mass", "affluent", "wealth", "private")
+EN = ReasonWords("en", "CNY", TIERS)
+ZH = ReasonWords("zh_CN", "CNY", TIERS)
 
 
-def phrase_values(feature: str, values: np.ndarray, median: float, locale: str) -> list[str]:
-    """One phrase per value, as top_reasons takes them from phrase_codes."""
-    words, which = phrase_codes(feature, values, median, locale)
-    return [words[i] for i in which]
+def codes_of(feature: str, values: np.ndarray, median: float) -> list[str]:
+    """One code per value, as top_reasons takes them from reason_codes."""
+    codes, which = reason_codes(feature, values, median)
+    return [codes[i] for i in which]
 
 
-def test_aum_change_reads_as_a_signed_percentage_over_its_months() -> None:
-    got = phrase_values("aum_change_pct_3m", np.array([-0.3765]), 0.0003561, "en")
-    assert got == ["AUM -38% over 3 months (typical +0%)"]
-    got = phrase_values("aum_change_6m", np.array([-84_700.0]), 0.02, "en")
-    assert got == ["AUM -84,700 over 6 months (typical +0)"]
+def test_codes_carry_the_feature_the_value_and_the_typical_value() -> None:
+    assert (
+        codes_of("aum_change_pct_3m", np.array([-0.3765, -0.3765]), 0.0003561)
+        == ["aum_change_pct_3m:-0.3765:0.0003561"] * 2
+    )
+    assert codes_of("days_since_rm_contact", np.array([np.nan, 200.0]), 45.0) == [
+        "days_since_rm_contact:na:45",
+        "days_since_rm_contact:200:45",
+    ]
+    assert codes_of("aum", np.array([-0.0]), np.nan) == ["aum:0:na"]
+
+
+def test_a_code_string_parses_back_strongest_first() -> None:
+    got = parse("recency_days:120:14;aum_change_pct_3m:-0.3765:0")
+    assert [(r.feature, r.value, r.typical) for r in got] == [
+        ("recency_days", 120.0, 14.0),
+        ("aum_change_pct_3m", -0.3765, 0.0),
+    ]
+    assert parse("") == [] and parse(None) == []
+    with pytest.raises(ValueError, match="expected <feature>:<value>:<typical>"):
+        parse("recency days high")
+
+
+def test_aum_change_reads_as_up_or_down_and_an_unchanged_typical_says_so() -> None:
+    assert EN.phrase(parse("aum_change_pct_3m:-0.3765:0.0003561")[0]) == (
+        "AUM down 38% in 3 months (typical: unchanged)"
+    )
+    # amounts as the report's money filter writes them (compact)
+    down, typical = (money(v, compact=True, locale="en", currency="CNY") for v in (84700, 1200))
+    assert EN.phrase(parse("aum_change_6m:-84700:-1200")[0]) == (
+        f"AUM down {down} in 6 months (typical -{typical})"
+    )
+    zh = ZH.phrase(parse("aum_change_pct_3m:-0.3765:0")[0])
+    assert zh == "近3个月AUM\u200b下降38%（一般客户不变）"  # may break before 下降
+    assert EN.phrase(parse("aum_change_pct_12m:na:0.1")[0]) == "no AUM 12 months ago"
 
 
 def test_missing_values_say_what_missing_means() -> None:
-    got = phrase_values("days_since_rm_contact", np.array([np.nan, 200.0]), 45.0, "en")
-    assert got == ["never contacted by an RM", "no RM contact for 200 days (typical 45)"]
-
-
-def test_flags_and_products_read_as_words() -> None:
-    assert phrase_values("has_wealth_management", np.array([1.0, 0.0]), 0.0, "en") == [
-        "holds wealth management",
-        "no wealth management",
+    assert EN.phrases("days_since_rm_contact:na:45;days_since_rm_contact:200:45") == [
+        "never contacted by an RM",
+        "no RM contact for 200 days (typical 45)",
     ]
-    assert phrase_values("dormant", np.array([1.0]), 0.0, "zh_CN") == ["休眠"]
+    assert ZH.text("recency_days:na:14;days_since_rm_contact:na:45") == (
+        "从无主动交易；从未获客户经理联系"
+    )
 
 
-def test_chinese_phrases_and_unknown_features() -> None:
-    assert phrase_values("digital_share", np.array([0.1]), 0.9, "zh_CN") == [
-        "数字渠道交易占比10%（中位数90%）"
+def test_flags_products_and_tiers_read_as_words() -> None:
+    assert EN.phrases("has_wealth_management:1:0;has_wealth_management:0:1") == [
+        "holds Wealth management",
+        "does not hold Wealth management",
     ]
-    assert phrase_values("new_feature", np.array([2.5]), 1.0, "en") == [
-        "new_feature 2.5 (typical 1)"
+    assert ZH.phrases("dormant:1:0;has_fund:0:0") == ["休眠", "未持有基金"]
+    assert EN.phrase(parse("tier_rank:0:1")[0]) == "mass tier (typical affluent)"
+    assert ZH.phrase(parse("tier_rank:0:1")[0]) == "大众客户（一般客户为贵宾客户）"
+
+
+def test_chinese_phrases_and_frequency_by_its_unit() -> None:
+    assert ZH.phrase(parse("digital_share:0.1:0.9")[0]) == "数字渠道交易占比10%（一般客户90%）"
+    assert EN.phrase(parse("frequency:2:11")[0]) == "active on 2 days in the window (typical 11)"
+    by_txn = ReasonWords("en", "CNY", TIERS, frequency_unit="transaction")
+    assert by_txn.phrase(parse("frequency:2:11")[0]) == (
+        "2 own transactions in the window (typical 11)"
+    )
+
+
+def test_an_unlabelled_feature_is_still_worded_with_its_numbers() -> None:
+    assert EN.phrase(parse("new_feature:2.5:1")[0]) == "new_feature: 2.50 (typical 1.00)"
+
+
+def test_aum_changes_over_several_windows_are_one_reason() -> None:
+    codes = "aum_change_pct_3m:-0.31:0;aum_change_pct_6m:-0.29:0;recency_days:90:14"
+    assert EN.phrases(codes) == [
+        "AUM down 31% in 3 months (typical: unchanged)",
+        "no own transaction for 90 days (typical 14)",
     ]

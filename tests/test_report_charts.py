@@ -102,9 +102,9 @@ def test_a_chart_is_drawn_once_per_process_for_the_same_inputs(monkeypatch):
     drawn = []
     encode = charts._encode
 
-    def counting(fig, ax):
+    def counting(fig, ax, *hover):
         drawn.append(ax.get_title(loc="left"))
-        return encode(fig, ax)
+        return encode(fig, ax, *hover)
 
     monkeypatch.setattr(charts, "_encode", counting)
     monkeypatch.setattr(charts, "MEMO_SIZE", 3)
@@ -125,3 +125,48 @@ def test_a_chart_is_drawn_once_per_process_for_the_same_inputs(monkeypatch):
     for i in range(charts.MEMO_SIZE + 1):
         bars([0.0, i / 100], title="fill")
     assert len(charts._MEMO) == charts.MEMO_SIZE  # bounded: the oldest are forgotten
+
+
+def overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_the_legend_never_covers_a_bar_and_every_bar_shows_its_value_on_hover():
+    # bars reach the top in every corner: a legend inside the plot would cover one
+    chart = charts.grouped_bars(
+        ["mass", "affluent", "wealth", "private"],
+        {"Share of customers": [0.99, 0.95, 0.97, 0.98], "Share of AUM": [0.98, 0.99, 0.96, 1.0]},
+        title="Customers and AUM by tier",
+        xlabel="Tier",
+        ylabel="Share (%)",
+    )
+    width, height = Image.open(io.BytesIO(base64.b64decode(chart.split(",", 1)[1]))).size
+    assert chart.legend is not None
+    bars = [
+        (
+            a.left * width / 100,
+            a.top * height / 100,
+            (a.left + a.width) * width / 100,
+            (a.top + a.height) * height / 100,
+        )
+        for a in chart.areas
+    ]
+    assert len(bars) == 8 and not any(overlap(chart.legend, bar) for bar in bars)
+    assert chart.areas[0].text == "mass · Share of customers: 99.0%"
+    assert chart.areas[7].text == "private · Share of AUM: 100.0%"
+    assert all(0 <= a.left and a.left + a.width <= 100 for a in chart.areas)
+
+
+def test_lines_and_points_show_their_values_on_hover():
+    chart = charts.lorenz(
+        {"Branch B01": ([0.0, 0.5, 1.0], [0.0, 0.1, 1.0])},
+        title="AUM Lorenz curve",
+        xlabel="Customers (%)",
+        ylabel="AUM (%)",
+        equality_label="Equal",
+    )
+    assert [a.text for a in chart.areas] == [
+        "Branch B01: 0% → 0.0%",
+        "Branch B01: 50% → 10.0%",
+        "Branch B01: 100% → 100.0%",
+    ]

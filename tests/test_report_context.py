@@ -149,10 +149,7 @@ def scores_frame() -> pd.DataFrame:
     )
 
 
-def test_clv_figures():
-    s = sc.clv_summary(scores_frame())
-    assert (s["total"], s["mean"], s["median"]) == (1000.0, 250.0, 200.0)
-    assert s["p_alive_mean"] == pytest.approx(0.55) and s["expected_transactions"] == 6.0
+def test_clv_deciles_highest_first_as_numbers():
     deciles = sc.clv_decile_table(scores_frame())
     assert [d["decile"] for d in deciles] == [10, 8, 5, 1]
     assert [d["share"] for d in deciles] == [0.6, 0.3, 0.1, 0.0]
@@ -164,17 +161,15 @@ def test_active_scores_leave_out_customers_closed_in_the_period():
     assert list(sc.active_scores(scores_frame())["customer_id"]) == ["a", "b", "c", "d"]
 
 
-def test_churn_bands_quadrants_and_high_risk_share():
+def test_churn_bands_and_quadrants():
     bands = sc.churn_band_table(scores_frame())
     assert [b["band"] for b in bands] == ["low", "medium", "high"]
     assert [b["customers"] for b in bands] == [1.0, 1.0, 2.0]
     assert bands[2]["clv"] == 600.0 and bands[2]["mean_probability"] == pytest.approx(0.75)
-    assert sc.high_risk_share(scores_frame()) == 0.5
     quads = {q["quadrant"]: q["customers"] for q in sc.quadrant_table(scores_frame())}
     assert quads == {"develop": 1.0, "protect": 1.0, "retain now": 1.0, "win back cheaply": 1.0}
     no_model = scores_frame().assign(churn_probability=np.nan, churn_band=None)
     assert not sc.churn_model_available(no_model)
-    assert sc.high_risk_share(no_model) is NA
 
 
 def test_model_card_metrics_warnings_and_clv_validation():
@@ -206,12 +201,27 @@ def test_model_card_metrics_warnings_and_clv_validation():
     pr = table["rows"][1]
     assert pr["values"] == [NA] and pr["difference"] is NA
     assert sc.model_warnings(card) == ["The churn model did not beat the simple recency rule"]
-    assert sc.driver_rows(card) == [{"driver": "recency_days", "importance": 0.08}]
+    assert sc.driver_rows(card, "en") == [
+        {"driver": "Days since the last own transaction", "importance": 0.08}
+    ]
+    assert sc.driver_rows(card, "zh_CN")[0]["driver"] == "距上次主动交易天数"
     clv = sc.clv_validation(card)
     assert (clv["mae"], clv["baseline_mae"], clv["beats_baseline"]) == (1.2, 1.5, True)
     no_model = {"churn": {"status": "no_model", "message": "too few churners"}}
     assert sc.metric_table(no_model) == {"models": [], "rows": [], "rule": None}
-    assert sc.churn_model_note(no_model) == {"available": False, "text": "too few churners"}
+    checks = sc.model_checks(card)
+    assert checks["churn"] == {
+        "status": "loses",  # the card does not say the model beats the rule
+        "model": 0.61,
+        "baseline": 0.64,
+        "rule": "recency",
+        "why_absent": "too_little_history",
+    }
+    assert (checks["clv"]["status"], checks["value"]["status"]) == ("beats", "absent")
+    labelled = {"churn": {"status": "no_model", "labelled": {"train": {"churners": 3}}}}
+    assert sc.model_checks(labelled)["churn"]["status"] == "absent"
+    assert sc.model_checks(labelled)["churn"]["why_absent"] == "too_few_churners"
+    assert sc.model_checks(no_model)["churn"]["why_absent"] == "too_little_history"
 
 
 def test_manifest_rows_and_a_broken_manifest():
@@ -240,23 +250,30 @@ def test_manifest_rows_and_a_broken_manifest():
         sc.manifest_rows({"tables": {"customers": {"rows_read": 1}}})
 
 
-def test_watchlist_rows_keep_rank_order_and_text_ids():
+def test_action_rows_keep_the_score_stages_order_word_reasons_and_keep_ids_as_text():
+    from pipeline.report.context_actions import action_rows
+    from pipeline.report.reasons import ReasonWords
+
     w = pd.DataFrame(
         {
-            "rank": [2, 1],
-            "customer_id": ["<script>x</script>", "007"],
-            "rm_id": [None, "R1"],
-            "tier": ["wealth", "mass"],
-            "clv": [5.0, 1.0],
-            "churn_probability": [0.5, 0.9],
-            "top_reasons": [None, "recency_days high"],
-            "last_contact_date": [None, "2026-10-01"],
+            "rank": [1, 2],
+            "customer_id": ["007", "<script>x</script>"],
+            "rm_id": ["R1", None],
+            "tier": ["mass", "wealth"],
+            "clv": [1.0, 5.0],
+            "churn_probability": [0.9, 0.5],
+            "value_at_risk": [0.9, 2.5],
+            "high_value": [False, True],
+            "reason_codes": ["recency_days:120:14", None],
+            "last_contact_date": ["2026-10-01", None],
         }
     )
-    rows = sc.watchlist_rows(w)
+    rows = action_rows(w, ReasonWords("en", "CNY", ("mass", "wealth")))
     assert [r["customer_id"] for r in rows] == ["007", "<script>x</script>"]
     assert rows[0]["last_contact"] == "2026-10-01" and rows[1]["last_contact"] is None
-    assert rows[1]["rm_id"] is None and rows[1]["reasons"] == ""
+    assert rows[0]["reasons"] == ["no own transaction for 120 days (typical 14)"]
+    assert rows[1]["rm_id"] is None and rows[1]["reasons"] == []
+    assert rows[0]["aum"] is NA  # a list without AUM says so, never blank
 
 
 def test_lorenz_curve_starts_at_origin():
@@ -502,7 +519,10 @@ def test_value_figures_come_from_the_score_stages_branch_rows():
     assert [c["total"] for c in v["components"]] == [False, False, False, False, True]
 
 
-def test_value_by_tier_and_rm_books_and_unassigned_by_hand():
+def test_value_by_tier_rm_books_and_the_assign_page_by_hand():
+    from pipeline.report.context_actions import unassigned_page
+    from pipeline.report.reasons import ReasonWords
+
     scores = pd.DataFrame(
         {
             "customer_id": ["a", "b", "c"],
@@ -548,6 +568,7 @@ def test_value_by_tier_and_rm_books_and_unassigned_by_hand():
             "high_value": [True, False, True],
         }
     )
-    summary = sc.unassigned_summary(unassigned, limit=2)
-    assert (summary["customers"], summary["high_value"]) == (3.0, 2.0)
-    assert [r["customer_id"] for r in summary["rows"]] == ["y", "x"]
+    page = unassigned_page(unassigned, ReasonWords("en", "CNY", ("wealth",)))
+    assert (page["customers"], page["high_value"], page["value_at_risk"]) == (3.0, 2.0, 0.5)
+    # high-value customers first (in the score stage's order), then the others
+    assert [r["customer_id"] for r in page["rows"]] == ["x", "z", "y"]

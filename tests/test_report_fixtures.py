@@ -153,7 +153,9 @@ def make_scores(features: pd.DataFrame, seed: int, churn_model: bool = True) -> 
             "churn_probability": prob,
             "churn_band": band.where(band.notna(), None) if churn_model else None,
             "value_risk_quadrant": quadrant,
-            "top_reasons": np.where(high_risk, "recency_days high (120 vs median 14)", ""),
+            "reason_codes": np.where(
+                high_risk, "recency_days:120:14;aum_change_pct_3m:-0.6:0.01", ""
+            ),
         }
     )
 
@@ -172,14 +174,32 @@ def make_watchlist(scores: pd.DataFrame, branch: str, as_of) -> pd.DataFrame:
 
 
 def rm_lists(scores: pd.DataFrame, features: pd.DataFrame, s: FeatureSettings, as_of):
-    """The score stage's RM books and unassigned lists of the fixture's scores."""
+    """The score stage's RM books, call lists and unassigned lists of the fixture's scores."""
     scored = scores.merge(features[["customer_id", "days_since_rm_contact"]], on="customer_id")
     # no contact-effect model in the fixture: the lists by value at risk
     scored = scored.assign(contact_effect=np.nan, value_saved=np.nan, do_not_call=False)
     effects = ContactEffects(scores=None, ranking=RANKING_VALUE_AT_RISK, card={})
     calls = call_lists(scored, as_of, 5, effects)
     books = rm_books(scored, calls, s.tier_names, s.rm_contact_days, PERIOD)
-    return books, unassigned(scored, as_of, s.rm_tiers)
+    return books, calls, unassigned(scored, as_of, s.rm_tiers)
+
+
+ATTRITION = {"B01": (30, 1), "B02": (28, 2), "B03": (35, 0)}  # (labelled, churners)
+
+
+def make_history(kpis_by_period: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """branch_history's rows for the given periods' KPIs, with made-up attrition."""
+    parts = []
+    for kpis in kpis_by_period.values():
+        part = kpis.copy()
+        labelled = part["branch_id"].map(lambda b: ATTRITION.get(b, (93, 3))[0])
+        churners = part["branch_id"].map(lambda b: ATTRITION.get(b, (93, 3))[1])
+        part["attrition_customers"] = labelled.astype("Int64")
+        part["attrition_churners"] = churners.astype("Int64")
+        part["attrition_rate"] = churners / labelled
+        part["source"] = "stored"
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
 
 
 def make_responses(
@@ -239,12 +259,15 @@ def make_survey_summary(cfg: dict, scores: pd.DataFrame, period: str) -> dict:
         linked_groups=["churn_band"],
         **common,
     )
+    from pipeline.survey.core import SurveySettings, nps_history
+
+    trend = nps_history(responses, customer_def, period, SurveySettings.from_config(cfg))
     staff_resp = make_responses(staff_def, 2, {"B01": 14, "B02": 12, "B03": 11}, staff=True)
     staff = analyse_survey(staff_resp, staff_def, group_by=["branch_id"], **common)
     return {
         "period": period,
         "surveys": {
-            "customer": {"status": "ok", **customer.summary},
+            "customer": {"status": "ok", **customer.summary, "nps_history": trend},
             "staff": {"status": "ok", **staff.summary},
         },
     }
@@ -318,14 +341,14 @@ MANIFEST = {
             "rows_read": 125,
             "accepted": 120,
             "rejected": 3,
-            "rejected_by_reason": {"bad_date": 2, "unknown_branch": 1},
+            "rejected_by_reason": {"unparseable_date": 2, "missing_value": 1},
             "duplicates_dropped": 2,
         },
         "transactions": {
             "rows_read": 5000,
             "accepted": 4990,
             "rejected": 10,
-            "rejected_by_reason": {"amount_not_positive": 10},
+            "rejected_by_reason": {"amount_not_positive": 4, "unknown_customer": 6},
             "duplicates_dropped": 0,
         },
     }
@@ -362,11 +385,18 @@ def write_bank(
     prev_features = make_features(cfg, prev, 12)
     as_of = as_of_date(PERIOD)
     write_parquet(features, catalog.customer_features(PERIOD))
-    write_parquet(compute_branch_kpis(features, s, PERIOD, as_of), catalog.branch_kpis(PERIOD))
+    kpis = compute_branch_kpis(features, s, PERIOD, as_of)
+    write_parquet(kpis, catalog.branch_kpis(PERIOD))
+    history = {PERIOD: kpis}
     if previous:
+        prev_kpis = compute_branch_kpis(prev_features, s, prev, as_of_date(prev))
+        write_parquet(prev_kpis, catalog.branch_kpis(prev))
         write_parquet(
-            compute_branch_kpis(prev_features, s, prev, as_of_date(prev)), catalog.branch_kpis(prev)
+            branch_scores(make_scores(prev_features, 14, churn_model), prev),
+            catalog.branch_scores(prev),
         )
+        history = {prev: prev_kpis, **history}
+    write_parquet(make_history(history), catalog.branch_history(PERIOD))
     write_parquet(compute_lorenz(features, s, PERIOD, as_of), catalog.lorenz(PERIOD))
     write_parquet(
         compute_tier_migration(prev_features, features, s.tier_names, PERIOD),
@@ -375,8 +405,10 @@ def write_bank(
     scores = make_scores(features, 13, churn_model)
     write_parquet(scores, catalog.customer_scores(PERIOD))
     write_parquet(branch_scores(scores, PERIOD), catalog.branch_scores(PERIOD))
-    books, unassigned_lists = rm_lists(scores, features, s, as_of)
+    books, calls, unassigned_lists = rm_lists(scores, features, s, as_of)
     write_parquet(books, catalog.rm_books(PERIOD))
+    for (branch, rm), frame in calls.items():
+        write_csv(frame, catalog.call_list(PERIOD, branch, rm))
     for b in BRANCHES:
         write_csv(make_watchlist(scores, b, as_of), catalog.watchlist(PERIOD, b))
         write_csv(unassigned_lists[b], catalog.unassigned_list(PERIOD, b))

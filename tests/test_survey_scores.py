@@ -209,3 +209,32 @@ def test_window_keeps_only_responses_up_to_the_as_of_date():
     assert window_start(as_of, 12) == date(2025, 11, 1)
     kept = responses_in_window(frame, as_of, 12)
     assert kept["response_id"].tolist() == ["r1", "r2"]
+
+
+def test_nps_history_is_each_months_trailing_window_by_branch() -> None:
+    """Window of 2 months, groups of at least 2: August's NPS covers Jul-Aug, September's
+    Aug-Sep; B2 answered once in each window, so it is never shown."""
+    from pipeline.config import CONFIG_DIR
+    from pipeline.survey.core import SurveySettings, nps_history
+    from pipeline.survey.definition import load_definition
+
+    definition = load_definition(CONFIG_DIR / "surveys" / "customer_satisfaction.yml")
+    responses = pd.DataFrame(
+        {
+            "response_id": ["r1", "r2", "r3", "r4", "r5"],
+            "branch_id": ["B1", "B1", "B1", "B2", "B1"],
+            "response_date": pd.to_datetime(
+                ["2026-07-10", "2026-08-02", "2026-09-20", "2026-09-21", "2026-10-01"]
+            ).date,
+            "nps": [10.0, 3.0, 9.0, 10.0, 8.0],
+        }
+    )
+    s = SurveySettings("c", "s", min_group_size=2, alpha_threshold=0.7, window_months=2,
+                       history_months=3)
+    got = nps_history(responses, definition, "2026-09", s)
+    assert got["months"] == ["2026-07", "2026-08", "2026-09"]
+    # July: r1 alone (n=1) -> suppressed; August: r1 promoter, r2 detractor -> 0;
+    # September: r2 detractor, r3 promoter (B1), r4 promoter (B2) -> network 100/3
+    assert got["by_branch"] == {"B1": [None, 0.0, 0.0], "B2": [None, None, None]}
+    assert got["network"][:2] == [None, 0.0]
+    assert got["network"][2] == pytest.approx(100 / 3)

@@ -7,20 +7,40 @@ from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from typing import Any
 
+import pandas as pd
+
 from pipeline import io
 from pipeline.catalog import Catalog
 from pipeline.engine import connect_engine
 from pipeline.features.core import PeriodFeatures, customer_features, period_outputs
+from pipeline.features.history import HistorySettings, branch_history, history_periods
 from pipeline.features.settings import FeatureSettings
-from pipeline.periods import as_of_date
+from pipeline.periods import as_of_date, previous_period
 from pipeline.sheets import write_xlsx
 
 WORKERS = 2  # steps run side by side (pipeline.steps): the machine's two cores
 
 
+def stored_history(
+    catalog: Catalog, period: str, months: int
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame | None]:
+    """The branch_kpis of the earlier months in the history that were run, and the
+    previous period's history (None when it was not run)."""
+    stored = {}
+    for month in history_periods(period, months)[:-1]:
+        path = catalog.branch_kpis(month)
+        if path.is_file():
+            stored[month] = io.read_parquet(path)
+    previous = catalog.branch_history(previous_period(period))
+    return stored, io.read_parquet(previous) if previous.is_file() else None
+
+
 def run_features(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
-    """Compute and write the period's features, migration, KPIs and Lorenz points."""
+    """Compute and write the period's features, migration, KPIs, Lorenz points and the
+    KPI history up to the period."""
     settings = FeatureSettings.from_config(cfg)
+    history = HistorySettings.from_config(cfg)
+    stored, previous = stored_history(catalog, period, history.months)
     engine = connect_engine(cfg, catalog.interim_dir)  # engine: duckdb | spark
     # The mart is written on a thread while the rest is computed from it; in this
     # context (copied), so its rename waits with the stage's other outputs.
@@ -30,6 +50,9 @@ def run_features(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
             path = catalog.customer_features(period)
             written = writer.submit(copy_context().run, io.write_parquet, features, path)
             out = period_outputs(engine, features, period, settings, WORKERS)
+            trend = branch_history(
+                engine, period, out.branch_kpis, stored, previous, settings, history
+            )
         finally:
             engine.close()
         written.result()
@@ -41,10 +64,11 @@ def run_features(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
     write_xlsx(
         out.tier_migration, catalog.workbook(period, "tier_migration"), "Tier migration", as_of
     )
-    return summary(out, period)
+    io.write_parquet(trend, catalog.branch_history(period))
+    return summary(out, period, trend)
 
 
-def summary(out: PeriodFeatures, period: str) -> str:
+def summary(out: PeriodFeatures, period: str, trend: pd.DataFrame | None = None) -> str:
     """The lines `crm features` prints."""
     network = out.branch_kpis[out.branch_kpis["scope"] == "network"].iloc[0]
     tiers = ", ".join(
@@ -60,5 +84,12 @@ def summary(out: PeriodFeatures, period: str) -> str:
         f"  AUM {network['aum']:,.0f}; tiers: {tiers}; Gini {network['gini_aum']:.3f}; "
         f"dormant {network['dormant_share']:.1%}",
     ]
+    if trend is not None:
+        months = trend["period"].nunique()
+        computed = trend.loc[trend["source"] == "computed", "period"].nunique()
+        lines.append(
+            f"  history: {months} months up to {period} ({months - computed} from runs, "
+            f"{computed} computed from the canonical tables)"
+        )
     lines += [f"  note: {n}" for n in out.notes]
     return "\n".join(lines)

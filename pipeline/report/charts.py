@@ -22,6 +22,7 @@ import logging
 import pickle
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import matplotlib
 import numpy as np
@@ -43,6 +44,31 @@ PAD_PX = 6  # white space kept around the chart's outermost text, in pixels
 MAX_MARGIN = 0.6  # at most this share of a chart's width or height goes to its margins
 PNG_COMPRESS_LEVEL = 1  # WeasyPrint recompresses the pixels anyway; level 1 is fastest
 
+
+HOT_PX = 8  # a line or scatter point's hover square, in pixels
+
+
+@dataclass(frozen=True)
+class Area:
+    """A region of a chart to hover over for a value: a box in percent of the picture
+    (left, top, width, height, from its top-left corner) and the text to show."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+    text: str
+
+
+class Chart(str):
+    """A chart's PNG data URI, carrying the regions that show a value on hover and the
+    box of its legend (pixels, x0 y0 x1 y1 from the top-left; None without a legend)."""
+
+    areas: tuple[Area, ...] = ()
+    legend: tuple[float, float, float, float] | None = None
+
+
+Hover = Callable[[object], list[tuple[tuple[float, float, float, float], str]]]
 
 MEMO_SIZE = 64  # charts remembered per process (a chart's URI is ~20 kB)
 _MEMO: OrderedDict[bytes, str] = OrderedDict()
@@ -170,8 +196,10 @@ def _within(low: float, high: float, size: float) -> tuple[float, float]:
     return low * scale, high * scale
 
 
-def _encode(fig: Figure, ax: Axes) -> str:
-    """Lay out, draw and return the chart as an RGB PNG data URI (no metadata)."""
+def _encode(fig: Figure, ax: Axes, hover: Hover | None = None) -> Chart:
+    """Lay out, draw and return the chart as an RGB PNG data URI (no metadata), with
+    the hover regions `hover(renderer)` gives as display boxes (x0, y0, x1, y1 from the
+    bottom-left, pixels) and texts."""
     _fit(fig, ax)
     canvas = fig.canvas
     canvas.draw()
@@ -179,7 +207,41 @@ def _encode(fig: Figure, ax: Axes) -> str:
     image = Image.fromarray(np.ascontiguousarray(rgba[..., :3]))
     buf = io.BytesIO()
     image.save(buf, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    chart = Chart("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii"))
+    width, height = fig.bbox.width, fig.bbox.height
+    renderer = canvas.get_renderer()
+    chart.areas = tuple(
+        Area(
+            round(100 * x0 / width, 2),
+            round(100 * (height - y1) / height, 2),
+            round(100 * (x1 - x0) / width, 2),
+            round(100 * (y1 - y0) / height, 2),
+            text,
+        )
+        for (x0, y0, x1, y1), text in (hover(renderer) if hover else [])
+    )
+    legend = ax.get_legend()
+    if legend is not None:
+        box = legend.get_window_extent(renderer)
+        chart.legend = (box.x0, height - box.y1, box.x1, height - box.y0)
+    return chart
+
+
+def _box(artist, renderer) -> tuple[float, float, float, float]:
+    b = artist.get_window_extent(renderer)
+    return b.x0, b.y0, b.x1, b.y1
+
+
+def _points(ax: Axes, xs: Sequence[float], ys: Sequence[float]) -> list[tuple[float, ...]]:
+    """Hover squares of HOT_PX around data points, in display pixels."""
+    out = []
+    for x, y in ax.transData.transform(np.column_stack([xs, ys])):
+        out.append((x - HOT_PX / 2, y - HOT_PX / 2, x + HOT_PX / 2, y + HOT_PX / 2))
+    return out
+
+
+def _count(v: float) -> str:
+    return f"{v:,.0f}"
 
 
 def _category_ticks(ax: Axes, x: np.ndarray, categories: Sequence[str]) -> None:
@@ -195,8 +257,8 @@ def _category_ticks(ax: Axes, x: np.ndarray, categories: Sequence[str]) -> None:
         ax.set_xlim(x[0] - 0.7, x[-1] + 0.7)
 
 
-def _label(ax: Axes, title: str, xlabel: str, ylabel: str) -> None:
-    ax.set_title(title, loc="left")
+def _label(ax: Axes, title: str, xlabel: str, ylabel: str, pad: float | None = None) -> None:
+    ax.set_title(title, loc="left", pad=pad)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
 
@@ -215,6 +277,7 @@ def grouped_bars(
     fig, ax = _axes()
     x = np.arange(len(categories))
     width = 0.8 / max(len(series), 1)
+    drawn = []
     for i, (name, values) in enumerate(series.items()):
         vals = np.asarray(values, dtype=float) * (100 if percent else 1)
         bars = ax.bar(
@@ -227,15 +290,38 @@ def grouped_bars(
         if len(categories) * len(series) <= 16:
             shown = [_number(v, 1 if percent else 0) for v in vals]
             ax.bar_label(bars, labels=shown, fontsize=7, padding=1)
+        drawn += [(bar, name, v) for bar, v in zip(bars, vals, strict=True)]
     _category_ticks(ax, x, categories)
     if percent:
         ax.yaxis.set_major_formatter(_percent_ticks())
     ax.grid(axis="x", visible=False)
+    pad = None
     if len(series) > 1:
-        # where every corner holds a bar, a white box keeps the legend legible over it
-        ax.legend(fontsize=8, frameon=True, framealpha=0.85, edgecolor="none", fancybox=False)
-    _label(ax, title, xlabel, ylabel)
-    return _encode(fig, ax)
+        # above the plot, right-aligned, with the title above it: never over a bar
+        legend = ax.legend(
+            fontsize=8,
+            frameon=False,
+            loc="lower right",
+            bbox_to_anchor=(1.0, 1.0),
+            ncol=len(series),
+            borderaxespad=0.2,
+        )
+        height = legend.get_window_extent(fig.canvas.get_renderer()).height
+        pad = height * 72 / DPI + 4
+    _label(ax, title, xlabel, ylabel, pad)
+    names = [str(c) for c in categories] * len(series)
+
+    def hover(renderer):
+        shown = (lambda v: f"{v:.1f}%") if percent else _count
+        return [
+            (
+                _box(bar, renderer),
+                f"{cat} · {name}: {shown(v)}" if len(series) > 1 else f"{cat}: {shown(v)}",
+            )
+            for (bar, name, v), cat in zip(drawn, names, strict=True)
+        ]
+
+    return _encode(fig, ax, hover)
 
 
 @memoised
@@ -251,7 +337,14 @@ def horizontal_bars(
     ax.grid(axis="y", visible=False)
     ax.margins(x=0.12)
     _label(ax, title, xlabel, ylabel)
-    return _encode(fig, ax)
+
+    def hover(renderer):
+        return [
+            (_box(bar, renderer), f"{c}: {_count(v)}")
+            for bar, c, v in zip(bars, categories, values, strict=True)
+        ]
+
+    return _encode(fig, ax, hover)
 
 
 @memoised
@@ -274,7 +367,7 @@ def histogram(
         lo = max(positive.min(), 1.0) if positive.size else 1.0
         hi = max(positive.max(), lo * 10) if positive.size else 10.0
         edges = np.geomspace(lo, hi, bins + 1)
-        ax.hist(
+        counts, edges, patches = ax.hist(
             np.clip(positive, lo, hi),
             bins=edges,
             color=PALETTE[0],
@@ -284,12 +377,24 @@ def histogram(
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(_number_ticks())
         ax.xaxis.set_minor_formatter(NullFormatter())
+        shown = _count
     else:
-        ax.hist(data, bins=bins, color=PALETTE[0], edgecolor="white", linewidth=0.4)
+        counts, edges, patches = ax.hist(
+            data, bins=bins, color=PALETTE[0], edgecolor="white", linewidth=0.4
+        )
+        shown = (lambda v: f"{v:,.2f}") if edges[-1] - edges[0] <= 10 else _count
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_formatter(_number_ticks())
     _label(ax, title, xlabel, ylabel)
-    return _encode(fig, ax)
+
+    def hover(renderer):
+        return [
+            (_box(p, renderer), f"{shown(a)} – {shown(b)}: {_count(n)}")
+            for p, a, b, n in zip(patches, edges[:-1], edges[1:], counts, strict=True)
+            if n > 0
+        ]
+
+    return _encode(fig, ax, hover)
 
 
 @memoised
@@ -318,9 +423,21 @@ def lorenz(
     ax.set_ylim(0, 100)
     ax.xaxis.set_major_formatter(_percent_ticks())
     ax.yaxis.set_major_formatter(_percent_ticks())
+    # above the line of equality, where a Lorenz curve never is
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     _label(ax, title, xlabel, ylabel)
-    return _encode(fig, ax)
+
+    def hover(renderer):
+        out = []
+        for name, (xs, ys) in curves.items():
+            px, py = np.asarray(xs) * 100, np.asarray(ys) * 100
+            out += [
+                (box, f"{name}: {x:.0f}% → {y:.1f}%")
+                for box, x, y in zip(_points(ax, px, py), px, py, strict=True)
+            ]
+        return out
+
+    return _encode(fig, ax, hover)
 
 
 @memoised
@@ -348,7 +465,14 @@ def ipa_scatter(
         ax.set_xlim(imp.min() - pad_x, imp.max() + pad_x)
         ax.set_ylim(perf.min() - pad_y, perf.max() + pad_y)
     _label(ax, title, xlabel, ylabel)
-    return _encode(fig, ax)
+
+    def hover(renderer):
+        return [
+            (box, f"{n}: {xlabel} {x:.2f}, {ylabel} {y:.2f}")
+            for box, n, x, y in zip(_points(ax, imp, perf), names, imp, perf, strict=True)
+        ]
+
+    return _encode(fig, ax, hover)
 
 
 @memoised
@@ -372,8 +496,17 @@ def intervals(
     ax.errorbar(x, vals, yerr=err, fmt="o", color=PALETTE[0], ecolor="#7f7f7f", capsize=3)
     if reference is not None:
         ax.axhline(reference, color=HIGHLIGHT, linestyle="--", linewidth=0.9, label=reference_label)
-        ax.legend(frameon=False, fontsize=8)
+        ax.legend(frameon=False, fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     _category_ticks(ax, x, categories)
     ax.grid(axis="x", visible=False)
     _label(ax, title, xlabel, ylabel)
-    return _encode(fig, ax)
+
+    def hover(renderer):
+        return [
+            (box, f"{c}: {v:.1f} ({lo:.1f} – {hi:.1f})")
+            for box, c, v, lo, hi in zip(
+                _points(ax, x, vals), categories, vals, lows, highs, strict=True
+            )
+        ]
+
+    return _encode(fig, ax, hover)

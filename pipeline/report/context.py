@@ -1,59 +1,44 @@
-"""The templates' view of one branch, the network and the index: pure assembly of the
-section functions' rows. Nothing here reads a file or formats a number."""
+"""The templates' view of one branch: pure assembly of the section functions' rows, in
+the order a branch head reads them -- the story and targets, then what to do (assign an
+RM, the watchlist, each RM's page), then the analysis and the appendices. The network's
+and the index's views are in context_network.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
-
+from pipeline.report import context_actions as ac
 from pipeline.report import context_data as cd
 from pipeline.report import context_kpis as kp
 from pipeline.report import context_scores as sc
 from pipeline.report import context_survey as sv
+from pipeline.report import glance
 from pipeline.report.context_drift import drift_table
-from pipeline.report.core import BranchInputs, ReportInputs
-from pipeline.report.environment import NA, NO_PREVIOUS
+from pipeline.report.core import BranchInputs
+from pipeline.report.environment import NA
 from pipeline.report.i18n import labels, term
+from pipeline.report.reasons import ReasonWords
 
+# (anchor, label key, part): a part starts on a new page; sections within it flow on.
 BRANCH_SECTIONS = (
-    ("kpis", "sec_kpis"),
-    ("tiers", "sec_tiers"),
-    ("migration", "sec_migration"),
-    ("rfm", "sec_rfm"),
-    ("clv", "sec_clv"),
-    ("churn", "sec_churn"),
-    ("watchlist", "sec_watchlist"),
-    ("rm", "sec_rm"),
-    ("products", "sec_products"),
-    ("digital", "sec_digital"),
-    ("survey-customer", "sec_survey_customer"),
-    ("survey-staff", "sec_survey_staff"),
-    ("appendix-dq", "sec_appendix_dq"),
-    ("appendix-model", "sec_appendix_model"),
-)
-NETWORK_SECTIONS = (
-    ("kpis", "sec_network_kpis"),
-    ("league", "sec_league"),
-    ("tiers", "sec_tiers"),
-    ("survey-customer", "sec_survey_customer"),
-    ("survey-staff", "sec_survey_staff"),
-    ("appendix-dq", "sec_appendix_dq"),
-    ("appendix-model", "sec_appendix_model"),
-)
-# League-table columns: KPI column (or a derived one), label key, kind, higher is better.
-LEAGUE: tuple[kp.Kpi, ...] = (
-    kp.Kpi("kpi_customers", "customers", "count", True),
-    kp.Kpi("kpi_aum", "aum", "money", True),
-    kp.Kpi("kpi_dormant_share", "dormant_share", "share", False),
-    kp.Kpi("kpi_top10", "top10_aum_share", "share", None),
-    kp.Kpi("kpi_products_per_customer", "products_per_customer", "ratio", True),
-    kp.Kpi("kpi_digital_adoption", "digital_adoption", "share", True),
-    kp.Kpi("kpi_rm_coverage", "rm_coverage", "share", True),
-    kp.Kpi("kpi_high_risk_share", "high_risk_share", "share", False),
-    kp.Kpi("kpi_value_at_risk_share", "value_at_risk_share", "share", False),
-    kp.Kpi("kpi_nps", "nps", "points", True),
+    ("glance", "sec_glance", "glance"),
+    ("assign", "sec_assign", "actions"),
+    ("watchlist", "sec_watchlist", "actions"),
+    ("rm-pages", "sec_rm_pages", "actions"),
+    ("kpis", "sec_kpis", "analysis"),
+    ("tiers", "sec_tiers", "analysis"),
+    ("migration", "sec_migration", "analysis"),
+    ("rfm", "sec_rfm", "analysis"),
+    ("clv", "sec_clv", "analysis"),
+    ("churn", "sec_churn", "analysis"),
+    ("rm", "sec_rm", "analysis"),
+    ("products", "sec_products", "analysis"),
+    ("digital", "sec_digital", "analysis"),
+    ("survey-customer", "sec_survey_customer", "survey"),
+    ("survey-staff", "sec_survey_staff", "survey"),
+    ("appendix-dq", "sec_appendix_dq", "appendix"),
+    ("appendix-model", "sec_appendix_trust", "appendix"),
 )
 
 
@@ -70,6 +55,16 @@ class ReportSettings:
     min_group_size: int
     dimension_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     formats: tuple[str, ...] = ("html", "pdf")
+    targets: dict[str, tuple[float, float]] = field(default_factory=dict)
+    frequency_unit: str = "day"
+    rm_monthly_calls: int = 40
+    churn_horizon_months: int = 3
+    dormant_days: int = 180
+
+    @property
+    def words(self) -> ReasonWords:
+        """How reasons are worded in this report."""
+        return ReasonWords(self.locale, self.currency, self.tiers, self.frequency_unit)
 
 
 def settings_from_config(
@@ -90,10 +85,28 @@ def settings_from_config(
         min_group_size=int(cfg["survey"]["min_group_size"]),
         dimension_labels=dimension_labels,
         formats=tuple(cfg["report"]["formats"]),
+        targets={
+            kpi: (float(t["green"]), float(t["amber"]))
+            for kpi, t in cfg["report"]["targets"].items()
+        },
+        frequency_unit=str(cfg["features"]["frequency_unit"]),
+        rm_monthly_calls=int(cfg["value_risk"]["rm_monthly_calls"]),
+        churn_horizon_months=int(cfg["churn"]["horizon_months"]),
+        dormant_days=int(cfg["features"]["dormant_days"]),
     )
 
 
-def _meta(
+def sections(spec: tuple[tuple[str, str, str], ...]) -> list[dict[str, Any]]:
+    """The contents: each section with its part, and whether it opens its part (a new
+    page in print)."""
+    out, seen = [], set()
+    for anchor, key, part in spec:
+        out.append({"id": anchor, "title": key, "part": part, "opens": part not in seen})
+        seen.add(part)
+    return out
+
+
+def meta(
     kind: str,
     period: str,
     as_of: Any,
@@ -114,6 +127,7 @@ def _meta(
         "as_of": as_of,
         "previous_period": previous_period,
         "has_previous": has_previous,
+        "locale": s.locale,
     }
 
 
@@ -149,21 +163,77 @@ def survey_section(
     }
 
 
+def manifest_rows(manifest: dict[str, Any], locale: str) -> list[dict[str, Any]]:
+    """The data-quality table: rejected rows by reason, the reasons in words."""
+    rows = sc.manifest_rows(manifest)
+    for row in rows:
+        for reason in row["reasons"]:
+            reason["label"] = sc.data_quality_label(locale, reason["reason"])
+    return rows
+
+
 def appendix(
-    manifest: dict[str, Any], model_card: dict[str, Any], generation: str = ""
+    manifest: dict[str, Any], model_card: dict[str, Any], locale: str, generation: str = ""
 ) -> dict[str, Any]:
     """Data quality (ingest manifest, its warnings, the generation of the outputs shown)
-    and model validation (model card) for the appendix."""
+    and what the models' checks say (model card)."""
     return {
         "generation": generation,
         "data_warnings": sc.data_warnings(manifest),
-        "manifest": sc.manifest_rows(manifest),
-        "metrics": sc.metric_table(model_card),
-        "warnings": sc.model_warnings(model_card),
-        "churn": sc.churn_model_note(model_card),
-        "clv": sc.clv_validation(model_card),
-        "value": sc.value_validation(model_card),
+        "manifest": manifest_rows(manifest, locale),
+        "checks": sc.model_checks(model_card),
         "drift": drift_table(model_card),
+    }
+
+
+def glance_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
+    """The first page: tiles with targets and trends, and the story."""
+    customer = sv.find_surveys(b.survey).get("customer") or {}
+    tiles = glance.tiles(
+        b.history,
+        b.score_history,
+        customer.get("nps_history"),
+        b.branch_id,
+        b.months,
+        s.targets,
+        s.locale,
+        s.currency,
+    )
+    by_key = {t["key"]: t for t in tiles}
+    with_rm = b.watchlist[b.watchlist["rm_id"].notna()]
+    first_reason = ""
+    if len(with_rm):
+        phrases = s.words.phrases(ac._text(with_rm.iloc[0].get("reason_codes")))
+        first_reason = phrases[0] if phrases else ""
+
+    def pair(key: str) -> tuple[float | None, float | None]:
+        tile = by_key[key]
+        now, prev = tile["value"], tile["previous"]
+        return (now if isinstance(now, float) else None, prev if isinstance(prev, float) else None)
+
+    facts = glance.StoryFacts(
+        month=b.period,
+        previous_month=b.previous_period if b.previous_kpi is not None else None,
+        customers=pair("customers"),
+        aum=pair("aum"),
+        value_at_risk=pair("value_at_risk"),
+        value_at_risk_share=glance._value(b.branch_score.get("value_at_risk_share")),
+        high_value_at_risk=glance._value(b.branch_score.get("high_value_at_risk")),
+        horizon_months=s.churn_horizon_months,
+        tiles=tiles,
+        unassigned=ac.high_value_first(b.unassigned),
+        watchlist=b.watchlist,
+        rm_books=b.rm_books,
+        first_reason=first_reason,
+    )
+    return {
+        "tiles": tiles,
+        "story": glance.story(facts, s.locale, s.currency),
+        "months": len(b.months),
+        "first_month": b.months[0] if b.months else b.period,
+        "horizon_months": s.churn_horizon_months,
+        "contact_days": s.rm_contact_days,
+        "dormant_days": s.dormant_days,
     }
 
 
@@ -173,7 +243,6 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
     churn_available = sc.churn_model_available(b.scores)
     customer_survey = survey_section(surveys.get("customer"), "customer", b.branch_id, s)
     cov = cd.coverage(b.manifest, b.network_kpi, surveys.get("customer"))
-    nps = customer_survey["nps"]["nps"] if customer_survey["available"] else NA
     headline = cd.masked(kp.headline_kpis(b.kpi, b.network_kpi, b.previous_kpi), cov)
     tiers = kp.tier_table(b.kpi, s.tiers)
     rm_rows = kp.rm_coverage_table(
@@ -184,9 +253,11 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
             {**r, "contacted": cd.NO_RM_CONTACTS, "network_contacted": cd.NO_RM_CONTACTS}
             for r in rm_rows
         ]
-    xs, ys = sc.lorenz_curve(b.lorenz)
+    xs, _ = sc.lorenz_curve(b.lorenz)
+    words = s.words
+    rm_ids = sorted(b.call_lists)
     return {
-        "meta": _meta(
+        "meta": meta(
             "branch",
             b.period,
             b.as_of,
@@ -195,16 +266,19 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
             s,
             b.branch_id,
         ),
-        "sections": [{"id": i, "title": k} for i, k in BRANCH_SECTIONS],
+        "sections": sections(BRANCH_SECTIONS),
         "data": {
             **cov.as_dict(),
             "tier_concentration": cd.tier_concentration(tiers) if cov.balances else None,
         },
-        "cards": {
-            "customers": headline[0],
-            "aum": headline[1],
-            "high_risk_share": kp.kpi_value(b.branch_score, "high_risk_share"),
-            "nps": nps,
+        "glance": glance_context(b, s),
+        "downloads": ac.download_names(b.branch_id, rm_ids),
+        "actions": {
+            "unassigned": ac.unassigned_page(b.unassigned, words),
+            "watchlist": ac.action_rows(b.watchlist, words),
+            "rms": ac.rm_pages(b.rm_books, b.call_lists, s.tiers, s.rm_monthly_calls, words),
+            "capacity": float(s.rm_monthly_calls),
+            "contact_days": s.rm_contact_days,
         },
         "kpis": cd.left_out(headline)[0],
         "kpis_left_out": cd.left_out(headline)[1],
@@ -215,7 +289,6 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
             for r in kp.rfm_table(b.features, s.segments)
         ],
         "clv": {
-            "summary": sc.clv_summary(b.scores),
             "value": sc.value_figures(b.branch_score, b.network_score),
             "by_tier": sc.value_by_tier(b.scores, s.tiers),
             "deciles": sc.clv_decile_table(b.scores),
@@ -229,9 +302,11 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
             "p_alive": sc.p_alive_coverage(b.scores),
             "bands": sc.churn_band_table(b.scores) if churn_available else [],
             "quadrants": sc.quadrant_table(b.scores),
-            "drivers": sc.driver_rows(b.model_card),
+            "drivers": sc.driver_rows(b.model_card, s.locale),
+            "high_risk_share": kp.kpi_value(b.branch_score, "high_risk_share"),
+            "scored": kp.kpi_value(b.branch_score, "scored_customers"),
+            "active": kp.kpi_value(b.branch_score, "active_customers"),
         },
-        "watchlist": sc.watchlist_rows(b.watchlist),
         "rm": {
             "rows": rm_rows,
             "rms": kp.kpi_value(b.kpi, "rm_count"),
@@ -239,7 +314,6 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
             "network_customers_per_rm": kp.kpi_value(b.network_kpi, "customers_per_rm"),
             "contact_days": s.rm_contact_days,
             "books": sc.rm_book_rows(b.rm_books),
-            "unassigned": sc.unassigned_summary(b.unassigned),
         },
         "products": {
             "per_customer": kp.kpi_value(b.kpi, "products_per_customer"),
@@ -252,156 +326,9 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
             "network_adoption": kp.kpi_value(b.network_kpi, "digital_adoption"),
             "rows": kp.digital_table(b.kpi, b.network_kpi, s.tiers),
             "mean_digital_share": kp.mean_digital_share(b.features),
+            "transacting": kp.transacting_customers(b.features),
         },
         "surveys": [customer_survey, survey_section(surveys.get("staff"), "staff", b.branch_id, s)],
-        "appendix": appendix(b.manifest, b.model_card, b.generation),
-    }
-
-
-def league_table(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
-    """Branches side by side on the league KPIs with a rank per KPI (1 = best) and the
-    network value; KPIs without a better direction are shown but not ranked."""
-    branches = inputs.kpis[inputs.kpis["scope"] == "branch"].copy()
-    branches["branch_id"] = branches["branch_id"].astype(str)
-    risk = inputs.branch_scores[inputs.branch_scores["scope"] == "branch"]
-    risk = risk.set_index(risk["branch_id"].astype(str))
-    branches["high_risk_share"] = branches["branch_id"].map(risk["high_risk_share"])
-    branches["value_at_risk_share"] = branches["branch_id"].map(risk["value_at_risk_share"])
-    customer = sv.find_surveys(inputs.survey).get("customer") or {}
-    nps = {b: sv.nps_figures(customer, b)["nps"] for b in branches["branch_id"]}
-    branches["nps"] = branches["branch_id"].map(
-        lambda b: nps[b] if isinstance(nps[b], float) else None
-    )
-    branches = branches.sort_values("branch_id").reset_index(drop=True)
-    ranks = {}
-    for k in LEAGUE:
-        if k.higher_is_better is not None and k.column in branches:
-            values = pd.to_numeric(branches[k.column], errors="coerce")
-            ranks[k.column] = values.rank(ascending=not k.higher_is_better, method="min")
-    network = inputs.kpis[inputs.kpis["scope"] == "network"].iloc[0].copy()
-    network_risk = inputs.branch_scores[inputs.branch_scores["scope"] == "network"]
-    network["high_risk_share"] = network_risk["high_risk_share"].iloc[0]
-    network["value_at_risk_share"] = network_risk["value_at_risk_share"].iloc[0]
-    nps = sv.nps_figures(customer, None)["nps"] if customer else None
-    network["nps"] = nps if isinstance(nps, float) else None
-    cov = cd.coverage(inputs.manifest, network, customer)
-    # NPS parts are left out without an NPS item; what the exports cannot give says why
-    shown = [k for k in LEAGUE if not (k.label in cd.NPS_KPIS and not cov.nps)]
-
-    def value(row: pd.Series, k: kp.Kpi) -> Any:
-        reason = cov.reason(k.label)
-        return reason if reason is not None else kp.kpi_value(row, k.column)
-
-    rows = []
-    for i, row in branches.iterrows():
-        cells = []
-        for k in shown:
-            rank = ranks.get(k.column) if cov.reason(k.label) is None else None
-            r = rank.iloc[i] if rank is not None else None
-            cells.append(
-                {
-                    "value": value(row, k),
-                    "kind": k.kind,
-                    "rank": NA if r is None or pd.isna(r) else float(r),
-                }
-            )
-        rows.append({"branch_id": row["branch_id"], "cells": cells})
-    return {
-        "columns": [
-            {
-                "label": k.label,
-                "kind": k.kind,
-                "ranked": k.higher_is_better is not None and cov.reason(k.label) is None,
-            }
-            for k in shown
-        ],
-        "rows": rows,
-        "network": [{"value": value(network, k), "kind": k.kind} for k in shown],
-        "branches": len(rows),
-    }
-
-
-def tier_mix_by_branch(inputs: ReportInputs, s: ReportSettings) -> list[dict[str, Any]]:
-    """Per branch: the share of customers and of AUM in each tier."""
-    rows = []
-    branches = inputs.kpis[inputs.kpis["scope"] == "branch"].sort_values("branch_id")
-    for _, row in branches.iterrows():
-        table = kp.tier_table(row, s.tiers)
-        rows.append(
-            {
-                "branch_id": str(row["branch_id"]),
-                "customer_shares": [r["customer_share"] for r in table],
-                "aum_shares": [r["aum_share"] for r in table],
-            }
-        )
-    return rows
-
-
-def network_context(
-    inputs: ReportInputs, s: ReportSettings, files: dict[str | None, dict[str, str]]
-) -> dict[str, Any]:
-    """Everything network.html shows: aggregates per branch, no customer-level rows
-    (`files`: each branch's report file name per format, for the links)."""
-    network = inputs.kpis[inputs.kpis["scope"] == "network"].iloc[0]
-    prev = None
-    if inputs.previous_kpis is not None:
-        p = inputs.previous_kpis[inputs.previous_kpis["scope"] == "network"]
-        prev = p.iloc[0] if len(p) == 1 else None
-    surveys = sv.find_surveys(inputs.survey)
-    cov = cd.coverage(inputs.manifest, network, surveys.get("customer"))
-    tiers = kp.tier_table(network, s.tiers)
-    network_kpis = cd.masked(kp.headline_kpis(network, network, prev), cov)
-    return {
-        "meta": _meta(
-            "network", inputs.period, inputs.as_of, inputs.previous_period, prev is not None, s
-        ),
-        "sections": [{"id": i, "title": k} for i, k in NETWORK_SECTIONS],
-        "data": {
-            **cov.as_dict(),
-            "tier_concentration": cd.tier_concentration(tiers) if cov.balances else None,
-        },
-        "kpis": cd.left_out(network_kpis)[0],
-        "kpis_left_out": cd.left_out(network_kpis)[1],
-        "league": league_table(inputs, s),
-        "files": files,
-        "tiers": tiers,
-        "tier_mix": tier_mix_by_branch(inputs, s),
-        "tier_names": list(s.tiers),
-        "nps_by_branch": {
-            b: sv.nps_figures(surveys.get("customer") or {}, b) for b in inputs.branch_ids
-        },
-        "surveys": [
-            survey_section(surveys.get("customer"), "customer", None, s),
-            survey_section(surveys.get("staff"), "staff", None, s),
-        ],
-        "appendix": appendix(inputs.manifest, inputs.model_card, inputs.generation),
-    }
-
-
-def index_context(
-    period: str,
-    as_of: Any,
-    branch_ids: list[str],
-    files: dict[str | None, dict[str, str]],
-    s: ReportSettings,
-    generation: str = "",
-) -> dict[str, Any]:
-    """The period's index: a link to every report file written (`files`: per branch id,
-    None for the network, the file name of each format) and the generation shown."""
-    return {
-        "generation": generation,
-        "meta": {
-            "kind": "index",
-            "title": labels(s.locale)["index_title"],
-            "period": period,
-            "as_of": as_of,
-            "subject": "",
-            "branch_id": None,
-            "previous_period": "",
-            "has_previous": False,
-        },
-        "network": files[None],
-        "branches": [{"branch_id": b, "files": files[b]} for b in branch_ids],
-        "formats": list(s.formats),
-        "no_previous": NO_PREVIOUS,
+        "appendix": appendix(b.manifest, b.model_card, s.locale, b.generation),
+        "not_available": NA,
     }

@@ -271,6 +271,13 @@ def digital_table(kpi: pd.Series, network: pd.Series, tiers: Sequence[str]) -> l
     ]
 
 
+def transacting_customers(features: pd.DataFrame) -> dict[str, float]:
+    """How many active customers transacted in the window (the population of the mean
+    digital share and the RFM means), of how many."""
+    act = active(features)
+    return {"covered": float(act["digital_share"].notna().sum()), "customers": float(len(act))}
+
+
 def mean_digital_share(features: pd.DataFrame) -> Any:
     """Mean digital share of transactions among active customers who transacted."""
     values = active(features)["digital_share"].dropna()

@@ -14,15 +14,17 @@ import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.report.environment import NA
+from pipeline.report.i18n import term
+from pipeline.report.vocabulary import data_quality_reason, feature_label
 
 BAND_ORDER = ("low", "medium", "high")
 # Metric keys of the model card, in display order, with labels and formats.
 METRICS: tuple[tuple[str, str, int], ...] = (
-    ("roc_auc", "ROC-AUC", 3),
-    ("pr_auc", "PR-AUC", 3),
-    ("top_decile_lift", "Top-decile lift", 2),
-    ("ks", "KS", 3),
-    ("brier", "Brier", 4),
+    ("roc_auc", "metric_roc_auc", 3),
+    ("pr_auc", "metric_pr_auc", 3),
+    ("top_decile_lift", "metric_top_decile_lift", 2),
+    ("ks", "metric_ks", 3),
+    ("brier", "metric_brier", 4),
 )
 
 
@@ -36,20 +38,6 @@ def active_scores(scores: pd.DataFrame) -> pd.DataFrame:
     if "status" not in scores.columns:
         return scores
     return scores[scores["status"] == "active"].reset_index(drop=True)
-
-
-def clv_summary(scores: pd.DataFrame) -> dict[str, Any]:
-    """Total, mean and median CLV and mean P(alive) of the branch's scored customers."""
-    clv = scores["clv"].dropna()
-    p_alive = scores["p_alive"].dropna()
-    return {
-        "customers": float(len(scores)),
-        "total": float(clv.sum()),
-        "mean": float(clv.mean()) if len(clv) else NA,
-        "median": float(clv.median()) if len(clv) else NA,
-        "p_alive_mean": float(p_alive.mean()) if len(p_alive) else NA,
-        "expected_transactions": float(scores["expected_transactions"].fillna(0).sum()),
-    }
 
 
 def clv_decile_table(scores: pd.DataFrame) -> list[dict[str, Any]]:
@@ -113,12 +101,6 @@ def quadrant_table(scores: pd.DataFrame) -> list[dict[str, Any]]:
         }
         for q, g in grouped.sort_index().iterrows()
     ]
-
-
-def high_risk_share(scores: pd.DataFrame) -> Any:
-    """Share of scored customers in the high churn band (NA without a churn model)."""
-    scored = scores["churn_band"].dropna()
-    return float((scored == "high").mean()) if len(scored) else NA
 
 
 PROFIT_COMPONENTS = (
@@ -193,43 +175,76 @@ def p_alive_coverage(scores: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def watchlist_rows(watchlist: pd.DataFrame) -> list[dict[str, Any]]:
-    """The branch's watchlist in the score stage's rank (value at risk; else CLV)."""
-    reasons_col = next((c for c in ("top_reasons", "reasons") if c in watchlist.columns), None)
-    contact_col = next(
-        (c for c in ("last_contact_date", "last_contact") if c in watchlist.columns), None
-    )
-    keys = ["rank"] if "rank" in watchlist.columns else ["clv", "customer_id"]
-    ordered = watchlist.sort_values(keys, ascending=[True] if keys == ["rank"] else [False, True])
-    rows = []
-    for rec in ordered.to_dict("records"):
-        contact = rec.get(contact_col) if contact_col else None
-        rows.append(
-            {
-                "customer_id": str(rec["customer_id"]),
-                "rm_id": None if pd.isna(rec["rm_id"]) else str(rec["rm_id"]),
-                "tier": str(rec["tier"]),
-                "aum": _num(rec.get("aum")),
-                "monthly_profit": _num(rec.get("monthly_profit")),
-                "clv": float(rec["clv"]),
-                "churn_probability": _num(rec["churn_probability"]),
-                "value_at_risk": _num(rec.get("value_at_risk")),
-                "reasons": ""
-                if reasons_col is None or pd.isna(rec[reasons_col])
-                else str(rec[reasons_col]),
-                "last_contact": None if contact is None or pd.isna(contact) else str(contact)[:10],
-            }
-        )
-    return rows
-
-
-def driver_rows(model_card: dict[str, Any], limit: int = 8) -> list[dict[str, Any]]:
-    """The churn model's top drivers (permutation importance, drop in ROC-AUC)."""
+def driver_rows(model_card: dict[str, Any], locale: str, limit: int = 8) -> list[dict[str, Any]]:
+    """The churn model's top drivers in words (permutation importance: how much the
+    model's ROC-AUC drops when the feature is shuffled)."""
     drivers = (model_card.get("churn") or {}).get("top_drivers") or []
     return [
-        {"driver": str(d["feature"]), "importance": _num(d.get("importance"))}
+        {
+            "driver": feature_label(locale, str(d["feature"]), lambda p: term(locale, p)),
+            "importance": _num(d.get("importance")),
+        }
         for d in drivers[:limit]
     ]
+
+
+def data_quality_label(locale: str, code: str) -> str:
+    """Why ingest rejected rows, in words."""
+    return data_quality_reason(locale, code)
+
+
+def _status(check: dict[str, Any]) -> str:
+    if check.get("status") != "ok":
+        return "absent"
+    return "beats" if check.get("model_beats_baseline") else "loses"
+
+
+def model_checks(model_card: dict[str, Any]) -> dict[str, Any]:
+    """What each model's check out of time says, as facts the report words in its
+    language: whether the churn model beats the best simple rule (and by how much),
+    whether the CLV and value models beat their naive baselines, why a check could not
+    run, and how many measures moved since the previous period."""
+    churn = model_card.get("churn") or {}
+    metrics = churn.get("metrics") or {}
+    model_auc = (metrics.get("gradient_boosting") or {}).get("roc_auc")
+    rule_auc = (metrics.get(BASELINE) or {}).get("roc_auc")
+    if churn.get("status") == "ok":
+        churn_status = "beats" if churn.get("model_beats_simple_rule") else "loses"
+    else:
+        churn_status = "absent"
+    clv = model_card.get("clv_validation") or {}
+    value = (model_card.get("value") or {}).get("validation") or {}
+    drift = model_card.get("drift") or {}
+    measures = drift.get("measures") or []
+    return {
+        "churn": {
+            "status": churn_status,
+            "model": _num(model_auc),
+            "baseline": _num(rule_auc),
+            "rule": (churn.get("simple_rule") or {}).get("rule"),
+            "why_absent": "too_few_churners" if churn.get("labelled") else "too_little_history",
+        },
+        "clv": {
+            "status": _status(clv),
+            "model_name": str((model_card.get("clv") or {}).get("model_name") or ""),
+            "model": _num((clv.get("model") or {}).get("mae")),
+            "baseline": _num((clv.get("naive_baseline") or {}).get("mae")),
+        },
+        "value": {
+            "status": _status(value),
+            "months": value.get("months"),
+            "model": _num((value.get("model") or {}).get("spearman")),
+            "baseline": _num((value.get("naive_baseline") or {}).get("spearman")),
+        },
+        "drift": {
+            "available": bool(drift),
+            "shifted": sum(bool(m.get("shifted")) for m in measures),
+            "measures": len(measures),
+            "previous_period": str(drift.get("previous_period") or ""),
+            "threshold": _num(drift.get("threshold")),
+        },
+        "notes": len(model_card.get("warnings") or []),
+    }
 
 
 def rm_book_rows(books: pd.DataFrame) -> list[dict[str, Any]]:
@@ -249,28 +264,6 @@ def rm_book_rows(books: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def unassigned_summary(unassigned: pd.DataFrame, limit: int = 10) -> dict[str, Any]:
-    """How many of the branch's customers should have an RM and have none (how many of
-    them high value), and the `limit` with the most value at risk."""
-    top = unassigned.sort_values("rank").head(limit)
-    return {
-        "customers": float(len(unassigned)),
-        "high_value": float(unassigned["high_value"].astype(bool).sum()),
-        "rows": [
-            {
-                "customer_id": str(r["customer_id"]),
-                "tier": str(r["tier"]),
-                "aum": _num(r["aum"]),
-                "clv": _num(r["clv"]),
-                "churn_probability": _num(r["churn_probability"]),
-                "value_at_risk": _num(r["value_at_risk"]),
-                "high_value": bool(r["high_value"]),
-            }
-            for r in top.to_dict("records")
-        ],
-    }
-
-
 def value_validation(model_card: dict[str, Any]) -> dict[str, Any]:
     """The value model's check out of time against its naive baseline."""
     check = (model_card.get("value") or {}).get("validation") or {}
@@ -278,7 +271,6 @@ def value_validation(model_card: dict[str, Any]) -> dict[str, Any]:
     model, base = check.get("model") or {}, check.get("naive_baseline") or {}
     return {
         "available": ok,
-        "verdict": str(check.get("verdict") or check.get("warning") or check.get("status") or ""),
         "rows": [
             {
                 "metric": name,
@@ -287,8 +279,8 @@ def value_validation(model_card: dict[str, Any]) -> dict[str, Any]:
                 "digits": digits,
             }
             for name, key, digits in (
-                ("MAE", "mae", 2),
-                ("Spearman", "spearman", 3),
+                ("mae", "mae", 2),
+                ("spearman", "spearman", 3),
                 ("aggregate_error", "aggregate_pct_error", 1),
             )
         ]
@@ -320,7 +312,7 @@ def metric_table(model_card: dict[str, Any]) -> dict[str, Any]:
         both = isinstance(first, float) and isinstance(baseline, float)
         rows.append(
             {
-                "metric": label,
+                "metric": label,  # a label key
                 "values": values,
                 "baseline": baseline,
                 "digits": digits,
@@ -328,16 +320,6 @@ def metric_table(model_card: dict[str, Any]) -> dict[str, Any]:
             }
         )
     return {"models": models, "rows": rows, "rule": (churn.get("simple_rule") or {}).get("rule")}
-
-
-def churn_model_note(model_card: dict[str, Any]) -> dict[str, Any]:
-    """Whether a supervised churn model ran, and its verdict or the reason it did not."""
-    churn = model_card.get("churn") or {}
-    ok = churn.get("status") == "ok"
-    return {
-        "available": ok,
-        "text": str(churn.get("verdict") if ok else churn.get("message") or churn.get("status")),
-    }
 
 
 def clv_validation(model_card: dict[str, Any]) -> dict[str, Any]:
@@ -349,7 +331,6 @@ def clv_validation(model_card: dict[str, Any]) -> dict[str, Any]:
     return {
         "model_name": str(clv.get("model_name") or clv.get("model") or ""),
         "available": ok,
-        "verdict": str(val.get("verdict") or val.get("warning") or val.get("status") or ""),
         "mae": _num(model.get("mae")) if ok else NA,
         "baseline_mae": _num(base.get("mae")) if ok else NA,
         "rmse": _num(model.get("rmse")) if ok else NA,

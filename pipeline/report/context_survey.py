@@ -152,17 +152,32 @@ def scale_adequacy(survey: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _group_order(group_type: str, group: str) -> tuple[float, str]:
+    """Churn bands low to high, CLV deciles as numbers (1, 2, ..., 10, never 1, 10, 2)."""
+    if group_type == "churn_band":
+        order = ("low", "medium", "high")
+        return (float(order.index(group)) if group in order else len(order), group)
+    try:
+        return (float(group), group)
+    except ValueError:
+        return (float("inf"), group)
+
+
 def linkage_rows(survey: dict[str, Any], terms: Any) -> list[dict[str, Any]]:
     """Network-wide satisfaction and NPS by churn band and CLV decile: what customers say
-    beside what they do (aggregates of at least min_group_size responses)."""
+    beside what they do (aggregates of at least min_group_size responses), each group
+    type in its natural order."""
     by_group = (survey.get("linkage") or {}).get("by_group") or {}
     rows = []
     for group_type in ("churn_band", "clv_decile"):
-        for group, r in (by_group.get(group_type) or {}).items():
+        groups = by_group.get(group_type) or {}
+        for group in sorted(groups, key=lambda g: _group_order(group_type, str(g))):
+            r = groups[group]
             rows.append(
                 {
                     "group_type": group_type,
                     "group": terms(group),
+                    "order": _group_order(group_type, str(group))[0],
                     "satisfaction": _num(r.get("satisfaction_mean")),
                     "nps": _num(r.get("nps")),
                     "n": _num(r.get("n_nps") if r.get("n_nps") is not None else r.get("n_overall")),

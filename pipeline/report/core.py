@@ -74,10 +74,22 @@ RM_BOOK_COLUMNS = (
     "contacted_share",
     "call_list",
 )
-UNASSIGNED_COLUMNS = ("customer_id", "rank", "tier", "aum", "clv", "value_at_risk", "high_value")
+UNASSIGNED_COLUMNS = (
+    "customer_id",
+    "rank",
+    "tier",
+    "aum",
+    "clv",
+    "churn_probability",
+    "value_at_risk",
+    "high_value",
+    "reason_codes",
+    "last_contact_date",
+)
 MIGRATION_COLUMNS = ("branch_id", "from_tier", "to_tier", "customers")
 LORENZ_COLUMNS = ("branch_id", "point", "cum_customer_share", "cum_aum_share")
 WATCHLIST_COLUMNS = (
+    "rank",
     "customer_id",
     "rm_id",
     "tier",
@@ -86,7 +98,14 @@ WATCHLIST_COLUMNS = (
     "clv",
     "churn_probability",
     "value_at_risk",
+    "high_value",
+    "reason_codes",
+    "last_contact_date",
 )
+CALL_LIST_COLUMNS = WATCHLIST_COLUMNS
+HISTORY_COLUMNS = ("scope", "branch_id", "period", "customers", "aum", "source")
+# the score stage's branch figures shown as a trend (periods that were scored)
+SCORE_HISTORY_COLUMNS = ("scope", "branch_id", "period", "value_at_risk", "value_at_risk_share")
 
 
 @dataclass(frozen=True)
@@ -100,7 +119,8 @@ class ReportInputs:
     scores: pd.DataFrame
     branch_scores: pd.DataFrame
     kpis: pd.DataFrame
-    previous_kpis: pd.DataFrame | None
+    history: pd.DataFrame  # branch_history: KPIs and attrition month by month
+    score_history: pd.DataFrame  # branch_scores rows of the history's scored periods
     migration: pd.DataFrame
     lorenz: pd.DataFrame
     model_card: dict[str, Any]
@@ -109,12 +129,25 @@ class ReportInputs:
     rm_books: pd.DataFrame
     watchlists: dict[str, pd.DataFrame] = field(default_factory=dict)
     unassigned: dict[str, pd.DataFrame] = field(default_factory=dict)
+    call_lists: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
     generation: str = ""  # the id of the processed outputs shown (pipeline.generation)
 
     @property
     def branch_ids(self) -> list[str]:
         ids = self.kpis.loc[self.kpis["scope"] == "branch", "branch_id"]
         return sorted(str(b) for b in ids)
+
+    @property
+    def months(self) -> list[str]:
+        """The history's months, oldest first (the period last)."""
+        return sorted(set(self.history["period"].astype(str)))
+
+    @property
+    def previous_kpis(self) -> pd.DataFrame | None:
+        """The previous month's KPI rows (from the history: stored, or computed for a month
+        never run); None when the history does not reach back a month."""
+        rows = self.history[self.history["period"].astype(str) == self.previous_period]
+        return rows.reset_index(drop=True) if len(rows) else None
 
 
 @dataclass(frozen=True)
@@ -132,12 +165,16 @@ class BranchInputs:
     kpi: pd.Series
     network_kpi: pd.Series
     previous_kpi: pd.Series | None
+    history: pd.DataFrame  # the branch's history rows, oldest first
+    score_history: pd.DataFrame  # the branch's scored periods' figures
+    months: list[str]
     migration: pd.DataFrame
     lorenz: pd.DataFrame
     network_lorenz: pd.DataFrame
     watchlist: pd.DataFrame
     unassigned: pd.DataFrame
     rm_books: pd.DataFrame
+    call_lists: dict[str, pd.DataFrame]  # by rm_id
     network_rm: dict[str, dict[str, Any]]
     model_card: dict[str, Any]
     survey: dict[str, Any]
@@ -161,6 +198,20 @@ def _kpi_row(kpis: pd.DataFrame, branch_id: str | None, source: str) -> pd.Serie
         what = "the network row" if branch_id is None else f"branch {branch_id!r}"
         raise InputError(f"{source}: expected one row for {what}, found {len(rows)}")
     return rows.iloc[0]
+
+
+def _scope_rows(frame: pd.DataFrame, branch_id: str | None) -> pd.DataFrame:
+    """A history frame's rows of one branch (None: the network), oldest month first."""
+    if branch_id is None:
+        rows = frame[frame["scope"] == "network"]
+    else:
+        rows = frame[(frame["scope"] == "branch") & (frame["branch_id"].astype(str) == branch_id)]
+    return rows.sort_values("period").reset_index(drop=True)
+
+
+def network_history(frame: pd.DataFrame) -> pd.DataFrame:
+    """The network's rows of a history frame, oldest month first."""
+    return _scope_rows(frame, None)
 
 
 def split_by_branch(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -217,21 +268,20 @@ def branch_slice(
     if unassigned is None:
         raise InputError(f"unassigned-{branch_id}.csv: not read; `crm score` writes it")
     own = set(features["customer_id"].astype(str))
-    for name, listed in (("watchlist", watchlist), ("unassigned", unassigned)):
+    calls = {rm: c for (b, rm), c in inputs.call_lists.items() if b == branch_id}
+    lists = [(f"watchlist-{branch_id}.csv", watchlist), (f"unassigned-{branch_id}.csv", unassigned)]
+    lists += [(f"calls-{branch_id}-{rm}.csv", c) for rm, c in sorted(calls.items())]
+    for name, listed in lists:
         foreign = sorted(set(listed["customer_id"].astype(str)) - own)
         if foreign:
             raise InputError(
-                f"{name}-{branch_id}.csv: {len(foreign)} customer(s) not of branch {branch_id} "
+                f"{name}: {len(foreign)} customer(s) not of branch {branch_id} "
                 f"(first: {foreign[0]}); the report shows a branch only its own customers"
             )
     books = inputs.rm_books[inputs.rm_books["branch_id"].astype(str) == branch_id]
-    previous = None
-    if inputs.previous_kpis is not None:
-        prev_rows = inputs.previous_kpis
-        match = prev_rows[
-            (prev_rows["scope"] == "branch") & (prev_rows["branch_id"].astype(str) == branch_id)
-        ]
-        previous = match.iloc[0] if len(match) == 1 else None
+    history = _scope_rows(inputs.history, branch_id)
+    previous_rows = history[history["period"].astype(str) == inputs.previous_period]
+    previous = previous_rows.iloc[0] if len(previous_rows) == 1 else None
     lorenz = inputs.lorenz
     own_lorenz = parts.lorenz.get(branch_id, lorenz.iloc[0:0])
     return BranchInputs(
@@ -246,12 +296,16 @@ def branch_slice(
         kpi=_kpi_row(inputs.kpis, branch_id, "branch_kpis.parquet"),
         network_kpi=_kpi_row(inputs.kpis, None, "branch_kpis.parquet"),
         previous_kpi=previous,
+        history=history,
+        score_history=_scope_rows(inputs.score_history, branch_id),
+        months=inputs.months,
         migration=_own(parts.migration, inputs.migration, branch_id),
         lorenz=own_lorenz.sort_values("point"),
         network_lorenz=lorenz[lorenz["branch_id"].isna()].sort_values("point"),
         watchlist=watchlist.reset_index(drop=True),
         unassigned=unassigned.reset_index(drop=True),
         rm_books=books.reset_index(drop=True),
+        call_lists=calls,
         network_rm=network_rm,
         model_card=inputs.model_card,
         survey=inputs.survey,

@@ -10,6 +10,7 @@ prints blank.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
@@ -24,6 +25,7 @@ from pipeline.report import formats
 from pipeline.report.i18n import label_locale, labels, term
 
 STYLESHEETS = ("report.css", "print.css")
+SCRIPT = "report.js"
 
 
 class MissingValueError(ValueError):
@@ -119,6 +121,40 @@ def format_date(value: Any, *, locale: str) -> str:
     return formats.day(value, locale)
 
 
+def format_month(period: Any, *, locale: str) -> str:
+    """A period "2026-09" -> en "Sep 2026", zh_CN "2026年9月"."""
+    if isinstance(period, NotAvailable):
+        return labels(locale)[period.reason]
+    year, month = (int(x) for x in str(period).split("-"))
+    return formats.month(year, month, locale)
+
+
+# Chinese is written without spaces, and a line may break between any two characters
+# (UAX #14), which splits words across lines ("贵宾客/户"). Browsers would honour
+# `word-break: keep-all`; WeasyPrint does not, so the text itself says where it may
+# not break: a WORD JOINER between two characters of a run of Chinese, letters and
+# digits. Lines then break only at spaces and punctuation (，。；：（）), or where a
+# label holds a ZERO WIDTH SPACE on purpose.
+WORD_JOINER = "\u2060"
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_JOINABLE = re.compile(f"(?<=[{_CJK}])(?=[{_CJK}A-Za-z0-9])|(?<=[{_CJK}A-Za-z0-9])(?=[{_CJK}])")
+
+
+def keep_words(text: str) -> str:
+    """`text` with a word joiner wherever a line must not break inside Chinese words
+    (between two Chinese characters, or one and an adjacent letter or digit)."""
+    return _JOINABLE.sub(WORD_JOINER, text)
+
+
+def _finalize_zh(value: Any) -> Any:
+    """Every value a zh_CN template prints, its Chinese words kept whole on a line."""
+    if isinstance(value, Markup):
+        return Markup(keep_words(str(value)))
+    if isinstance(value, str):
+        return keep_words(value)
+    return value
+
+
 def make_environment(
     locale: str, currency: str, template_dir: Path | None = None
 ) -> jinja2.Environment:
@@ -131,6 +167,7 @@ def make_environment(
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_finalize_zh if locale == "zh_CN" else None,
     )
     env.filters.update(
         num=partial(format_num, locale=locale),
@@ -138,10 +175,18 @@ def make_environment(
         money=partial(format_money, locale=locale, currency=currency),
         delta=partial(format_delta, locale=locale, currency=currency),
         date=partial(format_date, locale=locale),
+        month=partial(format_month, locale=locale),
         term=partial(term, locale),
     )
     env.globals.update(t=labels(locale), locale=locale, currency=currency)
     return env
+
+
+def script(static_dir: Path | None = None) -> Markup:
+    """The reports' one script (sortable, filterable tables), inlined: it works offline
+    and loads nothing. PDFs ignore it."""
+    folder = static_dir or resources.static_dir()
+    return Markup((folder / SCRIPT).read_text(encoding="utf-8"))
 
 
 def stylesheet(static_dir: Path | None = None) -> Markup:

@@ -140,7 +140,7 @@ def network_figures(ctx: dict[str, Any], locale: str, currency: str) -> dict[str
     t = labels(locale)
     league = ctx["league"]
     ids = [r["branch_id"] for r in league["rows"]]
-    aum_col = next(i for i, c in enumerate(league["columns"]) if c["label"] == "kpi_aum")
+    aum_col = next(i for i, c in enumerate(league["columns"]) if c["label"] == "league_aum")
     scale = 1e6
     unit = "百万元" if locale == "zh_CN" and currency == "CNY" else f"{currency} m"
     figs = {}
@@ -154,7 +154,7 @@ def network_figures(ctx: dict[str, Any], locale: str, currency: str) -> dict[str
             percent=False,
         )
     customer = next((s for s in ctx["surveys"] if s["kind"] == "customer"), None)
-    nps_col = next((i for i, c in enumerate(league["columns"]) if c["label"] == "kpi_nps"), None)
+    nps_col = next((i for i, c in enumerate(league["columns"]) if c["label"] == "league_nps"), None)
     shown = (
         [(r["branch_id"], r["cells"][nps_col]["value"]) for r in league["rows"]]
         if nps_col is not None

@@ -91,3 +91,8 @@ def day(value: date, locale: str) -> str:
     """2026-10-31 -> en "Oct 31, 2026", en_GB "31 Oct 2026", zh_CN "2026年10月31日",
     cs_CZ "31. 10. 2026" (the locale's medium date)."""
     return dates.format_date(value, format="medium", locale=babel_locale(locale))
+
+
+def month(year: int, month_number: int, locale: str) -> str:
+    """2026, 9 -> en "Sep 2026", zh_CN "2026年9月", cs_CZ "září 2026" (year and short month)."""
+    return dates.format_skeleton("yMMM", date(year, month_number, 1), locale=babel_locale(locale))

@@ -198,8 +198,7 @@ LABELS: dict[str, dict[str, str]] = {
         "performance_axis": "Performance (mean score)",
         "nps_scale": "Promoters minus detractors, -100 to 100",
         "watchlist_note": "Ranked by value at risk: CLV x the probability of leaving within "
-        "the churn horizon. Customer ids only: names are never shown. "
-        "Act through the customer's RM.",
+        "{months} months. Customers are shown by their bank id only: names are never shown.",
         "monthly_profit": "Profit a month",
         "monthly_profit_short": "Profit/month",
         "monthly_profit_note": "Balance margin, interchange and fees less cost to serve",
@@ -298,6 +297,172 @@ LABELS: dict[str, dict[str, str]] = {
         "thresholds do not separate this bank's customers; set tiers for it in its source "
         "config.",
         "survey_not_in_exports": "This bank's exports hold no such questionnaire.",
+        # issue 19: the first page, the action pages, words for the models' checks
+        "sec_glance": "This month at a glance",
+        "sec_network_glance": "The network at a glance",
+        "sec_assign": "Assign an RM first",
+        "sec_rm_pages": "Relationship managers: books and call lists",
+        "sec_appendix_trust": "Appendix B: how far to trust the numbers",
+        "sec_branch_risk": "Churn, value at risk and RM load by branch",
+        "toc_note": "Pages 1 to the RM pages say what to do; the analysis behind them follows.",
+        "tiles_note": "Trends over the {months} months from {first}; months that were never "
+        "run are computed from the same data. Point at a dot for its month's value.",
+        "vs_last_month": "vs last month",
+        "target": "target",
+        "rag_green": "on target",
+        "rag_amber": "watch",
+        "rag_red": "off target",
+        "trend_months": "{shown} of {months} months",
+        "kpi_attrition": "Attrition rate",
+        "tile_note_customers": "Active at month end",
+        "tile_note_aum": "Assets under management of active customers",
+        "tile_note_value_at_risk": "CLV of customers likely to leave within {months} months",
+        "tile_note_rm_coverage": "RM-tier customers with an RM",
+        "tile_note_rm_contact_coverage": "RM-tier customers contacted in {days} days",
+        "tile_note_nps": "Customer survey, trailing window",
+        "tile_note_attrition_rate": "Customers who left (churn definition) over {months} months",
+        "tile_note_dormant_share": "No own transaction in {dormant} days",
+        "tile_note_digital_adoption": "Active customers using digital channels",
+        "story_change": "Since {month}, active customers {customers} and AUM {aum}.",
+        "story_first": "This is the first month on record: {customers} active customers and "
+        "AUM of {aum}.",
+        "story_up": "rose by {d} to {v}",
+        "story_down": "fell by {d} to {v}",
+        "story_flat": "held at {v}",
+        "story_is": "{v}",
+        "unit_customers": "",
+        "story_risk": "The biggest risk: {var} of customer value may leave within {months} "
+        "months{previous}: {share} of CLV, {high_value} of it with high-value customers",
+        "story_risk_change": " (last month: {previous})",
+        "story_end": ".",
+        "story_target": "Furthest from target: {kpi} at {value}, against a target of {target}.",
+        "story_on_target": "No KPI with a target is off target.",
+        "story_assign": "Assign an RM first: {n} high-value customers have none, starting with "
+        "customer {customer} ({tier}, AUM {aum}, {var} at risk).",
+        "story_call": "Call first: customer {customer} of RM {rm}, with {var} at risk: {reason}.",
+        "story_no_reason": "no warning sign, on the list for its value",
+        "story_nobody": "No customer of this branch has value at risk this month.",
+        "story_rm": "RM {rm} holds the most value at risk ({var}) and has {calls} customers to "
+        "call this month.",
+        "assign_lead": "{customers} active customers of RM tiers or of high value have no RM "
+        "({high_value} of them high value, {var} at risk). High-value customers come first, "
+        "then by value at risk.",
+        "assign_note": "The first {shown} of {customers}; the download holds every one.",
+        "watchlist_lead": "The customers with the most value at risk, whoever serves them. A "
+        "customer without an RM needs one before anyone can call.",
+        "no_rm_assign": "no RM: assign",
+        "no_reason": "no warning sign: listed for its value",
+        "list_separator": "; ",
+        "colon": ": ",
+        "rm_page_title": "RM",
+        "on_call_list": "on this month's call list",
+        "of_book": "of the book",
+        "call_list_title": "This month's call list",
+        "call_list_capacity": "({calls} of at most {capacity} calls a month)",
+        "call_list_empty": "No customer of this RM has value at risk this month.",
+        "download": "Download",
+        "call_list_print_note": "Each customer's strongest reason; every reason is in the HTML "
+        "report and the download.",
+        "filter_rows": "Filter rows",
+        "sort_hint": "Click to sort",
+        "churn_probability_short": "Churn risk",
+        "clv_short": "CLV",
+        "mean_churn_probability": "Mean churn risk",
+        "churn_lead": "{share} of the {scored} customers the churn model scored (of {active} "
+        "active) are at high risk of leaving within {months} months.",
+        "importance_auc": "Importance (drop in ROC-AUC)",
+        "drivers_note": "The model's strongest signals, the same for every branch: how much its "
+        "ROC-AUC drops when the feature is shuffled.",
+        "network_wide": "network-wide",
+        "migration_lead": "Tiers at month end against {previous}.",
+        "rfm_note": "Recency is averaged over customers who transacted in the window; "
+        "customers who never did are in the inactive segment.",
+        "clv_decile_note": "Deciles over every customer of the bank (10 = most valuable).",
+        "digital_share_of": "Digital share of transactions: {share} (the {covered} of "
+        "{customers} active customers who transacted in the window)",
+        "linkage_note": "What every respondent in the network said, by what their scores say: "
+        "groups of fewer respondents than the threshold are left out.",
+        "dq_lead": "Rows the bank's exports held, and why ingest set some aside (kept in "
+        "interim/rejects with file, line and column).",
+        "df": "df",
+        "trust_churn_beats": "The churn model ranks customers better than the best simple "
+        "rule ({rule}): ROC-AUC {model} against {baseline}, on a later period than it was "
+        "trained on.",
+        "trust_churn_loses": "The churn model does not beat the best simple rule ({rule}) out "
+        "of time (ROC-AUC {model} against {baseline}): rank customers by that rule instead.",
+        "trust_churn_absent": "No supervised churn model this month ({reason}): risk comes from "
+        "the chance a customer is still active (P(alive)) instead.",
+        "trust_too_few_churners": "too few customers left in the labelled windows",
+        "trust_too_little_history": "too little history for the training windows",
+        "trust_value_beats": "The value model predicted each customer's profit over the next "
+        "{months} months better than repeating their recent months (rank correlation {model} "
+        "against {baseline}).",
+        "trust_value_loses": "The value model did not predict profit over the next {months} "
+        "months better than repeating each customer's recent months (rank correlation {model} "
+        "against {baseline}): read CLV with care.",
+        "trust_value_absent": "The value model could not be checked out of time this month.",
+        "trust_clv_beats": "The transaction model predicted repeat transactions better than "
+        "each customer's past rate (mean error {model} against {baseline}).",
+        "trust_clv_loses": "The transaction model did not predict repeat transactions better "
+        "than each customer's past rate (mean error {model} against {baseline}).",
+        "trust_clv_absent": "The transaction model could not be checked on a holdout period.",
+        "trust_drift": "{shifted} of {measures} measures moved markedly since {previous} "
+        "(PSI above {threshold}): read those numbers with care.",
+        "trust_drift_none": "None of the {measures} measures moved markedly since {previous}.",
+        "trust_details": "The network report's model appendix and the model card "
+        "(model_card.json) hold the numbers behind these checks and the modellers' notes.",
+        "metric_roc_auc": "ROC-AUC",
+        "metric_pr_auc": "PR-AUC",
+        "metric_top_decile_lift": "Top-decile lift",
+        "metric_ks": "KS statistic",
+        "metric_brier": "Brier score",
+        "metric_mae": "Mean absolute error",
+        "metric_rmse": "Root mean squared error",
+        "metric_spearman": "Rank correlation (Spearman)",
+        "metric_aggregate_error": "Aggregate error (%)",
+        "difference_to_rule": "Model minus rule",
+        "model_notes": "Modellers' notes",
+        "model_notes_lead": "As the model card writes them (in English), for the people who "
+        "maintain the models.",
+        "branch_risk_lead": "{var} of customer value may leave within {months} months across "
+        "the network ({share} of CLV).",
+        "branch_risk_note": "High churn risk: share of scored customers in the high band. Share "
+        "of CLV: value at risk over CLV. Calls: this month's call lists. No RM: active "
+        "customers of RM tiers or of high value who have none (in brackets: of them high "
+        "value).",
+        "active_customers": "Active customers",
+        "value_at_risk_of_clv_head": "Share of CLV at risk",
+        "calls_this_month": "Calls this month",
+        "unassigned_short": "Without an RM",
+        "index_lead": "Each branch's headline figures against the targets; the report and "
+        "the watchlist to download are one click away.",
+        "index_note": "Status against the configured targets: on target, watch, off target.",
+        "report": "Report",
+        "lists": "Lists",
+        "watchlist_short": "Watchlist",
+        "language_en": "English",
+        "language_zh_CN": "简体中文",
+        "risk_active": "Active",
+        "risk_high_risk": "High churn risk",
+        "risk_attrition": "Attrition",
+        "risk_var": "Value at risk",
+        "risk_var_share": "Share of CLV",
+        "risk_high_value": "High value",
+        "risk_rms": "RMs",
+        "risk_per_rm": "Per RM",
+        "risk_calls": "Calls",
+        "risk_no_rm": "No RM",
+        "league_customers": "Customers",
+        "league_aum": "AUM",
+        "league_dormant": "Dormant",
+        "league_products": "Products each",
+        "league_digital": "Digital adoption",
+        "league_rm_coverage": "RM coverage",
+        "league_per_rm": "Per RM",
+        "league_attrition": "Attrition",
+        "league_high_risk": "High churn risk",
+        "league_var_share": "CLV at risk",
+        "league_nps": "NPS",
     },
     "zh_CN": {
         "html_lang": "zh-CN",
@@ -481,8 +646,8 @@ LABELS: dict[str, dict[str, str]] = {
         "importance_axis": "重要性",
         "performance_axis": "表现（平均分）",
         "nps_scale": "推荐者占比减贬损者占比，-100 至 100",
-        "watchlist_note": "按风险价值排序：客户终身价值 × 流失期内流失概率。仅显示客户号，"
-        "从不显示姓名。请通过客户经理跟进。",
+        "watchlist_note": "按风险价值排序：客户终身价值 × {months}个月内流失概率。仅以客户号"
+        "标识客户，从不显示姓名。",
         "monthly_profit": "月度利润",
         "monthly_profit_short": "月利润",
         "monthly_profit_note": "余额利差、交换费和手续费，减服务成本",
@@ -569,6 +734,159 @@ LABELS: dict[str, dict[str, str]] = {
         "tier_concentration_note": "{share}的客户处于同一层级（{tier}）：层级门槛未能区分本行客户，"
         "请在其数据源配置中设置层级。",
         "survey_not_in_exports": "本行导出数据不含此类调查。",
+        # issue 19: 首页、行动页、模型检验的表述
+        "sec_glance": "本月概览",
+        "sec_network_glance": "全行概览",
+        "sec_assign": "优先分配客户经理",
+        "sec_rm_pages": "客户经理：管户与待联系名单",
+        "sec_appendix_trust": "附录B：数字的可信程度",
+        "sec_branch_risk": "各网点流失、风险价值与客户经理负荷",
+        "toc_note": "第1页至客户经理各页说明本月要做的事，其后为支撑分析。",
+        "tiles_note": "趋势覆盖自{first}起的{months}个月；未运行过的月份按同一数据补算。"
+        "将鼠标指向圆点可查看当月数值。",
+        "vs_last_month": "较上月",
+        "target": "目标",
+        "rag_green": "达标",
+        "rag_amber": "关注",
+        "rag_red": "未达标",
+        "trend_months": "{months}个月中有{shown}个月数据",
+        "kpi_attrition": "客户流失率",
+        "tile_note_customers": "月末活跃客户",
+        "tile_note_aum": "活跃客户的资产管理规模",
+        "tile_note_value_at_risk": "{months}个月内可能流失客户的终身价值",
+        "tile_note_rm_coverage": "应配层级客户中已配客户经理的占比",
+        "tile_note_rm_contact_coverage": "应配层级客户中{days}天内获联系的占比",
+        "tile_note_nps": "客户调查，滚动窗口",
+        "tile_note_attrition_rate": "{months}个月内按流失定义流失的客户占比",
+        "tile_note_dormant_share": "{dormant}天内无主动交易",
+        "tile_note_digital_adoption": "使用数字渠道的活跃客户占比",
+        "story_change": "与{month}相比，活跃客户{customers}，AUM{aum}。",
+        "story_first": "本月为首个有记录的月份：活跃客户{customers}，AUM为{aum}。",
+        "story_up": "增加{d}至{v}",
+        "story_down": "减少{d}至{v}",
+        "story_flat": "持平，为{v}",
+        "story_is": "{v}",
+        "unit_customers": "户",
+        "story_risk": "最大的风险：未来{months}个月内可能流失的客户价值为{var}{previous}，"
+        "占客户终身价值的{share}，其中高价值客户占{high_value}",
+        "story_risk_change": "（上月为{previous}）",
+        "story_end": "。",
+        "story_target": "离目标最远的指标：{kpi}为{value}，目标为{target}。",
+        "story_on_target": "设定目标的指标均未亮红灯。",
+        "story_assign": "请先分配客户经理：{n}高价值客户尚无客户经理，首先是客户{customer}"
+        "（{tier}，AUM {aum}，风险价值{var}）。",
+        "story_call": "请首先联系客户经理{rm}的客户{customer}，风险价值{var}：{reason}。",
+        "story_no_reason": "无明显预警信号，因价值高而列入",
+        "story_nobody": "本月本网点没有存在风险价值的客户。",
+        "story_rm": "客户经理{rm}名下风险价值最高（{var}），本月待联系客户{calls}户。",
+        "assign_lead": "{customers}户应配层级或高价值的活跃客户尚无客户经理（其中高价值"
+        "{high_value}户，风险价值{var}）。高价值客户排在最前，其余按风险价值排序。",
+        "assign_note": "共{customers}户，此处列出前{shown}户；下载文件包含全部客户。",
+        "watchlist_lead": "风险价值最高的客户，无论由谁服务。没有客户经理的客户需先分配客户经理，"
+        "才能安排联系。",
+        "no_rm_assign": "无客户经理：请分配",
+        "no_reason": "无明显预警信号：因价值高而列入",
+        "list_separator": "；",
+        "colon": "：",
+        "rm_page_title": "客户经理",
+        "on_call_list": "本月待联系名单",
+        "of_book": "占管户客户",
+        "call_list_title": "本月待联系名单",
+        "call_list_capacity": "（{calls}户，每月最多{capacity}户）",
+        "call_list_empty": "本月该客户经理名下没有存在风险价值的客户。",
+        "download": "下载",
+        "call_list_print_note": "每位客户仅列最主要原因；HTML报告和下载文件载有全部原因。",
+        "filter_rows": "筛选行",
+        "sort_hint": "点击排序",
+        "churn_probability_short": "流失风险",
+        "clv_short": "终身价值",
+        "mean_churn_probability": "平均流失风险",
+        "churn_lead": "流失模型评分的{scored}户客户（活跃客户共{active}户）中，{share}在"
+        "{months}个月内流失风险高。",
+        "importance_auc": "重要性（ROC-AUC降幅）",
+        "drivers_note": "模型最强的信号，各网点相同：打乱该因素后模型ROC-AUC的下降幅度。",
+        "network_wide": "全行口径",
+        "migration_lead": "月末层级与{previous}对比。",
+        "rfm_note": "近度取窗口内有交易客户的平均值；从未交易的客户归入不活跃分群。",
+        "clv_decile_note": "十分位按全行所有客户划分（10为价值最高）。",
+        "digital_share_of": "数字渠道交易占比：{share}（{customers}户活跃客户中窗口内有交易的"
+        "{covered}户）",
+        "linkage_note": "全行全部受访者的回答，按其评分分组；受访者少于阈值的组别不予列示。",
+        "dq_lead": "本行导出数据的行数，以及导入时剔除部分行的原因（剔除行连同文件、行号和字段"
+        "保存在 interim/rejects）。",
+        "df": "自由度",
+        "trust_churn_beats": "流失模型对客户的排序优于最佳简单规则（{rule}）：在训练期之后的时期"
+        "上ROC-AUC为{model}，规则为{baseline}。",
+        "trust_churn_loses": "流失模型在样本外未能胜过最佳简单规则（{rule}）（ROC-AUC {model}，"
+        "规则{baseline}）：请改按该规则对客户排序。",
+        "trust_churn_absent": "本月无监督流失模型（{reason}）：风险改以客户仍活跃的概率"
+        "（存活概率）衡量。",
+        "trust_too_few_churners": "标注窗口内流失客户过少",
+        "trust_too_little_history": "历史数据不足以构成训练窗口",
+        "trust_value_beats": "价值模型对每位客户未来{months}个月利润的预测优于重复其近期利润"
+        "（排序相关{model}，基准{baseline}）。",
+        "trust_value_loses": "价值模型对未来{months}个月利润的预测未能优于重复客户近期利润"
+        "（排序相关{model}，基准{baseline}）：请谨慎解读客户终身价值。",
+        "trust_value_absent": "本月价值模型无法进行样本外检验。",
+        "trust_clv_beats": "交易模型对重复交易的预测优于客户的历史交易频率（平均误差{model}，"
+        "基准{baseline}）。",
+        "trust_clv_loses": "交易模型对重复交易的预测未能优于客户的历史交易频率（平均误差"
+        "{model}，基准{baseline}）。",
+        "trust_clv_absent": "交易模型无法在留出期上检验。",
+        "trust_drift": "自{previous}以来，{measures}项指标中有{shifted}项明显偏移（PSI高于"
+        "{threshold}）：请谨慎解读相关数字。",
+        "trust_drift_none": "自{previous}以来，{measures}项指标均无明显偏移。",
+        "trust_details": "全行报告的模型附录和模型卡（model_card.json）载有上述检验的数字及"
+        "建模人员备注。",
+        "metric_roc_auc": "ROC曲线下面积（ROC-AUC）",
+        "metric_pr_auc": "精确率-召回率曲线下面积（PR-AUC）",
+        "metric_top_decile_lift": "前10%提升度",
+        "metric_ks": "KS统计量",
+        "metric_brier": "布里尔分数",
+        "metric_mae": "平均绝对误差",
+        "metric_rmse": "均方根误差",
+        "metric_spearman": "排序相关（斯皮尔曼）",
+        "metric_aggregate_error": "总量误差（%）",
+        "difference_to_rule": "模型减规则",
+        "model_notes": "建模人员备注",
+        "model_notes_lead": "按模型卡原文（英文）列示，供维护模型的人员参阅。",
+        "branch_risk_lead": "全行未来{months}个月内可能流失的客户价值为{var}（占客户终身价值的"
+        "{share}）。",
+        "branch_risk_note": "高风险：已评分客户中高风险等级的占比。价值占比：风险价值占客户终身价值"
+        "的比例。待联系：本月待联系名单。无经理：应配层级或高价值但尚无客户经理的活跃客户（括号内为"
+        "其中高价值客户）。",
+        "active_customers": "活跃客户",
+        "value_at_risk_of_clv_head": "风险价值占比",
+        "calls_this_month": "本月待联系",
+        "unassigned_short": "无客户经理",
+        "index_lead": "各网点核心指标与目标对比；报告与待下载的重点挽留名单一键可达。",
+        "index_note": "相对配置目标的状态：达标、关注、未达标。",
+        "report": "报告",
+        "lists": "名单",
+        "watchlist_short": "重点挽留名单",
+        "language_en": "English",
+        "language_zh_CN": "简体中文",
+        "risk_active": "活跃客户",
+        "risk_high_risk": "高风险",
+        "risk_attrition": "流失率",
+        "risk_var": "风险价值",
+        "risk_var_share": "价值占比",
+        "risk_high_value": "高价值",
+        "risk_rms": "经理数",
+        "risk_per_rm": "人均管户",
+        "risk_calls": "待联系",
+        "risk_no_rm": "无经理",
+        "league_customers": "客户数",
+        "league_aum": "AUM",
+        "league_dormant": "睡眠占比",
+        "league_products": "户均产品",
+        "league_digital": "数字签约",
+        "league_rm_coverage": "经理覆盖",
+        "league_per_rm": "人均管户",
+        "league_attrition": "流失率",
+        "league_high_risk": "高风险",
+        "league_var_share": "价值占比",
+        "league_nps": "净推荐值",
     },
 }
 
@@ -592,6 +910,7 @@ TERMS_ZH: dict[str, str] = {
     "At Risk": "风险客户",
     "Hibernating": "休眠客户",
     "Lost": "已流失客户",
+    "Unclassified": "未归类客户",
     # products
     "current_deposit": "活期存款",
     "time_deposit": "定期存款",
@@ -633,6 +952,10 @@ TERMS_ZH: dict[str, str] = {
 
 # English display forms of snake_case terms.
 TERMS_EN: dict[str, str] = {
+    "mass": "Mass",
+    "affluent": "Affluent",
+    "wealth": "Wealth",
+    "private": "Private banking",
     "current_deposit": "Current deposit",
     "time_deposit": "Time deposit",
     "wealth_management": "Wealth management",
@@ -652,6 +975,13 @@ TERMS_EN: dict[str, str] = {
     "recency": "Days since the last own transaction",
     "aum_change_3m": "AUM change over 3 months",
     "recency_and_aum_change": "Recency and AUM change combined",
+    # ingest tables (data-quality appendix)
+    "customers": "Customers",
+    "transactions": "Transactions",
+    "balances": "Balances",
+    "rm_contacts": "RM contacts",
+    "survey_responses": "Customer survey answers",
+    "staff_survey_responses": "Staff survey answers",
 }
 
 
@@ -664,6 +994,14 @@ def label_locale(locale: str) -> str:
         return name
     language = name.split("_")[0]
     return next((known for known in LOCALES if known.split("_")[0] == language), "en")
+
+
+def locale_names() -> dict[str, dict[str, str]]:
+    """Each locale's name in its own language, and its HTML lang code."""
+    return {
+        loc: {"name": LABELS[loc][f"language_{loc}"], "lang": LABELS[loc]["html_lang"]}
+        for loc in LOCALES
+    }
 
 
 def labels(locale: str) -> dict[str, str]:

@@ -31,8 +31,9 @@ from markupsafe import Markup
 
 from pipeline.report.context import ReportSettings
 from pipeline.report.core import BranchInputs
-from pipeline.report.environment import make_environment, stylesheet
+from pipeline.report.environment import make_environment, script, stylesheet
 from pipeline.report.fonts import css_font_stack, require_cjk_font
+from pipeline.report.i18n import locale_names
 
 if TYPE_CHECKING:
     from pipeline.report.render import Rendered
@@ -194,9 +195,23 @@ class RenderPool:
 
 
 def render_index(settings: ReportSettings, ctx: dict[str, Any]) -> str:
-    """The period's index page (in the parent: no charts, no fonts beyond the stack)."""
+    """The period's index page in a locale (in the parent: no charts, no fonts beyond
+    the stack)."""
     env = make_environment(settings.locale, settings.currency)
     font = require_cjk_font(settings.locale)
     return env.get_template("index.html").render(
-        **ctx, charts={}, css=stylesheet(), font_stack=Markup(css_font_stack(font))
+        **ctx,
+        charts={},
+        css=stylesheet(),
+        script=script(),
+        font_stack=Markup(css_font_stack(font)),
+    )
+
+
+def render_languages(settings: ReportSettings, period: str, locales: list[str]) -> str:
+    """The period's page linking to its index in every locale written (each locale's
+    name in its own language)."""
+    env = make_environment(settings.locale, settings.currency)
+    return env.get_template("languages.html").render(
+        period=period, locales=sorted(locales), names=locale_names(), css=stylesheet()
     )

@@ -17,7 +17,7 @@ from markupsafe import Markup
 from pipeline.report import charts
 from pipeline.report.context import ReportSettings, branch_context
 from pipeline.report.core import BranchInputs
-from pipeline.report.environment import make_environment, stylesheet
+from pipeline.report.environment import make_environment, script, stylesheet
 from pipeline.report.figures import branch_figures, network_figures
 from pipeline.report.fonts import css_font_stack, matplotlib_families, require_cjk_font
 from pipeline.report.pdf import html_to_pdf
@@ -63,6 +63,7 @@ def init_worker(settings: ReportSettings) -> None:
         settings=settings,
         env=env,
         css=stylesheet(),
+        script=script(),
         font_stack=Markup(css_font_stack(font)),
     )
     if "pdf" in settings.formats:
@@ -72,7 +73,11 @@ def init_worker(settings: ReportSettings) -> None:
 def _page(template: str, ctx: dict[str, Any], figs: dict[str, str]) -> str:
     env = _STATE["env"]
     return env.get_template(template).render(
-        **ctx, charts=figs, css=_STATE["css"], font_stack=_STATE["font_stack"]
+        **ctx,
+        charts=figs,
+        css=_STATE["css"],
+        script=_STATE["script"],
+        font_stack=_STATE["font_stack"],
     )
 
 

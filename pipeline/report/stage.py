@@ -24,35 +24,37 @@ from pipeline.errors import ConfigError, InputError
 from pipeline.generation import verify
 from pipeline.io import read_csv, read_json, remove_unwritten, write_bytes, write_text
 from pipeline.periods import as_of_date, previous_period
-from pipeline.report.context import (
-    ReportSettings,
-    index_context,
-    network_context,
-    settings_from_config,
-)
+from pipeline.report.context import ReportSettings, settings_from_config
+from pipeline.report.context_actions import download_names, high_value_first
 from pipeline.report.context_kpis import rm_by_tier
+from pipeline.report.context_network import index_context, network_context
 from pipeline.report.core import (
     BRANCH_SCORE_COLUMNS,
+    CALL_LIST_COLUMNS,
     FEATURE_COLUMNS,
+    HISTORY_COLUMNS,
     KPI_COLUMNS,
     LORENZ_COLUMNS,
     MIGRATION_COLUMNS,
     RM_BOOK_COLUMNS,
     SCORE_COLUMNS,
+    SCORE_HISTORY_COLUMNS,
     UNASSIGNED_COLUMNS,
     WATCHLIST_COLUMNS,
     ReportInputs,
     branch_slices,
     check_columns,
 )
+from pipeline.report.downloads import list_files
 from pipeline.report.fonts import require_cjk_font
-from pipeline.report.i18n import label_locale, labels
-from pipeline.report.pool import RenderPool, render_index
+from pipeline.report.i18n import LOCALES, label_locale, labels
+from pipeline.report.pool import RenderPool, render_index, render_languages
 from pipeline.runner import claim_report_root
 
 FORMATS = ("html", "pdf")
 log = logging.getLogger(__name__)
 REPORT_FILES = ("branch-*.html", "branch-*.pdf", "network.html", "network.pdf")
+DOWNLOAD_FILES = ("watchlist-*", "unassigned-*", "calls-*")
 
 
 def _need(path: Path, stage: str) -> Path:
@@ -74,24 +76,46 @@ def _json(path: Path, stage: str) -> dict[str, Any]:
     return data
 
 
+def score_history(catalog: Catalog, months: list[str]) -> pd.DataFrame:
+    """The score stage's branch figures of every month in the history that was scored
+    (an empty frame when none was)."""
+    frames = []
+    for month in months:
+        path = catalog.branch_scores(month)
+        if path.is_file():
+            frame = pd.read_parquet(path)
+            check_columns(frame, SCORE_HISTORY_COLUMNS, path)
+            frames.append(frame[list(SCORE_HISTORY_COLUMNS)].assign(period=month))
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in SCORE_HISTORY_COLUMNS})
+    return pd.concat(frames, ignore_index=True)
+
+
+def _list(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    frame = read_csv(_need(path, "score"), dtype={"customer_id": str, "rm_id": str})
+    check_columns(frame, columns, path)
+    return frame
+
+
 def load_inputs(catalog: Catalog, period: str) -> ReportInputs:
     """Read every input of the period's reports (one generation of the processed outputs,
-    pipeline.generation.verify); the previous period's KPIs if they exist."""
+    pipeline.generation.verify), with the KPI history up to it and the score stage's
+    branch figures of the months in it that were scored."""
     generation = verify(catalog, period)
     kpis = _frame(catalog.branch_kpis(period), "features", KPI_COLUMNS)
-    prev = previous_period(period)
-    prev_path = catalog.branch_kpis(prev)
-    previous_kpis = pd.read_parquet(prev_path) if prev_path.is_file() else None
+    history = _frame(catalog.branch_history(period), "features", HISTORY_COLUMNS)
+    months = sorted(set(history["period"].astype(str)))
     inputs = ReportInputs(
         period=period,
         as_of=as_of_date(period),
-        previous_period=prev,
+        previous_period=previous_period(period),
         features=_frame(catalog.customer_features(period), "features", FEATURE_COLUMNS),
         scores=_frame(catalog.customer_scores(period), "score", SCORE_COLUMNS),
         branch_scores=_frame(catalog.branch_scores(period), "score", BRANCH_SCORE_COLUMNS),
         rm_books=_frame(catalog.rm_books(period), "score", RM_BOOK_COLUMNS),
         kpis=kpis,
-        previous_kpis=previous_kpis,
+        history=history,
+        score_history=score_history(catalog, months),
         migration=_frame(catalog.tier_migration(period), "features", MIGRATION_COLUMNS),
         lorenz=_frame(catalog.lorenz(period), "features", LORENZ_COLUMNS),
         model_card=_json(catalog.model_card(period), "score"),
@@ -99,16 +123,20 @@ def load_inputs(catalog: Catalog, period: str) -> ReportInputs:
         manifest=_json(catalog.ingest_manifest, "ingest"),
         generation=generation,
     )
-    lists: dict[str, dict[str, pd.DataFrame]] = {"watchlists": {}, "unassigned": {}}
+    watchlists, unassigned = {}, {}
     for branch_id in inputs.branch_ids:
-        for kind, path, columns in (
-            ("watchlists", catalog.watchlist(period, branch_id), WATCHLIST_COLUMNS),
-            ("unassigned", catalog.unassigned_list(period, branch_id), UNASSIGNED_COLUMNS),
-        ):
-            frame = read_csv(_need(path, "score"), dtype={"customer_id": str, "rm_id": str})
-            check_columns(frame, columns, path)
-            lists[kind][branch_id] = frame
-    return ReportInputs(**{**inputs.__dict__, **lists})
+        watchlists[branch_id] = _list(catalog.watchlist(period, branch_id), WATCHLIST_COLUMNS)
+        unassigned[branch_id] = _list(
+            catalog.unassigned_list(period, branch_id), UNASSIGNED_COLUMNS
+        )
+    calls = {}
+    for branch_id, rm_id in zip(
+        inputs.rm_books["branch_id"].astype(str), inputs.rm_books["rm_id"].astype(str), strict=True
+    ):
+        calls[(branch_id, rm_id)] = _list(
+            catalog.call_list(period, branch_id, rm_id), CALL_LIST_COLUMNS
+        )
+    return replace(inputs, watchlists=watchlists, unassigned=unassigned, call_lists=calls)
 
 
 def dimension_names(
@@ -179,17 +207,54 @@ def report_settings(
     return replace(report_setup(cfg), dimension_labels=survey_labels(cfg, survey_summary))
 
 
-def report_path(catalog: Catalog, period: str, branch_id: str | None, ext: str) -> Path:
-    """Where a branch's report (or, for None, the network's) is written."""
+def report_path(
+    catalog: Catalog, period: str, branch_id: str | None, ext: str, locale: str
+) -> Path:
+    """Where a branch's report (or, for None, the network's) is written in a locale."""
     if branch_id is None:
-        return catalog.network_report(period, ext)
-    return catalog.branch_report(period, branch_id, ext)
+        return catalog.network_report(period, ext, locale)
+    return catalog.branch_report(period, branch_id, ext, locale)
+
+
+def write_downloads(
+    inputs: ReportInputs, catalog: Catalog, settings: ReportSettings
+) -> tuple[dict[str, dict[str, str]], list[Path]]:
+    """Each branch's lists as CSV and XLSX in the report's language, under
+    downloads/; returns, per branch, each list's file stem (for the index's links), and
+    the files written."""
+    words = settings.words
+    stems: dict[str, dict[str, str]] = {}
+    written: list[Path] = []
+    for branch_id in inputs.branch_ids:
+        rms = sorted(rm for b, rm in inputs.call_lists if b == branch_id)
+        names = download_names(branch_id, rms)
+        lists = {
+            "watchlist": inputs.watchlists[branch_id],
+            "unassigned": high_value_first(inputs.unassigned[branch_id]),
+            **{f"calls:{rm}": inputs.call_lists[(branch_id, rm)] for rm in rms},
+        }
+        for key, frame in lists.items():
+            for name, content in list_files(names[key], frame, words, inputs.as_of).items():
+                target = catalog.report_download(inputs.period, settings.locale, name)
+                written.append(write_bytes(content, target))
+        stems[branch_id] = names
+    return stems, written
+
+
+def other_locales(catalog: Catalog, period: str, locale: str) -> list[str]:
+    """The locales whose reports of the period are already written, besides `locale`."""
+    return [
+        other
+        for other in LOCALES
+        if other != locale and catalog.report_index(period, other).is_file()
+    ]
 
 
 def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
-    """Every branch's HTML/PDF, the network report and the index for `period`, from one
-    generation of its processed outputs; report files of branches no longer in the data
-    are removed with the new ones' arrival."""
+    """Every branch's HTML/PDF, the network report, the lists to download and the index
+    for `period` in the configured locale, under build/<period>/<locale>/, from one
+    generation of its processed outputs; files of branches (and RMs) no longer in the
+    data are removed with the new ones' arrival."""
     setup = report_setup(cfg)
     require_cjk_font(setup.locale)  # fail before any work when zh_CN has no font
     if label_locale(setup.locale).split("_")[0] != setup.locale.replace("-", "_").split("_")[0]:
@@ -203,7 +268,7 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
     verify(catalog, period)  # features, scores and survey made together, before any work
     started = time.perf_counter()
     workers = report_workers(cfg)
-    out_dir = catalog.report_build_dir(period)
+    out_dir = catalog.report_locale_dir(period, setup.locale)
     timings, cpu = [], []
     written: list[Path] = []
     with RenderPool(setup, workers) as pool:  # workers set up while the parent reads
@@ -211,7 +276,10 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
         settings = report_settings(cfg, inputs.survey)
         branch_ids = inputs.branch_ids
         files = {  # each report's file names, for the links
-            branch: {f: report_path(catalog, period, branch, f).name for f in settings.formats}
+            branch: {
+                f: report_path(catalog, period, branch, f, settings.locale).name
+                for f in settings.formats
+            }
             for branch in (None, *branch_ids)
         }
         network_rm = rm_by_tier(inputs.features, settings.rm_tiers, settings.rm_contact_days)
@@ -222,7 +290,7 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
                 for ext, content in (("html", rendered.html), ("pdf", rendered.pdf)):
                     if content is None:
                         continue
-                    target = report_path(catalog, period, rendered.branch_id, ext)
+                    target = report_path(catalog, period, rendered.branch_id, ext, settings.locale)
                     (write_text if ext == "html" else write_bytes)(content, target)
                     written.append(target)
                 if rendered.branch_id is not None:
@@ -230,9 +298,16 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
                     cpu.append(rendered.cpu_seconds)
                 advance(item=rendered.branch_id or "network")
                 log.debug("report %s: %.2fs", rendered.branch_id or "network", rendered.seconds)
-    index = index_context(period, inputs.as_of, branch_ids, files, settings, inputs.generation)
-    write_text(render_index(settings, index), catalog.report_index(period))
+        downloads, lists = write_downloads(inputs, catalog, settings)
     remove_unwritten(out_dir, REPORT_FILES, written)
+    remove_unwritten(out_dir / "downloads", DOWNLOAD_FILES, lists)
+    others = other_locales(catalog, period, settings.locale)
+    index = index_context(inputs, files, downloads, settings, others)
+    write_text(render_index(settings, index), catalog.report_index(period, settings.locale))
+    write_text(
+        render_languages(settings, period, [settings.locale, *others]),
+        catalog.report_languages(period),
+    )
     wall = time.perf_counter() - started
     per_branch = (
         f"per branch {statistics.mean(timings):.2f}s mean ({min(timings):.2f}-{max(timings):.2f}s, "
@@ -241,7 +316,7 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
         else "no branches"
     )
     return (
-        f"report {period}: {len(branch_ids)} branch reports, network and index "
+        f"report {period}: {len(branch_ids)} branch reports, network, lists and index "
         f"({', '.join(settings.formats)}, {settings.locale}) in {out_dir}; "
         f"{per_branch}; {wall:.1f}s wall with {workers} worker(s)"
     )

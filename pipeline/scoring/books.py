@@ -41,7 +41,7 @@ CALL_LIST_COLUMNS = [
     "contact_effect",
     "value_saved",
     "action",
-    "top_reasons",
+    "reason_codes",
     "last_contact_date",
 ]
 UNASSIGNED_COLUMNS = [
@@ -56,7 +56,7 @@ UNASSIGNED_COLUMNS = [
     "value_at_risk",
     "high_value",
     "action",
-    "top_reasons",
+    "reason_codes",
     "last_contact_date",
 ]
 ASSIGN = "assign an RM"

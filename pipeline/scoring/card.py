@@ -51,7 +51,9 @@ SCORE_COLUMNS = {
     "segment, with 95% confidence",
     "call_action": "on the RM's call list this month: call, do not call, or null (not listed)",
     "call_rank": "rank on the RM's call list (null: not to call)",
-    "top_reasons": "features most out of line on the risky side (robust z >= 1)",
+    "reason_codes": "up to three features most out of line on the risky side (robust z >= 1), "
+    "strongest first, each <feature>:<value>:<typical value> (na: missing), joined by ';'; "
+    "the report words them",
 }
 
 

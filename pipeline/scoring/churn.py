@@ -1,14 +1,8 @@
 """Churn labels and the model matrix: the bank's churn definition, by month-end windows.
 
-A label window is (start, end], both month ends. The population is every customer open
-at `start` (the features mart at start, less those already closed in start's month).
-
-- definition `closed`: churned when close_date falls in (start, end].
-- definition `silent_attrition`: churned when AUM at the end snapshot (latest balance
-  month end <= end; no balance row = 0) is at most (1 - churn.aum_drop_share) x AUM at
-  start, and, when churn.inactive_in_window, no customer-initiated transaction falls in
-  (start, end]. A customer without AUM at start cannot lose a share of it: not labelled
-  (left out of training and evaluation, still scored).
+The labels of a window (start, end] are pipeline.features.attrition's `label_window`
+(the definition, `closed` or `silent_attrition`, is written there once: the features
+stage counts the same outcome for the branches' attrition rate).
 """
 
 from __future__ import annotations
@@ -22,9 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.engine import Engine
+from pipeline.features.attrition import label_window
 from pipeline.features.core import customer_features
-from pipeline.periods import day_after, month_end
-from pipeline.schema import ASSET_PRODUCTS
+from pipeline.periods import month_end
 from pipeline.scoring import churn_model as cm
 from pipeline.scoring.settings import ChurnSettings, ScoreSettings
 from pipeline.steps import Skipped
@@ -50,74 +44,6 @@ BASE_FEATURES = (
     "rfm_f",
     "rfm_m",
 )
-
-
-def label_window(
-    engine: Engine, features_start: pd.DataFrame, start: date, end: date, c: ChurnSettings
-) -> pd.DataFrame:
-    """customer_id, churned (bool) and row (the customer's position in `features_start`)
-    for the labelled population of (start, end], by customer_id."""
-    ids = features_start["customer_id"].astype(str)
-    rows = np.flatnonzero((features_start["status"] != "closed").to_numpy())
-    # ids go to the engine in Arrow and only labels and rows come back: a million ids as
-    # Python strings each way cost most of a second
-    pop = pa.table(
-        {
-            "customer_id": _arrow(ids).take(rows),
-            "aum": features_start["aum"].to_numpy(dtype="float64")[rows],
-            "row": rows,
-        }
-    )
-    # a name of this window's own: on Spark, registered tables are seen by every cursor
-    view = f"_churn_pop_{start:%Y%m%d}_{end:%Y%m%d}"
-    engine.register(view, pop)
-    try:
-        if c.definition == "closed":
-            sql = f"""
-                SELECT coalesce(c.close_date > ? AND c.close_date <= ?, FALSE) AS churned, p.row
-                FROM {view} p LEFT JOIN customers c USING (customer_id)
-                ORDER BY p.customer_id
-            """
-            out = engine.frame(sql, [start, end])
-        else:
-            assets = ", ".join(f"'{p}'" for p in ASSET_PRODUCTS)
-            sql = f"""
-                WITH snap AS (SELECT max(month_end) AS m FROM balances WHERE month_end <= ?),
-                end_aum AS (
-                    SELECT customer_id, sum(balance) AS aum_end FROM balances
-                    WHERE month_end = (SELECT m FROM snap) AND product IN ({assets})
-                    GROUP BY customer_id
-                ),
-                active AS (
-                    SELECT DISTINCT customer_id FROM transactions
-                    WHERE customer_initiated AND txn_time >= ? AND txn_time < ?
-                )
-                SELECT coalesce(e.aum_end, 0) <= (1 - ?) * p.aum
-                       AND (NOT ? OR a.customer_id IS NULL) AS churned, p.row
-                FROM {view} p
-                LEFT JOIN end_aum e USING (customer_id)
-                LEFT JOIN active a USING (customer_id)
-                WHERE p.aum > 0
-                ORDER BY p.customer_id
-            """
-            params = [
-                end,
-                day_after(start),
-                day_after(end),
-                c.aum_drop_share,
-                c.inactive_in_window,
-            ]
-            out = engine.frame(sql, params)
-    finally:
-        engine.unregister(view)
-    row = out["row"].to_numpy(dtype="int64")
-    return pd.DataFrame(
-        {
-            "customer_id": ids.take(row).array,
-            "churned": out["churned"].to_numpy(dtype=bool),
-            "row": row,
-        }
-    )
 
 
 def history_start(engine: Engine) -> date | None:
@@ -348,7 +274,7 @@ def churn_metrics(gb: dict, lr: dict, rule: dict) -> dict[str, dict]:
 
 @dataclass(frozen=True)
 class ChurnResult:
-    """churn_probability and top_reasons per customer (keyed by customer_id) and the
+    """churn_probability and reason_codes per customer (keyed by customer_id) and the
     model card's churn section."""
 
     scores: pd.DataFrame
@@ -380,7 +306,7 @@ def churn_result(
         section.update(status="no_model", message=usable.reason, metrics=None, top_drivers=None)
         X_now = scoring_matrix(features, plan.columns, s)
         cols = [f for f in FALLBACK_REASONS if f in X_now.columns]
-        fallback = cm.top_reasons(X_now, features, cols, FALLBACK_REASONS, s.locale)
+        fallback = cm.top_reasons(X_now, features, cols, FALLBACK_REASONS)
         return ChurnResult(_scores(features, np.full(len(features), np.nan), fallback), section)
     auc, rule_auc = metrics["gradient_boosting"]["roc_auc"], metrics["simple_rule"]["roc_auc"]
     beats = auc > rule_auc
@@ -449,6 +375,6 @@ def _scores(features: pd.DataFrame, prob: np.ndarray, reasons) -> pd.DataFrame:
         {
             "customer_id": features["customer_id"].astype(str).array,
             "churn_probability": np.asarray(prob, dtype=float),
-            "top_reasons": reasons,
+            "reason_codes": reasons,
         }
     )

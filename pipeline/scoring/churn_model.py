@@ -36,7 +36,7 @@ from sklearn.metrics import (
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from pipeline.scoring.reasons import phrase_codes
+from pipeline.scoring.reasons import SEPARATOR, reason_codes
 
 IMPORTANCE_ROWS = 2000  # permutation importance on a seeded sample of the test window
 IMPORTANCE_REPEATS = 3
@@ -335,14 +335,14 @@ def top_reasons(
     raw: pd.DataFrame,
     features: list[str],
     directions: dict[str, float],
-    locale: str = "en",
 ) -> pd.api.extensions.ExtensionArray:
-    """Per customer, up to three features most out of line on the risky side (text).
+    """Per customer, up to three features most out of line on the risky side, as codes.
 
     Out of line = robust z-score, (x - population median) / (IQR / 1.349), signed by the
     feature's risk direction; a feature counts when that is at least REASON_MIN_Z.
-    Worded by pipeline.scoring.reasons in `locale`, e.g. "no own transaction for 120
-    days (typical 14)". Vectorised over customers.
+    Written by pipeline.scoring.reasons as codes with the customer's value and the
+    typical one, e.g. "recency_days:120:14" (the report words them in its language).
+    Vectorised over customers.
     """
     n = len(X)
     if not features or n == 0:
@@ -359,17 +359,17 @@ def top_reasons(
             zj = directions.get(col, 1.0) * (x - med) / scale
             z[:, j] = np.where(np.isfinite(zj), zj, -np.inf)
     order = np.argsort(-z, axis=1, kind="stable")[:, :REASONS_PER_CUSTOMER]
-    # Each customer's k-th reason as a code into the k-th list of phrases (-1: none),
+    # Each customer's k-th reason as an index into the k-th list of codes (-1: none),
     # joined in Arrow: string work per customer in Python cost half a minute at 10M.
     # Reasons come strongest first, so a customer with a k-th reason has every earlier
-    # one: the k-th (k > 0) is written after "; ", a missing one as "".
+    # one: the k-th (k > 0) is written after the separator, a missing one as "".
     texts = []
     shown: dict[str, tuple[np.ndarray, float]] = {}
     for k in range(order.shape[1]):
         j = order[:, k]
         ok = z[np.arange(n), j] >= REASON_MIN_Z
-        code = np.full(n, -1, dtype=np.int64)
-        phrases: list[str] = []
+        index = np.full(n, -1, dtype=np.int64)
+        codes: list[str] = []
         for jj, col in enumerate(features):
             sel = ok & (j == jj)
             if sel.any():
@@ -378,11 +378,11 @@ def top_reasons(
                     finite = values[np.isfinite(values)]
                     shown[col] = values, float(np.median(finite)) if len(finite) else np.nan
                 values, median = shown[col]
-                words, which = phrase_codes(col, values[sel], median, locale)
-                code[sel] = len(phrases) + which
-                phrases.extend(("; " if k else "") + w for w in words)
-        wording = pa.array(phrases, pa.large_string())
-        texts.append(pc.fill_null(wording.take(pa.array(code, mask=code < 0)), ""))
+                written, which = reason_codes(col, values[sel], median)
+                index[sel] = len(codes) + which
+                codes.extend((SEPARATOR if k else "") + w for w in written)
+        wording = pa.array(codes, pa.large_string())
+        texts.append(pc.fill_null(wording.take(pa.array(index, mask=index < 0)), ""))
     joined = pc.binary_join_element_wise(*texts, pa.scalar("", pa.large_string()))
     return pd.array(joined, dtype="str")  # stays in Arrow: no Python string per customer
 

@@ -283,7 +283,7 @@ SCORE_STEPS = (
          limits={**MODEL, **ONE_BLAS}),
     Step("reason_features", churn.reason_features, ("drivers",)),
     Step("reasons", cm.top_reasons,
-         ("scoring_matrix", "features", "reason_features", "directions", "locale")),
+         ("scoring_matrix", "features", "reason_features", "directions")),
     Step("churn", churn.churn_result,
          ("features", "plan", "labelled", "usable_columns", "metrics", "simple_rule", "drivers",
           "directions", "probability", "reasons", "settings"), takes_skipped=True),
@@ -371,7 +371,6 @@ def score_period(
         "value_settings": s.value,
         "effect_settings": s.contact_effect,
         "profit_months": profit_months(s),
-        "locale": s.locale,
         "model_threads": churn.model_threads(len(features)),
     }
     keep = ("scores", "branch_scores", "card", "watchlists", "rm_books", "call_lists", "unassigned")

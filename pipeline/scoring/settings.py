@@ -191,7 +191,6 @@ class ScoreSettings:
     watchlist_size: int
     rm_monthly_calls: int
     rm_contact_days: int
-    locale: str
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> ScoreSettings:
@@ -207,5 +206,4 @@ class ScoreSettings:
             watchlist_size=int(cfg["value_risk"]["watchlist_size"]),
             rm_monthly_calls=int(cfg["value_risk"]["rm_monthly_calls"]),
             rm_contact_days=int(cfg["features"]["rm_contact_days"]),
-            locale=str(cfg["locale"]),
         )

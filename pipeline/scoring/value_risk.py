@@ -41,7 +41,7 @@ WATCHLIST_COLUMNS = [
     "churn_band",
     "value_at_risk",
     "high_value",
-    "top_reasons",
+    "reason_codes",
     "last_contact_date",
 ]
 # Presentation for people reading the CSVs: money to cents, probabilities to 4 places.

@@ -14,9 +14,11 @@ from typing import Any
 import pandas as pd
 
 from pipeline.errors import ConfigError
+from pipeline.periods import as_of_date, previous_period
 from pipeline.survey.analysis import SurveyResult, analyse_survey
 from pipeline.survey.definition import SurveyDefinition
-from pipeline.survey.linkage import LINKED_GROUPS, link_customers
+from pipeline.survey.linkage import LINKED_GROUPS, link_customers, responses_in_window
+from pipeline.survey.scores import nps_table
 
 # audience -> (config key of its definition, prefix of its output files)
 SURVEYS = {"customer": "", "staff": "staff_"}  # audience -> prefix of its output files
@@ -31,6 +33,7 @@ class SurveySettings:
     min_group_size: int
     alpha_threshold: float
     window_months: int
+    history_months: int = 12  # features.history_months: the months of NPS trend
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> SurveySettings:
@@ -45,6 +48,7 @@ class SurveySettings:
             min_group_size=int(c["min_group_size"]),
             alpha_threshold=float(c["alpha_threshold"]),
             window_months=int(c["window_months"]),
+            history_months=int(cfg["features"]["history_months"]),
         )
 
     def definition(self, audience: str) -> str:
@@ -72,6 +76,32 @@ def analyse_audience(
     linked = [g for g in LINKED_GROUPS if g in groups.columns]
     return analyse_survey(responses, definition, group_by=["branch_id", *linked], groups=groups,
                           linked_groups=linked, linkage_note=note, **common)
+
+
+def nps_history(
+    responses: pd.DataFrame, definition: SurveyDefinition, period: str, s: SurveySettings
+) -> dict[str, Any] | None:
+    """NPS month by month for the trend: for each of the s.history_months months ending
+    with `period`, the NPS over the responses of the survey.window_months ending that
+    month -- the figure the report of that month shows -- network-wide and per branch
+    (null where fewer than survey.min_group_size answered). None without an NPS item."""
+    if definition.nps_item is None:
+        return None
+    months = [previous_period(period, k) for k in range(s.history_months - 1, -1, -1)]
+    network: list[float | None] = []
+    branches = sorted(responses["branch_id"].dropna().astype(str).unique())
+    by_branch: dict[str, list[float | None]] = {b: [] for b in branches}
+    for month in months:
+        window = responses_in_window(responses, as_of_date(month), s.window_months)
+        answers = pd.to_numeric(window[definition.nps_item], errors="coerce")
+        groups = pd.DataFrame({"branch_id": window["branch_id"].astype(str)})
+        table, _ = nps_table(answers, groups, ["branch_id"], s.min_group_size)
+        values = {(r.group_type, r.group): float(r.nps) for r in table.itertuples()}
+        network.append(values.get(("network", "all")))
+        for b in branches:
+            by_branch[b].append(values.get(("branch_id", b)))
+    return {"months": months, "network": network, "by_branch": by_branch,
+            "window_months": s.window_months}
 
 
 def summary_line(audience: str, s: dict) -> str:

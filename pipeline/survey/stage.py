@@ -27,6 +27,7 @@ from pipeline.survey.core import (
     SURVEYS,
     SurveySettings,
     analyse_audience,
+    nps_history,
     output_name,
     summary_line,
 )
@@ -92,7 +93,8 @@ def run_survey(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
                 "status": f"not available: {definition.table} not ingested ({path})"}
             lines.append(f"{audience} survey {definition.name}: no {definition.table} table")
             continue
-        responses = responses_in_window(read_responses(path, definition), as_of, window)
+        every_response = read_responses(path, definition)
+        responses = responses_in_window(every_response, as_of, window)
         result = analyse_audience(audience, responses, definition, features, scores,
                                   settings, str(path))
         for table in TABLE_NAMES:
@@ -101,7 +103,9 @@ def run_survey(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
             write_parquet(result.tables[table],
                           catalog.survey_output(period, output_name(audience, table)))
             written += 1
-        summary["surveys"][audience] = {"status": "ok", **result.summary}
+        summary["surveys"][audience] = {
+            "status": "ok", **result.summary,
+            "nps_history": nps_history(every_response, definition, period, settings)}
         lines.append(summary_line(audience, result.summary))
     if not any(s["status"] == "ok" for s in summary["surveys"].values()):
         # a bank without questionnaires: the summary says so, the reports say so in a line

@@ -1,0 +1,157 @@
+"""Branch KPIs month by month: the trend a branch head reads beside this month's figure.
+
+Grain of branch_history: one row per scope (each branch, then the network) per month,
+for the `features.history_months` months ending with the period: every branch_kpis
+column, plus the attrition the bank's churn definition observed in the window of
+`churn.horizon_months` ending that month (pipeline.features.attrition):
+attrition_customers (customers labelled: open, with AUM for silent attrition, at the
+window's start), attrition_churners and attrition_rate (their share; null when nobody
+was labelled).
+
+A month's KPIs come from where they already are, in this order: this period's (just
+computed), the month's own stored branch_kpis (it was run), the previous period's
+history; only a month found nowhere is computed, from the canonical tables as of its
+month end, exactly as `crm features` would (customer_features, compute_branch_kpis).
+So a first run backfills the months never run, and a monthly run computes nothing but
+its own month's attrition. `source` says which: "stored" (a period that was run) or
+"computed".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.engine import Engine
+from pipeline.features.attrition import ChurnDefinition, label_window
+from pipeline.features.customer import customer_aum, customer_features
+from pipeline.features.kpis import compute_branch_kpis
+from pipeline.features.settings import FeatureSettings
+from pipeline.periods import as_of_date, month_end, previous_period
+
+ATTRITION = ("attrition_customers", "attrition_churners", "attrition_rate")
+SOURCES = ("stored", "computed")
+
+
+@dataclass(frozen=True)
+class HistorySettings:
+    """How many months of trend, and the churn definition attrition is counted by."""
+
+    months: int
+    definition: str
+    horizon_months: int
+    aum_drop_share: float
+    inactive_in_window: bool
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any]) -> HistorySettings:
+        c = cfg["churn"]
+        return cls(
+            months=int(cfg["features"]["history_months"]),
+            definition=str(c["definition"]),
+            horizon_months=int(c["horizon_months"]),
+            aum_drop_share=float(c["aum_drop_share"]),
+            inactive_in_window=bool(c["inactive_in_window"]),
+        )
+
+
+def history_periods(period: str, months: int) -> list[str]:
+    """The `months` periods ending with `period`, oldest first."""
+    return [previous_period(period, k) for k in range(months - 1, -1, -1)]
+
+
+def branch_attrition(engine: Engine, period: str, c: ChurnDefinition, horizon: int) -> pd.DataFrame:
+    """scope, branch_id and the attrition columns for the window (period - horizon,
+    period]: who of those labelled at the window's start left by its end."""
+    end = as_of_date(period)
+    start = month_end(end, horizon)
+    population = customer_aum(engine, start)
+    labels = label_window(engine, population, start, end, c)
+    rows = labels["row"].to_numpy(dtype=np.int64)
+    branch = population["branch_id"].astype(str).to_numpy()[rows]
+    churned = labels["churned"].to_numpy(dtype=bool)
+    branches = sorted(population["branch_id"].dropna().astype(str).unique())
+    out = []
+    for scope, label, mask in [
+        *(("branch", b, branch == b) for b in branches),
+        ("network", None, np.ones(len(rows), dtype=bool)),
+    ]:
+        n, left = int(mask.sum()), int(churned[mask].sum())
+        out.append(
+            {
+                "scope": scope,
+                "branch_id": label,
+                "attrition_customers": n,
+                "attrition_churners": left,
+                "attrition_rate": left / n if n else np.nan,
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def _rows(frame: pd.DataFrame | None, period: str) -> pd.DataFrame | None:
+    if frame is None or frame.empty:
+        return None
+    part = frame[frame["period"].astype(str) == period]
+    return part if len(part) else None
+
+
+def _key(frame: pd.DataFrame) -> pd.Series:
+    return frame["scope"].astype(str) + "|" + frame["branch_id"].fillna("").astype(str)
+
+
+def _with_attrition(kpis: pd.DataFrame, attrition: pd.DataFrame) -> pd.DataFrame:
+    """The KPI rows with the attrition columns of the same scope and branch."""
+    by_key = attrition.assign(_k=_key(attrition)).set_index("_k")
+    keys = _key(kpis)
+    out = kpis.drop(columns=[c for c in ATTRITION if c in kpis.columns]).copy()
+    for col in ATTRITION:
+        out[col] = keys.map(by_key[col]).to_numpy()
+    return out
+
+
+def branch_history(
+    engine: Engine,
+    period: str,
+    current: pd.DataFrame,
+    stored: Mapping[str, pd.DataFrame],
+    previous: pd.DataFrame | None,
+    s: FeatureSettings,
+    h: HistorySettings,
+) -> pd.DataFrame:
+    """The history of `period`: `current` is its branch_kpis, `stored` the branch_kpis of
+    earlier periods that were run (by period), `previous` the previous period's history
+    (None: none). See the module docstring for where each month comes from."""
+    parts = []
+    for month in history_periods(period, h.months):
+        reused = _rows(previous, month)
+        if month == period:
+            kpis, source = current, "stored"
+        elif month in stored:
+            kpis, source = stored[month], "stored"
+        elif reused is not None:
+            kpis, source = reused, str(reused["source"].iloc[0])
+        else:
+            as_of = as_of_date(month)
+            kpis = compute_branch_kpis(customer_features(engine, as_of, s), s, month, as_of)
+            source = "computed"
+        if reused is not None and month != period and reused["attrition_rate"].notna().any():
+            attrition = reused[["scope", "branch_id", *ATTRITION]]
+        else:
+            attrition = branch_attrition(engine, month, h, h.horizon_months)
+        part = _with_attrition(kpis, attrition)
+        part["period"] = month
+        part["source"] = source
+        parts.append(part)
+    columns = list(dict.fromkeys([*current.columns, *ATTRITION, "source"]))
+    out = pd.concat([p.reindex(columns=columns) for p in parts], ignore_index=True)
+    out["branch_id"] = out["branch_id"].astype("object").where(out["branch_id"].notna(), None)
+    out["as_of_date"] = out["period"].map(lambda p: as_of_date(p)).astype("object")
+    out["attrition_customers"] = out["attrition_customers"].astype("Int64")
+    out["attrition_churners"] = out["attrition_churners"].astype("Int64")
+    out["attrition_rate"] = out["attrition_rate"].astype("float64")
+    return out

@@ -1,0 +1,108 @@
+"""The KPI history behind the reports' trends: months that were run are read, months never
+run are computed as `crm features` would have, and attrition follows the churn definition
+(worked out by hand on the small bank of test_features_support)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from test_features_support import PERIOD, bank, cfg
+
+from pipeline.engine import connect_frames
+from pipeline.features import history as hist
+from pipeline.features.core import customer_features
+from pipeline.features.history import HistorySettings, branch_history, history_periods
+from pipeline.features.kpis import compute_branch_kpis
+from pipeline.features.settings import FeatureSettings
+from pipeline.periods import as_of_date
+
+
+def settings(**overrides):
+    c = cfg(**{"features.history_months": 3, **overrides})
+    return FeatureSettings.from_config(c), HistorySettings.from_config(c)
+
+
+def kpis_at(engine, period: str, s: FeatureSettings) -> pd.DataFrame:
+    as_of = as_of_date(period)
+    return compute_branch_kpis(customer_features(engine, as_of, s), s, period, as_of)
+
+
+def rows(history: pd.DataFrame, period: str) -> pd.DataFrame:
+    return history[history["period"] == period].reset_index(drop=True)
+
+
+def test_history_periods_end_with_the_period() -> None:
+    assert history_periods("2026-02", 4) == ["2025-11", "2025-12", "2026-01", "2026-02"]
+
+
+def test_months_never_run_are_computed_as_crm_features_would() -> None:
+    engine = connect_frames(bank())
+    s, h = settings()
+    current = kpis_at(engine, PERIOD, s)
+    got = branch_history(engine, PERIOD, current, {}, None, s, h)
+    assert list(dict.fromkeys(got["period"])) == ["2026-08", "2026-09", "2026-10"]
+    assert list(got.groupby("period", sort=True)["source"].first()) == [
+        "computed",
+        "computed",
+        "stored",
+    ]
+    for month in ("2026-08", "2026-09", "2026-10"):
+        expected = kpis_at(engine, month, s)
+        mine = rows(got, month)[expected.columns]
+        pd.testing.assert_frame_equal(mine, expected, check_dtype=False)
+
+
+def test_attrition_counts_the_churn_definition_by_branch() -> None:
+    """`closed`: of the customers open at the window's start, those whose close_date falls
+    in it. (Jul 31, Oct 31]: B1 has A, F, H open and none closed; B2 has C, D, G open,
+    C closed Oct 10 and D Sep 30. (Jun 30, Sep 30]: only D."""
+    engine = connect_frames(bank())
+    s, h = settings(**{"churn.definition": "closed"})
+    got = branch_history(engine, PERIOD, kpis_at(engine, PERIOD, s), {}, None, s, h)
+    oct_ = rows(got, "2026-10").set_index(rows(got, "2026-10")["branch_id"].fillna("all"))
+    assert list(oct_["attrition_customers"]) == [3, 3, 6]
+    assert list(oct_["attrition_churners"]) == [0, 2, 2]
+    assert oct_.loc["B2", "attrition_rate"] == pytest.approx(2 / 3)
+    sep = rows(got, "2026-09")
+    assert list(sep["attrition_churners"]) == [0, 1, 1]
+
+
+def test_silent_attrition_needs_aum_at_the_start_and_the_drop() -> None:
+    """Silent attrition over (Jul 31, Oct 31]: A (40,000 -> 55,000), C (200 -> 0) and F
+    (500,000 -> 600,000) had AUM on Jul 31. Only C lost half; C transacted on Oct 9, so
+    C counts only when inactivity is not required."""
+    engine = connect_frames(bank())
+    for inactive, churners in ((True, [0, 0, 0]), (False, [0, 1, 1])):
+        s, h = settings(**{"churn.inactive_in_window": inactive})
+        got = branch_history(engine, PERIOD, kpis_at(engine, PERIOD, s), {}, None, s, h)
+        october = rows(got, "2026-10")
+        assert list(october["attrition_customers"]) == [2, 1, 3]
+        assert list(october["attrition_churners"]) == churners
+
+
+def test_stored_months_are_read_and_a_monthly_run_computes_only_its_own_attrition(
+    monkeypatch,
+) -> None:
+    engine = connect_frames(bank())
+    s, h = settings()
+    stored = kpis_at(engine, "2026-08", s).assign(customers=999)  # what was reported then
+    first = branch_history(
+        engine, "2026-09", kpis_at(engine, "2026-09", s), {"2026-08": stored}, None, s, h
+    )
+    assert set(rows(first, "2026-08")["customers"]) == {999}
+    assert rows(first, "2026-08")["source"].eq("stored").all()
+    assert rows(first, "2026-07")["source"].eq("computed").all()
+
+    marts, windows = [], []
+    monkeypatch.setattr(hist, "customer_features", lambda *a: marts.append(a) or None)
+    real = hist.branch_attrition
+    monkeypatch.setattr(
+        hist, "branch_attrition", lambda e, p, c, k: windows.append(p) or real(e, p, c, k)
+    )
+    current = kpis_at(engine, PERIOD, s)
+    second = branch_history(engine, PERIOD, current, {}, first, s, h)
+    assert marts == [] and windows == [PERIOD]
+    pd.testing.assert_frame_equal(
+        rows(second, "2026-08").drop(columns="period"),
+        rows(first, "2026-08").drop(columns="period"),
+    )
