@@ -37,7 +37,7 @@ PERIOD = "2026-10"
 BRANCHES = ("B01", "B02", "B03")
 PER_BRANCH = 40
 SCRIPT_CUSTOMER = '<script>alert("c")</script>'
-SCRIPT_RM = "RM<script>x</script>"
+SCRIPT_RM = "RM<script>x"  # no "/": ids that name files never hold one (ingest)
 SEGMENTS = ("Champions", "Loyal Customers", "At Risk", "Hibernating", "Lost")
 
 

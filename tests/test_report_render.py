@@ -268,7 +268,7 @@ def test_script_in_an_id_is_shown_as_text(built):
     b02 = (out / "branch-B02.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(&#34;c&#34;)&lt;/script&gt;" in b02
     assert SCRIPT_CUSTOMER in pdf_text(out / "branch-B02.pdf").replace(" ", "")
-    assert "RM&lt;script&gt;x&lt;/script&gt;" in (out / "branch-B01.html").read_text(
+    assert "RM&lt;script&gt;x" in (out / "branch-B01.html").read_text(
         encoding="utf-8"
     )
     assert SCRIPT_RM in pdf_text(out / "branch-B01.pdf").replace(" ", "")
