@@ -28,7 +28,7 @@ from pipeline.io import write_csv, write_json, write_parquet
 from pipeline.periods import as_of_date, previous_period
 from pipeline.schema import PRODUCTS
 from pipeline.scoring.books import call_lists, rm_books, unassigned
-from pipeline.scoring.calls import RANKING_VALUE_AT_RISK, ContactEffects
+from pipeline.scoring.calls import RANKING_EFFECT, RANKING_VALUE_AT_RISK, ContactEffects
 from pipeline.scoring.value_risk import WATCHLIST_COLUMNS, branch_scores
 from pipeline.survey.analysis import analyse_survey
 from pipeline.survey.definition import load_definition
@@ -173,14 +173,35 @@ def make_watchlist(scores: pd.DataFrame, branch: str, as_of) -> pd.DataFrame:
     return w[WATCHLIST_COLUMNS]
 
 
-def rm_lists(scores: pd.DataFrame, features: pd.DataFrame, s: FeatureSettings, as_of):
-    """The score stage's RM books, call lists and unassigned lists of the fixture's scores."""
+def with_effects(scores: pd.DataFrame, effect: bool) -> pd.DataFrame:
+    """The scores with the contact effect's columns: none (lists by value at risk), or a
+    made-up effect (30% of the churn probability) with each branch's customer of an RM
+    with the most value at risk one not to call (a call estimated to push them away)."""
+    if not effect:
+        return scores.assign(contact_effect=np.nan, value_saved=np.nan, do_not_call=False)
+    active = (scores["status"] == "active").to_numpy()
+    effect_ = np.where(active, np.round(0.3 * scores["churn_probability"].to_numpy(), 4), np.nan)
+    served = scores[active & scores["rm_id"].notna().to_numpy()]
+    top = served.sort_values(["value_at_risk", "customer_id"], ascending=[False, True])
+    harmful = scores["customer_id"].isin(top.groupby("branch_id")["customer_id"].first()).to_numpy()
+    effect_ = np.where(harmful, -0.02, effect_)
+    return scores.assign(
+        contact_effect=effect_,
+        value_saved=np.round(effect_ * scores["clv"].to_numpy() - 5.0, 2),
+        do_not_call=harmful,
+    )
+
+
+def rm_lists(
+    scores: pd.DataFrame, features: pd.DataFrame, s: FeatureSettings, as_of, effect: bool = False
+):
+    """The score stage's RM books, call lists and unassigned lists of the fixture's scores
+    (ranked by expected value saved when `effect`, else by value at risk)."""
     scored = scores.merge(features[["customer_id", "days_since_rm_contact"]], on="customer_id")
-    # no contact-effect model in the fixture: the lists by value at risk
-    scored = scored.assign(contact_effect=np.nan, value_saved=np.nan, do_not_call=False)
-    effects = ContactEffects(scores=None, ranking=RANKING_VALUE_AT_RISK, card={})
-    calls = call_lists(scored, as_of, 5, effects)
-    books = rm_books(scored, calls, s.tier_names, s.rm_contact_days, PERIOD)
+    ranking = RANKING_EFFECT if effect else RANKING_VALUE_AT_RISK
+    effects = ContactEffects(scores=None, ranking=ranking, card={})
+    calls = call_lists(with_effects(scored, effect), as_of, 5, effects)
+    books = rm_books(with_effects(scored, effect), calls, s.tier_names, s.rm_contact_days, PERIOD)
     return books, calls, unassigned(scored, as_of, s.rm_tiers)
 
 
@@ -271,6 +292,101 @@ def make_survey_summary(cfg: dict, scores: pd.DataFrame, period: str) -> dict:
             "staff": {"status": "ok", **staff.summary},
         },
     }
+
+
+# The contact-effect section of a model card where the effect ranks the lists (the shape
+# pipeline.scoring.calls.contact_effects writes), for the report's effect pages.
+EFFECT_CARD = {
+    "status": "ok",
+    "ranking": "expected_value_saved",
+    "message": None,
+    "contact_cost": 5.0,
+    "overlap": [0.02, 0.98],
+    "outcome": "churned within 3 months (silent_attrition)",
+    "windows": {"evaluation": ["2026-01-31"], "final": ["2026-04-30", "2026-03-31"]},
+    "customers": {"evaluation": 900, "final": 1000},
+    "contacted": {"evaluation": 90, "final": 120},
+    "propensity": {
+        "quantiles": {"0.5": 0.13, "0.01": 0.03, "0.99": 0.57},
+        "outside_overlap": 7,
+        "outside_overlap_share": 0.007,
+    },
+    "average_effect": {"effect": 0.004, "ci": [-0.001, 0.009], "customers": 993},
+    "naive_difference": -0.016,
+    "relative_effect": {
+        "overall": 0.25,
+        "overall_se": 0.1,
+        "spread": 0.2,
+        "segments": ["tier"],
+        "by_segment": [
+            {
+                "segment": "mass",
+                "customers": 800,
+                "raw": 0.1,
+                "relative_effect": 0.15,
+                "relative_effect_se": 0.08,
+            },
+            {
+                "segment": "wealth",
+                "customers": 193,
+                "raw": 0.6,
+                "relative_effect": 0.4,
+                "relative_effect_se": 0.2,
+            },
+        ],
+    },
+    "by_tier": [
+        {
+            "group": "mass",
+            "customers": 800,
+            "effect": 0.002,
+            "ci": [-0.004, 0.008],
+            "naive_difference": -0.02,
+        }
+    ],
+    "by_branch": [
+        {"group": "B01", "customers": 993, "effect": None, "ci": None, "naive_difference": None}
+    ],
+    "check": {
+        "window_start": "2026-04-30",
+        "customers": 950,
+        "share": 0.1,
+        "qini_area": {"effect": 17.2, "churn_risk": 16.8},
+        "top_decile_effect": {"effect": 0.01, "ci": [-0.01, 0.03], "customers": 95},
+        "average_effect": {"effect": -0.001, "ci": [-0.005, 0.003], "customers": 950},
+        "value_saved": {
+            "expected_value_saved": 1200.0,
+            "value_at_risk": 800.0,
+            "churn_risk": -50.0,
+        },
+        "value_saved_at_random": 73.0,
+        "effect_versus_value_at_risk": {"difference": 400.0, "ci": [-100.0, 900.0]},
+        "effect_ranking_worse": False,
+        "gain_curves": {"effect": [[0.0, 0.0], [1.0, 5.0]], "churn_risk": [[0.0, 0.0], [1.0, 5.0]]},
+    },
+    "closed_loop": [
+        {
+            "lists_period": "2026-06",
+            "months": 1,
+            "network": {
+                "contacted": {"customers": 40, "churned": 2, "churn_rate": 0.05},
+                "not_contacted": {"customers": 60, "churned": 6, "churn_rate": 0.1},
+                "difference": 0.05,
+                "ci": [-0.05, 0.15],
+                "expected_effect": 0.01,
+            },
+            "by_branch": {
+                "B01": {
+                    "contacted": {"customers": 10, "churned": 0, "churn_rate": 0.0},
+                    "not_contacted": {"customers": 0, "churned": 0, "churn_rate": None},
+                    "difference": None,
+                    "ci": None,
+                    "expected_effect": None,
+                }
+            },
+        }
+    ],
+}
 
 
 MODEL_CARD = {
@@ -376,8 +492,10 @@ def write_bank(
     churn_model: bool = True,
     workers: int = 1,
     locale: str = "en",
+    effect: bool = False,
 ) -> tuple[dict, Catalog]:
-    """Write every report input for PERIOD (and the previous period's KPIs if asked)."""
+    """Write every report input for PERIOD (and the previous period's KPIs if asked; with
+    `effect`, call lists ranked by the effect of a call and EFFECT_CARD in the card)."""
     cfg, catalog = bank_config(data_dir, report_dir, workers=workers, locale=locale)
     s = FeatureSettings.from_config(cfg)
     prev = previous_period(PERIOD)
@@ -404,8 +522,9 @@ def write_bank(
     )
     scores = make_scores(features, 13, churn_model)
     write_parquet(scores, catalog.customer_scores(PERIOD))
-    write_parquet(branch_scores(scores, PERIOD), catalog.branch_scores(PERIOD))
-    books, calls, unassigned_lists = rm_lists(scores, features, s, as_of)
+    books, calls, unassigned_lists = rm_lists(scores, features, s, as_of, effect)
+    valued = with_effects(scores, effect)
+    write_parquet(branch_scores(valued, PERIOD, calls), catalog.branch_scores(PERIOD))
     write_parquet(books, catalog.rm_books(PERIOD))
     for (branch, rm), frame in calls.items():
         write_csv(frame, catalog.call_list(PERIOD, branch, rm))
@@ -413,6 +532,8 @@ def write_bank(
         write_csv(make_watchlist(scores, b, as_of), catalog.watchlist(PERIOD, b))
         write_csv(unassigned_lists[b], catalog.unassigned_list(PERIOD, b))
     card = dict(MODEL_CARD)
+    if effect:
+        card["contact_effect"] = EFFECT_CARD
     if not churn_model:
         card["churn"] = {
             "status": "no_model",
@@ -440,7 +561,7 @@ def test_fixture_customers_belong_to_one_branch(tmp_path: Path) -> None:
         assert all(i.startswith(f"{b}-") or i == SCRIPT_CUSTOMER for i in ids)
 
 
-_PRISTINE: dict[tuple[bool, bool], Path] = {}
+_PRISTINE: dict[tuple[bool, bool, bool], Path] = {}
 
 
 def make_bank(
@@ -450,15 +571,22 @@ def make_bank(
     churn_model: bool = True,
     workers: int = 1,
     locale: str = "en",
+    effect: bool = False,
 ) -> tuple[dict, Catalog]:
     """A private copy under root of write_bank's files: written once per test session for
     each (previous, churn_model) into a temporary folder (removed at exit) and copied, so
     a test may delete or change its copy's files."""
-    key = (previous, churn_model)
+    key = (previous, churn_model, effect)
     if key not in _PRISTINE:
         source = Path(tempfile.mkdtemp(prefix="report-bank-"))
         atexit.register(shutil.rmtree, source, True)
-        write_bank(source / "data", source / "reports", previous=previous, churn_model=churn_model)
+        write_bank(
+            source / "data",
+            source / "reports",
+            previous=previous,
+            churn_model=churn_model,
+            effect=effect,
+        )
         _PRISTINE[key] = source / "data"
     shutil.copytree(_PRISTINE[key], root / "data")
     return bank_config(root / "data", root / "reports", workers=workers, locale=locale)

@@ -510,3 +510,47 @@ def intervals(
         ]
 
     return _encode(fig, ax, hover)
+
+
+@memoised
+def gain(
+    curves: dict[str, tuple[Sequence[float], Sequence[float]]],
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    random_label: str,
+) -> str:
+    """Cumulative gain of rankings (x: share of customers taken, 0-1; y: what they
+    gain), against taking customers at random (the straight line to the first curve's
+    end)."""
+    fig, ax = _axes()
+    first = next(iter(curves.values()), ([0.0, 1.0], [0.0, 0.0]))
+    end = float(np.asarray(first[1], dtype=float)[-1])
+    ax.plot([0, 100], [0, end], color="#999999", linestyle="--", linewidth=0.9, label=random_label)
+    for i, (name, (xs, ys)) in enumerate(curves.items()):
+        ax.plot(
+            np.asarray(xs, dtype=float) * 100,
+            np.asarray(ys, dtype=float),
+            color=PALETTE[i % len(PALETTE)],
+            linewidth=1.8 if i == 0 else 1.1,
+            label=name,
+        )
+    ax.set_xlim(0, 100)
+    ax.axhline(0, color="#cccccc", linewidth=0.6)
+    ax.xaxis.set_major_formatter(_percent_ticks())
+    ax.yaxis.set_major_formatter(_number_ticks())
+    ax.legend(frameon=False, fontsize=8, loc="best")
+    _label(ax, title, xlabel, ylabel)
+
+    def hover(renderer):
+        out = []
+        for name, (xs, ys) in curves.items():
+            px, py = np.asarray(xs, dtype=float) * 100, np.asarray(ys, dtype=float)
+            out += [
+                (box, f"{name}: {x:.0f}% → {_number(y, 1)}")
+                for box, x, y in zip(_points(ax, px, py), px, py, strict=True)
+            ]
+        return out
+
+    return _encode(fig, ax, hover)

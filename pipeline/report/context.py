@@ -10,6 +10,7 @@ from typing import Any
 
 from pipeline.report import context_actions as ac
 from pipeline.report import context_data as cd
+from pipeline.report import context_effect as ce
 from pipeline.report import context_kpis as kp
 from pipeline.report import context_scores as sc
 from pipeline.report import context_survey as sv
@@ -273,6 +274,13 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
         },
         "glance": glance_context(b, s),
         "downloads": ac.download_names(b.branch_id, rm_ids),
+        "effect": {
+            "ranking": ce.ranking(b.model_card.get("contact_effect") or {}),
+            "lists": ce.lists_figures(b.branch_score),
+            "closed_loop": ce.closed_loop_rows(
+                b.model_card.get("contact_effect") or {}, b.branch_id
+            ),
+        },
         "actions": {
             "unassigned": ac.unassigned_page(b.unassigned, words),
             "watchlist": ac.action_rows(b.watchlist, words),

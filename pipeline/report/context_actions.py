@@ -17,6 +17,7 @@ import pandas as pd
 from pipeline.report.context_scores import _num
 from pipeline.report.reasons import ReasonWords
 
+DO_NOT_CALL = "do not call"  # a call list's action (pipeline.scoring.books.DO_NOT_CALL)
 UNASSIGNED_SHOWN = 15  # rows of the "assign an RM" page; the download holds them all
 
 
@@ -54,7 +55,7 @@ def action_rows(frame: pd.DataFrame, words: ReasonWords) -> list[dict[str, Any]]
     for rec in frame.to_dict("records"):
         rows.append(
             {
-                "rank": int(rec["rank"]),
+                "rank": None if pd.isna(rec["rank"]) else int(rec["rank"]),  # none: not to call
                 "customer_id": str(rec["customer_id"]),
                 "rm_id": _text(rec.get("rm_id")),
                 "tier": str(rec["tier"]),
@@ -66,6 +67,9 @@ def action_rows(frame: pd.DataFrame, words: ReasonWords) -> list[dict[str, Any]]
                 "high_value": bool(rec.get("high_value")),
                 "reasons": words.phrases(_text(rec.get("reason_codes"))),
                 "last_contact": _contact(rec.get("last_contact_date")),
+                "contact_effect": _num(rec.get("contact_effect")),
+                "value_saved": _num(rec.get("value_saved")),
+                "do_not_call": rec.get("action") == DO_NOT_CALL,
             }
         )
     return rows
@@ -114,7 +118,8 @@ def rm_pages(
     for r in ordered.to_dict("records"):
         rm = str(r["rm_id"])
         call_list = calls.get(rm)
-        rows = [] if call_list is None else action_rows(call_list, words)
+        listed = [] if call_list is None else action_rows(call_list, words)
+        rows = [x for x in listed if not x["do_not_call"]]
         pages.append(
             {
                 "rm_id": rm,
@@ -127,6 +132,8 @@ def rm_pages(
                 "value_at_risk": float(r["value_at_risk"]),
                 "contacted": _num(r["contacted_share"]),
                 "calls": rows,
+                "do_not_call": [x for x in listed if x["do_not_call"]],
+                "expected_value_saved": _num(r.get("expected_value_saved")),
                 "capacity": float(capacity),
                 "call_value_at_risk": float(
                     sum(x["value_at_risk"] for x in rows if isinstance(x["value_at_risk"], float))

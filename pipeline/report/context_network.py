@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.report import context_data as cd
+from pipeline.report import context_effect as ce
 from pipeline.report import context_kpis as kp
 from pipeline.report import context_scores as sc
 from pipeline.report import context_survey as sv
@@ -158,6 +159,7 @@ def branch_risk_rows(inputs: ReportInputs) -> list[dict[str, Any]]:
                 "rms": kp.kpi_value(k, "rm_count"),
                 "customers_per_rm": kp.kpi_value(k, "customers_per_rm"),
                 "calls": float(calls.get(b, 0)),
+                "value_saved": kp.kpi_value(r, "expected_value_saved"),
                 "unassigned": float(len(unassigned)) if unassigned is not None else NA,
                 "unassigned_high_value": float(unassigned["high_value"].astype(bool).sum())
                 if unassigned is not None
@@ -265,6 +267,10 @@ def network_context(
         ],
         "appendix": appendix(inputs.manifest, inputs.model_card, s.locale, inputs.generation),
         "models": model_appendix(inputs.model_card),
+        "effect": {
+            "lists": ce.lists_figures(_network_row(inputs.branch_scores)),
+            "appendix": ce.effect_appendix(inputs.model_card.get("contact_effect") or {}),
+        },
         "not_available": NA,
     }
 

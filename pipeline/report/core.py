@@ -63,6 +63,9 @@ BRANCH_SCORE_COLUMNS = (
     "high_value_at_risk",
     "value_at_risk_share",
     "clv_per_customer",
+    "call_list_customers",
+    "expected_value_saved",
+    "do_not_call_customers",
 )
 RM_BOOK_COLUMNS = (
     "branch_id",
@@ -102,7 +105,9 @@ WATCHLIST_COLUMNS = (
     "reason_codes",
     "last_contact_date",
 )
-CALL_LIST_COLUMNS = WATCHLIST_COLUMNS
+# a call list: the watchlist's columns, the effect of a call, the value it saves, and
+# whether to call or not to call (pipeline.scoring.books)
+CALL_LIST_COLUMNS = (*WATCHLIST_COLUMNS, "contact_effect", "value_saved", "action")
 HISTORY_COLUMNS = ("scope", "branch_id", "period", "customers", "aum", "source")
 # the score stage's branch figures shown as a trend (periods that were scored)
 SCORE_HISTORY_COLUMNS = ("scope", "branch_id", "period", "value_at_risk", "value_at_risk_share")

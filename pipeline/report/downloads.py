@@ -34,8 +34,17 @@ COLUMNS = (
     ("high_value", "high_value"),
     ("reason_codes", "reasons"),
     ("last_contact_date", "last_contact"),
+    ("contact_effect", "contact_effect"),
+    ("value_saved", "value_saved"),
+    ("action", "call_action"),
 )
-MONEY = ("aum", "monthly_profit", "clv", "value_at_risk")
+# the score stage's actions (pipeline.scoring.books) -> label key
+ACTIONS = {
+    "call": "action_call",
+    "do not call": "action_do_not_call",
+    "assign an RM": "action_assign",
+}
+MONEY = ("aum", "monthly_profit", "clv", "value_at_risk", "value_saved")
 MONEY_FORMAT = "#,##0.00"
 PROBABILITY_FORMAT = "0.00"
 ZWSP = "\u200b"  # a line-break hint for the page, not text for a spreadsheet
@@ -55,6 +64,8 @@ def readable(frame: pd.DataFrame, words: ReasonWords) -> pd.DataFrame:
             values = values.map(
                 lambda v: words.text(None if pd.isna(v) else str(v)).replace(ZWSP, "")
             )
+        elif column == "action":
+            values = values.map(lambda v: "" if pd.isna(v) else t[ACTIONS[v]])
         elif column == "high_value":
             values = values.map(lambda v: t["yes"] if bool(v) else t["no"])
         elif column in ("customer_id", "rm_id"):

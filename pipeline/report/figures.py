@@ -177,4 +177,17 @@ def network_figures(ctx: dict[str, Any], locale: str, currency: str) -> dict[str
             reference_label=t["network"],
         )
     figs.update(_survey_figures(ctx["surveys"], t))
+    effect = ctx["effect"]["appendix"]
+    if effect.get("estimated"):
+        curves = effect["gain_curves"]
+        figs["gain"] = charts.gain(
+            {
+                t[f"ranking_{name}"]: ([p[0] for p in curves[name]], [p[1] for p in curves[name]])
+                for name in ("effect", "churn_risk")
+            },
+            title=t["chart_gain_title"],
+            xlabel=t["gain_x"],
+            ylabel=t["gain_y"],
+            random_label=t["gain_random"],
+        )
     return figs

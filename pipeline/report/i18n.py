@@ -463,6 +463,86 @@ LABELS: dict[str, dict[str, str]] = {
         "league_high_risk": "High churn risk",
         "league_var_share": "CLV at risk",
         "league_nps": "NPS",
+        # issue 21: the effect of an RM's call
+        "risk_saved": "Value saved",
+        "saved_note": "Value saved: what this month's calls are expected to save (the drop in the "
+        "chance of leaving a call brings x CLV, less the cost of the call).",
+        "effect_title": "The effect of an RM's call",
+        "effect_status_ok": "Call lists are ranked by expected value saved: a call's estimated "
+        "effect on the chance of leaving x CLV, less the cost of the call.",
+        "effect_status_fallback": "The effect of a call was estimated but did not pass its checks "
+        "this month.",
+        "effect_status_not_estimated": "The effect of a call could not be estimated this month.",
+        "effect_lists_by_var": "Call lists are ranked by value at risk.",
+        "effect_assumptions": "What the estimate assumes: whom the bank contacted depends only on "
+        "what the features show (no unmeasured reason to call that also drives leaving), and "
+        "comparable customers were both contacted and not contacted (overlap). Customers outside "
+        "the overlap are left out of every estimate.",
+        "effect_measure": "Measure",
+        "estimate": "Estimate",
+        "effect_history": "Customer-months in the history ({windows} month ends)",
+        "effect_contacted": "contacted",
+        "effect_outside_overlap": "Outside the overlap (propensity outside {low}-{high})",
+        "effect_average": "Average effect of a call (drop in the chance of leaving)",
+        "effect_naive": "Naive difference (not contacted less contacted)",
+        "effect_relative": "Share of the chance of leaving a call removes, across segments",
+        "effect_propensity": "Chance of being contacted",
+        "quantile": "P{q}",
+        "effect_by_segment": "Share of the chance of leaving a call removes, by segment",
+        "effect_raw": "As measured",
+        "effect_shrunk": "Used (shrunk to the mean)",
+        "effect_by_tier": "Average effect of a call by tier",
+        "effect_by_branch": "Average effect of a call by branch",
+        "effect_average_short": "Effect",
+        "effect_naive_short": "Naive",
+        "effect_check": "Check out of time: fitted on earlier months, scored from {start}",
+        "effect_check_customers": "Customers in the check",
+        "effect_qini": "Qini area, ranked by {ranking}",
+        "ranking_effect": "effect of a call",
+        "ranking_churn_risk": "churn risk",
+        "ranking_expected_value_saved": "expected value saved",
+        "ranking_value_at_risk": "value at risk",
+        "effect_top_decile": "Average effect in the top 10% by estimated effect",
+        "effect_saved_by": "Value saved calling the top {share}, ranked by {ranking}",
+        "effect_saved_at_random": "Value saved calling {share} at random",
+        "effect_versus": "Expected value saved less value at risk (ranking)",
+        "chart_gain_title": "Customers kept, calling the top of each ranking",
+        "gain_x": "Share of customers called",
+        "gain_y": "Customers kept (estimated)",
+        "gain_random": "At random",
+        "effect_check_note": "A ranking is used only when it saved no less than ranking by value "
+        "at risk in this check; what each customer would have done without a call is estimated, "
+        "never observed, so every figure here carries its interval.",
+        "closed_loop_title": "What earlier call lists did",
+        "closed_loop_lists": "Lists of",
+        "closed_loop_months": "Months since",
+        "closed_loop_contacted": "Called",
+        "closed_loop_rate": "Left",
+        "closed_loop_not_contacted": "Not called",
+        "closed_loop_difference": "Difference",
+        "closed_loop_expected": "Expected",
+        "closed_loop_note": "Customers on an earlier month's call list: those an RM contacted in "
+        "the following month against those nobody did, and the share of each who left since (by "
+        "the churn definition). Difference: not called less called (positive when calls kept "
+        "customers); expected: the effect the model estimated for them. Who was called was not "
+        "chosen at random, so read the difference as a check, not a proof.",
+        "closed_loop_none": "No earlier month's call lists to follow up yet.",
+        "contact_effect_short": "Effect of a call",
+        "contact_effect": "Effect of a call",
+        "value_saved": "Value saved",
+        "call_action": "Action",
+        "action_call": "call",
+        "action_do_not_call": "do not call",
+        "action_assign": "assign an RM",
+        "ranked_by_effect": "Ranked by expected value saved ({saved} for the list): a call's "
+        "estimated effect on the chance of leaving x CLV, less {cost} for the call.",
+        "ranked_by_var": "Ranked by value at risk.",
+        "do_not_call_title": "Do not call",
+        "do_not_call_note": "Among the customers with the most value at risk, a call is estimated "
+        "to raise the chance of leaving in their segment (95% confidence): serve them, but do "
+        "not call to retain them.",
+        "lists_saved": "This month's call lists: {calls} customers to call, expected to save "
+        "{saved}; {do_not_call} customers not to call.",
     },
     "zh_CN": {
         "html_lang": "zh-CN",
@@ -887,6 +967,80 @@ LABELS: dict[str, dict[str, str]] = {
         "league_high_risk": "高风险",
         "league_var_share": "价值占比",
         "league_nps": "净推荐值",
+        # issue 21: 客户经理联系的效果
+        "risk_saved": "挽回价值",
+        "saved_note": "挽回价值：本月联系预计挽回的价值（联系带来的流失概率降幅 × 客户终身价值，减"
+        "去联系成本）。",
+        "effect_title": "客户经理联系的效果",
+        "effect_status_ok": "待联系名单按预计挽回价值排序：联系对流失概率的估计效果 × 客户终身价值"
+        "，减去联系成本。",
+        "effect_status_fallback": "本月已估计联系效果，但未通过检验。",
+        "effect_status_not_estimated": "本月无法估计联系效果。",
+        "effect_lists_by_var": "待联系名单按风险价值排序。",
+        "effect_assumptions": "估计的前提：银行联系谁只取决于特征所反映的情况（没有既影响联系又影"
+        "响流失的未观测原因），且同类客户中既有被联系的也有未被联系的（重叠）。重叠之外的客户不纳"
+        "入任何估计。",
+        "effect_measure": "指标",
+        "estimate": "估计值",
+        "effect_history": "历史中的客户月数（{windows}个月末）",
+        "effect_contacted": "其中被联系",
+        "effect_outside_overlap": "重叠之外（被联系概率不在{low}至{high}之间）",
+        "effect_average": "联系的平均效果（流失概率降幅）",
+        "effect_naive": "简单差异（未联系减已联系）",
+        "effect_relative": "联系消除的流失概率比例（各分组综合）",
+        "effect_propensity": "被联系的概率",
+        "quantile": "P{q}",
+        "effect_by_segment": "联系消除的流失概率比例（按分组）",
+        "effect_raw": "实测",
+        "effect_shrunk": "采用值（向均值收缩）",
+        "effect_by_tier": "各层级联系的平均效果",
+        "effect_by_branch": "各网点联系的平均效果",
+        "effect_average_short": "效果",
+        "effect_naive_short": "简单差异",
+        "effect_check": "样本外检验：以更早月份拟合，自{start}起评分",
+        "effect_check_customers": "检验客户数",
+        "effect_qini": "Qini面积（按{ranking}排序）",
+        "ranking_effect": "联系效果",
+        "ranking_churn_risk": "流失风险",
+        "ranking_expected_value_saved": "预计挽回价值",
+        "ranking_value_at_risk": "风险价值",
+        "effect_top_decile": "估计效果最高的10%客户的平均效果",
+        "effect_saved_by": "按{ranking}排序联系前{share}客户挽回的价值",
+        "effect_saved_at_random": "随机联系{share}客户挽回的价值",
+        "effect_versus": "预计挽回价值排序减风险价值排序",
+        "chart_gain_title": "按各排序联系靠前客户所留住的客户",
+        "gain_x": "联系客户占比",
+        "gain_y": "留住的客户（估计）",
+        "gain_random": "随机",
+        "effect_check_note": "只有在本检验中挽回价值不低于按风险价值排序时才采用该排序；客户若未被"
+        "联系会如何只能估计、无法观测，因此此处每个数字均附区间。",
+        "closed_loop_title": "往月待联系名单的结果",
+        "closed_loop_lists": "名单月份",
+        "closed_loop_months": "已过月数",
+        "closed_loop_contacted": "已联系",
+        "closed_loop_rate": "流失",
+        "closed_loop_not_contacted": "未联系",
+        "closed_loop_difference": "差异",
+        "closed_loop_expected": "预期",
+        "closed_loop_note": "往月待联系名单上的客户：次月被客户经理联系的与无人联系的客户相比，此"
+        "后按流失定义流失的比例。差异为未联系减已联系（为正表示联系留住了客户）；预期为模型对这些"
+        "客户估计的效果。联系对象并非随机选定，差异应视为检验而非证明。",
+        "closed_loop_none": "尚无可跟踪的往月待联系名单。",
+        "contact_effect_short": "联系效果",
+        "contact_effect": "联系效果",
+        "value_saved": "挽回价值",
+        "call_action": "行动",
+        "action_call": "联系",
+        "action_do_not_call": "不要联系",
+        "action_assign": "分配客户经理",
+        "ranked_by_effect": "按预计挽回价值排序（名单合计{saved}）：联系对流失概率的估计效果 × 客"
+        "户终身价值，减去每次联系{cost}。",
+        "ranked_by_var": "按风险价值排序。",
+        "do_not_call_title": "不要联系",
+        "do_not_call_note": "在风险价值最高的客户中，估计联系会提高其所在分组的流失概率（95%置信）"
+        "：照常服务，但不要为挽留而联系。",
+        "lists_saved": "本月待联系名单：待联系客户{calls}户，预计挽回{saved}；不要联系的客户"
+        "{do_not_call}户。",
     },
 }
 
