@@ -63,7 +63,17 @@ STAGE_KEYS: dict[str, tuple[str, ...]] = {
         "ingest.safe_id_pattern",
         "privacy",
     ),
-    "features": ("tiers", "rm_tiers", "features", "rfm"),
+    "features": (
+        "tiers",
+        "rm_tiers",
+        "features",
+        "rfm",
+        # the attrition history (pipeline.features.attrition) counts by the churn definition
+        "churn.definition",
+        "churn.horizon_months",
+        "churn.aum_drop_share",
+        "churn.inactive_in_window",
+    ),
     "score": (
         "tiers",
         "rm_tiers",
@@ -74,7 +84,7 @@ STAGE_KEYS: dict[str, tuple[str, ...]] = {
         "value",
         "value_risk",
         "contact_effect",
-        "locale",
+        "currency",
     ),
     "survey": ("survey",),
     "report": (
@@ -86,6 +96,7 @@ STAGE_KEYS: dict[str, tuple[str, ...]] = {
         "features.rm_contact_days",
         "survey",
         "report.formats",
+        "report.targets",
     ),
 }
 # Read by stages, but the same inputs give the same outputs whatever their values.
