@@ -208,9 +208,9 @@ PERIOD_HELP = "Month to run, YYYY-MM (default: config, else latest complete mont
 
 
 def _run_period_stage(
-    state: State, stage: str, func: Callable[..., Any], period: str | None
+    state: State, stage: str, func: Callable[..., Any], period: str | None, **load: Any
 ) -> None:
-    cfg, catalog = state.load()
+    cfg, catalog = state.load(**load)
     resolved = catalog.period(period, cfg["period"])
     _run_stage(stage, period_stage(cfg, catalog, resolved, stage, func), catalog)
 
@@ -258,9 +258,7 @@ def report(state: State, period: str | None, locale: str | None) -> None:
     <reports>/build/<period>/<locale>/."""
     from pipeline.report.stage import run_report
 
-    cfg, catalog = state.load(locale=locale)
-    resolved = catalog.period(period, cfg["period"])
-    _run_stage("report", run_report, catalog, cfg, catalog, resolved)
+    _run_period_stage(state, "report", run_report, period, locale=locale)
 
 
 @cli.command()

@@ -227,7 +227,7 @@ def scores_frame() -> pd.DataFrame:
             "high_value": [True] * 6,
             "status": ["active"] * 6,
             "days_since_rm_contact": [10.0] * 6,
-            "top_reasons": [""] * 6,
+            "reason_codes": [""] * 6,
             "contact_effect": [0.02, 0.01, 0.05, -0.01, 0.3, 0.0],
             "value_saved": [195.0, 195.0, 245.0, -505.0, 295.0, -5.0],
             "do_not_call": [False, False, False, True, False, False],

@@ -232,8 +232,8 @@ def test_a_killed_score_marks_the_period_until_a_run_completes_one_generation(
             for ext in ("csv", "xlsx")
         ),
         processed / "unassigned-B09.csv",
-        root.catalog.report_build_dir(period) / "branch-B09.html",
-        root.catalog.report_build_dir(period) / "branch-B09.pdf",
+        root.catalog.report_locale_dir(period, "en") / "branch-B09.html",
+        root.catalog.report_locale_dir(period, "en") / "branch-B09.pdf",
     ]
     for path in gone:
         path.write_text("an earlier generation", encoding="utf-8")
@@ -250,5 +250,5 @@ def test_a_killed_score_marks_the_period_until_a_run_completes_one_generation(
     generation = manifest["generation"]
     assert len(generation) == 12
     for name in ("network.html", "branch-B01.html", "index.html"):
-        html = (root.catalog.report_build_dir(period) / name).read_text(encoding="utf-8")
+        html = (root.catalog.report_locale_dir(period, "en") / name).read_text(encoding="utf-8")
         assert f'Generation: <span class="mono">{generation}</span>' in html

@@ -36,7 +36,7 @@ def test_the_report_shows_its_generation_and_refuses_outputs_of_two(tmp_path):
     cfg, catalog = html_bank(tmp_path)
     run_report(cfg, catalog, PERIOD)
     generation = verify(catalog, PERIOD)
-    out = catalog.report_build_dir(PERIOD)
+    out = catalog.report_locale_dir(PERIOD, "en")
     for name in ("index.html", "network.html", "branch-B01.html"):
         assert f'Generation: <span class="mono">{generation}</span>' in (out / name).read_text()
 
@@ -62,7 +62,7 @@ def test_the_report_shows_its_generation_and_refuses_outputs_of_two(tmp_path):
 
 def test_report_files_of_a_branch_that_is_gone_are_removed(tmp_path):
     cfg, catalog = html_bank(tmp_path)
-    out = catalog.report_build_dir(PERIOD)
+    out = catalog.report_locale_dir(PERIOD, "en")
     out.mkdir(parents=True)
     for name in ("branch-B09.html", "branch-B09.pdf", "branch-B01.pdf", "notes.txt"):
         (out / name).write_text("from an earlier run", encoding="utf-8")
@@ -71,6 +71,7 @@ def test_report_files_of_a_branch_that_is_gone_are_removed(tmp_path):
         "branch-B01.html",
         "branch-B02.html",
         "branch-B03.html",
+        "downloads",
         "index.html",
         "network.html",
         "notes.txt",  # not a report file: the report stage leaves it alone
@@ -84,14 +85,14 @@ def test_a_report_root_belongs_to_one_bank(tmp_path):
     shared = bank_a.report_dir
     cfg_b["paths"]["report_dir"] = str(shared)
     bank_b = type(bank_b)(bank_b.data_dir, shared)
-    before = {p.name: p.read_bytes() for p in bank_a.report_build_dir(PERIOD).iterdir()}
+    before = {p: p.read_bytes() for p in bank_a.report_build_dir(PERIOD).rglob("*") if p.is_file()}
     with pytest.raises(
         ConfigError,
         match=rf"paths\.report_dir: {shared} holds the reports of data root "
         rf"{bank_a.data_dir}, not {bank_b.data_dir}: give each bank its own report root",
     ):
         run_report(cfg_b, bank_b, PERIOD)
-    after = {p.name: p.read_bytes() for p in bank_a.report_build_dir(PERIOD).iterdir()}
+    after = {p: p.read_bytes() for p in bank_a.report_build_dir(PERIOD).rglob("*") if p.is_file()}
     assert after == before  # bank a's reports untouched
     run_report(cfg_a, bank_a, PERIOD)  # and bank a still reports there
 
@@ -112,7 +113,7 @@ def test_ingest_warnings_reach_the_run_manifest_and_the_data_quality_appendix(tm
     )
     assert record["generation"] == verify(catalog, PERIOD)
     for name in ("network.html", "branch-B02.html"):
-        html = (catalog.report_build_dir(PERIOD) / name).read_text(encoding="utf-8")
+        html = (catalog.report_locale_dir(PERIOD, "en") / name).read_text(encoding="utf-8")
         box = html[html.index("Data warnings") :]
         assert box.index("<li>transactions: no rows for 2026-07, between 2025-11 and") < 400
 

@@ -46,14 +46,14 @@ def without(request, sample_bank_run, tmp_path_factory):
 
 
 def page(catalog: Catalog, period: str, name: str) -> str:
-    body = (catalog.report_build_dir(period) / name).read_text(encoding="utf-8")
+    body = (catalog.report_locale_dir(period, "en") / name).read_text(encoding="utf-8")
     body = re.sub(r"<style>.*?</style>|<img[^>]*>", "", body, flags=re.S)
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body)))
 
 
 def test_the_missing_part_is_said_in_a_line_and_the_rest_renders(without):
     missing, catalog, period = without
-    build = catalog.report_build_dir(period)
+    build = catalog.report_locale_dir(period, "en")
     assert {p.name for p in build.glob("*.pdf")} == {
         "network.pdf",
         "branch-B01.pdf",

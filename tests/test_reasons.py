@@ -59,7 +59,10 @@ def test_aum_change_reads_as_up_or_down_and_an_unchanged_typical_says_so() -> No
 
 
 def test_missing_values_say_what_missing_means() -> None:
-    assert EN.phrases("days_since_rm_contact:na:45;days_since_rm_contact:200:45") == [
+    # (one feature twice only here: a customer's reasons are distinct features)
+    assert [
+        EN.phrase(r) for r in parse("days_since_rm_contact:na:45;days_since_rm_contact:200:45")
+    ] == [
         "never contacted by an RM",
         "no RM contact for 200 days (typical 45)",
     ]
@@ -69,12 +72,12 @@ def test_missing_values_say_what_missing_means() -> None:
 
 
 def test_flags_products_and_tiers_read_as_words() -> None:
-    assert EN.phrases("has_wealth_management:1:0;has_wealth_management:0:1") == [
+    assert [EN.phrase(r) for r in parse("has_wealth_management:1:0;has_wealth_management:0:1")] == [
         "holds Wealth management",
         "does not hold Wealth management",
     ]
     assert ZH.phrases("dormant:1:0;has_fund:0:0") == ["休眠", "未持有基金"]
-    assert EN.phrase(parse("tier_rank:0:1")[0]) == "mass tier (typical affluent)"
+    assert EN.phrase(parse("tier_rank:0:1")[0]) == "Mass tier (typical Affluent)"
     assert ZH.phrase(parse("tier_rank:0:1")[0]) == "大众客户（一般客户为贵宾客户）"
 
 

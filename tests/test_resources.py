@@ -25,7 +25,12 @@ def test_a_checkout_reads_the_repository_folders():
     assert resources.template_dir() == PROJECT_ROOT / "reports" / "templates"
     assert resources.static_dir() == PROJECT_ROOT / "reports" / "static"
     assert resources.default_config().is_file()
-    assert resources.bundled("sources") == ["berka", "cn_bank_gb18030", "online_retail_ii", "sample"]
+    assert resources.bundled("sources") == [
+        "berka",
+        "cn_bank_gb18030",
+        "online_retail_ii",
+        "sample",
+    ]
     assert "customer_satisfaction" in resources.bundled("surveys")
     assert source_config_path("sample") == PROJECT_ROOT / "configs" / "sources" / "sample.yml"
     with pytest.raises(ValueError, match="unknown resource kind"):

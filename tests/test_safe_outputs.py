@@ -70,7 +70,7 @@ def test_random_branch_ids_never_produce_a_path_outside_the_roots(branches):
     """Every file named by an id (a branch's, or an RM's in a call list) stays a direct
     child of its period folder."""
     catalog = Catalog(ROOT / "data", ROOT / "reports")
-    processed, reports = catalog.processed_dir(PERIOD), catalog.report_build_dir(PERIOD)
+    processed, reports = catalog.processed_dir(PERIOD), catalog.report_locale_dir(PERIOD, "en")
     makers = {  # kind: (its folder, its root, the path for an id, the name ingest allows)
         "watchlist": (
             processed,
@@ -93,7 +93,7 @@ def test_random_branch_ids_never_produce_a_path_outside_the_roots(branches):
         "branch_report": (
             reports,
             catalog.report_dir,
-            lambda b: catalog.branch_report(PERIOD, b, "html"),
+            lambda b: catalog.branch_report(PERIOD, b, "html", "en"),
             "branch-{}.html",
         ),
     }
@@ -122,7 +122,7 @@ def test_the_catalog_refuses_ids_that_would_leave_the_folder(tmp_path):
         with pytest.raises(InputError, match=r"branch id .* cannot name a file"):
             catalog.watchlist(PERIOD, branch)
         with pytest.raises(InputError, match=r"branch id .* cannot name a file"):
-            catalog.branch_report(PERIOD, branch, "pdf")
+            catalog.branch_report(PERIOD, branch, "pdf", "zh_CN")
     for rm in ("../../escaped", "x/y", "..", "RM\n1"):
         with pytest.raises(InputError, match=r"rm id .* cannot name a file"):
             catalog.call_list(PERIOD, "B01", rm)

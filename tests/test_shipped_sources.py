@@ -69,7 +69,7 @@ def pdf_text(path: Path) -> str | None:
 
 
 def reports(run: Run) -> dict[str, Path]:
-    out = run.catalog.report_build_dir(run.period)
+    out = run.catalog.report_locale_dir(run.period, "en")
     return {p.name: p for p in sorted(out.iterdir()) if p.is_file()}
 
 

@@ -269,18 +269,20 @@ def test_expressions_evaluate_alike_on_duckdb_and_spark():
     from pipeline.spark.session import spark_session
 
     spark = spark_session(dict(load_config(), engine="spark"))  # the project's own session
+    con = duckdb.connect()  # its own: the module's default connection may hold a result
     try:
-        compare_on_spark(spark, duckdb)
+        compare_on_spark(spark, con)
     finally:
+        con.close()
         spark.stop()
 
 
-def compare_on_spark(spark, duckdb) -> None:
+def compare_on_spark(spark, duck_con) -> None:
     for text, row in SPARK_CASES:
         e = expressions.parse(text, "k", "w")
         names = sorted(row)
         values = ", ".join("'" + row[n].replace("'", "''") + "'" for n in names)
-        duck = duckdb.sql(
+        duck = duck_con.sql(
             f"SELECT {e.to_sql(expressions.quote)} FROM (SELECT {values}) t({', '.join(names)})"
         ).fetchall()[0][0]
         frame = spark.createDataFrame([tuple(row[n] for n in names)], names)

@@ -87,7 +87,7 @@ def test_without_an_nps_item_the_reports_leave_nps_out(sample_bank_run, tmp_path
     args, catalog = variant(tmp_path, sample_bank_run, "no_nps", without("nps_item"))
     out = invoke([*args, "run", "--period", sample_bank_run.period])
     assert "NPS" not in out.split("customer survey")[1].splitlines()[0]
-    build = catalog.report_build_dir(sample_bank_run.period)
+    build = catalog.report_locale_dir(sample_bank_run.period, "en")
     for name in ("branch-B01.html", "network.html"):
         page = re.sub(r"<[^>]+>", " ", (build / name).read_text(encoding="utf-8"))
         assert "NPS (customer survey)" not in page and "Net Promoter" not in page

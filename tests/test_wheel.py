@@ -102,7 +102,7 @@ def test_the_wheel_carries_its_resources_and_runs_from_another_folder(installed,
           "--end-month", PERIOD], tmp_path, env)  # fmt: skip
     done = _run([crm, *roots, "run", "--period", PERIOD], tmp_path, env)
     assert "[5/5] report done" in done.stderr
-    build = tmp_path / "reports" / "build" / PERIOD
+    build = tmp_path / "reports" / "build" / PERIOD / "en"
     assert (build / "index.html").is_file()
     pdfs = sorted(p.name for p in build.glob("*.pdf"))
     assert pdfs == ["branch-B01.pdf", "branch-B02.pdf", "network.pdf"]

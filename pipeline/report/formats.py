@@ -15,7 +15,7 @@ import re
 from datetime import date
 from functools import cache
 
-from babel import dates, numbers
+from babel import Locale, dates, numbers
 
 from pipeline.locales import babel_locale
 
@@ -71,10 +71,23 @@ def money(value: float, digits: int, currency: str, locale: str) -> str:
 
 def compact_money(value: float, currency: str, locale: str) -> str:
     """Large amounts in the locale's short units, up to two decimals: 1234567.8 CNY ->
-    en "CN¥1.23M", zh_CN "¥123.46万", cs_CZ "1,23 mil. CN¥"."""
+    en "CN¥1.23M", zh_CN "¥123.46万", cs_CZ "1,23 mil. CN¥"; amounts below the locale's
+    smallest unit (zh_CN has none under 万) as money, whole above 100."""
+    value = _unsigned_zero(value, 2)
+    if abs(value) < _smallest_unit(babel_locale(locale)):
+        return money(value, 0 if abs(value) >= 100 else 2, currency, locale)
     return numbers.format_compact_currency(
-        _unsigned_zero(value, 2), currency, locale=babel_locale(locale), fraction_digits=2
+        value, currency, locale=babel_locale(locale), fraction_digits=2
     )
+
+
+@cache
+def _smallest_unit(locale: str) -> float:
+    """The smallest amount the locale writes in a short unit (en 1000: K; zh_CN 10000: 万):
+    Babel writes a smaller one with every digit of the float."""
+    patterns = Locale.parse(locale).compact_currency_formats["short"]["other"]
+    units = [int(size) for size, p in patterns.items() if set(p.pattern) - set("0#.,¤ \xa0")]
+    return float(min(units, default=math.inf))
 
 
 def signed(body: str, value: float, shown: float, locale: str) -> str:
