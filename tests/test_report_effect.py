@@ -223,3 +223,24 @@ def test_without_the_effect_the_lists_say_they_are_ranked_by_value_at_risk(tmp_p
     assert f"{en['ranked_by_var']} {en['effect_status_not_estimated']}" in text
     assert en["do_not_call_title"] not in text
     assert en["closed_loop_none"] in text
+
+
+@pytest.mark.slow
+def test_the_first_page_says_whom_to_call_first_by_value_saved(effect_reports):
+    from pipeline.report.environment import format_money
+    from pipeline.report.i18n import LABELS
+
+    catalog, period = effect_reports
+    books = pd.read_parquet(catalog.rm_books(period))
+    lists = [
+        pd.read_csv(catalog.call_list(period, "B01", rm), dtype={"customer_id": str, "rm_id": str})
+        for rm in books.loc[books["branch_id"].astype(str) == "B01", "rm_id"].astype(str)
+    ]
+    calls = pd.concat(lists)
+    top = calls[calls["action"] == "call"].sort_values("value_saved", ascending=False).iloc[0]
+    saved = format_money(top["value_saved"], currency="CNY", locale="en", compact=True)
+    said = LABELS["en"]["story_call_saved"].format(
+        customer=top["customer_id"], rm=top["rm_id"], saved=saved, reason=""
+    )
+    text = _text(catalog.branch_report(period, "B01", "html", "en"))
+    assert said.split(": .")[0] in text  # up to the reason

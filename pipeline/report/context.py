@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 from pipeline.report import context_actions as ac
 from pipeline.report import context_data as cd
 from pipeline.report import context_effect as ce
@@ -187,6 +189,25 @@ def appendix(
     }
 
 
+def first_call(b: BranchInputs, s: ReportSettings) -> tuple[str, str, float, str] | None:
+    """The branch's call expected to save the most, when the lists are ranked by the
+    effect of a call (None otherwise, or when no list holds a call)."""
+    if not ce.ranking(b.model_card.get("contact_effect") or {})["by_effect"]:
+        return None
+    calls = [c[c["action"] == "call"] for c in b.call_lists.values() if len(c)]
+    listed = pd.concat(calls) if calls else pd.DataFrame()
+    if listed.empty:
+        return None
+    top = listed.sort_values(["value_saved", "customer_id"], ascending=[False, True]).iloc[0]
+    phrases = s.words.phrases(ac._text(top.get("reason_codes")))
+    return (
+        str(top["customer_id"]),
+        str(top["rm_id"]),
+        float(top["value_saved"]),
+        phrases[0] if phrases else "",
+    )
+
+
 def glance_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
     """The first page: tiles with targets and trends, and the story."""
     customer = sv.find_surveys(b.survey).get("customer") or {}
@@ -226,6 +247,7 @@ def glance_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
         watchlist=b.watchlist,
         rm_books=b.rm_books,
         first_reason=first_reason,
+        first_call=first_call(b, s),
     )
     return {
         "tiles": tiles,

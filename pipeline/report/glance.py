@@ -219,6 +219,9 @@ class StoryFacts:
     watchlist: pd.DataFrame
     rm_books: pd.DataFrame
     first_reason: str  # the first watchlist customer with an RM: their top reason, worded
+    # when the call lists are ranked by the effect of a call: the call expected to save
+    # the most (customer_id, rm_id, value_saved, top reason worded), else None
+    first_call: tuple[str, str, float, str] | None = None
 
 
 def story(f: StoryFacts, locale: str, currency: str) -> list[str]:
@@ -298,7 +301,14 @@ def story(f: StoryFacts, locale: str, currency: str) -> list[str]:
                 var=money(float(first["value_at_risk"])),
             )
         )
-    if len(with_rm):
+    if f.first_call is not None:
+        customer, rm, saved, reason = f.first_call
+        sentences.append(
+            t["story_call_saved"].format(
+                customer=customer, rm=rm, saved=money(saved), reason=reason or t["story_no_reason"]
+            )
+        )
+    elif len(with_rm):
         first = with_rm.iloc[0]
         sentences.append(
             t["story_call"].format(

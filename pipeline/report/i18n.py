@@ -341,6 +341,8 @@ LABELS: dict[str, dict[str, str]] = {
         "customer {customer} ({tier}, AUM {aum}, {var} at risk).",
         "story_call": "Call first: customer {customer} of RM {rm}, with {var} at risk: {reason}.",
         "story_no_reason": "no warning sign, on the list for its value",
+        "story_call_saved": "Call first: customer {customer} of RM {rm}, where a call is "
+        "expected to save {saved}: {reason}.",
         "story_nobody": "No customer of this branch has value at risk this month.",
         "story_rm": "RM {rm} holds the most value at risk ({var}) and has {calls} customers to "
         "call this month.",
@@ -857,6 +859,8 @@ LABELS: dict[str, dict[str, str]] = {
         "（{tier}，AUM {aum}，风险价值{var}）。",
         "story_call": "请首先联系客户经理{rm}的客户{customer}，风险价值{var}：{reason}。",
         "story_no_reason": "无明显预警信号，因价值高而列入",
+        "story_call_saved": "请首先联系客户经理{rm}的客户{customer}，"
+        "联系预计可挽回{saved}：{reason}。",
         "story_nobody": "本月本网点没有存在风险价值的客户。",
         "story_rm": "客户经理{rm}名下风险价值最高（{var}），本月待联系客户{calls}户。",
         "assign_lead": "{customers}户应配层级或高价值的活跃客户尚无客户经理（其中高价值"
