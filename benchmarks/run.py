@@ -256,7 +256,7 @@ def main(
         sum(result["stages"][s]["seconds"] for s in PIPELINE_TO_SCORES if s in result["stages"]), 2
     )
     if "report" in result["stages"]:
-        n_reports = len(list((reports / "build" / end_month).glob("branch-*.pdf")))
+        n_reports = len(list((reports / "build" / end_month).glob("*/branch-*.pdf")))  # per locale
         result["per_branch_report_seconds"] = round(
             result["stages"]["report"]["seconds"] / max(n_reports, 1), 3
         )

@@ -86,7 +86,7 @@ STAGE_KEYS: dict[str, tuple[str, ...]] = {
         "contact_effect",
         "currency",
     ),
-    "survey": ("survey",),
+    "survey": ("survey", "features.history_months"),
     "report": (
         "locale",
         "currency",
@@ -97,6 +97,11 @@ STAGE_KEYS: dict[str, tuple[str, ...]] = {
         "survey",
         "report.formats",
         "report.targets",
+        # the first page's and the RM pages' words: horizon, dormancy, capacity
+        "churn.horizon_months",
+        "features.dormant_days",
+        "features.frequency_unit",
+        "value_risk.rm_monthly_calls",
     ),
 }
 # Read by stages, but the same inputs give the same outputs whatever their values.

@@ -236,6 +236,7 @@ def test_a_killed_score_marks_the_period_until_a_run_completes_one_generation(
         root.catalog.report_locale_dir(period, "en") / "branch-B09.pdf",
     ]
     for path in gone:
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("an earlier generation", encoding="utf-8")
     done = CliRunner().invoke(cli, [*root.args, "run", "--period", period])
     assert done.exit_code == 0, done.output

@@ -360,6 +360,7 @@ def test_a_suppressed_branch_shows_suppressed_not_blank(built):
 # Latin text a Chinese report may keep: units and names banks use as they are.
 ALLOWED_LATIN = {
     "A",
+    "CNY",  # the currency's ISO code, beside its name on the cover
     "AUM",
     "RM",
     "NPS",

@@ -246,9 +246,13 @@ def test_make_reruns_exactly_the_stages_whose_inputs_changed(tmp_path):
 
     bank = project / "bank.yml"
     settings = bank.read_text()
-    bank.write_text(settings + "currency: USD\n")
-    assert _make(project, "report") == ["report"]  # the currency shows only in reports
-    bank.write_text(settings + "currency: USD\nvalue_risk: {watchlist_size: 10}\n")
+    targets = settings.replace(
+        "workers: 1}", "workers: 1, targets: {nps: {green: 30.0, amber: 0.0}}}"
+    )
+    assert targets != settings
+    bank.write_text(targets)
+    assert _make(project, "report") == ["report"]  # KPI targets show only in reports
+    bank.write_text(targets + "value_risk: {watchlist_size: 10}\n")
     assert _make(project, "report") == ["score", "survey", "report"]
     assert _make(project, "ingest") == []
     assert manifest.stat().st_mtime_ns == ingested

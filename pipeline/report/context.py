@@ -220,6 +220,7 @@ def glance_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
         s.targets,
         s.locale,
         s.currency,
+        cd.coverage(b.manifest, b.network_kpi, customer or None).nps,
     )
     by_key = {t["key"]: t for t in tiles}
     with_rm = b.watchlist[b.watchlist["rm_id"].notna()]

@@ -197,6 +197,11 @@ def model_appendix(model_card: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _has_nps(inputs: ReportInputs, customer: dict[str, Any]) -> bool:
+    """Whether the customer survey has an NPS item answered in the period."""
+    return cd.coverage(inputs.manifest, _network_row(inputs.kpis), customer or None).nps
+
+
 def network_glance(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
     """The network's first-page tiles (the same KPIs and targets as a branch's)."""
     customer = sv.find_surveys(inputs.survey).get("customer") or {}
@@ -210,6 +215,7 @@ def network_glance(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
             s.targets,
             s.locale,
             s.currency,
+            _has_nps(inputs, customer),
         ),
         "months": len(inputs.months),
         "first_month": inputs.months[0] if inputs.months else inputs.period,
@@ -303,6 +309,7 @@ def index_context(
             s.targets,
             s.locale,
             s.currency,
+            _has_nps(inputs, customer),
         )
     network_tiles = network_glance(inputs, s)["tiles"]
     return {

@@ -178,7 +178,12 @@ def make_environment(
         month=partial(format_month, locale=locale),
         term=partial(term, locale),
     )
-    env.globals.update(t=labels(locale), locale=locale, currency=currency)
+    env.globals.update(
+        t=labels(locale),
+        locale=locale,
+        currency=currency,
+        currency_name=formats.currency_name(currency, locale),
+    )
     return env
 
 

@@ -90,6 +90,11 @@ def _smallest_unit(locale: str) -> float:
     return float(min(units, default=math.inf))
 
 
+def currency_name(currency: str, locale: str) -> str:
+    """The currency's name in the locale: CNY -> en "Chinese Yuan", zh_CN "人民币"."""
+    return numbers.get_currency_name(currency, locale=babel_locale(locale))
+
+
 def signed(body: str, value: float, shown: float, locale: str) -> str:
     """`body` (an unsigned amount) with the locale's plus or minus sign, or ± when the
     value shows as zero."""

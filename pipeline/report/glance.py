@@ -176,10 +176,14 @@ def tiles(
     targets: dict[str, tuple[float, float]],
     locale: str,
     currency: str,
+    has_nps: bool = True,
 ) -> list[dict[str, Any]]:
-    """Every tile of the first page, in TILES order."""
+    """Every tile of the first page, in TILES order (NPS only where the bank's customer
+    survey has an NPS item: pipeline.report.context_data.Coverage)."""
     out = []
     for tile in TILES:
+        if tile.source == "nps" and not has_nps:
+            continue
         if tile.source == "history":
             series = history_series(history, tile.key, months)
         elif tile.source == "scores":

@@ -32,6 +32,7 @@ LABELS: dict[str, dict[str, str]] = {
         "confidential": "Internal use: customer data",
         "cover_note": "Figures are as of the period's last day. Customer names are never "
         "shown; customers are identified by their bank id only.",
+        "amounts_in": "Amounts in {name} ({code}).",
         "sec_kpis": "Headline KPIs",
         "sec_tiers": "Customers and AUM by tier",
         "sec_migration": "Tier migration",
@@ -564,6 +565,7 @@ LABELS: dict[str, dict[str, str]] = {
         "page_x_of_y_after": " 页",
         "confidential": "内部资料：含客户数据",
         "cover_note": "数据截至报告期最后一天。报告不显示客户姓名，仅以客户号标识客户。",
+        "amounts_in": "金额单位：{name}（{code}）。",
         "sec_kpis": "核心指标",
         "sec_tiers": "分层客户与资产",
         "sec_migration": "客户层级迁移",
