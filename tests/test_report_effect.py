@@ -244,3 +244,15 @@ def test_the_first_page_says_whom_to_call_first_by_value_saved(effect_reports):
     )
     text = _text(catalog.branch_report(period, "B01", "html", "en"))
     assert said.split(": .")[0] in text  # up to the reason
+
+
+def test_segments_read_as_words_in_both_locales():
+    columns = ["tier", "digital_enrolled"]
+    assert ce.segment_words("affluent / False", columns, "en") == (
+        "Affluent · not enrolled in digital banking"
+    )
+    assert ce.segment_words("mass / True", columns, "zh_CN") == "大众客户 · 已开通数字银行"
+    # a segment not made of the configured columns' values stays as the card says it
+    assert ce.segment_words("affluent", columns, "en") == "affluent"
+    rows = ce.effect_appendix(CARD, "zh_CN")["relative"]["rows"]
+    assert [r["segment"] for r in rows] == ["大众客户", "财富客户"]

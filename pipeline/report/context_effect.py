@@ -12,6 +12,8 @@ import pandas as pd
 
 from pipeline.report.context_kpis import kpi_value
 from pipeline.report.environment import NA, NotAvailable
+from pipeline.report.i18n import term
+from pipeline.report.vocabulary import REASONS
 
 RANKING_EFFECT = "expected_value_saved"  # pipeline.scoring.calls.RANKING_EFFECT
 STATUSES = ("ok", "fallback", "not_estimated")
@@ -88,7 +90,23 @@ def _groups(entries: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     ]
 
 
-def effect_appendix(card: dict[str, Any]) -> dict[str, Any]:
+def segment_words(segment: str, columns: list[str], locale: str) -> str:
+    """A segment as the score stage names it ("affluent / False": the `segments` columns'
+    values joined by " / ") in words: "Affluent · not enrolled in digital banking"."""
+    values = segment.split(" / ")
+    if len(values) != len(columns):
+        return segment
+    words = []
+    for column, value in zip(columns, values, strict=True):
+        if value in ("True", "False"):
+            key = f"{column}_{'yes' if value == 'True' else 'no'}"
+            words.append(REASONS[locale].get(key, f"{column}: {value}"))
+        else:
+            words.append(term(locale, value))
+    return " · ".join(words)
+
+
+def effect_appendix(card: dict[str, Any], locale: str = "en") -> dict[str, Any]:
     """The network appendix on the effect of a call: the verdict and its reasons, the
     assumptions, who was contacted, the propensity and overlap, the average effect
     against the naive difference, relative effects by segment, effects by tier and
@@ -124,7 +142,7 @@ def effect_appendix(card: dict[str, Any]) -> dict[str, Any]:
             "segments": list(relative["segments"]),
             "rows": [
                 {
-                    "segment": str(r["segment"]),
+                    "segment": segment_words(str(r["segment"]), relative["segments"], locale),
                     "customers": float(r["customers"]),
                     "raw": _num(r.get("raw")),
                     "shrunk": _num(r.get("relative_effect")),

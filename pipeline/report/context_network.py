@@ -275,7 +275,7 @@ def network_context(
         "models": model_appendix(inputs.model_card),
         "effect": {
             "lists": ce.lists_figures(_network_row(inputs.branch_scores)),
-            "appendix": ce.effect_appendix(inputs.model_card.get("contact_effect") or {}),
+            "appendix": ce.effect_appendix(inputs.model_card.get("contact_effect") or {}, s.locale),
         },
         "not_available": NA,
     }
