@@ -20,7 +20,8 @@ that would leave the box set to zero) is below GTOL. Its `at_bound` says which
 parameters are at 0 or infinity: beyond EDGE, or -- where the likelihood flattens into a
 ridge the optimiser stops on short of the edge -- along a probe direction (each
 parameter alone, and the caller's `ridges`, groups that run off together such as a shape
-and its scale) in which moving e^PROBE times further does not lower the likelihood.
+and its scale) in which moving e^PROBE times further does not lower the likelihood
+(or, where the likelihood overflows that far out, as far as it can be computed).
 Callers decide what such a boundary means for their model (pipeline.btyd).
 """
 
@@ -48,6 +49,10 @@ RESTARTS = 4
 # negative log-likelihood per customer may then rise for the maximum to lie further out.
 PROBE = 5.0
 PROBE_RISE = 1e-9
+# Where the objective cannot be evaluated PROBE out (it overflows), the probe is halved
+# up to this many times (down to e^0.16): the optimiser may have stopped at the edge of
+# where the likelihood can be computed, short of a maximum that lies further out.
+PROBE_HALVINGS = 5
 
 Objective = Callable[..., float]
 
@@ -130,6 +135,22 @@ def _finish(both, x: np.ndarray, args: tuple, method: str) -> Optimum:
     return Optimum(x, value if value < WALL else np.inf, norm, tuple(lower), tuple(upper), method)
 
 
+def _probe_value(objective: Objective, x: np.ndarray, d: np.ndarray, args: tuple) -> float | None:
+    """The objective PROBE along `d` from `x`; where it cannot be evaluated there (an
+    overflow: Pareto/NBD's far along its dropout ridge), at the farthest of PROBE / 2,
+    PROBE / 4, ... PROBE / 2^PROBE_HALVINGS where it can; None if nowhere (or `d` leads
+    out of the box at once)."""
+    for halvings in range(PROBE_HALVINGS + 1):
+        moved = np.clip(x + PROBE / 2**halvings * d, -BOUND, BOUND)
+        if np.allclose(moved, x):
+            return None
+        with np.errstate(all="ignore"):
+            value = float(objective(moved, *args))
+        if np.isfinite(value):
+            return value
+    return None
+
+
 def _probed(objective: Objective, found: Optimum, args: tuple, ridges) -> Optimum:
     """`found` with the parameters of every probe direction the likelihood does not fall
     along marked at 0 (moving down) or infinity (moving up)."""
@@ -143,12 +164,8 @@ def _probed(objective: Objective, found: Optimum, args: tuple, ridges) -> Optimu
         directions += [d, -d]
     lower, upper = list(found.at_lower), list(found.at_upper)
     for d in directions:
-        moved = np.clip(found.log_params + PROBE * d, -BOUND, BOUND)
-        if np.allclose(moved, found.log_params):
-            continue
-        with np.errstate(all="ignore"):
-            value = float(objective(moved, *args))
-        if np.isfinite(value) and value <= found.objective + PROBE_RISE:
+        value = _probe_value(objective, found.log_params, d, args)
+        if value is not None and value <= found.objective + PROBE_RISE:
             for i in np.flatnonzero(d):
                 (upper if d[i] > 0 else lower)[i] = True
     return replace(found, at_lower=tuple(lower), at_upper=tuple(upper))

@@ -1,6 +1,6 @@
-"""BTYD fits on hand-made degenerate data: the no-dropout limit, the fallback order, the
-stop with advice, the value model's fallback, and validation refusing non-finite
-predictions."""
+"""BTYD fits on hand-made degenerate data: the no-dropout limit, the fallback order, no
+model at all (with advice), the value model's fallback, and validation refusing
+non-finite predictions."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from scoring_support import clv_settings
 
 from pipeline import btyd
 from pipeline.config import load_config
+from pipeline.engine import connect_frames
 from pipeline.errors import ConfigError
 from pipeline.scoring import clv_fit, validation
-from pipeline.scoring.clv import clv_card, fit_models
+from pipeline.scoring.clv import PREDICTION_SCHEMA, clv_card, clv_scores, fit_models
 from pipeline.scoring.settings import ClvSettings
+from pipeline.steps import Skipped
 
 
 @pytest.fixture(scope="module")
@@ -99,20 +101,59 @@ def test_a_degenerate_model_falls_back_to_the_next_with_its_reason(settings):
     assert clv_fit.fit_transactions(data, first_pareto).model == "pareto_nbd"
 
 
-def test_when_no_model_holds_the_stage_stops_saying_what_each_did_and_what_helps(settings):
-    with pytest.raises(btyd.BtydFitError) as caught:
-        clv_fit.fit_transactions(alike(), settings)
-    text = str(caught.value)
+def test_when_no_model_holds_the_stage_goes_on_saying_what_each_did_and_what_helps(settings):
+    none = clv_fit.transactions_model(alike(), settings)
+    assert isinstance(none, clv_fit.NoTransactionsModel) and isinstance(none, Skipped)
+    text = none.reason
     assert text.startswith("no BTYD model fits the customer-initiated transactions (60 customers")
     for name in ("BG/NBD fit is degenerate", "MBG/NBD fit is degenerate", "Pareto/NBD fit is"):
         assert name in text
     assert "every customer buys at the same rate" in text
     assert "customer_initiated_txn_types" in text  # what makes customers look alike
     assert "penalizer" not in text  # a larger penalizer does not help here
+    assert [t["model"] for t in none.tried] == ["bgnbd", "mbgnbd", "pareto_nbd"]
+    assert [t["outcome"] for t in none.tried] == ["degenerate"] * 3
+    assert all(t["reason"] in text for t in none.tried)
+    # fit_transactions (the calibration fit's caller) still raises it
+    with pytest.raises(btyd.BtydFitError) as caught:
+        clv_fit.fit_transactions(alike(), settings)
+    assert str(caught.value) == text
     # a model left out of the order is offered
     short = replace(settings, fallback_models=())
-    with pytest.raises(btyd.BtydFitError, match="adding pareto_nbd, mbgnbd to clv.fallback"):
-        clv_fit.fit_transactions(alike(), short)
+    said = clv_fit.transactions_model(alike(), short).reason
+    assert "adding pareto_nbd, mbgnbd to clv.fallback" in said
+
+
+def test_without_a_model_no_customer_has_predictions_and_the_card_says_why(settings):
+    data = alike()
+    none = clv_fit.transactions_model(data, settings)
+    tables = {
+        "transactions": pd.DataFrame(
+            {"txn_time": pd.to_datetime(["2026-03-02", "2026-05-04"]), "customer_initiated": True}
+        ),
+        "balances": pd.DataFrame({"month_end": [date(2026, 9, 30)]}),
+    }
+    engine = connect_frames(tables)
+    scores, card = clv_scores(engine, data, none, date(2026, 10, 31), settings)
+    assert len(scores) == 0 and list(scores.columns) == list(PREDICTION_SCHEMA.names)
+    assert card["status"] == "no_model" and card["model"] is None
+    assert card["parameters"] is None and card["value_model"] is None
+    assert card["message"] == none.reason
+    assert card["models_set_aside"] == [dict(t) for t in none.tried]
+    assert card["customers"] == 60 and card["repeat_customers"] == 60
+    assert card["data_window"]["first_event"] == "2026-03-02"
+    assert card["warnings"] == [
+        "No transactions model this month (P(alive) and expected transactions are null; every "
+        "customer is valued from the run rate of all their flows, their own transactions' fees "
+        f"among them): {none.reason}"
+    ]
+    # the holdout check is not run: there is no model to check
+    section = validation.validate_clv(
+        date(2026, 10, 31), settings, data.assign(holdout_events=1.0), none
+    )
+    assert section["status"] == "no_model" and section["verdict"] is None
+    assert section["warning"] is None  # said once, by the CLV section
+    assert "model" not in section and "naive_baseline" not in section
 
 
 def test_non_finite_predictions_are_caught_and_set_aside(settings, monkeypatch):

@@ -216,8 +216,16 @@ def test_model_card_metrics_warnings_and_clv_validation():
         "baseline": 0.64,
         "rule": "recency",
         "why_absent": "too_little_history",
+        "p_alive": True,  # a transactions model held: risk can come from P(alive)
     }
     assert (checks["clv"]["status"], checks["value"]["status"]) == ("beats", "absent")
+    # no transactions model: neither P(alive) nor a CLV check, said as such
+    no_btyd = {**card, "clv": {"status": "no_model", "model_name": None}}
+    no_btyd["clv_validation"] = {"status": "no_model", "verdict": None}
+    assert sc.model_checks(no_btyd)["clv"]["status"] == "no_model"
+    assert sc.model_checks(no_btyd)["churn"]["p_alive"] is False
+    assert sc.clv_validation(no_btyd)["no_model"] and not sc.clv_validation(no_btyd)["available"]
+    assert not sc.clv_validation(card)["no_model"]
     labelled = {"churn": {"status": "no_model", "labelled": {"train": {"churners": 3}}}}
     assert sc.model_checks(labelled)["churn"]["status"] == "absent"
     assert sc.model_checks(labelled)["churn"]["why_absent"] == "too_few_churners"

@@ -12,12 +12,14 @@ import pandas as pd
 import pytest
 from scoring_support import score_settings
 
-from pipeline.btyd import BtydFitError
+from pipeline import btyd
+from pipeline.btyd import BtydFitError, monthly_discount_rate
 from pipeline.config import load_config
 from pipeline.engine import connect_frames
 from pipeline.features import FeatureSettings, customer_features
 from pipeline.scoring import score_period
 from pipeline.scoring.card import SCORE_COLUMNS
+from pipeline.scoring.value import monthly_hazard, retention_factor
 from pipeline.scoring.value_risk import WATCHLIST_COLUMNS, clv_deciles
 
 PERIOD = "2026-10"
@@ -229,3 +231,45 @@ def test_clv_deciles_share_ties_and_keep_nulls():
     got = clv_deciles(clv).tolist()
     # ten known values: ranks 1,1,1,4,5,-,6..10 -> deciles floor((rank-1)*10/10)+1
     assert got == [1, 1, 1, 4, 5, pd.NA, 6, 7, 8, 9, 10]
+
+
+def test_no_transactions_model_values_every_customer_at_the_run_rate(bank, cfg, monkeypatch):
+    """Every BTYD model degenerate (as on test_clv_fallbacks' alike()): the stage goes on,
+    values every customer from the run rate of all their flows (their own transactions'
+    fees among them), P(alive) null, the card saying why."""
+
+    def degenerate(summary, model, penalizer, minimum):
+        raise btyd.DegenerateFit(
+            f"{btyd.MODEL_NAMES[model]} fit is degenerate: b ran off to infinity: every "
+            "customer has the same dropout (no heterogeneity to fit)"
+        )
+
+    monkeypatch.setattr(btyd, "fit_transactions_model", degenerate)
+    con = connect_frames(bank)
+    features = customer_features(con, date(2026, 10, 31), FeatureSettings.from_config(cfg))
+    s = score_settings(cfg)
+    res = score_period(con, features, PERIOD, s)
+    sc = res.scores
+    for col in ("p_alive", "expected_transactions", "btyd_frequency"):
+        assert sc[col].isna().all(), col
+    assert not sc["in_btyd"].any() and (sc["transaction_clv"] == 0).all()
+    active = (sc["status"] == "active").to_numpy()
+    assert res.card["churn"]["status"] == "ok"  # risk from the churn model, as ever
+    hazard = monthly_hazard(sc["churn_probability"].to_numpy(dtype=float), s.churn.horizon_months)
+    factor = retention_factor(
+        hazard, s.value.horizon_months, monthly_discount_rate(s.value.discount_rate_annual)
+    )
+    expected = np.where(active, sc["monthly_profit"].to_numpy() * factor, 0.0)
+    np.testing.assert_allclose(sc["clv"].to_numpy(dtype=float), expected, rtol=1e-12, atol=1e-9)
+    assert np.isfinite(sc["clv"]).all() and (sc.loc[active, "clv"] != 0).any()
+    clv = res.card["clv"]
+    assert clv["status"] == "no_model" and clv["model"] is None
+    assert [t["model"] for t in clv["models_set_aside"]] == list(s.clv.models)
+    assert clv["message"].startswith("no BTYD model fits the customer-initiated transactions")
+    assert (
+        "What may help: check the source config's customer_initiated_txn_types" in (clv["message"])
+    )
+    assert res.card["clv_validation"]["status"] == "no_model"
+    said = [w for w in res.card["warnings"] if "transactions model" in w]
+    assert len(said) == 1 and said[0].endswith(clv["message"])
+    assert res.card["value"]["customers_without_risk_estimate"] == 0

@@ -330,7 +330,7 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
         },
         "churn": {
             "available": churn_available,
-            "p_alive": sc.p_alive_coverage(b.scores),
+            "p_alive": sc.p_alive_coverage(b.scores, b.model_card),
             "bands": sc.churn_band_table(b.scores) if churn_available else [],
             "quadrants": sc.quadrant_table(b.scores),
             "drivers": sc.driver_rows(b.model_card, s.locale),

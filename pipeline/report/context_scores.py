@@ -165,10 +165,17 @@ def value_by_tier(scores: pd.DataFrame, tiers: tuple[str, ...]) -> list[dict[str
     ]
 
 
-def p_alive_coverage(scores: pd.DataFrame) -> dict[str, Any]:
-    """Mean P(alive) over the customers the BTYD model covers, and how many of how many."""
+def transactions_model(model_card: dict[str, Any]) -> bool:
+    """Whether a BTYD transactions model held this month (else no P(alive) at all)."""
+    return (model_card.get("clv") or {}).get("status", "ok") == "ok"
+
+
+def p_alive_coverage(scores: pd.DataFrame, model_card: dict[str, Any]) -> dict[str, Any]:
+    """Mean P(alive) over the customers the BTYD model covers, and how many of how many;
+    `model`: whether there is a transactions model at all."""
     covered = scores["p_alive"].dropna()
     return {
+        "model": transactions_model(model_card),
         "mean": float(covered.mean()) if len(covered) else NA,
         "covered": float(len(covered)),
         "customers": float(len(scores)),
@@ -223,9 +230,10 @@ def model_checks(model_card: dict[str, Any]) -> dict[str, Any]:
             "baseline": _num(rule_auc),
             "rule": (churn.get("simple_rule") or {}).get("rule"),
             "why_absent": "too_few_churners" if churn.get("labelled") else "too_little_history",
+            "p_alive": transactions_model(model_card),
         },
         "clv": {
-            "status": _status(clv),
+            "status": "no_model" if not transactions_model(model_card) else _status(clv),
             "model_name": str((model_card.get("clv") or {}).get("model_name") or ""),
             "model": _num((clv.get("model") or {}).get("mae")),
             "baseline": _num((clv.get("naive_baseline") or {}).get("mae")),
@@ -331,6 +339,7 @@ def clv_validation(model_card: dict[str, Any]) -> dict[str, Any]:
     return {
         "model_name": str(clv.get("model_name") or clv.get("model") or ""),
         "available": ok,
+        "no_model": not transactions_model(model_card),
         "mae": _num(model.get("mae")) if ok else NA,
         "baseline_mae": _num(base.get("mae")) if ok else NA,
         "rmse": _num(model.get("rmse")) if ok else NA,

@@ -123,7 +123,7 @@ def branch_figures(
             xlabel=t["count_axis"],
             ylabel=t["churn_band"],
         )
-    else:
+    elif ctx["churn"]["p_alive"]["model"]:  # else neither model: the section says so
         figs["churn"] = charts.histogram(
             b.scores["p_alive"].dropna().to_numpy(),
             bins=20,

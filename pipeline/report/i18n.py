@@ -218,6 +218,12 @@ LABELS: dict[str, dict[str, str]] = {
         "value_by_tier": "Value by tier",
         "value_note": "Margin rates and costs are the configured assumptions (illustrative "
         "unless the bank replaced them); the model appendix lists them and checks the model.",
+        "p_alive_no_model": "No transactions model this month: no BTYD model fits the "
+        "customers' own transactions, so P(alive) is not available; each customer's value "
+        "comes from the run rate of all their flows.",
+        "churn_and_btyd_absent": "No supervised churn model this period (too few labelled "
+        "churners) and no transactions model: the risk of leaving cannot be estimated, so no "
+        "customer is counted high risk.",
         "p_alive_coverage": "Mean P(alive) {mean} over the {covered} of {customers} active "
         "customers with transactions of their own (the BTYD model's).",
         "rm_books": "Relationship managers' books",
@@ -395,6 +401,10 @@ LABELS: dict[str, dict[str, str]] = {
         "of time (ROC-AUC {model} against {baseline}): rank customers by that rule instead.",
         "trust_churn_absent": "No supervised churn model this month ({reason}): risk comes from "
         "the chance a customer is still active (P(alive)) instead.",
+        "trust_churn_absent_no_btyd": "No supervised churn model this month ({reason}), and "
+        "no transactions model to take the risk from instead: no customer is counted at risk.",
+        "trust_clv_no_model": "No transactions model this month: no BTYD model fits the "
+        "customers' own transactions, so there is none to check on a holdout period.",
         "trust_too_few_churners": "too few customers left in the labelled windows",
         "trust_too_little_history": "too little history for the training windows",
         "trust_value_beats": "The value model predicted each customer's profit over the next "
@@ -750,6 +760,10 @@ LABELS: dict[str, dict[str, str]] = {
         "value_by_tier": "分层客户价值",
         "value_note": "利差率与成本为配置中的假设值（除非本行已替换，否则仅为示意）；"
         "模型附录列出全部假设并检验模型。",
+        "p_alive_no_model": "本月无交易模型：没有 BTYD 模型能拟合客户的主动交易，因此没有存活"
+        "概率；每位客户的价值按其全部收支的近期月均水平计算。",
+        "churn_and_btyd_absent": "本期既无监督流失模型（标注的流失客户过少），也无交易模型："
+        "无法估计流失风险，没有客户被计为高风险。",
         "p_alive_coverage": "有主动交易的 {covered} 户（共 {customers} 户活跃客户）的平均存活"
         "概率为 {mean}（BTYD 模型）。",
         "rm_books": "客户经理管户情况",
@@ -907,6 +921,10 @@ LABELS: dict[str, dict[str, str]] = {
         "规则{baseline}）：请改按该规则对客户排序。",
         "trust_churn_absent": "本月无监督流失模型（{reason}）：风险改以客户仍活跃的概率"
         "（存活概率）衡量。",
+        "trust_churn_absent_no_btyd": "本月无监督流失模型（{reason}），也没有可替代衡量风险的"
+        "交易模型：没有客户被计为有流失风险。",
+        "trust_clv_no_model": "本月无交易模型：没有 BTYD 模型能拟合客户的主动交易，因此无模型"
+        "可在留出期检验。",
         "trust_too_few_churners": "标注窗口内流失客户过少",
         "trust_too_little_history": "历史数据不足以构成训练窗口",
         "trust_value_beats": "价值模型对每位客户未来{months}个月利润的预测优于重复其近期利润"

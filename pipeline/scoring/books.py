@@ -73,12 +73,20 @@ def call_lists(
     scores: pd.DataFrame, as_of: date, capacity: int, effects: ContactEffects
 ) -> dict[tuple[str, str], pd.DataFrame]:
     """(branch_id, rm_id) -> the RM's call list (see the module): ranked by expected
-    value saved when the contact effect ranks the lists, else by value at risk."""
-    ranked = ranked_by_value_at_risk(scores[_has_rm(scores)], as_of)
+    value saved when the contact effect ranks the lists, else by value at risk. Every
+    RM with active customers (a row of rm_books) has one, empty when none of them has
+    value at risk (no churn model nor P(alive), say): the report reads them all."""
+    with_rm = scores[_has_rm(scores)]
+    active = with_rm[(with_rm["status"] == "active").to_numpy()]
+    books = sorted(
+        set(zip(active["branch_id"].astype(str), active["rm_id"].astype(str), strict=True))
+    )
+    ranked = ranked_by_value_at_risk(with_rm, as_of)
+    keys = [ranked["branch_id"].astype(str), ranked["rm_id"].astype(str)]
+    parts = dict(list(ranked.groupby(keys, sort=True)))
     out = {}
-    for (branch, rm), part in ranked.groupby(
-        [ranked["branch_id"].astype(str), ranked["rm_id"].astype(str)], sort=True
-    ):
+    for branch, rm in books:
+        part = parts.get((branch, rm), ranked.iloc[:0])
         if effects.ranking == RANKING_EFFECT:
             top = _by_value_saved(part, capacity)
         else:

@@ -18,11 +18,13 @@ SCORE_COLUMNS = {
     "aum": "assets under management at as_of (currency)",
     "rfm_segment": "RFM segment at as_of",
     "status": "active, or closed in the period",
-    "in_btyd": "has a customer-initiated transaction up to as_of (BTYD columns null if not)",
+    "in_btyd": "covered by the BTYD transactions model: a customer-initiated transaction up to "
+    "as_of, and a model that holds (clv.status; BTYD columns null if not)",
     "btyd_frequency": "repeat events (lifetimes frequency), in time_unit periods",
     "btyd_recency": "first to last event, in time_unit",
     "btyd_T": "first event to as_of, in time_unit",
-    "p_alive": "P(not dropped out) at as_of, from the transactions model; 0 if closed",
+    "p_alive": "P(not dropped out) at as_of, from the transactions model; 0 if closed "
+    "(null: not in_btyd)",
     "expected_transactions": "expected repeat events over the CLV horizon "
     "(unit: clv.expected_transactions_unit)",
     "expected_value_per_event": "expected value per event (currency; clv.value_model says how)",
@@ -101,9 +103,7 @@ def build_card(
         "contact_effect": contact_effect,
         "value_risk": {
             "high_value_share": s.high_value_share,
-            "high_risk": "churn_band high"
-            if churn.get("status") == "ok"
-            else f"1 - p_alive >= {s.churn.high} (no churn model)",
+            "high_risk": high_risk_rule(churn, clv_card, s),
             "watchlist_size": s.watchlist_size,
             "watchlist": "per branch, the active customers with the most value at risk",
             "rm_monthly_calls": s.rm_monthly_calls,
@@ -115,16 +115,26 @@ def build_card(
     }
 
 
+def high_risk_rule(churn: dict[str, Any], clv: dict[str, Any], s: ScoreSettings) -> str:
+    """What counts as high risk in the quadrants, given which models there are."""
+    if churn.get("status") == "ok":
+        return "churn_band high"
+    if clv.get("status") == "ok":
+        return f"1 - p_alive >= {s.churn.high} (no churn model)"
+    return "none: neither a churn model nor a transactions model this month"
+
+
 def summary_text(card: dict[str, Any], n_watchlists: int) -> str:
     """The lines `crm score` prints."""
     clv = card["clv"]
-    params = ", ".join(f"{k}={v:.4g}" for k, v in clv["parameters"].items())
-    lines = [
-        f"score {card['period']}: {card['customers']} customers; {clv['model_name']} ({params}) "
-        f"in {clv['time_unit']}s on {clv['customers']} customers",
-    ]
+    if clv["status"] == "ok":
+        params = ", ".join(f"{k}={v:.4g}" for k, v in clv["parameters"].items())
+        model = f"{clv['model_name']} ({params}) in {clv['time_unit']}s on {clv['customers']}"
+    else:
+        model = f"no transactions model (P(alive) null) for the {clv['customers']}"
+    lines = [f"score {card['period']}: {card['customers']} customers; {model} customers"]
     val = card["clv_validation"]
-    lines.append(f"  CLV validation: {val['verdict'] or val.get('warning')}")
+    lines.append(f"  CLV validation: {val['verdict'] or val.get('warning') or val.get('reason')}")
     churn = card["churn"]
     lines.append(f"  churn: {churn['verdict'] if churn['status'] == 'ok' else churn['message']}")
     value = card["value"]

@@ -12,6 +12,10 @@ customer in the summary (those with a customer-initiated transaction up to as_of
   means, with a card warning, when Gamma-Gamma is unusable);
 - clv: discounted value over the horizon (lifetimes' customer_lifetime_value), from
   transactions only: balances earn the bank nothing here.
+
+Where no transactions model holds (clv_fit.NoTransactionsModel) no customer has these:
+the card says why, and customer value (pipeline.scoring.value) takes the fees of the
+customers' own transactions at their run rate, as it does for customers without any.
 """
 
 from __future__ import annotations
@@ -26,7 +30,12 @@ import pyarrow as pa
 
 from pipeline import btyd
 from pipeline.engine import Engine
-from pipeline.scoring.clv_fit import attempts_text, fit_transactions, fit_value_model
+from pipeline.scoring.clv_fit import (
+    NoTransactionsModel,
+    attempts_text,
+    fit_transactions,
+    fit_value_model,
+)
 from pipeline.scoring.settings import ClvSettings
 from pipeline.scoring.summary import unrated_txn_types
 
@@ -169,7 +178,6 @@ def clv_card(
     """The CLV section of the model card: windows, choices, parameters, units, checks.
     `balances`: whether the data hold any balance up to as_of (else value is from
     transactions only, which the card says)."""
-    unit, period = s.time_unit, s.event_period
     warnings: list[str] = attempts_text(fitted)
     if not balances:
         warnings.append(
@@ -215,12 +223,38 @@ def clv_card(
             "customer-initiated txn_types without a margin rate earn 0: " + ", ".join(unrated)
         )
     return {
+        "status": "ok",
         "model": fitted.model,
         "model_name": btyd.MODEL_NAMES[fitted.model],
         "model_requested": s.model,
         "fallback_models": list(s.fallback_models),
         "models_set_aside": [dict(t) for t in fitted.selection],
         "model_note": fitted.note,
+        "message": None,
+        **_windows(summary, s, as_of, first_event),
+        "value_basis": "transactions" if balances else "transactions only: no balances",
+        "unique_rows_fitted": fitted.n_unique_rows,
+        "parameters": fitted.params,
+        "log_likelihood": fitted.log_likelihood,
+        "value_model": "gamma_gamma" if gg is not None else "observed_mean",
+        "gamma_gamma": {
+            "status": "ok" if gg is not None else "unusable",
+            "problem": gg_problem,
+            "parameters": gg.params if gg is not None else None,
+            "customers_fitted": gg.n_customers if gg is not None else None,
+            "frequency_value_corr": corr,
+            "frequency_value_corr_flag": corr_flag,
+        },
+        "warnings": warnings,
+    }
+
+
+def _windows(
+    summary: pd.DataFrame, s: ClvSettings, as_of: date, first_event: date | None
+) -> dict[str, Any]:
+    """The card's data window, units, horizon, rates and customers: model or not."""
+    unit, period = s.time_unit, s.event_period
+    return {
         "lifetimes_version": btyd.LIFETIMES_VERSION,
         "as_of_date": as_of.isoformat(),
         "data_window": {
@@ -242,36 +276,78 @@ def clv_card(
         "value_penalizer": s.value_penalizer,
         "value_source": s.value_source,
         "currency": s.currency,
-        "value_basis": "transactions" if balances else "transactions only: no balances",
-        "customers": fitted.n_customers,
+        "customers": int(len(summary)),
         "repeat_customers": int((summary["frequency"] > 0).sum()),
-        "unique_rows_fitted": fitted.n_unique_rows,
-        "parameters": fitted.params,
-        "log_likelihood": fitted.log_likelihood,
-        "value_model": "gamma_gamma" if gg is not None else "observed_mean",
-        "gamma_gamma": {
-            "status": "ok" if gg is not None else "unusable",
-            "problem": gg_problem,
-            "parameters": gg.params if gg is not None else None,
-            "customers_fitted": gg.n_customers if gg is not None else None,
-            "frequency_value_corr": corr,
-            "frequency_value_corr_flag": corr_flag,
-        },
-        "warnings": warnings,
     }
+
+
+NO_MODEL_WARNING = (
+    "No transactions model this month (P(alive) and expected transactions are null; every "
+    "customer is valued from the run rate of all their flows, their own transactions' fees "
+    "among them): {reason}"
+)
+
+
+def no_model_card(
+    summary: pd.DataFrame,
+    none: NoTransactionsModel,
+    s: ClvSettings,
+    as_of: date,
+    first_event: date | None,
+    balances: bool = True,
+) -> dict[str, Any]:
+    """The card's CLV section without a transactions model: each model tried and why it
+    was set aside, the message with what may help, and one warning saying so."""
+    return {
+        "status": "no_model",
+        "model": None,
+        "model_name": None,
+        "model_requested": s.model,
+        "fallback_models": list(s.fallback_models),
+        "models_set_aside": [dict(t) for t in none.tried],
+        "model_note": None,
+        "message": none.reason,
+        **_windows(summary, s, as_of, first_event),
+        "value_basis": "run rate: no transactions model"
+        if balances
+        else "run rate: no transactions model, no balances",
+        "unique_rows_fitted": None,
+        "parameters": None,
+        "log_likelihood": None,
+        "value_model": None,
+        "gamma_gamma": None,
+        "warnings": [NO_MODEL_WARNING.format(reason=none.reason)],
+    }
+
+
+def clv_scores(
+    engine: Engine,
+    summary: pd.DataFrame,
+    model: btyd.FittedBtyd | NoTransactionsModel,
+    as_of: date,
+    s: ClvSettings,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Per-customer predictions at as_of from the BTYD summary and the transactions model
+    (clv_fit.transactions_model), with the model card's CLV section; without a model, no
+    customer (PREDICTION_SCHEMA's columns, no rows) and the card says why."""
+    first = engine.rows(
+        "SELECT min(CAST(txn_time AS DATE)) FROM transactions WHERE customer_initiated"
+    )[0][0]
+    balances = engine.rows("SELECT count(*) > 0 FROM balances WHERE month_end <= ?", [as_of])[0][0]
+    if isinstance(model, NoTransactionsModel):
+        none = PREDICTION_SCHEMA.empty_table().to_pandas()
+        none = none.astype({"customer_id": summary["customer_id"].dtype})
+        return none, no_model_card(summary, model, s, as_of, first, bool(balances))
+    gg, gg_problem = fit_value_model(summary, s)
+    scores = predict_clv(engine, summary, model, gg, s)
+    unrated = unrated_txn_types(engine, s, as_of)
+    card = clv_card(summary, model, gg, s, as_of, unrated, first, gg_problem, bool(balances))
+    return scores, card
 
 
 def score_clv(
     engine: Engine, summary: pd.DataFrame, as_of: date, s: ClvSettings
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Fits and per-customer predictions at as_of from the BTYD summary, with the
-    model card's CLV section."""
-    fitted, gg, gg_problem = fit_models(summary, s)
-    scores = predict_clv(engine, summary, fitted, gg, s)
-    first = engine.rows(
-        "SELECT min(CAST(txn_time AS DATE)) FROM transactions WHERE customer_initiated"
-    )[0][0]
-    unrated = unrated_txn_types(engine, s, as_of)
-    balances = engine.rows("SELECT count(*) > 0 FROM balances WHERE month_end <= ?", [as_of])[0][0]
-    card = clv_card(summary, fitted, gg, s, as_of, unrated, first, gg_problem, bool(balances))
-    return scores, card
+    model card's CLV section (BtydFitError when no transactions model holds)."""
+    return clv_scores(engine, summary, fit_transactions(summary, s), as_of, s)

@@ -7,7 +7,9 @@ month of the CLV horizon for every customer. Each model set aside is kept with i
 reason, for the model card. A model whose dropout goes to 0 gives the no-dropout limit
 (NBD): a legitimate answer -- nobody is seen to leave in this history -- not a failure,
 so no fallback is tried (the others reach the same limit). When no model holds, the
-stage stops with what each model did and what may help.
+stage goes on without one (NoTransactionsModel: what each model did and what may help):
+customers are valued from the run rate of every flow, their own transactions' fees
+among them, and P(alive) is null. Too few repeat customers for any model still stops it.
 
 The value per event is Gamma-Gamma's when it holds (fitted with clv.value_penalizer on
 values scaled to their mean; finite expected values for every customer), else each
@@ -16,7 +18,7 @@ customer's observed mean, and the card says why.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +26,15 @@ import pandas as pd
 
 from pipeline import btyd
 from pipeline.scoring.settings import ClvSettings
+from pipeline.steps import Skipped
+
+
+@dataclass(frozen=True)
+class NoTransactionsModel(Skipped):
+    """No transactions model holds: `reason` says what each did and what may help
+    (no_model_holds); `tried` holds each model and why it was set aside, for the card."""
+
+    tried: tuple[dict[str, Any], ...] = ()
 
 
 def prediction_problem(fitted: btyd.FittedBtyd, summary: pd.DataFrame, s: ClvSettings) -> str:
@@ -54,6 +65,17 @@ def fit_transactions(summary: pd.DataFrame, s: ClvSettings) -> btyd.FittedBtyd:
     """The first model of clv.model and clv.fallback_models that holds, with the models
     set aside before it (`FittedBtyd.selection`); BtydFitError saying what each did and
     what may help when none holds (or there are too few repeat customers for any)."""
+    found = transactions_model(summary, s)
+    if isinstance(found, NoTransactionsModel):
+        raise btyd.BtydFitError(found.reason)
+    return found
+
+
+def transactions_model(
+    summary: pd.DataFrame, s: ClvSettings
+) -> btyd.FittedBtyd | NoTransactionsModel:
+    """fit_transactions, with NoTransactionsModel where it would say no model holds (the
+    score stage goes on without one); too few repeat customers is still a BtydFitError."""
     tried: list[dict[str, Any]] = []
     for model in s.models:
         try:
@@ -68,11 +90,12 @@ def fit_transactions(summary: pd.DataFrame, s: ClvSettings) -> btyd.FittedBtyd:
             tried.append({"model": model, "outcome": "non_finite_predictions", "reason": problem})
             continue
         return replace(fitted, selection=tuple(tried))
-    raise btyd.BtydFitError(no_model_holds(summary, s, tried))
+    return NoTransactionsModel(no_model_holds(summary, s, tried), tuple(tried))
 
 
 def no_model_holds(summary: pd.DataFrame, s: ClvSettings, tried: list[dict[str, Any]]) -> str:
-    """The stop message: what each model did, the data's shape, and what may help."""
+    """Why there is no transactions model: what each model did, the data's shape, and
+    what may help."""
     n = len(summary)
     repeat = summary["frequency"] > 0
     said = "; ".join(t["reason"] for t in tried)

@@ -3,7 +3,8 @@
 `score_period` runs SCORE_STEPS, which read top to bottom as the computation does:
 
 1. CLV: the BTYD summaries at as-of and at the calibration end (one pass over the
-   transactions), the fits and per-customer predictions, and their validation;
+   transactions), the fits and per-customer predictions, and their validation (none
+   of these when no transactions model holds: the card says why);
 2. drift: the previous month's key features (stored, or rebuilt) against this month's;
 3. churn: the windows (features at T-2h and T-h, labels after each), the gradient
    boosting model and its two baselines measured out of time, the model refitted on the
@@ -42,7 +43,8 @@ from pipeline.scoring.calls import (
 )
 from pipeline.scoring.card import SCORE_COLUMNS, build_card, value_card
 from pipeline.scoring.closed_loop import closed_loop
-from pipeline.scoring.clv import score_clv
+from pipeline.scoring.clv import clv_scores
+from pipeline.scoring.clv_fit import transactions_model
 from pipeline.scoring.effect_data import effect_data, plan_effect
 from pipeline.scoring.profit import MonthlyProfit, monthly_profit
 from pipeline.scoring.settings import ScoreSettings
@@ -105,8 +107,9 @@ def assemble(
     """One row per customer of the mart, by customer_id: the customer's columns, the
     BTYD model's (null outside its summary), churn's and band, the customer's value
     (pipeline.scoring.value), CLV decile, high value and quadrant; and the value
-    model's notes. Closed customers get p_alive, expected_transactions and CLV 0 and
-    churn_probability 1 (observed, not modelled)."""
+    model's notes. Closed customers get p_alive, expected_transactions and CLV 0 (where a
+    transactions model holds: else these are null for everyone) and churn_probability 1
+    (observed, not modelled)."""
     base = features[list(CUSTOMER_COLUMNS)].copy()
     base["customer_id"] = base["customer_id"].astype(str)
     part = clv.rename(columns=BTYD_NAMES).drop(columns="monetary_value")
@@ -115,8 +118,9 @@ def assemble(
     out = join_on_key(out, churned.scores, "features and churn")
     out.insert(out.columns.get_loc("btyd_frequency"), "in_btyd", out["btyd_frequency"].notna())
     closed = (out["status"] == "closed").to_numpy()
-    for col in _ZERO_WHEN_CLOSED:
-        out.loc[closed, col] = 0.0
+    if out["in_btyd"].any():  # a transactions model held
+        for col in _ZERO_WHEN_CLOSED:
+            out.loc[closed, col] = 0.0
     prob = out["churn_probability"].to_numpy(dtype=float)
     if np.isfinite(prob).any():
         prob = np.where(closed, 1.0, prob)
@@ -241,9 +245,12 @@ SCORE_STEPS = (
     # 1. CLV of the customers' own transactions (BTYD) and its check on a holdout
     Step("summaries", summaries, ("engine", "as_of", "settings"),
          outputs=("btyd_summary", "calibration")),
-    Step("clv", score_clv, ("engine", "btyd_summary", "as_of", "clv_settings"),
-         outputs=("clv", "clv_card")),
-    Step("clv_validation", validate_clv, ("as_of", "clv_settings", "calibration")),
+    Step("transactions_model", transactions_model, ("btyd_summary", "clv_settings")),
+    Step("clv", clv_scores,
+         ("engine", "btyd_summary", "transactions_model", "as_of", "clv_settings"),
+         outputs=("clv", "clv_card"), takes_skipped=True),
+    Step("clv_validation", validate_clv,
+         ("as_of", "clv_settings", "calibration", "transactions_model"), takes_skipped=True),
     # 2. drift of the key features since the previous month
     Step("previous_measures", previous_measures,
          ("engine", "previous_features", "previous_as_of", "feature_settings")),

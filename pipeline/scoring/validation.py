@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import btyd
-from pipeline.scoring.clv_fit import fit_transactions
+from pipeline.scoring.clv_fit import NoTransactionsModel, fit_transactions
 from pipeline.scoring.settings import ClvSettings
 from pipeline.scoring.summary import calibration_end, holdout_length
 
@@ -73,10 +73,16 @@ def by_frequency(
     ]
 
 
-def validate_clv(as_of: date, s: ClvSettings, calibration: pd.DataFrame) -> dict[str, Any]:
+def validate_clv(
+    as_of: date,
+    s: ClvSettings,
+    calibration: pd.DataFrame,
+    at_as_of: btyd.FittedBtyd | NoTransactionsModel | None = None,
+) -> dict[str, Any]:
     """The validation section of the model card (never raises for thin data: says so),
     from the calibration summary with holdout events (summary.btyd_summaries at
-    calibration_end(as_of, clv.holdout_months))."""
+    calibration_end(as_of, clv.holdout_months)). Not run when no transactions model
+    holds at as_of (`at_as_of`, clv_fit.transactions_model): nothing would be checked."""
     unit = s.time_unit
     cal_end = calibration_end(as_of, s.holdout_months)
     section: dict[str, Any] = {
@@ -87,6 +93,15 @@ def validate_clv(as_of: date, s: ClvSettings, calibration: pd.DataFrame) -> dict
         "time_unit": unit,
         "baseline": "historical rate: calibration frequency / T x holdout length",
     }
+    if isinstance(at_as_of, NoTransactionsModel):
+        section.update(
+            status="no_model",
+            verdict=None,
+            warning=None,  # the CLV section's warning says why, once
+            reason="no transactions model holds at as_of, so there is none to check "
+            "(the card's clv.message says why)",
+        )
+        return section
     cal = calibration
     try:
         fitted = fit_transactions(cal, s)

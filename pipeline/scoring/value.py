@@ -12,11 +12,12 @@ CLV_i = sum over months m = 1..H of  pi_i x S_i(m) / (1 + d)^m  +  BTYD_i
 - S_i(m) = (1 - h_i)^m, the chance the customer is still a customer after m months,
   from a constant monthly hazard h_i = 1 - (1 - p_i)^(1 / churn.horizon_months) that
   reproduces the churn model's probability p_i of leaving within its horizon (without a
-  churn model, 1 - P(alive); with neither, 0: the card says for how many customers);
+  churn model, 1 - P(alive); with neither, 0 -- 1 if closed: the card says for how many
+  customers);
 - d, the monthly rate compounding to clv.discount_rate_annual; H = clv.horizon_months;
 - BTYD_i, the BTYD model's discounted value of the customer's own transactions over H
   (pipeline.scoring.clv), for customers it covers (in_btyd), else 0 and those fees stay
-  in pi_i.
+  in pi_i (for every customer when no transactions model holds).
 
 Closed customers are worth 0. Value at risk = CLV x churn probability (the probability
 of leaving within churn.horizon_months, as above); a customer whose CLV is negative (costs
@@ -86,10 +87,14 @@ def run_rate_profit(profit: MonthlyProfit, first_month: int, months: int) -> np.
     return revenue - rate[:, COMPONENTS.index("cost_to_serve")]
 
 
-def risk_of_leaving(churn_probability: pd.Series, p_alive: pd.Series) -> tuple[np.ndarray, int]:
+def risk_of_leaving(
+    churn_probability: pd.Series, p_alive: pd.Series, closed: np.ndarray
+) -> tuple[np.ndarray, int]:
     """The probability of leaving within the churn horizon: the churn model's, else
-    1 - P(alive), else 0; and how many customers had neither."""
+    1 - P(alive), else 1 for a closed customer (observed), else 0; and how many
+    customers had none of these."""
     p = churn_probability.astype("Float64").fillna(1 - p_alive.astype("Float64"))
+    p = p.mask(p.isna() & closed, 1.0)
     unknown = int(p.isna().sum())
     return p.fillna(0.0).to_numpy(dtype=float), unknown
 
@@ -111,7 +116,7 @@ def customer_value(
     rates = rates.fillna({c: 0.0 for c in COMPONENTS})
     closed = (scored["status"] == "closed").to_numpy()
     in_btyd = scored["in_btyd"].to_numpy(dtype=bool)
-    p_leave, unknown = risk_of_leaving(scored["churn_probability"], scored["p_alive"])
+    p_leave, unknown = risk_of_leaving(scored["churn_probability"], scored["p_alive"], closed)
     hazard = monthly_hazard(p_leave, churn_horizon)
     factor = retention_factor(
         hazard, s.horizon_months, monthly_discount_rate(s.discount_rate_annual)
