@@ -37,7 +37,7 @@ from pipeline.scoring.effect import (
     gain_curve,
     qini_area,
 )
-from pipeline.scoring.effect_data import contacted_after, plan_effect
+from pipeline.scoring.effect_data import SwitchedOff, contacted_after, plan_effect
 from pipeline.scoring.settings import ScoreSettings
 from pipeline.scoring.value_risk import branch_scores
 from pipeline.steps import Skipped
@@ -312,4 +312,4 @@ def test_switched_off_nothing_is_estimated(settings):
     plan = churn.ChurnPlan(date(2026, 4, 30), date(2026, 7, 31), AS_OF, ("aum",))
     s = replace(settings, contact_effect=replace(settings.contact_effect, enabled=False))
     got = plan_effect(engine, plan, pd.DataFrame({"customer_id": ["A"]}), s)
-    assert isinstance(got, Skipped) and "contact_effect.enabled is false" in got.reason
+    assert isinstance(got, SwitchedOff) and "contact_effect.enabled is false" in got.reason

@@ -256,3 +256,8 @@ def test_segments_read_as_words_in_both_locales():
     assert ce.segment_words("affluent", columns, "en") == "affluent"
     rows = ce.effect_appendix(CARD, "zh_CN")["relative"]["rows"]
     assert [r["segment"] for r in rows] == ["大众客户", "财富客户"]
+
+
+def test_a_switched_off_estimate_is_said_as_such():
+    card = {"status": "switched_off", "ranking": "value_at_risk", "contact_cost": 5.0}
+    assert ce.ranking(card) == {"by_effect": False, "status": "switched_off", "contact_cost": 5.0}

@@ -16,7 +16,7 @@ from pipeline.report.i18n import term
 from pipeline.report.vocabulary import REASONS
 
 RANKING_EFFECT = "expected_value_saved"  # pipeline.scoring.calls.RANKING_EFFECT
-STATUSES = ("ok", "fallback", "not_estimated")
+STATUSES = ("ok", "fallback", "not_estimated", "switched_off")
 
 
 def _num(value: Any) -> float | NotAvailable:

@@ -486,6 +486,8 @@ LABELS: dict[str, dict[str, str]] = {
         "effect_status_fallback": "The effect of a call was estimated but did not pass its checks "
         "this month.",
         "effect_status_not_estimated": "The effect of a call could not be estimated this month.",
+        "effect_status_switched_off": "The bank has switched the estimate of a call's effect "
+        "off (contact_effect.enabled).",
         "effect_lists_by_var": "Call lists are ranked by value at risk.",
         "effect_assumptions": "What the estimate assumes: whom the bank contacted depends only on "
         "what the features show (no unmeasured reason to call that also drives leaving), and "
@@ -1000,6 +1002,7 @@ LABELS: dict[str, dict[str, str]] = {
         "，减去联系成本。",
         "effect_status_fallback": "本月已估计联系效果，但未通过检验。",
         "effect_status_not_estimated": "本月无法估计联系效果。",
+        "effect_status_switched_off": "本行已关闭联系效果的估计（contact_effect.enabled）。",
         "effect_lists_by_var": "待联系名单按风险价值排序。",
         "effect_assumptions": "估计的前提：银行联系谁只取决于特征所反映的情况（没有既影响联系又影"
         "响流失的未观测原因），且同类客户中既有被联系的也有未被联系的（重叠）。重叠之外的客户不纳"

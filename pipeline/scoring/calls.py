@@ -43,6 +43,7 @@ from pipeline.scoring.effect_data import (
     EffectData,
     EffectPlan,
     EffectRows,
+    SwitchedOff,
     categorical_columns,
     inputs,
 )
@@ -194,7 +195,8 @@ def contact_effects(
     }
     for step in (plan, data, evaluation, final, check, usable):
         if isinstance(step, Skipped):
-            card.update(status="not_estimated", ranking=RANKING_VALUE_AT_RISK, message=step.reason)
+            status = "switched_off" if isinstance(step, SwitchedOff) else "not_estimated"
+            card.update(status=status, ranking=RANKING_VALUE_AT_RISK, message=step.reason)
             return ContactEffects(None, RANKING_VALUE_AT_RISK, card)
     learner = final.learner
     rows = data.final

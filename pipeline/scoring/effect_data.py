@@ -67,13 +67,17 @@ class EffectData:
     branch_codes: tuple[str, ...]  # the categorical branch code's values (empty: not used)
 
 
+class SwitchedOff(Skipped):
+    """The bank switched the estimate off (contact_effect.enabled: false)."""
+
+
 def plan_effect(
     engine: Engine, churn_plan: churn.ChurnPlan | Skipped, features: pd.DataFrame, s: ScoreSettings
 ) -> EffectPlan | Skipped:
     """The starts of both fits, or why the effect cannot be estimated (no contact
     history, or too little history for the churn windows)."""
     if not s.contact_effect.enabled:
-        return Skipped("switched off (contact_effect.enabled is false)")
+        return SwitchedOff("switched off (contact_effect.enabled is false)")
     if isinstance(churn_plan, Skipped):
         return Skipped(f"no labelled history to learn from: {churn_plan.reason}")
     missing = [c for c in s.contact_effect.segments if c not in features.columns]
