@@ -397,6 +397,41 @@ def histogram(
     return _encode(fig, ax, hover)
 
 
+def _curves(
+    ax: Axes,
+    curves: dict[str, tuple[Sequence[float], Sequence[float]]],
+    reference: tuple[float, float],
+    reference_label: str,
+    y_scale: float,
+    y_text: Callable[[float], str],
+) -> Hover:
+    """Cumulative curves over x in 0-1 (drawn 0-100%), the first drawn thicker, beside a
+    dashed reference line from (0, 0) to (100, reference[1]); their points' hover."""
+    ax.plot(
+        [0, 100], list(reference), color="#999999", linestyle="--", linewidth=0.9,
+        label=reference_label,
+    )  # fmt: skip
+    scaled = {
+        name: (np.asarray(xs, dtype=float) * 100, np.asarray(ys, dtype=float) * y_scale)
+        for name, (xs, ys) in curves.items()
+    }
+    for i, (name, (px, py)) in enumerate(scaled.items()):
+        ax.plot(
+            px, py, color=PALETTE[i % len(PALETTE)], linewidth=1.8 if i == 0 else 1.1, label=name
+        )
+    ax.set_xlim(0, 100)
+    ax.xaxis.set_major_formatter(_percent_ticks())
+
+    def hover(renderer):
+        return [
+            (box, f"{name}: {x:.0f}% → {y_text(y)}")
+            for name, (px, py) in scaled.items()
+            for box, x, y in zip(_points(ax, px, py), px, py, strict=True)
+        ]
+
+    return hover
+
+
 @memoised
 def lorenz(
     curves: dict[str, tuple[Sequence[float], Sequence[float]]],
@@ -408,35 +443,12 @@ def lorenz(
 ) -> str:
     """Lorenz curves (cumulative shares 0-1) against the line of equality."""
     fig, ax = _figure(HALF)
-    ax.plot(
-        [0, 100], [0, 100], color="#999999", linestyle="--", linewidth=0.9, label=equality_label
-    )
-    for i, (name, (xs, ys)) in enumerate(curves.items()):
-        ax.plot(
-            np.asarray(xs) * 100,
-            np.asarray(ys) * 100,
-            color=PALETTE[i % len(PALETTE)],
-            linewidth=1.8 if i == 0 else 1.1,
-            label=name,
-        )
-    ax.set_xlim(0, 100)
+    hover = _curves(ax, curves, (0.0, 100.0), equality_label, 100.0, lambda y: f"{y:.1f}%")
     ax.set_ylim(0, 100)
-    ax.xaxis.set_major_formatter(_percent_ticks())
     ax.yaxis.set_major_formatter(_percent_ticks())
     # above the line of equality, where a Lorenz curve never is
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     _label(ax, title, xlabel, ylabel)
-
-    def hover(renderer):
-        out = []
-        for name, (xs, ys) in curves.items():
-            px, py = np.asarray(xs) * 100, np.asarray(ys) * 100
-            out += [
-                (box, f"{name}: {x:.0f}% → {y:.1f}%")
-                for box, x, y in zip(_points(ax, px, py), px, py, strict=True)
-            ]
-        return out
-
     return _encode(fig, ax, hover)
 
 
@@ -527,30 +539,9 @@ def gain(
     fig, ax = _axes()
     first = next(iter(curves.values()), ([0.0, 1.0], [0.0, 0.0]))
     end = float(np.asarray(first[1], dtype=float)[-1])
-    ax.plot([0, 100], [0, end], color="#999999", linestyle="--", linewidth=0.9, label=random_label)
-    for i, (name, (xs, ys)) in enumerate(curves.items()):
-        ax.plot(
-            np.asarray(xs, dtype=float) * 100,
-            np.asarray(ys, dtype=float),
-            color=PALETTE[i % len(PALETTE)],
-            linewidth=1.8 if i == 0 else 1.1,
-            label=name,
-        )
-    ax.set_xlim(0, 100)
+    hover = _curves(ax, curves, (0.0, end), random_label, 1.0, lambda y: _number(y, 1))
     ax.axhline(0, color="#cccccc", linewidth=0.6)
-    ax.xaxis.set_major_formatter(_percent_ticks())
     ax.yaxis.set_major_formatter(_number_ticks())
     ax.legend(frameon=False, fontsize=8, loc="best")
     _label(ax, title, xlabel, ylabel)
-
-    def hover(renderer):
-        out = []
-        for name, (xs, ys) in curves.items():
-            px, py = np.asarray(xs, dtype=float) * 100, np.asarray(ys, dtype=float)
-            out += [
-                (box, f"{name}: {x:.0f}% → {_number(y, 1)}")
-                for box, x, y in zip(_points(ax, px, py), px, py, strict=True)
-            ]
-        return out
-
     return _encode(fig, ax, hover)
