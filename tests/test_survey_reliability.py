@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 from scipy.stats import f
 
 from pipeline.survey.definition import parse_definition
-from pipeline.survey.reliability import cronbach_alpha, item_statistics, reliability, scale_adequacy
+from pipeline.survey.reliability import (
+    cronbach_alpha,
+    item_statistics,
+    kmo,
+    reliability,
+    scale_adequacy,
+)
 
 
 def hand_alpha(items: np.ndarray) -> float:
@@ -62,18 +68,23 @@ def test_two_item_dimension_has_no_alpha_if_deleted():
 def test_library_alpha_matches_the_formula(data):
     n = data.draw(st.integers(5, 40))
     k = data.draw(st.integers(2, 6))
-    values = np.array(data.draw(st.lists(st.integers(1, 7), min_size=n * k, max_size=n * k)),
-                      dtype=float).reshape(n, k)
+    values = np.array(
+        data.draw(st.lists(st.integers(1, 7), min_size=n * k, max_size=n * k)), dtype=float
+    ).reshape(n, k)
     frame = pd.DataFrame(values, columns=[f"i{j}" for j in range(k)])
     if (frame.nunique() < 2).any() or frame.sum(axis=1).nunique() < 2:
         return  # alpha undefined; the stage reports that instead (tested below)
     assert cronbach_alpha(frame)[0] == pytest.approx(hand_alpha(values), abs=1e-9)
 
 
-DEFINITION = parse_definition({
-    "name": "mini", "table": "survey_responses", "scale": {"min": 1, "max": 5},
-    "dimensions": {"speed": ["x1", "x2", "x3"], "care": ["c1", "c2"]},
-})
+DEFINITION = parse_definition(
+    {
+        "name": "mini",
+        "table": "survey_responses",
+        "scale": {"min": 1, "max": 5},
+        "dimensions": {"speed": ["x1", "x2", "x3"], "care": ["c1", "c2"]},
+    }
+)
 
 
 def test_reliability_flags_low_alpha_and_uses_complete_rows():
@@ -82,12 +93,14 @@ def test_reliability_flags_low_alpha_and_uses_complete_rows():
     rel, items, _ = reliability(recoded, DEFINITION, alpha_threshold=0.7, min_group_size=3)
     rel = rel.set_index("dimension")
     assert rel.loc["speed", "n_complete"] == 5
-    assert rel.loc["speed", "alpha"] == pytest.approx(hand_alpha(recoded[["x1", "x2", "x3"]]
-                                                                 .to_numpy(float)), abs=1e-12)
+    assert rel.loc["speed", "alpha"] == pytest.approx(
+        hand_alpha(recoded[["x1", "x2", "x3"]].to_numpy(float)), abs=1e-12
+    )
     assert not rel.loc["speed", "below_threshold"]
     assert rel.loc["care", "n_complete"] == 4
     assert rel.loc["care", "alpha"] == pytest.approx(
-        hand_alpha(recoded[["c1", "c2"]].dropna().to_numpy(float)), abs=1e-12)
+        hand_alpha(recoded[["c1", "c2"]].dropna().to_numpy(float)), abs=1e-12
+    )
     assert rel.loc["care", "below_threshold"]
     assert list(items["item"]) == ["x1", "x2", "x3", "c1", "c2"]
 
@@ -115,3 +128,25 @@ def test_kmo_and_bartlett_on_a_two_factor_scale():
     det = np.linalg.det(np.corrcoef(values, rowvar=False))
     assert out["bartlett_chi2"] == pytest.approx(-(199 - 17 / 6) * np.log(det), rel=1e-9)
     assert out["bartlett_p"] < 1e-10
+
+
+def test_kmo_of_two_items_is_one_half():
+    # with two items the partial correlation (given no other item) is the correlation
+    # itself, so KMO = r^2 / (r^2 + r^2) = 0.5 whatever the data
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=50)
+    assert kmo(np.column_stack([x, x + rng.normal(size=50)])) == pytest.approx(0.5, abs=1e-12)
+
+
+def test_kmo_of_three_items_by_hand():
+    # partial correlation of items 1 and 2 given 3: (r12 - r13 r23) / sqrt((1 - r13^2)(1 - r23^2))
+    rng = np.random.default_rng(6)
+    values = rng.normal(size=(400, 3)) @ np.array([[1, 0.5, 0.3], [0, 1, 0.4], [0, 0, 1]])
+    r = np.corrcoef(values, rowvar=False)
+
+    def partial(i, j, k):
+        return (r[i, j] - r[i, k] * r[j, k]) / np.sqrt((1 - r[i, k] ** 2) * (1 - r[j, k] ** 2))
+
+    r2 = r[0, 1] ** 2 + r[0, 2] ** 2 + r[1, 2] ** 2
+    p2 = partial(0, 1, 2) ** 2 + partial(0, 2, 1) ** 2 + partial(1, 2, 0) ** 2
+    assert kmo(values) == pytest.approx(r2 / (r2 + p2), rel=1e-12)
