@@ -256,6 +256,20 @@ def test_call_lists_rank_by_expected_value_saved_and_mark_do_not_call():
     assert network["do_not_call_customers"] == 1
 
 
+def test_each_rm_list_is_ranked_on_its_own():
+    # R2's customer saves the most of all: listed first network-wide, yet R1's ranks
+    # still start at 1 and R2's list holds only R2's customer
+    effects = ContactEffects(scores=pd.DataFrame(), ranking=RANKING_EFFECT, card={})
+    frame = scores_frame()
+    frame.loc[5, ["contact_effect", "value_saved"]] = [0.1, 795.0]
+    lists = call_lists(frame, AS_OF, capacity=3, effects=effects)
+    assert lists[("B1", "R2")]["customer_id"].tolist() == ["C6"]
+    assert lists[("B1", "R2")]["rank"].tolist() == [1]
+    r1 = lists[("B1", "R1")]
+    assert r1["customer_id"].tolist() == ["C5", "C3", "C1", "C4"]
+    assert r1["rank"].tolist()[:3] == [1, 2, 3]
+
+
 def test_without_the_effect_the_lists_rank_by_value_at_risk():
     effects = ContactEffects(scores=None, ranking=RANKING_VALUE_AT_RISK, card={})
     frame = scores_frame().assign(contact_effect=np.nan, value_saved=np.nan, do_not_call=False)

@@ -24,7 +24,12 @@ import numpy as np
 import pandas as pd
 
 from pipeline.scoring.calls import RANKING_EFFECT, ContactEffects
-from pipeline.scoring.value_risk import ROUNDING, last_contact, ranked_by_value_at_risk
+from pipeline.scoring.value_risk import (
+    ROUNDING,
+    last_contact,
+    ranked_by_value_at_risk,
+    split_by,
+)
 
 CALL_LIST_COLUMNS = [
     "branch_id",
@@ -69,6 +74,10 @@ def _has_rm(scores: pd.DataFrame) -> np.ndarray:
     return (rm.notna() & (rm.astype(str).str.strip() != "")).to_numpy()
 
 
+def _by_rm(frame: pd.DataFrame) -> list[pd.Series]:
+    return [frame["branch_id"].astype(str), frame["rm_id"].astype(str)]
+
+
 def call_lists(
     scores: pd.DataFrame, as_of: date, capacity: int, effects: ContactEffects
 ) -> dict[tuple[str, str], pd.DataFrame]:
@@ -82,31 +91,29 @@ def call_lists(
         set(zip(active["branch_id"].astype(str), active["rm_id"].astype(str), strict=True))
     )
     ranked = ranked_by_value_at_risk(with_rm, as_of)
-    keys = [ranked["branch_id"].astype(str), ranked["rm_id"].astype(str)]
-    parts = dict(list(ranked.groupby(keys, sort=True)))
-    out = {}
-    for branch, rm in books:
-        part = parts.get((branch, rm), ranked.iloc[:0])
-        if effects.ranking == RANKING_EFFECT:
-            top = _by_value_saved(part, capacity)
-        else:
-            top = part.head(capacity).assign(action=CALL)
-        rank = np.where(top["action"] == CALL, np.cumsum(top["action"] == CALL), np.nan)
-        top = top.assign(rank=pd.array(rank, dtype="Int64")).round(ROUNDING)
-        out[(branch, rm)] = top[CALL_LIST_COLUMNS].reset_index(drop=True)
-    return out
+    if effects.ranking == RANKING_EFFECT:
+        listed = _by_value_saved(ranked, capacity)
+    else:
+        listed = ranked.groupby(_by_rm(ranked), sort=False).head(capacity).assign(action=CALL)
+    call = (listed["action"] == CALL).to_numpy()
+    rank = pd.Series(call.astype(int), index=listed.index).groupby(_by_rm(listed)).cumsum()
+    listed = listed.assign(rank=pd.array(np.where(call, rank, np.nan), dtype="Int64"))
+    parts = split_by(listed.round(ROUNDING), ["branch_id", "rm_id"], books)
+    return {book: part[CALL_LIST_COLUMNS].reset_index(drop=True) for book, part in parts.items()}
 
 
-def _by_value_saved(part: pd.DataFrame, capacity: int) -> pd.DataFrame:
-    """An RM's customers (by value at risk) to call, by expected value saved, then the
-    "do not call" ones among their top `capacity` by value at risk."""
-    effect = part["contact_effect"].to_numpy(dtype=float)
-    saved = part["value_saved"].to_numpy(dtype=float)
+def _by_value_saved(ranked: pd.DataFrame, capacity: int) -> pd.DataFrame:
+    """Each RM's customers (`ranked`: by value at risk) to call, by expected value saved,
+    then the "do not call" ones among the RM's top `capacity` by value at risk; an RM's
+    rows in that order (the RMs interleaved)."""
+    effect = ranked["contact_effect"].to_numpy(dtype=float)
+    saved = ranked["value_saved"].to_numpy(dtype=float)
     worth = (effect > 0) & (saved > 0)  # NaN compares False: no estimate, not listed
-    calls = part[worth].sort_values(["value_saved", "customer_id"], ascending=[False, True])
-    harmful = part.head(capacity)
+    calls = ranked[worth].sort_values(["value_saved", "customer_id"], ascending=[False, True])
+    calls = calls.groupby(_by_rm(calls), sort=False).head(capacity)
+    harmful = ranked.groupby(_by_rm(ranked), sort=False).head(capacity)
     harmful = harmful[harmful["do_not_call"].to_numpy(dtype=bool)]
-    return pd.concat([calls.head(capacity).assign(action=CALL), harmful.assign(action=DO_NOT_CALL)])
+    return pd.concat([calls.assign(action=CALL), harmful.assign(action=DO_NOT_CALL)])
 
 
 def unassigned(
@@ -119,9 +126,9 @@ def unassigned(
     want = (scores["status"] == "active").to_numpy() & should & ~_has_rm(scores)
     part = scores[want].assign(last_contact_date=lambda f: last_contact(f, as_of), action=ASSIGN)
     part = part.sort_values(["value_at_risk", "clv", "customer_id"], ascending=[False, False, True])
+    branches = sorted(scores["branch_id"].dropna().astype(str).unique())
     out = {}
-    for branch in sorted(scores["branch_id"].dropna().astype(str).unique()):
-        b = part[part["branch_id"].astype(str) == branch]
+    for branch, b in split_by(part, ["branch_id"], branches).items():
         b = b.assign(rank=np.arange(1, len(b) + 1)).round(ROUNDING)
         out[branch] = b[UNASSIGNED_COLUMNS].reset_index(drop=True)
     return out

@@ -97,13 +97,25 @@ def ranked_by_value_at_risk(customers: pd.DataFrame, as_of: date) -> pd.DataFram
     return out.sort_values(["value_at_risk", "customer_id"], ascending=[False, True])
 
 
+def split_by(frame: pd.DataFrame, keys: list[str], wanted: list) -> dict:
+    """wanted key -> the rows of `frame` whose `keys` columns (as text) are that key (a
+    tuple for several columns), in the frame's order; an empty frame with the same
+    columns for a key without rows. One groupby, not a mask per key: a bank has
+    thousands of RMs."""
+    by = [frame[k].astype(str) for k in keys]
+    groups = dict(list(frame.groupby(by if len(by) > 1 else by[0], sort=False)))
+    empty = frame.iloc[:0]
+    return {key: groups.get(key, empty) for key in wanted}
+
+
 def watchlists(scores: pd.DataFrame, as_of: date, size: int) -> dict[str, pd.DataFrame]:
     """branch_id -> its watchlist: the `size` active customers with the most value at
     risk (every branch in the scores, possibly empty)."""
     ranked = ranked_by_value_at_risk(scores, as_of)
+    top = ranked.groupby(ranked["branch_id"].astype(str), sort=False).head(size)
+    branches = sorted(scores["branch_id"].dropna().astype(str).unique())
     out = {}
-    for branch in sorted(scores["branch_id"].dropna().astype(str).unique()):
-        w = ranked[ranked["branch_id"].astype(str) == branch].head(size)
+    for branch, w in split_by(top, ["branch_id"], branches).items():
         w = w.assign(rank=np.arange(1, len(w) + 1)).round(ROUNDING)
         out[branch] = w[WATCHLIST_COLUMNS].reset_index(drop=True)
     return out
