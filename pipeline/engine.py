@@ -87,10 +87,8 @@ class DuckDBEngine:
         return self.con.execute(sql, params).fetchall()
 
     def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
-        if params:
-            return self.con.execute(sql, params).fetch_arrow_table()
         self.con.execute("SELECT 1").fetchall()  # complete any result left open on con
-        return self.con.sql(sql).to_arrow_table()
+        return self.con.sql(sql, params=params or None).to_arrow_table()
 
     def frame(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         return self.con.execute(sql, params).df()

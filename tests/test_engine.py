@@ -39,6 +39,8 @@ def test_frames_are_queryable_under_their_table_names() -> None:
     engine = connect_frames({"customers": pd.DataFrame({"customer_id": ["a", "b", "c"]})})
     assert engine.rows("SELECT max(customer_id) FROM customers") == [("c",)]
     assert engine.arrow("SELECT count(*) AS n FROM customers").to_pylist() == [{"n": 3}]
+    with_params = engine.arrow("SELECT count(*) AS n FROM customers WHERE customer_id > ?", ["a"])
+    assert with_params.to_pylist() == [{"n": 2}]
     assert engine.frame("SELECT customer_id FROM customers WHERE customer_id > ?", ["a"])[
         "customer_id"
     ].tolist() == ["b", "c"]
