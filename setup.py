@@ -1,9 +1,10 @@
 """Packaging beyond pyproject.toml: what the wheel holds, and where it comes from.
 
 The repository keeps the default config, source configs, survey definitions, report
-templates and stylesheets at the top level (configs/, reports/templates/,
-reports/static/); the wheel carries them inside the package as
-pipeline/_resources/{configs,templates,static}, where pipeline.resources finds them.
+templates, stylesheets and message catalogs at the top level (configs/,
+reports/templates/, reports/static/, reports/locales/); the wheel carries them inside
+the package as pipeline/_resources/{configs,templates,static,locales}, where
+pipeline.resources finds them.
 Each resource folder (and each folder under it) is a data-only package mapped onto its
 repository folder and carrying every file in it; the code packages are every package
 under pipeline/. Both are found anew at each build, so a new file or folder ships
@@ -15,7 +16,12 @@ from pathlib import Path
 from setuptools import find_packages, setup
 
 PACKAGE = "pipeline"
-RESOURCES = {"configs": "configs", "templates": "reports/templates", "static": "reports/static"}
+RESOURCES = {
+    "configs": "configs",
+    "templates": "reports/templates",
+    "static": "reports/static",
+    "locales": "reports/locales",
+}
 
 
 def resource_packages() -> tuple[dict[str, str], dict[str, list[str]]]:

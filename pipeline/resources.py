@@ -1,9 +1,11 @@
 """The files the package carries: the default config, source configs, survey definitions,
-report templates and stylesheets -- found the same way from a checkout and from a wheel.
+report templates, stylesheets and message catalogs -- found the same way from a checkout
+and from a wheel.
 
 The repository keeps them at the top level (configs/, reports/templates/,
-reports/static/: the project's layout); the wheel carries them inside the package as
-`<package>/_resources/{configs,templates,static}` (mapped in setup.py). They are read
+reports/static/, reports/locales/: the project's layout); the wheel carries them inside
+the package as `<package>/_resources/{configs,templates,static,locales}` (mapped in
+setup.py). They are read
 through importlib.resources where the package is installed, and from the repository
 otherwise (a checkout on PYTHONPATH, an editable install). Every other module asks this
 one, so renaming the import name touches only PACKAGE here and the packaging files.
@@ -28,6 +30,7 @@ CHECKOUT: dict[str, tuple[str, ...]] = {
     "configs": ("configs",),
     "templates": ("reports", "templates"),
     "static": ("reports", "static"),
+    "locales": ("reports", "locales"),
 }
 
 
@@ -51,7 +54,8 @@ def _extract(tree: Traversable) -> Path:
 
 @cache
 def resource_dir(kind: str) -> Path:
-    """The folder of one kind of resource (configs, templates, static) as a real path."""
+    """The folder of one kind of resource (configs, templates, static, locales) as a real
+    path."""
     if kind not in CHECKOUT:
         raise ValueError(f"unknown resource kind {kind!r}; known: {', '.join(CHECKOUT)}")
     packed = importlib.resources.files(PACKAGE) / PACKED / kind
@@ -84,6 +88,11 @@ def template_dir() -> Path:
 def static_dir() -> Path:
     """The report's stylesheets (and the base URL of its PDFs)."""
     return resource_dir("static")
+
+
+def locale_dir() -> Path:
+    """The report's message catalogs: <locale>/LC_MESSAGES/messages.po and messages.pot."""
+    return resource_dir("locales")
 
 
 def bundled(kind: str) -> list[str]:

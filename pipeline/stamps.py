@@ -8,7 +8,7 @@
 - code: every module of the package the stage can import (its own subpackage, and each
   package module reached by an import from there, found by reading the imports), and the
   package version;
-- templates: the report's templates and stylesheets (report);
+- templates: the report's templates, stylesheets and message catalogs (report);
 - raw: for ingest, each export file's path, size and modification time. That is enough
   to decide whether to call ingest: ingest itself tells by content whether a file
   changed, and an ingest that finds nothing new leaves its manifest alone, so the
@@ -124,7 +124,7 @@ def stage_stamp(stage: str, cfg: dict[str, Any], data_dir: Path) -> dict[str, st
     if stage == "report":
         parts["templates"] = "".join(
             _digest_files(sorted(_tree(folder)), folder)
-            for folder in (resources.template_dir(), resources.static_dir())
+            for folder in (resources.template_dir(), resources.static_dir(), resources.locale_dir())
         )
     return parts
 

@@ -142,10 +142,10 @@ def _text(path) -> str:
 @pytest.mark.slow
 def test_branch_report_ranks_calls_by_value_saved_and_says_whom_not_to_call(effect_reports):
     from pipeline.report.environment import format_money, format_num
-    from pipeline.report.i18n import LABELS
+    from pipeline.report.i18n import labels
 
     catalog, period = effect_reports
-    en = LABELS["en"]
+    en = labels("en")
     books = pd.read_parquet(catalog.rm_books(period))
     b01 = books[books["branch_id"].astype(str) == "B01"]
     harmful = set()
@@ -175,10 +175,10 @@ def test_branch_report_ranks_calls_by_value_saved_and_says_whom_not_to_call(effe
 
 @pytest.mark.slow
 def test_network_appendix_shows_the_effects_assumptions_and_checks(effect_reports):
-    from pipeline.report.i18n import LABELS
+    from pipeline.report.i18n import labels
 
     catalog, period = effect_reports
-    en, zh = LABELS["en"], LABELS["zh_CN"]
+    en, zh = labels("en"), labels("zh_CN")
     html = catalog.network_report(period, "html", "en").read_text(encoding="utf-8")
     text = _text(catalog.network_report(period, "html", "en"))
     for key in (
@@ -198,12 +198,12 @@ def test_network_appendix_shows_the_effects_assumptions_and_checks(effect_report
 
 @pytest.mark.slow
 def test_call_list_download_says_the_action_in_words(effect_reports):
-    from pipeline.report.i18n import LABELS
+    from pipeline.report.i18n import labels
 
     catalog, period = effect_reports
     folder = catalog.report_locale_dir(period, "zh_CN") / "downloads"
     frames = [pd.read_csv(p, encoding="utf-8-sig") for p in folder.glob("calls-B01-*.csv")]
-    zh = LABELS["zh_CN"]
+    zh = labels("zh_CN")
     actions = set(pd.concat(frames)[zh["call_action"]])
     assert actions == {zh["action_call"], zh["action_do_not_call"]}
     assert zh["contact_effect"] in frames[0].columns and zh["value_saved"] in frames[0].columns
@@ -213,12 +213,12 @@ def test_call_list_download_says_the_action_in_words(effect_reports):
 def test_without_the_effect_the_lists_say_they_are_ranked_by_value_at_risk(tmp_path):
     from test_report_fixtures import PERIOD, make_bank
 
-    from pipeline.report.i18n import LABELS
+    from pipeline.report.i18n import labels
     from pipeline.report.stage import run_report
 
     cfg, catalog = make_bank(tmp_path)
     run_report(cfg, catalog, PERIOD)
-    en = LABELS["en"]
+    en = labels("en")
     text = _text(catalog.branch_report(PERIOD, "B01", "html", "en"))
     assert f"{en['ranked_by_var']} {en['effect_status_not_estimated']}" in text
     assert en["do_not_call_title"] not in text
@@ -228,7 +228,7 @@ def test_without_the_effect_the_lists_say_they_are_ranked_by_value_at_risk(tmp_p
 @pytest.mark.slow
 def test_the_first_page_says_whom_to_call_first_by_value_saved(effect_reports):
     from pipeline.report.environment import format_money
-    from pipeline.report.i18n import LABELS
+    from pipeline.report.i18n import labels
 
     catalog, period = effect_reports
     books = pd.read_parquet(catalog.rm_books(period))
@@ -239,7 +239,7 @@ def test_the_first_page_says_whom_to_call_first_by_value_saved(effect_reports):
     calls = pd.concat(lists)
     top = calls[calls["action"] == "call"].sort_values("value_saved", ascending=False).iloc[0]
     saved = format_money(top["value_saved"], currency="CNY", locale="en", compact=True)
-    said = LABELS["en"]["story_call_saved"].format(
+    said = labels("en")["story_call_saved"].format(
         customer=top["customer_id"], rm=top["rm_id"], saved=saved, reason=""
     )
     text = _text(catalog.branch_report(period, "B01", "html", "en"))

@@ -27,11 +27,11 @@ from pipeline.report import fonts
 from pipeline.report.context import BRANCH_SECTIONS
 from pipeline.report.context_network import NETWORK_SECTIONS
 from pipeline.report.environment import format_money, format_num
-from pipeline.report.i18n import LABELS
+from pipeline.report.i18n import labels
 from pipeline.report.stage import run_report
 
 pytestmark = pytest.mark.slow
-EN = LABELS["en"]
+EN = labels("en")
 JOINER = "\u2060"
 
 
@@ -268,9 +268,7 @@ def test_script_in_an_id_is_shown_as_text(built):
     b02 = (out / "branch-B02.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(&#34;c&#34;)&lt;/script&gt;" in b02
     assert SCRIPT_CUSTOMER in pdf_text(out / "branch-B02.pdf").replace(" ", "")
-    assert "RM&lt;script&gt;x" in (out / "branch-B01.html").read_text(
-        encoding="utf-8"
-    )
+    assert "RM&lt;script&gt;x" in (out / "branch-B01.html").read_text(encoding="utf-8")
     assert SCRIPT_RM in pdf_text(out / "branch-B01.pdf").replace(" ", "")
 
 
@@ -344,7 +342,7 @@ def test_a_first_period_without_history_says_so_and_no_model_says_so(tmp_path):
     html = rendered.html
     assert html.count("no previous period") >= 13  # every headline KPI, and the tiles
     assert "This is the first month on record" in html
-    assert LABELS["en"]["churn_model_absent"] in html
+    assert labels("en")["churn_model_absent"] in html
     assert "No supervised churn model this month" in html
 
 
@@ -453,7 +451,7 @@ def test_zh_cn_words_never_split_across_lines(built_zh):
     assert unjoined == []
     raw = "".join(page.extract_text() or "" for page in PdfReader(out / "branch-B01.pdf").pages)
     raw = raw.replace(JOINER, "")
-    t = LABELS["zh_CN"]
+    t = labels("zh_CN")
     terms = ["贵宾客户", "财富客户", "私人银行客户", "大众客户"]
     terms += [t[k] for k in ("customer_id", "value_at_risk", "churn_probability_short")]
     terms += [t[k] for k in ("last_contact", "clv_short", "rm_id")]
@@ -466,7 +464,7 @@ def test_zh_cn_pdf_has_chinese_text_and_a_font_that_has_it(built_zh):
     _, _, out = built_zh
     pdf = out / "branch-B01.pdf"
     text = pdf_text(pdf)
-    t = LABELS["zh_CN"]
+    t = labels("zh_CN")
     for key in ("sec_glance", "sec_kpis", "sec_tiers", "sec_churn", "sec_appendix_trust"):
         assert t[key] in text
     assert "网点 B01" in text and "第 3 页，共" in text

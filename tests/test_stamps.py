@@ -134,7 +134,7 @@ def test_a_stamp_is_rewritten_only_when_its_own_inputs_change(cfg, tmp_path):
     assert write_stamp("score", other, data, tmp_path / "stamps" / "score.json")
 
 
-def test_report_stamps_follow_templates_and_survey_definitions(cfg, tmp_path, monkeypatch):
+def test_report_stamps_follow_templates_catalogs_and_survey_definitions(cfg, tmp_path, monkeypatch):
     data = Path(cfg["paths"]["data_dir"])
     before = stage_stamp("report", cfg, data)
     templates = tmp_path / "templates"
@@ -144,6 +144,12 @@ def test_report_stamps_follow_templates_and_survey_definitions(cfg, tmp_path, mo
     (templates / "partials" / "kpis.html").write_text("edited", encoding="utf-8")
     changed = stage_stamp("report", cfg, data)
     assert [k for k in before if before[k] != changed[k]] == ["templates"]
+    locales = tmp_path / "locales"  # a reworded label reruns the report too
+    shutil.copytree(resources.locale_dir(), locales)
+    monkeypatch.setattr(resources, "locale_dir", lambda: locales)
+    assert stage_stamp("report", cfg, data) == changed
+    (locales / "zh_CN" / "LC_MESSAGES" / "messages.po").write_text("edited", encoding="utf-8")
+    assert stage_stamp("report", cfg, data)["templates"] != changed["templates"]
     survey = tmp_path / "staff_engagement.yml"
     survey.write_text(
         resources.config_dir().joinpath("surveys", "staff_engagement.yml").read_text(),

@@ -1,7 +1,7 @@
 """The project as a user installs it: a wheel built from the repository, installed into a
 fresh virtualenv, runs `crm sample` and `crm run` to PDF from a folder that is not the
-checkout -- the default config, source configs, survey definitions, templates and
-stylesheets travel inside the wheel.
+checkout -- the default config, source configs, survey definitions, templates,
+stylesheets and message catalogs travel inside the wheel.
 
 The wheel is built without network (the running environment's setuptools, from the dev
 extra) and installed with `--no-deps`; the new environment sees the running one's
@@ -91,11 +91,13 @@ def test_the_wheel_carries_its_resources_and_runs_from_another_folder(installed,
     env = _clean_env()
     crm = str(installed / ("crm.exe" if os.name == "nt" else "crm"))
     python = str(installed / ("python.exe" if os.name == "nt" else "python"))
-    where = _run(
-        [python, "-c", "import pipeline.resources as r; print(r.template_dir())"], tmp_path, env
-    ).stdout.strip()
+    show = "import pipeline.resources as r; print(r.template_dir()); print(r.locale_dir())"
+    where, locales = _run([python, "-c", show], tmp_path, env).stdout.split()
     assert Path(where).is_relative_to(installed.parent), where  # the wheel's, not the checkout's
     assert Path(where).parts[-3:] == ("pipeline", "_resources", "templates")
+    assert Path(locales).parts[-3:] == ("pipeline", "_resources", "locales")
+    assert (Path(locales) / "zh_CN" / "LC_MESSAGES" / "messages.po").is_file()
+    assert (Path(locales) / "messages.pot").is_file()
 
     roots = ["--data-dir", "data", "--report-dir", "reports"]
     _run([crm, *roots, "sample", "--customers", "1200", "--branches", "2", "--months", "18",

@@ -13,7 +13,7 @@ import pandas as pd
 from pipeline.report.context_kpis import kpi_value
 from pipeline.report.environment import NA, NotAvailable
 from pipeline.report.i18n import term
-from pipeline.report.vocabulary import REASONS
+from pipeline.report.vocabulary import reasons
 
 RANKING_EFFECT = "expected_value_saved"  # pipeline.scoring.calls.RANKING_EFFECT
 STATUSES = ("ok", "fallback", "not_estimated", "switched_off")
@@ -100,7 +100,7 @@ def segment_words(segment: str, columns: list[str], locale: str) -> str:
     for column, value in zip(columns, values, strict=True):
         if value in ("True", "False"):
             key = f"{column}_{'yes' if value == 'True' else 'no'}"
-            words.append(REASONS[locale].get(key, f"{column}: {value}"))
+            words.append(reasons(locale).get(key, f"{column}: {value}"))
         else:
             words.append(term(locale, value))
     return " · ".join(words)

@@ -1,4 +1,10 @@
-"""The one Jinja environment of the reports: autoescape, StrictUndefined, number filters.
+"""The one Jinja environment of the reports: autoescape, StrictUndefined, the locale's
+message catalog, number filters.
+
+Templates read labels through `jinja2.ext.i18n`: `{{ _("sec_kpis") }}`, and
+`_("amounts_in").format(name=..., code=...)` for a label with placeholders. `_` returns
+plain text (old-style gettext), so autoescape escapes it like any value, and an id the
+catalog lacks raises (catalogs.py) where StrictUndefined would have.
 
 Templates never format a number by hand: `|num`, `|pct`, `|money`, `|delta` and `|date`
 do, in the report's locale, through Babel (formats.py): any locale Babel knows. A value
@@ -21,8 +27,8 @@ import jinja2
 from markupsafe import Markup
 
 from pipeline import resources
-from pipeline.report import formats
-from pipeline.report.i18n import label_locale, labels, term
+from pipeline.report import catalogs, formats
+from pipeline.report.i18n import label_locale, labels, locale_names, term
 
 STYLESHEETS = ("report.css", "print.css")
 SCRIPT = "report.js"
@@ -155,6 +161,12 @@ def _finalize_zh(value: Any) -> Any:
     return value
 
 
+def page_footer(pattern: str) -> list[str]:
+    """A "page {page} of {pages}" label split for a CSS `content:` value: text, counter
+    name, text, counter name, text (a language may put {pages} first)."""
+    return re.split(r"\{(pages?)\}", pattern)
+
+
 def make_environment(
     locale: str, currency: str, template_dir: Path | None = None
 ) -> jinja2.Environment:
@@ -168,6 +180,10 @@ def make_environment(
         lstrip_blocks=True,
         keep_trailing_newline=True,
         finalize=_finalize_zh if locale == "zh_CN" else None,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(  # type: ignore[attr-defined]
+        catalogs.load(label_locale(locale)).translations, newstyle=False
     )
     env.filters.update(
         num=partial(format_num, locale=locale),
@@ -179,7 +195,8 @@ def make_environment(
         term=partial(term, locale),
     )
     env.globals.update(
-        t=labels(locale),
+        page_footer=page_footer(labels(locale)["page_x_of_y"]),
+        languages=locale_names(),
         locale=locale,
         currency=currency,
         currency_name=formats.currency_name(currency, locale),

@@ -4,8 +4,8 @@ KPI against its target with its trend.
 Pure over a branch's (or the network's) history rows (features' branch_history), the
 score stage's branch rows of the periods that were scored, the survey's NPS history and
 the lists the branch acts on. Sentences are written here from the numbers, in the
-report's locale (templates in i18n.py, numbers through the report's filters), so the
-first page reads the same as the tables behind it.
+report's locale (patterns from the message catalogs, numbers through the report's
+filters), so the first page reads the same as the tables behind it.
 """
 
 from __future__ import annotations
@@ -237,7 +237,7 @@ def story(f: StoryFacts, locale: str, currency: str) -> list[str]:
         return format_num(v, locale=locale)
 
     def customers(v: float) -> str:
-        return count(v) + t["unit_customers"]
+        return t["count_customers"].format(n=count(v))
 
     def money(v: float) -> str:
         return format_money(v, compact=True, locale=locale, currency=currency)

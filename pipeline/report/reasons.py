@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from pipeline.report.environment import format_money, format_num, format_pct
 from pipeline.report.i18n import labels, term
-from pipeline.report.vocabulary import AUM_CHANGE, PRODUCT_FLAG, REASONS, feature_label
+from pipeline.report.vocabulary import AUM_CHANGE, PRODUCT_FLAG, feature_label, reasons
 
 SEPARATOR = ";"
 FIELDS = ":"
@@ -77,7 +77,7 @@ class ReasonWords:
 
     def phrase(self, r: Reason) -> str:
         """One reason in words."""
-        words = REASONS[self.locale]
+        words = reasons(self.locale)
         f = r.feature
         if f in FLAGS or f.startswith(PRODUCT_FLAG):
             yes = r.value >= 0.5
@@ -112,7 +112,7 @@ class ReasonWords:
 
     def text(self, codes: str | None) -> str:
         """A customer's reasons joined as the locale joins a list."""
-        return REASONS[self.locale]["separator"].join(self.phrases(codes))
+        return reasons(self.locale)["separator"].join(self.phrases(codes))
 
     def _label(self, feature: str) -> str:
         return feature_label(self.locale, feature, lambda p: term(self.locale, p))
@@ -135,7 +135,7 @@ class ReasonWords:
         return term(self.locale, self.tiers[int(v)])
 
     def _aum_change(self, r: Reason, months: int, percent: bool) -> str:
-        words = REASONS[self.locale]
+        words = reasons(self.locale)
         if math.isnan(r.value):
             return words["aum_change_na"].format(k=months)
 
