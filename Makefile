@@ -33,7 +33,7 @@ endif
 ifeq ($(origin SOURCE), undefined)
 SOURCE = $(eval SOURCE := $(shell $(CRM) config source 2>/dev/null))$(SOURCE)
 endif
-# The reports' language: LOCALE=en|zh_CN, else the config's. Each has its own folder,
+# The reports' language: LOCALE=en, zh_CN or any locale (words from reports/locales/), else the config's. Each has its own folder,
 # build/<period>/<locale>/, so switching language builds the other folder.
 ifeq ($(origin LOCALE), undefined)
 LOCALE = $(eval LOCALE := $(shell $(CRM) locale 2>/dev/null))$(LOCALE)
@@ -60,7 +60,7 @@ help: ## Show this help
 	echo "Retail-bank customer analytics. Targets:"; \
 	grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
 	  awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "}; {printf "  %s%-10s%s %s\n", on, $$1, off, $$2}'; \
-	echo "Variables: PERIOD=YYYY-MM  LOCALE=en|zh_CN  DATA=$(DATA)  REPORTS=$(REPORTS)  CONFIG=<user.yml>  CRM_FLAGS=-v|-q  EXTRAS=$(EXTRAS)"
+	echo "Variables: PERIOD=YYYY-MM  LOCALE=en|zh_CN|...  DATA=$(DATA)  REPORTS=$(REPORTS)  CONFIG=<user.yml>  CRM_FLAGS=-v|-q  EXTRAS=$(EXTRAS)"
 
 setup: $(SETUP_STAMP) ## Create .venv and install the project (idempotent)
 

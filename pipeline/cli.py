@@ -249,8 +249,9 @@ def survey(state: State, period: str | None) -> None:
 @click.option("--period", help=PERIOD_HELP)
 @click.option(
     "--locale",
-    type=click.Choice(["en", "zh_CN"]),
-    help="Language of the reports (default: config locale); each locale has its own folder.",
+    help="Language of the reports, any locale Babel knows, e.g. en, zh_CN (default: config "
+    "locale); words from its catalog under reports/locales/, else its language's, else "
+    "English. Each locale has its own folder.",
 )
 @click.pass_obj
 def report(state: State, period: str | None, locale: str | None) -> None:

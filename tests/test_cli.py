@@ -56,6 +56,16 @@ def test_bad_period_is_rejected(tmp_path: Path) -> None:
     assert "expected YYYY-MM" in result.output
 
 
+def test_report_locale_is_any_locale_babel_knows(tmp_path: Path) -> None:
+    # not a fixed list: a language added as a catalog folder needs no code change
+    root = ["--data-dir", str(tmp_path / "data"), "--report-dir", str(tmp_path / "reports")]
+    result = CliRunner().invoke(cli, [*root, "report", "--period", "2026-10", "--locale", "xx_YY"])
+    assert result.exit_code == 2
+    assert "locale: 'xx_YY' is not a locale Babel knows" in result.output
+    result = CliRunner().invoke(cli, [*root, "report", "--period", "2026-10", "--locale", "es_ES"])
+    assert result.exit_code == 2 and "run `crm ingest` first" in result.output  # past the locale
+
+
 def test_period_without_data_needs_explicit_period(tmp_path: Path) -> None:
     user = tmp_path / "u.yml"
     user.write_text("source: berka\n", encoding="utf-8")
