@@ -33,8 +33,9 @@ endif
 ifeq ($(origin SOURCE), undefined)
 SOURCE = $(eval SOURCE := $(shell $(CRM) config source 2>/dev/null))$(SOURCE)
 endif
-# The reports' language: LOCALE=en, zh_CN or any locale (words from reports/locales/), else the config's. Each has its own folder,
-# build/<period>/<locale>/, so switching language builds the other folder.
+# The reports' language: LOCALE=en, zh_CN or any locale (words from reports/locales/), else
+# the config's. Each has its own folder, build/<period>/<locale>/, so switching language
+# builds the other folder.
 ifeq ($(origin LOCALE), undefined)
 LOCALE = $(eval LOCALE := $(shell $(CRM) locale 2>/dev/null))$(LOCALE)
 endif
