@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,9 @@ import click
 ROOT = Path(__file__).resolve().parents[1]
 CRM = [sys.executable, "-m", "pipeline.cli"]
 PIPELINE_TO_SCORES = ("ingest", "features", "score")
+# A stage's step timings as its --log-file records them (pipeline.steps, at debug level)
+STEP_LINE = re.compile(r"\bstep (\S+): ([0-9.]+)s$")
+SLOWEST_STEPS = 12  # how many of a stage's steps the markdown lists
 
 LIFETIMES_ONLY = r"""
 import sys, warnings
@@ -93,6 +97,18 @@ def timed(cmd: list[str], env: dict[str, str]) -> dict[str, float]:
     }
 
 
+def step_seconds(log: Path) -> dict[str, float]:
+    """Each step's wall seconds from a stage's log file, slowest first (empty when the
+    stage runs no declared steps). Steps run two at a time: they overlap, and their sum
+    exceeds the stage's wall time."""
+    steps: dict[str, float] = {}
+    for line in log.read_text(encoding="utf-8").splitlines():
+        match = STEP_LINE.search(line)
+        if match:
+            steps[match[1]] = round(steps.get(match[1], 0.0) + float(match[2]), 2)
+    return dict(sorted(steps.items(), key=lambda item: -item[1]))
+
+
 def reusable_bank(data: Path, customers: int, months: int, branches: int, seed: int) -> bool:
     """The work folder already holds a generated bank of this size and seed (the
     generator writes its parameters last, so a bank cut short is not reused)."""
@@ -129,6 +145,14 @@ def markdown(result: dict) -> str:
         )
     lines.append("")
     lines.append(f"Ingest through scores: {result['pipeline_to_scores_seconds']:.1f} s.")
+    for stage, figures in result["stages"].items():
+        if figures.get("steps"):
+            slowest = list(figures["steps"].items())[:SLOWEST_STEPS]
+            lines.append(
+                f"Slowest steps of {stage} (wall s, two run side by side): "
+                + ", ".join(f"{name} {seconds:.1f}" for name, seconds in slowest)
+                + "."
+            )
     if result.get("contact_effect_seconds") is not None:
         off = result["score_without_contact_effect"]["seconds"]
         lines.append(
@@ -229,11 +253,16 @@ def main(
         "sample_generation": generate,
         "stages": {},
     }
+    logs = work_dir / "logs"
+    logs.mkdir(exist_ok=True)
     for stage in stages.split(","):
         args = [stage] if stage == "ingest" else [stage, "--period", end_month]
+        log = logs / f"{stage}.log"
+        log.unlink(missing_ok=True)
         click.echo(f"{stage} ...")
-        result["stages"][stage] = timed([*CRM, *args], env)
-        click.echo(f"  {result['stages'][stage]}")
+        figures = timed([*CRM, "--log-file", str(log), *args], env)
+        result["stages"][stage] = {**figures, "steps": step_seconds(log)}
+        click.echo(f"  {figures}")
     if "score" in result["stages"]:
         # what the contact-effect model adds to score: the stage again with it switched off
         # (last, so the stages above ran with the default config)

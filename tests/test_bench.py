@@ -46,7 +46,12 @@ def test_benchmark_smoke_run_writes_figures(tmp_path: Path) -> None:
     assert figures["speedup_vs_lifetimes"] == pytest.approx(
         figures["lifetimes_only"]["seconds"] / figures["pipeline_clv"]["seconds"], abs=0.01
     )
+    # each stage's step timings from its log, slowest first, listed in the markdown
+    steps = figures["stages"]["score"]["steps"]
+    assert {"summaries", "profit", "watchlists", "call_lists"} <= set(steps)
+    assert list(steps.values()) == sorted(steps.values(), reverse=True)
     assert "| ingest |" in (out / "bench-1500.md").read_text()
+    assert "Slowest steps of score" in (out / "bench-1500.md").read_text()
 
     # a second run on the same bank keeps the exports but runs every stage from scratch
     work = tmp_path / "work" / "data"
