@@ -28,6 +28,7 @@ from pipeline.scoring.value import (
     run_rate,
     validate_value,
 )
+from pipeline.scoring.value_risk import WATCHLIST_COLUMNS, watchlists
 
 AS_OF = date(2026, 10, 31)
 
@@ -313,3 +314,26 @@ def test_a_horizon_of_zero_is_an_error(tmp_path: Path):
         load_config(_config(tmp_path, "value:\n  run_rate_months: 0\n"))
     with pytest.raises(ConfigError, match=r"value_risk.high_value_share"):
         load_config(_config(tmp_path, "value_risk:\n  high_value_share: 0.0\n"))
+
+
+def test_watchlists_take_each_branch_top_value_at_risk_ties_by_customer_id():
+    # B1: 5 first, then the 3s by customer id; closed and nothing-at-risk customers never;
+    # B2 has fewer customers at risk than the list's size
+    scores = pd.DataFrame(
+        {
+            "customer_id": ["C5", "C4", "C3", "C2", "C1", "C6", "C7", "C8"],
+            "branch_id": ["B1"] * 6 + ["B2", "B2"],
+            "status": ["active"] * 5 + ["closed", "active", "active"],
+            "value_at_risk": [3.0, 3.0, 5.0, 3.0, 1.0, 9.0, 2.0, 0.0],
+            "days_since_rm_contact": [1.0, 2.0, np.nan, 4.0, 5.0, 6.0, 30.0, 8.0],
+        }
+    )
+    for column in WATCHLIST_COLUMNS:
+        if column not in scores:
+            scores[column] = 0.0
+    lists = watchlists(scores, date(2026, 10, 31), size=3)
+    assert lists["B1"]["customer_id"].tolist() == ["C3", "C2", "C4"]
+    assert lists["B1"]["rank"].tolist() == [1, 2, 3]
+    assert lists["B1"]["last_contact_date"].tolist() == [None, "2026-10-27", "2026-10-29"]
+    assert lists["B2"]["customer_id"].tolist() == ["C7"]
+    assert lists["B2"]["last_contact_date"].tolist() == ["2026-10-01"]

@@ -90,11 +90,12 @@ def call_lists(
     books = sorted(
         set(zip(active["branch_id"].astype(str), active["rm_id"].astype(str), strict=True))
     )
-    ranked = ranked_by_value_at_risk(with_rm, as_of)
+    ranked = ranked_by_value_at_risk(with_rm)
     if effects.ranking == RANKING_EFFECT:
         listed = _by_value_saved(ranked, capacity)
     else:
         listed = ranked.groupby(_by_rm(ranked), sort=False).head(capacity).assign(action=CALL)
+    listed = listed.assign(last_contact_date=last_contact(listed, as_of))
     call = (listed["action"] == CALL).to_numpy()
     rank = pd.Series(call.astype(int), index=listed.index).groupby(_by_rm(listed)).cumsum()
     listed = listed.assign(rank=pd.array(np.where(call, rank, np.nan), dtype="Int64"))
