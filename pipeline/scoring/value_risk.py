@@ -186,10 +186,9 @@ def branch_scores(
     numbers; it does not count them again."""
     listed = pd.concat(list((calls or {}).values())) if calls else None
     active = scores[scores["status"] == "active"]
-    scopes = [
-        ("branch", str(b), active[active["branch_id"].astype(str) == str(b)])
-        for b in sorted(scores["branch_id"].dropna().astype(str).unique())
-    ]
+    branches = sorted(scores["branch_id"].dropna().astype(str).unique())
+    parts = split_by(active, ["branch_id"], branches)
+    scopes = [("branch", b, parts[b]) for b in branches]
     scopes.append(("network", None, active))
     rows = []
     for scope, branch, part in scopes:
