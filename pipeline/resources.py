@@ -5,10 +5,10 @@ and from a wheel.
 The repository keeps them at the top level (configs/, reports/templates/,
 reports/static/, reports/locales/: the project's layout); the wheel carries them inside
 the package as `<package>/_resources/{configs,templates,static,locales}` (mapped in
-setup.py). They are read
-through importlib.resources where the package is installed, and from the repository
-otherwise (a checkout on PYTHONPATH, an editable install). Every other module asks this
-one, so renaming the import name touches only PACKAGE here and the packaging files.
+setup.py). They are read through importlib.resources where the package is installed,
+and from the repository otherwise (a checkout on PYTHONPATH, an editable install).
+Every other module asks this one, so renaming the import name touches only PACKAGE here
+and the packaging files.
 """
 
 from __future__ import annotations
