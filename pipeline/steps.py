@@ -3,9 +3,10 @@
 A step is a pure function; its inputs are named values (given by the stage's edge, or
 outputs of other steps). The list of steps reads top to bottom as the computation does,
 and `run_steps` runs it: in that order on one thread, or, with `workers` > 1, each step
-as soon as its inputs exist, independent steps side by side. Either way every step sees
-the same inputs, so the results are the same; only the wall time differs. This is the
-one place a stage's work runs concurrently -- the steps themselves know nothing of it.
+once its inputs exist and a worker is free (the earliest declared first), independent
+steps side by side. Either way every step sees the same inputs, so the results are the
+same; only the wall time differs. This is the one place a stage's work runs
+concurrently -- the steps themselves know nothing of it.
 
 Three things the runner does for the steps, so they stay plain functions:
 - an input named `engine` (pipeline.engine.Engine) is given to each step as a cursor of
@@ -124,6 +125,9 @@ def _arguments(step: Step, values: Mapping[str, Any]) -> tuple[list[Any], dict[s
 
 
 def _run_parallel(steps, values, done, workers: int) -> None:
+    """Start a step only when a worker is free, the earliest declared of those ready
+    first: the declared order is the priority (a queue would run steps in the order they
+    became ready, so a long chain found ready late waits behind short steps)."""
     pending = list(steps)
     running: dict[Future, Step] = {}
     errors: dict[int, BaseException] = {}
@@ -131,7 +135,7 @@ def _run_parallel(steps, values, done, workers: int) -> None:
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="step") as pool:
         while pending or running:
             ready = [] if errors else [s for s in pending if all(i in values for i in s.inputs)]
-            for step in ready:
+            for step in ready[: workers - len(running)]:
                 pending.remove(step)
                 running[pool.submit(_call, step, *_arguments(step, values))] = step
             if not running:

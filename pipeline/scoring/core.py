@@ -2,18 +2,25 @@
 
 `score_period` runs SCORE_STEPS, which read top to bottom as the computation does:
 
-1. CLV: the BTYD summaries at as-of and at the calibration end (one pass over the
+1. the label windows: churn's (features at T-2h and T-h, labels after each) and the
+   contact effect's earlier ones;
+2. the contact effect: the DR-learner fitted on the stacked windows, twice;
+3. CLV: the BTYD summaries at as-of and at the calibration end (one pass over the
    transactions), the fits and per-customer predictions, and their validation (none
    of these when no transactions model holds: the card says why);
-2. drift: the previous month's key features (stored, or rebuilt) against this month's;
-3. churn: the windows (features at T-2h and T-h, labels after each), the gradient
-   boosting model and its two baselines measured out of time, the model refitted on the
-   latest window and applied at T, and why each customer is at risk;
-4. the scores: features, CLV and churn joined on customer_id, each customer's band,
-   CLV decile and value x risk quadrant; the watchlists and the model card.
+4. drift: the previous month's key features (stored, or rebuilt) against this month's;
+5. churn: the gradient boosting model and its baselines measured out of time, the
+   model refitted on the latest window and applied at T, and why each customer is at
+   risk;
+6. each customer's monthly profit, and the value model's check out of time;
+7. the contact effect's check out of time and each customer's effect;
+8. the scores: features, CLV, churn and profit joined on customer_id, value at risk;
+   the watchlists, call lists, RM books, branch figures and the model card.
 
 Every step is a pure function of named values (pipeline.steps); the runner may run
-independent ones side by side, which changes only the wall time.
+independent ones side by side, which changes only the wall time. With workers, the
+declared order is also the order ready steps start in, so the longest chain (the
+contact effect's) comes first where the data flow allows.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ from pipeline.scoring.card import SCORE_COLUMNS, build_card, value_card
 from pipeline.scoring.closed_loop import closed_loop
 from pipeline.scoring.clv import clv_scores
 from pipeline.scoring.clv_fit import transactions_model
-from pipeline.scoring.effect_data import effect_data, plan_effect
+from pipeline.scoring.effect_data import effect_data, effect_windows, plan_effect
 from pipeline.scoring.profit import MonthlyProfit, monthly_profit
 from pipeline.scoring.settings import ScoreSettings
 from pipeline.scoring.summary import btyd_summaries, calibration_end
@@ -246,7 +253,30 @@ ONE_BLAS = {"blas": 1}
 SHARED_CORES = {"openmp": "pair_threads"}
 # fmt: off
 SCORE_STEPS = (
-    # 1. CLV of the customers' own transactions (BTYD) and its check on a holdout
+    # With workers, a step starts when its inputs exist and a worker is free, the earliest
+    # declared first: the contact effect's chain (a year of feature marts, then two fits)
+    # is the longest, so its steps come first where the data flow allows.
+    # 1. the label windows: churn's two (features at T - 2h and T - h, outcomes after) and
+    #    the contact effect's earlier ones (who was contacted, and what followed)
+    Step("plan", churn.plan_windows, ("features", "as_of", "churn_settings")),
+    Step("history", churn.check_history, ("engine", "plan")),
+    Step("effect_plan", plan_effect, ("engine", "history", "features", "settings"),
+         takes_skipped=True),
+    Step("effect_windows", effect_windows, ("engine", "effect_plan", "history", "settings")),
+    Step("train_window", churn.train_window, ("engine", "history", "settings")),
+    Step("test_window", churn.evaluation_window, ("engine", "history", "settings")),
+    Step("labelled", churn.labelled_counts, ("train_window", "test_window")),
+    Step("usable", churn.usable_windows, ("train_window", "test_window", "churn_settings"),
+         outputs=("train_X", "train_y", "test_X", "test_y", "test_ids", "usable_columns")),
+    # 2. the effect of an RM's contact: the DR-learner fitted twice on the stacked windows
+    #    (to check it out of time, and on the latest windows); its check in 7
+    Step("effect_data", effect_data,
+         ("engine", "effect_plan", "effect_windows", "train_window", "test_window",
+          "usable_columns")),
+    Step("effect_evaluation", fit_evaluation, ("effect_data", "effect_settings"),
+         limits=SHARED_CORES),
+    Step("effect_final", fit_final, ("effect_data", "effect_settings"), limits=SHARED_CORES),
+    # 3. CLV of the customers' own transactions (BTYD) and its check on a holdout
     Step("summaries", summaries, ("engine", "as_of", "settings"),
          outputs=("btyd_summary", "calibration")),
     Step("transactions_model", transactions_model, ("btyd_summary", "clv_settings")),
@@ -255,18 +285,11 @@ SCORE_STEPS = (
          outputs=("clv", "clv_card"), takes_skipped=True),
     Step("clv_validation", validate_clv,
          ("as_of", "clv_settings", "calibration", "transactions_model"), takes_skipped=True),
-    # 2. drift of the key features since the previous month
+    # 4. drift of the key features since the previous month
     Step("previous_measures", previous_measures,
          ("engine", "previous_features", "previous_as_of", "feature_settings")),
     Step("feature_drift", feature_drift, ("previous_measures", "features")),
-    # 3. churn: windows, the model against its baselines out of time, the scores, reasons
-    Step("plan", churn.plan_windows, ("features", "as_of", "churn_settings")),
-    Step("history", churn.check_history, ("engine", "plan")),
-    Step("train_window", churn.train_window, ("engine", "history", "settings")),
-    Step("test_window", churn.evaluation_window, ("engine", "history", "settings")),
-    Step("labelled", churn.labelled_counts, ("train_window", "test_window")),
-    Step("usable", churn.usable_windows, ("train_window", "test_window", "churn_settings"),
-         outputs=("train_X", "train_y", "test_X", "test_y", "test_ids", "usable_columns")),
+    # 5. churn: the model against its baselines out of time, the scores, reasons
     Step("train_model", cm.fit_gradient_boosting,
          ("train_X", "train_y", "random_state", "max_training_rows"), limits=MODEL),
     Step("model_on_test", cm.predict, ("train_model", "test_X"), limits={**MODEL, **ONE_BLAS}),
@@ -298,20 +321,12 @@ SCORE_STEPS = (
     Step("churn", churn.churn_result,
          ("features", "plan", "labelled", "usable_columns", "metrics", "simple_rule", "drivers",
           "directions", "probability", "reasons", "settings"), takes_skipped=True),
-    # 4. what each customer earns the bank, and the value model's check out of time
+    # 6. what each customer earns the bank, and the value model's check out of time
     Step("profit", monthly_profit, ("engine", "as_of", "profit_months", "value_settings")),
     Step("value_check", check_value,
          ("profit", "test_ids", "model_on_test", "train_y", "settings")),
     Step("value_check_section", value_check_section, ("value_check",), takes_skipped=True),
-    # 5. the effect of an RM's contact: history with who was contacted, the DR-learner
-    #    fitted twice (to check it out of time, and on the latest windows), the verdict
-    Step("effect_plan", plan_effect, ("engine", "history", "features", "settings"),
-         takes_skipped=True),
-    Step("effect_data", effect_data,
-         ("engine", "effect_plan", "train_window", "test_window", "usable_columns", "settings")),
-    Step("effect_evaluation", fit_evaluation, ("effect_data", "effect_settings"),
-         limits=SHARED_CORES),
-    Step("effect_final", fit_final, ("effect_data", "effect_settings"), limits=SHARED_CORES),
+    # 7. the contact effect's check out of time, and each customer's effect
     Step("value_at_test_start", value_at_test_start,
          ("profit", "test_ids", "model_on_test", "settings")),
     Step("effect_check", check_effect,
@@ -320,7 +335,7 @@ SCORE_STEPS = (
     Step("contact_effects", contact_effects,
          ("features", "effect_plan", "effect_data", "effect_evaluation", "effect_final",
           "effect_check", "usable_columns", "settings"), takes_skipped=True, limits=MODEL),
-    # 6. the scores, the lists a branch acts on, branch figures and the model card
+    # 8. the scores, the lists a branch acts on, branch figures and the model card
     Step("valued", assemble, ("features", "clv", "churn", "profit", "settings"),
          outputs=("valued", "value_notes")),
     Step("scored", with_effects, ("valued", "contact_effects", "settings")),

@@ -107,26 +107,36 @@ def contacted_after(engine: Engine, start: date) -> set[str]:
     return set(frame["customer_id"].astype(str))
 
 
+def effect_windows(
+    engine: Engine, plan: EffectPlan, churn_plan: churn.ChurnPlan, s: ScoreSettings
+) -> dict[date, churn.Window]:
+    """The windows the fits stack besides the churn model's own two (T - 2h and T - h,
+    reused by effect_data), on every model input the period's mart offers: the fits
+    take the usable ones later, so these feature marts -- most of the effect's data --
+    need not wait for the churn windows."""
+    h = s.churn.horizon_months
+    own = {plan.evaluation_starts[0], plan.final_starts[0]}
+    starts = sorted((set(plan.evaluation_starts) | set(plan.final_starts)) - own)
+    return {
+        start: churn.window(
+            engine, start, month_end(start, -h), _plan(churn_plan.columns, start, h), s
+        )
+        for start in starts
+    }
+
+
 def effect_data(
     engine: Engine,
     plan: EffectPlan,
+    earlier: dict[date, churn.Window],
     train: churn.Window,
     test: churn.Window,
     columns: tuple[str, ...],
-    s: ScoreSettings,
 ) -> EffectData:
-    """Both fits' stacked windows on the churn model's usable `columns`; the churn
-    model's own train and test windows (T - 2h, T - h) are reused, not rebuilt."""
-    h = s.churn.horizon_months
-    known = {plan.evaluation_starts[0]: train, plan.final_starts[0]: test}
-    windows: dict[date, churn.Window] = {}
-    for start in sorted(set(plan.evaluation_starts) | set(plan.final_starts)):
-        if start in known:
-            windows[start] = known[start]
-        else:
-            windows[start] = churn.window(
-                engine, start, month_end(start, -h), _plan(columns, start, h), s
-            )
+    """Both fits' stacked windows on the churn model's usable `columns`: the churn
+    model's own train and test windows (T - 2h, T - h) and the `earlier` ones
+    (effect_windows)."""
+    windows = {**earlier, plan.evaluation_starts[0]: train, plan.final_starts[0]: test}
     branches = sorted(set().union(*(set(w.context["branch_id"]) for w in windows.values())))
     codes = tuple(branches) if len(branches) <= MAX_BRANCH_CODES else ()
 
