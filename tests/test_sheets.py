@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import zipfile
 from datetime import date, datetime
+from xml.etree import ElementTree
 
 import pandas as pd
 from openpyxl import load_workbook
@@ -107,3 +108,33 @@ def test_a_run_writes_excel_copies_of_watchlists_and_branch_marts(sample_bank_ru
     assert pd.read_excel(processed / "branch_kpis.xlsx")["customers"].tolist() == (
         kpis["customers"].tolist()
     )
+
+
+def test_the_package_is_well_formed_and_odd_values_are_kept_or_emptied():
+    odd = pd.DataFrame(
+        {
+            "when": [pd.Timestamp("2026-01-02 03:04:05"), pd.NaT],
+            "flag": [True, False],
+            "note": ["  leading spaces", "bell\x07 and _x0041_ kept"],
+            "ratio": [float("inf"), 0.1 + 0.2],
+        }
+    )
+    data = workbook_bytes(odd, "Calls: B01/RM[1]", AS_OF)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = set(archive.namelist())
+        types = ElementTree.fromstring(archive.read("[Content_Types].xml"))
+        overrides = {e.get("PartName", "").lstrip("/") for e in types}
+        for name in names:  # every part is XML, and every XML part has its content type
+            ElementTree.fromstring(archive.read(name))
+        assert {n for n in names if not n.endswith(".rels")} - overrides <= {"[Content_Types].xml"}
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+        strings = archive.read("xl/sharedStrings.xml").decode()
+    assert "bell_x0007_ and _x005F_x0041_ kept" in strings  # as Excel reads it back
+    ws = load_workbook(io.BytesIO(data)).active
+    assert ws.title == "Calls_ B01_RM_1_"
+    assert ws["A2"].value == datetime(2026, 1, 2, 3, 4, 5) and ws["A3"].value is None
+    assert (ws["B2"].value, ws["B3"].value) == (True, False)
+    assert ws["C2"].value == "  leading spaces"
+    assert ws["D2"].value is None  # a workbook cannot hold an infinity
+    assert ws["D3"].value == 0.1 + 0.2  # exactly the double, not a rounded print
+    assert 'ref="A1:D3"' in sheet
