@@ -49,7 +49,7 @@ def test_months_never_run_are_computed_as_crm_features_would() -> None:
     for month in ("2026-08", "2026-09", "2026-10"):
         expected = kpis_at(engine, month, s)
         mine = rows(got, month)[expected.columns]
-        pd.testing.assert_frame_equal(mine, expected, check_dtype=False)
+        pd.testing.assert_frame_equal(mine, expected, check_dtype=False, check_exact=True)
 
 
 def test_attrition_counts_the_churn_definition_by_branch() -> None:
@@ -94,7 +94,7 @@ def test_stored_months_are_read_and_a_monthly_run_computes_only_its_own_attritio
     assert rows(first, "2026-07")["source"].eq("computed").all()
 
     marts, windows = [], []
-    monkeypatch.setattr(hist, "customer_features", lambda *a: marts.append(a) or None)
+    monkeypatch.setattr(hist, "kpi_features", lambda *a: marts.append(a) or None)
     real = hist.branch_attrition
     monkeypatch.setattr(
         hist, "branch_attrition", lambda e, p, c, k: windows.append(p) or real(e, p, c, k)

@@ -15,6 +15,8 @@ from pipeline.cli import cli
 from pipeline.config import load_config
 from pipeline.engine import connect
 from pipeline.features import FeatureSettings, customer_features
+from pipeline.features.customer import kpi_features
+from pipeline.features.kpis import compute_branch_kpis
 from pipeline.features.stage import run_features
 from pipeline.io import sha256_file
 
@@ -117,3 +119,25 @@ def test_earlier_snapshot_matches_the_previous_months_mart(bank):
     assert len(both) == (earlier["status"] == "active").sum()
     assert ((both["tenure_months_oct"] - both["tenure_months_sep"]) == 1).all()
     assert (both["aum_month_end_sep"] == dt.date(2026, 9, 30)).all()
+
+
+@pytest.mark.parametrize("as_of", [dt.date(2026, 4, 30), AS_OF])
+def test_the_kpi_backfill_reads_the_marts_values_and_kpis(bank, as_of):
+    """The KPI history backfills months never run from the mart's KPI columns alone:
+    the same values, rows and branch KPIs as the whole mart gives."""
+    catalog, _, _ = bank
+    engine = connect(catalog.interim_dir)
+    s = FeatureSettings.from_config(load_config(None))
+    try:
+        full = customer_features(engine, as_of, s)
+        narrow = kpi_features(engine, as_of, s)
+    finally:
+        engine.close()
+    assert set(narrow.columns) < set(full.columns)
+    pd.testing.assert_frame_equal(narrow, full[narrow.columns], check_exact=True)
+    period = as_of.strftime("%Y-%m")
+    pd.testing.assert_frame_equal(
+        compute_branch_kpis(narrow, s, period, as_of),
+        compute_branch_kpis(full, s, period, as_of),
+        check_exact=True,
+    )

@@ -11,7 +11,8 @@ was labelled).
 A month's KPIs come from where they already are, in this order: this period's (just
 computed), the month's own stored branch_kpis (it was run), the previous period's
 history; only a month found nowhere is computed, from the canonical tables as of its
-month end, exactly as `crm features` would (customer_features, compute_branch_kpis).
+month end, exactly as `crm features` would (compute_branch_kpis on the mart's columns it
+reads: customer.kpi_features).
 So a first run backfills the months never run, and a monthly run computes nothing but
 its own month's attrition. `source` says which: "stored" (a period that was run) or
 "computed".
@@ -28,7 +29,7 @@ import pandas as pd
 
 from pipeline.engine import Engine
 from pipeline.features.attrition import ChurnDefinition, label_window
-from pipeline.features.customer import customer_aum, customer_features
+from pipeline.features.customer import customer_aum, kpi_features
 from pipeline.features.kpis import compute_branch_kpis
 from pipeline.features.settings import FeatureSettings
 from pipeline.periods import as_of_date, month_end, previous_period
@@ -137,7 +138,7 @@ def branch_history(
             kpis, source = reused, str(reused["source"].iloc[0])
         else:
             as_of = as_of_date(month)
-            kpis = compute_branch_kpis(customer_features(engine, as_of, s), s, month, as_of)
+            kpis = compute_branch_kpis(kpi_features(engine, as_of, s), s, month, as_of)
             source = "computed"
         if reused is not None and month != period and reused["attrition_rate"].notna().any():
             attrition = reused[["scope", "branch_id", *ATTRITION]]
