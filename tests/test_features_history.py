@@ -106,3 +106,19 @@ def test_stored_months_are_read_and_a_monthly_run_computes_only_its_own_attritio
         rows(second, "2026-08").drop(columns="period"),
         rows(first, "2026-08").drop(columns="period"),
     )
+
+
+def test_attrition_by_branch_counts_each_branch_once_and_a_customer_without_one_in_the_network(
+    monkeypatch,
+) -> None:
+    population = pd.DataFrame({"branch_id": pd.array(["B2", "B1", None, "B2", "B3"], "string")})
+    labels = pd.DataFrame({"row": [0, 1, 2, 3], "churned": [True, False, True, False]})
+    monkeypatch.setattr(hist, "customer_aum", lambda engine, start: population)
+    monkeypatch.setattr(hist, "label_window", lambda engine, pop, start, end, c: labels)
+    got = hist.branch_attrition(None, PERIOD, None, 3)
+    assert got["branch_id"].tolist()[:3] == ["B1", "B2", "B3"] and pd.isna(got["branch_id"][3])
+    assert got["scope"].tolist() == ["branch", "branch", "branch", "network"]
+    assert got["attrition_customers"].tolist() == [1, 2, 0, 4]
+    assert got["attrition_churners"].tolist() == [0, 1, 0, 2]
+    rates = got["attrition_rate"].tolist()
+    assert rates[:2] == [0.0, 0.5] and pd.isna(rates[2]) and rates[3] == 0.5

@@ -73,25 +73,27 @@ def branch_attrition(engine: Engine, period: str, c: ChurnDefinition, horizon: i
     population = customer_aum(engine, start)
     labels = label_window(engine, population, start, end, c)
     rows = labels["row"].to_numpy(dtype=np.int64)
-    branch = population["branch_id"].astype(str).to_numpy()[rows]
+    codes, branches = pd.factorize(population["branch_id"], sort=True)  # -1: no branch_id
+    # each branch's labelled and churned customers in one pass, not a text mask per branch
+    mine = codes[rows]
     churned = labels["churned"].to_numpy(dtype=bool)
-    branches = sorted(population["branch_id"].dropna().astype(str).unique())
-    out = []
-    for scope, label, mask in [
-        *(("branch", b, branch == b) for b in branches),
-        ("network", None, np.ones(len(rows), dtype=bool)),
-    ]:
-        n, left = int(mask.sum()), int(churned[mask].sum())
-        out.append(
-            {
-                "scope": scope,
-                "branch_id": label,
-                "attrition_customers": n,
-                "attrition_churners": left,
-                "attrition_rate": left / n if n else np.nan,
-            }
-        )
+    labelled = np.bincount(mine[mine >= 0], minlength=len(branches))
+    left = np.bincount(mine[(mine >= 0) & churned], minlength=len(branches))
+    out = [
+        _attrition("branch", str(b), int(labelled[k]), int(left[k])) for k, b in enumerate(branches)
+    ]
+    out.append(_attrition("network", None, len(rows), int(churned.sum())))
     return pd.DataFrame(out)
+
+
+def _attrition(scope: str, branch: str | None, n: int, left: int) -> dict[str, Any]:
+    return {
+        "scope": scope,
+        "branch_id": branch,
+        "attrition_customers": n,
+        "attrition_churners": left,
+        "attrition_rate": left / n if n else np.nan,
+    }
 
 
 def _rows(frame: pd.DataFrame | None, period: str) -> pd.DataFrame | None:
