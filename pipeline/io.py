@@ -227,7 +227,10 @@ def has_non_ascii(df: pd.DataFrame) -> bool:
         return True
     for column in df.columns:
         values = df[column]
-        if pd.api.types.is_string_dtype(values) or values.dtype == object:
+        if isinstance(values.dtype, pd.StringDtype):  # a missing value is no text
+            if not (values.str.isascii() | values.isna()).all():
+                return True
+        elif pd.api.types.is_string_dtype(values) or values.dtype == object:
             if not values.dropna().astype(str).str.isascii().all():
                 return True
     return False

@@ -41,9 +41,15 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of `frame` whose text cells are safe to open in a spreadsheet."""
     out = frame.copy()
     for column in _text_columns(out):
-        out[column] = out[column].map(
-            lambda v: neutralise_text(v) if isinstance(v, str) else v, na_action="ignore"
-        )
+        values = out[column]
+        if isinstance(values.dtype, pd.StringDtype):  # text or missing: one vectorised pass
+            quoted = values.str.startswith(TRIGGERS + (QUOTE,)).fillna(False).to_numpy(bool)
+            if quoted.any():
+                out[column] = values.where(~quoted, QUOTE + values)
+        else:
+            out[column] = values.map(
+                lambda v: neutralise_text(v) if isinstance(v, str) else v, na_action="ignore"
+            )
     return out
 
 
@@ -51,7 +57,13 @@ def restore(frame: pd.DataFrame) -> pd.DataFrame:
     """`frame` read back from a neutralised file, its text cells as they were."""
     out = frame.copy()
     for column in _text_columns(out):
-        out[column] = out[column].map(
-            lambda v: restore_text(v) if isinstance(v, str) else v, na_action="ignore"
-        )
+        values = out[column]
+        if isinstance(values.dtype, pd.StringDtype):
+            quoted = values.str.startswith(QUOTE).fillna(False).to_numpy(bool)
+            if quoted.any():
+                out[column] = values.where(~quoted, values.str.slice(1))
+        else:
+            out[column] = values.map(
+                lambda v: restore_text(v) if isinstance(v, str) else v, na_action="ignore"
+            )
     return out

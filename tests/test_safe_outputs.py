@@ -23,6 +23,7 @@ from pipeline.ingest.source import TableSpec
 from pipeline.io import read_csv, write_csv
 from pipeline.schema import CUSTOMERS
 from pipeline.sheets import write_xlsx
+from pipeline.spreadsheet import neutralise, restore
 
 PERIOD = "2026-10"
 
@@ -197,3 +198,26 @@ def test_a_cell_that_starts_with_a_quote_round_trips(tmp_path):
     back = read_csv(path, dtype={"rm_id": str})
     assert back["rm_id"].tolist()[:3] == ["'=1", "'plain", "plain"]
     assert pd.isna(back["rm_id"].iloc[3])
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", object])
+def test_text_of_any_column_type_is_quoted_and_restored_alike(dtype):
+    values = ["=1+1", "'quoted", "plain", None, "@x"]
+    frame = pd.DataFrame({"rm_id": pd.Series(values, dtype=dtype), "n": [1, 2, 3, 4, 5]})
+    safe = neutralise(frame)
+    assert safe["rm_id"].tolist()[:3] == ["'=1+1", "''quoted", "plain"]
+    assert pd.isna(safe["rm_id"].iloc[3]) and safe["rm_id"].iloc[4] == "'@x"
+    # (an object column of text comes back as text: pandas infers it from the values)
+    back = restore(safe)
+    assert back["rm_id"].tolist()[:3] == values[:3] and back["rm_id"].iloc[4] == "@x"
+    if dtype is not object:
+        assert safe["rm_id"].dtype == back["rm_id"].dtype == frame["rm_id"].dtype
+        pd.testing.assert_frame_equal(back, frame)
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", object])
+def test_a_missing_value_is_no_reason_for_a_byte_order_mark(dtype, tmp_path):
+    ascii_only = pd.DataFrame({"rm_id": pd.Series(["RM1", None], dtype=dtype)})
+    assert not write_csv(ascii_only, tmp_path / "a.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    chinese = pd.DataFrame({"rm_id": pd.Series(["客户经理", None], dtype=dtype)})
+    assert write_csv(chinese, tmp_path / "c.csv").read_bytes().startswith(b"\xef\xbb\xbf")
