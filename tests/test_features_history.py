@@ -50,6 +50,9 @@ def test_months_never_run_are_computed_as_crm_features_would() -> None:
         expected = kpis_at(engine, month, s)
         mine = rows(got, month)[expected.columns]
         pd.testing.assert_frame_equal(mine, expected, check_dtype=False, check_exact=True)
+    # the months computed side by side (one step each) give the same history
+    side_by_side = branch_history(engine, PERIOD, current, {}, None, s, h, workers=2)
+    pd.testing.assert_frame_equal(side_by_side, got, check_exact=True)
 
 
 def test_attrition_counts_the_churn_definition_by_branch() -> None:

@@ -33,6 +33,7 @@ from pipeline.features.customer import customer_aum, kpi_features
 from pipeline.features.kpis import compute_branch_kpis
 from pipeline.features.settings import FeatureSettings
 from pipeline.periods import as_of_date, month_end, previous_period
+from pipeline.steps import ENGINE, Step, run_steps
 
 ATTRITION = ("attrition_customers", "attrition_churners", "attrition_rate")
 SOURCES = ("stored", "computed")
@@ -117,6 +118,12 @@ def _with_attrition(kpis: pd.DataFrame, attrition: pd.DataFrame) -> pd.DataFrame
     return out
 
 
+def month_kpis(engine: Engine, month: str, s: FeatureSettings) -> pd.DataFrame:
+    """The branch KPIs of a month never run, as `crm features` would have computed them."""
+    as_of = as_of_date(month)
+    return compute_branch_kpis(kpi_features(engine, as_of, s), s, month, as_of)
+
+
 def branch_history(
     engine: Engine,
     period: str,
@@ -125,27 +132,43 @@ def branch_history(
     previous: pd.DataFrame | None,
     s: FeatureSettings,
     h: HistorySettings,
+    workers: int = 1,
 ) -> pd.DataFrame:
     """The history of `period`: `current` is its branch_kpis, `stored` the branch_kpis of
     earlier periods that were run (by period), `previous` the previous period's history
-    (None: none). See the module docstring for where each month comes from."""
+    (None: none). See the module docstring for where each month comes from. What must
+    be computed is one step per month (pipeline.steps): with `workers` > 1, months side
+    by side (the engine must then give cursors: pipeline.engine's connect does)."""
+    months = history_periods(period, h.months)
+    reused = {month: _rows(previous, month) for month in months}
+    steps = [
+        Step(f"kpis {m}", lambda engine, m=m: month_kpis(engine, m, s), (ENGINE,))
+        for m in months
+        if m != period and m not in stored and reused[m] is None
+    ]
+    steps += [
+        Step(
+            f"attrition {m}",
+            lambda engine, m=m: branch_attrition(engine, m, h, h.horizon_months),
+            (ENGINE,),
+        )
+        for m in months
+        if m == period or reused[m] is None or not reused[m]["attrition_rate"].notna().any()
+    ]
+    computed = run_steps(steps, {ENGINE: engine}, [step.name for step in steps], workers)
     parts = []
-    for month in history_periods(period, h.months):
-        reused = _rows(previous, month)
+    for month in months:
         if month == period:
             kpis, source = current, "stored"
         elif month in stored:
             kpis, source = stored[month], "stored"
-        elif reused is not None:
-            kpis, source = reused, str(reused["source"].iloc[0])
+        elif reused[month] is not None:
+            kpis, source = reused[month], str(reused[month]["source"].iloc[0])
         else:
-            as_of = as_of_date(month)
-            kpis = compute_branch_kpis(kpi_features(engine, as_of, s), s, month, as_of)
-            source = "computed"
-        if reused is not None and month != period and reused["attrition_rate"].notna().any():
-            attrition = reused[["scope", "branch_id", *ATTRITION]]
-        else:
-            attrition = branch_attrition(engine, month, h, h.horizon_months)
+            kpis, source = computed[f"kpis {month}"], "computed"
+        attrition = computed.get(f"attrition {month}")
+        if attrition is None:
+            attrition = reused[month][["scope", "branch_id", *ATTRITION]]
         part = _with_attrition(kpis, attrition)
         part["period"] = month
         part["source"] = source

@@ -51,7 +51,7 @@ def run_features(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
             written = writer.submit(copy_context().run, io.write_parquet, features, path)
             out = period_outputs(engine, features, period, settings, WORKERS)
             trend = branch_history(
-                engine, period, out.branch_kpis, stored, previous, settings, history
+                engine, period, out.branch_kpis, stored, previous, settings, history, WORKERS
             )
         finally:
             engine.close()
