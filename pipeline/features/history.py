@@ -142,13 +142,13 @@ def branch_history(
     months = history_periods(period, h.months)
     reused = {month: _rows(previous, month) for month in months}
     steps = [
-        Step(f"kpis {m}", lambda engine, m=m: month_kpis(engine, m, s), (ENGINE,))
+        Step(f"kpis_{m}", lambda engine, m=m: month_kpis(engine, m, s), (ENGINE,))
         for m in months
         if m != period and m not in stored and reused[m] is None
     ]
     steps += [
         Step(
-            f"attrition {m}",
+            f"attrition_{m}",
             lambda engine, m=m: branch_attrition(engine, m, h, h.horizon_months),
             (ENGINE,),
         )
@@ -165,8 +165,8 @@ def branch_history(
         elif reused[month] is not None:
             kpis, source = reused[month], str(reused[month]["source"].iloc[0])
         else:
-            kpis, source = computed[f"kpis {month}"], "computed"
-        attrition = computed.get(f"attrition {month}")
+            kpis, source = computed[f"kpis_{month}"], "computed"
+        attrition = computed.get(f"attrition_{month}")
         if attrition is None:
             attrition = reused[month][["scope", "branch_id", *ATTRITION]]
         part = _with_attrition(kpis, attrition)
