@@ -31,6 +31,7 @@ import re
 import unicodedata
 import zipfile
 from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -83,7 +84,7 @@ def _cell(value: Any) -> Any:
         return None
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, float | Decimal) and not math.isfinite(value):
         return None
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime().replace(tzinfo=None)
@@ -116,6 +117,12 @@ _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|_(?=x[0-9A-Fa-f
 def _xml_text(text: str) -> str:
     text = _NOT_XML.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
     return escape(text, {'"': "&quot;"})
+
+
+def _number(value: int | float | Decimal) -> str:
+    """A number's text in a cell: a float's shortest text that reads back as the same
+    double, an integer's or a decimal's digits."""
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 EXCEL_EPOCH = datetime(1899, 12, 30)
@@ -181,8 +188,8 @@ def workbook_bytes(
                 date_style = s if s is not None else DATE_STYLE
                 out.append(f'<c r="{ref}" s="{date_style}"><v>{_serial(value)}</v></c>')
                 width = max(width, 12)
-            elif isinstance(value, int | float):
-                out.append(f'<c r="{ref}"{numeric}><v>{value!r}</v></c>')
+            elif isinstance(value, int | float | Decimal):
+                out.append(f'<c r="{ref}"{numeric}><v>{_number(value)}</v></c>')
                 if s is not None:
                     width = max(width, 12)
             else:  # anything else reads as its text

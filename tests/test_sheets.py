@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import zipfile
 from datetime import date, datetime
+from decimal import Decimal
 from xml.etree import ElementTree
 
 import pandas as pd
@@ -117,6 +118,7 @@ def test_the_package_is_well_formed_and_odd_values_are_kept_or_emptied():
             "flag": [True, False],
             "note": ["  leading spaces", "bell\x07 and _x0041_ kept"],
             "ratio": [float("inf"), 0.1 + 0.2],
+            "amount": [Decimal("1234.5000"), None],  # DuckDB's DECIMAL, read from Parquet
         }
     )
     data = workbook_bytes(odd, "Calls: B01/RM[1]", AS_OF)
@@ -137,4 +139,5 @@ def test_the_package_is_well_formed_and_odd_values_are_kept_or_emptied():
     assert ws["C2"].value == "  leading spaces"
     assert ws["D2"].value is None  # a workbook cannot hold an infinity
     assert ws["D3"].value == 0.1 + 0.2  # exactly the double, not a rounded print
-    assert 'ref="A1:D3"' in sheet
+    assert ws["E2"].value == 1234.5 and ws["E2"].data_type == "n"
+    assert 'ref="A1:E3"' in sheet
