@@ -154,9 +154,8 @@ def kpi_features(engine: Engine, as_of: dt.date, s: FeatureSettings) -> pd.DataF
     df = fetch_frame(
         engine, f"SELECT {picked} FROM ({mart_sql(engine, as_of, s, ())}) ORDER BY customer_id"
     )
-    for col in ("recency_days", "days_since_rm_contact"):  # as customer_features types them
-        df[col] = df[col].astype("Int64")
-    df["digital_enrolled"] = df["digital_enrolled"].astype("boolean")
+    for name, column in nullable_columns(df).items():  # as customer_features types them
+        df[name] = column
     df["tier"] = tiers(df["aum"], s)
     df["dormant"] = dormant(df["recency_days"], s)
     df["digital_adopter"] = digital_adopter(df["digital_enrolled"], df["digital_share"], s)
@@ -174,9 +173,9 @@ def dormant(recency_days: pd.Series, s: FeatureSettings) -> np.ndarray:
 
 
 def digital_adopter(enrolled: pd.Series, share: pd.Series, s: FeatureSettings) -> np.ndarray:
-    """Enrolled in digital banking, or more than features.digital_majority of the window's
-    transactions on digital channels."""
-    enrolled = enrolled.astype("boolean").fillna(False).to_numpy(dtype=bool)
+    """Enrolled in digital banking (`enrolled`: boolean, missing = no), or more than
+    features.digital_majority of the window's transactions on digital channels."""
+    enrolled = enrolled.fillna(False).to_numpy(dtype=bool)
     return enrolled | (share.astype("float64").fillna(0.0).to_numpy() > s.digital_majority)
 
 
@@ -257,6 +256,15 @@ def mart_sql(
 NULLABLE_INTS = ("age", "recency_days", "days_since_rm_contact")
 
 
+def nullable_columns(df: pd.DataFrame) -> dict[str, pd.Series]:
+    """The mart's integer and flag columns that may be missing, in pandas' nullable
+    types (Int64, boolean), for those of them `df` holds."""
+    out = {c: df[c].astype("Int64") for c in NULLABLE_INTS if c in df.columns}
+    if "digital_enrolled" in df.columns:
+        out["digital_enrolled"] = df["digital_enrolled"].astype("boolean")
+    return out
+
+
 def _finish(df: pd.DataFrame, as_of: dt.date, s: FeatureSettings) -> pd.DataFrame:
     """Columns over the whole population: tier, age band, dormancy, RFM; final order.
 
@@ -265,9 +273,7 @@ def _finish(df: pd.DataFrame, as_of: dt.date, s: FeatureSettings) -> pd.DataFram
     """
     n = len(df)
     cols = {name: df[name] for name in df.columns}
-    for col in NULLABLE_INTS:
-        cols[col] = df[col].astype("Int64")
-    cols["digital_enrolled"] = df["digital_enrolled"].astype("boolean")
+    cols.update(nullable_columns(df))
     recency = cols["recency_days"]
     active = df["txn_count"].to_numpy() > 0
     groups = df["branch_id"].to_numpy() if s.rfm_population == "branch" else None
@@ -295,7 +301,7 @@ def _finish(df: pd.DataFrame, as_of: dt.date, s: FeatureSettings) -> pd.DataFram
         out[name] = column
         out.update(added.get(name, {}))
     out["dormant"] = dormant(recency, s)
-    out["digital_adopter"] = digital_adopter(df["digital_enrolled"], df["digital_share"], s)
+    out["digital_adopter"] = digital_adopter(cols["digital_enrolled"], df["digital_share"], s)
     out["rfm_r"], out["rfm_f"], out["rfm_m"] = r, f, m
     out["rfm_score"] = text_column(SCORE_LABELS, score_codes(r, f, m))
     out["rfm_segment"] = text_column(segments, segment)
