@@ -43,7 +43,7 @@ EN = entries(catalogs.catalog_path("en"))
 
 
 def test_the_locales_are_the_folders_english_first():
-    assert LOCALES == catalog_locales() == ("en", "zh_CN")
+    assert catalog_locales() == ("en", "zh_CN")
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -103,7 +103,7 @@ def format_delta(
         digits = 1 if digits is None else digits
         shown = round(abs(number) * 100, digits)
         points = formats.number(abs(number) * 100, digits, locale)
-        body = f"{points} 个百分点" if label_locale(locale) == "zh_CN" else f"{points} pp"
+        body = labels(locale)["delta_pp"].format(points=points)
     elif kind == "money":
         shown = round(abs(number))
         body = formats.compact_money(abs(number), currency, locale)
