@@ -26,6 +26,7 @@ import pandas as pd
 from pipeline.scoring.calls import RANKING_EFFECT, ContactEffects
 from pipeline.scoring.value_risk import (
     ROUNDING,
+    branch_ids,
     last_contact,
     ranked_by_value_at_risk,
     split_by,
@@ -127,7 +128,7 @@ def unassigned(
     want = (scores["status"] == "active").to_numpy() & should & ~_has_rm(scores)
     part = scores[want].assign(last_contact_date=lambda f: last_contact(f, as_of), action=ASSIGN)
     part = part.sort_values(["value_at_risk", "clv", "customer_id"], ascending=[False, False, True])
-    branches = sorted(scores["branch_id"].dropna().astype(str).unique())
+    branches = branch_ids(scores)
     out = {}
     for branch, b in split_by(part, ["branch_id"], branches).items():
         b = b.assign(rank=np.arange(1, len(b) + 1)).round(ROUNDING)

@@ -103,9 +103,15 @@ def top_by_value_at_risk(customers: pd.DataFrame, keys: list[str], size: int) ->
     million customers, a fraction of them."""
     active = customers[(customers["status"] == "active") & (customers["value_at_risk"] > 0)]
     by = [active[k].astype(str) for k in keys]
-    cut = active.groupby(by)["value_at_risk"].transform(lambda v: v.nlargest(size).iloc[-1])
-    ranked = ranked_by_value_at_risk(active[active["value_at_risk"] >= cut])
+    # at or above the size-th largest: a rank (ties at their best) of at most size
+    place = active.groupby(by)["value_at_risk"].rank(method="min", ascending=False)
+    ranked = ranked_by_value_at_risk(active[(place <= size).to_numpy()])
     return ranked.groupby([ranked[k].astype(str) for k in keys], sort=False).head(size)
+
+
+def branch_ids(frame: pd.DataFrame) -> list[str]:
+    """The branch ids a frame holds, as text, sorted."""
+    return sorted(frame["branch_id"].dropna().astype(str).unique())
 
 
 def split_by(frame: pd.DataFrame, keys: list[str], wanted: list) -> dict:
@@ -124,7 +130,7 @@ def watchlists(scores: pd.DataFrame, as_of: date, size: int) -> dict[str, pd.Dat
     risk (every branch in the scores, possibly empty)."""
     top = top_by_value_at_risk(scores, ["branch_id"], size)
     top = top.assign(last_contact_date=last_contact(top, as_of))
-    branches = sorted(scores["branch_id"].dropna().astype(str).unique())
+    branches = branch_ids(scores)
     out = {}
     for branch, w in split_by(top, ["branch_id"], branches).items():
         w = w.assign(rank=np.arange(1, len(w) + 1)).round(ROUNDING)
@@ -186,7 +192,7 @@ def branch_scores(
     numbers; it does not count them again."""
     listed = pd.concat(list((calls or {}).values())) if calls else None
     active = scores[scores["status"] == "active"]
-    branches = sorted(scores["branch_id"].dropna().astype(str).unique())
+    branches = branch_ids(scores)
     parts = split_by(active, ["branch_id"], branches)
     scopes = [("branch", b, parts[b]) for b in branches]
     scopes.append(("network", None, active))
