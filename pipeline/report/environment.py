@@ -27,8 +27,8 @@ import jinja2
 from markupsafe import Markup
 
 from pipeline import resources
-from pipeline.report import catalogs, formats
-from pipeline.report.i18n import label_locale, labels, locale_names, term
+from pipeline.report import formats
+from pipeline.report.i18n import catalog, labels, locale_names, term
 
 STYLESHEETS = ("report.css", "print.css")
 SCRIPT = "report.js"
@@ -183,7 +183,7 @@ def make_environment(
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_translations(  # type: ignore[attr-defined]
-        catalogs.load(label_locale(locale)).translations, newstyle=False
+        catalog(locale).translations, newstyle=False
     )
     env.filters.update(
         num=partial(format_num, locale=locale),

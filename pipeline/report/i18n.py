@@ -39,14 +39,19 @@ def locale_names() -> dict[str, dict[str, str]]:
     }
 
 
+def catalog(locale: str) -> catalogs.Loaded:
+    """The catalog a locale reads its words from (label_locale's)."""
+    return catalogs.load(label_locale(locale))
+
+
 def labels(locale: str) -> Messages:
     """The label set a locale reads (label_locale), read-only; an unknown key raises."""
-    return catalogs.load(label_locale(locale)).messages()
+    return catalog(locale).messages()
 
 
 def vocabulary(locale: str, context: str) -> Messages:
     """One namespace of the catalog a locale reads: "term", "feature", "reason", ..."""
-    return catalogs.load(label_locale(locale)).messages(context)
+    return catalog(locale).messages(context)
 
 
 def term(locale: str, name: Any) -> str:

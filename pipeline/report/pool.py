@@ -33,7 +33,6 @@ from pipeline.report.context import ReportSettings
 from pipeline.report.core import BranchInputs
 from pipeline.report.environment import make_environment, script, stylesheet
 from pipeline.report.fonts import css_font_stack, require_cjk_font
-from pipeline.report.i18n import locale_names
 
 if TYPE_CHECKING:
     from pipeline.report.render import Rendered
@@ -213,5 +212,5 @@ def render_languages(settings: ReportSettings, period: str, locales: list[str]) 
     name in its own language)."""
     env = make_environment(settings.locale, settings.currency)
     return env.get_template("languages.html").render(
-        period=period, locales=sorted(locales), names=locale_names(), css=stylesheet()
+        period=period, locales=sorted(locales), css=stylesheet()
     )
