@@ -23,6 +23,11 @@ def babel_locale(name: str) -> Locale:
         ) from None
 
 
+def language(name: str) -> str:
+    """The language part of a configured locale: zh_CN, zh-TW and zh_Hant_HK are "zh"."""
+    return str(name).replace("-", "_").split("_")[0]
+
+
 def check_currency(code: str) -> str:
     """An ISO 4217 code Babel knows, else ConfigError naming the key."""
     if not isinstance(code, str) or code not in numbers.list_currencies():

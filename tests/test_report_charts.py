@@ -157,6 +157,20 @@ def test_the_legend_never_covers_a_bar_and_every_bar_shows_its_value_on_hover():
     assert all(0 <= a.left and a.left + a.width <= 100 for a in chart.areas)
 
 
+def test_hover_values_are_written_as_the_reports_locale_writes_numbers():
+    charts.configure(["DejaVu Sans"], "de_DE")
+    bars = charts.grouped_bars(
+        ["B01", "B02"], {"AUM": [1234.5, 0.5]}, title="t", xlabel="x", ylabel="y", percent=False
+    )
+    assert [a.text for a in bars.areas] == ["B01: 1.234", "B02: 0"]
+    shares = charts.grouped_bars(
+        ["B01"], {"a": [0.125], "b": [0.5]}, title="t", xlabel="x", ylabel="y"
+    )
+    assert [a.text for a in shares.areas] == ["B01 · a: 12,5\xa0%", "B01 · b: 50,0\xa0%"]
+    nps = charts.intervals(["B01"], [-0.04], [-21.25], [5.4], title="t", xlabel="x", ylabel="y")
+    assert [a.text for a in nps.areas] == ["B01: 0,0 (-21,2 – 5,4)"]  # never "-0,0"
+
+
 def test_lines_and_points_show_their_values_on_hover():
     chart = charts.lorenz(
         {"Branch B01": ([0.0, 0.5, 1.0], [0.0, 0.1, 1.0])},

@@ -432,6 +432,62 @@ def test_no_english_left_in_zh_cn_pages(built_zh):
     assert latin_words(text) <= ALLOWED_LATIN, sorted(latin_words(text) - ALLOWED_LATIN)
 
 
+def test_no_english_left_in_zh_cn_charts(built_zh, monkeypatch):
+    """Charts are pictures the page checks above cannot read: every word handed to a
+    chart (titles, axes with their units, series, categories) is checked here."""
+    from pipeline.report import charts
+    from pipeline.report.context import branch_context
+    from pipeline.report.context_kpis import rm_by_tier
+    from pipeline.report.context_network import network_context
+    from pipeline.report.core import branch_slices
+    from pipeline.report.figures import branch_figures, network_figures
+    from pipeline.report.stage import load_inputs, report_settings
+
+    cfg, catalog, _ = built_zh
+    words: list[str] = []
+
+    def collect(value) -> None:
+        if isinstance(value, str):
+            words.append(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                collect(key)
+                collect(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                collect(item)
+
+    def chart(*args, **kwargs) -> str:
+        collect([*args, *kwargs.values()])
+        return "data:image/png;base64,"
+
+    drawn = ("grouped_bars", "horizontal_bars", "histogram", "lorenz", "intervals")
+    for name in (*drawn, "ipa_scatter", "gain"):
+        monkeypatch.setattr(charts, name, chart)
+    settings = report_settings({**cfg, "locale": "zh_CN"})
+    inputs = load_inputs(catalog, PERIOD)
+    files = {b: {"html": "x.html"} for b in (None, *inputs.branch_ids)}
+    figures = network_figures(network_context(inputs, settings, files), "zh_CN", "CNY")
+    network_rm = rm_by_tier(inputs.features, settings.rm_tiers, settings.rm_contact_days)
+    for b in branch_slices(inputs, network_rm):
+        figures |= branch_figures(branch_context(b, settings), b, "zh_CN", "CNY")
+    assert {"aum", "clv", "tiers", "rfm"} <= set(figures)
+    text = " ".join(words)
+    assert "人民币" in text and "对数刻度" in text  # the money axes' units, in Chinese
+    assert latin_words(text) <= ALLOWED_LATIN, sorted(latin_words(text) - ALLOWED_LATIN)
+
+
+def test_a_chart_axis_names_any_currency_in_the_reports_words():
+    from pipeline.report.figures import money_unit
+
+    en, zh = labels("en"), labels("zh_CN")
+    assert money_unit(en, "chart_millions_axis", "CNY", "en") == "CNY m"
+    assert money_unit(zh, "chart_millions_axis", "CNY", "zh_CN") == "百万人民币"
+    assert money_unit(zh, "chart_millions_axis", "USD", "zh_CN") == "百万美元"
+    assert money_unit(zh, "chart_currency_axis", "EUR", "zh_CN") == "欧元"
+    assert money_unit(en, "chart_currency_axis", "EUR", "en") == "EUR"
+
+
 def latin_words(text: str) -> set[str]:
     """Latin words of a text, leaving out ids (letters and digits: C00012, RM01001)."""
     tokens = re.findall(r"[A-Za-z0-9_]+", text)

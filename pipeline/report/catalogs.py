@@ -8,9 +8,10 @@ file and no code.
 
 Message ids are symbolic, not English: msgid `sec_kpis` is the KPI section's title in
 every catalog, English included, so rewording English changes no id. Placeholders are
-str.format fields (`{name}`), filled by the caller. Namespaces are msgctxt: report
-labels have none, display names of configured terms "term", and the vocabulary of the
-data "feature", "reason" and "data_quality".
+str.format fields (`{name}`), filled by the caller; a language may use any field the
+English entry's comment names (a currency's name where English writes its code).
+Namespaces are msgctxt: report labels have none, display names of configured terms
+"term", and the vocabulary of the data "feature", "reason" and "data_quality".
 
 Catalogs are read with Babel and compiled in memory into `babel.support.Translations`
 (a gettext.GNUTranslations) once per process; nothing is compiled at build time. An id

@@ -146,9 +146,14 @@ def _number_ticks() -> FuncFormatter:
     return FuncFormatter(lambda v, _: _number(v))
 
 
+def _percent(value: float, digits: int = 0) -> str:
+    """A value already in 0-100 as a percentage the report's locale writes."""
+    return formats.percent(float(value) / 100, digits, _LOCALE["name"])
+
+
 def _percent_ticks() -> FuncFormatter:
     """Tick labels of values already in 0-100 as percentages in the report's locale."""
-    return FuncFormatter(lambda v, _: formats.percent(v / 100, 0, _LOCALE["name"]))
+    return FuncFormatter(lambda v, _: _percent(v))
 
 
 def _figure(size: tuple[float, float]) -> tuple[Figure, Axes]:
@@ -240,10 +245,6 @@ def _points(ax: Axes, xs: Sequence[float], ys: Sequence[float]) -> list[tuple[fl
     return out
 
 
-def _count(v: float) -> str:
-    return f"{v:,.0f}"
-
-
 def _category_ticks(ax: Axes, x: np.ndarray, categories: Sequence[str]) -> None:
     """Category names under their bars: level for a few, slanted for more, upright and
     small for many (fifty branches' ids stay legible side by side)."""
@@ -312,7 +313,7 @@ def grouped_bars(
     names = [str(c) for c in categories] * len(series)
 
     def hover(renderer):
-        shown = (lambda v: f"{v:.1f}%") if percent else _count
+        shown = (lambda v: _percent(v, 1)) if percent else _number
         return [
             (
                 _box(bar, renderer),
@@ -340,7 +341,7 @@ def horizontal_bars(
 
     def hover(renderer):
         return [
-            (_box(bar, renderer), f"{c}: {_count(v)}")
+            (_box(bar, renderer), f"{c}: {_number(v)}")
             for bar, c, v in zip(bars, categories, values, strict=True)
         ]
 
@@ -377,19 +378,19 @@ def histogram(
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(_number_ticks())
         ax.xaxis.set_minor_formatter(NullFormatter())
-        shown = _count
+        shown = _number
     else:
         counts, edges, patches = ax.hist(
             data, bins=bins, color=PALETTE[0], edgecolor="white", linewidth=0.4
         )
-        shown = (lambda v: f"{v:,.2f}") if edges[-1] - edges[0] <= 10 else _count
+        shown = (lambda v: _number(v, 2)) if edges[-1] - edges[0] <= 10 else _number
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_formatter(_number_ticks())
     _label(ax, title, xlabel, ylabel)
 
     def hover(renderer):
         return [
-            (_box(p, renderer), f"{shown(a)} – {shown(b)}: {_count(n)}")
+            (_box(p, renderer), f"{shown(a)} – {shown(b)}: {_number(n)}")
             for p, a, b, n in zip(patches, edges[:-1], edges[1:], counts, strict=True)
             if n > 0
         ]
@@ -424,7 +425,7 @@ def _curves(
 
     def hover(renderer):
         return [
-            (box, f"{name}: {x:.0f}% → {y_text(y)}")
+            (box, f"{name}: {_percent(x)} → {y_text(y)}")
             for name, (px, py) in scaled.items()
             for box, x, y in zip(_points(ax, px, py), px, py, strict=True)
         ]
@@ -443,7 +444,7 @@ def lorenz(
 ) -> str:
     """Lorenz curves (cumulative shares 0-1) against the line of equality."""
     fig, ax = _figure(HALF)
-    hover = _curves(ax, curves, (0.0, 100.0), equality_label, 100.0, lambda y: f"{y:.1f}%")
+    hover = _curves(ax, curves, (0.0, 100.0), equality_label, 100.0, lambda y: _percent(y, 1))
     ax.set_ylim(0, 100)
     ax.yaxis.set_major_formatter(_percent_ticks())
     # above the line of equality, where a Lorenz curve never is
@@ -480,7 +481,7 @@ def ipa_scatter(
 
     def hover(renderer):
         return [
-            (box, f"{n}: {xlabel} {x:.2f}, {ylabel} {y:.2f}")
+            (box, f"{n}: {xlabel} {_number(x, 2)}, {ylabel} {_number(y, 2)}")
             for box, n, x, y in zip(_points(ax, imp, perf), names, imp, perf, strict=True)
         ]
 
@@ -515,7 +516,7 @@ def intervals(
 
     def hover(renderer):
         return [
-            (box, f"{c}: {v:.1f} ({lo:.1f} – {hi:.1f})")
+            (box, f"{c}: {_number(v, 1)} ({_number(lo, 1)} – {_number(hi, 1)})")
             for box, c, v, lo, hi in zip(
                 _points(ax, x, vals), categories, vals, lows, highs, strict=True
             )

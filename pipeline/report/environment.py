@@ -27,6 +27,7 @@ import jinja2
 from markupsafe import Markup
 
 from pipeline import resources
+from pipeline.locales import language
 from pipeline.report import formats
 from pipeline.report.i18n import catalog, labels, locale_names, term
 
@@ -153,7 +154,7 @@ def keep_words(text: str) -> str:
 
 
 def _finalize_zh(value: Any) -> Any:
-    """Every value a zh_CN template prints, its Chinese words kept whole on a line."""
+    """Every value a Chinese template prints, its Chinese words kept whole on a line."""
     if isinstance(value, Markup):
         return Markup(keep_words(str(value)))
     if isinstance(value, str):
@@ -179,7 +180,7 @@ def make_environment(
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        finalize=_finalize_zh if locale == "zh_CN" else None,
+        finalize=_finalize_zh if language(locale) == "zh" else None,
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_translations(  # type: ignore[attr-defined]

@@ -3,17 +3,25 @@ never disagree with its table). Labels come from the locale's label set."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pipeline.report import charts
 from pipeline.report import context_scores as sc
 from pipeline.report.core import BranchInputs
 from pipeline.report.environment import NotAvailable
+from pipeline.report.formats import currency_name
 from pipeline.report.i18n import labels, term
 
 
 def _share(v: Any) -> float:
     return 0.0 if isinstance(v, NotAvailable) else float(v)
+
+
+def money_unit(t: Mapping[str, str], label: str, currency: str, locale: str) -> str:
+    """A money axis's unit in the locale's words (`label`: chart_currency_axis or
+    chart_millions_axis): the catalog places the currency's code or its name."""
+    return t[label].format(code=currency, name=currency_name(currency, locale))
 
 
 def _survey_figures(surveys: list[dict[str, Any]], t: dict[str, str]) -> dict[str, str]:
@@ -25,7 +33,7 @@ def _survey_figures(surveys: list[dict[str, Any]], t: dict[str, str]) -> dict[st
                 [r["dimension"] for r in rows],
                 [r["importance"] for r in rows],
                 [r["performance"] for r in rows],
-                title=f"{t['chart_ipa_title']}: {s['title']}",
+                title=t["chart_titled"].format(title=t["chart_ipa_title"], name=s["title"]),
                 xlabel=t["importance_axis"],
                 ylabel=t["performance_axis"],
             )
@@ -37,7 +45,6 @@ def branch_figures(
 ) -> dict[str, str]:
     """Data URIs of the branch report's charts, keyed by name."""
     t = labels(locale)
-    currency_unit = t["chart_currency_axis"] if currency == "CNY" else currency
     tiers = ctx["tiers"]
     figs = {
         "tiers": charts.grouped_bars(
@@ -62,7 +69,9 @@ def branch_figures(
             log_x=True,
             half=True,
             title=t["chart_clv_title"],
-            xlabel=f"{t['clv_axis']} ({currency_unit}, log)",
+            xlabel=t["chart_log_axis"].format(
+                label=t["clv_axis"], unit=money_unit(t, "chart_currency_axis", currency, locale)
+            ),
             ylabel=t["count_axis"],
         ),
         "lorenz": charts.lorenz(
@@ -142,7 +151,7 @@ def network_figures(ctx: dict[str, Any], locale: str, currency: str) -> dict[str
     ids = [r["branch_id"] for r in league["rows"]]
     aum_col = next(i for i, c in enumerate(league["columns"]) if c["label"] == "league_aum")
     scale = 1e6
-    unit = "百万元" if locale == "zh_CN" and currency == "CNY" else f"{currency} m"
+    unit = money_unit(t, "chart_millions_axis", currency, locale)
     figs = {}
     if ctx["data"]["balances"]:
         figs["aum"] = charts.grouped_bars(
@@ -150,7 +159,7 @@ def network_figures(ctx: dict[str, Any], locale: str, currency: str) -> dict[str
             {t["aum"]: [_share(r["cells"][aum_col]["value"]) / scale for r in league["rows"]]},
             title=t["chart_league_aum_title"],
             xlabel=t["branch"],
-            ylabel=f"{t['aum']} ({unit})",
+            ylabel=t["chart_unit_axis"].format(label=t["aum"], unit=unit),
             percent=False,
         )
     customer = next((s for s in ctx["surveys"] if s["kind"] == "customer"), None)

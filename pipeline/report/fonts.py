@@ -11,6 +11,7 @@ import subprocess
 from dataclasses import dataclass
 
 from pipeline.errors import ConfigError
+from pipeline.locales import language
 
 # Families tried first, in order; any other font fontconfig says covers Chinese follows.
 PREFERRED_CJK = (
@@ -79,7 +80,7 @@ def find_cjk_font() -> CjkFont | None:
 
 def needs_cjk(locale: str) -> bool:
     """Chinese, Japanese and Korean reports (labels, dates, compact units) need CJK glyphs."""
-    return str(locale).replace("-", "_").split("_")[0] in CJK_LANGUAGES
+    return language(locale) in CJK_LANGUAGES
 
 
 def require_cjk_font(locale: str) -> CjkFont | None:

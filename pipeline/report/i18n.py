@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.locales import language
 from pipeline.report import catalogs
 from pipeline.report.catalogs import Messages
 
@@ -27,8 +28,7 @@ def label_locale(locale: str) -> str:
     name = str(locale).replace("-", "_")
     if name in LOCALES:
         return name
-    language = name.split("_")[0]
-    return next((known for known in LOCALES if known.split("_")[0] == language), "en")
+    return next((known for known in LOCALES if language(known) == language(name)), "en")
 
 
 def locale_names() -> dict[str, dict[str, str]]:

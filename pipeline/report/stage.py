@@ -23,6 +23,7 @@ from pipeline.console import progress
 from pipeline.errors import ConfigError, InputError
 from pipeline.generation import verify
 from pipeline.io import read_csv, read_json, remove_unwritten, write_bytes, write_text
+from pipeline.locales import language
 from pipeline.periods import as_of_date, previous_period
 from pipeline.report.context import ReportSettings, settings_from_config
 from pipeline.report.context_actions import download_names, high_value_first
@@ -257,7 +258,7 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
     data are removed with the new ones' arrival."""
     setup = report_setup(cfg)
     require_cjk_font(setup.locale)  # fail before any work when zh_CN has no font
-    if label_locale(setup.locale).split("_")[0] != setup.locale.replace("-", "_").split("_")[0]:
+    if language(label_locale(setup.locale)) != language(setup.locale):
         log.warning(
             "no report labels in %s yet: labels in %s, numbers, money and dates in %s",
             setup.locale,
