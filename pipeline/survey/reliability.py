@@ -81,11 +81,11 @@ def item_statistics(items: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["item", "item_total_corr", "alpha_if_deleted"])
 
 
-def kmo(values: np.ndarray) -> float:
-    """Kaiser-Meyer-Olkin sampling adequacy of items (columns): the squared correlations'
-    share of squared correlations plus squared partial correlations (each pair given all
-    the other items, from the inverse correlation matrix), over the pairs of items."""
-    r = np.corrcoef(values, rowvar=False)
+def kmo(r: np.ndarray) -> float:
+    """Kaiser-Meyer-Olkin sampling adequacy of items from their correlation matrix `r`:
+    the squared correlations' share of squared correlations plus squared partial
+    correlations (each pair given all the other items, from the inverse of `r`), over
+    the pairs of items."""
     inverse = np.linalg.inv(r)
     scale = np.sqrt(np.diag(inverse))
     partial = -inverse / np.outer(scale, scale)
@@ -94,13 +94,11 @@ def kmo(values: np.ndarray) -> float:
     return r2 / (r2 + partial2)
 
 
-def bartlett_sphericity(values: np.ndarray) -> tuple[float, float]:
-    """Bartlett's test that the items' correlation matrix is the identity: chi-square
-    -ln|R| (n - 1 - (2p + 5) / 6) on p(p - 1)/2 degrees of freedom, and its p-value."""
-    n, p = values.shape
-    statistic = -np.log(np.linalg.det(np.corrcoef(values, rowvar=False))) * (
-        n - 1 - (2 * p + 5) / 6
-    )
+def bartlett_sphericity(det: float, n: int, p: int) -> tuple[float, float]:
+    """Bartlett's test that p items' correlation matrix (determinant `det`, n responses)
+    is the identity: chi-square -ln|R| (n - 1 - (2p + 5) / 6) on p(p - 1)/2 degrees of
+    freedom, and its p-value."""
+    statistic = -np.log(det) * (n - 1 - (2 * p + 5) / 6)
     return float(statistic), float(chi2.sf(statistic, p * (p - 1) / 2))
 
 
@@ -125,15 +123,15 @@ def scale_adequacy(items: pd.DataFrame) -> dict:
     if reason is None and n <= p:
         reason = f"undefined: {n} complete responses for {p} items"
     if reason is None:
-        det = np.linalg.det(np.corrcoef(complete.to_numpy(dtype=float), rowvar=False))
+        r = np.corrcoef(complete.to_numpy(dtype=float), rowvar=False)
+        det = np.linalg.det(r)
         if not det > 1e-12:
             reason = "undefined: singular item correlation matrix"
     if reason is not None:
         out["status"] = reason
         return out
-    values = complete.to_numpy(dtype=float)
-    statistic, p_value = bartlett_sphericity(values)
-    out.update(kmo=kmo(values), bartlett_chi2=statistic, bartlett_p=p_value)
+    statistic, p_value = bartlett_sphericity(det, n, p)
+    out.update(kmo=kmo(r), bartlett_chi2=statistic, bartlett_p=p_value)
     return out
 
 
