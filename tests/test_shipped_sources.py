@@ -168,6 +168,19 @@ def test_berka_runs_to_reports_for_a_1994_period(berka):
 
 
 @pytest.mark.realdata
+def test_berka_network_report_with_77_branches_leaves_no_page_part_empty(berka):
+    # tables with a row per branch run over several pages: each starts where its section
+    # does, instead of leaving the section's heading alone on a page
+    import report_layout as rl
+
+    pages = rl.layout(reports(berka)["network.html"].read_text(encoding="utf-8"))
+    ends = rl.part_ends(pages)
+    assert len(pages) > 10
+    half_empty = [p.number for p in pages if p.number not in ends and rl.fill(p) < 0.5]
+    assert half_empty == []
+
+
+@pytest.mark.realdata
 def test_berka_value_without_revenue_is_said_not_hidden(berka):
     clv = card(berka)["clv"]
     assert clv["value_model"] == "observed_mean"

@@ -136,6 +136,11 @@ def format_month(period: Any, *, locale: str) -> str:
     return formats.month(year, month, locale)
 
 
+# A printed table of at most this many rows is kept on one page (print.css); a longer
+# one (a row per branch of a large bank) runs on from where its section starts: moved
+# whole it would leave half a page empty, or its heading alone on a page.
+WHOLE_TABLE_ROWS = 25
+
 # Chinese is written without spaces, and a line may break between any two characters
 # (UAX #14), which splits words across lines ("贵宾客/户"). Browsers would honour
 # `word-break: keep-all`; WeasyPrint does not, so the text itself says where it may
@@ -201,6 +206,7 @@ def make_environment(
         locale=locale,
         currency=currency,
         currency_name=formats.currency_name(currency, locale),
+        whole_table_rows=WHOLE_TABLE_ROWS,
     )
     return env
 
