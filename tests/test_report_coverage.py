@@ -12,7 +12,10 @@ from pipeline.config import load_config
 from pipeline.errors import ConfigError
 from pipeline.report import context_data as cd
 from pipeline.report import context_kpis as kp
+from pipeline.report import glance
+from pipeline.report.context_network import LEAGUE, LEAGUE_WIDTH, LEAGUE_WIDTHS, column_widths
 from pipeline.report.environment import NA, NO_PREVIOUS
+from pipeline.report.i18n import labels
 
 
 def network(rm_count) -> pd.Series:
@@ -93,6 +96,88 @@ def test_kpis_the_exports_cannot_give_are_left_out_and_said_once():
         },
         {"reason": "no_rm_contacts", "kpis": ["kpi_rm_contacted"]},
     ]
+
+
+def test_league_columns_fill_the_page_whatever_the_exports_leave_out():
+    every = [k.label for k in LEAGUE]
+    assert column_widths(every, LEAGUE_WIDTHS, LEAGUE_WIDTH) == ["8", "9", "11"] + ["8"] * 9
+    # a card-spend export: no AUM, products, RM or NPS columns; 8 + 9 + 8 x 5 = 57 parts
+    kept = ["league_customers", "league_dormant", "league_digital"]
+    kept += ["league_attrition", "league_high_risk", "league_var_share"]
+    widths = column_widths(kept, LEAGUE_WIDTHS, LEAGUE_WIDTH)
+    assert widths == ["14", "15.8"] + ["14"] * 5  # 800/57, 900/57
+    assert sum(float(w) for w in widths) == pytest.approx(100, abs=0.5)
+
+
+MONTHS = ["2026-09", "2026-10"]
+HISTORY = pd.DataFrame(
+    {
+        "period": MONTHS,
+        "customers": [100.0, 104.0],
+        "aum": [0.0, 0.0],  # a card-spend export: no balances, so no AUM
+        "rm_coverage": [0.0, 0.0],  # no RM data: 0%, which is not a fact
+        "rm_contact_coverage": [0.0, 0.0],
+        "attrition_rate": [0.01, 0.03],  # red: past the amber line
+        "dormant_share": [0.3, 0.3],
+        "digital_adoption": [0.6, 0.7],
+    }
+)
+SCORE_HISTORY = pd.DataFrame({"period": MONTHS, "value_at_risk": [50.0, 60.0]})
+TARGETS = {"rm_coverage": (0.9, 0.75), "attrition_rate": (0.015, 0.025)}
+
+
+def test_first_page_tiles_leave_out_what_the_exports_cannot_give():
+    def keys(cov):
+        tiles = glance.tiles(HISTORY, SCORE_HISTORY, None, None, MONTHS, TARGETS, "en", "CNY", cov)
+        return [t["key"] for t in tiles]
+
+    everything = ["customers", "aum", "value_at_risk", "rm_coverage", "rm_contact_coverage"]
+    everything += ["nps", "attrition_rate", "dormant_share", "digital_adoption"]
+    assert keys(cd.Coverage(True, "ok", True)) == everything
+    assert keys(cd.Coverage(False, "none", False)) == [
+        "customers",
+        "value_at_risk",
+        "attrition_rate",
+        "dormant_share",
+        "digital_adoption",
+    ]
+    assert "rm_contact_coverage" not in keys(cd.Coverage(True, "no_contacts", True))
+    # so the story's KPI furthest from its target is a real one, not RM coverage at 0%
+    tiles = glance.tiles(
+        HISTORY,
+        SCORE_HISTORY,
+        None,
+        None,
+        MONTHS,
+        TARGETS,
+        "en",
+        "CNY",
+        cd.Coverage(False, "none", False),
+    )
+    told = glance.story(facts(tiles), "en", "CNY")
+    t = labels("en")
+    assert told[0] == "Since Sep 2026, active customers rose by 4 to 104."
+    assert "AUM" not in told[0]
+    assert told[2] == t["story_target"].format(kpi=t["kpi_attrition"], value="3.0%", target="1.5%")
+
+
+def facts(tiles: list[dict]) -> glance.StoryFacts:
+    empty = pd.DataFrame()
+    return glance.StoryFacts(
+        month="2026-10",
+        previous_month="2026-09",
+        customers=(104.0, 100.0),
+        aum=(None, None),
+        value_at_risk=(60.0, 50.0),
+        value_at_risk_share=0.01,
+        high_value_at_risk=30.0,
+        horizon_months=3,
+        tiles=tiles,
+        unassigned=empty,
+        watchlist=empty,
+        rm_books=empty,
+        first_reason="",
+    )
 
 
 def tiers(*shares: float) -> list[dict]:

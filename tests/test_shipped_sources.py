@@ -163,6 +163,8 @@ def test_berka_runs_to_reports_for_a_1994_period(berka):
         assert product in branch
     assert branch.count("This bank's exports hold no such questionnaire.") == 2
     assert "no relationship-manager data" in branch
+    glance = branch[: branch.index("Contents")]  # no RM target missed, no one to assign
+    assert "AUM" in glance and "RM coverage" not in glance and "Assign an RM" not in glance
     pdf = pdf_text(reports(berka)["branch-1.pdf"])
     assert pdf is None or ("CZK" in pdf and "Loan" in pdf)
 
@@ -216,6 +218,24 @@ def test_online_retail_runs_to_reports_with_the_usual_preparation(online_retail)
     assert "This bank's exports hold no balances" in branch
     assert "Value from transactions only" in branch
     assert "no relationship-manager data" in branch
+    # nothing the exports do not hold is shown as a figure, a target or an action:
+    # no AUM (no balances), no RM coverage, no one "to assign" (no RM data)
+    glance = branch[: branch.index("Contents")]
+    assert "AUM" not in glance and "RM coverage" not in glance and "Assign an RM" not in glance
+    assert "whether a customer has an RM is not known, so no one is listed to assign" in branch
+    assert "No RM data: RM coverage" in branch  # said once under the KPI table
+    network = reports(online_retail)["network.html"].read_text(encoding="utf-8")
+    start = network.index('<table class="league')
+    league = network[start : network.index("</table>", start)]
+    heads = re.findall(r'<th class="num">([^<]*)</th>', league)
+    assert heads == [
+        "Customers",
+        "Dormant",
+        "Digital adoption",
+        "Attrition",
+        "High churn risk",
+        "CLV at risk",
+    ]
     clv = card(online_retail)["clv"]
     assert clv["value_basis"] == "transactions only: no balances"
     assert clv["gamma_gamma"]["status"] == "ok" and clv["gamma_gamma"]["parameters"]["q"] > 1

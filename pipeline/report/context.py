@@ -209,8 +209,11 @@ def first_call(b: BranchInputs, s: ReportSettings) -> tuple[str, str, float, str
 
 
 def glance_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
-    """The first page: tiles with targets and trends, and the story."""
+    """The first page: tiles with targets and trends, and the story -- nothing in either
+    about what the bank's exports do not hold (no AUM without balances; no RM coverage
+    target and no one to assign without RM data)."""
     customer = sv.find_surveys(b.survey).get("customer") or {}
+    cov = cd.coverage(b.manifest, b.network_kpi, customer or None)
     tiles = glance.tiles(
         b.history,
         b.score_history,
@@ -220,7 +223,7 @@ def glance_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
         s.targets,
         s.locale,
         s.currency,
-        cd.coverage(b.manifest, b.network_kpi, customer or None).nps,
+        cov,
     )
     by_key = {t["key"]: t for t in tiles}
     with_rm = b.watchlist[b.watchlist["rm_id"].notna()]
@@ -230,6 +233,8 @@ def glance_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
         first_reason = phrases[0] if phrases else ""
 
     def pair(key: str) -> tuple[float | None, float | None]:
+        if key not in by_key:  # not in the exports
+            return None, None
         tile = by_key[key]
         now, prev = tile["value"], tile["previous"]
         return (now if isinstance(now, float) else None, prev if isinstance(prev, float) else None)
@@ -244,7 +249,7 @@ def glance_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
         high_value_at_risk=glance._value(b.branch_score.get("high_value_at_risk")),
         horizon_months=s.churn_horizon_months,
         tiles=tiles,
-        unassigned=ac.high_value_first(b.unassigned),
+        unassigned=ac.high_value_first(b.unassigned if cov.rm != "none" else b.unassigned[:0]),
         watchlist=b.watchlist,
         rm_books=b.rm_books,
         first_reason=first_reason,

@@ -23,17 +23,19 @@ NO_BALANCES = NotAvailable("no_balances")
 NO_RM_DATA = NotAvailable("no_rm_data")
 NO_RM_CONTACTS = NotAvailable("no_rm_contacts")
 NO_NPS = NotAvailable("no_nps")
-# KPIs (by label key) that need balances, RM data, RM contacts, an NPS item.
-BALANCE_KPIS = (
-    "kpi_aum",
-    "kpi_gini",
-    "kpi_top10",
-    "kpi_long_tail_share",
-    "kpi_products_per_customer",
+# Measures (by their column in the KPI tables) that need balances, RM data, RM contacts,
+# an NPS item: the headline table, the league table and the first page's tiles all ask
+# by the measure, so a KPI shown in three places is left out in all three.
+BALANCE_MEASURES = (
+    "aum",
+    "gini_aum",
+    "top10_aum_share",
+    "long_tail_share",
+    "products_per_customer",
 )
-RM_KPIS = ("kpi_rm_coverage", "kpi_rm_contacted", "kpi_customers_per_rm")
-CONTACT_KPIS = ("kpi_rm_contacted",)
-NPS_KPIS = ("kpi_nps",)
+RM_MEASURES = ("rm_coverage", "rm_contact_coverage", "customers_per_rm")
+CONTACT_MEASURES = ("rm_contact_coverage",)
+NPS_MEASURES = ("nps",)
 # A tier holding this share of the customers or more: the tiers do not separate them.
 TIER_CONCENTRATION = 0.95
 
@@ -46,15 +48,15 @@ class Coverage:
     rm: str  # ok | no_contacts (RM ids, no contact records) | none (no RM data at all)
     nps: bool  # a customer survey with an NPS item, answered in the period
 
-    def reason(self, label: str) -> NotAvailable | None:
-        """Why a KPI (by label key) cannot be shown, or None when it can."""
-        if label in BALANCE_KPIS and not self.balances:
+    def reason(self, measure: str) -> NotAvailable | None:
+        """Why a measure (its KPI column) cannot be shown, or None when it can."""
+        if measure in BALANCE_MEASURES and not self.balances:
             return NO_BALANCES
-        if label in RM_KPIS and self.rm == "none":
+        if measure in RM_MEASURES and self.rm == "none":
             return NO_RM_DATA
-        if label in CONTACT_KPIS and self.rm == "no_contacts":
+        if measure in CONTACT_MEASURES and self.rm == "no_contacts":
             return NO_RM_CONTACTS
-        if label in NPS_KPIS and not self.nps:
+        if measure in NPS_MEASURES and not self.nps:
             return NO_NPS
         return None
 
@@ -88,7 +90,7 @@ def masked(rows: list[dict[str, Any]], cov: Coverage) -> list[dict[str, Any]]:
     """Headline KPI rows with every value the exports cannot give replaced by the reason."""
     out = []
     for row in rows:
-        reason = cov.reason(row["label"])
+        reason = cov.reason(row["measure"])
         if reason is None:
             out.append(row)
         else:

@@ -81,6 +81,7 @@ def headline_kpis(
         rows.append(
             {
                 "label": k.label,
+                "measure": k.column,
                 "kind": k.kind,
                 "value": current,
                 "previous": prev,

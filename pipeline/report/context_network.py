@@ -51,6 +51,34 @@ LEAGUE: tuple[kp.Kpi, ...] = (
     kp.Kpi("league_var_share", "value_at_risk_share", "share", False),
     kp.Kpi("league_nps", "nps", "points", True),
 )
+# Printed column widths (parts of 100, the branch's column first): money needs the most.
+LEAGUE_WIDTHS = {"branch": 8, "league_customers": 9, "league_aum": 11}
+LEAGUE_WIDTH = 8  # every other column
+# The churn, value-at-risk and RM-load table's columns and widths; the RM ones (RMs,
+# customers per RM, calls, value the calls save, customers without an RM) need RM data.
+BRANCH_RISK_WIDTHS = {
+    "branch": 7,
+    "active": 8,
+    "high_risk": 7,
+    "attrition": 8,
+    "var": 10,
+    "var_share": 8,
+    "high_value": 8,
+    "rms": 6,
+    "per_rm": 7,
+    "calls": 7,
+    "saved": 10,
+    "no_rm": 14,
+}
+RM_LOAD = ("rms", "per_rm", "calls", "saved", "no_rm")
+
+
+def column_widths(keys: list[str], widths: dict[str, int], other: int = 0) -> list[str]:
+    """CSS percentages of a table's columns, the branch's first, then `keys`' (`other`
+    for a key without a width), scaled to the page's width when columns the exports
+    cannot give are left out."""
+    parts = [widths.get(k, other) for k in ("branch", *keys)]
+    return [f"{round(w * 100 / sum(parts), 1):g}" for w in parts]
 
 
 def _by_branch(frame: pd.DataFrame) -> pd.DataFrame:
@@ -68,7 +96,9 @@ def _current_history(inputs: ReportInputs) -> pd.DataFrame:
 
 def league_table(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
     """Branches side by side on the league KPIs with a rank per KPI (1 = best) and the
-    network value; KPIs without a better direction are shown but not ranked."""
+    network value; KPIs without a better direction are shown but not ranked, and those
+    the exports cannot give (no balances, no RM data, no NPS item) are left out, as the
+    note under the KPI table says."""
     branches = inputs.kpis[inputs.kpis["scope"] == "branch"].copy()
     branches["branch_id"] = branches["branch_id"].astype(str)
     risk = _by_branch(inputs.branch_scores)
@@ -95,22 +125,16 @@ def league_table(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
     nps_all = sv.nps_figures(customer, None)["nps"] if customer else None
     network["nps"] = nps_all if isinstance(nps_all, float) else None
     cov = cd.coverage(inputs.manifest, network, customer)
-    # NPS parts are left out without an NPS item; what the exports cannot give says why
-    shown = [k for k in LEAGUE if not (k.label in cd.NPS_KPIS and not cov.nps)]
-
-    def value(row: pd.Series, k: kp.Kpi) -> Any:
-        reason = cov.reason(k.label)
-        return reason if reason is not None else kp.kpi_value(row, k.column)
-
+    shown = [k for k in LEAGUE if cov.reason(k.column) is None]
     rows = []
     for i, row in branches.iterrows():
         cells = []
         for k in shown:
-            rank = ranks.get(k.column) if cov.reason(k.label) is None else None
+            rank = ranks.get(k.column)
             r = rank.iloc[i] if rank is not None else None
             cells.append(
                 {
-                    "value": value(row, k),
+                    "value": kp.kpi_value(row, k.column),
                     "kind": k.kind,
                     "rank": NA if r is None or pd.isna(r) else float(r),
                 }
@@ -118,16 +142,26 @@ def league_table(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
         rows.append({"branch_id": row["branch_id"], "cells": cells})
     return {
         "columns": [
-            {
-                "label": k.label,
-                "kind": k.kind,
-                "ranked": k.higher_is_better is not None and cov.reason(k.label) is None,
-            }
+            {"label": k.label, "kind": k.kind, "ranked": k.higher_is_better is not None}
             for k in shown
         ],
+        "widths": column_widths([k.label for k in shown], LEAGUE_WIDTHS, LEAGUE_WIDTH),
         "rows": rows,
-        "network": [{"value": value(network, k), "kind": k.kind} for k in shown],
+        "network": [{"value": kp.kpi_value(network, k.column), "kind": k.kind} for k in shown],
         "branches": len(rows),
+    }
+
+
+def branch_risk(inputs: ReportInputs, cov: cd.Coverage) -> dict[str, Any]:
+    """The churn, value-at-risk and RM-load table: its columns (without RM data, none of
+    the RM load's), their widths and a row per branch (branch_risk_rows)."""
+    columns = [k for k in BRANCH_RISK_WIDTHS if k != "branch"]
+    if cov.rm == "none":
+        columns = [k for k in columns if k not in RM_LOAD]
+    return {
+        "columns": columns,
+        "widths": column_widths(columns, BRANCH_RISK_WIDTHS),
+        "rows": branch_risk_rows(inputs),
     }
 
 
@@ -197,9 +231,9 @@ def model_appendix(model_card: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _has_nps(inputs: ReportInputs, customer: dict[str, Any]) -> bool:
-    """Whether the customer survey has an NPS item answered in the period."""
-    return cd.coverage(inputs.manifest, _network_row(inputs.kpis), customer or None).nps
+def _coverage(inputs: ReportInputs, customer: dict[str, Any]) -> cd.Coverage:
+    """What the bank's exports hold (balances, RM data, an NPS item answered)."""
+    return cd.coverage(inputs.manifest, _network_row(inputs.kpis), customer or None)
 
 
 def network_glance(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
@@ -215,7 +249,7 @@ def network_glance(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
             s.targets,
             s.locale,
             s.currency,
-            _has_nps(inputs, customer),
+            _coverage(inputs, customer),
         ),
         "months": len(inputs.months),
         "first_month": inputs.months[0] if inputs.months else inputs.period,
@@ -253,7 +287,7 @@ def network_context(
         "kpis": cd.left_out(network_kpis)[0],
         "kpis_left_out": cd.left_out(network_kpis)[1],
         "league": league_table(inputs, s),
-        "branch_risk": branch_risk_rows(inputs),
+        "branch_risk": branch_risk(inputs, cov),
         "network_risk": {
             "value_at_risk": kp.kpi_value(_network_row(inputs.branch_scores), "value_at_risk"),
             "value_at_risk_share": kp.kpi_value(
@@ -292,6 +326,7 @@ def index_context(
     against the targets, and links to its report and lists; the network's beside them."""
     branch_tiles = {}
     customer = sv.find_surveys(inputs.survey).get("customer") or {}
+    cov = _coverage(inputs, customer)
     for b in inputs.branch_ids:
         rows = inputs.history[
             (inputs.history["scope"] == "branch") & (inputs.history["branch_id"].astype(str) == b)
@@ -309,7 +344,7 @@ def index_context(
             s.targets,
             s.locale,
             s.currency,
-            _has_nps(inputs, customer),
+            cov,
         )
     network_tiles = network_glance(inputs, s)["tiles"]
     return {

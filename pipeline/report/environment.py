@@ -167,6 +167,12 @@ def _finalize_zh(value: Any) -> Any:
     return value
 
 
+def sentence(text: str) -> str:
+    """`text` starting a sentence: its first letter upper case, the rest as written
+    (Jinja's `capitalize` lowers the rest: "No rm data")."""
+    return text[:1].upper() + text[1:]
+
+
 def page_footer(pattern: str) -> list[str]:
     """A "page {page} of {pages}" label split for a CSS `content:` value: text, counter
     name, text, counter name, text (a language may put {pages} first)."""
@@ -199,6 +205,7 @@ def make_environment(
         date=partial(format_date, locale=locale),
         month=partial(format_month, locale=locale),
         term=partial(term, locale),
+        sentence=sentence,
     )
     env.globals.update(
         page_footer=page_footer(labels(locale)["page_x_of_y"]),

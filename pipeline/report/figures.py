@@ -149,11 +149,11 @@ def network_figures(ctx: dict[str, Any], locale: str, currency: str) -> dict[str
     t = labels(locale)
     league = ctx["league"]
     ids = [r["branch_id"] for r in league["rows"]]
-    aum_col = next(i for i, c in enumerate(league["columns"]) if c["label"] == "league_aum")
     scale = 1e6
     unit = money_unit(t, "chart_millions_axis", currency, locale)
     figs = {}
     if ctx["data"]["balances"]:
+        aum_col = next(i for i, c in enumerate(league["columns"]) if c["label"] == "league_aum")
         figs["aum"] = charts.grouped_bars(
             ids,
             {t["aum"]: [_share(r["cells"][aum_col]["value"]) / scale for r in league["rows"]]},

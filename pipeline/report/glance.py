@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.report.context_data import Coverage
 from pipeline.report.environment import (
     NA,
     format_money,
@@ -176,13 +177,14 @@ def tiles(
     targets: dict[str, tuple[float, float]],
     locale: str,
     currency: str,
-    has_nps: bool = True,
+    coverage: Coverage | None = None,
 ) -> list[dict[str, Any]]:
-    """Every tile of the first page, in TILES order (NPS only where the bank's customer
-    survey has an NPS item: pipeline.report.context_data.Coverage)."""
+    """Every tile of the first page, in TILES order, but those the exports cannot give
+    (`coverage`: no balances, no RM data, no NPS item) -- never a zero or a red status
+    for data the bank does not have."""
     out = []
     for tile in TILES:
-        if tile.source == "nps" and not has_nps:
+        if coverage is not None and coverage.reason(tile.key) is not None:
             continue
         if tile.source == "history":
             series = history_series(history, tile.key, months)
@@ -248,13 +250,13 @@ def story(f: StoryFacts, locale: str, currency: str) -> list[str]:
     sentences = []
     now_c, prev_c = f.customers
     now_a, prev_a = f.aum
-    if now_c is not None and now_a is not None:
+    if now_c is not None:  # AUM beside the customers where the exports hold balances
         key = "story_change" if f.previous_month else "story_first"
         sentences.append(
-            t[key].format(
+            t[key if now_a is not None else f"{key}_customers"].format(
                 month=format_month(f.previous_month, locale=locale) if f.previous_month else "",
                 customers=_moved(t, now_c, prev_c, customers, customers),
-                aum=_moved(t, now_a, prev_a, money, money),
+                aum=_moved(t, now_a, prev_a, money, money) if now_a is not None else "",
             )
         )
     var, var_prev = f.value_at_risk
