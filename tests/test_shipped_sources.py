@@ -20,8 +20,10 @@ from conftest import shared_data
 
 from pipeline.catalog import Catalog
 from pipeline.cli import cli
+from pipeline.report.i18n import labels
 
 pytestmark = pytest.mark.slow
+EN = labels("en")
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,18 @@ def test_berka_network_report_with_77_branches_leaves_no_page_part_empty(berka):
     assert len(pages) > 10
     half_empty = [p.number for p in pages if p.number not in ends and rl.fill(p) < 0.5]
     assert half_empty == []
+
+
+@pytest.mark.realdata
+def test_berka_action_sections_with_nothing_to_act_on_share_a_page(berka):
+    # no RM data, nobody on the watchlist: three one-line sections, not three pages
+    import report_layout as rl
+
+    pages = rl.layout(reports(berka)["branch-1.html"].read_text(encoding="utf-8"))
+    opened = {text: page.number for page in pages for _, text in page.headings}
+    actions = [EN["sec_assign"], EN["sec_watchlist"], EN["sec_rm_pages"]]
+    assert len({opened[title] for title in actions}) == 1
+    assert opened[EN["sec_kpis"]] == opened[EN["sec_assign"]] + 1  # the analysis: a new page
 
 
 @pytest.mark.realdata
