@@ -124,6 +124,9 @@ def test_every_chinese_locale_keeps_its_words_whole_and_others_are_left_alone():
         shown = make_environment(locale, "CNY").from_string("{{ '贵宾客户' }}").render()
         assert shown == "贵\u2060宾\u2060客\u2060户", locale
     assert make_environment("ja_JP", "JPY").from_string("{{ '顧客' }}").render() == "顧客"
+    # and gets the tables' Chinese column widths
+    assert make_environment("zh_TW", "TWD").globals["chinese"] is True
+    assert make_environment("en_GB", "GBP").globals["chinese"] is False
 
 
 def test_fuzzy_and_empty_entries_count_as_missing(tmp_path):

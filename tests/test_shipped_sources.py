@@ -238,6 +238,14 @@ def test_online_retail_runs_to_reports_with_the_usual_preparation(online_retail)
     assert "AUM" not in glance and "RM coverage" not in glance and "Assign an RM" not in glance
     assert "whether a customer has an RM is not known, so no one is listed to assign" in branch
     assert "No RM data: RM coverage" in branch  # said once under the KPI table
+    html_of = reports(online_retail)["branch-UK.html"].read_text(encoding="utf-8")
+    start = html_of.index('<table class="compact sortable filterable actions watchlist')
+    watchlist = html_of[start : html_of.index("</table>", start)]
+    assert watchlist.count("<tr>") > 10  # nor on the watchlist: no RM, AUM or contact to show
+    assert EN["no_rm_assign"] not in watchlist and "£0.00" not in watchlist
+    assert watchlist.count(f'<td class="muted">{EN["not_available"]}</td>') == 2 * (
+        watchlist.count("<tr>") - 1
+    )
     network = reports(online_retail)["network.html"].read_text(encoding="utf-8")
     start = network.index('<table class="league')
     league = network[start : network.index("</table>", start)]

@@ -211,6 +211,7 @@ def make_environment(
         page_footer=page_footer(labels(locale)["page_x_of_y"]),
         languages=locale_names(),
         locale=locale,
+        chinese=language(locale) == "zh",  # Chinese column widths (partials/macros.html)
         currency=currency,
         currency_name=formats.currency_name(currency, locale),
         whole_table_rows=WHOLE_TABLE_ROWS,
