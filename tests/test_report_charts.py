@@ -171,6 +171,14 @@ def test_hover_values_are_written_as_the_reports_locale_writes_numbers():
     assert [a.text for a in nps.areas] == ["B01: 0,0 (-21,2 – 5,4)"]  # never "-0,0"
 
 
+def test_a_probability_is_drawn_from_0_to_1_even_when_everyone_has_the_same():
+    # Berka: P(alive) is 1.0 for every customer; the axis ran from 0.5 to 1.5
+    chart = charts.histogram(
+        [1.0] * 50, bins=20, bounds=(0.0, 1.0), title="t", xlabel="P(alive)", ylabel="n"
+    )
+    assert [a.text for a in chart.areas] == ["0.95 – 1.00: 50"]
+
+
 def test_lines_and_points_show_their_values_on_hover():
     chart = charts.lorenz(
         {"Branch B01": ([0.0, 0.5, 1.0], [0.0, 0.1, 1.0])},

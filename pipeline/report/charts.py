@@ -358,9 +358,12 @@ def histogram(
     bins: int = 30,
     log_x: bool = False,
     half: bool = False,
+    bounds: tuple[float, float] | None = None,
 ) -> str:
     """Distribution of a customer-level value; `log_x` for heavy right tails (CLV);
-    `half` for a chart printed at half the page width."""
+    `half` for a chart printed at half the page width; `bounds` for a value with a
+    range of its own (a probability: 0 to 1, whatever the data -- the same value for
+    everyone would otherwise draw an axis from 0.5 to 1.5)."""
     data = np.asarray(values, dtype=float)
     fig, ax = _figure(HALF if half else (WIDTH_IN, HEIGHT_IN))
     if log_x:
@@ -381,8 +384,10 @@ def histogram(
         shown = _number
     else:
         counts, edges, patches = ax.hist(
-            data, bins=bins, color=PALETTE[0], edgecolor="white", linewidth=0.4
+            data, bins=bins, range=bounds, color=PALETTE[0], edgecolor="white", linewidth=0.4
         )
+        if bounds is not None:
+            ax.set_xlim(*bounds)
         shown = (lambda v: _number(v, 2)) if edges[-1] - edges[0] <= 10 else _number
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_formatter(_number_ticks())

@@ -136,6 +136,7 @@ def branch_figures(
         figs["churn"] = charts.histogram(
             b.scores["p_alive"].dropna().to_numpy(),
             bins=20,
+            bounds=(0.0, 1.0),
             title=t["chart_p_alive_title"],
             xlabel=t["p_alive_axis"],
             ylabel=t["count_axis"],
