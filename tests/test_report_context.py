@@ -525,6 +525,14 @@ def test_value_figures_come_from_the_score_stages_branch_rows():
     assert rows["profit_cost_to_serve"] == (-7.0, -70.0)
     assert rows["profit_total"] == (125.0, 1250.0)
     assert [c["total"] for c in v["components"]] == [False, False, False, False, True]
+    # a bank whose exports hold no balances earns no balance margin it could show
+    labels_without = [c["label"] for c in sc.value_figures(branch, network, False)["components"]]
+    assert labels_without == [
+        "profit_interchange",
+        "profit_fees",
+        "profit_cost_to_serve",
+        "profit_total",
+    ]
 
 
 def test_value_by_tier_rm_books_and_the_assign_page_by_hand():

@@ -325,7 +325,7 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
             for r in kp.rfm_table(b.features, s.segments)
         ],
         "clv": {
-            "value": sc.value_figures(b.branch_score, b.network_score),
+            "value": sc.value_figures(b.branch_score, b.network_score, cov.balances),
             "by_tier": sc.value_by_tier(b.scores, s.tiers),
             "deciles": sc.clv_decile_table(b.scores),
             "gini": kp.kpi_value(b.kpi, "gini_aum") if cov.balances else cd.NO_BALANCES,

@@ -112,10 +112,11 @@ PROFIT_COMPONENTS = (
 )
 
 
-def value_figures(branch: pd.Series, network: pd.Series) -> dict[str, Any]:
+def value_figures(branch: pd.Series, network: pd.Series, balances: bool = True) -> dict[str, Any]:
     """The branch's value figures from the score stage's branch row (and the network's):
     monthly profit, CLV, value at risk (of it, the high-value customers'), high-value
-    customers, and the customers the BTYD model covers."""
+    customers, and the customers the BTYD model covers. Without balances in the exports
+    the profit components leave out the balance margin (not a margin of 0)."""
 
     def value(row: pd.Series, column: str) -> Any:
         return _num(row.get(column))
@@ -139,6 +140,7 @@ def value_figures(branch: pd.Series, network: pd.Series) -> dict[str, Any]:
                 "total": label == "profit_total",
             }
             for label, column, sign in PROFIT_COMPONENTS
+            if balances or label != "profit_balance_margin"
         ],
     }
 
