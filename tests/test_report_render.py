@@ -344,6 +344,8 @@ def test_a_first_period_without_history_says_so_and_no_model_says_so(tmp_path):
     assert "This is the first month on record" in html
     assert labels("en")["churn_model_absent"] in html
     assert "No supervised churn model this month" in html
+    # no model, no drivers: no empty "n/a" table of them
+    assert labels("en")["drivers"] not in html and labels("en")["drivers_note"] not in html
 
 
 def test_a_suppressed_branch_shows_suppressed_not_blank(built):

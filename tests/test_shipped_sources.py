@@ -238,6 +238,8 @@ def test_online_retail_runs_to_reports_with_the_usual_preparation(online_retail)
     assert "AUM" not in glance and "RM coverage" not in glance and "Assign an RM" not in glance
     assert "whether a customer has an RM is not known, so no one is listed to assign" in branch
     assert "No RM data: RM coverage" in branch  # said once under the KPI table
+    # the watchlist does not ask for RMs to be assigned where none are recorded
+    assert EN["watchlist_lead_no_rm"] in branch and EN["watchlist_lead"] not in branch
     html_of = reports(online_retail)["branch-UK.html"].read_text(encoding="utf-8")
     start = html_of.index('<table class="compact sortable filterable actions watchlist')
     watchlist = html_of[start : html_of.index("</table>", start)]
