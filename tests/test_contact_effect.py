@@ -223,6 +223,7 @@ def scores_frame() -> pd.DataFrame:
             "monthly_profit": [100.0] * 6,
             "clv": [10_000.0, 20_000.0, 5_000.0, 50_000.0, 1_000.0, 8_000.0],
             "churn_probability": [0.2, 0.05, 0.5, 0.1, 0.9, 0.3],
+            "leave_probability": [0.2, 0.05, 0.5, 0.1, 0.9, 0.3],
             "value_at_risk": [2_000.0, 1_000.0, 2_500.0, 5_000.0, 900.0, 2_400.0],
             "high_value": [True] * 6,
             "status": ["active"] * 6,

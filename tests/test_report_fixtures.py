@@ -147,6 +147,7 @@ def make_scores(features: pd.DataFrame, seed: int, churn_model: bool = True) -> 
             "monthly_profit": margin + interchange + fees - cost,
             "transaction_clv": np.round(clv * 0.1, 2),
             "clv": clv,
+            "leave_probability": risk,
             "value_at_risk": np.where(active, np.round(clv * risk, 2), 0.0),
             "clv_decile": pd.array(decile.astype(int), dtype="Int64"),
             "high_value": high_value & active,

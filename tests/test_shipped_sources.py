@@ -14,6 +14,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from conftest import shared_data
@@ -240,6 +242,17 @@ def test_online_retail_runs_to_reports_with_the_usual_preparation(online_retail)
     assert "No RM data: RM coverage" in branch  # said once under the KPI table
     # the watchlist does not ask for RMs to be assigned where none are recorded
     assert EN["watchlist_lead_no_rm"] in branch and EN["watchlist_lead"] not in branch
+    # no churn model (a year of data): value at risk is weighted with 1 - P(alive), and
+    # the lists show that probability beside it, not "n/a", and say where it comes from
+    scores = pd.read_parquet(online_retail.catalog.customer_scores(online_retail.period))
+    assert scores["churn_probability"].isna().all()
+    listed = pd.read_csv(
+        online_retail.catalog.watchlist(online_retail.period, "UK"), dtype={"customer_id": str}
+    )
+    mine = scores.set_index("customer_id").loc[listed["customer_id"]]
+    np.testing.assert_allclose(listed["churn_probability"], (1 - mine["p_alive"]).round(4))
+    np.testing.assert_allclose(mine["value_at_risk"], mine["clv"] * mine["leave_probability"])
+    assert EN["risk_from_p_alive"] in branch
     html_of = reports(online_retail)["branch-UK.html"].read_text(encoding="utf-8")
     start = html_of.index('<table class="compact sortable filterable actions watchlist')
     watchlist = html_of[start : html_of.index("</table>", start)]

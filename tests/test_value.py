@@ -220,15 +220,20 @@ def test_customer_value_by_hand(settings):
     )
     scored = pd.DataFrame(
         {
-            "customer_id": ["A", "B", "C", "D"],
-            "status": ["active", "active", "closed", "active"],
-            "in_btyd": [True, False, False, False],
-            "btyd_clv": [7.0, np.nan, np.nan, np.nan],
-            "p_alive": [0.9, np.nan, np.nan, np.nan],
-            "churn_probability": [0.0, 0.75, 1.0, np.nan],
+            "customer_id": ["A", "B", "C", "D", "E"],
+            "status": ["active", "active", "closed", "active", "active"],
+            "in_btyd": [True, False, False, False, True],
+            "btyd_clv": [7.0, np.nan, np.nan, np.nan, 4.0],
+            "p_alive": [0.9, np.nan, np.nan, np.nan, 0.75],
+            "churn_probability": [0.0, 0.75, 1.0, np.nan, np.nan],
         }
     )
     out, notes = customer_value(scored, profit, 1, s)
+    # E: no churn model score: 1 - P(alive) = 0.25 weighs its value (BTYD's 4 only);
+    # what weighed each customer's value at risk is kept beside it (D: nothing)
+    np.testing.assert_array_equal(out["leave_probability"], [0.0, 0.75, 1.0, np.nan, 0.25])
+    assert out["value_at_risk"].iloc[4] == pytest.approx(out["clv"].iloc[4] * 0.25)
+    out, scored = out.iloc[:4], scored.iloc[:4]
     # A: monthly = closing margin 12 + interchange mean 2 + the bank's fees 1 - cost mean 1
     #    (its own fees, mean 2, are BTYD's); staying for sure: 2 months x 14 + BTYD 7 = 35
     # B: closing margin 40, p 0.75 over 1 month: kept 0.25 then 0.0625 -> 40 x 0.3125 = 12.5
@@ -328,10 +333,14 @@ def test_watchlists_take_each_branch_top_value_at_risk_ties_by_customer_id():
             "days_since_rm_contact": [1.0, 2.0, np.nan, 4.0, 5.0, 6.0, 30.0, 8.0],
         }
     )
+    # no churn model: the list shows the probability value at risk was weighted with
+    scores["churn_probability"] = np.nan
+    scores["leave_probability"] = [0.1, 0.2, 0.3, 0.4, 0.5, 1.0, 0.7, 0.8]
     for column in WATCHLIST_COLUMNS:
         if column not in scores:
             scores[column] = 0.0
     lists = watchlists(scores, date(2026, 10, 31), size=3)
+    assert lists["B1"]["churn_probability"].tolist() == [0.3, 0.4, 0.2]
     assert lists["B1"]["customer_id"].tolist() == ["C3", "C2", "C4"]
     assert lists["B1"]["rank"].tolist() == [1, 2, 3]
     assert lists["B1"]["last_contact_date"].tolist() == [None, "2026-10-27", "2026-10-29"]

@@ -25,7 +25,7 @@ import pandas as pd
 
 from pipeline.scoring.calls import RANKING_EFFECT, ContactEffects
 from pipeline.scoring.value_risk import (
-    ROUNDING,
+    as_listed,
     branch_ids,
     last_contact,
     ranked_by_value_at_risk,
@@ -100,7 +100,7 @@ def call_lists(
     call = (listed["action"] == CALL).to_numpy()
     rank = pd.Series(call.astype(int), index=listed.index).groupby(_by_rm(listed)).cumsum()
     listed = listed.assign(rank=pd.array(np.where(call, rank, np.nan), dtype="Int64"))
-    parts = split_by(listed.round(ROUNDING), ["branch_id", "rm_id"], books)
+    parts = split_by(as_listed(listed), ["branch_id", "rm_id"], books)
     return {book: part[CALL_LIST_COLUMNS].reset_index(drop=True) for book, part in parts.items()}
 
 
@@ -131,7 +131,7 @@ def unassigned(
     branches = branch_ids(scores)
     out = {}
     for branch, b in split_by(part, ["branch_id"], branches).items():
-        b = b.assign(rank=np.arange(1, len(b) + 1)).round(ROUNDING)
+        b = as_listed(b.assign(rank=np.arange(1, len(b) + 1)))
         out[branch] = b[UNASSIGNED_COLUMNS].reset_index(drop=True)
     return out
 

@@ -39,7 +39,10 @@ SCORE_COLUMNS = {
     "over clv.horizon_months (currency; 0 outside BTYD or if closed)",
     "clv": "discounted expected profit over clv.horizon_months while the customer stays "
     "(currency; value.method says how); 0 if closed",
-    "value_at_risk": "clv x the probability of leaving within churn.horizon_months (currency)",
+    "leave_probability": "the probability of leaving within churn.horizon_months that "
+    "value_at_risk is weighted with: churn_probability, else 1 - p_alive, 1 if closed "
+    "(null: neither)",
+    "value_at_risk": "clv x leave_probability (currency; 0 when either is missing)",
     "clv_decile": "1-10 by CLV, ties share the lowest decile",
     "high_value": "among the top value_risk.high_value_share of active customers by CLV",
     "value_risk_quadrant": "retain now / protect / win back cheaply / develop",

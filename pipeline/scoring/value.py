@@ -91,12 +91,12 @@ def risk_of_leaving(
     churn_probability: pd.Series, p_alive: pd.Series, closed: np.ndarray
 ) -> tuple[np.ndarray, int]:
     """The probability of leaving within the churn horizon: the churn model's, else
-    1 - P(alive), else 1 for a closed customer (observed), else 0; and how many
-    customers had none of these."""
+    1 - P(alive), else 1 for a closed customer (observed), else NaN (no estimate); and
+    how many customers had none of these."""
     p = churn_probability.astype("Float64").fillna(1 - p_alive.astype("Float64"))
     p = p.mask(p.isna() & closed, 1.0)
     unknown = int(p.isna().sum())
-    return p.fillna(0.0).to_numpy(dtype=float), unknown
+    return p.to_numpy(dtype=float, na_value=np.nan), unknown
 
 
 def customer_value(
@@ -108,7 +108,8 @@ def customer_value(
 
     Columns: monthly_balance_margin, monthly_interchange, monthly_fees,
     monthly_cost_to_serve, monthly_profit (run rates), transaction_clv (BTYD), clv,
-    value_at_risk. Customers without a balance or transaction in the months read earn 0."""
+    leave_probability (risk_of_leaving), value_at_risk. Customers without a balance or
+    transaction in the months read earn 0."""
     per_customer = pd.DataFrame(
         run_rate(profit, 0, s.run_rate_months), columns=list(COMPONENTS)
     ).assign(customer_id=profit.customer_id.to_numpy())
@@ -116,7 +117,8 @@ def customer_value(
     rates = rates.fillna({c: 0.0 for c in COMPONENTS})
     closed = (scored["status"] == "closed").to_numpy()
     in_btyd = scored["in_btyd"].to_numpy(dtype=bool)
-    p_leave, unknown = risk_of_leaving(scored["churn_probability"], scored["p_alive"], closed)
+    leave, unknown = risk_of_leaving(scored["churn_probability"], scored["p_alive"], closed)
+    p_leave = np.nan_to_num(leave, nan=0.0)  # no estimate: valued as staying
     hazard = monthly_hazard(p_leave, churn_horizon)
     factor = retention_factor(
         hazard, s.horizon_months, monthly_discount_rate(s.discount_rate_annual)
@@ -149,6 +151,7 @@ def customer_value(
     )
     out["transaction_clv"] = np.where(closed, 0.0, transaction_clv)
     out["clv"] = clv
+    out["leave_probability"] = leave  # what value at risk is weighted with (NaN: none)
     # a customer who costs the bank more than they earn puts nothing at risk by leaving
     out["value_at_risk"] = np.where(closed, 0.0, np.clip(clv, 0.0, None) * p_leave)
     notes = {"customers_without_risk_estimate": unknown}

@@ -11,6 +11,10 @@
 - watchlist: per branch, the active customers with the most value at risk (CLV x the
   probability of leaving within the churn horizon), top value_risk.watchlist_size: what
   the branch stands to lose, largest first. No PII: ids, RM, tier, numbers and reasons.
+
+Every list a branch acts on (watchlists, call lists, unassigned) shows as
+`churn_probability` the probability its value at risk was weighted with
+(`leave_probability`: the churn model's, else 1 - P(alive)), so a row's numbers agree.
 """
 
 from __future__ import annotations
@@ -89,6 +93,12 @@ def last_contact(scores: pd.DataFrame, as_of: date) -> pd.Series:
     return last.astype(object).where(last.notna(), None)
 
 
+def as_listed(rows: pd.DataFrame) -> pd.DataFrame:
+    """A list's rows as written: the probability of leaving beside value at risk is the
+    one it was weighted with (see the module), money and probabilities rounded."""
+    return rows.assign(churn_probability=rows["leave_probability"]).round(ROUNDING)
+
+
 def ranked_by_value_at_risk(customers: pd.DataFrame) -> pd.DataFrame:
     """Active customers with value at risk, largest first (ties by customer id): the
     order of every list a branch acts on."""
@@ -133,7 +143,7 @@ def watchlists(scores: pd.DataFrame, as_of: date, size: int) -> dict[str, pd.Dat
     branches = branch_ids(scores)
     out = {}
     for branch, w in split_by(top, ["branch_id"], branches).items():
-        w = w.assign(rank=np.arange(1, len(w) + 1)).round(ROUNDING)
+        w = as_listed(w.assign(rank=np.arange(1, len(w) + 1)))
         out[branch] = w[WATCHLIST_COLUMNS].reset_index(drop=True)
     return out
 
