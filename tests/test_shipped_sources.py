@@ -253,6 +253,19 @@ def test_online_retail_runs_to_reports_with_the_usual_preparation(online_retail)
     np.testing.assert_allclose(listed["churn_probability"], (1 - mine["p_alive"]).round(4))
     np.testing.assert_allclose(mine["value_at_risk"], mine["clv"] * mine["leave_probability"])
     assert EN["risk_from_p_alive"] in branch
+    # the RFM table has no AUM column to fill with "no balances", value no AUM Gini card
+    page = reports(online_retail)["branch-UK.html"].read_text(encoding="utf-8")
+    start = page.index('id="rfm"')
+    rfm = page[start : page.index("</table>", start)]
+    assert re.findall(r'<th class="num">([^<]*)</th>', rfm) == [
+        "Customers",
+        "Share of customers",
+        "Avg. recency (days)",
+        "Avg. transactions",
+        "Avg. monetary",
+    ]
+    start = page.index('id="clv"')
+    assert EN["kpi_gini"] not in page[start : page.index("</table>", start)]
     html_of = reports(online_retail)["branch-UK.html"].read_text(encoding="utf-8")
     start = html_of.index('<table class="compact sortable filterable actions watchlist')
     watchlist = html_of[start : html_of.index("</table>", start)]
