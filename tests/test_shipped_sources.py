@@ -196,6 +196,10 @@ def test_berka_action_sections_with_nothing_to_act_on_share_a_page(berka):
     actions = [EN["sec_assign"], EN["sec_watchlist"], EN["sec_rm_pages"]]
     assert len({opened[title] for title in actions}) == 1
     assert opened[EN["sec_kpis"]] == opened[EN["sec_assign"]] + 1  # the analysis: a new page
+    # no questionnaire of either kind: the two survey sections say so on one page
+    surveys = [EN["sec_survey_customer"], EN["sec_survey_staff"]]
+    assert opened[surveys[0]] == opened[surveys[1]]
+    assert opened[EN["sec_appendix_dq"]] == opened[surveys[0]] + 1
 
 
 @pytest.mark.realdata
@@ -266,6 +270,10 @@ def test_online_retail_runs_to_reports_with_the_usual_preparation(online_retail)
     ]
     start = page.index('id="clv"')
     assert EN["kpi_gini"] not in page[start : page.index("</table>", start)]
+    # nor digital adoption by tier (every customer is in the lowest tier): the rate alone
+    digital = page[page.index('id="digital"') : page.index('id="survey-customer"')]
+    assert "<table" not in digital and "<img" not in digital
+    assert "Digital adoption: <strong>100.0%</strong>" in digital
     html_of = reports(online_retail)["branch-UK.html"].read_text(encoding="utf-8")
     start = html_of.index('<table class="compact sortable filterable actions watchlist')
     watchlist = html_of[start : html_of.index("</table>", start)]

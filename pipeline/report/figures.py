@@ -119,7 +119,7 @@ def branch_figures(
     }
     data = ctx["data"]
     if not data["balances"]:  # nothing to draw: the sections say so in a line
-        for name in ("tiers", "lorenz", "products"):
+        for name in ("tiers", "lorenz", "products", "digital"):
             figs.pop(name)
     if data["rm"] == "none":
         figs.pop("rm")
