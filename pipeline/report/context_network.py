@@ -3,6 +3,7 @@ branch (never a customer row), beside the network's own figures."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -22,7 +23,7 @@ from pipeline.report.context import (
 )
 from pipeline.report.context_drift import drift_table
 from pipeline.report.core import ReportInputs, network_history
-from pipeline.report.environment import NA
+from pipeline.report.environment import NA, NotAvailable
 from pipeline.report.i18n import labels
 
 NETWORK_SECTIONS = (
@@ -54,23 +55,30 @@ LEAGUE: tuple[kp.Kpi, ...] = (
 # Printed column widths (parts of 100, the branch's column first): money needs the most.
 LEAGUE_WIDTHS = {"branch": 8, "league_customers": 9, "league_aum": 11}
 LEAGUE_WIDTH = 8  # every other column
-# The churn, value-at-risk and RM-load table's columns and widths; the RM ones (RMs,
-# customers per RM, calls, value the calls save, customers without an RM) need RM data.
-BRANCH_RISK_WIDTHS = {
-    "branch": 7,
-    "active": 8,
-    "high_risk": 7,
-    "attrition": 8,
-    "var": 10,
-    "var_share": 8,
-    "high_value": 8,
-    "rms": 6,
-    "per_rm": 7,
-    "calls": 7,
-    "saved": 10,
-    "no_rm": 14,
+# The churn, value-at-risk and RM-load table's columns: the row field each shows and its
+# width; the RM ones (RMs, customers per RM, calls, value the calls save, customers
+# without an RM) need RM data.
+BRANCH_RISK_COLUMNS = {
+    "active": ("active", 8),
+    "high_risk": ("high_risk_share", 7),
+    "attrition": ("attrition_rate", 8),
+    "var": ("value_at_risk", 10),
+    "var_share": ("value_at_risk_share", 8),
+    "high_value": ("high_value", 8),
+    "rms": ("rms", 6),
+    "per_rm": ("customers_per_rm", 7),
+    "calls": ("calls", 7),
+    "saved": ("value_saved", 10),
+    "no_rm": ("unassigned", 14),
 }
+BRANCH_RISK_WIDTHS = {"branch": 7, **{k: w for k, (_, w) in BRANCH_RISK_COLUMNS.items()}}
 RM_LOAD = ("rms", "per_rm", "calls", "saved", "no_rm")
+
+
+def any_known(values: Iterable[Any]) -> bool:
+    """Whether any branch has the figure: a column no branch has (no churn model, so no
+    high-risk share; no balances, so no attrition) is left out, not a column of n/a."""
+    return any(not isinstance(v, NotAvailable) for v in values)
 
 
 def column_widths(keys: list[str], widths: dict[str, int], other: int = 0) -> list[str]:
@@ -125,7 +133,12 @@ def league_table(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
     nps_all = sv.nps_figures(customer, None)["nps"] if customer else None
     network["nps"] = nps_all if isinstance(nps_all, float) else None
     cov = cd.coverage(inputs.manifest, network, customer)
-    shown = [k for k in LEAGUE if cov.reason(k.column) is None]
+    shown = [
+        k
+        for k in LEAGUE
+        if cov.reason(k.column) is None
+        and any_known(kp.kpi_value(row, k.column) for _, row in branches.iterrows())
+    ]
     rows = []
     for i, row in branches.iterrows():
         cells = []
@@ -154,14 +167,18 @@ def league_table(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
 
 def branch_risk(inputs: ReportInputs, cov: cd.Coverage) -> dict[str, Any]:
     """The churn, value-at-risk and RM-load table: its columns (without RM data, none of
-    the RM load's), their widths and a row per branch (branch_risk_rows)."""
-    columns = [k for k in BRANCH_RISK_WIDTHS if k != "branch"]
-    if cov.rm == "none":
-        columns = [k for k in columns if k not in RM_LOAD]
+    the RM load's; none that no branch has), their widths and a row per branch
+    (branch_risk_rows)."""
+    rows = branch_risk_rows(inputs)
+    columns = [
+        k
+        for k, (field, _) in BRANCH_RISK_COLUMNS.items()
+        if not (cov.rm == "none" and k in RM_LOAD) and any_known(r[field] for r in rows)
+    ]
     return {
         "columns": columns,
         "widths": column_widths(columns, BRANCH_RISK_WIDTHS),
-        "rows": branch_risk_rows(inputs),
+        "rows": rows,
     }
 
 
