@@ -200,6 +200,10 @@ def test_berka_action_sections_with_nothing_to_act_on_share_a_page(berka):
     surveys = [EN["sec_survey_customer"], EN["sec_survey_staff"]]
     assert opened[surveys[0]] == opened[surveys[1]]
     assert opened[EN["sec_appendix_dq"]] == opened[surveys[0]] + 1
+    # nobody digital in 1994, in any tier or branch: the table says 0.0%, no chart of zeros
+    page = reports(berka)["branch-1.html"].read_text(encoding="utf-8")
+    digital = page[page.index('id="digital"') : page.index('id="survey-customer"')]
+    assert "<table" in digital and "<img" not in digital
 
 
 @pytest.mark.realdata

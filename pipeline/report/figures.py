@@ -106,21 +106,25 @@ def branch_figures(
             xlabel=t["product"],
             ylabel=t["share_axis"],
         ),
-        "digital": charts.grouped_bars(
-            [term(locale, r["tier"]) for r in ctx["digital"]["rows"]],
-            {
-                t["this_branch"]: [_share(r["adoption"]) for r in ctx["digital"]["rows"]],
-                t["network"]: [_share(r["network"]) for r in ctx["digital"]["rows"]],
-            },
-            title=t["chart_digital_title"],
-            xlabel=t["tier"],
-            ylabel=t["share_axis"],
-        ),
     }
     data = ctx["data"]
     if not data["balances"]:  # nothing to draw: the sections say so in a line
-        for name in ("tiers", "lorenz", "products", "digital"):
+        for name in ("tiers", "lorenz", "products"):
             figs.pop(name)
+    digital = {
+        t["this_branch"]: [_share(r["adoption"]) for r in ctx["digital"]["rows"]],
+        t["network"]: [_share(r["network"]) for r in ctx["digital"]["rows"]],
+    }
+    # by tier, which needs balances; a chart of zeros (no digital customer anywhere:
+    # Berka's 1990s) is left to the table beside it
+    if data["balances"] and any(v > 0 for values in digital.values() for v in values):
+        figs["digital"] = charts.grouped_bars(
+            [term(locale, r["tier"]) for r in ctx["digital"]["rows"]],
+            digital,
+            title=t["chart_digital_title"],
+            xlabel=t["tier"],
+            ylabel=t["share_axis"],
+        )
     if data["rm"] == "none":
         figs.pop("rm")
     if ctx["churn"]["available"]:
