@@ -118,12 +118,16 @@ HISTORY = pd.DataFrame(
         "rm_coverage": [0.0, 0.0],  # no RM data: 0%, which is not a fact
         "rm_contact_coverage": [0.0, 0.0],
         "attrition_rate": [0.01, 0.03],  # red: past the amber line
-        "dormant_share": [0.3, 0.3],
+        "dormant_share": [0.3, 0.6],  # red too, and known without balances
         "digital_adoption": [0.6, 0.7],
     }
 )
 SCORE_HISTORY = pd.DataFrame({"period": MONTHS, "value_at_risk": [50.0, 60.0]})
-TARGETS = {"rm_coverage": (0.9, 0.75), "attrition_rate": (0.015, 0.025)}
+TARGETS = {
+    "rm_coverage": (0.9, 0.75),
+    "attrition_rate": (0.015, 0.025),
+    "dormant_share": (0.4, 0.5),
+}
 
 
 def test_first_page_tiles_leave_out_what_the_exports_cannot_give():
@@ -134,10 +138,10 @@ def test_first_page_tiles_leave_out_what_the_exports_cannot_give():
     everything = ["customers", "aum", "value_at_risk", "rm_coverage", "rm_contact_coverage"]
     everything += ["nps", "attrition_rate", "dormant_share", "digital_adoption"]
     assert keys(cd.Coverage(True, "ok", True)) == everything
+    # attrition is seen from balance snapshots: without them it is not known either
     assert keys(cd.Coverage(False, "none", False)) == [
         "customers",
         "value_at_risk",
-        "attrition_rate",
         "dormant_share",
         "digital_adoption",
     ]
@@ -158,7 +162,9 @@ def test_first_page_tiles_leave_out_what_the_exports_cannot_give():
     t = labels("en")
     assert told[0] == "Since Sep 2026, active customers rose by 4 to 104."
     assert "AUM" not in told[0]
-    assert told[2] == t["story_target"].format(kpi=t["kpi_attrition"], value="3.0%", target="1.5%")
+    assert told[2] == t["story_target"].format(
+        kpi=t["kpi_dormant_share"], value="60.0%", target="40.0%"
+    )
 
 
 def facts(tiles: list[dict]) -> glance.StoryFacts:

@@ -246,6 +246,7 @@ def test_online_retail_runs_to_reports_with_the_usual_preparation(online_retail)
     # no AUM (no balances), no RM coverage, no one "to assign" (no RM data)
     glance = branch[: branch.index("Contents")]
     assert "AUM" not in glance and "RM coverage" not in glance and "Assign an RM" not in glance
+    assert EN["kpi_attrition"] not in glance  # who left is seen from balance snapshots
     assert "whether a customer has an RM is not known, so no one is listed to assign" in branch
     assert "No RM data: RM coverage" in branch  # said once under the KPI table
     # the watchlist does not ask for RMs to be assigned where none are recorded

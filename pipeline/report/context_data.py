@@ -32,6 +32,7 @@ BALANCE_MEASURES = (
     "top10_aum_share",
     "long_tail_share",
     "products_per_customer",
+    "attrition_rate",  # who left is seen from balance snapshots (the churn definition)
 )
 RM_MEASURES = ("rm_coverage", "rm_contact_coverage", "customers_per_rm")
 CONTACT_MEASURES = ("rm_contact_coverage",)
