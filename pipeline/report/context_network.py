@@ -55,29 +55,30 @@ LEAGUE: tuple[kp.Kpi, ...] = (
 # Printed column widths (parts of 100, the branch's column first): money needs the most.
 LEAGUE_WIDTHS = {"branch": 8, "league_customers": 9, "league_aum": 11}
 LEAGUE_WIDTH = 8  # every other column
-# The churn, value-at-risk and RM-load table's columns: the row field each shows and its
-# width; the RM ones (RMs, customers per RM, calls, value the calls save, customers
-# without an RM) need RM data.
+# The churn, value-at-risk and RM-load table's columns: the row field each shows, its
+# kind (the format: partials/macros.html `fmt`) and width; the RM ones (RMs, customers
+# per RM, calls, value the calls save, customers without an RM) need RM data.
 BRANCH_RISK_COLUMNS = {
-    "active": ("active", 8),
-    "high_risk": ("high_risk_share", 7),
-    "attrition": ("attrition_rate", 8),
-    "var": ("value_at_risk", 10),
-    "var_share": ("value_at_risk_share", 8),
-    "high_value": ("high_value", 8),
-    "rms": ("rms", 6),
-    "per_rm": ("customers_per_rm", 7),
-    "calls": ("calls", 7),
-    "saved": ("value_saved", 10),
-    "no_rm": ("unassigned", 14),
+    "active": ("active", "count", 8),
+    "high_risk": ("high_risk_share", "share", 7),
+    "attrition": ("attrition_rate", "share", 8),
+    "var": ("value_at_risk", "money", 10),
+    "var_share": ("value_at_risk_share", "share", 8),
+    "high_value": ("high_value", "count", 8),
+    "rms": ("rms", "count", 6),
+    "per_rm": ("customers_per_rm", "average", 7),
+    "calls": ("calls", "count", 7),
+    "saved": ("value_saved", "money", 10),
+    "no_rm": ("unassigned", "count", 14),
 }
-BRANCH_RISK_WIDTHS = {"branch": 7, **{k: w for k, (_, w) in BRANCH_RISK_COLUMNS.items()}}
+BRANCH_RISK_WIDTHS = {"branch": 7, **{k: w for k, (_, _, w) in BRANCH_RISK_COLUMNS.items()}}
 RM_LOAD = ("rms", "per_rm", "calls", "saved", "no_rm")
 
 
 def any_known(values: Iterable[Any]) -> bool:
     """Whether any branch has the figure: a column no branch has (no churn model, so no
-    high-risk share; no balances, so no attrition) is left out, not a column of n/a."""
+    high-risk share; no balances, so no attrition) is left out, not a column of n/a (the
+    league table asks its frame's column the same)."""
     return any(not isinstance(v, NotAvailable) for v in values)
 
 
@@ -137,7 +138,8 @@ def league_table(inputs: ReportInputs, s: ReportSettings) -> dict[str, Any]:
         k
         for k in LEAGUE
         if cov.reason(k.column) is None
-        and any_known(kp.kpi_value(row, k.column) for _, row in branches.iterrows())
+        and k.column in branches
+        and pd.to_numeric(branches[k.column], errors="coerce").notna().any()
     ]
     rows = []
     for i, row in branches.iterrows():
@@ -171,13 +173,13 @@ def branch_risk(inputs: ReportInputs, cov: cd.Coverage) -> dict[str, Any]:
     (branch_risk_rows)."""
     rows = branch_risk_rows(inputs)
     columns = [
-        k
-        for k, (field, _) in BRANCH_RISK_COLUMNS.items()
+        {"key": k, "field": field, "kind": kind}
+        for k, (field, kind, _) in BRANCH_RISK_COLUMNS.items()
         if not (cov.rm == "none" and k in RM_LOAD) and any_known(r[field] for r in rows)
     ]
     return {
         "columns": columns,
-        "widths": column_widths(columns, BRANCH_RISK_WIDTHS),
+        "widths": column_widths([c["key"] for c in columns], BRANCH_RISK_WIDTHS),
         "rows": rows,
     }
 
