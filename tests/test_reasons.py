@@ -4,11 +4,12 @@ the typical customer beside the customer."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pipeline.report.environment import format_money as money
 from pipeline.report.reasons import ReasonWords, parse
-from pipeline.scoring.reasons import reason_codes
+from pipeline.scoring.reasons import reason_codes, with_silence
 
 TIERS = ("mass", "affluent", "wealth", "private")
 EN = ReasonWords("en", "CNY", TIERS)
@@ -100,3 +101,50 @@ def test_aum_changes_over_several_windows_are_one_reason() -> None:
         "AUM down 31% in 3 months (typical: unchanged)",
         "no own transaction for 90 days (typical 14)",
     ]
+
+
+def silence(codes: list[str], frequency, recency, T, rhythm, unit: str = "week") -> list[str]:
+    out = with_silence(
+        pd.Series(pd.array(codes, dtype="str"), index=range(10, 10 + len(codes))),
+        *(np.array(x, dtype=float) for x in (frequency, recency, T)),
+        np.array(rhythm, dtype=bool),
+        unit,
+    )
+    assert list(out.index) == list(range(10, 10 + len(codes)))  # keyed as it came
+    return out.tolist()
+
+
+def test_without_a_churn_model_the_btyd_silence_against_ones_own_rhythm_comes_first() -> None:
+    # 17 repeats over 21 weeks (a usual 7 days), then 14 weeks silent (98 days)
+    assert silence([""], [17], [17], [31], [True]) == ["btyd_silence:98:7"]
+    # recency against other customers gives way; the others keep their order, three at most
+    assert silence(
+        ["a:1:2;recency_days:98:40;b:1:1", "x:1:1;y:2:2;z:3:3", "recency_days:98:40"],
+        [2, 2, 2],
+        [2, 2, 2],
+        [16, 16, 16],
+        [True, True, True],
+    ) == [
+        "btyd_silence:98:7;a:1:2;b:1:1",
+        "btyd_silence:98:7;x:1:1;y:2:2",
+        "btyd_silence:98:7",
+    ]
+    # days stay days when BTYD counts in days
+    assert silence([""], [4], [30], [90], [True], unit="day") == ["btyd_silence:60:7.5"]
+
+
+def test_no_silence_reason_within_twice_the_usual_gap_without_repeats_or_with_a_model() -> None:
+    # usual 14 days: 27 silent is within two gaps, 28 is not
+    assert silence(["", ""], [3, 3], [6, 6], [9 + 6 / 7, 10], [True, True]) == [
+        "",
+        "btyd_silence:28:14",
+    ]
+    # no repeat event (no rhythm), a zero recency, or a churn model's score: unchanged
+    assert silence(
+        ["q:1:1", "", "recency_days:98:40"], [0, 1, 5], [0, 0, 5], [20, 20, 20], [True, True, False]
+    ) == ["q:1:1", "", "recency_days:98:40"]
+
+
+def test_the_silence_reads_in_either_language() -> None:
+    assert EN.text("btyd_silence:123:8.70588") == "silent for 123 days, usually active every 9 days"
+    assert ZH.text("btyd_silence:123:8.70588") == "已123天无主动交易（平时约每9天一次）"

@@ -23,6 +23,7 @@ from conftest import shared_data
 from pipeline.catalog import Catalog
 from pipeline.cli import cli
 from pipeline.report.i18n import labels
+from pipeline.scoring.reasons import number_text
 
 pytestmark = pytest.mark.slow
 EN = labels("en")
@@ -262,6 +263,18 @@ def test_online_retail_runs_to_reports_with_the_usual_preparation(online_retail)
     np.testing.assert_allclose(listed["churn_probability"], (1 - mine["p_alive"]).round(4))
     np.testing.assert_allclose(mine["value_at_risk"], mine["clv"] * mine["leave_probability"])
     assert EN["risk_from_p_alive"] in branch
+    # and a customer silent for at least two of their usual gaps (BTYD times in weeks) has
+    # that silence as the first reason, not "no warning sign"
+    gap = (mine["btyd_recency"] / mine["btyd_frequency"] * 7).to_numpy()
+    silent = ((mine["btyd_T"] - mine["btyd_recency"]) * 7).to_numpy()
+    long_silent = (mine["btyd_frequency"] >= 1).to_numpy() & (silent >= 2 * gap)
+    assert long_silent.sum() >= len(listed) // 2
+    first = listed["reason_codes"].fillna("").str.split(";").str[0].to_numpy()
+    assert list(first[long_silent]) == [
+        f"btyd_silence:{number_text(s)}:{number_text(g)}"
+        for s, g in zip(silent[long_silent], gap[long_silent], strict=True)
+    ]
+    assert not any(c.startswith("btyd_silence") for c in first[~long_silent])
     # the RFM table has no AUM column to fill with "no balances", value no AUM Gini card
     page = reports(online_retail)["branch-UK.html"].read_text(encoding="utf-8")
     start = page.index('id="rfm"')
@@ -284,6 +297,7 @@ def test_online_retail_runs_to_reports_with_the_usual_preparation(online_retail)
     watchlist = html_of[start : html_of.index("</table>", start)]
     assert watchlist.count("<tr>") > 10  # nor on the watchlist: no RM, AUM or contact to show
     assert EN["no_rm_assign"] not in watchlist and "£0.00" not in watchlist
+    assert watchlist.count(", usually active every ") >= len(listed) // 2
     assert watchlist.count(f'<td class="muted">{EN["not_available"]}</td>') == 2 * (
         watchlist.count("<tr>") - 1
     )

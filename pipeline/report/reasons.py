@@ -23,6 +23,7 @@ MISSING = "na"
 FLAGS = ("dormant", "digital_enrolled", "gender_m")
 COUNTS = (
     "recency_days",
+    "btyd_silence",
     "txn_count",
     "products_held",
     "days_since_rm_contact",

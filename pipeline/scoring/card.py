@@ -58,7 +58,8 @@ SCORE_COLUMNS = {
     "call_rank": "rank on the RM's call list (null: not to call)",
     "reason_codes": "up to three features most out of line on the risky side (robust z >= 1), "
     "strongest first, each <feature>:<value>:<typical value> (na: missing), joined by ';'; "
-    "the report words them",
+    "where leave_probability is 1 - p_alive, first btyd_silence:<days silent>:<usual days "
+    "between events> for a customer silent for two usual gaps or more; the report words them",
 }
 
 

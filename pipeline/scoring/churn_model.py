@@ -36,7 +36,7 @@ from sklearn.metrics import (
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from pipeline.scoring.reasons import SEPARATOR, reason_codes
+from pipeline.scoring.reasons import REASONS_PER_CUSTOMER, SEPARATOR, reason_codes
 
 IMPORTANCE_ROWS = 2000  # permutation importance on a seeded sample of the test window
 IMPORTANCE_REPEATS = 3
@@ -44,7 +44,6 @@ DIRECTION_ROWS = 100_000  # risk directions from a seeded sample of the test win
 TOP_DRIVERS = 10
 PREDICT_ROWS = 250_000  # rows per predict call (each row's prediction is its own)
 REASON_FEATURES = 6  # top reasons are chosen among this many strongest drivers
-REASONS_PER_CUSTOMER = 3
 REASON_MIN_Z = 1.0  # a feature is a reason when it is this many robust SDs on the risky side
 
 

@@ -55,6 +55,7 @@ from pipeline.scoring.clv import clv_scores
 from pipeline.scoring.clv_fit import transactions_model
 from pipeline.scoring.effect_data import effect_data, effect_windows, plan_effect
 from pipeline.scoring.profit import MonthlyProfit, monthly_profit
+from pipeline.scoring.reasons import with_silence
 from pipeline.scoring.settings import ScoreSettings
 from pipeline.scoring.summary import btyd_summaries, calibration_end
 from pipeline.scoring.validation import validate_clv
@@ -134,6 +135,16 @@ def assemble(
         prob = np.where(closed, 1.0, prob)
     out["churn_probability"] = prob
     out["churn_band"] = cm.bands(prob, s.churn.medium, s.churn.high)
+    # where risk is 1 - P(alive) (no churn score), the BTYD silence says why
+    rhythm = (out["status"] == "active").to_numpy() & np.isnan(prob) & out["in_btyd"].to_numpy()
+    out["reason_codes"] = with_silence(
+        out["reason_codes"],
+        out["btyd_frequency"].to_numpy(dtype=float),
+        out["btyd_recency"].to_numpy(dtype=float),
+        out["btyd_T"].to_numpy(dtype=float),
+        rhythm,
+        s.clv.time_unit,
+    )
     value, notes = customer_value(out, profit, s.churn.horizon_months, s.value)
     out = pd.concat([out, value], axis=1)
     out["clv_decile"] = clv_deciles(out["clv"])

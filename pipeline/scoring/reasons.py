@@ -15,8 +15,10 @@ so a list is never stuck in the language that was configured when it was scored.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 SEPARATOR = ";"
+REASONS_PER_CUSTOMER = 3
 FIELDS = ":"
 MISSING = "na"
 
@@ -38,3 +40,57 @@ def reason_codes(feature: str, values: np.ndarray, median: float) -> tuple[list[
     typical = number_text(median)
     codes = [f"{feature}{FIELDS}{number_text(v)}{FIELDS}{typical}" for v in unique]
     return codes, inverse.ravel()
+
+
+# Without a churn model, value at risk is weighted with the BTYD's 1 - P(alive), which
+# falls when a customer stays silent for long against their own rhythm, not against
+# other customers'. That silence is the reason: `btyd_silence:<days silent>:<usual days
+# between events>`, first, where the silence is at least SILENCE_GAPS usual gaps.
+SILENCE = "btyd_silence"
+SILENCE_GAPS = 2.0
+DAYS_PER_UNIT = {"week": 7.0, "day": 1.0}
+# The silence against other customers says the same thing less well: it gives way.
+_RECENCY = r"(^|;)recency_days:[^;]*"
+# a code string cut after its REASONS_PER_CUSTOMER-th reason
+_AT_MOST = rf"^((?:[^;]*;){{{REASONS_PER_CUSTOMER - 1}}}[^;]*);.*$"
+
+
+def with_silence(
+    codes: pd.Series,
+    frequency: np.ndarray,
+    recency: np.ndarray,
+    T: np.ndarray,
+    rhythm: np.ndarray,
+    time_unit: str,
+) -> pd.Series:
+    """Each customer's reason codes with the BTYD silence first where `rhythm` (the
+    customer's risk is 1 - P(alive)) and the customer, after at least one repeat event,
+    has been silent (T - recency) for at least SILENCE_GAPS times the usual gap between
+    events (recency / frequency); BTYD times are in `time_unit`, codes in days. A
+    recency_days reason gives way to it, and at most REASONS_PER_CUSTOMER are kept."""
+    f, r, t = (np.asarray(x, dtype=float) for x in (frequency, recency, T))
+    days = DAYS_PER_UNIT[time_unit]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.where(f >= 1, r / f, np.nan) * days
+    silent = (t - r) * days
+    show = np.asarray(rhythm, dtype=bool) & (gap > 0) & (silent >= SILENCE_GAPS * gap)
+    if not show.any():
+        return codes
+    code = f"{SILENCE}{FIELDS}" + _texts(silent[show]) + FIELDS + _texts(gap[show])
+    rest = pd.Series(codes.to_numpy()[show], dtype="str").str.replace(_RECENCY, "", regex=True)
+    rest = rest.str.replace(r"^;", "", regex=True)
+    joined = code.where(rest.eq(""), code + SEPARATOR + rest)
+    kept = joined.str.replace(_AT_MOST, r"\1", regex=True)
+    out = codes.copy()
+    out.iloc[np.flatnonzero(show)] = kept.to_numpy()
+    return out
+
+
+def _texts(values: np.ndarray) -> pd.Series:
+    """number_text of each value, written once per distinct value."""
+    unique, at = np.unique(values, return_inverse=True)
+    return (
+        pd.Series([number_text(v) for v in unique], dtype="str")
+        .iloc[at.ravel()]
+        .reset_index(drop=True)
+    )
