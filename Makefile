@@ -23,6 +23,8 @@ CRM_FLAGS ?=
 # Optional extras installed by `make setup`: dev tools; EXTRAS=dev,spark adds the Spark
 # engine (PySpark, about 500 MB; CI installs it to test that engine).
 EXTRAS    ?= dev
+# `make test`'s worker processes: auto (one per core) or a number; 1 runs the tests in one.
+TEST_WORKERS ?= auto
 CRM        = $(BIN)/crm $(CRM_FLAGS) --data-dir $(DATA) --report-dir $(REPORTS) $(if $(CONFIG),--config $(CONFIG))
 # The month to run: PERIOD=YYYY-MM, else the config's, else the latest complete month ingested.
 # Worked out once, on first use (it asks crm), so `make help` or `make setup` never pay for it.
@@ -61,7 +63,7 @@ help: ## Show this help
 	echo "Retail-bank customer analytics. Targets:"; \
 	grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
 	  awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "}; {printf "  %s%-10s%s %s\n", on, $$1, off, $$2}'; \
-	echo "Variables: PERIOD=YYYY-MM  LOCALE=en|zh_CN|...  DATA=$(DATA)  REPORTS=$(REPORTS)  CONFIG=<user.yml>  CRM_FLAGS=-v|-q  EXTRAS=$(EXTRAS)"
+	echo "Variables: PERIOD=YYYY-MM  LOCALE=en|zh_CN|...  DATA=$(DATA)  REPORTS=$(REPORTS)  CONFIG=<user.yml>  CRM_FLAGS=-v|-q  EXTRAS=$(EXTRAS)  TEST_WORKERS=$(TEST_WORKERS)"
 
 setup: $(SETUP_STAMP) ## Create .venv and install the project (idempotent)
 
@@ -83,8 +85,10 @@ demo: setup ## Generate the sample bank, run its last 3 months in order, report 
 	  $$(for l in $(DEMO_LOCALES); do echo $(REPORTS)/build/$$last/$$l/index.html; done) && \
 	echo "Reports: $(abspath $(REPORTS))/build/$$last/index.html"
 
+# A test file stays in one worker, so its module fixtures (a bank run through every
+# stage) are built once.
 test: setup ## Run the test suite
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup ## Check style with ruff
 	$(BIN)/ruff check pipeline tests benchmarks setup.py
