@@ -133,10 +133,10 @@ def summary_text(card: dict[str, Any], n_watchlists: int) -> str:
     clv = card["clv"]
     if clv["status"] == "ok":
         params = ", ".join(f"{k}={v:.4g}" for k, v in clv["parameters"].items())
-        model = f"{clv['model_name']} ({params}) in {clv['time_unit']}s on {clv['customers']}"
+        model = f"{clv['model_name']} ({params}) in {clv['time_unit']}s on {clv['customers']:,}"
     else:
-        model = f"no transactions model (P(alive) null) for the {clv['customers']}"
-    lines = [f"score {card['period']}: {card['customers']} customers; {model} customers"]
+        model = f"no transactions model (P(alive) null) for the {clv['customers']:,}"
+    lines = [f"score {card['period']}: {card['customers']:,} customers; {model} customers"]
     val = card["clv_validation"]
     lines.append(f"  CLV validation: {val['verdict'] or val.get('warning') or val.get('reason')}")
     churn = card["churn"]
