@@ -6,6 +6,7 @@
 - An engine (pipeline.engine, pipeline.dialect, pipeline.spark) imports no stage package.
 - The package's parts (its subpackages and top-level modules) import each other without
   a cycle.
+- Date arithmetic in Python is pipeline.periods' alone.
 
 Imports are read from the source (ast), wherever they are in a module -- a function's
 lazy import is still a dependency -- except under `if TYPE_CHECKING:`, which never runs.
@@ -115,6 +116,49 @@ def test_engines_import_no_stage() -> None:
             continue
         stages = sorted(m for m in closure(name) if part(m) in {f"pipeline.{s}" for s in STAGES})
         assert not stages, f"{name} reaches {stages}"
+
+
+# Calendar arithmetic in Python (month ends, windows, days before) is pipeline.periods'
+# alone; SQL spells its own through pipeline.dialect.
+DATE_ARITHMETIC = {
+    "timedelta",
+    "Timedelta",
+    "to_timedelta",
+    "DateOffset",
+    "offsets",
+    "relativedelta",
+    "MonthEnd",
+    "MonthBegin",
+}
+
+
+def date_arithmetic(source: str) -> set[str]:
+    """The date-arithmetic names `source` uses or imports."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute):
+            found.add(node.attr)  # pd.offsets, pd.DateOffset, ...
+        elif isinstance(node, ast.Name) and node.id != "offsets":  # a local name, not pandas'
+            found.add(node.id)
+        elif isinstance(node, ast.alias):
+            found.add(node.name.split(".")[-1])
+    return found & DATE_ARITHMETIC
+
+
+def test_date_arithmetic_lives_in_periods_only() -> None:
+    assert date_arithmetic("end = (pd.Timestamp(d) + pd.offsets.MonthEnd(0)).date()") == {
+        "offsets",
+        "MonthEnd",
+    }
+    assert date_arithmetic("from datetime import date, timedelta") == {"timedelta"}
+    assert date_arithmetic("offsets = np.frombuffer(buffer, dtype=np.int32)") == set()
+    assert date_arithmetic(MODULES["pipeline.periods"].read_text(encoding="utf-8"))
+    elsewhere = {
+        name: sorted(date_arithmetic(path.read_text(encoding="utf-8")))
+        for name, path in MODULES.items()
+        if name != "pipeline.periods"
+    }
+    assert {name: used for name, used in elsewhere.items() if used} == {}
 
 
 def test_the_packages_parts_import_each_other_without_a_cycle() -> None:

@@ -20,11 +20,11 @@ from __future__ import annotations
 from datetime import date
 
 import duckdb
-import pandas as pd
 
 from pipeline.ingest.bounds import bound_checks
 from pipeline.ingest.cast import first_failure, ident, lit, part_columns
 from pipeline.ingest.source import TableSpec
+from pipeline.periods import month_end, month_start
 from pipeline.schema import ASSET_PRODUCTS
 
 NPS_MIN, NPS_MAX = 0, 10
@@ -264,6 +264,6 @@ def derive_as_of(con: duckdb.DuckDBPyConnection, transactions_table: str) -> dat
     busiest = max(months, key=lambda mn: (mn[1], -mn[0].toordinal()))
     present = {m for m, n in months if n >= STRAY_SHARE * busiest[1]}
     current = busiest[0]
-    while (nxt := (pd.Timestamp(current) + pd.offsets.MonthBegin(1)).date()) in present:
+    while (nxt := month_start(current, months_back=-1)) in present:  # the next month
         current = nxt
-    return (pd.Timestamp(current) + pd.offsets.MonthEnd(0)).date()
+    return month_end(current)
