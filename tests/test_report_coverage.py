@@ -3,6 +3,7 @@ the bank's own currency and tiers from its source config (pipeline.config)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -165,6 +166,23 @@ def test_first_page_tiles_leave_out_what_the_exports_cannot_give():
     assert told[2] == t["story_target"].format(
         kpi=t["kpi_dormant_share"], value="60.0%", target="40.0%"
     )
+
+
+def test_without_an_rm_to_call_the_story_names_the_first_on_the_watchlist():
+    # no RM data (Online Retail): nobody listed has an RM, nobody is listed to assign
+    listed = pd.DataFrame(
+        {"customer_id": ["17448", "15768"], "rm_id": [None, None], "value_at_risk": [11.1, 8.9]}
+    )
+    silent = "silent for 123 days, usually active every 9 days"
+    told = glance.story(replace(facts([]), watchlist=listed, first_reason=silent), "en", "GBP")
+    t = labels("en")
+    assert told[-1] == t["story_first_listed"].format(customer="17448", var="£11.10", reason=silent)
+    assert told[-1] == (
+        "First on the watchlist: customer 17448, with £11.10 at risk: silent for 123 days, "
+        "usually active every 9 days."
+    )
+    # with nobody listed it says so, as before
+    assert glance.story(facts([]), "en", "GBP")[-1] == t["story_nobody"]
 
 
 def facts(tiles: list[dict]) -> glance.StoryFacts:

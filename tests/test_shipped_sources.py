@@ -275,6 +275,8 @@ def test_online_retail_runs_to_reports_with_the_usual_preparation(online_retail)
         for s, g in zip(silent[long_silent], gap[long_silent], strict=True)
     ]
     assert not any(c.startswith("btyd_silence") for c in first[~long_silent])
+    # with no RM to call, the first page names the first on the watchlist, and why
+    assert f"First on the watchlist: customer {listed['customer_id'].iloc[0]}, " in glance
     # the RFM table has no AUM column to fill with "no balances", value no AUM Gini card
     page = reports(online_retail)["branch-UK.html"].read_text(encoding="utf-8")
     start = page.index('id="rfm"')

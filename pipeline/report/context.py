@@ -227,9 +227,10 @@ def glance_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
     )
     by_key = {t["key"]: t for t in tiles}
     with_rm = b.watchlist[b.watchlist["rm_id"].notna()]
+    named = with_rm if len(with_rm) else b.watchlist  # whom the story names first
     first_reason = ""
-    if len(with_rm):
-        phrases = s.words.phrases(ac._text(with_rm.iloc[0].get("reason_codes")))
+    if len(named):
+        phrases = s.words.phrases(ac._text(named.iloc[0].get("reason_codes")))
         first_reason = phrases[0] if phrases else ""
 
     def pair(key: str) -> tuple[float | None, float | None]:

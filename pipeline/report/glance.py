@@ -224,7 +224,8 @@ class StoryFacts:
     unassigned: pd.DataFrame
     watchlist: pd.DataFrame
     rm_books: pd.DataFrame
-    first_reason: str  # the first watchlist customer with an RM: their top reason, worded
+    # the top reason, worded, of the watchlist's first customer with an RM (else its first)
+    first_reason: str
     # when the call lists are ranked by the effect of a call: the call expected to save
     # the most (customer_id, rm_id, value_saved, top reason worded), else None
     first_call: tuple[str, str, float, str] | None = None
@@ -324,7 +325,16 @@ def story(f: StoryFacts, locale: str, currency: str) -> list[str]:
                 reason=f.first_reason or t["story_no_reason"],
             )
         )
-    elif not len(high_value) and not len(f.watchlist):
+    elif len(f.watchlist) and not len(high_value):  # nobody listed has an RM to call
+        first = f.watchlist.iloc[0]
+        sentences.append(
+            t["story_first_listed"].format(
+                customer=str(first["customer_id"]),
+                var=money(float(first["value_at_risk"])),
+                reason=f.first_reason or t["story_no_reason"],
+            )
+        )
+    elif not len(high_value):
         sentences.append(t["story_nobody"])
     if len(f.rm_books) > 1:
         top = f.rm_books.sort_values(["value_at_risk", "rm_id"], ascending=[False, True]).iloc[0]
