@@ -3,7 +3,10 @@ the bank's own currency and tiers from its source config (pipeline.config)."""
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -15,8 +18,10 @@ from pipeline.report import context_data as cd
 from pipeline.report import context_kpis as kp
 from pipeline.report import glance
 from pipeline.report.context_network import LEAGUE, LEAGUE_WIDTH, LEAGUE_WIDTHS, column_widths
+from pipeline.report.downloads import list_files
 from pipeline.report.environment import NA, NO_PREVIOUS
 from pipeline.report.i18n import labels
+from pipeline.report.reasons import ReasonWords
 
 
 def network(rm_count) -> pd.Series:
@@ -183,6 +188,41 @@ def test_without_an_rm_to_call_the_story_names_the_first_on_the_watchlist():
     )
     # with nobody listed it says so, as before
     assert glance.story(facts([]), "en", "GBP")[-1] == t["story_nobody"]
+
+
+def test_lists_to_download_leave_aum_empty_where_the_exports_hold_no_balances():
+    from openpyxl import load_workbook
+
+    listed = pd.DataFrame(
+        {
+            "rank": [1],
+            "customer_id": ["17448"],
+            "rm_id": [None],
+            "tier": ["mass"],
+            "aum": [0.0],
+            "monthly_profit": [0.0],
+            "clv": [15.06],
+            "churn_probability": [0.7371],
+            "value_at_risk": [11.1],
+            "high_value": [False],
+            "reason_codes": ["btyd_silence:123:8.70588"],
+            "last_contact_date": [None],
+        }
+    )
+    words = ReasonWords("en", "GBP", ("mass",))
+
+    def row(balances: bool) -> tuple[list[str], tuple]:
+        files = list_files("watchlist-UK", listed, words, date(2010, 11, 30), balances)
+        text = files["watchlist-UK.csv"].decode("utf-8-sig").splitlines()[1]
+        sheet = load_workbook(io.BytesIO(files["watchlist-UK.xlsx"])).active
+        return next(csv.reader([text])), list(sheet.iter_rows(values_only=True))[1]
+
+    cells, sheet = row(balances=False)
+    assert cells[:6] == ["1", "17448", "", "Mass", "", "0.0"]  # AUM unknown, profit 0
+    assert sheet[4] is None and sheet[5] == 0
+    assert cells[10] == "silent for 123 days, usually active every 9 days"
+    cells, sheet = row(balances=True)
+    assert cells[4] == "0.0" and sheet[4] == 0
 
 
 def facts(tiles: list[dict]) -> glance.StoryFacts:

@@ -5,7 +5,9 @@ reports say is read back from the HTML and, where pdftotext is installed, the PD
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import json
 import os
 import re
@@ -275,6 +277,12 @@ def test_online_retail_runs_to_reports_with_the_usual_preparation(online_retail)
         for s, g in zip(silent[long_silent], gap[long_silent], strict=True)
     ]
     assert not any(c.startswith("btyd_silence") for c in first[~long_silent])
+    # the list to download says what the page does: AUM not known (empty), not 0
+    out = online_retail.catalog.report_locale_dir(online_retail.period, "en")
+    download = out / "downloads" / "watchlist-UK.csv"
+    rows = list(csv.DictReader(io.StringIO(download.read_text(encoding="utf-8-sig"))))
+    assert [r["Customer id"] for r in rows] == list(listed["customer_id"])
+    assert {r["AUM"] for r in rows} == {""}
     # with no RM to call, the first page names the first on the watchlist, and why
     assert f"First on the watchlist: customer {listed['customer_id'].iloc[0]}, " in glance
     # the RFM table has no AUM column to fill with "no balances", value no AUM Gini card

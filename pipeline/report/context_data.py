@@ -84,7 +84,13 @@ def coverage(
         and bool(survey.get("n_responses"))
         and survey.get("nps_item") is not None
     )
-    return Coverage(balances="balances" not in absent, rm=rm, nps=nps)
+    return Coverage(balances=holds_balances(manifest), rm=rm, nps=nps)
+
+
+def holds_balances(manifest: dict[str, Any]) -> bool:
+    """Whether the exports hold balance snapshots (the ingest manifest's `not_in_source`;
+    an older manifest without it: they do)."""
+    return "balances" not in set(manifest.get("not_in_source") or ())
 
 
 def masked(rows: list[dict[str, Any]], cov: Coverage) -> list[dict[str, Any]]:

@@ -45,20 +45,27 @@ ACTIONS = {
     "assign an RM": "action_assign",
 }
 MONEY = ("aum", "monthly_profit", "clv", "value_at_risk", "value_saved")
+# seen only from balance snapshots: empty cells, not 0, where the exports hold none
+BALANCE_COLUMNS = ("aum",)
 MONEY_FORMAT = "#,##0.00"
 PROBABILITY_FORMAT = "0.00"
 ZWSP = "\u200b"  # a line-break hint for the page, not text for a spreadsheet
 
 
-def readable(frame: pd.DataFrame, words: ReasonWords) -> pd.DataFrame:
-    """A list with the report's column heads and words; numbers untouched."""
+def readable(
+    frame: pd.DataFrame, words: ReasonWords, unknown: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """A list with the report's column heads and words; numbers untouched, except the
+    `unknown` columns' (what the exports cannot give), which are left empty."""
     t = labels(words.locale)
     out = {}
     for column, key in COLUMNS:
         if column not in frame.columns:
             continue
         values = frame[column]
-        if column == "tier":
+        if column in unknown:
+            values = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        elif column == "tier":
             values = values.map(lambda v: term(words.locale, v))
         elif column == "reason_codes":
             values = values.map(
@@ -76,9 +83,16 @@ def readable(frame: pd.DataFrame, words: ReasonWords) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def list_files(stem: str, frame: pd.DataFrame, words: ReasonWords, as_of: date) -> dict[str, bytes]:
-    """`<stem>.csv` and `<stem>.xlsx` of one list, in the report's language."""
-    shown = readable(frame, words)
+def list_files(
+    stem: str,
+    frame: pd.DataFrame,
+    words: ReasonWords,
+    as_of: date,
+    balances: bool = True,
+) -> dict[str, bytes]:
+    """`<stem>.csv` and `<stem>.xlsx` of one list, in the report's language (without
+    `balances` in the exports, BALANCE_COLUMNS empty)."""
+    shown = readable(frame, words, () if balances else BALANCE_COLUMNS)
     t = labels(words.locale)
     formats = {t[key]: MONEY_FORMAT for column, key in COLUMNS if column in MONEY}
     formats[t["churn_probability"]] = PROBABILITY_FORMAT

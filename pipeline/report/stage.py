@@ -27,6 +27,7 @@ from pipeline.locales import language
 from pipeline.periods import as_of_date, previous_period
 from pipeline.report.context import ReportSettings, settings_from_config
 from pipeline.report.context_actions import download_names, high_value_first
+from pipeline.report.context_data import holds_balances
 from pipeline.report.context_kpis import rm_by_tier
 from pipeline.report.context_network import index_context, network_context
 from pipeline.report.core import (
@@ -224,6 +225,7 @@ def write_downloads(
     downloads/; returns, per branch, each list's file stem (for the index's links), and
     the files written."""
     words = settings.words
+    balances = holds_balances(inputs.manifest)
     stems: dict[str, dict[str, str]] = {}
     written: list[Path] = []
     for branch_id in inputs.branch_ids:
@@ -235,7 +237,8 @@ def write_downloads(
             **{f"calls:{rm}": inputs.call_lists[(branch_id, rm)] for rm in rms},
         }
         for key, frame in lists.items():
-            for name, content in list_files(names[key], frame, words, inputs.as_of).items():
+            files = list_files(names[key], frame, words, inputs.as_of, balances)
+            for name, content in files.items():
                 target = catalog.report_download(inputs.period, settings.locale, name)
                 written.append(write_bytes(content, target))
         stems[branch_id] = names
