@@ -7,7 +7,9 @@ customer's reasons with ";", strongest first:
 
     recency_days:120:14;aum_change_pct_3m:-0.3765:0
 
-A missing value is written "na" ("never contacted by an RM" is a reason too). The
+A missing value is written "na" ("never contacted by an RM" is a reason too). Where a
+customer's risk is the BTYD's 1 - P(alive) (no churn score), `with_silence` puts their
+silence against their own rhythm first: `btyd_silence:<days silent>:<usual days>`. The
 report words the codes in the language it is rendered in (pipeline/report/reasons.py),
 so a list is never stuck in the language that was configured when it was scored.
 """
