@@ -23,8 +23,9 @@ CRM_FLAGS ?=
 # Optional extras installed by `make setup`: dev tools; EXTRAS=dev,spark adds the Spark
 # engine (PySpark, about 500 MB; CI installs it to test that engine).
 EXTRAS    ?= dev
-# `make test`'s worker processes: auto (one per core) or a number; 1 runs the tests in one.
-TEST_WORKERS ?= auto
+# `make test`'s worker processes: one per core, at most 4 (the slowest test files bound
+# the run beyond that; each worker holds its own libraries); TEST_WORKERS=1 runs one.
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(min(4, os.cpu_count() or 1))')
 CRM        = $(BIN)/crm $(CRM_FLAGS) --data-dir $(DATA) --report-dir $(REPORTS) $(if $(CONFIG),--config $(CONFIG))
 # The month to run: PERIOD=YYYY-MM, else the config's, else the latest complete month ingested.
 # Worked out once, on first use (it asks crm), so `make help` or `make setup` never pay for it.
