@@ -16,6 +16,7 @@ from datetime import date
 import pandas as pd
 
 from pipeline.io import csv_bytes
+from pipeline.report.context_data import BALANCE_MEASURES
 from pipeline.report.i18n import labels, term
 from pipeline.report.reasons import ReasonWords
 from pipeline.sheets import workbook_bytes
@@ -45,8 +46,9 @@ ACTIONS = {
     "assign an RM": "action_assign",
 }
 MONEY = ("aum", "monthly_profit", "clv", "value_at_risk", "value_saved")
-# seen only from balance snapshots: empty cells, not 0, where the exports hold none
-BALANCE_COLUMNS = ("aum",)
+# the columns seen only from balance snapshots (the measures the pages leave out without
+# them): empty cells, not 0, where the exports hold none
+BALANCE_COLUMNS = tuple(column for column, _ in COLUMNS if column in BALANCE_MEASURES)
 MONEY_FORMAT = "#,##0.00"
 PROBABILITY_FORMAT = "0.00"
 ZWSP = "\u200b"  # a line-break hint for the page, not text for a spreadsheet
