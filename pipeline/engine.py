@@ -2,11 +2,12 @@
 
 Stages compute over an `Engine` whose tables are named after the canonical tables
 (customers, transactions, balances, rm_contacts, ...). `Engine` is the whole surface
-they use: run SQL to rows, Arrow or pandas; the columns of a table; whether a table
-exists; register a frame as a table; map a pure function over the batches of a table;
-a cursor for another thread. DuckDB (here) and Spark (pipeline.spark.engine) implement
-it, and each says its SQL dialect (pipeline.dialect) for the few fragments the two spell
-differently. Engines know nothing of the stages: they import no stage package.
+they use: run SQL to rows, Arrow, pandas or NumPy columns of numbers; the columns of a
+table; whether a table exists; register a frame as a table; map a pure function over the
+batches of a table; a cursor for another thread. DuckDB (here) and Spark
+(pipeline.spark.engine) implement it, and each says its SQL dialect (pipeline.dialect)
+for the few fragments the two spell differently. Engines know nothing of the stages:
+they import no stage package.
 
 In production the tables are views over `<data>/interim/<table>.parquet` (`connect`);
 tests and notebooks copy small pandas frames into tables under the same names
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -45,6 +47,13 @@ class Engine(Protocol):
 
     def frame(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         """A query's result as a pandas frame."""
+        ...
+
+    def numbers(self, sql: str, params: Sequence[Any] | None = None) -> dict[str, np.ndarray]:
+        """A query's result as one NumPy array per column: numbers (decimals included)
+        as float64 with NaN for NULL, the values `frame` would give; other columns
+        (text, dates, booleans) as object arrays with None for NULL. For wide results of
+        numbers, without building a frame."""
         ...
 
     def columns(self, table: str) -> list[str]:
@@ -92,6 +101,20 @@ class DuckDBEngine:
 
     def frame(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         return self.con.execute(sql, params).df()
+
+    def numbers(self, sql: str, params: Sequence[Any] | None = None) -> dict[str, np.ndarray]:
+        # fetchnumpy converts decimals as df() does (a cast in SQL or in Arrow can round
+        # the last bit differently), without pandas' copy into blocks; NULLs are masked
+        out = {}
+        for name, column in self.con.execute(sql, params).fetchnumpy().items():
+            column = np.ma.asarray(column)
+            if column.dtype.kind in "iuf":
+                values = np.ma.filled(column.astype(float), np.nan)
+            else:
+                values = column.data.astype(object)
+                values[np.ma.getmaskarray(column)] = None
+            out[name] = values
+        return out
 
     def columns(self, table: str) -> list[str]:
         return [row[0] for row in self.con.execute(f"DESCRIBE {table}").fetchall()]

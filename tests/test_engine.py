@@ -6,6 +6,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -88,3 +89,32 @@ def test_map_batches_keeps_the_rows_in_order() -> None:
 
     out = connect_frames({}).map_batches(double, table, schema)
     assert out.to_pydict() == {"customer_id": ["b", "a", "c"], "y": [2.0, 4.0, 6.0]}
+
+
+NUMBERS_SQL = """
+    SELECT id,
+           CAST(x AS DECIMAL(38,4)) * CAST(0.01234567 AS DECIMAL(12,8)) AS margin,
+           CAST(x AS INTEGER) AS whole,
+           CASE WHEN x > 2 THEN 'big' END AS label
+    FROM t ORDER BY id
+"""
+
+
+def test_numbers_are_the_frames_values_one_array_per_column() -> None:
+    """Decimals come as the doubles `frame` gives (the same conversion, to the bit),
+    NULL as NaN, integers as floats; text as objects with None for NULL."""
+    engine = connect_frames(
+        {"t": pd.DataFrame({"id": ["a", "b", "c"], "x": [1.25, None, 774298.830745]})}
+    )
+    got = engine.numbers(NUMBERS_SQL)
+    frame = engine.frame(NUMBERS_SQL)
+    assert list(got) == ["id", "margin", "whole", "label"]
+    assert got["id"].dtype == object and got["id"].tolist() == ["a", "b", "c"]
+    assert got["margin"].dtype == np.float64
+    assert got["margin"][0] == 0.0154320875 and np.isnan(got["margin"][1])
+    assert np.array_equal(
+        got["margin"].view(np.int64), frame["margin"].to_numpy(dtype=float).view(np.int64)
+    )
+    assert got["whole"].dtype == np.float64 and np.isnan(got["whole"][1])
+    assert got["whole"][[0, 2]].tolist() == [1.0, 774299.0]
+    assert got["label"].tolist() == [None, None, "big"]

@@ -211,6 +211,27 @@ def test_btyd_summary_with_margin_rates_equals_duckdbs(engines, cfg):
     )
 
 
+def test_numbers_equal_duckdbs(engines):
+    """Money summed as exact decimals comes back as the same doubles, NULL as NaN, text as
+    objects: the value model's profit by month reads its columns this way. (A rate of 4
+    decimals: Spark keeps at most 6 decimals of a product of 38 digits, and DuckDB turns a
+    decimal of more than 15 digits into a double in two roundings.)"""
+    duck, sc = engines
+    sql = """
+        SELECT customer_id,
+               sum(CAST(balance AS DECIMAL(38,4)) * CAST(0.0125 AS DECIMAL(12,4))) AS margin,
+               max(CASE WHEN product = 'no such product' THEN 1 END) AS never
+        FROM balances GROUP BY customer_id ORDER BY customer_id
+    """
+    expected, got = duck.numbers(sql), sc.numbers(sql)
+    assert list(got) == list(expected) == ["customer_id", "margin", "never"]
+    assert got["customer_id"].dtype == object and len(got["customer_id"]) > 1000
+    assert got["customer_id"].tolist() == expected["customer_id"].tolist()
+    assert np.array_equal(got["margin"].view(np.int64), expected["margin"].view(np.int64))
+    assert got["never"].dtype == np.float64 and np.isnan(got["never"]).all()
+    assert np.isnan(expected["never"]).all()
+
+
 def _gamma_gamma_fitted() -> btyd.FittedGammaGamma:
     """A real Gamma-Gamma fit on values simulated from known parameters (the bank's
     revenue is too heavy-tailed for one: q <= 1)."""

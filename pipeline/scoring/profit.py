@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -45,7 +46,7 @@ COMPONENTS = (
     "fees_by_bank",
     "cost_to_serve",
 )
-REVENUE = COMPONENTS[:-1]
+REVENUE = COMPONENTS[:-1]  # a prefix: MonthlyProfit.revenue sums a slice
 _TXN_PARTS = ("interchange", "fees_by_customer", "fees_by_bank", "cost_to_serve")
 
 
@@ -70,8 +71,18 @@ class MonthlyProfit:
         return self.values[:, :, COMPONENTS.index(name)]
 
     def revenue(self) -> np.ndarray:
-        """customers x months of everything earned: balance margin, interchange, fees."""
-        return self.values[:, :, [COMPONENTS.index(c) for c in REVENUE]].sum(axis=2)
+        """customers x months of everything earned: balance margin, interchange, fees
+        (the components before cost_to_serve: a slice, not a copy of the array)."""
+        return self.values[:, :, : len(REVENUE)].sum(axis=2)
+
+    def rows(self, customer_id: pd.Series) -> np.ndarray:
+        """Each customer's row of `values` (-1: no balance or transaction in the months
+        read), by customer_id."""
+        return self._index.get_indexer(customer_id.astype(str))
+
+    @cached_property
+    def _index(self) -> pd.Index:
+        return pd.Index(self.customer_id)  # built once: the value model looks up twice
 
     def profit(self) -> np.ndarray:
         """customers x months of profit: revenue less cost to serve."""
@@ -164,7 +175,7 @@ def monthly_profit(engine: Engine, as_of: date, months: int, s: ValueSettings) -
     month_ends = [month_end(as_of, j) for j in range(months + 1)]  # one more: the opening
     first = engine.rows("SELECT min(CAST(month_end AS DATE)) FROM balances")[0][0]
     txns, params = transactions_sql(engine, as_of, months, s)
-    frame = engine.frame(
+    result = engine.numbers(
         f"""
         WITH bal AS ({balance_margins_sql(month_ends, s)}), tx AS ({txns})
         SELECT * FROM bal FULL OUTER JOIN tx USING (customer_id)
@@ -172,12 +183,10 @@ def monthly_profit(engine: Engine, as_of: date, months: int, s: ValueSettings) -
         """,
         params,
     )
-    values = np.zeros((len(frame), months, len(COMPONENTS)))
-
-    def column(name: str) -> np.ndarray:
-        return pd.to_numeric(frame[name], errors="coerce").fillna(0).to_numpy(dtype=float)
-
-    margin_at = [column(f"margin_{j}") for j in range(months + 1)]
+    ids = pd.Series(result.pop("customer_id"), name="customer_id").astype(str)
+    columns = {name: np.where(np.isnan(v), 0.0, v) for name, v in result.items()}  # NULL: 0
+    values = np.zeros((len(ids), months, len(COMPONENTS)))
+    margin_at = [columns[f"margin_{j}"] for j in range(months + 1)]
     k = COMPONENTS.index("balance_margin")
     for j in range(months):
         has_opening = first is not None and month_ends[j + 1] >= first
@@ -186,6 +195,5 @@ def monthly_profit(engine: Engine, as_of: date, months: int, s: ValueSettings) -
         values[:, j, k] = average / 12
     for name in _TXN_PARTS:
         for j in range(months):
-            values[:, j, COMPONENTS.index(name)] = column(f"{name}_{j}")
-    ids = frame["customer_id"].astype(str).reset_index(drop=True)
+            values[:, j, COMPONENTS.index(name)] = columns[f"{name}_{j}"]
     return MonthlyProfit(as_of, ids, values, np.column_stack(margin_at) / 12)

@@ -181,7 +181,7 @@ def value_at(
     months before as-of: their monthly profit run rate then, kept with the hazard of
     `p_leave` over churn_horizon and discounted over the CLV horizon -- the CLV formula
     without the BTYD part, on what was known then."""
-    rows = pd.Index(profit.customer_id).get_indexer(customer_id.astype(str))
+    rows = profit.rows(customer_id)
     rate = run_rate_profit(profit, months_back, s.run_rate_months)
     hazard = monthly_hazard(p_leave, churn_horizon)
     factor = retention_factor(
@@ -211,8 +211,7 @@ def validate_value(
     need = horizon + max(horizon, s.run_rate_months)
     if profit.months < need:
         raise ValueError(f"value validation needs {need} months of profit, has {profit.months}")
-    index = pd.Index(profit.customer_id)
-    rows = index.get_indexer(customer_id.astype(str))
+    rows = profit.rows(customer_id)
     known = rows >= 0
     monthly = profit.profit()
     realized = np.where(known, monthly[rows, :horizon].sum(axis=1), 0.0)

@@ -51,6 +51,19 @@ class SparkEngine:
     def frame(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         return self.arrow(sql, params).to_pandas(date_as_object=True)
 
+    def numbers(self, sql: str, params: Sequence[Any] | None = None) -> dict[str, np.ndarray]:
+        table = self.arrow(sql, params)
+        out = {}
+        for field, column in zip(table.schema, table.columns, strict=True):
+            values = column.to_pandas(date_as_object=True)
+            if pa.types.is_decimal(field.type):  # Python Decimal objects, as `frame` gives
+                out[field.name] = pd.to_numeric(values).to_numpy(dtype=float, na_value=np.nan)
+            elif pa.types.is_integer(field.type) or pa.types.is_floating(field.type):
+                out[field.name] = values.to_numpy(dtype=float, na_value=np.nan)
+            else:
+                out[field.name] = values.astype(object).where(values.notna(), None).to_numpy()
+        return out
+
     def columns(self, table: str) -> list[str]:
         return list(self.spark.table(table).columns)
 
