@@ -194,24 +194,22 @@ def write_with(target: Path, writer: Callable[[Path], None]) -> Path:
     return target
 
 
-def write_csv(df: pd.DataFrame, target: Path, **kwargs: Any) -> Path:
-    """Write a frame as CSV for people to open: text a spreadsheet would run as a
-    formula is quoted (pipeline.spreadsheet); read it back with read_csv. UTF-8, with a
-    byte-order mark when any text is not ASCII, since Excel reads a CSV without one in
-    the machine's code page (Chinese names and reasons garbled). Lines end in CRLF (RFC
-    4180), so a value holding a carriage return is quoted as one holding a line feed is
-    (Python's csv quotes only the characters of its line ending)."""
-    safe = neutralise(df)
-    encoding = kwargs.pop("encoding", None) or ("utf-8-sig" if has_non_ascii(safe) else "utf-8")
-    options = {"lineterminator": "\r\n", "encoding": encoding, **kwargs}
-    return write_with(target, lambda tmp: safe.to_csv(tmp, index=False, **options))
+def write_csv(df: pd.DataFrame, target: Path) -> Path:
+    """Write a frame as CSV for people to open (csv_bytes), atomically; read it back
+    with read_csv."""
+    return write_bytes(csv_bytes(df), target)
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:
-    """The bytes write_csv writes for `df` (for a file written with others, or served)."""
-    safe = neutralise(df)
-    encoding = "utf-8-sig" if has_non_ascii(safe) else "utf-8"
-    return safe.to_csv(index=False, lineterminator="\r\n").encode(encoding)
+    """A frame as CSV for people to open: text a spreadsheet would run as a formula is
+    quoted (pipeline.spreadsheet). UTF-8, with a byte-order mark when any header or text
+    is not ASCII (the CSV's own text is checked: numbers and dates are written in
+    ASCII), since Excel reads a CSV without one in the machine's code page (Chinese
+    names and reasons garbled). Lines end in CRLF (RFC 4180), so a value holding a
+    carriage return is quoted as one holding a line feed is (Python's csv quotes only
+    the characters of its line ending)."""
+    text = neutralise(df).to_csv(index=False, lineterminator="\r\n")
+    return text.encode("utf-8" if text.isascii() else "utf-8-sig")
 
 
 def read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
@@ -219,21 +217,6 @@ def read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
     byte-order mark, if any, is not part of the first header)."""
     options = {"encoding": "utf-8-sig", **kwargs}
     return restore(pd.read_csv(path, **options))
-
-
-def has_non_ascii(df: pd.DataFrame) -> bool:
-    """Whether a header or a text value holds a non-ASCII character."""
-    if not all(str(c).isascii() for c in df.columns):
-        return True
-    for column in df.columns:
-        values = df[column]
-        if isinstance(values.dtype, pd.StringDtype):  # a missing value is no text
-            if not (values.str.isascii() | values.isna()).all():
-                return True
-        elif pd.api.types.is_string_dtype(values) or values.dtype == object:
-            if not values.dropna().astype(str).str.isascii().all():
-                return True
-    return False
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

@@ -56,8 +56,10 @@ def number_format(column: str, values: pd.Series) -> str | None:
 
 
 def _holds_dates(values: pd.Series) -> bool:
+    if values.dtype != object:  # dates in a frame are Python dates in an object column
+        return False
     first = values.dropna()
-    return values.dtype == object and not first.empty and isinstance(first.iloc[0], date)
+    return not first.empty and isinstance(first.iloc[0], date)
 
 
 def workbook_bytes(
