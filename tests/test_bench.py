@@ -38,7 +38,21 @@ def test_benchmark_smoke_run_writes_figures(tmp_path: Path) -> None:
         cwd=ROOT,
     )
     figures = json.loads((out / "bench-1500.json").read_text())
-    assert list(figures["stages"]) == ["ingest", "features", "score"]
+    # features: the month before as a first run, then the period as a monthly run; ingest
+    # again at the end with the newest month's files and the snapshots delivered anew
+    stages = ["ingest", "features", "features_monthly", "score", "ingest_monthly"]
+    assert list(figures["stages"]) == stages
+    assert figures["delivered_monthly"] == [
+        f"transactions_{figures['period']}.csv",
+        f"balances_{figures['period']}.csv",
+        "customers.csv",
+        "rm_contacts.csv",
+    ]
+    monthly_log = (tmp_path / "work" / "logs" / "ingest_monthly.log").read_text()
+    assert "; 4 file(s) parsed, " in monthly_log
+    assert figures["monthly_to_scores_seconds"] == pytest.approx(
+        sum(figures["stages"][s]["seconds"] for s in stages[2:]), abs=0.01
+    )
     assert figures["transactions"] > 0
     for stage in figures["stages"].values():
         assert stage["seconds"] > 0 and stage["peak_rss_mib"] > 0
@@ -72,7 +86,8 @@ def test_benchmark_smoke_run_writes_figures(tmp_path: Path) -> None:
         cwd=ROOT,
     )
     again = json.loads((out / "bench-1500.json").read_text())
-    assert again["sample_generation"] is None and list(again["stages"]) == ["ingest", "features"]
+    assert again["sample_generation"] is None
+    assert list(again["stages"]) == ["ingest", "features", "features_monthly", "ingest_monthly"]
     assert export.stat().st_mtime_ns == written
     assert not (work / "interim" / "left-from-before").exists()
     assert (work / "interim" / "transactions.parquet").is_file()
