@@ -111,11 +111,14 @@ def top_by_value_at_risk(customers: pd.DataFrame, keys: list[str], size: int) ->
     (ties by customer id), in that order. Only customers at or above their group's
     size-th largest value at risk can be among them, so only those are sorted: at a
     million customers, a fraction of them."""
-    active = customers[(customers["status"] == "active") & (customers["value_at_risk"] > 0)]
+    rows = np.flatnonzero(
+        ((customers["status"] == "active") & (customers["value_at_risk"] > 0)).to_numpy()
+    )
+    active = customers[[*keys, "value_at_risk"]].iloc[rows]  # a million rows: few columns
     by = [active[k].astype(str) for k in keys]
     # at or above the size-th largest: a rank (ties at their best) of at most size
     place = active.groupby(by)["value_at_risk"].rank(method="min", ascending=False)
-    ranked = ranked_by_value_at_risk(active[(place <= size).to_numpy()])
+    ranked = ranked_by_value_at_risk(customers.iloc[rows[(place <= size).to_numpy()]])
     return ranked.groupby([ranked[k].astype(str) for k in keys], sort=False).head(size)
 
 
@@ -201,7 +204,9 @@ def branch_scores(
     value at risk) and the customers marked "do not call". The report shows these
     numbers; it does not count them again."""
     listed = pd.concat(list((calls or {}).values())) if calls else None
-    active = scores[scores["status"] == "active"]
+    # only the columns counted: splitting a million customers by branch copies them
+    read = ["branch_id", "churn_band", "value_risk_quadrant", "high_value", "in_btyd"]
+    active = scores.loc[(scores["status"] == "active").to_numpy(), [*read, *MONEY_TOTALS]]
     branches = branch_ids(scores)
     parts = split_by(active, ["branch_id"], branches)
     scopes = [("branch", b, parts[b]) for b in branches]
