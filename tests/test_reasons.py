@@ -133,6 +133,8 @@ def test_without_a_churn_model_the_btyd_silence_against_ones_own_rhythm_comes_fi
     ]
     # days stay days when BTYD counts in days
     assert silence([""], [4], [30], [90], [True], unit="day") == ["btyd_silence:60:7.5"]
+    # a missing code string is no reasons: the silence alone
+    assert silence([None], [17], [17], [31], [True]) == ["btyd_silence:98:7"]
 
 
 def test_no_silence_reason_within_twice_the_usual_gap_without_repeats_or_with_a_model() -> None:

@@ -16,6 +16,8 @@ so a list is never stuck in the language that was configured when it was scored.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -52,9 +54,10 @@ SILENCE = "btyd_silence"
 SILENCE_GAPS = 2.0
 DAYS_PER_UNIT = {"week": 7.0, "day": 1.0}
 # The silence against other customers says the same thing less well: it gives way.
-_RECENCY = r"(^|;)recency_days:[^;]*"
+_SEP, _NOT_SEP = re.escape(SEPARATOR), f"[^{re.escape(SEPARATOR)}]*"
+_RECENCY = rf"(^|{_SEP})recency_days{re.escape(FIELDS)}{_NOT_SEP}"
 # a code string cut after its REASONS_PER_CUSTOMER-th reason
-_AT_MOST = rf"^((?:[^;]*;){{{REASONS_PER_CUSTOMER - 1}}}[^;]*);.*$"
+_AT_MOST = rf"^((?:{_NOT_SEP}{_SEP}){{{REASONS_PER_CUSTOMER - 1}}}{_NOT_SEP}){_SEP}.*$"
 
 
 def with_silence(
@@ -79,8 +82,8 @@ def with_silence(
     if not show.any():
         return codes
     code = f"{SILENCE}{FIELDS}" + _texts(silent[show]) + FIELDS + _texts(gap[show])
-    rest = pd.Series(codes.to_numpy()[show], dtype="str").str.replace(_RECENCY, "", regex=True)
-    rest = rest.str.replace(r"^;", "", regex=True)
+    rest = pd.Series(codes.to_numpy()[show], dtype="str").fillna("")  # missing: no reasons
+    rest = rest.str.replace(_RECENCY, "", regex=True).str.replace(f"^{_SEP}", "", regex=True)
     joined = code.where(rest.eq(""), code + SEPARATOR + rest)
     kept = joined.str.replace(_AT_MOST, r"\1", regex=True)
     out = codes.copy()
