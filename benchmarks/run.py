@@ -133,26 +133,20 @@ def reusable_bank(data: Path, customers: int, months: int, branches: int, seed: 
 def deliver_anew(data: Path, end_month: str) -> list[str]:
     """Make ingest parse again, as a month's delivery would bring them, the period's
     transaction and balance files and the snapshot files (customers, RM contacts): their
-    parsed parts are removed from the part store (pipeline.ingest.parts), the other
-    months' are kept. The raw files stay as they are, so the canonical tables ingest
-    writes are the same. Returns the files delivered."""
-    raw, parts = data / "raw" / "sample", data / "interim" / "parts"
-    state_path = parts / "state.json"
-    state = json.loads(state_path.read_text(encoding="utf-8"))
+    parsed parts are dropped from the part store, the other months' kept. The raw files
+    stay as they are, so the canonical tables ingest writes are the same. Returns the
+    files delivered."""
+    from pipeline.catalog import Catalog
+    from pipeline.ingest.parts import PartStore
+
+    raw, parts = data / "raw" / "sample", Catalog(data, data).ingest_parts_dir
     new = [
         raw / "transactions" / f"transactions_{end_month}.csv",
         raw / "balances" / f"balances_{end_month}.csv",
         raw / "customers.csv",
         raw / "rm_contacts.csv",
     ]
-    known = {str(Path(name).resolve()): facts for name, facts in state["files"].items()}
-    for path in new:
-        sha = known[str(path.resolve())]["sha256"][:32]
-        for name in [n for n in state["parts"] if n.split("/")[-1].startswith(sha)]:
-            (parts / name).unlink(missing_ok=True)
-            del state["parts"][name]
-    state["last_run"] = {}  # no record of the run before: ingest does not skip
-    state_path.write_text(json.dumps(state), encoding="utf-8")
+    PartStore(parts, parts).forget(new)
     return [path.name for path in new]
 
 

@@ -47,6 +47,16 @@ class FileEntry:
     repeated_headers: tuple[str, ...] = ()  # header names given twice (none of them read)
 
 
+def part_name(table: str, sha256: str, fingerprint: str) -> str:
+    """A part's name in the store: its table, its file's content (_content_key) and the
+    hash of the config that shaped it."""
+    return f"{table}/{_content_key(sha256)}-{fingerprint}.parquet"
+
+
+def _content_key(sha256: str) -> str:
+    return sha256[:32]
+
+
 class PartStore:
     """The committed parts folder plus this run's staging folder."""
 
@@ -114,6 +124,24 @@ class PartStore:
     @staticmethod
     def malformed_path(part: Path) -> Path:
         return part.with_name(part.name.removesuffix(".parquet") + ".bad.parquet")
+
+    def forget(self, paths: list[Path]) -> None:
+        """Drop the parts made from these files (as the last run read them) and the last
+        run's fingerprint, and save the state: the next run parses them again, as it would
+        a fresh delivery (the benchmark's monthly run)."""
+        wanted = {str(p.resolve()) for p in paths}
+        keys = tuple(
+            _content_key(facts["sha256"]) + "-"
+            for name, facts in self.files.items()
+            if str(Path(name).resolve()) in wanted
+        )
+        for name in [n for n in self.parts if n.split("/")[-1].startswith(keys)]:
+            part = self.parts_dir / name
+            part.unlink(missing_ok=True)
+            self.malformed_path(part).unlink(missing_ok=True)
+            del self.parts[name]
+        state = {"version": STATE_VERSION, "files": self.files, "parts": self.parts, "last_run": {}}
+        write_json(state, self.state_path)
 
     def commit(self, last_run: dict | None = None) -> None:
         """Move staged parts in, delete parts no current file uses, save the state

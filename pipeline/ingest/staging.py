@@ -36,7 +36,7 @@ from pipeline.errors import ConfigError, InputError
 from pipeline.ingest import readers, shaping
 from pipeline.ingest.cast import empty_part_select, lit, typed_select
 from pipeline.ingest.headers import check_repeated, header_names
-from pipeline.ingest.parts import FileEntry, PartStore
+from pipeline.ingest.parts import FileEntry, PartStore, part_name
 from pipeline.ingest.source import SourceConfig, TableSpec
 from pipeline.ingest.withhold import readable_columns, withheld_text
 
@@ -153,7 +153,7 @@ class Stager:
     def _cached_part(self, spec: TableSpec, path: Path, fingerprint: str):
         """The part of an unchanged file (size and mtime as last time), if it exists."""
         sha = self.store.cached_sha(path)
-        return self.store.find(f"{spec.name}/{sha[:32]}-{fingerprint}.parquet") if sha else None
+        return self.store.find(part_name(spec.name, sha, fingerprint)) if sha else None
 
     def _prepare_and_parse(
         self, spec: TableSpec, path: Path, fingerprint: str, table: str, index: int
@@ -171,7 +171,7 @@ class Stager:
             read["separator"],
             read["quote"],
         )
-        name = f"{spec.name}/{prepared.sha256[:32]}-{fingerprint}.parquet"
+        name = part_name(spec.name, prepared.sha256, fingerprint)
         if self.store.find(name) is not None:
             return prepared, None, None
         target = self.workdir / "parsing" / str(index) / name
@@ -192,7 +192,7 @@ class Stager:
             assert job is not None  # submitted by stage_files for every file without a part
             prepared, facts, parsed_part = job.result()
             sha = prepared.sha256
-            name = f"{spec.name}/{sha[:32]}-{fingerprint}.parquet"
+            name = part_name(spec.name, sha, fingerprint)
             found = self.store.find(name)  # the same content under another name, this run
             if found is None and parsed_part is not None:
                 target = self.store.stage(name)
