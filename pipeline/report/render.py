@@ -7,7 +7,10 @@ run is written at the edge, atomically, by one process. The pool itself is in po
 
 from __future__ import annotations
 
+import gc
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -90,38 +93,64 @@ def _settings(settings: ReportSettings | None) -> ReportSettings:
     return settings
 
 
-def _finish(
-    branch_id: str | None, html: str, as_of: date, started: tuple[float, float], s: ReportSettings
+@contextmanager
+def collected_once() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a report renders, then run once
+    over what the report allocated (the youngest generation).
+
+    WeasyPrint builds a report as hundreds of thousands of objects; while they grow, the
+    collector's automatic passes walk them, and every long-lived object, again and
+    again: a quarter of a branch report's CPU on the sample bank. The report's objects
+    die together, so one pass at the end frees the cycles among them. Reference counting
+    frees everything else as usual; the files are the same either way."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.collect(0)
+
+
+def _render(
+    branch_id: str | None,
+    as_of: date,
+    settings: ReportSettings | None,
+    page: Callable[[ReportSettings], str],
 ) -> Rendered:
-    html_done = time.perf_counter()
-    pdf = html_to_pdf(html, as_of) if "pdf" in s.formats else None
+    """page(settings) -> the HTML, then the PDF from it: timed, collected once."""
+    started, cpu_started = time.perf_counter(), time.process_time()
+    with collected_once():
+        s = _settings(settings)
+        html = page(s)
+        html_done = time.perf_counter()
+        pdf = html_to_pdf(html, as_of) if "pdf" in s.formats else None
     return Rendered(
         branch_id,
         html,
         pdf,
-        seconds_html=html_done - started[0],
+        seconds_html=html_done - started,
         seconds_pdf=time.perf_counter() - html_done,
-        cpu_seconds=time.process_time() - started[1],
+        cpu_seconds=time.process_time() - cpu_started,
     )
-
-
-def _clock() -> tuple[float, float]:
-    return time.perf_counter(), time.process_time()
 
 
 def render_branch(b: BranchInputs, settings: ReportSettings | None = None) -> Rendered:
     """Context, charts, HTML and PDF of one branch (in a worker; settings default to
     the ones the worker was set up with)."""
-    started = _clock()
-    s = _settings(settings)
-    ctx = branch_context(b, s)
-    html = _page("branch.html", ctx, branch_figures(ctx, b, s.locale, s.currency))
-    return _finish(b.branch_id, html, b.as_of, started, s)
+
+    def page(s: ReportSettings) -> str:
+        ctx = branch_context(b, s)
+        return _page("branch.html", ctx, branch_figures(ctx, b, s.locale, s.currency))
+
+    return _render(b.branch_id, b.as_of, settings, page)
 
 
 def render_network(ctx: dict[str, Any], settings: ReportSettings | None = None) -> Rendered:
     """Charts, HTML and PDF of the network report from its (aggregate-only) context."""
-    started = _clock()
-    s = _settings(settings)
-    html = _page("network.html", ctx, network_figures(ctx, s.locale, s.currency))
-    return _finish(None, html, ctx["meta"]["as_of"], started, s)
+
+    def page(s: ReportSettings) -> str:
+        return _page("network.html", ctx, network_figures(ctx, s.locale, s.currency))
+
+    return _render(None, ctx["meta"]["as_of"], settings, page)
