@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, f
 
 from pipeline.survey.definition import SurveyDefinition
+from pipeline.survey.distributions import chi2_sf, f_isf
 
 CONFIDENCE = 0.95
 
@@ -58,8 +58,8 @@ def cronbach_alpha(
     tail = 1 - confidence
     df1 = n - 1
     df2 = df1 * (k - 1)
-    low = 1 - (1 - alpha) * f.isf(tail / 2, df1, df2)
-    high = 1 - (1 - alpha) * f.isf(1 - tail / 2, df1, df2)
+    low = 1 - (1 - alpha) * f_isf(tail / 2, df1, df2)
+    high = 1 - (1 - alpha) * f_isf(1 - tail / 2, df1, df2)
     ci = np.round([low, high], 3)
     return float(alpha), float(ci[0]), float(ci[1])
 
@@ -99,7 +99,7 @@ def bartlett_sphericity(det: float, n: int, p: int) -> tuple[float, float]:
     is the identity: chi-square -ln|R| (n - 1 - (2p + 5) / 6) on p(p - 1)/2 degrees of
     freedom, and its p-value."""
     statistic = -np.log(det) * (n - 1 - (2 * p + 5) / 6)
-    return float(statistic), float(chi2.sf(statistic, p * (p - 1) / 2))
+    return float(statistic), chi2_sf(statistic, p * (p - 1) / 2)
 
 
 def scale_adequacy(items: pd.DataFrame) -> dict:

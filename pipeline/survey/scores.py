@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from pipeline.survey.definition import SurveyDefinition
+from pipeline.survey.distributions import norm_ppf
 from pipeline.survey.reliability import pearson
 
 NETWORK = "network"
@@ -97,7 +97,7 @@ def nps_estimate(promoters: int, detractors: int, n: int, confidence: float = 0.
     p_p, p_d = promoters / n, detractors / n
     d = p_p - p_d
     se = np.sqrt(max(p_p + p_d - d * d, 0.0) / n)
-    z = norm.ppf(0.5 + confidence / 2)
+    z = norm_ppf(0.5 + confidence / 2)
     return {"nps": 100 * d, "nps_ci_low": max(-100.0, 100 * (d - z * se)),
             "nps_ci_high": min(100.0, 100 * (d + z * se))}
 
