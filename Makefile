@@ -77,11 +77,12 @@ $(SETUP_STAMP): pyproject.toml setup.py
 	@bash scripts/install_system_packages.sh
 	@touch $@
 
-# One make run for the whole demo: the stamps are worked out once, and the goals are
-# built in the order given (-j1: each month's score reads the month before's lists).
+# One make run for the whole demo: the stamps (and the source) are worked out once, and
+# the goals are built in the order given (-j1: each month's score reads the month
+# before's lists).
 demo: setup ## Generate the sample bank, run its last 3 months in order, report the latest in en and zh_CN
 	@months="$$($(CRM) period --last $(DEMO_MONTHS))" && last="$${months##* }" && \
-	$(MAKE) --no-print-directory -j1 \
+	$(MAKE) --no-print-directory -j1 SOURCE='$(subst ','\'',$(SOURCE))' \
 	  $$(for p in $$months; do echo $(DATA)/processed/$$p/survey_summary.json; done) \
 	  $$(for l in $(DEMO_LOCALES); do echo $(REPORTS)/build/$$last/$$l/index.html; done) && \
 	echo "Reports: $(abspath $(REPORTS))/build/$$last/index.html"
