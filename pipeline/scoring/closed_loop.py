@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.engine import Engine
+from pipeline.keys import is_in
 from pipeline.periods import as_of_date, month_end, previous_period
 from pipeline.scoring.churn import label_window
 from pipeline.scoring.effect import Z95
@@ -89,7 +90,7 @@ def _entry(
     rows = labels["row"].to_numpy()
     part = listed.iloc[rows].reset_index(drop=True)
     churned = labels["churned"].to_numpy(dtype=bool)
-    called = part["customer_id"].astype(str).isin(contacted_after(engine, start)).to_numpy()
+    called = is_in(part["customer_id"], contacted_after(engine, start))
     expected = part["contact_effect"].to_numpy(dtype=float)
     branches = part["branch_id"].astype(str).to_numpy()
     return {

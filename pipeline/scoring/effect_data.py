@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.engine import Engine
+from pipeline.keys import is_in
 from pipeline.periods import month_end
 from pipeline.scoring import churn
 from pipeline.scoring.settings import ScoreSettings
@@ -146,7 +147,7 @@ def effect_data(
             w = windows[start]
             called = contacted_after(engine, start)
             parts.append(inputs(w.X[list(columns)], w.context, codes))
-            treated.append(w.ids.astype(str).isin(called).to_numpy(dtype=int))
+            treated.append(is_in(w.ids, called).astype(int))
             churned.append(np.asarray(w.y, dtype=int))
             contexts.append(w.context)
             when.append(np.full(len(w.y), np.datetime64(start, "D")))

@@ -12,6 +12,7 @@ from datetime import date
 import pandas as pd
 
 from pipeline.errors import InputError
+from pipeline.keys import is_in
 
 FEATURE_GROUPS = ("tier", "rfm_segment")  # from customer_features
 SCORE_GROUPS = ("churn_band", "clv_decile")  # from customer_scores
@@ -80,7 +81,7 @@ def link_customers(
                               index=responses.index).astype("string")
         joined = joined.merge(table, on="customer_id", how="left", validate="many_to_one")
         joined.index = responses.index
-        matched = identified & joined["customer_id"].isin(table["customer_id"])
+        matched = identified & is_in(joined["customer_id"], table["customer_id"])
         note[f"n_matched_{label}"] = int(matched.sum())
         note[f"n_unmatched_{label}"] = int(identified.sum() - matched.sum())
         for col in cols:
