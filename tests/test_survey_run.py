@@ -123,6 +123,16 @@ def test_scores_add_churn_band_and_clv_decile(bank):
     assert summary["surveys"]["customer"]["linkage"]["not_available"] == {}
 
 
+def test_scores_without_a_linked_column_are_an_error_naming_the_file_and_column(bank):
+    cfg, catalog, responses = bank
+    ids = [f"C{i:05d}" for i in range(len(responses))]
+    scores = pd.DataFrame({"customer_id": ids, "churn_band": "low"})  # no clv_decile
+    write_parquet(scores, catalog.customer_scores(PERIOD))
+    expected = r"customer_scores.parquet: missing column\(s\) clv_decile"
+    with pytest.raises(InputError, match=expected):
+        run_survey(cfg, catalog, PERIOD)
+
+
 def test_bad_answer_is_an_error_naming_file_row_and_column(bank):
     cfg, catalog, responses = bank
     responses.loc[3, "rel2"] = 9

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from pipeline.catalog import Catalog
 from pipeline.config import survey_definition_path
@@ -41,13 +42,16 @@ from pipeline.survey.linkage import (
 
 
 def _read_optional(path: Path, columns: tuple[str, ...]) -> pd.DataFrame | None:
+    """customer_id and `columns` of a period's output (None: not written): only those
+    are read, since the mart has a hundred columns for every customer."""
     if not path.is_file():
         return None
-    frame = read_parquet(path)
-    missing = [c for c in ("customer_id", *columns) if c not in frame.columns]
+    wanted = ["customer_id", *columns]
+    names = pq.read_schema(path).names
+    missing = [c for c in wanted if c not in names]
     if missing:
         raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
-    return frame[["customer_id", *columns]]
+    return read_parquet(path, columns=wanted)
 
 
 def read_responses(path: Path, definition: SurveyDefinition) -> pd.DataFrame:
