@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from datetime import date
 
 import jinja2
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from markupsafe import Markup
 
+from pipeline.report import formats
 from pipeline.report.environment import (
     NA,
     NO_PREVIOUS,
@@ -142,3 +146,45 @@ def test_environment_escapes_and_fails_on_undefined(tmp_path):
         env.get_template("t.html").render(name="a", value=None, x=0.1)
     assert env.from_string("{{ s }}").render(s=Markup("<b>ok</b>")) == "<b>ok</b>"
     assert env.from_string('{{ _("no_previous_period") }}').render() == "no previous period"
+
+
+@given(
+    st.one_of(
+        st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12),
+        st.integers(-(10**9), 10**9),
+        st.sampled_from([0.0, -0.0, 0.004, -0.004, 0.005, -0.005, 1, 1.0, 999.995, 9999.5]),
+    ),
+    st.integers(0, 3),
+    st.sampled_from(["en", "zh_CN", "cs_CZ"]),
+)
+def test_kept_texts_are_babels_whatever_came_before(value, digits, locale):
+    """The formats keep each text they wrote (pipeline.report.formats); a value, or one
+    equal to it (0.0 and -0.0, 1 and 1.0), written first never changes what another
+    gets: every call equals Babel's own answer, computed without the kept texts."""
+    twins = (value, -value, float(value), -float(value), int(value))
+    calls = [
+        (formats.number, (digits, locale)),
+        (formats.percent, (digits, locale)),
+        (formats.money, (digits, "CNY", locale)),
+        (formats.compact_money, ("CNY", locale)),
+    ]
+
+    def written() -> list[str]:
+        return [function(twin, *args) for twin in twins for function, args in calls]
+
+    with _babel_each_time():
+        expected = written()
+    assert written() == expected  # each twin after the others were kept
+
+
+@contextmanager
+def _babel_each_time():
+    """The formats with nothing kept: each call asks Babel."""
+    kept = (formats._number, formats._percent, formats._money, formats._compact_money)
+    for function in kept:
+        setattr(formats, function.__name__, function.__wrapped__)
+    try:
+        yield
+    finally:
+        for function in kept:
+            setattr(formats, function.__name__, function)

@@ -6,6 +6,12 @@ signs and the order of a date come from the locale, so a bank configures any loc
 (`locale: es_ES`, `cs_CZ`) and its reports follow it. The number of decimals is the
 caller's: the locale's own pattern is used with exactly that many. These functions take
 plain values; the report filters (environment.py) add what is missing or not available.
+
+Babel works out the pattern, plural rule and symbols on every call, and a report run
+writes the same amounts again and again (each reason's typical value, zero, a customer
+on a watchlist and a call list): the written text is kept per value, locale and
+decimals (FORMATTED texts each; `typed`, so 1 and 1.0 are apart, and after -0.0 and
+numbers that round to zero are made 0.0, so no two keys that compare equal differ).
 """
 
 from __future__ import annotations
@@ -13,12 +19,13 @@ from __future__ import annotations
 import math
 import re
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale, dates, numbers
 
 from pipeline.locales import babel_locale
 
+FORMATTED = 1 << 16  # texts kept per formatting function (a run writes fewer distinct)
 # the digits of a pattern: "#,##0.00" -> its integer part and its decimals
 _DIGITS = re.compile(r"0(?:\.[0#]+)?")
 
@@ -43,7 +50,11 @@ def _unsigned_zero(number: float, digits: int) -> float:
 
 def number(value: float, digits: int, locale: str) -> str:
     """1234567.8, 0 -> en "1,234,568", es_ES "1.234.568", cs_CZ "1 234 568"."""
-    value = _unsigned_zero(value, digits)
+    return _number(_unsigned_zero(value, digits), digits, locale)
+
+
+@lru_cache(maxsize=FORMATTED, typed=True)
+def _number(value: float, digits: int, locale: str) -> str:
     return numbers.format_decimal(
         value, format=_pattern(locale, "decimal", digits), locale=babel_locale(locale)
     )
@@ -51,7 +62,11 @@ def number(value: float, digits: int, locale: str) -> str:
 
 def percent(share: float, digits: int, locale: str) -> str:
     """A share 0.1234, 1 -> en "12.3%", es_ES "12,3 %"."""
-    share = _unsigned_zero(share, digits + 2)
+    return _percent(_unsigned_zero(share, digits + 2), digits, locale)
+
+
+@lru_cache(maxsize=FORMATTED, typed=True)
+def _percent(share: float, digits: int, locale: str) -> str:
     return numbers.format_percent(
         share, format=_pattern(locale, "percent", digits), locale=babel_locale(locale)
     )
@@ -59,7 +74,11 @@ def percent(share: float, digits: int, locale: str) -> str:
 
 def money(value: float, digits: int, currency: str, locale: str) -> str:
     """1234567.8 CNY, 0 -> en "CN¥1,234,568", zh_CN "¥1,234,568", es_ES "1.234.568 CNY"."""
-    value = _unsigned_zero(value, digits)
+    return _money(_unsigned_zero(value, digits), digits, currency, locale)
+
+
+@lru_cache(maxsize=FORMATTED, typed=True)
+def _money(value: float, digits: int, currency: str, locale: str) -> str:
     return numbers.format_currency(
         value,
         currency,
@@ -73,7 +92,11 @@ def compact_money(value: float, currency: str, locale: str) -> str:
     """Large amounts in the locale's short units, up to two decimals: 1234567.8 CNY ->
     en "CN¥1.23M", zh_CN "¥123.46万", cs_CZ "1,23 mil. CN¥"; amounts below the locale's
     smallest unit (zh_CN has none under 万) as money, whole above 100."""
-    value = _unsigned_zero(value, 2)
+    return _compact_money(_unsigned_zero(value, 2), currency, locale)
+
+
+@lru_cache(maxsize=FORMATTED, typed=True)
+def _compact_money(value: float, currency: str, locale: str) -> str:
     if abs(value) < _smallest_unit(babel_locale(locale)):
         return money(value, 0 if abs(value) >= 100 else 2, currency, locale)
     return numbers.format_compact_currency(
