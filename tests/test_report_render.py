@@ -22,7 +22,7 @@ from test_report_fixtures import (
     make_bank,
 )
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, InputError
 from pipeline.report import fonts
 from pipeline.report.context import BRANCH_SECTIONS
 from pipeline.report.context_network import NETWORK_SECTIONS
@@ -346,6 +346,17 @@ def test_a_first_period_without_history_says_so_and_no_model_says_so(tmp_path):
     assert "No supervised churn model this month" in html
     # no model, no drivers: no empty "n/a" table of them
     assert labels("en")["drivers"] not in html and labels("en")["drivers_note"] not in html
+
+
+def test_scores_without_status_are_an_error_naming_the_file_and_column(tmp_path):
+    """The reports count active customers; scores that cannot say who is active stop
+    the run before any work, instead of counting closed customers in."""
+    cfg, catalog = make_bank(tmp_path)
+    path = catalog.customer_scores(PERIOD)
+    pd.read_parquet(path).drop(columns="status").to_parquet(path)
+    expected = r"customer_scores.parquet: missing column\(s\) status needed by the report"
+    with pytest.raises(InputError, match=expected):
+        run_report(cfg, catalog, PERIOD)
 
 
 def test_a_suppressed_branch_shows_suppressed_not_blank(built):

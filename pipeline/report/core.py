@@ -39,6 +39,7 @@ SCORE_COLUMNS = (
     "customer_id",
     "branch_id",
     "rm_id",
+    "status",  # the report's customers are the active ones (context_scores.active_scores)
     "tier",
     "p_alive",
     "expected_transactions",
