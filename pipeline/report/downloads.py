@@ -16,6 +16,7 @@ from datetime import date
 import pandas as pd
 
 from pipeline.io import csv_bytes
+from pipeline.report.context_actions import download_names, high_value_first
 from pipeline.report.context_data import BALANCE_MEASURES
 from pipeline.report.i18n import labels, term
 from pipeline.report.reasons import ReasonWords
@@ -102,3 +103,28 @@ def list_files(
         f"{stem}.csv": csv_bytes(shown),
         f"{stem}.xlsx": workbook_bytes(shown, stem, as_of, formats),
     }
+
+
+def branch_lists(
+    branch_id: str,
+    watchlist: pd.DataFrame,
+    unassigned: pd.DataFrame,
+    call_lists: dict[str, pd.DataFrame],
+    words: ReasonWords,
+    as_of: date,
+    balances: bool = True,
+) -> tuple[dict[str, str], dict[str, bytes]]:
+    """A branch's lists to download: each list's file stem (the report's links and the
+    index use them) and the files, CSV and XLSX of the watchlist, of the customers to
+    give an RM (high value first) and of each RM's call list (`call_lists` by rm_id)."""
+    rms = sorted(call_lists)
+    names = download_names(branch_id, rms)
+    lists = {
+        "watchlist": watchlist,
+        "unassigned": high_value_first(unassigned),
+        **{f"calls:{rm}": call_lists[rm] for rm in rms},
+    }
+    files: dict[str, bytes] = {}
+    for key, frame in lists.items():
+        files.update(list_files(names[key], frame, words, as_of, balances))
+    return names, files

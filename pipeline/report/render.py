@@ -1,8 +1,9 @@
 """The worker's side of rendering: each worker process sets up matplotlib, the Jinja
 environment and WeasyPrint once (init_worker), then renders report after report.
 
-Workers return the HTML text and PDF bytes; the parent writes them, so every file of a
-run is written at the edge, atomically, by one process. The pool itself is in pool.py.
+Workers return the HTML text, the PDF bytes and a branch's lists to download (CSV and
+XLSX); the parent writes them, so every file of a run is written at the edge,
+atomically, by one process. The pool itself is in pool.py.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import gc
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -19,7 +20,9 @@ from markupsafe import Markup
 
 from pipeline.report import charts
 from pipeline.report.context import ReportSettings, branch_context
+from pipeline.report.context_data import holds_balances
 from pipeline.report.core import BranchInputs
+from pipeline.report.downloads import branch_lists
 from pipeline.report.environment import make_environment, script, stylesheet
 from pipeline.report.figures import branch_figures, network_figures
 from pipeline.report.fonts import css_font_stack, matplotlib_families, require_cjk_font
@@ -31,9 +34,11 @@ _STATE: dict[str, Any] = {}
 
 @dataclass(frozen=True)
 class Rendered:
-    """One report: whose it is (a branch id; None: the network's), HTML, PDF (or None)
-    and timings: wall seconds for the HTML (context, charts, template) and the PDF, and
-    the CPU seconds the worker spent on both (wall minus CPU is time waiting for a core)."""
+    """One report: whose it is (a branch id; None: the network's), HTML, PDF (or None),
+    a branch's lists to download (file name -> bytes) and their stems (list -> stem,
+    pipeline.report.downloads.branch_lists), and timings: wall seconds for the HTML
+    (context, charts, template) and for the PDF and lists, and the CPU seconds the worker
+    spent on all of it (wall minus CPU is time waiting for a core)."""
 
     branch_id: str | None
     html: str
@@ -41,6 +46,8 @@ class Rendered:
     seconds_html: float
     seconds_pdf: float
     cpu_seconds: float = 0.0
+    lists: dict[str, bytes] = field(default_factory=dict)
+    list_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def seconds(self) -> float:
@@ -113,19 +120,25 @@ def collected_once() -> Iterator[None]:
         gc.collect(0)
 
 
+Lists = Callable[[ReportSettings], tuple[dict[str, str], dict[str, bytes]]]
+
+
 def _render(
     branch_id: str | None,
     as_of: date,
     settings: ReportSettings | None,
     page: Callable[[ReportSettings], str],
+    lists: Lists | None = None,
 ) -> Rendered:
-    """page(settings) -> the HTML, then the PDF from it: timed, collected once."""
+    """page(settings) -> the HTML, then the PDF from it and lists(settings) -> the lists'
+    stems and files: timed, collected once."""
     started, cpu_started = time.perf_counter(), time.process_time()
     with collected_once():
         s = _settings(settings)
         html = page(s)
         html_done = time.perf_counter()
         pdf = html_to_pdf(html, as_of) if "pdf" in s.formats else None
+        names, files = lists(s) if lists is not None else ({}, {})
     return Rendered(
         branch_id,
         html,
@@ -133,18 +146,26 @@ def _render(
         seconds_html=html_done - started,
         seconds_pdf=time.perf_counter() - html_done,
         cpu_seconds=time.process_time() - cpu_started,
+        lists=files,
+        list_names=names,
     )
 
 
 def render_branch(b: BranchInputs, settings: ReportSettings | None = None) -> Rendered:
-    """Context, charts, HTML and PDF of one branch (in a worker; settings default to
-    the ones the worker was set up with)."""
+    """Context, charts, HTML and PDF of one branch, and its lists to download (in a
+    worker; settings default to the ones the worker was set up with)."""
 
     def page(s: ReportSettings) -> str:
         ctx = branch_context(b, s)
         return _page("branch.html", ctx, branch_figures(ctx, b, s.locale, s.currency))
 
-    return _render(b.branch_id, b.as_of, settings, page)
+    def lists(s: ReportSettings) -> tuple[dict[str, str], dict[str, bytes]]:
+        balances = holds_balances(b.manifest)
+        return branch_lists(
+            b.branch_id, b.watchlist, b.unassigned, b.call_lists, s.words, b.as_of, balances
+        )
+
+    return _render(b.branch_id, b.as_of, settings, page, lists)
 
 
 def render_network(ctx: dict[str, Any], settings: ReportSettings | None = None) -> Rendered:

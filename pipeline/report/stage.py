@@ -26,8 +26,6 @@ from pipeline.io import read_csv, read_json, remove_unwritten, write_bytes, writ
 from pipeline.locales import language
 from pipeline.periods import as_of_date, previous_period
 from pipeline.report.context import ReportSettings, settings_from_config
-from pipeline.report.context_actions import download_names, high_value_first
-from pipeline.report.context_data import holds_balances
 from pipeline.report.context_kpis import rm_by_tier
 from pipeline.report.context_network import index_context, network_context
 from pipeline.report.core import (
@@ -47,7 +45,6 @@ from pipeline.report.core import (
     branch_slices,
     check_columns,
 )
-from pipeline.report.downloads import list_files
 from pipeline.report.fonts import require_cjk_font
 from pipeline.report.i18n import LOCALES, label_locale, labels
 from pipeline.report.pool import RenderPool, render_index, render_languages
@@ -218,33 +215,6 @@ def report_path(
     return catalog.branch_report(period, branch_id, ext, locale)
 
 
-def write_downloads(
-    inputs: ReportInputs, catalog: Catalog, settings: ReportSettings
-) -> tuple[dict[str, dict[str, str]], list[Path]]:
-    """Each branch's lists as CSV and XLSX in the report's language, under
-    downloads/; returns, per branch, each list's file stem (for the index's links), and
-    the files written."""
-    words = settings.words
-    balances = holds_balances(inputs.manifest)
-    stems: dict[str, dict[str, str]] = {}
-    written: list[Path] = []
-    for branch_id in inputs.branch_ids:
-        rms = sorted(rm for b, rm in inputs.call_lists if b == branch_id)
-        names = download_names(branch_id, rms)
-        lists = {
-            "watchlist": inputs.watchlists[branch_id],
-            "unassigned": high_value_first(inputs.unassigned[branch_id]),
-            **{f"calls:{rm}": inputs.call_lists[(branch_id, rm)] for rm in rms},
-        }
-        for key, frame in lists.items():
-            files = list_files(names[key], frame, words, inputs.as_of, balances)
-            for name, content in files.items():
-                target = catalog.report_download(inputs.period, settings.locale, name)
-                written.append(write_bytes(content, target))
-        stems[branch_id] = names
-    return stems, written
-
-
 def other_locales(catalog: Catalog, period: str, locale: str) -> list[str]:
     """The locales whose reports of the period are already written, besides `locale`."""
     return [
@@ -275,6 +245,8 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
     out_dir = catalog.report_locale_dir(period, setup.locale)
     timings, cpu = [], []
     written: list[Path] = []
+    lists: list[Path] = []  # the lists to download, written as each branch's arrive
+    downloads: dict[str, dict[str, str]] = {}  # branch -> list -> file stem
     with RenderPool(setup, workers) as pool:  # workers set up while the parent reads
         inputs = load_inputs(catalog, period)
         settings = report_settings(cfg, inputs.survey)
@@ -297,12 +269,15 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
                     target = report_path(catalog, period, rendered.branch_id, ext, settings.locale)
                     (write_text if ext == "html" else write_bytes)(content, target)
                     written.append(target)
+                for name, content in rendered.lists.items():
+                    target = catalog.report_download(period, settings.locale, name)
+                    lists.append(write_bytes(content, target))
                 if rendered.branch_id is not None:
+                    downloads[rendered.branch_id] = rendered.list_names
                     timings.append(rendered.seconds)
                     cpu.append(rendered.cpu_seconds)
                 advance(item=rendered.branch_id or "network")
                 log.debug("report %s: %.2fs", rendered.branch_id or "network", rendered.seconds)
-        downloads, lists = write_downloads(inputs, catalog, settings)
     remove_unwritten(out_dir, REPORT_FILES, written)
     remove_unwritten(out_dir / "downloads", DOWNLOAD_FILES, lists)
     others = other_locales(catalog, period, settings.locale)
