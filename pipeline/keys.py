@@ -25,7 +25,12 @@ KEY = "customer_id"
 
 def key_array(frame: pd.DataFrame, key: str = KEY) -> pa.Array:
     """The key column as Arrow text."""
-    return pa.array(frame[key].astype(str), type=pa.large_string(), from_pandas=True)
+    return _text(frame[key].astype(str))
+
+
+def _text(values: pd.Series | list[str]) -> pa.Array:
+    """Keys as Arrow text (missing values null)."""
+    return pa.array(values, type=pa.large_string(), from_pandas=True)
 
 
 def is_in(keys: pd.Series, among: Iterable[str]) -> np.ndarray:
@@ -35,9 +40,8 @@ def is_in(keys: pd.Series, among: Iterable[str]) -> np.ndarray:
     missing value is."""
     if isinstance(among, set | frozenset):
         among = list(among)
-    left = pa.array(keys.astype(str), type=pa.large_string(), from_pandas=True)
-    right = pa.array(among, type=pa.large_string(), from_pandas=True)
-    return pc.is_in(left, value_set=right).to_numpy(zero_copy_only=False)
+    found = pc.is_in(_text(keys.astype(str)), value_set=_text(among))
+    return found.to_numpy(zero_copy_only=False)
 
 
 def require_unique(frame: pd.DataFrame, what: str, key: str = KEY) -> None:
