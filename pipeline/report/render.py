@@ -36,22 +36,16 @@ _STATE: dict[str, Any] = {}
 class Rendered:
     """One report: whose it is (a branch id; None: the network's), HTML, PDF (or None),
     a branch's lists to download (file name -> bytes) and their stems (list -> stem,
-    pipeline.report.downloads.branch_lists), and timings: wall seconds for the HTML
-    (context, charts, template) and for the PDF and lists, and the CPU seconds the worker
+    pipeline.report.downloads.branch_lists), and the wall and CPU seconds the worker
     spent on all of it (wall minus CPU is time waiting for a core)."""
 
     branch_id: str | None
     html: str
     pdf: bytes | None
-    seconds_html: float
-    seconds_pdf: float
+    seconds: float
     cpu_seconds: float = 0.0
     lists: dict[str, bytes] = field(default_factory=dict)
     list_names: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def seconds(self) -> float:
-        return self.seconds_html + self.seconds_pdf
 
 
 def _setup(settings: ReportSettings) -> tuple[str, str, tuple[str, ...]]:
@@ -136,15 +130,13 @@ def _render(
     with collected_once():
         s = _settings(settings)
         html = page(s)
-        html_done = time.perf_counter()
         pdf = html_to_pdf(html, as_of) if "pdf" in s.formats else None
         names, files = lists(s) if lists is not None else ({}, {})
     return Rendered(
         branch_id,
         html,
         pdf,
-        seconds_html=html_done - started,
-        seconds_pdf=time.perf_counter() - html_done,
+        seconds=time.perf_counter() - started,
         cpu_seconds=time.process_time() - cpu_started,
         lists=files,
         list_names=names,
