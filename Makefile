@@ -37,8 +37,8 @@ ifeq ($(origin SOURCE), undefined)
 SOURCE = $(eval SOURCE := $(shell $(CRM) config source 2>/dev/null))$(SOURCE)
 endif
 # The reports' language: LOCALE=en, zh_CN or any locale (words from reports/locales/), else
-# the config's. Each has its own folder, build/<period>/<locale>/, so switching language
-# builds the other folder.
+# the config's; several (LOCALE="en zh_CN") are rendered by one crm run. Each has its own
+# folder, build/<period>/<locale>/, so switching language builds the other folder.
 ifeq ($(origin LOCALE), undefined)
 LOCALE = $(eval LOCALE := $(shell $(CRM) locale 2>/dev/null))$(LOCALE)
 endif
@@ -54,7 +54,7 @@ PROCESSED     = $(DATA)/processed/$(PERIOD)
 FEATURES      = $(PROCESSED)/customer_features.parquet
 SCORES        = $(PROCESSED)/customer_scores.parquet
 SURVEY        = $(PROCESSED)/survey_summary.json
-REPORT_INDEX  = $(REPORTS)/build/$(PERIOD)/$(LOCALE)/index.html
+REPORT_INDEX  = $(foreach l,$(LOCALE),$(REPORTS)/build/$(PERIOD)/$l/index.html)
 
 .PHONY: help setup demo test lint sample ingest features score survey report monthly bench clean distclean check-period stamps FORCE
 
@@ -84,7 +84,7 @@ demo: setup ## Generate the sample bank, run its last 3 months in order, report 
 	@months="$$($(CRM) period --last $(DEMO_MONTHS))" && last="$${months##* }" && \
 	$(MAKE) --no-print-directory -j1 SOURCE='$(subst ','\'',$(SOURCE))' \
 	  $$(for p in $$months; do echo $(DATA)/processed/$$p/survey_summary.json; done) \
-	  $$(for l in $(DEMO_LOCALES); do echo $(REPORTS)/build/$$last/$$l/index.html; done) && \
+	  LOCALE='$(DEMO_LOCALES)' $$(for l in $(DEMO_LOCALES); do echo $(REPORTS)/build/$$last/$$l/index.html; done) && \
 	echo "Reports: $(abspath $(REPORTS))/build/$$last/index.html"
 
 # A test file stays in one worker, so its module fixtures (a bank run through every
@@ -142,8 +142,15 @@ $(DATA)/processed/%/survey_summary.json: $(DATA)/processed/%/customer_scores.par
 	$(CRM) survey --period $*
 
 report: check-period ## HTML and PDF reports per branch, network report and index for PERIOD in LOCALE
-	@$(MAKE) --no-print-directory $(REPORT_INDEX) PERIOD=$(PERIOD) LOCALE=$(LOCALE)
-# The stem is <period>/<locale>: the period's outputs are the prerequisites.
+	@$(MAKE) --no-print-directory $(REPORT_INDEX) PERIOD=$(PERIOD) LOCALE='$(LOCALE)'
+# Several locales given (LOCALE="en zh_CN" on the command line, as `make report` and
+# `make demo` pass it): one rule makes all their indexes in one crm run, which reads the
+# inputs once and renders every locale with one pool of workers. Its stem is the period.
+ifneq ($(word 2,$(if $(filter command line,$(origin LOCALE)),$(LOCALE))),)
+$(foreach l,$(LOCALE),$(REPORTS)/build/%/$l/index.html): $(DATA)/processed/%/customer_scores.parquet $(DATA)/processed/%/survey_summary.json $(STAMPS)/report.json
+	$(CRM) report --period $* $(foreach l,$(LOCALE),--locale $l)
+endif
+# One locale: the stem is <period>/<locale>; the period's outputs are the prerequisites.
 report_period = $(firstword $(subst /, ,$(1)))
 report_locale = $(lastword $(subst /, ,$(1)))
 $(REPORTS)/build/%/index.html: $(DATA)/processed/$$(call report_period,$$*)/customer_scores.parquet $(DATA)/processed/$$(call report_period,$$*)/survey_summary.json $(STAMPS)/report.json

@@ -7,6 +7,7 @@ Progress and messages go through logging to stderr (pipeline.console: -v, -q,
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import time
@@ -22,6 +23,7 @@ from pipeline.catalog import Catalog
 from pipeline.config import load_config
 from pipeline.errors import ConfigError, CrmError, InputError
 from pipeline.io import promote_on_success
+from pipeline.locales import babel_locale
 from pipeline.periods import parse_period, previous_period
 from pipeline.runner import (
     claim_report_root,
@@ -249,17 +251,23 @@ def survey(state: State, period: str | None) -> None:
 @click.option("--period", help=PERIOD_HELP)
 @click.option(
     "--locale",
+    "locales",
+    multiple=True,
     help="Language of the reports, any locale Babel knows, e.g. en, zh_CN (default: config "
     "locale); words from its catalog under reports/locales/, else its language's, else "
-    "English. Each locale has its own folder.",
+    "English. Each locale has its own folder. Repeat it for several locales in one run "
+    "(inputs read once, one pool of workers).",
 )
 @click.pass_obj
-def report(state: State, period: str | None, locale: str | None) -> None:
+def report(state: State, period: str | None, locales: tuple[str, ...]) -> None:
     """HTML and PDF reports per branch, the network report and an index, under
     <reports>/build/<period>/<locale>/."""
     from pipeline.report.stage import run_report
 
-    _run_period_stage(state, "report", run_report, period, locale=locale)
+    for name in locales:  # every locale checked before any work, as the config's is
+        babel_locale(name)
+    run = functools.partial(run_report, locales=locales)
+    _run_period_stage(state, "report", run, period, **({"locale": locales[0]} if locales else {}))
 
 
 @cli.command()

@@ -64,6 +64,11 @@ def test_report_locale_is_any_locale_babel_knows(tmp_path: Path) -> None:
     assert "locale: 'xx_YY' is not a locale Babel knows" in result.output
     result = CliRunner().invoke(cli, [*root, "report", "--period", "2026-10", "--locale", "es_ES"])
     assert result.exit_code == 2 and "run `crm ingest` first" in result.output  # past the locale
+    # several locales in one run: every one is checked before any work
+    both = ["report", "--period", "2026-10", "--locale", "en", "--locale", "xx_YY"]
+    result = CliRunner().invoke(cli, [*root, *both])
+    assert result.exit_code == 2
+    assert "locale: 'xx_YY' is not a locale Babel knows" in result.output
 
 
 def test_period_without_data_needs_explicit_period(tmp_path: Path) -> None:

@@ -173,6 +173,12 @@ def test_languages_name_themselves_and_fall_back_by_language():
     }
     assert label_locale("zh_TW") == "zh_CN" and label_locale("en_GB") == "en"
     assert label_locale("fr_FR") == "en"
+    # a locale without a catalog of its own still has its own name (the links between a
+    # period's languages), from Babel
+    assert locale_names(["es_ES", "zh_TW"]) == {
+        "es_ES": {"name": "español (España)", "lang": "es-ES"},
+        "zh_TW": {"name": "中文 (繁體, 台灣)", "lang": "zh-Hant-TW"},
+    }
 
 
 def test_the_pdf_footer_splits_its_pattern_into_text_and_counters():

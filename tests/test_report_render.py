@@ -19,6 +19,7 @@ from test_report_fixtures import (
     PERIOD,
     SCRIPT_CUSTOMER,
     SCRIPT_RM,
+    bank_config,
     make_bank,
 )
 
@@ -434,6 +435,25 @@ def test_zh_cn_reports_sit_beside_the_english_ones(built, built_zh):
         "zh_CN/index.html",
     ]
     assert "../en/index.html" in parse(zh / "index.html").hrefs
+
+
+def test_several_locales_in_one_run_write_what_a_run_of_each_does(built, built_zh):
+    """`crm report --locale en --locale zh_CN`: one run (inputs read once, one pool) writes
+    what a run of en and then one of zh_CN did, file for file, except that the English
+    index now links the Chinese reports too (the run of en alone came before them)."""
+    cfg, catalog, en = built
+    both = bank_config(catalog.data_dir, catalog.report_dir.parent / "both", workers=2)[1]
+    summary = run_report(cfg, both, PERIOD, locales=("en", "zh_CN", "en"))
+    assert "(html, pdf, en, zh_CN)" in summary
+    one_by_one = catalog.report_build_dir(PERIOD)
+    together = both.report_build_dir(PERIOD)
+    files = sorted(p.relative_to(one_by_one) for p in one_by_one.rglob("*") if p.is_file())
+    assert sorted(p.relative_to(together) for p in together.rglob("*") if p.is_file()) == files
+    assert len([f for f in files if f.suffix == ".pdf"]) == 2 * (1 + len(BRANCHES))
+    differ = [f for f in files if (one_by_one / f).read_bytes() != (together / f).read_bytes()]
+    assert differ == [Path("en/index.html")]
+    assert "../zh_CN/index.html" not in parse(en / "index.html").hrefs
+    assert "../zh_CN/index.html" in parse(together / "en" / "index.html").hrefs
 
 
 def test_no_english_left_in_zh_cn_pages(built_zh):

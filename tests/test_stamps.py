@@ -271,6 +271,14 @@ def test_make_reruns_exactly_the_stages_whose_inputs_changed(tmp_path):
         assert ran == ["ingest"]
     assert _make(project, "report") == []
 
+    # several locales: one crm run renders every one of them, then all are up to date
+    assert _make(project, "report", "LOCALE=en es_ES") == ["report"]
+    build = project / "reports" / "build" / PERIOD
+    assert (build / "es_ES" / "index.html").is_file() and (build / "en" / "index.html").is_file()
+    # es_ES has no labels of its own (English ones): its name is still its own
+    assert "español (España)" in (build / "index.html").read_text(encoding="utf-8")
+    assert _make(project, "report", "LOCALE=en es_ES") == []
+
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("make") is None or os.name == "nt", reason="needs make and sh")

@@ -29,7 +29,7 @@ from markupsafe import Markup
 from pipeline import resources
 from pipeline.locales import language
 from pipeline.report import formats
-from pipeline.report.i18n import catalog, labels, locale_names, term
+from pipeline.report.i18n import catalog, labels, term
 
 STYLESHEETS = ("report.css", "print.css")
 SCRIPT = "report.js"
@@ -209,7 +209,6 @@ def make_environment(
     )
     env.globals.update(
         page_footer=page_footer(labels(locale)["page_x_of_y"]),
-        languages=locale_names(),
         locale=locale,
         chinese=language(locale) == "zh",  # Chinese column widths (partials/macros.html)
         currency=currency,

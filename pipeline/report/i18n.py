@@ -12,9 +12,10 @@ and shown as configured otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from pipeline.locales import language
+from pipeline.locales import babel_locale, language
 from pipeline.report import catalogs
 from pipeline.report.catalogs import Messages
 
@@ -31,12 +32,20 @@ def label_locale(locale: str) -> str:
     return next((known for known in LOCALES if language(known) == language(name)), "en")
 
 
-def locale_names() -> dict[str, dict[str, str]]:
-    """Each locale's name in its own language, and its HTML lang code."""
-    return {
-        loc: {"name": labels(loc)["language_name"], "lang": labels(loc)["html_lang"]}
-        for loc in LOCALES
-    }
+def locale_name(locale: str) -> dict[str, str]:
+    """A locale's name in its own language and its HTML lang code: its catalog's words
+    when it has a catalog of its own, else Babel's (es_ES, which reads English labels,
+    is still "español (España)", lang es-ES)."""
+    if label_locale(locale) == locale:
+        words = labels(locale)
+        return {"name": words["language_name"], "lang": words["html_lang"]}
+    known = babel_locale(locale)
+    return {"name": known.get_display_name(known) or locale, "lang": str(known).replace("_", "-")}
+
+
+def locale_names(locales: Iterable[str] = LOCALES) -> dict[str, dict[str, str]]:
+    """Each locale's name in its own language, and its HTML lang code (locale_name)."""
+    return {loc: locale_name(loc) for loc in locales}
 
 
 def catalog(locale: str) -> catalogs.Loaded:

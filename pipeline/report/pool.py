@@ -33,9 +33,13 @@ from pipeline.report.context import ReportSettings
 from pipeline.report.core import BranchInputs
 from pipeline.report.environment import make_environment, script, stylesheet
 from pipeline.report.fonts import css_font_stack, require_cjk_font
+from pipeline.report.i18n import locale_names
 
 if TYPE_CHECKING:
     from pipeline.report.render import Rendered
+
+# One locale's reports: its settings, the network report's context, the branches' slices.
+LocaleRun = tuple[ReportSettings, dict[str, Any], Iterable[BranchInputs]]
 
 WORKER_MODULE = "pipeline.report.render"
 POLL_SECONDS = 0.5  # how often a worker without a pidfd checks that the run is alive
@@ -100,7 +104,8 @@ def start_method() -> str:
 class RenderPool:
     """The run's workers: `with RenderPool(setup, workers) as pool:` starts them; they set
     up (fonts, charts, templates, WeasyPrint) for `setup`'s locale, currency and formats
-    while the parent reads its inputs; `pool.render(settings, ...)` renders the reports.
+    while the parent reads its inputs; `pool.render(runs)` renders the reports of one
+    or more locales.
 
     workers <= 1 renders in this process.
     """
@@ -163,29 +168,30 @@ class RenderPool:
             self._executor.shutdown(wait=True, cancel_futures=error is not None)
             self._executor = None
 
-    def render(
-        self,
-        settings: ReportSettings,
-        network_ctx: dict[str, Any],
-        branches: Iterable[BranchInputs],
-    ) -> Iterator[Rendered]:
-        """The network report, then every branch's, in that order.
+    def render(self, runs: Iterable[LocaleRun]) -> Iterator[Rendered]:
+        """Every run's reports, run after run: its network report, then every branch's.
 
-        Branch slices are taken from `branches` only as workers free up (at most two
-        per worker in flight), so the parent never holds every slice at once and
-        slicing overlaps rendering. Results come back in submission order, so output
-        does not depend on scheduling.
+        A run is one locale's (settings, network context, branch slices); a worker sets
+        up again when its next task is in another locale (about 0.1 s), so runs in turn
+        cost each worker one set-up per locale. Branch slices are taken only as workers
+        free up (at most two per worker in flight), so the parent never holds every slice
+        at once and slicing overlaps rendering. Results come back in submission order, so
+        output does not depend on scheduling.
         """
-        tasks: Iterator[tuple[str, Any]] = itertools.chain(
-            [("render_network", network_ctx)], (("render_branch", b) for b in branches)
+        tasks: Iterator[tuple[str, Any, ReportSettings]] = itertools.chain.from_iterable(
+            itertools.chain(
+                [("render_network", network_ctx, settings)],
+                (("render_branch", b, settings) for b in branches),
+            )
+            for settings, network_ctx, branches in runs
         )
         if self._executor is None:
-            for name, arg in tasks:
+            for name, arg, settings in tasks:
                 yield _worker(name, arg, settings)
             return
         executor = self._started()
         window: deque[Future[Rendered]] = deque()
-        for name, arg in tasks:
+        for name, arg, settings in tasks:
             window.append(executor.submit(_worker, name, arg, settings))
             if len(window) >= 2 * self.workers:
                 yield window.popleft().result()
@@ -200,6 +206,7 @@ def render_index(settings: ReportSettings, ctx: dict[str, Any]) -> str:
     font = require_cjk_font(settings.locale)
     return env.get_template("index.html").render(
         **ctx,
+        languages=locale_names(ctx["other_locales"]),
         charts={},
         css=stylesheet(),
         script=script(),
@@ -212,5 +219,5 @@ def render_languages(settings: ReportSettings, period: str, locales: list[str]) 
     name in its own language)."""
     env = make_environment(settings.locale, settings.currency)
     return env.get_template("languages.html").render(
-        period=period, locales=sorted(locales), css=stylesheet()
+        period=period, locales=sorted(locales), languages=locale_names(locales), css=stylesheet()
     )

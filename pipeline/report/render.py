@@ -34,12 +34,13 @@ _STATE: dict[str, Any] = {}
 
 @dataclass(frozen=True)
 class Rendered:
-    """One report: whose it is (a branch id; None: the network's), HTML, PDF (or None),
-    a branch's lists to download (file name -> bytes) and their stems (list -> stem,
-    pipeline.report.downloads.branch_lists), and the wall and CPU seconds the worker
-    spent on all of it (wall minus CPU is time waiting for a core)."""
+    """One report: whose it is (a branch id; None: the network's) and in which locale,
+    HTML, PDF (or None), a branch's lists to download (file name -> bytes) and their stems
+    (list -> stem, pipeline.report.downloads.branch_lists), and the wall and CPU seconds
+    the worker spent on all of it (wall minus CPU is time waiting for a core)."""
 
     branch_id: str | None
+    locale: str
     html: str
     pdf: bytes | None
     seconds: float
@@ -134,6 +135,7 @@ def _render(
         names, files = lists(s) if lists is not None else ({}, {})
     return Rendered(
         branch_id,
+        s.locale,
         html,
         pdf,
         seconds=time.perf_counter() - started,

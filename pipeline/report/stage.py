@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import statistics
 import time
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from pipeline.console import progress
 from pipeline.errors import ConfigError, InputError
 from pipeline.generation import verify
 from pipeline.io import read_csv, read_json, remove_unwritten, write_bytes, write_text
-from pipeline.locales import language
+from pipeline.locales import babel_locale, language
 from pipeline.periods import as_of_date, previous_period
 from pipeline.report.context import ReportSettings, settings_from_config
 from pipeline.report.context_kpis import rm_by_tier
@@ -46,7 +47,7 @@ from pipeline.report.core import (
     check_columns,
 )
 from pipeline.report.fonts import require_cjk_font
-from pipeline.report.i18n import LOCALES, label_locale, labels
+from pipeline.report.i18n import label_locale, labels
 from pipeline.report.pool import RenderPool, render_index, render_languages
 from pipeline.runner import claim_report_root
 
@@ -215,76 +216,110 @@ def report_path(
     return catalog.branch_report(period, branch_id, ext, locale)
 
 
-def other_locales(catalog: Catalog, period: str, locale: str) -> list[str]:
-    """The locales whose reports of the period are already written, besides `locale`."""
-    return [
-        other
-        for other in LOCALES
-        if other != locale and catalog.report_index(period, other).is_file()
-    ]
+def other_locales(catalog: Catalog, period: str, locales: Sequence[str]) -> list[str]:
+    """The locales whose reports of the period are already written (a folder with an
+    index), besides `locales`."""
+    build = catalog.report_build_dir(period)
+    written = sorted(p.parent.name for p in build.glob("*/index.html")) if build.is_dir() else []
+    return [other for other in written if other not in locales]
 
 
-def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
+def locale_configs(cfg: dict[str, Any], locales: Sequence[str]) -> list[dict[str, Any]]:
+    """The config once per locale asked for (none: the configured locale), in the order
+    asked, each checked as the config's own locale is (any locale Babel knows)."""
+    configs = []
+    for locale in dict.fromkeys(locales or [cfg["locale"]]):
+        babel_locale(locale)
+        configs.append({**cfg, "locale": locale})
+    return configs
+
+
+@dataclass
+class Written:
+    """What one locale's run wrote: its reports, its lists to download, and each
+    branch's list stems (branch -> list -> stem) for the index."""
+
+    reports: list[Path] = field(default_factory=list)
+    lists: list[Path] = field(default_factory=list)
+    downloads: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def run_report(
+    cfg: dict[str, Any], catalog: Catalog, period: str, locales: Sequence[str] = ()
+) -> str:
     """Every branch's HTML/PDF, the network report, the lists to download and the index
-    for `period` in the configured locale, under build/<period>/<locale>/, from one
-    generation of its processed outputs; files of branches (and RMs) no longer in the
-    data are removed with the new ones' arrival."""
-    setup = report_setup(cfg)
-    require_cjk_font(setup.locale)  # fail before any work when zh_CN has no font
-    if language(label_locale(setup.locale)) != language(setup.locale):
-        log.warning(
-            "no report labels in %s yet: labels in %s, numbers, money and dates in %s",
-            setup.locale,
-            label_locale(setup.locale),
-            setup.locale,
-        )
+    for `period` under build/<period>/<locale>/, in the configured locale or in each of
+    `locales`, from one generation of its processed outputs; files of branches (and RMs)
+    no longer in the data are removed with the new ones' arrival.
+
+    Several locales are one run: the inputs are read once and one pool of workers renders
+    every locale's reports, one locale after the other."""
+    configs = locale_configs(cfg, locales)
+    setups = [report_setup(c) for c in configs]
+    for setup in setups:
+        require_cjk_font(setup.locale)  # fail before any work when zh_CN has no font
+        if language(label_locale(setup.locale)) != language(setup.locale):
+            log.warning(
+                "no report labels in %s yet: labels in %s, numbers, money and dates in %s",
+                setup.locale,
+                label_locale(setup.locale),
+                setup.locale,
+            )
     claim_report_root(catalog)  # one bank per report root
     verify(catalog, period)  # features, scores and survey made together, before any work
     started = time.perf_counter()
     workers = report_workers(cfg)
-    out_dir = catalog.report_locale_dir(period, setup.locale)
     timings, cpu = [], []
-    written: list[Path] = []
-    lists: list[Path] = []  # the lists to download, written as each branch's arrive
-    downloads: dict[str, dict[str, str]] = {}  # branch -> list -> file stem
-    with RenderPool(setup, workers) as pool:  # workers set up while the parent reads
+    with RenderPool(setups[0], workers) as pool:  # workers set up while the parent reads
         inputs = load_inputs(catalog, period)
-        settings = report_settings(cfg, inputs.survey)
+        all_settings = [report_settings(c, inputs.survey) for c in configs]
         branch_ids = inputs.branch_ids
-        files = {  # each report's file names, for the links
-            branch: {
-                f: report_path(catalog, period, branch, f, settings.locale).name
-                for f in settings.formats
+        files = {  # each locale's report file names, for the links
+            s.locale: {
+                branch: {
+                    f: report_path(catalog, period, branch, f, s.locale).name for f in s.formats
+                }
+                for branch in (None, *branch_ids)
             }
-            for branch in (None, *branch_ids)
+            for s in all_settings
         }
-        network_rm = rm_by_tier(inputs.features, settings.rm_tiers, settings.rm_contact_days)
-        network_ctx = network_context(inputs, settings, files)
-        slices = branch_slices(inputs, network_rm)
-        with progress("reports", 1 + len(branch_ids)) as advance:
-            for rendered in pool.render(settings, network_ctx, slices):
+        first = all_settings[0]  # what follows is the same in every locale
+        network_rm = rm_by_tier(inputs.features, first.rm_tiers, first.rm_contact_days)
+        runs = [
+            (s, network_context(inputs, s, files[s.locale]), branch_slices(inputs, network_rm))
+            for s in all_settings
+        ]
+        written = {s.locale: Written() for s in all_settings}
+        with progress("reports", len(runs) * (1 + len(branch_ids))) as advance:
+            for rendered in pool.render(runs):
+                mine = written[rendered.locale]
                 for ext, content in (("html", rendered.html), ("pdf", rendered.pdf)):
                     if content is None:
                         continue
-                    target = report_path(catalog, period, rendered.branch_id, ext, settings.locale)
+                    target = report_path(catalog, period, rendered.branch_id, ext, rendered.locale)
                     (write_text if ext == "html" else write_bytes)(content, target)
-                    written.append(target)
+                    mine.reports.append(target)
                 for name, content in rendered.lists.items():
-                    target = catalog.report_download(period, settings.locale, name)
-                    lists.append(write_bytes(content, target))
+                    target = catalog.report_download(period, rendered.locale, name)
+                    mine.lists.append(write_bytes(content, target))
                 if rendered.branch_id is not None:
-                    downloads[rendered.branch_id] = rendered.list_names
+                    mine.downloads[rendered.branch_id] = rendered.list_names
                     timings.append(rendered.seconds)
                     cpu.append(rendered.cpu_seconds)
-                advance(item=rendered.branch_id or "network")
-                log.debug("report %s: %.2fs", rendered.branch_id or "network", rendered.seconds)
-    remove_unwritten(out_dir, REPORT_FILES, written)
-    remove_unwritten(out_dir / "downloads", DOWNLOAD_FILES, lists)
-    others = other_locales(catalog, period, settings.locale)
-    index = index_context(inputs, files, downloads, settings, others)
-    write_text(render_index(settings, index), catalog.report_index(period, settings.locale))
-    write_text(
-        render_languages(settings, period, [settings.locale, *others]),
+                name = rendered.branch_id or "network"
+                advance(item=f"{name} ({rendered.locale})" if len(runs) > 1 else name)
+                log.debug("report %s %s: %.2fs", name, rendered.locale, rendered.seconds)
+    run_locales = [s.locale for s in all_settings]
+    others = other_locales(catalog, period, run_locales)
+    for s in all_settings:
+        out_dir = catalog.report_locale_dir(period, s.locale)
+        remove_unwritten(out_dir, REPORT_FILES, written[s.locale].reports)
+        remove_unwritten(out_dir / "downloads", DOWNLOAD_FILES, written[s.locale].lists)
+        linked = sorted({*run_locales, *others} - {s.locale})
+        index = index_context(inputs, files[s.locale], written[s.locale].downloads, s, linked)
+        write_text(render_index(s, index), catalog.report_index(period, s.locale))
+    write_text(  # in the last locale's words, as runs of one locale in turn leave it
+        render_languages(all_settings[-1], period, [*run_locales, *others]),
         catalog.report_languages(period),
     )
     wall = time.perf_counter() - started
@@ -294,8 +329,10 @@ def run_report(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
         if timings
         else "no branches"
     )
+    formats = ", ".join(first.formats)
+    where = ", ".join(str(catalog.report_locale_dir(period, loc)) for loc in run_locales)
     return (
         f"report {period}: {len(branch_ids)} branch reports, network, lists and index "
-        f"({', '.join(settings.formats)}, {settings.locale}) in {out_dir}; "
+        f"({formats}, {', '.join(run_locales)}) in {where}; "
         f"{per_branch}; {wall:.1f}s wall with {workers} worker(s)"
     )
