@@ -24,6 +24,7 @@ logged (debug) and, on a terminal, a progress bar counts the steps done.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -61,6 +62,12 @@ class Step:
     @property
     def produces(self) -> tuple[str, ...]:
         return self.outputs or (self.name,)
+
+
+def cores_per_worker(workers: int) -> int:
+    """The CPU cores each of `workers` steps running side by side may give its native
+    thread pools (at least one): more would oversubscribe the machine."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
 def check_steps(steps: Sequence[Step], given: Sequence[str]) -> None:

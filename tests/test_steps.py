@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from pipeline import steps
+from pipeline.scoring import churn
 from pipeline.steps import Skipped, Step, run_steps
 
 
@@ -78,3 +80,19 @@ def test_the_results_and_skips_are_the_same_with_any_worker_count():
     one = run_steps(steps, {"x": 3}, keep, workers=1)
     assert one == {"sum": 12, "after_none": Skipped("nothing to do")}
     assert run_steps(steps, {"x": 3}, keep, workers=2) == one
+
+
+@pytest.mark.parametrize(
+    ("cpus", "workers", "cores"),
+    [(2, 2, 1), (8, 2, 4), (2, 1, 2), (3, 2, 1), (1, 4, 1), (None, 2, 1)],
+)
+def test_steps_side_by_side_share_the_cores(monkeypatch, cpus, workers, cores):
+    monkeypatch.setattr(steps.os, "cpu_count", lambda: cpus)
+    assert steps.cores_per_worker(workers) == cores
+
+
+def test_a_model_step_takes_its_share_of_the_cores_only_for_a_large_bank():
+    big = churn.PARALLEL_MIN_ROWS
+    assert churn.model_threads(big, 4) == 4
+    assert churn.model_threads(big, 1) == 1
+    assert churn.model_threads(big - 1, 4) == 1  # waking threads would cost more

@@ -25,7 +25,6 @@ contact effect's) comes first where the data flow allows.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -61,7 +60,7 @@ from pipeline.scoring.summary import btyd_summaries, calibration_end
 from pipeline.scoring.validation import validate_clv
 from pipeline.scoring.value import customer_value, high_value, validate_value, value_at
 from pipeline.scoring.value_risk import branch_scores, clv_deciles, quadrants, watchlists
-from pipeline.steps import Skipped, Step, run_steps
+from pipeline.steps import Skipped, Step, cores_per_worker, run_steps
 
 # Columns of the features mart the scores carry.
 CUSTOMER_COLUMNS = (
@@ -254,9 +253,9 @@ def value_check_section(check: dict[str, Any] | Skipped) -> dict[str, Any]:
 
 
 # Thread limits of the model steps (threadpoolctl): gradient boosting on `model_threads`
-# OpenMP threads; BLAS (the logistic baseline) on one, since its sums -- and so the
-# card's last digits -- would depend on the thread count; permutation importance's
-# small predicts on one.
+# OpenMP threads (a worker's share of the cores, one for a small bank); BLAS (the
+# logistic baseline) on one, since its sums -- and so the card's last digits -- would
+# depend on the thread count; permutation importance's small predicts on one.
 MODEL = {"openmp": "model_threads"}
 ONE_BLAS = {"blas": 1}
 # The contact effect's two fits are ready together and run side by side on a share of the
@@ -409,8 +408,8 @@ def score_period(
         "value_settings": s.value,
         "effect_settings": s.contact_effect,
         "profit_months": profit_months(s),
-        "model_threads": churn.model_threads(len(features)),
-        "pair_threads": max(1, (os.cpu_count() or 1) // max(1, workers)),
+        "model_threads": churn.model_threads(len(features), cores_per_worker(workers)),
+        "pair_threads": cores_per_worker(workers),
     }
     keep = ("scores", "branch_scores", "card", "watchlists", "rm_books", "call_lists", "unassigned")
     out = run_steps(SCORE_STEPS, given, keep, workers)
