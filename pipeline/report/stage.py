@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -50,6 +50,9 @@ from pipeline.report.fonts import require_cjk_font
 from pipeline.report.i18n import label_locale, labels
 from pipeline.report.pool import RenderPool, render_index, render_languages
 from pipeline.runner import claim_report_root
+
+if TYPE_CHECKING:  # the parent never imports the workers' module (matplotlib, WeasyPrint)
+    from pipeline.report.render import Rendered
 
 FORMATS = ("html", "pdf")
 log = logging.getLogger(__name__)
@@ -243,6 +246,20 @@ class Written:
     lists: list[Path] = field(default_factory=list)
     downloads: dict[str, dict[str, str]] = field(default_factory=dict)
 
+    def write(self, rendered: Rendered, catalog: Catalog, period: str) -> None:
+        """Write a rendered report's HTML, PDF and lists in its locale's folder."""
+        for ext, content in (("html", rendered.html), ("pdf", rendered.pdf)):
+            if content is None:
+                continue
+            target = report_path(catalog, period, rendered.branch_id, ext, rendered.locale)
+            (write_text if ext == "html" else write_bytes)(content, target)
+            self.reports.append(target)
+        for name, content in rendered.lists.items():
+            target = catalog.report_download(period, rendered.locale, name)
+            self.lists.append(write_bytes(content, target))
+        if rendered.branch_id is not None:
+            self.downloads[rendered.branch_id] = rendered.list_names
+
 
 def run_report(
     cfg: dict[str, Any], catalog: Catalog, period: str, locales: Sequence[str] = ()
@@ -291,19 +308,9 @@ def run_report(
         ]
         written = {s.locale: Written() for s in all_settings}
         with progress("reports", len(runs) * (1 + len(branch_ids))) as advance:
-            for rendered in pool.render(runs):
-                mine = written[rendered.locale]
-                for ext, content in (("html", rendered.html), ("pdf", rendered.pdf)):
-                    if content is None:
-                        continue
-                    target = report_path(catalog, period, rendered.branch_id, ext, rendered.locale)
-                    (write_text if ext == "html" else write_bytes)(content, target)
-                    mine.reports.append(target)
-                for name, content in rendered.lists.items():
-                    target = catalog.report_download(period, rendered.locale, name)
-                    mine.lists.append(write_bytes(content, target))
+            for rendered in pool.render(runs):  # written as they arrive, in order
+                written[rendered.locale].write(rendered, catalog, period)
                 if rendered.branch_id is not None:
-                    mine.downloads[rendered.branch_id] = rendered.list_names
                     timings.append(rendered.seconds)
                     cpu.append(rendered.cpu_seconds)
                 name = rendered.branch_id or "network"
