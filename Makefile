@@ -143,17 +143,19 @@ $(DATA)/processed/%/survey_summary.json: $(DATA)/processed/%/customer_scores.par
 
 report: check-period ## HTML and PDF reports per branch, network report and index for PERIOD in LOCALE
 	@$(MAKE) --no-print-directory $(REPORT_INDEX) PERIOD=$(PERIOD) LOCALE='$(LOCALE)'
+# What a period's reports read: its scores and survey outputs, and the report's stamp.
+report_inputs = $(DATA)/processed/$(1)/customer_scores.parquet $(DATA)/processed/$(1)/survey_summary.json $(STAMPS)/report.json
+report_period = $(firstword $(subst /, ,$(1)))
+report_locale = $(lastword $(subst /, ,$(1)))
 # Several locales given (LOCALE="en zh_CN" on the command line, as `make report` and
 # `make demo` pass it): one rule makes all their indexes in one crm run, which reads the
 # inputs once and renders every locale with one pool of workers. Its stem is the period.
 ifneq ($(word 2,$(if $(filter command line,$(origin LOCALE)),$(LOCALE))),)
-$(foreach l,$(LOCALE),$(REPORTS)/build/%/$l/index.html): $(DATA)/processed/%/customer_scores.parquet $(DATA)/processed/%/survey_summary.json $(STAMPS)/report.json
+$(foreach l,$(LOCALE),$(REPORTS)/build/%/$l/index.html): $(call report_inputs,%)
 	$(CRM) report --period $* $(foreach l,$(LOCALE),--locale $l)
 endif
-# One locale: the stem is <period>/<locale>; the period's outputs are the prerequisites.
-report_period = $(firstword $(subst /, ,$(1)))
-report_locale = $(lastword $(subst /, ,$(1)))
-$(REPORTS)/build/%/index.html: $(DATA)/processed/$$(call report_period,$$*)/customer_scores.parquet $(DATA)/processed/$$(call report_period,$$*)/survey_summary.json $(STAMPS)/report.json
+# One locale: the stem is <period>/<locale>.
+$(REPORTS)/build/%/index.html: $$(call report_inputs,$$(call report_period,$$*))
 	$(CRM) report --period $(call report_period,$*) --locale $(call report_locale,$*)
 
 monthly: check-period ## Scheduled run of every stage for PERIOD=YYYY-MM
