@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import duckdb
 
 from pipeline import __version__, console
 from pipeline.catalog import Catalog
@@ -55,8 +54,8 @@ class CrmGroup(click.Group):
                 raise
             where = f"{exc.filename}: " if exc.filename else ""
             _fail(ctx, f"{where}{exc.strerror or exc}", 1)
-        except duckdb.OutOfMemoryException as exc:  # the machine: what DuckDB may use
-            if ctx.meta.get("crm.debug"):
+        except Exception as exc:  # DuckDB out of memory: the machine, what DuckDB may use
+            if not _duckdb_out_of_memory(exc) or ctx.meta.get("crm.debug"):
                 raise
             first = str(exc).splitlines()[0]
             _fail(
@@ -64,6 +63,13 @@ class CrmGroup(click.Group):
                 f"{first} (ingest's DuckDB cap is ingest.memory_limit; --debug shows where)",
                 1,
             )
+
+
+def _duckdb_out_of_memory(exc: Exception) -> bool:
+    """Whether `exc` is DuckDB running out of memory (DuckDB, imported by the stages that
+    use it, is not loaded for the small commands make calls before every stage)."""
+    duckdb = sys.modules.get("duckdb")
+    return duckdb is not None and isinstance(exc, duckdb.OutOfMemoryException)
 
 
 def _fail(ctx: click.Context, message: str, code: int) -> None:

@@ -13,13 +13,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from pipeline.spreadsheet import neutralise, restore
+if TYPE_CHECKING:  # pandas and pyarrow are imported by the functions that read or write
+    import pandas as pd  # tables, so a command that only resolves a period skips them
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -155,6 +152,9 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
 
 def write_parquet(df: pd.DataFrame, target: Path) -> Path:
     """Write a frame as Parquet, deterministically (no index, fixed writer settings)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     table = pa.Table.from_pandas(df, preserve_index=False)
     with atomic_path(target) as tmp:
         pq.write_table(table, tmp, compression="zstd", write_statistics=True)
@@ -162,6 +162,8 @@ def write_parquet(df: pd.DataFrame, target: Path) -> Path:
 
 
 def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.read_parquet(path, columns=columns)
 
 
@@ -208,6 +210,8 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
     names and reasons garbled). Lines end in CRLF (RFC 4180), so a value holding a
     carriage return is quoted as one holding a line feed is (Python's csv quotes only
     the characters of its line ending)."""
+    from pipeline.spreadsheet import neutralise
+
     text = neutralise(df).to_csv(index=False, lineterminator="\r\n")
     return text.encode("utf-8" if text.isascii() else "utf-8-sig")
 
@@ -216,6 +220,10 @@ def read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
     """A CSV written by write_csv, its text cells exactly as they were given (a
     byte-order mark, if any, is not part of the first header)."""
     options = {"encoding": "utf-8-sig", **kwargs}
+    import pandas as pd
+
+    from pipeline.spreadsheet import restore
+
     return restore(pd.read_csv(path, **options))
 
 

@@ -3,35 +3,43 @@
 A run is for one month `YYYY-MM`, as of the month's last day. The stages ask this module
 for "the month end k months back", "the first day of the window", "the day after"; no
 other module computes a date, so each rule is written once.
+
+Months are counted with the standard library, so a command that only resolves a period
+(`crm period`, `crm stamp`, which make calls before every stage) does not load pandas;
+the functions on Series and Timestamps import it when called.
 """
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import date, timedelta
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from pipeline.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
-def parse_period(period: str) -> pd.Period:
-    """`"2026-10"` -> monthly pandas Period; a clear error for anything else."""
-    if not isinstance(period, str) or not _PERIOD.match(period):
+def parse_period(period: str) -> date:
+    """`"2026-10"` -> the period's first day; a clear error for anything else."""
+    match = _PERIOD.match(period) if isinstance(period, str) else None
+    if not match:
         raise ConfigError(f"period: expected YYYY-MM (e.g. 2026-10), got {period!r}")
-    return pd.Period(period, freq="M")
+    return date(int(match[1]), int(match[2]), 1)
 
 
 def as_of_date(period: str) -> date:
     """The period's as-of date: its last calendar day. Nothing after it may be used."""
-    return parse_period(period).end_time.date()
+    return month_end(parse_period(period))
 
 
 def previous_period(period: str, months: int = 1) -> str:
     """The period `months` before `period`, as `YYYY-MM`."""
-    return str(parse_period(period) - months)
+    return period_of(month_start(parse_period(period), months))
 
 
 def period_of(day: date) -> str:
@@ -41,10 +49,9 @@ def period_of(day: date) -> str:
 
 def latest_complete_period(last_data_day: date) -> str:
     """The latest month fully covered by data ending on `last_data_day`."""
-    p = pd.Period(last_data_day, freq="M")
-    if pd.Timestamp(last_data_day) < p.end_time.normalize():
-        p -= 1
-    return str(p)
+    day = date(last_data_day.year, last_data_day.month, last_data_day.day)  # a datetime too
+    complete = day >= month_end(day)
+    return period_of(month_start(last_data_day, 0 if complete else 1))
 
 
 def resolve_period(explicit: str | None, configured: str | None, last_data_day) -> str:
@@ -69,28 +76,32 @@ def check_inside_data(period: str, first_day: date | None, last_day: date | None
     if first_day is None or last_day is None:
         raise InputError("no ingested transactions: run `crm ingest` with transaction exports")
     p = parse_period(period)
-    start = pd.Period(first_day, freq="M")
+    start = period_of(first_day)
     last = latest_complete_period(last_day)
-    if p < start:
+    if p < parse_period(start):
         raise InputError(
             f"period {period} is before the data: the ingested transactions start on "
             f"{first_day.isoformat()} ({start}); nothing was written"
         )
-    if p > pd.Period(last, freq="M"):
+    if p > parse_period(last):
         raise InputError(
             f"period {period} is after the data: the last complete month ingested is {last} "
             f"(transactions up to {last_day.isoformat()}); nothing was written"
         )
 
 
-def month_end(day: date, months_back: int = 0) -> date:
-    """The last day of the month `months_back` months before `day`'s month."""
-    return (pd.Period(day, freq="M") - months_back).end_time.date()
-
-
 def month_start(day: date, months_back: int = 0) -> date:
-    """The first day of the month `months_back` months before `day`'s month."""
-    return (pd.Period(day, freq="M") - months_back).start_time.date()
+    """The first day of the month `months_back` months before `day`'s month (negative:
+    after it)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months_back, 12)
+    return date(year, month + 1, 1)
+
+
+def month_end(day: date, months_back: int = 0) -> date:
+    """The last day of the month `months_back` months before `day`'s month (negative:
+    after it)."""
+    start = month_start(day, months_back)
+    return start.replace(day=calendar.monthrange(start.year, start.month)[1])
 
 
 def day_after(day: date) -> date:
@@ -100,17 +111,23 @@ def day_after(day: date) -> date:
 
 def days_before(day: date, days: pd.Series) -> pd.Series:
     """`day` less each number of `days` (null stays null), as Timestamps."""
+    import pandas as pd
+
     return pd.Timestamp(day) - pd.to_timedelta(days.astype("float64"), unit="D")
 
 
 def window_bounds(as_of: date, months: int) -> tuple[pd.Timestamp, pd.Timestamp]:
     """[start, end) of the `months` months that end on `as_of` (inclusive): end is the
     day after as_of, start the same day `months` calendar months earlier."""
+    import pandas as pd
+
     end = pd.Timestamp(day_after(as_of))
     return end - pd.DateOffset(months=months), end
 
 
 def week_start(day: date) -> pd.Timestamp:
     """The Monday starting `day`'s ISO week (lifetimes' and DuckDB's weekly periods)."""
+    import pandas as pd
+
     ts = pd.Timestamp(day)
     return ts - pd.Timedelta(days=ts.weekday())

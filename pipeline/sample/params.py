@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.periods import parse_period
+from pipeline.periods import previous_period
 from pipeline.schema import ASSET_PRODUCTS, PRODUCTS
 
 GENERATOR_VERSION = 2  # 2: lower volume (about 15 transactions per customer over 24 months)
@@ -174,7 +174,7 @@ class Window:
 
     @property
     def month_labels(self) -> list[str]:
-        return [str(p) for p in (parse_period(self.end_month) - np.arange(self.months)[::-1])]
+        return [previous_period(self.end_month, k) for k in range(self.months - 1, -1, -1)]
 
     @property
     def month_end_days(self) -> np.ndarray:
