@@ -20,11 +20,11 @@ depend on it. Which part changed is logged, so `make` says why a stage reruns.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import logging
 import os
+import re
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -229,30 +229,52 @@ def _modules_under(subpackage: str) -> list[str]:
     ]
 
 
-def _imported(path: Path, name: str) -> list[str]:
-    """Package modules `path` imports (anywhere in it), or names in a string constant."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+# The statements and strings _imported reads, without parsing the module: make asks for
+# every stamp before every stage, and parsing the package took a second of that.
+_IMPORT = re.compile(
+    r"(?:^|;)[ \t]*(?:"
+    r"from[ \t]+(?P<base>\.*[\w.]*)[ \t]+import[ \t]+"
+    r"(?P<names>\((?:[^)#]|#[^\n]*)*\)|[^\n#;]*)"  # ( names, # comments ) or one line
+    r"|import[ \t]+(?P<modules>[^\n#;]*))",
+    re.MULTILINE,
+)
+_MODULE_NAME = re.compile(rf"""["']({PACKAGE}(?:\.\w+)+)["']""")
+
+
+@cache
+def _imported(path: Path, name: str) -> tuple[str, ...]:
+    """Package modules `path` imports (anywhere in it, a function's body too), or names
+    in a string constant (the report's worker module). Read off the text: a line in a
+    docstring that looks like an import counts too, which can only add to the stamp."""
+    text = path.read_text(encoding="utf-8")
     is_package = path.name == "__init__.py"
     found: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = _absolute(node, name, is_package)
-            found.append(base)
-            found += [f"{base}.{alias.name}" for alias in node.names]  # a submodule, perhaps
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if node.value.startswith(f"{PACKAGE}.") and node.value.replace(".", "").isidentifier():
-                found.append(node.value)
-    return [m for m in found if m == PACKAGE or m.startswith(f"{PACKAGE}.")]
+    for match in _IMPORT.finditer(text):
+        if match["modules"] is not None:
+            found += [_before_as(m) for m in match["modules"].split(",")]
+            continue
+        base = _absolute(match["base"], name, is_package)
+        found.append(base)
+        listed = re.sub(r"#[^\n]*", "", match["names"]).strip("()")  # comments in ( )
+        names = [_before_as(n) for n in listed.split(",")]
+        found += [f"{base}.{n}" for n in names if n]  # a submodule, perhaps
+    found += _MODULE_NAME.findall(text)
+    return tuple(m for m in found if m == PACKAGE or m.startswith(f"{PACKAGE}."))
 
 
-def _absolute(node: ast.ImportFrom, name: str, is_package: bool) -> str:
-    if not node.level:
-        return node.module or ""
+def _before_as(name: str) -> str:
+    return name.split(" as ")[0].strip()
+
+
+def _absolute(base: str, name: str, is_package: bool) -> str:
+    """`from <base> import` in module `name` as an absolute module name."""
+    module = base.lstrip(".")
+    level = len(base) - len(module)
+    if not level:
+        return module
     parts = name.split(".")
-    keep = len(parts) - node.level + (1 if is_package else 0)
-    return ".".join(parts[:keep] + ([node.module] if node.module else []))
+    keep = len(parts) - level + (1 if is_package else 0)
+    return ".".join(parts[:keep] + ([module] if module else []))
 
 
 # --- raw exports -------------------------------------------------------------------------

@@ -4,6 +4,7 @@ stages."""
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import os
@@ -191,6 +192,70 @@ def test_code_is_each_stages_own_modules_and_what_they_import():
     assert "pipeline/report/render.py" in report  # loaded by name in the workers
     assert "pipeline/ingest/adapters/berka.py" in names("ingest")  # named in a config
     assert "pipeline/cli.py" not in features | score | report
+
+
+def _parsed_imports(path: Path, name: str) -> set[str]:
+    """What a full parse of the module finds: every import statement and every string
+    constant that is a package module's name (the reference the text scanner must meet)."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = "." * node.level + (node.module or "")
+            base = stamps._absolute(base, name, path.name == "__init__.py")
+            found += [base, *(f"{base}.{alias.name}" for alias in node.names)]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if node.value.startswith("pipeline.") and node.value.replace(".", "").isidentifier():
+                found.append(node.value)
+    return {m for m in found if m == "pipeline" or m.startswith("pipeline.")}
+
+
+def test_imports_read_off_the_text_are_those_a_full_parse_finds_in_every_module():
+    root = stamps.package_dir()
+    modules = sorted(root.rglob("*.py"))
+    assert len(modules) > 100
+    for path in modules:
+        name = ".".join(["pipeline", *path.relative_to(root).with_suffix("").parts])
+        name = name.removesuffix(".__init__")
+        assert set(stamps._imported(path, name)) == _parsed_imports(path, name), path
+
+
+def test_imports_read_off_the_text_of_every_form_of_import(tmp_path):
+    package = tmp_path / "__init__.py"
+    package.write_text(
+        '''"""A package.
+
+import pipeline.docs_mention
+"""
+import os, pipeline.a as a, pipeline.b
+from . import sibling
+from .sub.mod import (  # noqa: F401 (a comment with ( and ) in it)
+    one,
+    two as deux,  # another
+)
+from ..up import x
+from pipeline.c import d; import pipeline.e
+
+
+def lazy():
+    from pipeline.f import g
+
+    return "pipeline.named.worker", "pipeline. not a name", "#c00000"
+''',
+        encoding="utf-8",
+    )
+    found = set(stamps._imported(package, "pipeline.pkg"))
+    assert found == {
+        "pipeline.docs_mention",  # a docstring's line that looks like one: counted
+        "pipeline.a", "pipeline.b",
+        "pipeline.pkg", "pipeline.pkg.sibling",
+        "pipeline.pkg.sub.mod", "pipeline.pkg.sub.mod.one", "pipeline.pkg.sub.mod.two",
+        "pipeline.up", "pipeline.up.x",
+        "pipeline.c", "pipeline.c.d", "pipeline.e",
+        "pipeline.f", "pipeline.f.g",
+        "pipeline.named.worker",
+    }  # fmt: skip
 
 
 def _make_project(tmp_path: Path) -> Path:
