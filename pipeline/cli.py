@@ -136,10 +136,13 @@ def cli(
     ctx.obj = State(config, data_dir, report_dir)
 
 
-def _run_stage(stage: str, func: Callable[..., Any], catalog: Catalog, *args: Any) -> None:
-    """Run one stage under the data-root lock; print its summary, log its time."""
+def _run_stage(
+    stage: str, func: Callable[..., Any], catalog: Catalog, *args: Any, period: str | None = None
+) -> None:
+    """Run one stage under the data-root lock (shared with other periods' stages for a
+    stage of one `period`); print its summary, log its time."""
     started = time.perf_counter()
-    with data_root_lock(catalog), promote_on_success(), console.stage(stage):
+    with data_root_lock(catalog, period), promote_on_success(), console.stage(stage):
         summary = func(*args)
     if summary:
         console.result(summary)
@@ -220,7 +223,7 @@ def _run_period_stage(
 ) -> None:
     cfg, catalog = state.load(**load)
     resolved = catalog.period(period, cfg["period"])
-    _run_stage(stage, period_stage(cfg, catalog, resolved, stage, func), catalog)
+    _run_stage(stage, period_stage(cfg, catalog, resolved, stage, func), catalog, period=resolved)
 
 
 @cli.command()

@@ -26,52 +26,136 @@ from pipeline.io import (
     sha256_file,
     write_json,
 )
-from pipeline.periods import check_inside_data
+from pipeline.periods import check_inside_data, parse_period
 
 __all__ = ["config_hash"]  # re-exported: the run manifest's config hash
 OWNER = ".crm-owner.json"  # in a report root: the data root whose reports it holds
 
 
 class RunLocked(CrmError):
-    """Another crm process is writing to the same data root."""
+    """Another crm process is writing to the same data root (or the same period)."""
+
+
+class _FileLock:
+    """An OS lock on a file, taken without waiting; the OS drops it when the process
+    ends, so a killed run leaves no stale lock. POSIX: flock, shared or exclusive.
+    Elsewhere (Windows): filelock's msvcrt lock, always exclusive -- period stages there
+    take turns instead of running side by side."""
+
+    def __init__(self, path: Path, shared: bool) -> None:
+        self.path, self.shared = path, shared
+        self._fd: int | None = None
+        self._other: FileLock | None = None
+
+    def acquire(self) -> bool:
+        try:
+            import fcntl  # POSIX only: imported here, so every module loads on Windows
+        except ImportError:
+            fcntl = None
+        if fcntl is None:
+            self._other = FileLock(self.path, timeout=0, thread_local=False)
+            try:
+                self._other.acquire()
+            except Timeout:
+                return False
+            return True
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except BlockingIOError:  # held by another process (any other error is raised)
+            os.close(fd)
+            return False
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._other is not None:
+            self._other.release()
+            self._other = None
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops its flock
+            self._fd = None
 
 
 @contextmanager
-def data_root_lock(catalog: Catalog) -> Iterator[None]:
-    """Hold an exclusive lock on the data root; a second writer stops with a clear message.
-
-    The lock is an OS file lock (filelock: flock on Linux and macOS, msvcrt on Windows):
-    a killed process releases it, so a crash never leaves a stale lock behind. Who holds
-    it is written beside it (`.crm.lock.owner`), for the message a second writer gets.
-    """
-    catalog.data_dir.mkdir(parents=True, exist_ok=True)
-    path = catalog.data_dir / ".crm.lock"
-    owner = catalog.data_dir / ".crm.lock.owner"
-    lock = FileLock(path, timeout=0, thread_local=False)
+def _holding(lock: _FileLock, owner: Path | None, refused: Callable[[], str]) -> Iterator[None]:
+    """Hold `lock`, saying who holds it in `owner` meanwhile (None: a shared hold, named by
+    its period's owner file); RunLocked(refused()) when another process holds it in a way
+    that excludes this one."""
+    if not lock.acquire():
+        raise RunLocked(refused())
     try:
-        lock.acquire()
-    except Timeout:
-        try:
-            holder = owner.read_text(encoding="utf-8").strip()
-        except OSError:
-            holder = ""
-        raise RunLocked(
-            f"{catalog.data_dir} is in use by {holder or 'another process'}; wait for it to "
-            "finish (two runs on one data root would overwrite each other)"
-        ) from None
-    try:
-        owner.write_text(f"crm pid {os.getpid()} on {platform.node()}", encoding="utf-8")
-        # Alone on the root now: temporaries left by a killed writer are garbage.
-        for folder in (
-            catalog.interim_dir,
-            catalog.data_dir / "processed",
-            catalog.report_dir / "build",
-        ):
-            remove_stale_temporaries(folder)
+        if owner is not None:
+            owner.write_text(f"crm pid {os.getpid()} on {platform.node()}", encoding="utf-8")
         yield
     finally:
-        owner.unlink(missing_ok=True)
+        if owner is not None:
+            owner.unlink(missing_ok=True)
         lock.release()
+
+
+def _holders(owners: list[Path]) -> str:
+    """Who holds the locks whose owner files are `owners`, for a refused writer."""
+    named = []
+    for owner in owners:
+        try:
+            named.append(owner.read_text(encoding="utf-8").strip())
+        except OSError:
+            continue
+    return ", ".join(sorted(n for n in named if n)) or "another process"
+
+
+@contextmanager
+def data_root_lock(catalog: Catalog, period: str | None = None) -> Iterator[None]:
+    """Hold the data root for a writer; a writer that would collide stops with a clear
+    message instead of waiting.
+
+    A writer of the whole root (sample, ingest, run: `period` None) holds it alone. A
+    stage of one period (features, score, survey, report) shares it with the stages of
+    other periods and holds its period alone, since it writes only that period's
+    folders: months run side by side (`make -j2`, as the demo does), never beside ingest,
+    never two runs of one month. Who holds a lock is written beside it (`.crm.lock.owner`,
+    `.crm.locks/<period>.owner`) for the message a refused writer gets.
+    """
+    root = catalog.data_dir
+    root.mkdir(parents=True, exist_ok=True)
+    locks = root / ".crm.locks"
+    lock = _FileLock(root / ".crm.lock", shared=period is not None)
+
+    def root_refused() -> str:
+        holders = _holders([root / ".crm.lock.owner", *sorted(locks.glob("*.owner"))])
+        return (
+            f"{root} is in use by {holders}; wait for it to finish (two runs on one data "
+            "root would overwrite each other)"
+        )
+
+    if period is None:
+        with _holding(lock, root / ".crm.lock.owner", root_refused):
+            # Alone on the root now: temporaries left by a killed writer are garbage.
+            for folder in (catalog.interim_dir, root / "processed", catalog.report_dir / "build"):
+                remove_stale_temporaries(folder)
+            yield
+        return
+    parse_period(period)  # names a lock file
+    locks.mkdir(exist_ok=True)
+    mine = _FileLock(locks / f"{period}.lock", shared=False)
+    owner = locks / f"{period}.owner"
+
+    def period_refused() -> str:
+        return (
+            f"{root}: period {period} is in use by {_holders([owner])}; wait for it to "
+            "finish (two runs of one month would overwrite each other)"
+        )
+
+    with _holding(lock, None, root_refused):
+        with _holding(mine, owner, period_refused):
+            # Alone on the period: its folders' temporaries are garbage.
+            for folder in (catalog.processed_dir(period), catalog.report_build_dir(period)):
+                remove_stale_temporaries(folder)
+            yield
 
 
 def promoted(func: Callable[..., Any], *args: Any) -> Callable[[], Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -21,15 +22,19 @@ import sys, time
 from pathlib import Path
 from pipeline.catalog import Catalog
 from pipeline.runner import data_root_lock
-with data_root_lock(Catalog(Path(sys.argv[1]), Path(sys.argv[1]))):
+period = sys.argv[2] if len(sys.argv) > 2 else None
+with data_root_lock(Catalog(Path(sys.argv[1]), Path(sys.argv[1])), period):
     print("locked", flush=True)
     time.sleep(60)
 """
 
 
-def _holder(root: Path) -> subprocess.Popen:
+def _holder(root: Path, period: str | None = None) -> subprocess.Popen:
+    """A process holding the data root (a stage of `period`, else a writer of the root)."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(root)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLD_LOCK, str(root), *([period] if period else [])],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout.readline().strip() == "locked"
     return proc
@@ -77,6 +82,65 @@ def test_lock_is_per_data_root(tmp_path: Path) -> None:
             pass
     finally:
         _stop(proc)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Windows locks are exclusive: months take turns")
+def test_stages_of_different_months_share_the_root_but_never_a_month(tmp_path: Path) -> None:
+    catalog = Catalog(tmp_path, tmp_path)
+    proc = _holder(tmp_path, "2026-09")
+    try:
+        with data_root_lock(catalog, "2026-10"):  # another month: side by side
+            assert (
+                (tmp_path / ".crm.locks" / "2026-10.owner")
+                .read_text()
+                .startswith(f"crm pid {os.getpid()} ")
+            )
+        with pytest.raises(RunLocked) as month:
+            with data_root_lock(catalog, "2026-09"):
+                pass
+        assert str(month.value) == (
+            f"{tmp_path}: period 2026-09 is in use by crm pid {proc.pid} on {platform.node()}; "
+            "wait for it to finish (two runs of one month would overwrite each other)"
+        )
+        with pytest.raises(RunLocked) as root:  # ingest, sample, run: never beside a month
+            with data_root_lock(catalog):
+                pass
+        assert f"{tmp_path} is in use by crm pid {proc.pid} on" in str(root.value)
+    finally:
+        _stop(proc)
+    with data_root_lock(catalog, "2026-09"), data_root_lock(catalog, "2026-10"):
+        pass  # released by the holder's end; one process may hold two months
+    with data_root_lock(catalog):
+        pass
+
+
+def test_no_month_runs_beside_a_writer_of_the_whole_root(tmp_path: Path) -> None:
+    proc = _holder(tmp_path)
+    try:
+        with pytest.raises(RunLocked, match=f"is in use by crm pid {proc.pid} on"):
+            with data_root_lock(Catalog(tmp_path, tmp_path), "2026-10"):
+                pass
+    finally:
+        _stop(proc)
+
+
+def test_a_month_clears_only_its_own_folders_of_a_killed_writers_temporaries(
+    tmp_path: Path,
+) -> None:
+    catalog = Catalog(tmp_path, tmp_path)
+    left = [
+        catalog.processed_dir("2026-10") / ".customer_scores.parquet.abcd1234.tmp",
+        catalog.report_build_dir("2026-10") / "en" / ".index.html.abcd1234.tmp",
+        catalog.processed_dir("2026-09") / ".customer_scores.parquet.abcd1234.tmp",
+        catalog.interim_dir / ".transactions.parquet.abcd1234.tmp",
+    ]
+    for path in left:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("half", encoding="utf-8")
+    with data_root_lock(catalog, "2026-10"):
+        assert [p.exists() for p in left] == [False, False, True, True]
+    with data_root_lock(catalog):
+        assert not any(p.exists() for p in left)
 
 
 def test_run_stages_stops_at_the_first_failure_and_times_the_rest() -> None:
