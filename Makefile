@@ -77,12 +77,13 @@ $(SETUP_STAMP): pyproject.toml setup.py
 	@bash scripts/install_system_packages.sh
 	@touch $@
 
-# One make run for the whole demo: the stamps (and the source) are worked out once, and
-# the goals are built in the order given (-j1: each month's score reads the month
-# before's lists).
+# One make run for the whole demo: the stamps (and the source) are worked out once. Its
+# months are IN_ORDER (below); two stages run side by side where that order allows, a
+# month's features or survey beside another month's scores.
 demo: setup ## Generate the sample bank, run its last 3 months in order, report the latest in en and zh_CN
 	@months="$$($(CRM) period --last $(DEMO_MONTHS))" && last="$${months##* }" && \
-	$(MAKE) --no-print-directory -j1 SOURCE='$(subst ','\'',$(SOURCE))' \
+	$(MAKE) --no-print-directory -j2 --output-sync=line SOURCE='$(subst ','\'',$(SOURCE))' \
+	  IN_ORDER="$$months" \
 	  $$(for p in $$months; do echo $(DATA)/processed/$$p/survey_summary.json; done) \
 	  LOCALE='$(DEMO_LOCALES)' $$(for l in $(DEMO_LOCALES); do echo $(REPORTS)/build/$$last/$$l/index.html; done) && \
 	echo "Reports: $(abspath $(REPORTS))/build/$$last/index.html"
@@ -109,6 +110,20 @@ $(STAMPS)/ingest.json: FORCE $$(if $$(filter sample,$$(SOURCE)),$(SAMPLE_STAMP))
 FORCE:
 
 # --- stages ------------------------------------------------------------------------------
+# IN_ORDER="2026-08 2026-09 ...": months this make run builds oldest first (`make demo`
+# passes its months). A month's features come after the month before's (its KPI history
+# reads them), its scores after the month before's (drift, migration and the closed loop
+# on last month's lists read them); with -j, other stages of different months run side
+# by side (crm lets stages of different months share a data root).
+IN_ORDER ?=
+define newline
+
+
+endef
+after_previous = $(if $(word 2,$1),$(DATA)/processed/$(word 2,$1)/$2: $(DATA)/processed/$(firstword $1)/$2$(newline)$(call after_previous,$(wordlist 2,$(words $1),$1),$2))
+$(eval $(call after_previous,$(IN_ORDER),customer_features.parquet))
+$(eval $(call after_previous,$(IN_ORDER),customer_scores.parquet))
+
 check-period: setup
 	@[ -n "$(PERIOD)" ] || { echo "no period: pass PERIOD=YYYY-MM"; exit 2; }
 

@@ -284,8 +284,8 @@ def _make_project(tmp_path: Path) -> Path:
     return project
 
 
-def _make(project: Path, *args: str, period: str = PERIOD) -> list[str]:
-    """Run make; the stages it ran, in order."""
+def _make_output(project: Path, *args: str, period: str = PERIOD) -> list[str]:
+    """Run make; the lines it printed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CRM_", "MAKE"))}
     done = subprocess.run(
         ["make", "--no-print-directory", *args, "CONFIG=bank.yml", f"PERIOD={period}"],
@@ -296,9 +296,14 @@ def _make(project: Path, *args: str, period: str = PERIOD) -> list[str]:
         timeout=600,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.splitlines()
+
+
+def _make(project: Path, *args: str, period: str = PERIOD) -> list[str]:
+    """Run make; the stages it ran, in order."""
     return [
         next(word for word in line.split() if word in stamps.STAGES)
-        for line in done.stdout.splitlines()
+        for line in _make_output(project, *args, period=period)
         if line.startswith(".venv/bin/crm ")
     ]
 
@@ -343,6 +348,28 @@ def test_make_reruns_exactly_the_stages_whose_inputs_changed(tmp_path):
     # es_ES has no labels of its own (English ones): its name is still its own
     assert "español (España)" in (build / "index.html").read_text(encoding="utf-8")
     assert _make(project, "report", "LOCALE=en es_ES") == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("make") is None or os.name == "nt", reason="needs make and sh")
+def test_make_builds_months_in_order_and_side_by_side_where_the_order_allows(tmp_path):
+    """What `make demo` does: each month's features and scores after the month before's
+    (they read them), the rest of a month beside another's."""
+    project = _make_project(tmp_path)
+    months = ["2026-09", "2026-10"]
+    goals = [f"data/processed/{month}/survey_summary.json" for month in months]
+    order = f"IN_ORDER={' '.join(months)}"
+    lines = _make_output(project, "-j2", "--output-sync=line", order, *goals)
+
+    def at(text: str) -> int:
+        return next(i for i, line in enumerate(lines) if text in line)
+
+    for earlier, later in zip(months[:-1], months[1:], strict=True):
+        # a stage's summary is its last line: the earlier month ended before the later began
+        assert at(f"features {earlier}: ") < at(f"features --period {later}")
+        assert at(f"score {earlier}: ") < at(f"score --period {later}")
+    assert all((project / goal).is_file() for goal in goals)
+    assert _make(project, *goals) == []  # up to date without the order too
 
 
 @pytest.mark.slow
