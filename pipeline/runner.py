@@ -198,10 +198,7 @@ def claim_report_root(catalog: Catalog) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except FileExistsError:
-        try:
-            owner = json.loads(path.read_text(encoding="utf-8")).get("data_dir")
-        except (OSError, ValueError, AttributeError):
-            owner = None
+        owner = _claim_owner(path)
         if owner != mine["data_dir"]:
             raise ConfigError(
                 f"paths.report_dir: {catalog.report_dir} holds the reports of data root "
@@ -212,6 +209,24 @@ def claim_report_root(catalog: Catalog) -> None:
         return
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(json.dumps(mine, indent=2) + "\n")
+
+
+def _claim_owner(path: Path, waits: int = 20) -> str | None:
+    """The data root a report root's claim names (None: unreadable). A claim created a
+    moment ago by a stage of another month may not be written yet: read it again for up
+    to a second while it is empty."""
+    for _ in range(waits):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            return None
+        if text:
+            break
+        time.sleep(0.05)
+    try:
+        return json.loads(text).get("data_dir")
+    except (ValueError, AttributeError):
+        return None
 
 
 def output_files(catalog: Catalog, period: str) -> list[Path]:

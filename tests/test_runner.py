@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,15 @@ from click.testing import CliRunner
 from pipeline.catalog import Catalog
 from pipeline.cli import cli
 from pipeline.config import load_config
-from pipeline.runner import RunLocked, config_hash, data_root_lock, run_stages
+from pipeline.errors import ConfigError
+from pipeline.runner import (
+    OWNER,
+    RunLocked,
+    claim_report_root,
+    config_hash,
+    data_root_lock,
+    run_stages,
+)
 
 HOLD_LOCK = """
 import sys, time
@@ -165,3 +175,23 @@ def test_config_hash_ignores_roots_but_not_settings(tmp_path: Path) -> None:
     b = load_config(data_dir=tmp_path / "y", env={})
     c = load_config(overrides={"rfm.population": "branch"}, env={})
     assert config_hash(a) == config_hash(b) != config_hash(c)
+
+
+def test_a_claim_being_written_by_another_months_stage_is_read_once_written(
+    tmp_path: Path,
+) -> None:
+    """Stages of two months may meet a new report root together: one creates the claim,
+    the other must not take it for unreadable before its content is written."""
+    data = tmp_path / "data"
+    catalog = Catalog(data, tmp_path / "reports")
+    claim = tmp_path / "reports" / OWNER
+    claim.parent.mkdir()
+    claim.touch()  # created, not written yet
+    text = json.dumps({"data_dir": str(data.absolute())})
+    writer = threading.Timer(0.2, claim.write_text, [text])
+    writer.start()
+    claim_report_root(catalog)  # the same bank's: accepted
+    writer.join()
+    claim.write_text("")
+    with pytest.raises(ConfigError, match=r"\(unreadable claim\)"):  # never written
+        claim_report_root(catalog)
