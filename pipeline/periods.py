@@ -51,7 +51,7 @@ def latest_complete_period(last_data_day: date) -> str:
     """The latest month fully covered by data ending on `last_data_day`."""
     day = date(last_data_day.year, last_data_day.month, last_data_day.day)  # a datetime too
     complete = day >= month_end(day)
-    return period_of(month_start(last_data_day, 0 if complete else 1))
+    return period_of(month_start(day, 0 if complete else 1))
 
 
 def resolve_period(explicit: str | None, configured: str | None, last_data_day) -> str:
