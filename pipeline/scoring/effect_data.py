@@ -138,7 +138,7 @@ def effect_data(
     model's own train and test windows (T - 2h, T - h) and the `earlier` ones
     (effect_windows)."""
     windows = {**earlier, plan.evaluation_starts[0]: train, plan.final_starts[0]: test}
-    branches = sorted(set().union(*(set(w.context["branch_id"]) for w in windows.values())))
+    branches = sorted(set().union(*(w.context["branch_id"].unique() for w in windows.values())))
     codes = tuple(branches) if len(branches) <= MAX_BRANCH_CODES else ()
 
     def stack(starts: tuple[date, ...]) -> EffectRows:
