@@ -195,3 +195,16 @@ def test_a_claim_being_written_by_another_months_stage_is_read_once_written(
     claim.write_text("")
     with pytest.raises(ConfigError, match=r"\(unreadable claim\)"):  # never written
         claim_report_root(catalog)
+
+
+def test_without_shared_locks_months_take_turns(tmp_path: Path, monkeypatch) -> None:
+    """Where the OS lock has no shared mode (Windows' msvcrt; fcntl missing here), a
+    month's stage holds the root alone: a second month waits its turn (stops, names it)."""
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # `import fcntl` raises ImportError
+    catalog = Catalog(tmp_path, tmp_path)
+    with data_root_lock(catalog, "2026-10"):
+        with pytest.raises(RunLocked, match=f"in use by crm pid {os.getpid()} on"):
+            with data_root_lock(catalog, "2026-09"):
+                pass
+    with data_root_lock(catalog, "2026-09"):
+        pass
