@@ -79,10 +79,12 @@ $(SETUP_STAMP): pyproject.toml setup.py
 
 # One make run for the whole demo: the stamps (and the source) are worked out once. Its
 # months are IN_ORDER (below); two stages run side by side where that order allows, a
-# month's features or survey beside another month's scores.
+# month's features or survey beside another month's scores, each command's output shown
+# whole when it ends (GNU make 4; make 3.81, as macOS ships it, interleaves lines).
+OUTPUT_SYNC := $(if $(filter output-sync,$(.FEATURES)),--output-sync=line)
 demo: setup ## Generate the sample bank, run its last 3 months in order, report the latest in en and zh_CN
 	@months="$$($(CRM) period --last $(DEMO_MONTHS))" && last="$${months##* }" && \
-	$(MAKE) --no-print-directory -j2 --output-sync=line SOURCE='$(subst ','\'',$(SOURCE))' \
+	$(MAKE) --no-print-directory -j2 $(OUTPUT_SYNC) SOURCE='$(subst ','\'',$(SOURCE))' \
 	  IN_ORDER="$$months" \
 	  $$(for p in $$months; do echo $(DATA)/processed/$$p/survey_summary.json; done) \
 	  LOCALE='$(DEMO_LOCALES)' $$(for l in $(DEMO_LOCALES); do echo $(REPORTS)/build/$$last/$$l/index.html; done) && \
