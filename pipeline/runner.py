@@ -134,9 +134,12 @@ def data_root_lock(catalog: Catalog, period: str | None = None) -> Iterator[None
 
     if period is None:
         with _holding(lock, root / ".crm.lock.owner", root_refused):
-            # Alone on the root now: temporaries left by a killed writer are garbage.
+            # Alone on the root now: temporaries left by a killed writer are garbage, and
+            # so is the owner file a killed month's stage left (no month runs now).
             for folder in (catalog.interim_dir, root / "processed", catalog.report_dir / "build"):
                 remove_stale_temporaries(folder)
+            for stale in locks.glob("*.owner"):
+                stale.unlink(missing_ok=True)
             yield
         return
     parse_period(period)  # names a lock file

@@ -120,8 +120,10 @@ def test_stages_of_different_months_share_the_root_but_never_a_month(tmp_path: P
         _stop(proc)
     with data_root_lock(catalog, "2026-09"), data_root_lock(catalog, "2026-10"):
         pass  # released by the holder's end; one process may hold two months
+    killed = tmp_path / ".crm.locks" / "2026-08.owner"  # what a killed month's stage leaves
+    killed.write_text("crm pid 1 on elsewhere", encoding="utf-8")
     with data_root_lock(catalog):
-        pass
+        assert not killed.exists()  # no month runs beside a root writer: it was stale
 
 
 def test_no_month_runs_beside_a_writer_of_the_whole_root(tmp_path: Path) -> None:
