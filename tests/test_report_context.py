@@ -3,6 +3,7 @@ hand-made frames, isolation of a branch's slice, and clear errors for missing in
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -404,7 +405,7 @@ def test_branch_slice_holds_only_the_branchs_customers(tmp_path: Path):
     # a watchlist that names another branch's customer is refused, not filtered silently
     bad = dict(inputs.watchlists)
     bad["B01"] = inputs.watchlists["B02"]
-    tampered = type(inputs)(**{**inputs.__dict__, "watchlists": bad})
+    tampered = replace(inputs, watchlists=bad)
     with pytest.raises(InputError, match="not of branch B01"):
         branch_slice(tampered, "B01", {})
 
@@ -416,12 +417,10 @@ def test_branch_slices_split_once_equal_a_mask_per_branch(tmp_path: Path):
     _, catalog = make_bank(tmp_path)
     inputs = load_inputs(catalog, PERIOD)
     # one branch's migration rows and Lorenz points missing: its slices are empty frames
-    inputs = type(inputs)(
-        **{
-            **inputs.__dict__,
-            "migration": inputs.migration[inputs.migration["branch_id"] != "B03"],
-            "lorenz": inputs.lorenz[inputs.lorenz["branch_id"] != "B03"],
-        }
+    inputs = replace(
+        inputs,
+        migration=inputs.migration[inputs.migration["branch_id"] != "B03"],
+        lorenz=inputs.lorenz[inputs.lorenz["branch_id"] != "B03"],
     )
     slices = list(branch_slices(inputs, {}))
     assert [b.branch_id for b in slices] == list(BRANCHES)

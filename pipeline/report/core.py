@@ -8,6 +8,7 @@ workers render (render.py, through the contexts in context*.py).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -138,6 +139,13 @@ class ReportInputs:
     call_lists: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
     generation: str = ""  # the id of the processed outputs shown (pipeline.generation)
 
+    @functools.cached_property
+    def branch_parts(self) -> BranchParts:
+        """The customer-level frames split by branch: once for every branch and every
+        locale of the run, on first use (so the split overlaps the network report's
+        rendering)."""
+        return BranchParts.of(self)
+
     @property
     def branch_ids(self) -> list[str]:
         ids = self.kpis.loc[self.kpis["scope"] == "branch", "branch_id"]
@@ -258,14 +266,13 @@ def branch_slice(
     inputs: ReportInputs,
     branch_id: str,
     network_rm: dict[str, dict[str, Any]],
-    parts: BranchParts | None = None,
 ) -> BranchInputs:
     """The branch's own customers and rows; a foreign customer in its watchlist is an error.
 
     `network_rm` is the network's RM coverage by tier (an aggregate, no customer rows);
-    `parts` (BranchParts.of(inputs)) saves a scan of every frame per branch.
+    the rows come from the inputs' split by branch, made once (ReportInputs.branch_parts).
     """
-    parts = parts or BranchParts.of(inputs)
+    parts = inputs.branch_parts
     features = _own(parts.features, inputs.features, branch_id)
     watchlist = inputs.watchlists.get(branch_id)
     if watchlist is None:
@@ -324,6 +331,5 @@ def branch_slices(
     inputs: ReportInputs, network_rm: dict[str, dict[str, Any]]
 ) -> Iterator[BranchInputs]:
     """Every branch's slice in branch order, made one at a time as they are rendered."""
-    parts = BranchParts.of(inputs)
     for branch_id in inputs.branch_ids:
-        yield branch_slice(inputs, branch_id, network_rm, parts)
+        yield branch_slice(inputs, branch_id, network_rm)
