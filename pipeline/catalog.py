@@ -81,6 +81,12 @@ class Catalog:
         return self.interim_dir / "manifest.json"
 
     @property
+    def label_window_dir(self) -> Path:
+        """Label windows the score stage keeps between months on the same canonical
+        tables (pipeline.scoring.window_store)."""
+        return self.interim_dir / "label_windows"
+
+    @property
     def ingest_parts_dir(self) -> Path:
         """Ingest's per-file typed parts and their state: what makes re-runs incremental."""
         return self.interim_dir / "parts"

@@ -87,11 +87,20 @@ def test_score_writes_scores_card_and_watchlists(bank):
     assert not set(PII_COLUMNS) & set(scores.columns)
 
 
+def _stored_windows(catalog: Catalog) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in catalog.label_window_dir.glob("*.parquet")}
+
+
 def test_score_is_deterministic(bank):
+    """Run again, the score reads its label windows back from the store (the contact
+    effect stacks several windows of 5,000 customers) and writes the same bytes."""
     args, catalog, _, _ = bank
     first = _outputs(catalog)
+    stored = _stored_windows(catalog)
+    assert len(stored) > 2  # the effect's earlier windows and the churn model's two
     again = CliRunner().invoke(cli, [*args, "score", "--period", PERIOD])
     assert again.exit_code == 0, again.output
+    assert _stored_windows(catalog) == stored  # read back, none built again
     assert _outputs(catalog) == first
 
 

@@ -7,6 +7,7 @@ stage counts the same outcome for the branches' attrition rate).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -198,13 +199,22 @@ def context(
     )
 
 
-def train_window(engine: Engine, plan: ChurnPlan, s: ScoreSettings) -> Window:
-    return window(engine, plan.train_start, plan.test_start, plan, s)
+WindowSource = Callable[[Engine, date, date, ChurnPlan, ScoreSettings], Window]
 
 
-def evaluation_window(engine: Engine, plan: ChurnPlan, s: ScoreSettings) -> Window:
+def train_window(
+    engine: Engine, plan: ChurnPlan, s: ScoreSettings, windows: WindowSource = window
+) -> Window:
+    """The train window; `windows` builds it (window) or gives it back from an earlier
+    run's store (the score edge's pipeline.scoring.window_store)."""
+    return windows(engine, plan.train_start, plan.test_start, plan, s)
+
+
+def evaluation_window(
+    engine: Engine, plan: ChurnPlan, s: ScoreSettings, windows: WindowSource = window
+) -> Window:
     """The test window: out of time, after the train window."""
-    return window(engine, plan.test_start, plan.as_of, plan, s)
+    return windows(engine, plan.test_start, plan.as_of, plan, s)
 
 
 def labelled_counts(train: Window, test: Window) -> dict[str, dict[str, int]]:

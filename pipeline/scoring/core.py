@@ -272,9 +272,10 @@ SCORE_STEPS = (
     Step("history", churn.check_history, ("engine", "plan")),
     Step("effect_plan", plan_effect, ("engine", "history", "features", "settings"),
          takes_skipped=True),
-    Step("effect_windows", effect_windows, ("engine", "effect_plan", "history", "settings")),
-    Step("train_window", churn.train_window, ("engine", "history", "settings")),
-    Step("test_window", churn.evaluation_window, ("engine", "history", "settings")),
+    Step("effect_windows", effect_windows,
+         ("engine", "effect_plan", "history", "settings", "windows")),
+    Step("train_window", churn.train_window, ("engine", "history", "settings", "windows")),
+    Step("test_window", churn.evaluation_window, ("engine", "history", "settings", "windows")),
     Step("labelled", churn.labelled_counts, ("train_window", "test_window")),
     Step("usable", churn.usable_windows, ("train_window", "test_window", "churn_settings"),
          outputs=("train_X", "train_y", "test_X", "test_y", "test_ids", "usable_columns")),
@@ -373,13 +374,16 @@ def score_period(
     previous_features: pd.DataFrame | None = None,
     workers: int = 1,
     previous_lists: dict[str, pd.DataFrame | None] | None = None,
+    windows: churn.WindowSource = churn.window,
 ) -> ScoreResult:
     """Scores, model card and watchlists for `period` from its features mart.
 
     The card's drift section compares features with the previous period's mart
     (`previous_features`, the one its scores came from; drift's columns are enough;
     None: those columns rebuilt at the previous month end) and scores with
-    `previous_scores` (None: the previous period not scored). `workers` > 1 runs
+    `previous_scores` (None: the previous period not scored). `windows` builds the label
+    windows (churn.window) or gives them back from an earlier month's run on the same
+    tables (the stage edge's pipeline.scoring.window_store). `workers` > 1 runs
     independent steps side by side (the engine must then give cursors that see its
     tables: pipeline.engine's connect and connect_frames do).
     """
@@ -394,6 +398,7 @@ def score_period(
         "previous_features": previous_features,
         "previous_scores": previous_scores,
         "previous_lists": previous_lists or {},
+        "windows": windows,
         "settings": s,
         "clv_settings": s.clv,
         "churn_settings": s.churn,

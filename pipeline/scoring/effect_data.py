@@ -109,19 +109,22 @@ def contacted_after(engine: Engine, start: date) -> set[str]:
 
 
 def effect_windows(
-    engine: Engine, plan: EffectPlan, churn_plan: churn.ChurnPlan, s: ScoreSettings
+    engine: Engine,
+    plan: EffectPlan,
+    churn_plan: churn.ChurnPlan,
+    s: ScoreSettings,
+    windows: churn.WindowSource = churn.window,
 ) -> dict[date, churn.Window]:
     """The windows the fits stack besides the churn model's own two (T - 2h and T - h,
     reused by effect_data), on every model input the period's mart offers: the fits
     take the usable ones later, so these feature marts -- most of the effect's data --
-    need not wait for the churn windows."""
+    need not wait for the churn windows. `windows` builds each (churn.window) or gives
+    it back from an earlier run's store (pipeline.scoring.window_store)."""
     h = s.churn.horizon_months
     own = {plan.evaluation_starts[0], plan.final_starts[0]}
     starts = sorted((set(plan.evaluation_starts) | set(plan.final_starts)) - own)
     return {
-        start: churn.window(
-            engine, start, month_end(start, -h), _plan(churn_plan.columns, start, h), s
-        )
+        start: windows(engine, start, month_end(start, -h), _plan(churn_plan.columns, start, h), s)
         for start in starts
     }
 

@@ -30,6 +30,7 @@ from pipeline.scoring.card import summary_text
 from pipeline.scoring.closed_loop import LOOP_COLUMNS, list_periods
 from pipeline.scoring.core import score_period
 from pipeline.scoring.settings import ScoreSettings
+from pipeline.scoring.window_store import window_source
 from pipeline.sheets import write_xlsx
 
 WORKERS = 2  # steps run side by side (pipeline.steps): the machine's two cores
@@ -61,10 +62,19 @@ def run_score(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
         earlier: _stored(catalog.customer_scores(earlier), LOOP_COLUMNS)
         for earlier in list_periods(period, settings.churn.horizon_months)
     }
+    windows = window_source(cfg, catalog, settings, len(features))
     engine = connect_engine(cfg, catalog.interim_dir)  # engine: duckdb | spark
     try:
         result = score_period(
-            engine, features, period, settings, previous_scores, previous_features, WORKERS, lists
+            engine,
+            features,
+            period,
+            settings,
+            previous_scores,
+            previous_features,
+            WORKERS,
+            lists,
+            windows,
         )
     finally:
         engine.close()
