@@ -17,7 +17,7 @@ from pipeline.errors import InputError
 from pipeline.report import context_kpis as kp
 from pipeline.report import context_scores as sc
 from pipeline.report import context_survey as sv
-from pipeline.report.core import branch_slice, branch_slices, split_by_branch
+from pipeline.report.core import branch_slice, branch_slices, largest_first, split_by_branch
 from pipeline.report.environment import NA, NO_PREVIOUS, SUPPRESSED
 from pipeline.report.i18n import labels
 from pipeline.report.stage import load_inputs, survey_labels
@@ -587,3 +587,20 @@ def test_value_by_tier_rm_books_and_the_assign_page_by_hand():
     assert (page["customers"], page["high_value"], page["value_at_risk"]) == (3.0, 2.0, 0.5)
     # high-value customers first (in the score stage's order), then the others
     assert [r["customer_id"] for r in page["rows"]] == ["x", "z", "y"]
+
+
+def test_branches_are_rendered_largest_first_ties_by_id(tmp_path: Path):
+    """The render order: most customers first, ties by branch id; slices follow it."""
+    from test_report_fixtures import PERIOD
+
+    _, catalog = make_bank(tmp_path)
+    inputs = load_inputs(catalog, PERIOD)
+    features = inputs.features.copy()
+    features.loc[features.index[:40], "branch_id"] = "B03"  # B03 the largest now
+    counts = features["branch_id"].astype(str).value_counts()
+    order = largest_first(replace(inputs, features=features))
+    assert sorted(order) == inputs.branch_ids and order[0] == "B03"
+    for a, b in zip(order, order[1:], strict=False):
+        assert (-counts.get(a, 0), a) < (-counts.get(b, 0), b)
+    backwards = inputs.branch_ids[::-1]
+    assert [s.branch_id for s in branch_slices(inputs, {}, backwards)] == backwards

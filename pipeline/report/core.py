@@ -9,7 +9,7 @@ workers render (render.py, through the contexts in context*.py).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -142,8 +142,8 @@ class ReportInputs:
     @functools.cached_property
     def branch_parts(self) -> BranchParts:
         """The customer-level frames split by branch: once for every branch and every
-        locale of the run, on first use (so the split overlaps the network report's
-        rendering)."""
+        locale of the run, on first use (while the workers still import their
+        libraries)."""
         return BranchParts.of(self)
 
     @property
@@ -327,9 +327,20 @@ def branch_slice(
     )
 
 
+def largest_first(inputs: ReportInputs) -> list[str]:
+    """The branches by customers, most first (ties by id): the order to render them in,
+    so the longest reports start first and a run does not end on one large branch while
+    the other workers wait."""
+    counts = inputs.features["branch_id"].astype(str).value_counts()
+    return sorted(inputs.branch_ids, key=lambda b: (-int(counts.get(b, 0)), b))
+
+
 def branch_slices(
-    inputs: ReportInputs, network_rm: dict[str, dict[str, Any]]
+    inputs: ReportInputs,
+    network_rm: dict[str, dict[str, Any]],
+    order: Sequence[str] | None = None,
 ) -> Iterator[BranchInputs]:
-    """Every branch's slice in branch order, made one at a time as they are rendered."""
-    for branch_id in inputs.branch_ids:
+    """Every branch's slice in `order` (default: branch order), made one at a time as
+    they are rendered."""
+    for branch_id in inputs.branch_ids if order is None else order:
         yield branch_slice(inputs, branch_id, network_rm)

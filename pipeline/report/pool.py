@@ -169,7 +169,9 @@ class RenderPool:
             self._executor = None
 
     def render(self, runs: Iterable[LocaleRun]) -> Iterator[Rendered]:
-        """Every run's reports, run after run: its network report, then every branch's.
+        """Every run's reports, run after run: every branch's in the slices' order (the
+        largest first: core.largest_first), then the network report, the shortest, so
+        a run ends on a short report instead of a worker waiting on a long one.
 
         A run is one locale's (settings, network context, branch slices); a worker sets
         up again when its next task is in another locale (about 0.1 s), so runs in turn
@@ -180,8 +182,8 @@ class RenderPool:
         """
         tasks: Iterator[tuple[str, Any, ReportSettings]] = itertools.chain.from_iterable(
             itertools.chain(
-                [("render_network", network_ctx, settings)],
                 (("render_branch", b, settings) for b in branches),
+                [("render_network", network_ctx, settings)],
             )
             for settings, network_ctx, branches in runs
         )

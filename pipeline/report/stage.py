@@ -45,6 +45,7 @@ from pipeline.report.core import (
     ReportInputs,
     branch_slices,
     check_columns,
+    largest_first,
 )
 from pipeline.report.fonts import require_cjk_font
 from pipeline.report.i18n import label_locale, labels
@@ -302,8 +303,13 @@ def run_report(
         }
         first = all_settings[0]  # what follows is the same in every locale
         network_rm = rm_by_tier(inputs.features, first.rm_tiers, first.rm_contact_days)
+        order = largest_first(inputs)
         runs = [
-            (s, network_context(inputs, s, files[s.locale]), branch_slices(inputs, network_rm))
+            (
+                s,
+                network_context(inputs, s, files[s.locale]),
+                branch_slices(inputs, network_rm, order),
+            )
             for s in all_settings
         ]
         written = {s.locale: Written() for s in all_settings}
