@@ -5,7 +5,7 @@ and who churned after it) depends only on the canonical tables, the config keys 
 code the score stage reads, and the window's start, end and model inputs. Months scored
 one after another on the same tables -- `make demo`'s three, a backfill -- need mostly
 the same windows: the contact effect stacks a year of them, and month m + 1 needs all
-but two of month m's. So the score stage's edge keeps every window it builds in
+but one or two of month m's. So the score stage's edge keeps every window it builds in
 <data>/interim/label_windows/, named by a fingerprint of all of the above, and reads a
 window back when both match. An ingest that rewrites a table, a changed config key or
 a changed module gives a new fingerprint; the first score run under it removes the
@@ -43,6 +43,7 @@ from pipeline.stamps import stage_stamp
 log = logging.getLogger(__name__)
 
 FORMAT = 1  # the layout of a stored window; a new layout is a new fingerprint
+FOOTER_BYTES = 1 << 16  # a Parquet file's tail read for its digest: the footer, and more
 IDS, LABEL = "customer_id", "churned"
 X_PREFIX, CONTEXT_PREFIX = "x:", "context:"
 
@@ -53,15 +54,20 @@ def stacks_several(s: ScoreSettings, customers: int) -> bool:
     return c.enabled and c.windows > 1 and c.max_training_rows // max(customers, 1) > 1
 
 
-def table_listing(interim_dir: Path) -> list[tuple[str, int, int]]:
-    """(file, size, modification time in ns) of each canonical table there: ingest writes
-    a table anew (and so with a new time) whenever it changes."""
+def table_listing(interim_dir: Path) -> list[tuple[str, int, int, str]]:
+    """(file, size, modification time in ns, digest of its Parquet footer) of each
+    canonical table there. Ingest writes a table anew whenever it changes; the footer
+    (row groups' sizes, offsets and statistics) tells two versions apart even where the
+    file system keeps times to the second and the sizes happen to match."""
     found = []
     for name in sorted(TABLES):
         path = Path(interim_dir) / f"{name}.parquet"
         if path.is_file():
             st = path.stat()
-            found.append((path.name, st.st_size, st.st_mtime_ns))
+            with open(path, "rb") as fh:
+                fh.seek(max(0, st.st_size - FOOTER_BYTES))
+                footer = hashlib.sha256(fh.read()).hexdigest()
+            found.append((path.name, st.st_size, st.st_mtime_ns, footer))
     return found
 
 
