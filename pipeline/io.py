@@ -219,11 +219,11 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
 def read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
     """A CSV written by write_csv, its text cells exactly as they were given (a
     byte-order mark, if any, is not part of the first header)."""
-    options = {"encoding": "utf-8-sig", **kwargs}
     import pandas as pd
 
     from pipeline.spreadsheet import restore
 
+    options = {"encoding": "utf-8-sig", **kwargs}
     return restore(pd.read_csv(path, **options))
 
 

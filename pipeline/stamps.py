@@ -114,13 +114,13 @@ def stage_stamp(stage: str, cfg: dict[str, Any], data_dir: Path) -> dict[str, st
     if stage not in STAGE_MODULES:
         raise ConfigError(f"{stage}: not a stage (stages: {', '.join(STAGES)})")
     parts = {
-        "config": _digest_json({key: get(cfg, key) for key in STAGE_KEYS[stage]}),
+        "config": digest_json({key: get(cfg, key) for key in STAGE_KEYS[stage]}),
         "files": _digest_files(_config_files(stage, cfg)),
         "code": _digest_files(code_files(stage), package_dir(), extra=__version__),
     }
     if stage == "ingest":
         parts["id_salt"] = salt_fingerprint(id_salt(cfg)) or ""
-        parts["raw"] = _digest_json(raw_listing(_raw_dir(cfg, data_dir)))
+        parts["raw"] = digest_json(raw_listing(_raw_dir(cfg, data_dir)))
     if stage == "report":
         parts["templates"] = "".join(
             _digest_files(sorted(_tree(folder)), folder)
@@ -302,7 +302,8 @@ def _tree(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
 
 
-def _digest_json(value: Any) -> str:
+def digest_json(value: Any) -> str:
+    """A digest of a JSON-able value (keys sorted): the same value, the same digest."""
     text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

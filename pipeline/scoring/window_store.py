@@ -22,7 +22,6 @@ card are the same byte for byte with or without the store.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from dataclasses import dataclass
 from datetime import date
@@ -38,7 +37,7 @@ from pipeline.io import read_parquet, write_parquet
 from pipeline.schema import TABLES
 from pipeline.scoring import churn
 from pipeline.scoring.settings import ScoreSettings
-from pipeline.stamps import stage_stamp
+from pipeline.stamps import digest_json, stage_stamp
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +81,13 @@ def fingerprint(cfg: dict[str, Any], catalog: Catalog) -> str:
         "tables": table_listing(catalog.interim_dir),
         "engine": [cfg.get("engine"), spark.get("interim_uri")],
     }
-    text = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+    return digest_json(parts)[:24]
 
 
 def window_name(start: date, end: date, columns: tuple[str, ...]) -> str:
     """A window's part of its file name: its dates and model inputs."""
-    key = json.dumps([start.isoformat(), end.isoformat(), list(columns)])
-    return f"{start.isoformat()}-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}"
+    key = digest_json([start.isoformat(), end.isoformat(), list(columns)])
+    return f"{start.isoformat()}-{key[:16]}"
 
 
 def window_frame(w: churn.Window) -> pd.DataFrame:
