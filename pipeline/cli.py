@@ -8,6 +8,7 @@ Progress and messages go through logging to stderr (pipeline.console: -v, -q,
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import sys
 import time
@@ -420,7 +421,13 @@ def init(directory: str, bank: str, like: str, force: bool) -> None:
 
 
 def main() -> None:
-    cli(prog_name="crm")
+    try:
+        cli(prog_name="crm")
+    finally:
+        # The command's work is written and its files closed. What it allocated is left
+        # out of the collections the interpreter runs on its way out (0.2-0.5 s of a
+        # stage's exit, to end a process whose memory goes back to the system anyway).
+        gc.freeze()
 
 
 if __name__ == "__main__":
