@@ -134,8 +134,11 @@ class RenderPool:
         method = start_method()
         context = multiprocessing.get_context(method)
         if method == "forkserver":
-            # the fork server imports the worker module once; every worker forks from it
-            context.set_forkserver_preload([WORKER_MODULE])
+            # the fork server imports once what every worker needs, and each worker forks
+            # from it: the run's main module (which a worker would otherwise run again),
+            # the worker module, and WeasyPrint (which it imports only for PDF)
+            pdf = ["weasyprint"] if "pdf" in self.settings.formats else []
+            context.set_forkserver_preload(["__main__", WORKER_MODULE, *pdf])
         self._executor = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=context,
