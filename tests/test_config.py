@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from pipeline.catalog import Catalog
-from pipeline.config import load_config
+from pipeline.config import check_safe_id_pattern, default_config, load_config, read_yaml
 from pipeline.errors import ConfigError
 
 
@@ -105,6 +105,13 @@ def test_root_precedence_flag_over_env_over_config(tmp_path: Path) -> None:
 def test_invalid_config_names_the_key(tmp_path: Path, body: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(write(tmp_path, body), env={})
+
+
+def test_the_shipped_safe_id_pattern_passes_the_check_a_banks_own_gets() -> None:
+    # load_config checks only a pattern that differs from the shipped one
+    check_safe_id_pattern(read_yaml(default_config())["ingest"]["safe_id_pattern"])
+    with pytest.raises(ConfigError, match=r"it matches '\.\.'"):
+        check_safe_id_pattern(r"[\p{L}.]+")
 
 
 def test_missing_and_malformed_config_files(tmp_path: Path) -> None:
