@@ -108,8 +108,8 @@ class DuckDBEngine:
         out = {}
         for name, column in self.con.execute(sql, params).fetchnumpy().items():
             column = np.ma.asarray(column)
-            if column.dtype.kind in "iuf":
-                values = np.ma.filled(column.astype(float), np.nan)
+            if column.dtype.kind in "iuf":  # a column without NULLs is used as it came
+                values = np.ma.filled(column.astype(float, copy=False), np.nan)
             else:
                 values = column.data.astype(object)
                 values[np.ma.getmaskarray(column)] = None

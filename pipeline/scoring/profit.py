@@ -175,16 +175,19 @@ def monthly_profit(engine: Engine, as_of: date, months: int, s: ValueSettings) -
     month_ends = [month_end(as_of, j) for j in range(months + 1)]  # one more: the opening
     first = engine.rows("SELECT min(CAST(month_end AS DATE)) FROM balances")[0][0]
     txns, params = transactions_sql(engine, as_of, months, s)
-    result = engine.numbers(
+    names = [f"margin_{j}" for j in range(months + 1)]
+    names += [f"{name}_{j}" for name in _TXN_PARTS for j in range(months)]
+    # no balance, or no transaction, in a month: 0 (in SQL, so no column needs a NaN pass)
+    amounts = ", ".join(f"coalesce({c}, 0) AS {c}" for c in names)
+    columns = engine.numbers(
         f"""
         WITH bal AS ({balance_margins_sql(month_ends, s)}), tx AS ({txns})
-        SELECT * FROM bal FULL OUTER JOIN tx USING (customer_id)
+        SELECT customer_id, {amounts} FROM bal FULL OUTER JOIN tx USING (customer_id)
         ORDER BY customer_id
         """,
         params,
     )
-    ids = pd.Series(result.pop("customer_id"), name="customer_id").astype(str)
-    columns = {name: np.where(np.isnan(v), 0.0, v) for name, v in result.items()}  # NULL: 0
+    ids = pd.Series(columns.pop("customer_id"), name="customer_id").astype(str)
     values = np.zeros((len(ids), months, len(COMPONENTS)))
     margin_at = [columns[f"margin_{j}"] for j in range(months + 1)]
     k = COMPONENTS.index("balance_margin")
