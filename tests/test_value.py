@@ -272,7 +272,8 @@ def test_value_check_by_hand(settings):
         {"A": [8.0, 8.0, 10.0, 10.0], "B": [20.0, 20.0, 30.0, 30.0]},
         {"A": [8.0, 8.0, 10.0, 10.0, 10.0], "B": [20.0, 20.0, 20.0, 30.0, 30.0]},
     )
-    check = validate_value(profit, pd.Series(["A", "B"]), np.array([0.0, 0.36]), 0.9, 2, s)
+    rows = profit.rows(pd.Series(["A", "B"]))
+    check = validate_value(profit, rows, np.array([0.0, 0.36]), 0.9, 2, s)
     # model: A 10 x 2 = 20; B 20 x (0.8 + 0.64) = 28.8. realized: 16 and 40
     assert check["model"]["predicted_total"] == pytest.approx(48.8)
     assert check["model"]["actual_total"] == pytest.approx(56.0)

@@ -171,12 +171,12 @@ def with_effects(scored: pd.DataFrame, effects: ContactEffects, s: ScoreSettings
 
 
 def value_at_test_start(
-    profit: MonthlyProfit, test_ids: pd.Series, model_on_test: np.ndarray, s: ScoreSettings
+    profit: MonthlyProfit, test_rows: np.ndarray, model_on_test: np.ndarray, s: ScoreSettings
 ) -> np.ndarray:
     """The test window's customers' value as seen at its start (pipeline.scoring.value
     value_at, with the churn model trained before then)."""
     h = s.churn.horizon_months
-    return value_at(profit, test_ids, model_on_test, h, h, s.value)
+    return value_at(profit, test_rows, model_on_test, h, h, s.value)
 
 
 def scores_table(
@@ -227,7 +227,7 @@ def profit_months(s: ScoreSettings) -> int:
 
 def check_value(
     profit: MonthlyProfit,
-    test_ids: pd.Series,
+    test_rows: np.ndarray,
     model_on_test: np.ndarray,
     train_y: np.ndarray,
     s: ScoreSettings,
@@ -237,7 +237,7 @@ def check_value(
     and the train window's retention for the naive baseline."""
     retention = 1.0 - float(np.mean(train_y))
     return validate_value(
-        profit, test_ids, model_on_test, retention, s.churn.horizon_months, s.value
+        profit, test_rows, model_on_test, retention, s.churn.horizon_months, s.value
     )
 
 
@@ -334,12 +334,14 @@ SCORE_STEPS = (
           "directions", "probability", "reasons", "settings"), takes_skipped=True),
     # 6. what each customer earns the bank, and the value model's check out of time
     Step("profit", monthly_profit, ("engine", "as_of", "profit_months", "value_settings")),
+    # the test window's customers' rows of profit, looked up once for both checks below
+    Step("test_rows", MonthlyProfit.rows, ("profit", "test_ids")),
     Step("value_check", check_value,
-         ("profit", "test_ids", "model_on_test", "train_y", "settings")),
+         ("profit", "test_rows", "model_on_test", "train_y", "settings")),
     Step("value_check_section", value_check_section, ("value_check",), takes_skipped=True),
     # 7. the contact effect's check out of time, and each customer's effect
     Step("value_at_test_start", value_at_test_start,
-         ("profit", "test_ids", "model_on_test", "settings")),
+         ("profit", "test_rows", "model_on_test", "settings")),
     Step("effect_check", check_effect,
          ("effect_evaluation", "effect_final", "effect_data", "value_at_test_start",
           "model_on_test", "effect_settings"), limits=MODEL),

@@ -171,17 +171,16 @@ def high_value(clv: pd.Series, active: np.ndarray, share: float) -> np.ndarray:
 
 def value_at(
     profit: MonthlyProfit,
-    customer_id: pd.Series,
+    rows: np.ndarray,
     p_leave: np.ndarray,
     months_back: int,
     churn_horizon: int,
     s: ValueSettings,
 ) -> np.ndarray:
-    """What each customer (`customer_id`, 0 when unknown) was worth as seen `months_back`
-    months before as-of: their monthly profit run rate then, kept with the hazard of
-    `p_leave` over churn_horizon and discounted over the CLV horizon -- the CLV formula
-    without the BTYD part, on what was known then."""
-    rows = profit.rows(customer_id)
+    """What each customer (their `rows` of profit, MonthlyProfit.rows: 0 when unknown)
+    was worth as seen `months_back` months before as-of: their monthly profit run rate
+    then, kept with the hazard of `p_leave` over churn_horizon and discounted over the CLV
+    horizon -- the CLV formula without the BTYD part, on what was known then."""
     rate = run_rate_profit(profit, months_back, s.run_rate_months)
     hazard = monthly_hazard(p_leave, churn_horizon)
     factor = retention_factor(
@@ -195,14 +194,15 @@ def value_at(
 
 def validate_value(
     profit: MonthlyProfit,
-    customer_id: pd.Series,
+    rows: np.ndarray,
     p_leave: np.ndarray,
     retention: float,
     horizon: int,
     s: ValueSettings,
 ) -> dict[str, Any]:
     """At T0 = `horizon` months before as-of, each of the test window's customers
-    (`customer_id`, their churn probability `p_leave` from the model trained before T0)
+    (their `rows` of profit, MonthlyProfit.rows; their churn probability `p_leave` from
+    the model trained before T0)
     is predicted to earn their expected monthly profit at T0 (run_rate) in each of the
     next `horizon` months while they stay; the naive baseline repeats their last
     `horizon` months' profit times the bank's `retention` over a horizon. Both are compared with the
@@ -211,7 +211,6 @@ def validate_value(
     need = horizon + max(horizon, s.run_rate_months)
     if profit.months < need:
         raise ValueError(f"value validation needs {need} months of profit, has {profit.months}")
-    rows = profit.rows(customer_id)
     known = rows >= 0
     monthly = profit.profit()
     realized = np.where(known, monthly[rows, :horizon].sum(axis=1), 0.0)
