@@ -154,6 +154,26 @@ def test_revenue_split_and_cost_to_serve_by_channel(settings):
     np.testing.assert_allclose(p.profit()[:, 0], [12 + 0.8 + 2 + 10 - 5, 115 + 0.1 - 0.05])
 
 
+def test_a_customer_missing_from_one_side_earns_0_there(settings):
+    """Balances without transactions (S) and transactions without balances (T): every
+    component is a number, 0 where nothing happened, never NaN."""
+    frames = {
+        "balances": balances(
+            [("S", d, "current_deposit", 12000.0) for d in ("2026-09-30", "2026-10-31")]
+        ),
+        "transactions": transactions(
+            [("T", "2026-10-03 10:00", 50.0, "mobile", "bill_payment", True, 0.1)]
+        ),
+    }
+    p = monthly_profit(connect_frames(frames), AS_OF, 2, rates(settings))
+    assert list(p.customer_id) == ["S", "T"]
+    assert not np.isnan(p.values).any() and not np.isnan(p.closing_margin).any()
+    assert by_customer(p, "balance_margin", 0) == {"S": 12.0, "T": 0.0}
+    assert by_customer(p, "fees_by_customer", 0) == {"S": 0.0, "T": 0.1}
+    assert by_customer(p, "cost_to_serve", 1) == {"S": 0.0, "T": 0.0}
+    np.testing.assert_array_equal(p.closing_margin[:, 0], [12.0, 0.0])
+
+
 def test_without_a_revenue_column_the_tariff_applies(settings):
     """Card spend earns interchange_rate x amount; other types the fee schedule."""
     s = rates(settings, interchange_rate=0.004, fee_schedule=(("fee", 10.0), ("transfer_out", 3.0)))

@@ -177,10 +177,11 @@ def value_at(
     churn_horizon: int,
     s: ValueSettings,
 ) -> np.ndarray:
-    """What each customer (their `rows` of profit, MonthlyProfit.rows: 0 when unknown)
-    was worth as seen `months_back` months before as-of: their monthly profit run rate
-    then, kept with the hazard of `p_leave` over churn_horizon and discounted over the CLV
-    horizon -- the CLV formula without the BTYD part, on what was known then."""
+    """What each customer (their `rows` of profit, MonthlyProfit.rows; -1, not there, is
+    worth 0) was worth as seen `months_back` months before as-of: their monthly profit
+    run rate then, kept with the hazard of `p_leave` over churn_horizon and discounted
+    over the CLV horizon -- the CLV formula without the BTYD part, on what was known
+    then."""
     rate = run_rate_profit(profit, months_back, s.run_rate_months)
     hazard = monthly_hazard(p_leave, churn_horizon)
     factor = retention_factor(
@@ -202,12 +203,11 @@ def validate_value(
 ) -> dict[str, Any]:
     """At T0 = `horizon` months before as-of, each of the test window's customers
     (their `rows` of profit, MonthlyProfit.rows; their churn probability `p_leave` from
-    the model trained before T0)
-    is predicted to earn their expected monthly profit at T0 (run_rate) in each of the
-    next `horizon` months while they stay; the naive baseline repeats their last
-    `horizon` months' profit times the bank's `retention` over a horizon. Both are compared with the
-    profit realized in those months (the same formulas): per-customer MAE, aggregate
-    error and Spearman rank correlation."""
+    the model trained before T0) is predicted to earn their expected monthly profit at
+    T0 (run_rate) in each of the next `horizon` months while they stay; the naive
+    baseline repeats their last `horizon` months' profit times the bank's `retention`
+    over a horizon. Both are compared with the profit realized in those months (the same
+    formulas): per-customer MAE, aggregate error and Spearman rank correlation."""
     need = horizon + max(horizon, s.run_rate_months)
     if profit.months < need:
         raise ValueError(f"value validation needs {need} months of profit, has {profit.months}")
