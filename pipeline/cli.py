@@ -20,8 +20,9 @@ import click
 
 from pipeline import __version__, console
 from pipeline.catalog import Catalog
-from pipeline.config import load_config
+from pipeline.config import load_config, report_workers
 from pipeline.errors import ConfigError, CrmError, InputError
+from pipeline.forkserver import start_fork_server
 from pipeline.io import promote_on_success
 from pipeline.locales import babel_locale
 from pipeline.periods import parse_period, previous_period
@@ -222,7 +223,12 @@ PERIOD_HELP = "Month to run, YYYY-MM (default: config, else latest complete mont
 def _run_period_stage(
     state: State, stage: str, func: Callable[..., Any], period: str | None, **load: Any
 ) -> None:
-    cfg, catalog = state.load(**load)
+    _run_loaded_period_stage(*state.load(**load), stage, func, period)
+
+
+def _run_loaded_period_stage(
+    cfg: dict[str, Any], catalog: Catalog, stage: str, func: Callable[..., Any], period: str | None
+) -> None:
     resolved = catalog.period(period, cfg["period"])
     _run_stage(stage, period_stage(cfg, catalog, resolved, stage, func), catalog, period=resolved)
 
@@ -272,12 +278,17 @@ def survey(state: State, period: str | None) -> None:
 def report(state: State, period: str | None, locales: tuple[str, ...]) -> None:
     """HTML and PDF reports per branch, the network report and an index, under
     <reports>/build/<period>/<locale>/."""
-    from pipeline.report.stage import run_report
-
     for name in locales:  # every locale checked before any work, as the config's is
         babel_locale(name)
+    cfg, catalog = state.load(**({"locale": locales[0]} if locales else {}))
+    if report_workers(cfg) > 1:
+        # the workers' fork server imports matplotlib and WeasyPrint (about 2 s): started
+        # first, it does so while this process imports the report stage and reads inputs
+        start_fork_server(cfg["report"]["formats"])
+    from pipeline.report.stage import run_report
+
     run = functools.partial(run_report, locales=locales)
-    _run_period_stage(state, "report", run, period, **({"locale": locales[0]} if locales else {}))
+    _run_loaded_period_stage(cfg, catalog, "report", run, period)
 
 
 @cli.command()

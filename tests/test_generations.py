@@ -162,6 +162,34 @@ def test_render_workers_end_when_the_run_is_killed():
     assert alive == []
 
 
+EARLY_SERVER = """
+from multiprocessing import forkserver
+from pipeline.config import load_config
+from pipeline.forkserver import start_fork_server
+from pipeline.report.pool import RenderPool
+from pipeline.report.stage import report_setup
+
+start_fork_server(["html"])  # as crm report does first, here for HTML only
+server = forkserver._forkserver._forkserver_pid
+cfg = load_config(overrides={"report.formats": ["html"]}, env={})
+with RenderPool(report_setup(cfg), 2) as pool:
+    executor = pool._started()
+    parents = {open(f"/proc/{p}/stat").read().split()[3] for p in executor._processes}
+    pdf = executor.submit(eval, "'weasyprint' in __import__('sys').modules").result()
+print(server, *parents, pdf)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir() or cpu_count() < 2, reason="Linux, 2 CPUs")
+def test_workers_come_from_the_fork_server_started_early_which_loads_only_what_they_need():
+    out = subprocess.run(
+        [sys.executable, "-c", EARLY_SERVER], capture_output=True, text=True, check=True
+    ).stdout.split()
+    server, parents, pdf = out[0], out[1:-1], out[-1]
+    assert parents == [server]  # both workers forked by the server started first
+    assert pdf == "False"  # no PDF asked: WeasyPrint never imported
+
+
 def test_report_workers_stay_within_the_machines_cpus(tmp_path):
     cpus = cpu_count()
     for workers in (0, cpus + 1, 10_000):

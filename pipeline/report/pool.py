@@ -1,15 +1,16 @@
 """The parent's side of rendering: one long-lived pool of processes (report.workers)
 that renders every report of a run, in order, and the index page (rendered here).
 
-Processes come from a fork server where the platform has one: a clean single-threaded
-process that imports the worker module (matplotlib, pandas, Jinja, WeasyPrint) once and
-forks each worker from it, so workers start in milliseconds instead of each spending
-about 2 s of CPU on imports. Forking the parent itself would be unsafe: by then it has
-read Parquet files, and pyarrow's thread pools and allocator do not survive a fork.
-Elsewhere (Windows) workers are spawned. Workers end with the run, even when it is
-killed (die_with). The pool is started before the inputs are read,
-so the fork server's imports overlap the parent's reading; this module imports neither
-matplotlib nor WeasyPrint, which the parent never needs.
+Processes come from a fork server where the platform has one (pipeline.forkserver: a
+clean single-threaded process that imports the worker module -- matplotlib, pandas,
+Jinja, WeasyPrint -- once and forks each worker from it), so workers start in
+milliseconds instead of each spending about 2 s of CPU on imports. Forking the parent
+itself would be unsafe: by then it has read Parquet files, and pyarrow's thread pools
+and allocator do not survive a fork. Elsewhere (Windows) workers are spawned. Workers
+end with the run, even when it is killed (die_with). `crm report` starts the fork server
+before anything else, and the pool before the inputs are read, so the server's imports
+overlap the parent's; this module imports neither matplotlib nor WeasyPrint, which the
+parent never needs.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from pipeline.forkserver import WORKER_MODULE, preload, start_method
 from pipeline.report.context import ReportSettings
 from pipeline.report.core import BranchInputs
 from pipeline.report.environment import make_environment, script, stylesheet
@@ -41,7 +43,6 @@ if TYPE_CHECKING:
 # One locale's reports: its settings, the network report's context, the branches' slices.
 LocaleRun = tuple[ReportSettings, dict[str, Any], Iterable[BranchInputs]]
 
-WORKER_MODULE = "pipeline.report.render"
 POLL_SECONDS = 0.5  # how often a worker without a pidfd checks that the run is alive
 
 
@@ -96,11 +97,6 @@ def _ready() -> bool:
     return True
 
 
-def start_method() -> str:
-    """forkserver where available (Linux, macOS), else spawn; never a bare fork."""
-    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-
-
 class RenderPool:
     """The run's workers: `with RenderPool(setup, workers) as pool:` starts them; they set
     up (fonts, charts, templates, WeasyPrint) for `setup`'s locale, currency and formats
@@ -133,12 +129,8 @@ class RenderPool:
             return self
         method = start_method()
         context = multiprocessing.get_context(method)
-        if method == "forkserver":
-            # the fork server imports once what every worker needs, and each worker forks
-            # from it: the run's main module (which a worker would otherwise run again),
-            # the worker module, and WeasyPrint (which it imports only for PDF)
-            pdf = ["weasyprint"] if "pdf" in self.settings.formats else []
-            context.set_forkserver_preload(["__main__", WORKER_MODULE, *pdf])
+        if method == "forkserver":  # the same as crm report's early start, if it ran
+            context.set_forkserver_preload(preload(self.settings.formats))
         self._executor = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=context,
