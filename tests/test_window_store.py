@@ -3,7 +3,7 @@ read back exactly as built, built once per fingerprint and window, and a new
 fingerprint whenever the tables, the score stage's config or its engine change. That a
 score run reading them writes the same bytes as one building them: the re-run in
 tests/test_scoring_sample_bank.py::test_score_is_deterministic, and the demo's months
-(README "Performance")."""
+(docs/performance-history.md)."""
 
 from __future__ import annotations
 
