@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from pipeline.forkserver import WORKER_MODULE, preload, start_method
+from pipeline.forkserver import WORKER_MODULE, start_fork_server, start_method
 from pipeline.report.context import ReportSettings
 from pipeline.report.core import BranchInputs
 from pipeline.report.environment import make_environment, script, stylesheet
@@ -127,13 +127,10 @@ class RenderPool:
         if self.workers <= 1:
             _init(self.settings)
             return self
-        method = start_method()
-        context = multiprocessing.get_context(method)
-        if method == "forkserver":  # the same as crm report's early start, if it ran
-            context.set_forkserver_preload(preload(self.settings.formats))
+        start_fork_server(self.settings.formats)  # running already when crm report started it
         self._executor = ProcessPoolExecutor(
             max_workers=self.workers,
-            mp_context=context,
+            mp_context=multiprocessing.get_context(start_method()),
             initializer=_init,
             initargs=(self.settings, os.getpid()),
         )
