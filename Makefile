@@ -181,8 +181,11 @@ monthly: check-period ## Scheduled run of every stage for PERIOD=YYYY-MM
 bench: setup ## Benchmark the stages at scale (writes benchmarks/results/)
 	$(BIN)/python benchmarks/run.py
 
-clean: ## Remove generated data and reports (keeps .venv)
-	rm -rf $(DATA)/raw/sample $(DATA)/raw/sample_ground_truth $(DATA)/interim/* $(DATA)/processed/* $(DATA)/stamps $(REPORTS)/build
+# Everything the pipeline wrote under the two roots; a bank's own exports in raw/ stay.
+clean: ## Remove generated data and reports (keeps .venv and a bank's own exports)
+	rm -rf $(DATA)/raw/sample $(DATA)/raw/sample_ground_truth $(DATA)/interim/* $(DATA)/processed/* \
+	  $(DATA)/stamps $(DATA)/runs $(DATA)/.crm.lock $(DATA)/.crm.lock.owner $(DATA)/.crm.locks \
+	  $(REPORTS)/build $(REPORTS)/.crm-owner.json
 
 distclean: clean ## Also remove the virtual environment
 	rm -rf $(VENV) *.egg-info

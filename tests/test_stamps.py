@@ -385,3 +385,41 @@ def test_make_generates_the_sample_bank_only_for_the_sample_source(tmp_path):
     assert done.returncode != 0  # no exports for that bank here
     assert " sample" not in done.stdout and not (project / "data" / "raw" / "sample").exists()
     assert "no export folder for source 'cn_bank_gb18030'" in done.stderr
+
+
+def test_make_clean_removes_what_a_run_wrote_and_keeps_the_banks_own_exports(
+    tmp_path, sample_bank_run
+):
+    """`make clean` leaves the data and report roots as a checkout has them: every file a
+    whole run wrote (the session's sample bank run, its files' paths recreated under the
+    project's data/ and reports/), make's stamps and a month's locks are gone; a bank's
+    own exports in raw/ and the data folder's README stay."""
+    project = _make_project(tmp_path)
+    written = [
+        ("data", p.relative_to(sample_bank_run.data_dir))
+        for p in sample_bank_run.data_dir.rglob("*")
+        if p.is_file()
+    ]
+    written += [
+        ("reports", p.relative_to(sample_bank_run.report_dir))
+        for p in sample_bank_run.report_dir.rglob("*")
+        if p.is_file()
+    ]
+    written += [("data", Path(p)) for p in ("stamps/score.json", ".crm.locks/2026-10.lock")]
+    kept = {"data/README.md", "data/raw/mybank/customers.csv"}
+    for root, relative in written:
+        path = project / root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    for name in kept:
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).touch()
+    assert len(written) > 100  # raw, interim and processed files, reports and downloads
+    _make_output(project, "clean")
+    left = {
+        p.relative_to(project).as_posix()
+        for root in ("data", "reports")
+        for p in (project / root).rglob("*")
+        if p.is_file()
+    }
+    assert left == kept
