@@ -59,7 +59,6 @@ REPORT_INDEX  = $(foreach l,$(LOCALE),$(REPORTS)/build/$(PERIOD)/$l/index.html)
 .PHONY: help setup demo test lint sample ingest features score survey report monthly bench clean distclean check-period stamps FORCE
 
 help: ## Show this help
-help: ## Show this help
 	@if [ -t 1 ] && [ -z "$${NO_COLOR:-}" ]; then on=$$'\033[36m'; off=$$'\033[0m'; else on=; off=; fi; \
 	echo "Retail-bank customer analytics. Targets:"; \
 	grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \

@@ -8,6 +8,7 @@ import ast
 import copy
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -423,3 +424,16 @@ def test_make_clean_removes_what_a_run_wrote_and_keeps_the_banks_own_exports(
         if p.is_file()
     }
     assert left == kept
+
+
+def test_make_help_lists_every_documented_target_once(tmp_path):
+    """`make help` (the default goal) shows each target that has a `## ` description,
+    once, with the description."""
+    project = _make_project(tmp_path)
+    shown = [line.split(None, 1) for line in _make_output(project) if line.startswith("  ")]
+    names = [name for name, _ in shown]
+    makefile = (project / "Makefile").read_text(encoding="utf-8")
+    documented = re.findall(r"^([a-zA-Z_-]+):.*## ", makefile, flags=re.M)
+    assert sorted(names) == sorted(set(documented))
+    assert {"demo", "test", "report", "clean"} <= set(names)
+    assert all(description.strip() for _, description in shown)
