@@ -66,3 +66,38 @@ def sample_bank_run(tmp_path_factory: pytest.TempPathFactory) -> SampleBankRun:
     done = runner.invoke(cli, [*bank.args, "run", "--period", SAMPLE_PERIOD])
     assert done.exit_code == 0, done.output
     return SampleBankRun(bank.data_dir, bank.report_dir, SAMPLE_PERIOD, done.output)
+
+
+def files_a_run_writes(run: SampleBankRun, scratch: Path) -> list[str]:
+    """Every file the pipeline writes under its two roots, as paths in a checkout that
+    uses the default ones (data/..., reports/...): a whole run's files (`run`), make's
+    stamps, and the locks and owner records of a month's stage while it holds them and
+    of a root writer (made by the real code in `scratch`)."""
+    from click.testing import CliRunner
+
+    from pipeline.catalog import Catalog
+    from pipeline.cli import cli
+    from pipeline.runner import claim_report_root, data_root_lock
+
+    scratch.mkdir(parents=True, exist_ok=True)
+    catalog = Catalog(scratch / "data", scratch / "reports")
+    args = ["--data-dir", str(catalog.data_dir), "--report-dir", str(catalog.report_dir)]
+    done = CliRunner().invoke(cli, [*args, "stamp", "sample", "features"])  # as make does
+    assert done.exit_code == 0, done.output
+    written: set[str] = set()
+
+    def record(prefix: str, folder: Path) -> None:
+        written.update(
+            f"{prefix}/{p.relative_to(folder).as_posix()}" for p in folder.rglob("*") if p.is_file()
+        )
+
+    with data_root_lock(catalog, SAMPLE_PERIOD):
+        claim_report_root(catalog)
+        record("data", catalog.data_dir)
+        record("reports", catalog.report_dir)
+    with data_root_lock(catalog):
+        record("data", catalog.data_dir)
+    record("data", run.data_dir)
+    record("reports", run.report_dir)
+    assert len(written) > 100  # the run's raw, interim and processed files and its reports
+    return sorted(written)

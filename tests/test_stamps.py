@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import files_a_run_writes
 
 from pipeline import resources, stamps
 from pipeline.catalog import Catalog
@@ -391,31 +392,14 @@ def test_make_generates_the_sample_bank_only_for_the_sample_source(tmp_path):
 def test_make_clean_removes_what_a_run_wrote_and_keeps_the_banks_own_exports(
     tmp_path, sample_bank_run
 ):
-    """`make clean` leaves the data and report roots as a checkout has them: every file a
-    whole run wrote (the session's sample bank run, its files' paths recreated under the
-    project's data/ and reports/), make's stamps and a month's locks are gone; a bank's
-    own exports in raw/ and the data folder's README stay."""
+    """`make clean` leaves the data and report roots as a checkout has them: every file the
+    pipeline writes there (conftest's files_a_run_writes, recreated under a project
+    copy) is gone; a bank's own exports in raw/ and the data folder's README stay."""
     project = _make_project(tmp_path)
-    written = [
-        ("data", p.relative_to(sample_bank_run.data_dir))
-        for p in sample_bank_run.data_dir.rglob("*")
-        if p.is_file()
-    ]
-    written += [
-        ("reports", p.relative_to(sample_bank_run.report_dir))
-        for p in sample_bank_run.report_dir.rglob("*")
-        if p.is_file()
-    ]
-    written += [("data", Path(p)) for p in ("stamps/score.json", ".crm.locks/2026-10.lock")]
     kept = {"data/README.md", "data/raw/mybank/customers.csv"}
-    for root, relative in written:
-        path = project / root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch()
-    for name in kept:
+    for name in [*files_a_run_writes(sample_bank_run, tmp_path / "scratch"), *kept]:
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         (project / name).touch()
-    assert len(written) > 100  # raw, interim and processed files, reports and downloads
     _make_output(project, "clean")
     left = {
         p.relative_to(project).as_posix()
