@@ -16,8 +16,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # virtual machine hands freed memory back to its host (free page reporting, a balloon),
 # each huge page faulted in is fresh host memory: about 17 ms per 2 MB on the
 # development VM, which made reading a million customers' features 2-3x slower and a
-# score run at a million customers 7% slower (docs/performance-history.md). A stage is a
-# short-lived process that faults its arrays in once, where huge pages gain little. Both
-# are read before the first array is allocated, so here; values the user set win.
+# score run at a million customers 8-13% slower (docs/performance-history.md). A stage
+# is a short-lived process that faults its arrays in once, where huge pages gain little.
+# Both are read before the first array is allocated, so here; values the user set win.
 os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
