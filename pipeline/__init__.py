@@ -15,7 +15,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # of 4 MB or more, and Arrow's default allocator (mimalloc) for its arenas. Where a
 # virtual machine hands freed memory back to its host (free page reporting, a balloon),
 # each huge page faulted in is fresh host memory: about 17 ms per 2 MB on the
-# development VM, which made reading a million customers' features 2-3x slower and a
+# development VM, which made reading a million customers' features 2.3-3.5x slower and a
 # score run at a million customers 8-13% slower (docs/performance-history.md). A stage
 # is a short-lived process that faults its arrays in once, where huge pages gain little.
 # Both are read before the first array is allocated, so here; values the user set win.
