@@ -23,7 +23,10 @@ PERIOD = "2026-10"
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     root = tmp_path_factory.mktemp("no_btyd") / "data"
-    args = ["--data-dir", str(root), "--report-dir", str(root.parent / "reports")]
+    html_only = root.parent / "html.yml"  # the reports as these tests read them
+    html_only.write_text("report: {formats: [html]}\n", encoding="utf-8")
+    args = ["--config", str(html_only), "--data-dir", str(root)]
+    args += ["--report-dir", str(root.parent / "reports")]
     runner = CliRunner()
     sample = ["sample", "--customers", "1500", "--branches", "2", "--months", "24"]
     outputs = {}

@@ -119,16 +119,19 @@ def test_rm_pages_split_calls_from_do_not_call():
 
 @pytest.fixture(scope="module")
 def effect_reports(tmp_path_factory):
-    """The small bank with call lists ranked by the effect of a call, in both locales."""
+    """The small bank with call lists ranked by the effect of a call, in both locales
+    (HTML: what these tests read)."""
     from test_report_fixtures import PERIOD, make_bank
 
     from pipeline.report.stage import run_report
 
     root = tmp_path_factory.mktemp("effect")
     cfg, catalog = make_bank(root, effect=True)
+    cfg["report"]["formats"] = ["html"]
     run_report(cfg, catalog, PERIOD)
     cfg_zh, _ = make_bank(root / "zh", effect=True, locale="zh_CN")
     cfg_zh["paths"] = cfg["paths"]
+    cfg_zh["report"]["formats"] = ["html"]
     run_report(cfg_zh, catalog, PERIOD)
     return catalog, PERIOD
 
@@ -217,6 +220,7 @@ def test_without_the_effect_the_lists_say_they_are_ranked_by_value_at_risk(tmp_p
     from pipeline.report.stage import run_report
 
     cfg, catalog = make_bank(tmp_path)
+    cfg["report"]["formats"] = ["html"]
     run_report(cfg, catalog, PERIOD)
     en = labels("en")
     text = _text(catalog.branch_report(PERIOD, "B01", "html", "en"))
