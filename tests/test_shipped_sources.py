@@ -3,8 +3,9 @@ and the default settings, through the CLI: the sample bank, the GB18030 example,
 Czech bank (Berka, a 1994 period) and the Online Retail II card-spend export. What the
 reports say is read back from the HTML and, where pdftotext is installed, the PDF.
 
-Berka's 77 branches are run to HTML only, one PDF made from its HTML: their PDFs would
-be three fifths of this file's time and test the same HTML-to-PDF step 77 times over."""
+Berka's 77 branches are run to HTML only, and the PDFs of one branch and of the network
+made from their HTML: 77 branch PDFs would be three fifths of this file's time and test
+the same HTML-to-PDF step 77 times over."""
 
 from __future__ import annotations
 
@@ -183,12 +184,16 @@ def test_berka_runs_to_reports_for_a_1994_period(berka, tmp_path):
     assert "no relationship-manager data" in branch
     glance = branch[: branch.index("Contents")]  # no RM target missed, no one to assign
     assert "AUM" in glance and "RM coverage" not in glance and "Assign an RM" not in glance
-    # the PDF of Prague's report, made from its HTML as the report stage does
-    made = html_to_pdf(reports(berka)["branch-1.html"].read_text(encoding="utf-8"), AS_OF_1994)
-    assert made[:5] == b"%PDF-"
-    (tmp_path / "branch-1.pdf").write_bytes(made)
+    # the PDFs of Prague's report and of the 77-branch network report, made from their
+    # HTML as the report stage does
+    for name in ("branch-1", "network"):
+        made = html_to_pdf(reports(berka)[f"{name}.html"].read_text(encoding="utf-8"), AS_OF_1994)
+        assert made[:5] == b"%PDF-" and len(made) > 20_000
+        (tmp_path / f"{name}.pdf").write_bytes(made)
     pdf = pdf_text(tmp_path / "branch-1.pdf")
     assert pdf is None or ("CZK" in pdf and "Loan" in pdf)
+    pdf = pdf_text(tmp_path / "network.pdf")
+    assert pdf is None or ("CZK" in pdf and "CNY" not in pdf)
 
 
 @pytest.mark.realdata
