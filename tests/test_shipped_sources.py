@@ -18,7 +18,6 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -29,13 +28,13 @@ from conftest import shared_data
 
 from pipeline.catalog import Catalog
 from pipeline.cli import cli
+from pipeline.periods import as_of_date
 from pipeline.report.i18n import labels
 from pipeline.report.pdf import html_to_pdf
 from pipeline.scoring.reasons import number_text
 
 pytestmark = pytest.mark.slow
 EN = labels("en")
-AS_OF_1994 = date(1994, 3, 31)
 
 
 @dataclass(frozen=True)
@@ -187,7 +186,8 @@ def test_berka_runs_to_reports_for_a_1994_period(berka, tmp_path):
     # the PDFs of Prague's report and of the 77-branch network report, made from their
     # HTML as the report stage does
     for name in ("branch-1", "network"):
-        made = html_to_pdf(reports(berka)[f"{name}.html"].read_text(encoding="utf-8"), AS_OF_1994)
+        html = reports(berka)[f"{name}.html"].read_text(encoding="utf-8")
+        made = html_to_pdf(html, as_of_date("1994-03"))
         assert made[:5] == b"%PDF-" and len(made) > 20_000
         (tmp_path / f"{name}.pdf").write_bytes(made)
     pdf = pdf_text(tmp_path / "branch-1.pdf")
