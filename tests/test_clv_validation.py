@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from scoring_support import clv_settings
 
 from pipeline.catalog import Catalog
 from pipeline.cli import cli
@@ -17,7 +18,7 @@ from pipeline.generation import PeriodStage
 from pipeline.io import write_json, write_parquet
 from pipeline.scoring.stage import run_score
 from pipeline.scoring.summary import calibration_end
-from pipeline.scoring.validation import accuracy, by_frequency
+from pipeline.scoring.validation import accuracy, by_frequency, validate_clv
 
 
 def test_calibration_end_is_a_month_end_before_as_of():
@@ -49,6 +50,24 @@ def test_by_frequency_buckets_top_out_at_seven_plus():
     assert [r["calibration_frequency"] for r in rows] == ["0", "1", "7+"]
     assert rows[0]["customers"] == 2 and rows[0]["model_mean"] == pytest.approx(0.2)
     assert rows[2]["actual_mean"] == pytest.approx(6.0)
+
+
+def test_validation_on_a_history_no_longer_than_the_holdout_says_so():
+    """Nobody transacted by the calibration end (a 6-month history, 6 months held out):
+    the card says the history is too short, not "0 customers of 0"."""
+    s = clv_settings(load_config(env={}))
+    empty = pd.DataFrame(
+        {k: pd.Series(dtype="float64") for k in ("frequency", "recency", "T", "holdout_events")}
+    )
+    got = validate_clv(date(2026, 10, 31), s, empty)
+    assert got["status"] == "not_run" and got["verdict"] is None
+    assert got["calibration_end"] == "2026-04-30"
+    assert got["warning"] == (
+        "CLV validation not possible on the calibration period: no customer transacted on "
+        f"or before its end, 2026-04-30 (clv.holdout_months = {s.holdout_months} before "
+        "2026-10-31); the transaction history must start before it, i.e. be longer than "
+        f"the {s.holdout_months} months held out"
+    )
 
 
 def test_run_score_without_features_is_a_clear_input_error(tmp_path):

@@ -103,6 +103,17 @@ def validate_clv(
         )
         return section
     cal = calibration
+    if cal.empty:  # a history no longer than the holdout: say so, not "0 of 0 customers"
+        section.update(
+            status="not_run",
+            verdict=None,
+            warning="CLV validation not possible on the calibration period: no customer "
+            f"transacted on or before its end, {cal_end.isoformat()} (clv.holdout_months "
+            f"= {s.holdout_months} before {as_of.isoformat()}); the transaction history "
+            f"must start before it, i.e. be longer than the {s.holdout_months} months held "
+            "out",
+        )
+        return section
     try:
         fitted = fit_transactions(cal, s)
     except btyd.BtydFitError as exc:
