@@ -95,7 +95,7 @@ test: setup ## Run the test suite
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup ## Check style with ruff
-	$(BIN)/ruff check pipeline tests benchmarks setup.py
+	$(BIN)/ruff check pipeline tests benchmarks scripts setup.py
 
 # --- stamps ------------------------------------------------------------------------------
 # Refreshed once per make run; a stamp's file changes only when its stage's inputs did,
