@@ -9,6 +9,7 @@ ingest rejects such ids already, bounds.py) and the path must lie inside its roo
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -226,17 +227,31 @@ class Catalog:
             sql = "SELECT min(txn_time)::DATE, max(txn_time)::DATE FROM read_parquet(?)"
             return tuple(con.execute(sql, [str(txns)]).fetchone())
 
-    def last_transaction_day(self) -> date | None:
-        """The last day with an ingested transaction (None: the table holds none)."""
+    def declared_as_of(self) -> date | None:
+        """The as-of the source config declares for its exports, as the last ingest used
+        it (None: ingest derived it from the data or a period, or nothing is ingested)."""
+        if not self.ingest_manifest.is_file():
+            return None
+        manifest = json.loads(self.ingest_manifest.read_text(encoding="utf-8"))
+        return date.fromisoformat(manifest["as_of"]) if manifest.get("as_of_declared") else None
+
+    def data_span(self) -> tuple[date | None, date | None, date | None]:
+        """What decides which periods the data covers (periods.check_inside_data): the
+        first and last days with an ingested transaction and the declared as-of."""
+        return (*self.transaction_days(), self.declared_as_of())
+
+    def data_end(self) -> tuple[date | None, date | None]:
+        """The last day with an ingested transaction (None: the table holds none) and the
+        declared as-of (periods.resolve_period)."""
         txns = self.interim_table("transactions")
         if not txns.is_file():
             raise InputError(
                 f"no period given and no ingested transactions at {txns}: "
                 "pass --period YYYY-MM or run `crm ingest` first"
             )
-        return self.transaction_days()[1]
+        return self.transaction_days()[1], self.declared_as_of()
 
     def period(self, explicit: str | None, configured: str | None) -> str:
         """The period to run: --period, else the config's, else the latest complete
         month of the ingested transactions (pipeline.periods.resolve_period)."""
-        return resolve_period(explicit, configured, self.last_transaction_day)
+        return resolve_period(explicit, configured, self.data_end)

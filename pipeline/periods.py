@@ -47,46 +47,61 @@ def period_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-def latest_complete_period(last_data_day: date) -> str:
-    """The latest month fully covered by data ending on `last_data_day`."""
+def latest_complete_period(last_data_day: date, declared_as_of: date | None = None) -> str:
+    """The latest month fully covered by data ending on `last_data_day`: that day's month
+    when the day is its last, or when the bank declared its exports complete to that
+    month's end (`declared_as_of`, the source config's `as_of`: a month whose last days saw
+    no transaction -- a business-day export ending on a weekend -- is complete when the
+    bank says so); else the month before."""
     day = date(last_data_day.year, last_data_day.month, last_data_day.day)  # a datetime too
-    complete = day >= month_end(day)
+    complete = day >= month_end(day) or declared_as_of == month_end(day)
     return period_of(month_start(day, 0 if complete else 1))
 
 
-def resolve_period(explicit: str | None, configured: str | None, last_data_day) -> str:
+def resolve_period(explicit: str | None, configured: str | None, data_end) -> str:
     """The period to run: `explicit` (--period), else `configured` (the config's period),
-    else the latest complete month of the data (`last_data_day()`: the last transaction
-    day ingested, None when there is none), asked only when needed."""
+    else the latest complete month of the data (`data_end()`: the last transaction day
+    ingested, None when there is none, and the as-of the source declares, None when it
+    declares none), asked only when needed."""
     if explicit:
         parse_period(explicit)
         return explicit
     if configured:
         return configured
-    last = last_data_day()
+    last, declared = data_end()
     if last is None:
         raise InputError("no ingested transactions to take a period from; pass --period YYYY-MM")
-    return latest_complete_period(last)
+    return latest_complete_period(last, declared)
 
 
-def check_inside_data(period: str, first_day: date | None, last_day: date | None) -> None:
+def check_inside_data(
+    period: str, first_day: date | None, last_day: date | None, declared_as_of: date | None = None
+) -> None:
     """A period is run only when the data covers it: from the month of the first
-    transaction to the latest complete month. Before it, every balance and activity
-    measure is zero; after it, reports would look normal "as of" a month with no data."""
+    transaction to the latest complete month (`latest_complete_period`). Before it, every
+    balance and activity measure is zero; after it, reports would look normal "as of" a
+    month with no data."""
     if first_day is None or last_day is None:
         raise InputError("no ingested transactions: run `crm ingest` with transaction exports")
     p = parse_period(period)
     start = period_of(first_day)
-    last = latest_complete_period(last_day)
+    last = latest_complete_period(last_day, declared_as_of)
     if p < parse_period(start):
         raise InputError(
             f"period {period} is before the data: the ingested transactions start on "
             f"{first_day.isoformat()} ({start}); nothing was written"
         )
     if p > parse_period(last):
+        hint = ""
+        if period == period_of(last_day):  # the month holds data, not up to its last day
+            hint = (
+                f"; if the exports hold {period} in full (no transaction on its last days), "
+                f"say so in the source config (as_of: {as_of_date(period).isoformat()}) and "
+                "ingest again"
+            )
         raise InputError(
             f"period {period} is after the data: the last complete month ingested is {last} "
-            f"(transactions up to {last_day.isoformat()}); nothing was written"
+            f"(transactions up to {last_day.isoformat()}){hint}; nothing was written"
         )
 
 

@@ -180,7 +180,7 @@ def period_stage(
     (generation.PeriodStage)."""
 
     def call() -> Any:
-        check_inside_data(period, *catalog.transaction_days())
+        check_inside_data(period, *catalog.data_span())
         claim_report_root(catalog)  # the period's marks go into its report folder too
         with PeriodStage(cfg, catalog, period, stage) as run:
             with promote_on_success():

@@ -25,6 +25,7 @@ from pipeline.cli import cli
 from pipeline.errors import InputError
 from pipeline.ingest.stage import run_ingest
 from pipeline.io import read_json
+from pipeline.periods import check_inside_data
 
 TXN_OCT = "transactions/transactions_2026-10.csv"
 BAL_SEP = "balances/balances_2026-09.csv"
@@ -320,6 +321,27 @@ def test_a_stray_row_in_the_next_month_does_not_move_the_as_of(data_root):
     ]
 
 
+def test_a_month_without_a_transaction_on_its_last_days_is_complete_when_declared(
+    data_root, tmp_path
+):
+    """The little bank's October ends on the 8th: complete only when the source config
+    says the exports run to October's end (a business-day export ending on a weekend)."""
+    frames = bank_frames()
+    manifest, catalog, _ = ingest(data_root, frames)
+    assert manifest["as_of"] == "2026-10-31" and manifest["as_of_declared"] is False
+    assert catalog.period(None, None) == "2026-09"
+    with pytest.raises(InputError, match=r"say so in the source config \(as_of: 2026-10-31\)"):
+        check_inside_data("2026-10", *catalog.data_span())
+
+    def declared(raw):
+        raw["as_of"] = "2026-10-31"
+
+    manifest, catalog, _ = ingest(data_root, frames, source=source_variant(tmp_path, declared))
+    assert manifest["as_of"] == "2026-10-31" and manifest["as_of_declared"] is True
+    assert catalog.period(None, None) == "2026-10"
+    check_inside_data("2026-10", *catalog.data_span())
+
+
 # --- 7. parsing that never guesses ------------------------------------------------------
 
 
@@ -420,7 +442,9 @@ def ingested(data_root):
             "features",
             "2026-10",
             "period 2026-10 is after the data: the last complete month ingested is 2026-09 "
-            "(transactions up to 2026-10-08); nothing was written",
+            "(transactions up to 2026-10-08); if the exports hold 2026-10 in full (no "
+            "transaction on its last days), say so in the source config (as_of: 2026-10-31) "
+            "and ingest again; nothing was written",
         ),
         (
             "report",

@@ -70,6 +70,18 @@ def test_a_period_outside_the_data_is_refused():
         check_inside_data("2026-10", first, last)
 
 
+def test_a_declared_as_of_completes_the_month_of_the_last_transaction_only():
+    first, last = date(2025, 1, 5), date(2026, 10, 30)  # a Friday; the 31st a Saturday
+    assert latest_complete_period(last, date(2026, 10, 31)) == "2026-10"
+    assert latest_complete_period(last, date(2026, 10, 30)) == "2026-09"  # not a month end
+    assert latest_complete_period(last, date(2026, 11, 30)) == "2026-09"  # a stale export
+    check_inside_data("2026-10", first, last, date(2026, 10, 31))
+    with pytest.raises(InputError, match=r"in full .* \(as_of: 2026-10-31\) and ingest again"):
+        check_inside_data("2026-10", first, last)
+    with pytest.raises(InputError, match=r"up to 2026-10-30\); nothing was written"):
+        check_inside_data("2026-11", first, last)  # no October data in November: no hint
+
+
 def test_resolving_a_period_loads_no_table_library():
     """make asks crm for the period, the locale and the stamps before every stage."""
     code = (

@@ -163,6 +163,9 @@ def manifest(result: IngestResult, catalog: Catalog) -> dict:
         "raw_dir": str(result.raw_dir),
         "as_of": result.as_of.isoformat(),
         "as_of_basis": result.as_of_basis,
+        # the source config's as_of: its month is complete even without a transaction on
+        # its last day (pipeline.periods.latest_complete_period)
+        "as_of_declared": result.source.as_of is not None,
         "max_reject_rate": result.max_reject_rate,
         "currency": result.source.currency,
         # canonical tables the source does not give (an empty table stands for balances)
