@@ -63,10 +63,10 @@ def test_validation_on_a_history_no_longer_than_the_holdout_says_so():
     assert got["status"] == "not_run" and got["verdict"] is None
     assert got["calibration_end"] == "2026-04-30"
     assert got["warning"] == (
-        "CLV validation not possible on the calibration period: no customer transacted on "
-        f"or before its end, 2026-04-30 (clv.holdout_months = {s.holdout_months} before "
-        "2026-10-31); the transaction history must start before it, i.e. be longer than "
-        f"the {s.holdout_months} months held out"
+        "CLV validation not possible on the calibration period: no customer-initiated "
+        "transaction on or before its end, 2026-04-30 (clv.holdout_months = "
+        f"{s.holdout_months} before 2026-10-31); their history must be longer than the "
+        f"{s.holdout_months} months held out"
     )
 
 

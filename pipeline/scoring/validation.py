@@ -107,11 +107,10 @@ def validate_clv(
         section.update(
             status="not_run",
             verdict=None,
-            warning="CLV validation not possible on the calibration period: no customer "
-            f"transacted on or before its end, {cal_end.isoformat()} (clv.holdout_months "
-            f"= {s.holdout_months} before {as_of.isoformat()}); the transaction history "
-            f"must start before it, i.e. be longer than the {s.holdout_months} months held "
-            "out",
+            warning="CLV validation not possible on the calibration period: no "
+            f"customer-initiated transaction on or before its end, {cal_end.isoformat()} "
+            f"(clv.holdout_months = {s.holdout_months} before {as_of.isoformat()}); their "
+            f"history must be longer than the {s.holdout_months} months held out",
         )
         return section
     try:
