@@ -39,29 +39,52 @@ def bank(data_root):
     cust_def = load_definition(CONFIG_DIR / "surveys" / "customer_satisfaction.yml")
     n = 120
     dates = pd.to_datetime("2025-10-15") + pd.to_timedelta(rng.integers(0, 420, n), unit="D")
-    responses = pd.concat([pd.DataFrame({
-        "response_id": [f"R{i:04d}" for i in range(n)],
-        "branch_id": rng.choice(["B01", "B02"], n, p=[0.6, 0.4]),
-        "response_date": dates.date,
-        "customer_id": [f"C{i:05d}" if i % 4 else None for i in range(n)],
-    }), _answers(cust_def, n, rng)], axis=1)
+    responses = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "response_id": [f"R{i:04d}" for i in range(n)],
+                    "branch_id": rng.choice(["B01", "B02"], n, p=[0.6, 0.4]),
+                    "response_date": dates.date,
+                    "customer_id": [f"C{i:05d}" if i % 4 else None for i in range(n)],
+                }
+            ),
+            _answers(cust_def, n, rng),
+        ],
+        axis=1,
+    )
     responses.loc[5, "branch_id"] = "B09"  # a branch with a single answer
     responses.loc[[3, 5], "response_date"] = pd.Timestamp("2026-05-01").date()
     responses.loc[7, "response_date"] = pd.Timestamp("2026-11-01").date()  # after the as-of
     write_parquet(responses, catalog.interim_table("survey_responses"))
     staff_def = load_definition(CONFIG_DIR / "surveys" / "staff_engagement.yml")
-    staff = pd.concat([pd.DataFrame({
-        "response_id": [f"S{i:03d}" for i in range(40)],
-        "branch_id": ["B01"] * 25 + ["B02"] * 15,
-        "response_date": pd.Timestamp("2026-06-30").date(),
-        "role": ["teller", "rm"] * 20,
-    }), _answers(staff_def, 40, rng)], axis=1)
+    staff = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "response_id": [f"S{i:03d}" for i in range(40)],
+                    "branch_id": ["B01"] * 25 + ["B02"] * 15,
+                    "response_date": pd.Timestamp("2026-06-30").date(),
+                    "role": ["teller", "rm"] * 20,
+                }
+            ),
+            _answers(staff_def, 40, rng),
+        ],
+        axis=1,
+    )
     write_parquet(staff, catalog.interim_table("staff_survey_responses"))
     ids = [f"C{i:05d}" for i in range(n)]
-    write_parquet(pd.DataFrame({"customer_id": ids, "branch_id": "B01",
-                                "tier": rng.choice(["mass", "affluent"], n),
-                                "rfm_segment": "Champions"}),
-                  catalog.customer_features(PERIOD))
+    write_parquet(
+        pd.DataFrame(
+            {
+                "customer_id": ids,
+                "branch_id": "B01",
+                "tier": rng.choice(["mass", "affluent"], n),
+                "rfm_segment": "Champions",
+            }
+        ),
+        catalog.customer_features(PERIOD),
+    )
     return cfg, catalog, responses
 
 
@@ -81,8 +104,13 @@ def test_run_writes_tables_and_summary(bank):
     assert not in_window[7] and cust["n_responses"] < len(responses)
     assert {"group_type": "branch_id", "group": "B09", "what": "all"} in cust["suppressed"]
     assert "B09" not in cust["dimensions"]["branch_id"]
-    assert set(cust["reliability"]) == {"reliability", "responsiveness", "assurance", "empathy",
-                                        "digital_service"}
+    assert set(cust["reliability"]) == {
+        "reliability",
+        "responsiveness",
+        "assurance",
+        "empathy",
+        "digital_service",
+    }
     assert cust["nps"]["network"]["n"] == in_window.sum()
     assert set(cust["dimensions"]) == {"network", "branch_id", "tier", "rfm_segment"}
     staff = summary["surveys"]["staff"]
@@ -111,10 +139,17 @@ def test_run_is_deterministic(bank):
 def test_scores_add_churn_band_and_clv_decile(bank):
     cfg, catalog, responses = bank
     ids = [f"C{i:05d}" for i in range(len(responses))]
-    write_parquet(pd.DataFrame({"customer_id": ids, "branch_id": "B01",
-                                "churn_band": ["low", "high"] * (len(ids) // 2),
-                                "clv_decile": [1, 10] * (len(ids) // 2)}),
-                  catalog.customer_scores(PERIOD))
+    write_parquet(
+        pd.DataFrame(
+            {
+                "customer_id": ids,
+                "branch_id": "B01",
+                "churn_band": ["low", "high"] * (len(ids) // 2),
+                "clv_decile": [1, 10] * (len(ids) // 2),
+            }
+        ),
+        catalog.customer_scores(PERIOD),
+    )
     run_survey(cfg, catalog, PERIOD)
     linkage = pd.read_parquet(catalog.survey_output(PERIOD, "linkage"))
     assert set(linkage["group_type"]) == {"tier", "rfm_segment", "churn_band", "clv_decile"}
@@ -149,8 +184,10 @@ def test_no_questionnaire_is_said_in_the_summary_not_an_error(data_root):
     said = run_survey(cfg, catalog, PERIOD)
     assert "no questionnaire in this bank's exports" in said
     summary = read_json(catalog.survey_summary(PERIOD))
-    assert {a: s["status"].split(":")[0] for a, s in summary["surveys"].items()} == {
-        "customer": "not available",
-        "staff": "not available",
-    }
+    assert {a: s["status"] for a, s in summary["surveys"].items()} == {
+        "customer": "not available: survey_responses not ingested "
+        "(interim/survey_responses.parquet)",
+        "staff": "not available: staff_survey_responses not ingested "
+        "(interim/staff_survey_responses.parquet)",
+    }  # the path inside the data root: a summary's bytes do not depend on where it is
     assert not list(catalog.processed_dir(PERIOD).glob("survey_*.parquet"))

@@ -64,14 +64,17 @@ def read_responses(path: Path, definition: SurveyDefinition) -> pd.DataFrame:
     dup = frame["response_id"].duplicated()
     if dup.any():
         row = int(dup.to_numpy().argmax())
-        raise InputError(f"{path}: row {row}, column response_id: duplicate "
-                         f"{frame['response_id'].iloc[row]!r}")
+        raise InputError(
+            f"{path}: row {row}, column response_id: duplicate {frame['response_id'].iloc[row]!r}"
+        )
     dates = pd.to_datetime(frame["response_date"], errors="coerce")
     bad = dates.isna()
     if bad.any():
         row = int(bad.to_numpy().argmax())
-        raise InputError(f"{path}: row {row}, column response_date: not a date "
-                         f"({frame['response_date'].iloc[row]!r})")
+        raise InputError(
+            f"{path}: row {row}, column response_date: not a date "
+            f"({frame['response_date'].iloc[row]!r})"
+        )
     return frame
 
 
@@ -84,8 +87,11 @@ def run_survey(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
     scores = _read_optional(catalog.customer_scores(period), SCORE_GROUPS)
 
     summary: dict[str, Any] = {
-        "period": period, "as_of_date": as_of.isoformat(), "window_months": window,
-        "window_start": window_start(as_of, window).isoformat(), "surveys": {},
+        "period": period,
+        "as_of_date": as_of.isoformat(),
+        "window_months": window,
+        "window_start": window_start(as_of, window).isoformat(),
+        "surveys": {},
     }
     lines, written = [], 0
     for audience in SURVEYS:
@@ -93,28 +99,37 @@ def run_survey(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
         path = catalog.interim_table(definition.table)
         if not path.is_file():
             summary["surveys"][audience] = {
-                "name": definition.name, "table": definition.table,
-                "status": f"not available: {definition.table} not ingested ({path})"}
+                "name": definition.name,
+                "table": definition.table,
+                "status": f"not available: {definition.table} not ingested "
+                f"({path.relative_to(catalog.data_dir)})",
+            }  # same bytes in any root
             lines.append(f"{audience} survey {definition.name}: no {definition.table} table")
             continue
         every_response = read_responses(path, definition)
         responses = responses_in_window(every_response, as_of, window)
-        result = analyse_audience(audience, responses, definition, features, scores,
-                                  settings, str(path))
+        result = analyse_audience(
+            audience, responses, definition, features, scores, settings, str(path)
+        )
         for table in TABLE_NAMES:
             if audience == "staff" and table == "linkage":
                 continue  # staff answers are not linked to customers
-            write_parquet(result.tables[table],
-                          catalog.survey_output(period, output_name(audience, table)))
+            write_parquet(
+                result.tables[table], catalog.survey_output(period, output_name(audience, table))
+            )
             written += 1
         summary["surveys"][audience] = {
-            "status": "ok", **result.summary,
-            "nps_history": nps_history(every_response, definition, period, settings)}
+            "status": "ok",
+            **result.summary,
+            "nps_history": nps_history(every_response, definition, period, settings),
+        }
         lines.append(summary_line(audience, result.summary))
     if not any(s["status"] == "ok" for s in summary["surveys"].values()):
         # a bank without questionnaires: the summary says so, the reports say so in a line
-        lines.append("no questionnaire in this bank's exports (survey_responses, "
-                     "staff_survey_responses): the reports say so")
+        lines.append(
+            "no questionnaire in this bank's exports (survey_responses, "
+            "staff_survey_responses): the reports say so"
+        )
     write_json(summary, catalog.survey_summary(period))
     lines.append(f"wrote {written} tables and {catalog.survey_summary(period)}")
     return "\n".join(lines)
