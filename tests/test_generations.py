@@ -104,6 +104,9 @@ def test_ingest_warnings_reach_the_run_manifest_and_the_data_quality_appendix(tm
         "transactions: no rows for 2026-07, between 2025-11 and 2026-10: "
         "is a monthly export missing?"
     ]
+    # the same finding as ingest keeps it (a code with its parameters), worded by the report
+    gap = dict(table="transactions", start="2026-07", end="2026-07", first="2025-11")
+    manifest["findings"] = [{"code": "missing_months", **gap, "last": "2026-10"}]
     write_json(manifest, catalog.ingest_manifest)
     run_report(cfg, catalog, PERIOD)
     record = run_manifest(cfg, catalog, PERIOD, [])
@@ -115,7 +118,12 @@ def test_ingest_warnings_reach_the_run_manifest_and_the_data_quality_appendix(tm
     for name in ("network.html", "branch-B02.html"):
         html = (catalog.report_locale_dir(PERIOD, "en") / name).read_text(encoding="utf-8")
         box = html[html.index("Data warnings") :]
-        assert box.index("<li>transactions: no rows for 2026-07, between 2025-11 and") < 400
+        assert box.index("<li>Transactions: no rows for 2026-07, between 2025-11 and") < 400
+    run_report(cfg, catalog, PERIOD, locales=("zh_CN",))  # and in Chinese, in its words
+    html = (catalog.report_locale_dir(PERIOD, "zh_CN") / "branch-B02.html").read_text("utf-8")
+    shown = html.replace("\u2060", "")  # the word joiners that keep Chinese words whole
+    said = "交易表：2025-11至2026-10之间，2026-07没有数据：是否缺少该月的导出文件？"
+    assert f"<li>{said}</li>" in shown
 
 
 # --- workers end with the run -------------------------------------------------------

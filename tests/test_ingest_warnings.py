@@ -93,7 +93,11 @@ def test_an_optional_column_mapped_to_an_absent_header_is_a_warning(data_root, t
         "transactions.revenue: empty in every row (source column 'fee': absent from the "
         "files or never filled)"
     )
-    assert read_json(catalog.ingest_manifest)["warnings"] == [warning]
+    manifest = read_json(catalog.ingest_manifest)
+    assert manifest["warnings"] == [warning]
+    assert manifest["findings"] == [  # the same, as codes the report words in its language
+        {"code": "empty_column", "table": "transactions", "column": "revenue", "source": "fee"}
+    ]
     assert logged_warnings(caplog) == [warning]
     assert "warning" not in summary  # a result, the warning said once beside it
 

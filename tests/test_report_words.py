@@ -13,8 +13,13 @@ import pytest
 from pipeline.config import load_config
 from pipeline.report.i18n import LOCALES, term, vocabulary
 from pipeline.report.reasons import Reason, ReasonWords
-from pipeline.report.vocabulary import data_quality_reason, has_feature_label
-from pipeline.schema import PRODUCTS
+from pipeline.report.vocabulary import (
+    column_label,
+    data_quality_reason,
+    data_warning,
+    has_feature_label,
+)
+from pipeline.schema import PRODUCTS, TABLES
 from pipeline.scoring.churn import BASE_FEATURES, feature_columns
 
 TIERS = ("mass", "affluent", "wealth", "private")
@@ -66,6 +71,69 @@ def test_every_data_quality_reason_has_words(locale: str) -> None:
     assert reasons <= set(vocabulary(locale, "data_quality"))
     for reason in reasons:
         assert data_quality_reason(locale, reason) != reason
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_column_an_ingest_warning_can_name_has_words(locale: str) -> None:
+    """empty_columns names optional columns (quality.py): each has a label."""
+    optional = {c.name for t in TABLES.values() for c in t.columns if not c.required}
+    assert {"rm_id", "close_date", "revenue"} <= optional
+    assert sorted(optional - set(vocabulary(locale, "column"))) == []
+    assert column_label(locale, "rel1") == "rel1"  # a survey item's code, as it is
+    assert "_" not in column_label(locale, "close_date")
+
+
+FINDINGS = [
+    {"code": "empty_column", "table": "customers", "column": "rm_id", "source": "客户经理编号"},
+    {
+        "code": "missing_months",
+        "table": "transactions",
+        "start": "2026-07",
+        "end": "2026-07",
+        "first": "2025-11",
+        "last": "2026-10",
+    },
+    {
+        "code": "missing_months",
+        "table": "balances",
+        "start": "2026-03",
+        "end": "2026-04",
+        "first": "2025-11",
+        "last": "2026-10",
+    },
+    {"code": "repeated_header", "file": "customers.csv", "column": "gender"},
+    {
+        "code": "initiated_types_match_none",
+        "listed": ["POS", "ATM"],
+        "transactions": 12345,
+        "frequent": ["interest", "fee"],
+        "config": "mybank.yml",
+    },
+    {"code": "text", "text": "a sentence from an older manifest"},
+]
+
+
+def test_ingest_findings_in_both_languages() -> None:
+    """Codes with parameters worded when the report renders: the bank's own names (its
+    headers, files, transaction types) as it wrote them, everything else translated."""
+    assert [data_warning("en", f) for f in FINDINGS] == [
+        "Customers, column RM: empty in every row (source column '客户经理编号': absent from "
+        "the files or never filled)",
+        "Transactions: no rows for 2026-07, between 2025-11 and 2026-10: is a monthly export "
+        "missing?",
+        "Balances: no rows for 2026-03 to 2026-04, between 2025-11 and 2026-10: are monthly "
+        "exports missing?",
+        "customers.csv: column 'gender' appears more than once in the header (not read)",
+        "customer_initiated_txn_types (POS, ATM) matches none of the 12,345 transactions, "
+        "whose most frequent types are interest, fee: every customer will look dormant; "
+        "check the list in mybank.yml",
+        "a sentence from an older manifest",
+    ]
+    assert [data_warning("zh_CN", f) for f in FINDINGS[:3]] == [
+        "客户表的“客户经理”列在所有行中都为空（源列“客户经理编号”：文件中没有这一列，或从未填写）",
+        "交易表：2025-11至2026-10之间，2026-07没有数据：是否缺少该月的导出文件？",
+        "余额表：2025-11至2026-10之间，2026-03至2026-04没有数据：是否缺少这几个月的导出文件？",
+    ]
 
 
 def test_every_configured_name_has_chinese_words() -> None:

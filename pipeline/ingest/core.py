@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from pipeline.errors import InputError
-from pipeline.ingest import accept, checks, shaping
+from pipeline.ingest import accept, checks, quality, shaping
 from pipeline.periods import as_of_date
 
 if TYPE_CHECKING:
@@ -40,7 +40,12 @@ class IngestResult:
     tables: dict[str, dict[str, Any]]
     files: list[FileEntry]
     samples: dict[str, list[tuple]] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)  # for a person to read (quality.py)
+    findings: list[dict[str, Any]] = field(default_factory=list)  # quality.py: codes
+
+    @property
+    def warnings(self) -> list[str]:
+        """The findings in English, for a person to read."""
+        return [quality.describe(f) for f in self.findings]
 
     @property
     def over_threshold(self) -> list[str]:

@@ -11,12 +11,17 @@ manifest, and shown in every report's data-quality appendix:
   filled (a mapping mistake reads as "no data");
 - a header name given twice in a file (one the config reads stops the run: headers.py).
 Each query reads one or two columns of the typed parts, rows that cast only.
+
+A finding is a code with its parameters (`{"code": "empty_column", "table": ...}`),
+kept so in the manifest and worded in English here (`describe`, for the command line
+and the run manifest) and in the report's language by the report
+(pipeline.report.vocabulary.data_warning).
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -31,15 +36,15 @@ MONTHLY = {"transactions": "txn_time", "balances": "month_end"}  # tables export
 TOP_TYPES = 5  # transaction types named when the customer-initiated list matches none
 
 
-def ingest_warnings(
+def ingest_findings(
     con: duckdb.DuckDBPyConnection,
     source: SourceConfig,
     entries: list[FileEntry],
     as_of: date,
-) -> list[str]:
-    """Every warning of a staged and classified ingest, in a fixed order."""
-    out = [
-        f"{e.file}: column {name!r} appears more than once in the header (not read)"
+) -> list[dict[str, Any]]:
+    """Every finding of a staged and classified ingest, in a fixed order."""
+    out: list[dict[str, Any]] = [
+        {"code": "repeated_header", "file": e.file, "column": name}
         for e in sorted(entries, key=lambda e: (e.table, e.file))
         for name in e.repeated_headers
     ]
@@ -52,14 +57,55 @@ def ingest_warnings(
     return out
 
 
+def describe(finding: dict[str, Any]) -> str:
+    """A finding in English words, as the command line and the run manifest show it."""
+    f = finding
+    match f["code"]:
+        case "repeated_header":
+            return (
+                f"{f['file']}: column {f['column']!r} appears more than once in the header "
+                "(not read)"
+            )
+        case "missing_months":
+            span = f["start"] + ("" if f["end"] == f["start"] else f" to {f['end']}")
+            return (
+                f"{f['table']}: no rows for {span}, between {f['first']} and {f['last']}: "
+                "is a monthly export missing?"
+            )
+        case "initiated_types_match_none":
+            return (
+                f"customer_initiated_txn_types ({', '.join(f['listed'])}) matches none of the "
+                f"{f['transactions']:,} transactions, whose most frequent types are "
+                f"{', '.join(f['frequent'])}: every customer will look dormant; "
+                f"check the list in {f['config']}"
+            )
+        case "empty_column":
+            return (
+                f"{f['table']}.{f['column']}: empty in every row (source column "
+                f"{f['source']!r}: absent from the files or never filled)"
+            )
+        case "text":  # a manifest written before findings had codes: its sentence
+            return f["text"]
+    raise ValueError(f"unknown ingest finding {f['code']!r}")
+
+
+def manifest_findings(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The findings an ingest manifest keeps; one written before findings had codes keeps
+    its English sentences, each a finding of code "text"."""
+    if "findings" in manifest:
+        return list(manifest["findings"])
+    return [{"code": "text", "text": w} for w in manifest.get("warnings", [])]
+
+
 def _month_after(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
 def missing_months(
     con: duckdb.DuckDBPyConnection, spec: TableSpec, column: str, as_of: date
-) -> list[str]:
-    """Calendar months between the table's first and last month holding no row."""
+) -> list[dict[str, Any]]:
+    """Calendar months between the table's first and last month holding no row, a
+    finding per run of consecutive months."""
     floor = spec.limits.earliest_date if spec.limits is not None else None
     since = f" AND {ident(column)} >= DATE {lit(floor.isoformat())}" if floor else ""
     months = [
@@ -83,17 +129,22 @@ def missing_months(
                 gaps.append([month])
         month = _month_after(month)
     first, last = period_of(months[0]), period_of(months[-1])
-    out = []
-    for gap in gaps:
-        span = period_of(gap[0]) + ("" if len(gap) == 1 else f" to {period_of(gap[-1])}")
-        out.append(
-            f"{spec.name}: no rows for {span}, between {first} and {last}: "
-            "is a monthly export missing?"
-        )
-    return out
+    return [
+        {
+            "code": "missing_months",
+            "table": spec.name,
+            "start": period_of(gap[0]),
+            "end": period_of(gap[-1]),
+            "first": first,
+            "last": last,
+        }
+        for gap in gaps
+    ]
 
 
-def initiated_types(con: duckdb.DuckDBPyConnection, source: SourceConfig, as_of: date) -> list[str]:
+def initiated_types(
+    con: duckdb.DuckDBPyConnection, source: SourceConfig, as_of: date
+) -> list[dict[str, Any]]:
     """The customer-initiated list when it matches no transaction at all."""
     listed = source.customer_initiated_txn_types
     types = ", ".join(lit(t) for t in listed)
@@ -109,14 +160,17 @@ def initiated_types(con: duckdb.DuckDBPyConnection, source: SourceConfig, as_of:
         f"GROUP BY txn_type ORDER BY count(*) DESC, txn_type LIMIT {TOP_TYPES}"
     ).fetchall()
     return [
-        f"customer_initiated_txn_types ({', '.join(listed)}) matches none of the "
-        f"{total:,} transactions, whose most frequent types are "
-        f"{', '.join(str(t) for (t,) in seen)}: every customer will look dormant; "
-        f"check the list in {source.path.name}"
+        {
+            "code": "initiated_types_match_none",
+            "listed": list(listed),
+            "transactions": int(total),
+            "frequent": [str(t) for (t,) in seen],
+            "config": source.path.name,
+        }
     ]
 
 
-def empty_columns(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[str]:
+def empty_columns(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[dict[str, Any]]:
     """Optional columns with no value in any row that cast (the table has such rows)."""
     optional = [c for c in part_columns(spec) if not c.required]
     if not optional:
@@ -127,12 +181,13 @@ def empty_columns(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[str]:
     ).fetchall()[0]
     if not row[0]:
         return []
-    out = []
-    for column, filled in zip(optional, row[1:], strict=True):
-        if not filled:
-            sources = " ".join(spec.columns[column.name])
-            out.append(
-                f"{spec.name}.{column.name}: empty in every row (source column {sources!r}: "
-                "absent from the files or never filled)"
-            )
-    return out
+    return [
+        {
+            "code": "empty_column",
+            "table": spec.name,
+            "column": column.name,
+            "source": " ".join(spec.columns[column.name]),
+        }
+        for column, filled in zip(optional, row[1:], strict=True)
+        if not filled
+    ]

@@ -27,7 +27,7 @@ from pipeline.ingest import skip, write
 from pipeline.ingest.bounds import Limits, with_limits
 from pipeline.ingest.core import IngestResult, classify_tables, resolve_as_of
 from pipeline.ingest.parts import FileEntry, PartStore
-from pipeline.ingest.quality import ingest_warnings
+from pipeline.ingest.quality import ingest_findings, manifest_findings
 from pipeline.ingest.source import SourceConfig, load_source
 from pipeline.ingest.staging import Stager
 from pipeline.io import promote_on_success
@@ -95,7 +95,7 @@ def ingest(cfg: dict, catalog: Catalog, write_outputs: bool) -> IngestResult:
                 tables,
                 stager.entries,
                 samples,
-                ingest_warnings(con, source, stager.entries, as_of),
+                ingest_findings(con, source, stager.entries, as_of),
             )
             if write_outputs and not result.over_threshold:
                 with promote_on_success():  # all outputs, or none of them
@@ -147,7 +147,7 @@ def _from_manifest(manifest: dict, source: SourceConfig, raw: Path, cfg: dict) -
         cfg["ingest"]["max_reject_rate"],
         tables,
         files,
-        warnings=list(manifest.get("warnings", [])),
+        findings=manifest_findings(manifest),
     )
 
 

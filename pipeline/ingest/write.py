@@ -200,7 +200,8 @@ def manifest(result: IngestResult, catalog: Catalog) -> dict:
             "files_parsed": sorted(e.file for e in result.files if e.parsed),
             "files_reused": sorted(e.file for e in result.files if not e.parsed),
         },
-        "warnings": list(result.warnings),
+        "warnings": list(result.warnings),  # in English, as the run printed them
+        "findings": list(result.findings),  # the same as codes (quality.py)
     }
 
 

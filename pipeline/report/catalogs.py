@@ -11,7 +11,7 @@ every catalog, English included, so rewording English changes no id. Placeholder
 str.format fields (`{name}`), filled by the caller; a language may use any field the
 English entry's comment names (a currency's name where English writes its code).
 Namespaces are msgctxt: report labels have none, display names of configured terms
-"term", and the vocabulary of the data "feature", "reason" and "data_quality".
+"term", and the vocabulary of the data "feature", "reason", "data_quality" and "column".
 
 Catalogs are read with Babel and compiled in memory into `babel.support.Translations`
 (a gettext.GNUTranslations) once per process; nothing is compiled at build time. An id
@@ -38,7 +38,7 @@ from pipeline import resources
 DOMAIN = "messages"
 SOURCE_LOCALE = "en"
 TEMPLATE = f"{DOMAIN}.pot"
-TERM, FEATURE, REASON, DATA_QUALITY = "term", "feature", "reason", "data_quality"
+TERM, FEATURE, REASON, DATA_QUALITY, COLUMN = "term", "feature", "reason", "data_quality", "column"
 
 
 class MissingMessageError(KeyError):

@@ -22,6 +22,7 @@ from pipeline.report.core import BranchInputs
 from pipeline.report.environment import NA
 from pipeline.report.i18n import labels, term
 from pipeline.report.reasons import ReasonWords
+from pipeline.report.vocabulary import data_warning
 
 # (anchor, label key, part): a part starts on a new page; sections within it flow on.
 BRANCH_SECTIONS = (
@@ -182,7 +183,7 @@ def appendix(
     and what the models' checks say (model card)."""
     return {
         "generation": generation,
-        "data_warnings": sc.data_warnings(manifest),
+        "data_warnings": [data_warning(locale, f) for f in sc.data_warnings(manifest)],
         "manifest": manifest_rows(manifest, locale),
         "checks": sc.model_checks(model_card),
         "drift": drift_table(model_card),

@@ -356,10 +356,14 @@ def model_warnings(model_card: dict[str, Any]) -> list[str]:
     return [str(w) for w in model_card.get("warnings") or [] if w]
 
 
-def data_warnings(manifest: dict[str, Any]) -> list[str]:
-    """Ingest's warnings (pipeline/ingest/quality.py), verbatim: a missing month or a
-    mapping that reads nothing must be seen beside the figures it affects."""
-    return [str(w) for w in manifest.get("warnings") or [] if w]
+def data_warnings(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Ingest's findings (pipeline/ingest/quality.py: codes with parameters, worded in
+    the report's language by vocabulary.data_warning): a missing month or a mapping that
+    reads nothing must be seen beside the figures it affects. A manifest from before
+    findings had codes gives its English sentences (code "text")."""
+    if "findings" in manifest:
+        return list(manifest["findings"] or [])
+    return [{"code": "text", "text": str(w)} for w in manifest.get("warnings") or [] if w]
 
 
 MANIFEST_KEYS = ("rows_read", "accepted", "rejected", "rejected_by_reason", "duplicates_dropped")

@@ -1,20 +1,24 @@
 """The bank's data in words, in every catalog's language: the churn model's features,
-why a customer is at risk (reason templates), and why ingest rejected a row.
+why a customer is at risk (reason templates), why ingest rejected a row and what it
+warned of, and the canonical tables' columns those warnings name.
 
 Report labels (titles, column heads, notes) are read through i18n.py; this module words
 the names that come from the data and the models, so that no code name
 (`aum_change_pct_3m`, `unknown_customer`) reaches a reader. The texts are in the message
 catalogs (reports/locales/), each table in its own msgctxt: "feature", "reason",
-"data_quality". Features named by a pattern -- an AUM change over any configured number
-of months, holding any product -- are worded here from the pattern's text.
+"data_quality", "column". Features named by a pattern -- an AUM change over any
+configured number of months, holding any product -- are worded here from the pattern's
+text.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from pipeline.report.catalogs import DATA_QUALITY, FEATURE, REASON, Messages
-from pipeline.report.i18n import LOCALES, vocabulary
+from pipeline.report.catalogs import COLUMN, DATA_QUALITY, FEATURE, REASON, Messages
+from pipeline.report.environment import format_num
+from pipeline.report.i18n import LOCALES, term, vocabulary
 
 # Placeholders in the texts: features {k} months, {product}; reasons {v} the customer's
 # value and {m} the typical customer's (both already formatted), "_na" when the customer
@@ -58,3 +62,44 @@ def has_feature_label(feature: str) -> bool:
 def data_quality_reason(locale: str, code: str) -> str:
     """Why ingest rejected rows, in words (an unknown code is shown as it is)."""
     return vocabulary(locale, DATA_QUALITY).get(code, code)
+
+
+def column_label(locale: str, column: str) -> str:
+    """A canonical table's column in words (one with no label is shown as it is named:
+    a survey item's code, say)."""
+    return vocabulary(locale, COLUMN).get(column, column)
+
+
+def data_warning(locale: str, finding: dict[str, Any]) -> str:
+    """An ingest finding (pipeline/ingest/quality.py: a code and its parameters) in
+    words; the bank's own names -- files, source columns, transaction types -- stay as
+    the bank wrote them."""
+    f, texts = finding, vocabulary(locale, DATA_QUALITY)
+    match f["code"]:
+        case "repeated_header":
+            return texts["warning_repeated_header"].format(file=f["file"], column=f["column"])
+        case "missing_months":
+            single = f["start"] == f["end"]
+            text = texts["warning_missing_month" if single else "warning_missing_months"]
+            return text.format(
+                table=term(locale, f["table"]),
+                month=f["start"],
+                start=f["start"],
+                end=f["end"],
+                first=f["first"],
+                last=f["last"],
+            )
+        case "initiated_types_match_none":
+            return texts["warning_initiated_types"].format(
+                listed=", ".join(f["listed"]),
+                transactions=format_num(f["transactions"], locale=locale),
+                frequent=", ".join(f["frequent"]),
+                config=f["config"],
+            )
+        case "empty_column":
+            return texts["warning_empty_column"].format(
+                table=term(locale, f["table"]),
+                column=column_label(locale, f["column"]),
+                source=f["source"],
+            )
+    return str(f.get("text", f["code"]))  # a manifest from before findings had codes
