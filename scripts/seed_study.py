@@ -8,7 +8,8 @@ writes each seed's figures, so a claim in the README can say on how many banks i
 
     .venv/bin/python scripts/seed_study.py --out /tmp/seeds 20261101 7 11 23
 
-About two minutes a seed on two cores. Writes <out>/seed_study.json and prints a table.
+About a minute a seed on two cores. Prints each seed's figures as a line of JSON and
+writes them all to <out>/seed_study.json.
 """
 
 from __future__ import annotations
