@@ -204,3 +204,108 @@ def test_excel_and_parquet_sources(data_root, tmp_path):
     run_ingest(cfg2, catalog2)
     for table, frame in expected.items():
         pd.testing.assert_frame_equal(pd.read_parquet(catalog2.interim_table(table)), frame)
+
+
+# --- UTF-16: Excel's "Unicode text" and a database's wide-character dump ------------------
+
+
+def customers_as(data_root: Path, tmp_path: Path, text: str, data: bytes, **read) -> tuple:
+    """The little bank with customers.csv replaced by `data` (the bytes of `text`) and
+    its reading options set to `read`; the config and catalog to ingest it."""
+    frames = bank_frames()
+    write_frames(data_root / "raw" / "sample", frames)
+    (data_root / "raw" / "sample" / "customers.csv").write_bytes(data)
+    options = "".join(f"\n    {key}: {value!r}" for key, value in read.items())
+    source = (PROJECT / "configs" / "sources" / "sample.yml").read_text(encoding="utf-8")
+    source = source.replace("    files: customers.csv", "    files: customers.csv" + options)
+    config = tmp_path / "wide.yml"
+    config.write_text(source, encoding="utf-8")
+    return config_for(data_root, source=config, **{"ingest.max_reject_rate": 1.0})
+
+
+def customers_text(frames: dict | None = None, separator: str = ",") -> str:
+    frames = frames or bank_frames()
+    return frames["customers.csv"].to_csv(index=False, sep=separator, lineterminator="\n")
+
+
+def test_excel_unicode_text_reads_as_its_utf8_twin(data_root, tmp_path):
+    """UTF-16 with a byte-order mark, tab-separated, names with 上 (U+4E0A, whose low byte
+    is a line feed's) before a bad value: the same rows, the reject on its true line."""
+    frames = bank_frames()
+    customers = frames["customers.csv"]
+    customers["name"] = ["上官婉儿", "上官仪", "李上", "王五", "赵六", "钱七"]
+    customers.loc[4, "status"] = "activ"
+    customers.loc[1, "gender"] = " F "  # padding is trimmed, as in a UTF-8 file
+    text = customers_text(frames, "\t")
+    cfg, catalog = customers_as(
+        data_root, tmp_path, text, text.encode("utf-16"), encoding="utf-16", separator="\t"
+    )
+    run_ingest(cfg, catalog)
+    got = pd.read_parquet(catalog.interim_table("customers"))
+    assert got["customer_id"].tolist() == ["C0001", "C0002", "C0003", "C0004", "C0006"]
+    assert got["gender"].tolist()[1] == "F"
+    reject = pd.read_parquet(catalog.rejects_dir / "customers.parquet")
+    assert reject[["line_number", "column", "value"]].values.tolist() == [[6, "status", "activ"]]
+    files = read_json(catalog.ingest_manifest)["files"]
+    entry = next(f for f in files if f["file"] == "customers.csv")
+    assert entry["line_numbers"] == "exact"
+
+
+def test_utf16_without_a_mark_trims_padding_as_utf8_does(data_root, tmp_path):
+    """ASCII text in UTF-16LE has only ASCII bytes (zeros between): padding must be seen
+    in the decoded text, not in the raw bytes."""
+    frames = bank_frames()
+    frames["customers.csv"].loc[2, "status"] = " active "
+    text = customers_text(frames)
+    cfg, catalog = customers_as(
+        data_root, tmp_path, text, text.encode("utf-16-le"), encoding="utf-16-le"
+    )
+    run_ingest(cfg, catalog)
+    assert read_json(catalog.ingest_manifest)["tables"]["customers"]["rejected"] == 0
+    got = pd.read_parquet(catalog.interim_table("customers"))
+    assert got["status"].tolist() == ["active"] * 6
+
+
+WRONG_WIDTH = [
+    (
+        "utf-16",
+        {},
+        r"starts with a UTF-16 byte-order mark \(little-endian\) but is declared "
+        r"utf-8; set `encoding: utf-16`",
+    ),
+    ("utf-16-be", {"encoding": "gb18030"}, None),  # no mark: zero bytes are the evidence
+    ("utf-16-le", {}, r"first bytes are zero.*declared utf-8; set `encoding: utf-16-le`"),
+    ("utf-8", {"encoding": "utf-16"}, r"declared utf-16 but holds no zero byte.*utf-8"),
+    ("utf-32", {"encoding": "utf-16"}, r"UTF-32 byte-order mark.*declared utf-16"),
+]
+
+
+@pytest.mark.parametrize("written, read, message", WRONG_WIDTH)
+def test_a_file_in_another_width_is_named_at_its_start(data_root, tmp_path, written, read, message):
+    text = customers_text()
+    cfg, catalog = customers_as(data_root, tmp_path, text, text.encode(written), **read)
+    expected = message or r"declared gb18030; set `encoding: utf-16-be`"
+    with pytest.raises(InputError, match=r"customers\.csv: .*" + expected):
+        run_ingest(cfg, catalog)
+    assert not catalog.interim_table("customers").exists()
+
+
+def test_damaged_utf16_names_the_line(data_root, tmp_path):
+    """A lone surrogate (text joined mid-character) on line 5 of a big-endian file."""
+    text = customers_text()
+    data = text.encode("utf-16")
+    lines = text.split("\n")
+    at = data.index("\n".join(lines[4:]).encode("utf-16")[2:])  # line 5's first byte
+    cfg, catalog = customers_as(
+        data_root,
+        tmp_path,
+        text,
+        data[:at] + "\udc00".encode("utf-16-le", "surrogatepass") + data[at:],
+        encoding="utf-16",
+    )
+    with pytest.raises(
+        InputError,
+        match=r"customers\.csv: line 5: bytes are not valid utf-16"
+        r" .*damaged",
+    ):
+        run_ingest(cfg, catalog)

@@ -6,10 +6,11 @@ first streamed once in Python (in 1 MiB blocks): sha256, line count, strict deco
 the declared encoding over the whole file (a wrong encoding is a clear error naming the
 line, and so is a GB18030 file whose later blocks are UTF-8; pure-ASCII blocks of a
 UTF-8 file need no decoding) and, for encodings DuckDB cannot read
-(GB18030, GBK), transcoding to a temporary UTF-8 copy. A CSV is then parsed and cast
-in one streaming DuckDB query straight into its part (no text table in memory), in
-file order: a row's position in the part (Parquet's file_row_number, read as `_pos`)
-plus the file's first data line, shifted past the physical lines DuckDB skipped
+(GB18030, GBK, UTF-16), transcoding to a temporary UTF-8 copy; a UTF-16 file declared
+in another encoding, or the other way round, is named at its first block. A CSV is then
+parsed and cast in one streaming DuckDB query straight into its part (no text table in
+memory), in file order: a row's position in the part (Parquet's file_row_number, read as
+`_pos`) plus the file's first data line, shifted past the physical lines DuckDB skipped
 (blank or unsplittable, see `line_thresholds`), is its line.
 """
 
@@ -115,10 +116,13 @@ def prepare(
         return Prepared(digest.hexdigest(), size, 0, path)
     enc = encoding.lower().replace("_", "-")
     try:
-        codecs.lookup(enc)
+        codec = codecs.lookup(enc).name
     except LookupError:
         raise InputError(f"{label}: unknown encoding {encoding!r} in the source config") from None
     transcode = enc not in UTF8_NAMES
+    # UTF-16 and UTF-32 (EBCDIC too) do not write line breaks, separators and spaces as
+    # their ASCII bytes: lines and padding are counted on the UTF-8 text instead
+    scan_text = "\n ".encode(codec).lstrip(codecs.BOM_UTF16 + codecs.BOM_UTF32) != b"\n "
     decoder = codecs.getincrementaldecoder(enc)(errors="strict")
     out_path = workdir / (hashlib.sha256(label.encode()).hexdigest()[:16] + ".utf8.csv")
     out = open(out_path, "w", encoding="utf-8", newline="") if transcode else None
@@ -129,9 +133,11 @@ def prepare(
             first = True
             while block := fh.read(BLOCK):
                 digest.update(block)
-                padding.feed(block)
                 if transcode:  # every block: a file may change encoding part way
                     _refuse_utf8_as_legacy(block, label, encoding, newlines, first)
+                if first:
+                    _refuse_wrong_width(block, label, encoding, codec)
+                    fixed = _with_byte_order(codec, block)
                 first = False
                 # ASCII is valid UTF-8: no decoding needed, unless a multi-byte
                 # character is pending from the previous block
@@ -139,12 +145,18 @@ def prepare(
                     try:
                         text = decoder.decode(block, final=False)
                     except UnicodeDecodeError as exc:
-                        line = newlines + block.count(b"\n", 0, exc.start) + 1
+                        before = block[: exc.start]
+                        if scan_text:  # the lines of the text before the bad bytes
+                            before = before.decode(fixed, "replace").encode("utf-8")
+                        line = newlines + before.count(b"\n") + 1
                         raise _encoding_error(label, encoding, line, exc) from None
                     if out is not None:
                         out.write(text)
+                    if scan_text:
+                        block = text.encode("utf-8")
+                padding.feed(block)
                 newlines += _line_breaks(block)
-                last = block[-1:]
+                last = block[-1:] or last
             try:
                 tail = decoder.decode(b"", final=True)
             except UnicodeDecodeError as exc:
@@ -165,7 +177,60 @@ def _line_breaks(block: bytes) -> int:
     return int(np.count_nonzero(np.frombuffer(block, dtype=np.uint8) == 0x0A))
 
 
+BYTE_ORDER_MARKS = [  # longest first: UTF-32's little-endian mark begins with UTF-16's
+    (codecs.BOM_UTF32_LE, "utf-32", "little"),
+    (codecs.BOM_UTF32_BE, "utf-32", "big"),
+    (codecs.BOM_UTF16_LE, "utf-16", "little"),
+    (codecs.BOM_UTF16_BE, "utf-16", "big"),
+]
+
+
+def _with_byte_order(codec: str, first_block: bytes) -> str:
+    """`codec` with its byte order, read off the file's mark (for UTF-16 and UTF-32, whose
+    later blocks carry none); other codecs as they are."""
+    for mark, name, order in BYTE_ORDER_MARKS:
+        if codec == name and first_block.startswith(mark):
+            return f"{name}-{'le' if order == 'little' else 'be'}"
+    return codec
+
+
+def _refuse_wrong_width(block: bytes, label: str, encoding: str, codec: str) -> None:
+    """A UTF-16 or UTF-32 file declared in a one-byte encoding (an Excel "Unicode text"
+    export, a database's wide-character dump), or a one-byte file declared UTF-16/32:
+    name the encoding to declare instead of failing on garbled headers."""
+    wide = codec.startswith(("utf-16", "utf-32"))
+    for mark, name, order in BYTE_ORDER_MARKS:
+        if block.startswith(mark):
+            if not codec.startswith(name):
+                raise InputError(
+                    f"{label}: the file starts with a {name.upper()} byte-order mark "
+                    f"({order}-endian) but is declared {encoding}; set `encoding: {name}` "
+                    "for this table in the source config"
+                )
+            return
+    head = block[:4096]
+    zeros = head.count(0)
+    if not wide and zeros * 4 >= len(head):  # ASCII text in UTF-16: every other byte
+        order = "le" if head[1::2].count(0) > head[0::2].count(0) else "be"
+        raise InputError(
+            f"{label}: a quarter or more of the file's first bytes are zero, as in UTF-16 "
+            f"text without a byte-order mark, but it is declared {encoding}; set "
+            f"`encoding: utf-16-{order}` for this table in the source config"
+        )
+    if wide and zeros == 0 and len(head) > 1:  # separators and line breaks hold a zero
+        raise InputError(
+            f"{label}: the file is declared {encoding} but holds no zero byte, as UTF-16 and "
+            "UTF-32 text with separators and line breaks does; set its real `encoding:` "
+            "(perhaps utf-8) for this table in the source config"
+        )
+
+
 def _encoding_error(label: str, encoding: str, line: int, exc: UnicodeDecodeError) -> InputError:
+    if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
+        return InputError(  # its width was checked at the start: cut or joined text
+            f"{label}: line {line}: bytes are not valid {encoding} ({exc.reason}); the file "
+            "is damaged (cut or joined in the middle of a character): export it again"
+        )
     hint = "gb18030" if encoding.lower().startswith("utf") else "utf-8"
     return InputError(
         f"{label}: line {line}: bytes are not valid {encoding} ({exc.reason}); the file is in "

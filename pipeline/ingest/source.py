@@ -35,7 +35,7 @@ FORMATS = ("csv", "xlsx", "parquet")
 # Reading options: every one can be set in `defaults:` and overridden per table.
 READ_DEFAULTS: dict[str, Any] = {
     "format": "csv",
-    "encoding": "utf-8",  # utf-8 (a BOM is accepted), utf-8-sig, gb18030, gbk, latin-1, ...
+    "encoding": "utf-8",  # utf-8 (a BOM is accepted), utf-8-sig, gb18030, gbk, utf-16, ...
     "separator": ",",
     "quote": '"',
     "escape": '"',
