@@ -5,7 +5,10 @@ The Chinese export is read with configs/sources/cn_bank_gb18030.yml.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
+import gzip
+import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +20,7 @@ from pipeline.ingest.stage import run_ingest
 from pipeline.io import read_json
 
 PROJECT = Path(__file__).resolve().parents[1]
+TXN_OCT = "transactions/transactions_2026-10.csv"
 
 
 def chinese_export(raw: Path, encoding: str = "gb18030") -> None:
@@ -209,9 +213,9 @@ def test_excel_and_parquet_sources(data_root, tmp_path):
 # --- UTF-16: Excel's "Unicode text" and a database's wide-character dump ------------------
 
 
-def customers_as(data_root: Path, tmp_path: Path, text: str, data: bytes, **read) -> tuple:
-    """The little bank with customers.csv replaced by `data` (the bytes of `text`) and
-    its reading options set to `read`; the config and catalog to ingest it."""
+def customers_as(data_root: Path, tmp_path: Path, data: bytes, **read) -> tuple:
+    """The little bank with customers.csv replaced by `data` and its reading options set
+    to `read`; the config and catalog to ingest it."""
     frames = bank_frames()
     write_frames(data_root / "raw" / "sample", frames)
     (data_root / "raw" / "sample" / "customers.csv").write_bytes(data)
@@ -238,7 +242,7 @@ def test_excel_unicode_text_reads_as_its_utf8_twin(data_root, tmp_path):
     customers.loc[1, "gender"] = " F "  # padding is trimmed, as in a UTF-8 file
     text = customers_text(frames, "\t")
     cfg, catalog = customers_as(
-        data_root, tmp_path, text, text.encode("utf-16"), encoding="utf-16", separator="\t"
+        data_root, tmp_path, text.encode("utf-16"), encoding="utf-16", separator="\t"
     )
     run_ingest(cfg, catalog)
     got = pd.read_parquet(catalog.interim_table("customers"))
@@ -257,9 +261,7 @@ def test_utf16_without_a_mark_trims_padding_as_utf8_does(data_root, tmp_path):
     frames = bank_frames()
     frames["customers.csv"].loc[2, "status"] = " active "
     text = customers_text(frames)
-    cfg, catalog = customers_as(
-        data_root, tmp_path, text, text.encode("utf-16-le"), encoding="utf-16-le"
-    )
+    cfg, catalog = customers_as(data_root, tmp_path, text.encode("utf-16-le"), encoding="utf-16-le")
     run_ingest(cfg, catalog)
     assert read_json(catalog.ingest_manifest)["tables"]["customers"]["rejected"] == 0
     got = pd.read_parquet(catalog.interim_table("customers"))
@@ -283,7 +285,7 @@ WRONG_WIDTH = [
 @pytest.mark.parametrize("written, read, message", WRONG_WIDTH)
 def test_a_file_in_another_width_is_named_at_its_start(data_root, tmp_path, written, read, message):
     text = customers_text()
-    cfg, catalog = customers_as(data_root, tmp_path, text, text.encode(written), **read)
+    cfg, catalog = customers_as(data_root, tmp_path, text.encode(written), **read)
     expected = message or r"declared gb18030; set `encoding: utf-16-be`"
     with pytest.raises(InputError, match=r"customers\.csv: .*" + expected):
         run_ingest(cfg, catalog)
@@ -291,21 +293,94 @@ def test_a_file_in_another_width_is_named_at_its_start(data_root, tmp_path, writ
 
 
 def test_damaged_utf16_names_the_line(data_root, tmp_path):
-    """A lone surrogate (text joined mid-character) on line 5 of a big-endian file."""
-    text = customers_text()
-    data = text.encode("utf-16")
-    lines = text.split("\n")
-    at = data.index("\n".join(lines[4:]).encode("utf-16")[2:])  # line 5's first byte
-    cfg, catalog = customers_as(
-        data_root,
-        tmp_path,
-        text,
-        data[:at] + "\udc00".encode("utf-16-le", "surrogatepass") + data[at:],
-        encoding="utf-16",
-    )
+    """A lone surrogate (text joined mid-character) at the start of line 5, in a
+    big-endian file (its byte-order mark says so; the line is counted in its order)."""
+    lines = customers_text().split("\n")
+    lines[4] = "\udc00" + lines[4]
+    data = codecs.BOM_UTF16_BE + "\n".join(lines).encode("utf-16-be", "surrogatepass")
+    cfg, catalog = customers_as(data_root, tmp_path, data, encoding="utf-16")
     with pytest.raises(
-        InputError,
-        match=r"customers\.csv: line 5: bytes are not valid utf-16"
-        r" .*damaged",
+        InputError, match=r"customers\.csv: line 5: bytes are not valid utf-16 .*damaged"
+    ):
+        run_ingest(cfg, catalog)
+
+
+# --- compressed exports and files that are not text ---------------------------------------
+
+
+def test_a_gzip_export_reads_as_the_plain_file(data_root, tmp_path):
+    """transactions_*.csv.gz (two gzip members in one file, as `cat a.gz b.gz` writes):
+    the same table and line numbers as the plain files; the manifest's sha256 is of the
+    bytes on disk."""
+    frames = bank_frames()
+    frames[TXN_OCT].loc[3, "amount"] = "12,50"
+    write_frames(data_root / "raw" / "sample", frames)
+    cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 1.0})
+    run_ingest(cfg, catalog)
+    plain = pd.read_parquet(catalog.interim_table("transactions"))
+    plain_rejects = pd.read_parquet(catalog.rejects_dir / "transactions.parquet")
+
+    other = tmp_path / "gz" / "data"
+    raw = other / "raw" / "sample"
+    write_frames(raw, frames)
+    for path in sorted((raw / "transactions").glob("*.csv")):
+        data = path.read_bytes()
+        half = data.index(b"\n", len(data) // 2) + 1
+        path.with_suffix(".csv.gz").write_bytes(
+            gzip.compress(data[:half]) + gzip.compress(data[half:])
+        )
+        path.unlink()
+    source = (PROJECT / "configs" / "sources" / "sample.yml").read_text(encoding="utf-8")
+    config = tmp_path / "gz.yml"
+    config.write_text(source.replace("transactions_*.csv", "transactions_*.csv.gz"))
+    cfg2, catalog2 = config_for(other, source=config, **{"ingest.max_reject_rate": 1.0})
+    run_ingest(cfg2, catalog2)
+    pd.testing.assert_frame_equal(pd.read_parquet(catalog2.interim_table("transactions")), plain)
+    rejects = pd.read_parquet(catalog2.rejects_dir / "transactions.parquet")
+    assert rejects["line_number"].tolist() == plain_rejects["line_number"].tolist() == [5]
+    assert rejects["source_file"].tolist() == [TXN_OCT + ".gz"]
+    files = read_json(catalog2.ingest_manifest)["files"]
+    gz = next(f for f in files if f["file"] == TXN_OCT + ".gz")
+    assert gz["sha256"] == hashlib.sha256((raw / (TXN_OCT + ".gz")).read_bytes()).hexdigest()
+
+
+def test_a_damaged_gzip_export_is_named(data_root, tmp_path):
+    text = customers_text()
+    cut = gzip.compress(text.encode())[:-20]
+    cfg, catalog = customers_as(data_root, tmp_path, cut)
+    with pytest.raises(InputError, match=r"customers\.csv: the gzip-compressed file is damaged"):
+        run_ingest(cfg, catalog)
+
+
+def _workbook(frame: pd.DataFrame, tmp_path: Path) -> bytes:
+    path = tmp_path / "book.xlsx"
+    frame.to_excel(path, index=False)
+    return path.read_bytes()
+
+
+def _parquet(frame: pd.DataFrame, tmp_path: Path) -> bytes:
+    path = tmp_path / "table.parquet"
+    frame.to_parquet(path, index=False)
+    return path.read_bytes()
+
+
+NOT_TEXT = [
+    (
+        _workbook,
+        r"a ZIP archive \(an Excel \.xlsx workbook is one\): for a workbook set "
+        r"`format: xlsx`",
+    ),
+    (lambda frame, tmp: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504), r"an Excel 97-2003"),
+    (_parquet, r"a Parquet file: set `format: parquet`"),
+]
+
+
+@pytest.mark.parametrize("write, message", NOT_TEXT)
+def test_a_file_that_is_not_text_says_what_to_declare(data_root, tmp_path, write, message):
+    frames = bank_frames()
+    data = write(frames["customers.csv"], tmp_path)
+    cfg, catalog = customers_as(data_root, tmp_path, data)
+    with pytest.raises(
+        InputError, match=r"customers\.csv: declared CSV but the file is " + message
     ):
         run_ingest(cfg, catalog)

@@ -6,8 +6,10 @@ first streamed once in Python (in 1 MiB blocks): sha256, line count, strict deco
 the declared encoding over the whole file (a wrong encoding is a clear error naming the
 line, and so is a GB18030 file whose later blocks are UTF-8; pure-ASCII blocks of a
 UTF-8 file need no decoding) and, for encodings DuckDB cannot read
-(GB18030, GBK, UTF-16), transcoding to a temporary UTF-8 copy; a UTF-16 file declared
-in another encoding, or the other way round, is named at its first block. A CSV is then
+(GB18030, GBK, UTF-16) and for a gzip-compressed file, transcoding to a temporary UTF-8
+copy (the hash is of the bytes on disk); a UTF-16 file declared in another encoding, or
+the other way round, is named at its first block, and so is a workbook, archive or
+Parquet file declared CSV. A CSV is then
 parsed and cast in one streaming DuckDB query straight into its part (no text table in
 memory), in file order: a row's position in the part (Parquet's file_row_number, read as
 `_pos`) plus the file's first data line, shifted past the physical lines DuckDB skipped
@@ -17,7 +19,9 @@ memory), in file order: a row's position in the part (Parquet's file_row_number,
 from __future__ import annotations
 
 import codecs
+import gzip
 import hashlib
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -119,7 +123,9 @@ def prepare(
         codec = codecs.lookup(enc).name
     except LookupError:
         raise InputError(f"{label}: unknown encoding {encoding!r} in the source config") from None
-    transcode = enc not in UTF8_NAMES
+    compressed = _compressed(path, label)
+    legacy = enc not in UTF8_NAMES
+    transcode = legacy or compressed  # DuckDB reads the UTF-8 text
     # UTF-16 and UTF-32 (EBCDIC too) do not write line breaks, separators and spaces as
     # their ASCII bytes: lines and padding are counted on the UTF-8 text instead
     scan_text = "\n ".encode(codec).lstrip(codecs.BOM_UTF16 + codecs.BOM_UTF32) != b"\n "
@@ -129,11 +135,12 @@ def prepare(
     newlines, last = 0, b""
     padding = PaddingScan(separator, quote)
     try:
-        with open(path, "rb") as fh:
+        with open(path, "rb") as raw:
+            fh = _Hashed(raw, digest)
+            text_fh = gzip.GzipFile(fileobj=fh, mode="rb") if compressed else fh
             first = True
-            while block := fh.read(BLOCK):
-                digest.update(block)
-                if transcode:  # every block: a file may change encoding part way
+            while block := _read(text_fh, label):
+                if legacy:  # every block: a file may change encoding part way
                     _refuse_utf8_as_legacy(block, label, encoding, newlines, first)
                 if first:
                     _refuse_wrong_width(block, label, encoding, codec)
@@ -163,6 +170,8 @@ def prepare(
                 raise _encoding_error(label, encoding, newlines + 1, exc) from None
             if out is not None:
                 out.write(tail)
+            while fh.read(BLOCK):  # the hash covers every byte, whatever gzip left unread
+                pass
     finally:
         if out is not None:
             out.close()
@@ -170,6 +179,56 @@ def prepare(
     return Prepared(
         digest.hexdigest(), size, lines, out_path if transcode else path, padding.finish()
     )
+
+
+class _Hashed:
+    """A binary file whose bytes go into `digest` as they are read."""
+
+    def __init__(self, fh: Any, digest: Any):
+        self.fh, self.digest = fh, digest
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.fh.read(size)
+        self.digest.update(data)
+        return data
+
+
+def _read(fh: Any, label: str) -> bytes:
+    """The next block of text bytes; a damaged gzip stream is the file's fault, named."""
+    if not isinstance(fh, gzip.GzipFile):
+        return fh.read(BLOCK)
+    try:
+        return fh.read(BLOCK)
+    except (EOFError, OSError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        raise InputError(
+            f"{label}: the gzip-compressed file is damaged ({exc}): export it again"
+        ) from None
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+NOT_TEXT = [  # (first bytes, last bytes, what the file is and what to do)
+    (
+        b"PK\x03\x04",
+        b"",
+        "a ZIP archive (an Excel .xlsx workbook is one): for a workbook set `format: xlsx` "
+        "for this table in the source config, else unpack the archive",
+    ),
+    (b"\xd0\xcf\x11\xe0", b"", "an Excel 97-2003 workbook (.xls): save it as .xlsx or CSV"),
+    (b"PAR1", b"PAR1", "a Parquet file: set `format: parquet` for this table in the source config"),
+]
+
+
+def _compressed(path: Path, label: str) -> bool:
+    """Whether a file declared CSV is gzip-compressed (then read through); a workbook,
+    archive or Parquet file is an error saying what to declare."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        fh.seek(max(0, path.stat().st_size - 4))
+        tail = fh.read(4)
+    for first, last, advice in NOT_TEXT:
+        if head.startswith(first) and tail.endswith(last):
+            raise InputError(f"{label}: declared CSV but the file is {advice}")
+    return head.startswith(GZIP_MAGIC)
 
 
 def _line_breaks(block: bytes) -> int:
