@@ -5,6 +5,8 @@ Line numbers: frames are written with a header line, so row i of a frame is line
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -68,6 +70,42 @@ def test_missing_required_column_names_file_and_column(data_root):
     frames[TXN_OCT] = frames[TXN_OCT].drop(columns=["amount"])
     with pytest.raises(InputError, match=r"transactions_2026-10\.csv: required column 'amount'"):
         ingest(data_root, frames)
+
+
+def test_missing_required_column_without_an_explanation_has_no_hint(data_root):
+    frames = bank_frames()
+    frames[TXN_OCT] = frames[TXN_OCT].drop(columns=["amount"])
+    with pytest.raises(InputError) as error:
+        ingest(data_root, frames)
+    assert str(error.value).endswith("direction, channel, txn_type, revenue")
+
+
+def test_a_header_in_another_case_is_named_not_guessed(data_root):
+    frames = bank_frames()
+    frames[TXN_OCT] = frames[TXN_OCT].rename(columns={"amount": "AMOUNT"})
+    with pytest.raises(
+        InputError,
+        match=r"required column 'amount' .* The file has 'AMOUNT', which differs only in "
+        r"case: name it so in the source config's `columns:` for this table$",
+    ):
+        ingest(data_root, frames)
+
+
+@pytest.mark.parametrize("separator", [";", "\t", "|"])
+def test_a_file_split_by_another_separator_says_which(data_root, separator):
+    frames = bank_frames()
+    write_frames(data_root / "raw" / "sample", frames)
+    frames[TXN_OCT].to_csv(data_root / "raw" / "sample" / TXN_OCT, index=False, sep=separator)
+    cfg, catalog = config_for(data_root)
+    shown = json.dumps(separator)
+    with pytest.raises(
+        InputError,
+        match=re.escape(
+            f'The header is split by {shown}, not the declared ",": set `separator: {shown}` '
+            "for this table in the source config"
+        ),
+    ):
+        run_ingest(cfg, catalog)
 
 
 def test_missing_optional_column_is_fine(data_root):

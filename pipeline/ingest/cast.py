@@ -9,6 +9,7 @@ order). Nothing here decides what is accepted: that is checks.py, over all files
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pipeline.errors import InputError
@@ -63,6 +64,28 @@ def presence_required(spec: TableSpec) -> set[str]:
     return needed
 
 
+SEPARATORS = (",", ";", "\t", "|")
+
+
+def _header_hint(missing: str, headers: list[str], separator: str) -> str:
+    """What most often explains a missing column: a header in another case, or a file
+    split on another separator than declared (headers are matched exactly, never guessed)."""
+    same = [h for h in headers if h.casefold() == missing.casefold()]
+    if same:
+        return (
+            f". The file has {same[0]!r}, which differs only in case: name it so in the "
+            "source config's `columns:` for this table"
+        )
+    for other in SEPARATORS:
+        if other != separator and missing in (h.strip() for h in "".join(headers).split(other)):
+            return (
+                f". The header is split by {json.dumps(other)}, not the declared "
+                f"{json.dumps(separator)}: set `separator: {json.dumps(other)}` for this table "
+                "in the source config"
+            )
+    return ""
+
+
 def typed_select(
     spec: TableSpec,
     source: SourceConfig,
@@ -89,7 +112,9 @@ def typed_select(
             if col.name in needed:
                 raise InputError(
                     f"{label}: required column {missing[0]!r} (canonical {spec.name}.{col.name}) "
-                    "is missing; the file's columns are: " + ", ".join(h.strip() for h in headers)
+                    "is missing; the file's columns are: "
+                    + ", ".join(h.strip() for h in headers)
+                    + _header_hint(missing[0], list(by_stripped), read["separator"])
                 )
             text_exprs[col.name] = "NULL::VARCHAR"
             continue
