@@ -14,6 +14,7 @@ import os
 import re
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -23,6 +24,8 @@ from test_ingest_support import PROJECT, bank_frames, config_for, write_frames
 
 from pipeline.cli import cli
 from pipeline.errors import InputError
+from pipeline.ingest.headers import header_names
+from pipeline.ingest.readers import duckdb_names
 from pipeline.ingest.stage import run_ingest
 from pipeline.io import read_json
 from pipeline.periods import check_inside_data
@@ -384,6 +387,75 @@ def test_one_ragged_row_is_one_reject(data_root):
     )
     assert t["rows_read"] == lines == 18
     assert (t["accepted"], t["rejected"]) == (16, 2)
+
+
+def long_october(raw: Path, rows: int) -> list[str]:
+    """October's transactions grown to `rows` rows (copies of its first, new ids): past
+    DuckDB's sniffing sample of 20,480 rows when `rows` is larger."""
+    path = raw / TXN_OCT
+    header, first = path.read_text(encoding="utf-8").splitlines()[:2]
+    rest = first.split(",", 1)[1]
+    return [header] + [f"T-LONG-{i:06d},{rest}" for i in range(rows)]
+
+
+@pytest.mark.parametrize("line", [4, 22_001])
+def test_a_stray_quote_is_one_reject_wherever_it_is(data_root, line):
+    """A value quoted then continued ("debit"x) cannot be split: one reject. Among the
+    first rows DuckDB's sniffer gave up on the whole file for it ("Error when sniffing"),
+    further down it was one reject; now one reject in both places."""
+    raw = data_root / "raw" / "sample"
+    write_frames(raw, bank_frames())
+    lines = long_october(raw, 23_000)
+    lines[line - 1] = lines[line - 1].replace(",debit,", ',"debit"x,')
+    (raw / TXN_OCT).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--data-dir", str(data_root), "validate"])
+    assert f"e.g. {TXN_OCT}:{line}: malformed_row (Value with unterminated quote found.)" in (
+        result.output
+    )
+    cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 1.0})
+    run_ingest(cfg, catalog)
+    got = rejects(catalog, "transactions")
+    assert got[["line_number", "reason"]].values.tolist() == [[line, "malformed_row"]]
+    t = read_json(catalog.ingest_manifest)["tables"]["transactions"]
+    assert (t["rows_read"], t["accepted"], t["rejected"]) == (23_008, 23_007, 1)
+
+
+@pytest.mark.parametrize("line", [4, 22_001])
+def test_a_quote_left_open_is_refused_not_its_rows_lost(data_root, line):
+    """A quote opened and never closed joins every later line into one unsplittable row:
+    past the sniffing sample, DuckDB read the 999 rows after it as that one reject and
+    ingest accepted the rest, 999 transactions lost uncounted. Refused, naming the line."""
+    raw = data_root / "raw" / "sample"
+    write_frames(raw, bank_frames())
+    lines = long_october(raw, 23_000)
+    lines[line - 1] = lines[line - 1].replace(",debit,", ',"debit,')
+    (raw / TXN_OCT).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 1.0})
+    with pytest.raises(
+        InputError,
+        match=rf"transactions_2026-10\.csv: line {line}: a quoted value that opens on this "
+        r"line is not closed where its row ends, so the lines after it \(the file has "
+        r"23,001\) were read into one unsplittable row",
+    ):
+        run_ingest(cfg, catalog)
+    assert not catalog.ingest_manifest.exists()
+
+
+@pytest.mark.parametrize(
+    "header", ["a,b,a", "a,a,a", "a,,b,", "a,a,a_1", "x,x_1,x", " a , a ,b"], ids=repr
+)
+def test_header_names_without_sniffing_are_duckdbs(tmp_path, header):
+    """The columns given when the sniffer gives up are named as the sniffer names them."""
+    path = tmp_path / "h.csv"
+    path.write_text(header + "\n" + ",".join("1" * (header.count(",") + 1)) + "\n")
+    sniffed = [
+        r[0]
+        for r in duckdb.execute(
+            f"DESCRIBE SELECT * FROM read_csv('{path}', all_varchar=true, header=true, delim=',')"
+        ).fetchall()
+    ]
+    read = {"format": "csv", "header_row": 1, "separator": ",", "quote": '"', "escape": '"'}
+    assert duckdb_names(header_names(path, read)) == [h.strip() for h in sniffed]
 
 
 def test_a_gb18030_file_that_turns_utf8_after_its_first_mib_is_refused(data_root, tmp_path):

@@ -34,6 +34,7 @@ import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.ingest.arrow_out import write_query
+from pipeline.ingest.headers import header_names
 from pipeline.ingest.padding import PaddingScan
 
 BLOCK = 1 << 20
@@ -433,8 +434,13 @@ def _csv_part(
     target: Path,
     dictionary: list[str],
 ) -> Parsed:
-    """One streaming query: read_csv -> map and cast -> Parquet; DuckDB keeps the order."""
+    """One streaming query: read_csv -> map and cast -> Parquet; DuckDB keeps the order.
+
+    DuckDB's sniffer checks the first rows' dialect even when it is declared, and gives up
+    on the whole file over one malformed row among them, where the same row further down
+    is one reject: then the columns are given from the header and nothing is sniffed."""
     path = _sql_str(prepared.text_path)
+    columns = ""
     try:
         headers = [
             r[0]
@@ -443,14 +449,51 @@ def _csv_part(
             ).fetchall()
         ]
     except duckdb.Error as exc:
-        raise _read_error(label, "CSV", exc) from None
-    select = select_for(headers, f"read_csv({path}, {_csv_options(read, table)})", prepared.padded)
+        headers = duckdb_names(header_names(prepared.text_path, read))
+        if "sniffing" not in str(exc) or not headers:
+            raise _read_error(label, "CSV", exc) from None
+        types = ", ".join(f"{_sql_str(h)}: 'VARCHAR'" for h in headers)
+        columns = f", auto_detect=false, columns={{{types}}}"
+    from_sql = f"read_csv({path}, {_csv_options(read, table)}{columns})"
+    select = select_for(headers, from_sql, prepared.padded)
     try:
         rows = _part(con, select, target, dictionary)
     except duckdb.Error as exc:
         raise _read_error(label, "CSV", exc) from None
     malformed, skipped, exact = _skipped_lines(con, prepared, read["header_row"], rows, table)
+    if not exact:
+        _refuse_merged_rows(label, malformed, prepared.lines)
     return Parsed(headers, rows, malformed, read["header_row"] + 1, skipped, exact)
+
+
+def duckdb_names(names: list[str]) -> list[str]:
+    """Header names as DuckDB's sniffer gives them: an empty one is `column<i>`, a repeated
+    one `<name>_<k>`."""
+    seen: dict[str, int] = {}  # a name given -> how many times it was taken again
+    out = []
+    for i, name in enumerate(names):
+        name = name or f"column{i}"
+        while name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        seen[name] = 0
+        out.append(name)
+    return out
+
+
+def _refuse_merged_rows(label: str, malformed: list[tuple[int, str, str]], lines: int) -> None:
+    """The file's lines do not add up to its rows and an unsplittable row spans several
+    lines: a quote left open has joined the lines after it into that row, and their rows
+    would be lost uncounted. Refuse the file, naming the line."""
+    for line, _, raw in malformed:
+        if "\n" in raw or "\r" in raw:
+            raise InputError(
+                f"{label}: line {line}: a quoted value that opens on this line is not closed "
+                f"where its row ends, so the lines after it (the file has {lines:,}) were read "
+                "into one unsplittable row and their rows would be lost; fix the quotes on "
+                "this line, or set `quote:` for this table to a character the export does not "
+                "use if it does not quote values"
+            )
 
 
 def _skipped_lines(

@@ -234,6 +234,11 @@ def summary(result: IngestResult) -> str:
     return "\n".join(lines)  # the warnings are logged once, by the stage (run_ingest)
 
 
+def _shown(reason: str, value: object) -> str:
+    """A sample reject's value; for a row that cannot be split, DuckDB's reason why."""
+    return f"{value}" if reason == "malformed_row" else f"value {value!r}"
+
+
 def report(result: IngestResult) -> str:
     """The readable validation report: per table counts, reasons and sample rejects."""
     out = [
@@ -248,7 +253,8 @@ def report(result: IngestResult) -> str:
         for reason, n in c["rejected_by_reason"].items():
             out.append(f"    {reason}: {n:,}")
         for file, line, column, reason, value in result.samples.get(name, []):
-            out.append(f"    e.g. {file}:{line} column {column}: {reason} (value {value!r})")
+            where = f" column {column}" if column is not None else ""  # a malformed row
+            out.append(f"    e.g. {file}:{line}{where}: {reason} ({_shown(reason, value)})")
     out += [f"warning: {w}" for w in result.warnings]
     out.append("")
     out.append(
