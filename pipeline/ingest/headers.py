@@ -20,7 +20,7 @@ from pipeline.errors import InputError
 
 def header_names(path: Path, read: dict[str, Any]) -> list[str]:
     """The header row's names, stripped, as the file has them (CSV as UTF-8 text, the
-    form readers.prepare leaves it in; Excel; Parquet names are unique by construction)."""
+    form rawtext.prepare leaves it in; Excel; Parquet names are unique by construction)."""
     fmt, row = read["format"], read["header_row"]
     if fmt == "xlsx":
         try:

@@ -7,7 +7,7 @@ the quote, a line break, or the start or end of the file. trim() removes the ASC
 and the Unicode space characters (U+00A0, U+3000, ...) but not tabs; the Unicode ones are
 never ASCII, so a file that is pure ASCII and has no space next to a boundary needs no
 trim, exactly.
-The scan runs on the blocks `readers.prepare` already reads for the file's hash; a space
+The scan runs on the blocks `rawtext.prepare` already reads for the file's hash; a space
 inside a quoted value that happens to sit next to a separator only sends the file down
 the trimming path (slower, same result), never the other way.
 """

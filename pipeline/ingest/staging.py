@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 
 from pipeline.console import progress
 from pipeline.errors import ConfigError, InputError
-from pipeline.ingest import readers, shaping
+from pipeline.ingest import rawtext, readers, shaping
 from pipeline.ingest.cast import empty_part_select, lit, typed_select
 from pipeline.ingest.headers import check_repeated, header_names
 from pipeline.ingest.parts import FileEntry, PartStore, part_name
@@ -157,12 +157,12 @@ class Stager:
 
     def _prepare_and_parse(
         self, spec: TableSpec, path: Path, fingerprint: str, table: str, index: int
-    ) -> tuple[readers.Prepared, dict | None, Path | None]:
+    ) -> tuple[rawtext.Prepared, dict | None, Path | None]:
         """Hash a file and, unless a part of that content exists, parse it into a part in a
         folder of its own (the caller moves it into staging): (prepared, facts, part)."""
         label = self.label(path)
         read = spec.read
-        prepared = readers.prepare(
+        prepared = rawtext.prepare(
             path,
             label,
             read["format"],
@@ -222,7 +222,7 @@ class Stager:
         )
 
     def _parse(
-        self, spec: TableSpec, prepared: readers.Prepared, label: str, target: Path, table: str
+        self, spec: TableSpec, prepared: rawtext.Prepared, label: str, target: Path, table: str
     ) -> dict:
         lead = (() if spec.read["format"] == "csv" else ("_line",)) + shaping.lead_columns(spec)
         read_columns = {src for sources in spec.columns.values() for src in sources}
@@ -442,7 +442,7 @@ class AdapterContext:
         selects = []
         for path in discover((self.source.inputs[input_name],), st.raw, where, optional=False):
             label, rel = st.label(path), st.rel(path)
-            prepared = readers.prepare(path, label, "csv", encoding, st.workdir)
+            prepared = rawtext.prepare(path, label, "csv", encoding, st.workdir)
             st.store.note_file(path, prepared.sha256)
             loaded = readers.load(self.con, prepared, read, label, st._name())
             if loaded.rows == 0:
