@@ -67,7 +67,7 @@ def presence_required(spec: TableSpec) -> set[str]:
 SEPARATORS = (",", ";", "\t", "|")
 
 
-def _header_hint(missing: str, headers: list[str], separator: str) -> str:
+def _header_hint(missing: str, headers: list[str], read: dict[str, Any]) -> str:
     """What most often explains a missing column: a header in another case, or a file
     split on another separator than declared (headers are matched exactly, never guessed)."""
     same = [h for h in headers if h.casefold() == missing.casefold()]
@@ -76,7 +76,8 @@ def _header_hint(missing: str, headers: list[str], separator: str) -> str:
             f". The file has {same[0]!r}, which differs only in case: name it so in the "
             "source config's `columns:` for this table"
         )
-    for other in SEPARATORS:
+    separator = read["separator"]
+    for other in SEPARATORS if read["format"] == "csv" else ():
         if other != separator and missing in (h.strip() for h in "".join(headers).split(other)):
             return (
                 f". The header is split by {json.dumps(other)}, not the declared "
@@ -114,7 +115,7 @@ def typed_select(
                     f"{label}: required column {missing[0]!r} (canonical {spec.name}.{col.name}) "
                     "is missing; the file's columns are: "
                     + ", ".join(h.strip() for h in headers)
-                    + _header_hint(missing[0], list(by_stripped), read["separator"])
+                    + _header_hint(missing[0], list(by_stripped), read)
                 )
             text_exprs[col.name] = "NULL::VARCHAR"
             continue
