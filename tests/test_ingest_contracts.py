@@ -271,13 +271,25 @@ def test_unknown_customer_is_rejected(data_root):
         )
 
 
-def test_transaction_of_a_rejected_customer_is_an_unknown_customer(data_root):
+def test_rows_of_a_rejected_customer_say_so(data_root):
+    """Rows naming a customer whose own row was rejected are customer_rejected (the fix is
+    the customer's row); an id the customer file lacks stays unknown_customer."""
     frames = bank_frames()
     frames["customers.csv"].loc[0, "open_date"] = "not a date"
-    manifest, _ = ingest(data_root, frames)
+    frames[TXN_OCT].loc[1, "customer_id"] = "C9999"
+    manifest, catalog = ingest(data_root, frames)
     # C0001 owns transactions 0, 6 of each month and two balances per month
-    assert manifest["tables"]["transactions"]["rejected_by_reason"] == {"unknown_customer": 4}
-    assert manifest["tables"]["balances"]["rejected_by_reason"] == {"unknown_customer": 4}
+    assert manifest["tables"]["transactions"]["rejected_by_reason"] == {
+        "customer_rejected": 4,
+        "unknown_customer": 1,
+    }
+    assert manifest["tables"]["balances"]["rejected_by_reason"] == {"customer_rejected": 4}
+    got = rejects(catalog, "transactions")
+    assert got[["line_number", "column", "reason", "value"]].values.tolist()[-3:] == [
+        [2, "customer_id", "customer_rejected", "C0001"],
+        [3, "customer_id", "unknown_customer", "C9999"],
+        [8, "customer_id", "customer_rejected", "C0001"],
+    ]
 
 
 def test_amount_must_be_positive(data_root):

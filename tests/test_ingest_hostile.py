@@ -277,9 +277,9 @@ def test_values_out_of_bounds_are_rejected_with_their_reason(data_root):
     frames["customers.csv"].loc[3, "birth_date"] = "1930-01-01"  # old, not impossible
     manifest, catalog, _ = ingest(data_root, frames)
 
-    def got(table):  # the rejected customer's rows elsewhere are unknown_customer
+    def got(table):  # the rejected customer's rows elsewhere are customer_rejected
         r = rejects(catalog, table).sort_values(["source_file", "line_number"])
-        r = r[r["reason"] != "unknown_customer"]
+        r = r[r["reason"] != "customer_rejected"]
         return r[["source_file", "line_number", "column", "reason", "value"]].values.tolist()
 
     assert got("balances") == [

@@ -80,6 +80,21 @@ def range_checks(spec: TableSpec, as_of: date, has_fk: bool) -> list[tuple[str, 
     return checks
 
 
+def name_rejected_customers(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """A row whose customer is in the customer file but had its own row rejected says so
+    (customer_rejected), not unknown_customer: the fix is that customer's row, and these
+    rows come back with it. Only rejects are relabelled; no row changes status."""
+    con.execute(
+        f"""
+        UPDATE cls_{name} SET _rsn = 'customer_rejected'
+        WHERE _rsn = 'unknown_customer' AND _rval IN (
+            SELECT CAST(customer_id AS VARCHAR) FROM cls_customers
+            WHERE _status = 'rejected' AND customer_id IS NOT NULL
+        )
+        """
+    )
+
+
 def has_fk(spec: TableSpec, customers_table: str | None) -> bool:
     """Whether the table's customer_id is checked against the accepted customers."""
     return customers_table is not None and "customer_id" in spec.table.foreign_keys

@@ -102,6 +102,8 @@ def classify_tables(
         )
         if name == "customers":
             customer_ids = accept.rank_customers(con, checks.accepted_rows("customers"), salt)
+        elif checks.has_fk(spec, "customers" if customer_ids is not None else None):
+            checks.name_rejected_customers(con, name)
         counted = checks.counts(con, name)
         counted.update(shaping.line_counts(con, spec))
         own = [e for e in entries if e.table == name]
