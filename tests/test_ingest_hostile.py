@@ -421,6 +421,24 @@ def test_a_stray_quote_is_one_reject_wherever_it_is(data_root, line):
 
 
 @pytest.mark.parametrize("line", [4, 22_001])
+def test_an_overlong_row_is_one_reject_wherever_it_is(data_root, line):
+    """A row over DuckDB's 2 MB line limit: among the first rows the sniffer gave up on
+    the file ("CSV Error on Line: 1"), further down it was one reject."""
+    raw = data_root / "raw" / "sample"
+    write_frames(raw, bank_frames())
+    lines = long_october(raw, 23_000)
+    lines[line - 1] = lines[line - 1].replace(",debit,", ",debit" + " " * 2_100_000 + ",")
+    (raw / TXN_OCT).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 1.0})
+    run_ingest(cfg, catalog)
+    got = rejects(catalog, "transactions")
+    assert got[["line_number", "reason"]].values.tolist() == [[line, "malformed_row"]]
+    assert got["value"].iloc[0].startswith("Maximum line size of 2000000 bytes exceeded")
+    t = read_json(catalog.ingest_manifest)["tables"]["transactions"]
+    assert (t["rows_read"], t["accepted"], t["rejected"]) == (23_008, 23_007, 1)
+
+
+@pytest.mark.parametrize("line", [4, 22_001])
 def test_a_quote_left_open_is_refused_not_its_rows_lost(data_root, line):
     """A quote opened and never closed joins every later line into one unsplittable row:
     past the sniffing sample, DuckDB read the 999 rows after it as that one reject and

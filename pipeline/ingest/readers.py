@@ -178,8 +178,9 @@ def _csv_part(
     """One streaming query: read_csv -> map and cast -> Parquet; DuckDB keeps the order.
 
     DuckDB's sniffer checks the first rows' dialect even when it is declared, and gives up
-    on the whole file over one malformed row among them, where the same row further down
-    is one reject: then the columns are given from the header and nothing is sniffed."""
+    on the whole file over one malformed or overlong row among them, where the same row
+    further down is one reject: then the columns are given from the header and nothing is
+    sniffed."""
     path = _sql_str(prepared.text_path)
     columns = ""
     try:
@@ -191,7 +192,7 @@ def _csv_part(
         ]
     except duckdb.Error as exc:
         headers = duckdb_names(header_names(prepared.text_path, read))
-        if "sniffing" not in str(exc) or not headers:
+        if not headers:
             raise _read_error(label, "CSV", exc) from None
         types = ", ".join(f"{_sql_str(h)}: 'VARCHAR'" for h in headers)
         columns = f", auto_detect=false, columns={{{types}}}"
