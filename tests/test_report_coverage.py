@@ -295,3 +295,43 @@ def test_a_source_configs_tiers_are_checked_like_the_users(tmp_path: Path):
     )
     with pytest.raises(ConfigError, match=r"rm_tiers: 'affluent' is not a tier"):
         load_config(overrides={"source": str(source)})  # its tiers need its own rm_tiers
+
+
+RM_ROWS = [
+    {"tier": "affluent", "customers": 10.0, "with_rm": 0.5, "contacted": 0.2,
+     "network_with_rm": 0.6, "network_contacted": 0.3},
+    {"tier": "wealth", "customers": 2.0, "with_rm": 1.0, "contacted": 0.5,
+     "network_with_rm": 0.9, "network_contacted": 0.4},
+]  # fmt: skip
+
+
+def test_without_contact_records_nobody_is_shown_as_contacted_or_not():
+    """Coverage by tier, an RM's book and page: the contacted share is the reason, never 0%."""
+    cov = cd.Coverage(balances=True, rm="no_contacts", nps=True)
+    book = {"rm_id": "RM1", "customers": 12.0, "contacted": 0.0}
+    got = cov.unknown_contacts([*RM_ROWS, book])
+    assert [r["contacted"] for r in got] == [cd.NO_RM_CONTACTS] * 3
+    assert [r.get("network_contacted") for r in got] == [cd.NO_RM_CONTACTS] * 2 + [None]
+    assert [r["with_rm"] for r in got[:2]] == [0.5, 1.0]  # RM ids exist: coverage is real
+    assert cd.Coverage(True, "ok", True).unknown_contacts(RM_ROWS) == RM_ROWS
+
+
+@pytest.mark.parametrize(
+    "data,rows,series",
+    [
+        ({"rm": "ok", "balances": True}, RM_ROWS, {"with": [0.5, 1.0], "in 90": [0.2, 0.5]}),
+        ({"rm": "no_contacts", "balances": True}, RM_ROWS, {"with": [0.5, 1.0]}),
+        ({"rm": "ok", "balances": False}, RM_ROWS, None),  # no tiers
+        ({"rm": "none", "balances": True}, RM_ROWS, None),
+        (
+            {"rm": "ok", "balances": True},
+            [{**r, "customers": 0.0, "with_rm": NA, "contacted": NA} for r in RM_ROWS],
+            None,  # nobody in an RM-managed tier: bars of zero
+        ),
+    ],
+)
+def test_the_rm_chart_draws_only_what_is_known(data, rows, series):
+    from pipeline.report.figures import rm_series
+
+    words = {"with_rm": "with", "contacted": "in {days}"}
+    assert rm_series(rows, data, words, 90) == series

@@ -276,14 +276,11 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
     cov = cd.coverage(b.manifest, b.network_kpi, surveys.get("customer"))
     headline = cd.masked(kp.headline_kpis(b.kpi, b.network_kpi, b.previous_kpi), cov)
     tiers = kp.tier_table(b.kpi, s.tiers)
-    rm_rows = kp.rm_coverage_table(
-        kp.rm_by_tier(b.features, s.rm_tiers, s.rm_contact_days), b.network_rm, s.rm_tiers
+    rm_rows = cov.unknown_contacts(
+        kp.rm_coverage_table(
+            kp.rm_by_tier(b.features, s.rm_tiers, s.rm_contact_days), b.network_rm, s.rm_tiers
+        )
     )
-    if cov.rm == "no_contacts":  # nobody can have been contacted: not 0%, not known
-        rm_rows = [
-            {**r, "contacted": cd.NO_RM_CONTACTS, "network_contacted": cd.NO_RM_CONTACTS}
-            for r in rm_rows
-        ]
     xs, _ = sc.lorenz_curve(b.lorenz)
     words = s.words
     rm_ids = sorted(b.call_lists)
@@ -314,7 +311,9 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
         "actions": {
             "unassigned": ac.unassigned_page(b.unassigned, words),
             "watchlist": ac.action_rows(b.watchlist, words),
-            "rms": ac.rm_pages(b.rm_books, b.call_lists, s.tiers, s.rm_monthly_calls, words),
+            "rms": cov.unknown_contacts(
+                ac.rm_pages(b.rm_books, b.call_lists, s.tiers, s.rm_monthly_calls, words)
+            ),
             "capacity": float(s.rm_monthly_calls),
             "contact_days": s.rm_contact_days,
         },
@@ -351,7 +350,7 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
             "customers_per_rm": kp.kpi_value(b.kpi, "customers_per_rm"),
             "network_customers_per_rm": kp.kpi_value(b.network_kpi, "customers_per_rm"),
             "contact_days": s.rm_contact_days,
-            "books": sc.rm_book_rows(b.rm_books),
+            "books": cov.unknown_contacts(sc.rm_book_rows(b.rm_books)),
         },
         "products": {
             "per_customer": kp.kpi_value(b.kpi, "products_per_customer"),

@@ -37,6 +37,8 @@ BALANCE_MEASURES = (
 RM_MEASURES = ("rm_coverage", "rm_contact_coverage", "customers_per_rm")
 CONTACT_MEASURES = ("rm_contact_coverage",)
 NPS_MEASURES = ("nps",)
+# Fields of the RM rows (coverage by tier, books, an RM's page) that need contact records.
+CONTACT_FIELDS = ("contacted", "network_contacted")
 # A tier holding this share of the customers or more: the tiers do not separate them.
 TIER_CONCENTRATION = 0.95
 
@@ -63,6 +65,13 @@ class Coverage:
 
     def as_dict(self) -> dict[str, Any]:
         return {"balances": self.balances, "rm": self.rm, "nps": self.nps}
+
+    def unknown_contacts(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """RM rows (coverage by tier, books, an RM's page) with who was contacted replaced
+        by the reason when the exports hold no contact records: not 0%, not known."""
+        if self.rm == "no_contacts":
+            return [{**r, **{k: NO_RM_CONTACTS for k in CONTACT_FIELDS if k in r}} for r in rows]
+        return rows
 
 
 def coverage(

@@ -18,6 +18,23 @@ def _share(v: Any) -> float:
     return 0.0 if isinstance(v, NotAvailable) else float(v)
 
 
+def rm_series(
+    rows: list[dict[str, Any]], data: dict[str, Any], t: Mapping[str, str], contact_days: int
+) -> dict[str, list[float]] | None:
+    """The RM coverage chart's series by tier (`rows`: the RM table's), or None when it
+    would draw nothing known: no RM data, no tiers (no balances), or no customer in any
+    RM-managed tier (bars of zero). Without contact records the contacted share is not
+    known, and not drawn as zero."""
+    if data["rm"] == "none" or not data["balances"]:
+        return None
+    if not any(_share(r["customers"]) for r in rows):
+        return None
+    series = {t["with_rm"]: [_share(r["with_rm"]) for r in rows]}
+    if data["rm"] != "no_contacts":
+        series[t["contacted"].format(days=contact_days)] = [_share(r["contacted"]) for r in rows]
+    return series
+
+
 def money_unit(t: Mapping[str, str], label: str, currency: str, locale: str) -> str:
     """A money axis's unit in the locale's words (`label`: chart_currency_axis or
     chart_millions_axis): the catalog places the currency's code or its name."""
@@ -84,18 +101,6 @@ def branch_figures(
             ylabel=t["chart_lorenz_y"],
             equality_label=t["chart_equality"],
         ),
-        "rm": charts.grouped_bars(
-            [term(locale, r["tier"]) for r in ctx["rm"]["rows"]],
-            {
-                t["with_rm"]: [_share(r["with_rm"]) for r in ctx["rm"]["rows"]],
-                t["contacted"].format(days=ctx["rm"]["contact_days"]): [
-                    _share(r["contacted"]) for r in ctx["rm"]["rows"]
-                ],
-            },
-            title=t["chart_rm_title"],
-            xlabel=t["tier"],
-            ylabel=t["share_axis"],
-        ),
         "products": charts.grouped_bars(
             [term(locale, r["product"]) for r in ctx["products"]["rows"]],
             {
@@ -125,8 +130,15 @@ def branch_figures(
             xlabel=t["tier"],
             ylabel=t["share_axis"],
         )
-    if data["rm"] == "none":
-        figs.pop("rm")
+    rm = rm_series(ctx["rm"]["rows"], data, t, ctx["rm"]["contact_days"])
+    if rm is not None:
+        figs["rm"] = charts.grouped_bars(
+            [term(locale, r["tier"]) for r in ctx["rm"]["rows"]],
+            rm,
+            title=t["chart_rm_title"],
+            xlabel=t["tier"],
+            ylabel=t["share_axis"],
+        )
     if ctx["churn"]["available"]:
         bands = ctx["churn"]["bands"]
         figs["churn"] = charts.horizontal_bars(
