@@ -18,6 +18,23 @@ def _share(v: Any) -> float:
     return 0.0 if isinstance(v, NotAvailable) else float(v)
 
 
+def _shares_by_tier(
+    rows: list[dict[str, Any]],
+    series: dict[str, list[float]],
+    chart: str,
+    t: Mapping[str, str],
+    locale: str,
+) -> str:
+    """A chart of shares (`series`) by the tiers of `rows`, titled chart_<chart>_title."""
+    return charts.grouped_bars(
+        [term(locale, r["tier"]) for r in rows],
+        series,
+        title=t[f"chart_{chart}_title"],
+        xlabel=t["tier"],
+        ylabel=t["share_axis"],
+    )
+
+
 def rm_series(
     rows: list[dict[str, Any]], data: dict[str, Any], t: Mapping[str, str], contact_days: int
 ) -> dict[str, list[float]] | None:
@@ -123,22 +140,10 @@ def branch_figures(
     # by tier, which needs balances; a chart of zeros (no digital customer anywhere:
     # Berka's 1990s) is left to the table beside it
     if data["balances"] and any(v > 0 for values in digital.values() for v in values):
-        figs["digital"] = charts.grouped_bars(
-            [term(locale, r["tier"]) for r in ctx["digital"]["rows"]],
-            digital,
-            title=t["chart_digital_title"],
-            xlabel=t["tier"],
-            ylabel=t["share_axis"],
-        )
+        figs["digital"] = _shares_by_tier(ctx["digital"]["rows"], digital, "digital", t, locale)
     rm = rm_series(ctx["rm"]["rows"], data, t, ctx["rm"]["contact_days"])
     if rm is not None:
-        figs["rm"] = charts.grouped_bars(
-            [term(locale, r["tier"]) for r in ctx["rm"]["rows"]],
-            rm,
-            title=t["chart_rm_title"],
-            xlabel=t["tier"],
-            ylabel=t["share_axis"],
-        )
+        figs["rm"] = _shares_by_tier(ctx["rm"]["rows"], rm, "rm", t, locale)
     if ctx["churn"]["available"]:
         bands = ctx["churn"]["bands"]
         figs["churn"] = charts.horizontal_bars(
