@@ -196,6 +196,46 @@ def test_malformed_row_and_blank_line_keep_line_numbers_exact(data_root):
     assert october["rows_read"] == 8 and october["line_numbers"] == "exact"
 
 
+def test_quoted_line_breaks_keep_line_numbers_exact(data_root):
+    """Values holding line breaks (a channel over two lines, one over three with a blank
+    line inside) before a ragged row, a blank line and a bad value: every reject names
+    the physical line an editor shows, and the manifest says the numbers are exact."""
+    write_frames(data_root / "raw" / "sample", bank_frames())
+    path = data_root / "raw" / "sample" / TXN_OCT
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace(",mobile,", ',"mob\nile",')  # line 2 spans lines 2-3
+    lines[3] = lines[3].replace(",counter,", ',"coun\n\nter",')  # line 4 spans 5-7
+    lines[4] = lines[4] + ",surplus"  # physical line 8
+    lines.insert(6, "")  # physical line 10
+    lines[8] = lines[8].replace("credit", "sideways").replace("debit", "sideways")  # 12
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 1.0})
+    run_ingest(cfg, catalog)
+    got = rejects(catalog, "transactions")
+    assert got[["line_number", "reason", "value"]].values.tolist() == [
+        [2, "invalid_value", "mob\nile"],
+        [5, "invalid_value", "coun\n\nter"],
+        [8, "malformed_row", "Expected Number of Columns: 8 Found: 9"],
+        [12, "invalid_value", "sideways"],
+    ]
+    manifest = read_json(catalog.ingest_manifest)
+    october = next(f for f in manifest["files"] if f["file"] == TXN_OCT)
+    assert october["rows_read"] == 8 and october["line_numbers"] == "exact"
+
+
+def test_an_unsplittable_row_over_several_lines_is_refused(data_root):
+    """A ragged row whose quoted value holds a line break cannot be told from a quote left
+    open over the rows after it (their rows would be lost uncounted): refused, named."""
+    write_frames(data_root / "raw" / "sample", bank_frames())
+    path = data_root / "raw" / "sample" / TXN_OCT
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[3] = lines[3].replace(",counter,", ',"coun\nter",') + ",surplus"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 1.0})
+    with pytest.raises(InputError, match=r"transactions_2026-10\.csv: line 4: a row that cannot"):
+        run_ingest(cfg, catalog)
+
+
 def test_padded_values_are_trimmed_before_casting(data_root):
     """A file with a space at a value's edge goes through trim (padding.PaddingScan); the
     clean files beside it do not, and both give the same canonical rows."""

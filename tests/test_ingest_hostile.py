@@ -451,9 +451,9 @@ def test_a_quote_left_open_is_refused_not_its_rows_lost(data_root, line):
     cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 1.0})
     with pytest.raises(
         InputError,
-        match=rf"transactions_2026-10\.csv: line {line}: a quoted value that opens on this "
-        r"line is not closed where its row ends, so the lines after it \(the file has "
-        r"23,001\) were read into one unsplittable row",
+        match=rf"transactions_2026-10\.csv: line {line}: a row that cannot be split runs "
+        r"over several lines, as when a quote opened on this line is not closed where its row "
+        r"ends: the lines after it \(the file has 23,001\) would be read into this one row",
     ):
         run_ingest(cfg, catalog)
     assert not catalog.ingest_manifest.exists()

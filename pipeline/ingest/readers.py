@@ -12,6 +12,7 @@ shifted past the physical lines DuckDB skipped (blank or unsplittable, see
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -124,7 +125,7 @@ def load(
         raise _read_error(label, "CSV", exc) from None
     headers = [r[0] for r in con.execute(f"DESCRIBE {table}_text").fetchall()]
     rows = con.execute(f"SELECT count(*) FROM {table}_text").fetchall()[0][0]
-    malformed, skipped, lines_exact = _skipped_lines(con, prepared, header_row, rows, table)
+    malformed, skipped, lines_exact = _skipped_lines(con, prepared, read, rows, table)
     thresholds = line_thresholds(header_row + 1, skipped)
     if not thresholds:  # the usual case: a view, no copy of the rows
         con.execute(
@@ -202,9 +203,8 @@ def _csv_part(
         rows = _part(con, select, target, dictionary)
     except duckdb.Error as exc:
         raise _read_error(label, "CSV", exc) from None
-    malformed, skipped, exact = _skipped_lines(con, prepared, read["header_row"], rows, table)
-    if not exact:
-        _refuse_merged_rows(label, malformed, prepared.lines)
+    malformed, skipped, exact = _skipped_lines(con, prepared, read, rows, table)
+    _refuse_merged_rows(label, malformed, prepared.lines)
     return Parsed(headers, rows, malformed, read["header_row"] + 1, skipped, exact)
 
 
@@ -224,26 +224,29 @@ def duckdb_names(names: list[str]) -> list[str]:
 
 
 def _refuse_merged_rows(label: str, malformed: list[tuple[int, str, str]], lines: int) -> None:
-    """The file's lines do not add up to its rows and an unsplittable row spans several
-    lines: a quote left open has joined the lines after it into that row, and their rows
-    would be lost uncounted. Refuse the file, naming the line."""
+    """An unsplittable row over several lines is what a quote left open makes of the
+    lines after it: one reject, their rows lost uncounted (a row whose quoted value holds
+    a line break and that cannot be split is refused too: which it is cannot be told).
+    Refuse the file, naming the line."""
     for line, _, raw in malformed:
-        if "\n" in raw or "\r" in raw:
+        text = raw.strip("\r\n")  # DuckDB may keep the line break before a row
+        if "\n" in text or "\r" in text:
             raise InputError(
-                f"{label}: line {line}: a quoted value that opens on this line is not closed "
-                f"where its row ends, so the lines after it (the file has {lines:,}) were read "
-                "into one unsplittable row and their rows would be lost; fix the quotes on "
-                "this line, or set `quote:` for this table to a character the export does not "
-                "use if it does not quote values"
+                f"{label}: line {line}: a row that cannot be split runs over several lines, "
+                "as when a quote opened on this line is not closed where its row ends: the "
+                f"lines after it (the file has {lines:,}) would be read into this one row "
+                "and their rows lost uncounted; fix the quotes on this line, or set `quote:` "
+                "for this table to a character the export does not use if it does not quote "
+                "values"
             )
 
 
 def _skipped_lines(
-    con, prepared: Prepared, header_row: int, rows: int, table: str
+    con, prepared: Prepared, read: dict[str, Any], rows: int, table: str
 ) -> tuple[list[tuple[int, str, str]], list[int], bool]:
-    """Rows DuckDB could not split (one per physical line), every physical line holding
-    no row, and whether the line numbers are exact (header + rows + skipped lines = the
-    file's lines).
+    """Rows DuckDB could not split (one per record), every physical line holding no row,
+    and whether the line numbers are exact (header + rows + skipped lines = the file's
+    lines; with quoted line breaks, as `_lines_by_record` finds them).
 
     DuckDB records an error per missing or extra column of a ragged row; the row is one
     reject, reported with the error that gives its true field count (the first missing
@@ -261,13 +264,61 @@ def _skipped_lines(
         ).fetchall()
     ]
     con.execute(f"DROP TABLE {table}_errors; DROP TABLE {table}_scans")
+    header_row = read["header_row"]
     skipped = sorted({m[0] for m in malformed})
-    lines_exact = True
-    if header_row + rows + len(skipped) != prepared.lines:
-        blank = _blank_lines(prepared.text_path, header_row)
-        skipped = sorted(set(skipped) | set(blank))
-        lines_exact = header_row + rows + len(skipped) == prepared.lines
-    return malformed, skipped, lines_exact
+    if header_row + rows + len(skipped) == prepared.lines:
+        return malformed, skipped, True
+    skipped = sorted(set(skipped) | set(_blank_lines(prepared.text_path, header_row)))
+    if header_row + rows + len(skipped) == prepared.lines:
+        return malformed, skipped, True
+    by_record = _lines_by_record(prepared, read, rows, malformed)
+    return by_record if by_record is not None else (malformed, skipped, False)
+
+
+def _lines_by_record(
+    prepared: Prepared, read: dict[str, Any], rows: int, malformed: list[tuple[int, str, str]]
+) -> tuple[list[tuple[int, str, str]], list[int], bool] | None:
+    """Exact lines when quoted values hold line breaks (an address over two lines): the
+    file read record by record (Python's csv, the same dialect), each record's first
+    physical line found. DuckDB numbers a record by its lines less the quoted line breaks
+    before it; that number gives a malformed row's physical line. Every physical line that
+    starts no row of the part is skipped. None when the two readings disagree on the rows
+    (or the dialect is one Python's csv cannot read): the lines stay approximate."""
+    sep, quote, escape = read["separator"], read["quote"], read["escape"]
+    if len(sep) != 1 or len(quote) != 1 or len(escape) != 1:
+        return None
+    header_row = read["header_row"]
+    bad = {line for line, _, _ in malformed}
+    physical: dict[int, int] = {}  # DuckDB's number of a malformed row -> its first line
+    skipped: list[int] = []
+    kept = end = breaks = 0
+    with open(prepared.text_path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(
+            fh,
+            delimiter=sep,
+            quotechar=quote,
+            doublequote=escape == quote,
+            escapechar=None if escape == quote else escape,
+        )
+        try:
+            for fields in reader:
+                start, end = end + 1, reader.line_num
+                numbered = start - breaks
+                breaks += end - start
+                if numbered in bad:
+                    physical[numbered] = start
+                if start <= header_row:
+                    continue
+                if fields and numbered not in bad:
+                    kept += 1
+                    skipped.extend(range(start + 1, end + 1))
+                else:  # a blank line or a malformed row: no row of the part
+                    skipped.extend(range(start, end + 1))
+        except csv.Error:  # a value over csv's field limit: leave it to the counts
+            return None
+    if kept != rows or physical.keys() != bad or end != prepared.lines:
+        return None
+    return [(physical[line], error, raw) for line, error, raw in malformed], skipped, True
 
 
 def _blank_lines(path: Path, header_row: int) -> list[int]:
