@@ -41,20 +41,28 @@ def header_names(path: Path, read: dict[str, Any]) -> list[str]:
     with open(path, encoding="utf-8-sig", newline="") as fh:
         for _ in range(row - 1):
             fh.readline()
-        sep, quote, escape = read["separator"], read["quote"], read["escape"]
-        if len(sep) != 1 or len(quote) != 1:  # Python's csv splits on one character
-            return [name.strip() for name in fh.readline().rstrip("\r\n").split(sep)]
-        reader = csv.reader(  # reads on past a line break inside a quoted name
-            fh,
-            delimiter=sep,
-            quotechar=quote,
-            doublequote=escape == quote,
-            escapechar=None if escape == quote else escape,
-        )
+        reader = csv_reader(fh, read)  # reads on past a line break inside a quoted name
+        if reader is None:
+            return [name.strip() for name in fh.readline().rstrip("\r\n").split(read["separator"])]
         try:
             return [name.strip() for name in next(reader, [])]
         except csv.Error:  # DuckDB's own read reports a broken header
             return []
+
+
+def csv_reader(fh: Any, read: dict[str, Any]) -> Any:
+    """Python's csv reader of an open text file in the table's dialect (separator, quote,
+    escape), or None for a dialect it cannot read (it splits on one character)."""
+    sep, quote, escape = read["separator"], read["quote"], read["escape"]
+    if len(sep) != 1 or len(quote) != 1 or len(escape) != 1:
+        return None
+    return csv.reader(
+        fh,
+        delimiter=sep,
+        quotechar=quote,
+        doublequote=escape == quote,
+        escapechar=None if escape == quote else escape,
+    )
 
 
 def repeated(names: list[str]) -> list[str]:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.ingest.arrow_out import write_query
-from pipeline.ingest.headers import header_names
+from pipeline.ingest.headers import csv_reader, header_names
 from pipeline.ingest.rawtext import Prepared
 
 
@@ -284,22 +284,15 @@ def _lines_by_record(
     before it; that number gives a malformed row's physical line. Every physical line that
     starts no row of the part is skipped. None when the two readings disagree on the rows
     (or the dialect is one Python's csv cannot read): the lines stay approximate."""
-    sep, quote, escape = read["separator"], read["quote"], read["escape"]
-    if len(sep) != 1 or len(quote) != 1 or len(escape) != 1:
-        return None
     header_row = read["header_row"]
     bad = {line for line, _, _ in malformed}
     physical: dict[int, int] = {}  # DuckDB's number of a malformed row -> its first line
     skipped: list[int] = []
     kept = end = breaks = 0
     with open(prepared.text_path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(
-            fh,
-            delimiter=sep,
-            quotechar=quote,
-            doublequote=escape == quote,
-            escapechar=None if escape == quote else escape,
-        )
+        reader = csv_reader(fh, read)
+        if reader is None:
+            return None
         try:
             for fields in reader:
                 start, end = end + 1, reader.line_num
