@@ -384,3 +384,23 @@ def test_a_file_that_is_not_text_says_what_to_declare(data_root, tmp_path, write
         InputError, match=r"customers\.csv: declared CSV but the file is " + message
     ):
         run_ingest(cfg, catalog)
+
+
+@pytest.mark.parametrize(
+    "sheet, message",
+    [
+        ("Customers", r"Worksheet named 'Customers' not found; its sheets are: 说明, 客户 "),
+        (2, r"its sheets are: 说明, 客户 \(set `sheet:` for this table\)"),
+    ],
+)
+def test_a_sheet_not_in_the_workbook_lists_the_sheets(data_root, tmp_path, sheet, message):
+    frames = bank_frames()
+    book = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(book, engine="openpyxl") as writer:
+        pd.DataFrame({"说明": ["首页"]}).to_excel(writer, sheet_name="说明", index=False)
+        frames["customers.csv"].to_excel(writer, sheet_name="客户", index=False)
+    cfg, catalog = customers_as(data_root, tmp_path, book.read_bytes(), format="xlsx", sheet=sheet)
+    with pytest.raises(
+        InputError, match=r"customers\.csv: cannot be read as an Excel .*" + message
+    ):
+        run_ingest(cfg, catalog)

@@ -338,7 +338,9 @@ def _load_excel(con, path: Path, read: dict[str, Any], label: str, table: str) -
             path, sheet_name=read["sheet"], header=header_row - 1, dtype=object, engine="openpyxl"
         )
     except Exception as exc:  # openpyxl raises many types for a broken workbook
-        raise InputError(f"{label}: cannot be read as an Excel workbook: {exc}") from None
+        raise InputError(
+            f"{label}: cannot be read as an Excel workbook: {exc}{_sheets_hint(path, read)}"
+        ) from None
     text = pd.DataFrame(
         {str(col).strip(): frame[col].map(_cell_text).astype("string") for col in frame.columns}
     )
@@ -347,6 +349,19 @@ def _load_excel(con, path: Path, read: dict[str, Any], label: str, table: str) -
     con.execute(f"CREATE TABLE {table} AS SELECT * FROM {table}_frame")
     con.unregister(f"{table}_frame")
     return Loaded(table, [c for c in text.columns if c != "_line"], len(text), [], True)
+
+
+def _sheets_hint(path: Path, read: dict[str, Any]) -> str:
+    """The workbook's sheet names when the declared one is not among them."""
+    try:
+        with pd.ExcelFile(path, engine="openpyxl") as book:
+            names = book.sheet_names
+    except Exception:  # noqa: BLE001  not a workbook at all: the error says so
+        return ""
+    sheet = read["sheet"]
+    if sheet in names if isinstance(sheet, str) else 0 <= sheet < len(names):
+        return ""
+    return f"; its sheets are: {', '.join(map(str, names))} (set `sheet:` for this table)"
 
 
 def _cell_text(value: Any) -> str | None:
