@@ -126,3 +126,27 @@ def test_loans_amortise_to_zero_and_cards_are_held_to_the_as_of(berka):
     assert card["month_end"].min() == dt.date(1993, 11, 30)
     assert card["month_end"].max() == dt.date(1998, 12, 31)
     assert len(card) == 62 and (card["balance"] == 0).all()
+
+
+def test_a_quote_left_open_in_an_adapter_input_is_refused(tmp_path):
+    """The adapter's inputs are read as the mapped tables are: an open quote in
+    client.asc (line 101, its birth number's closing quote lost) is refused, naming it."""
+    import shutil
+
+    from test_ingest_support import config_for
+
+    from pipeline.errors import InputError
+    from pipeline.ingest.stage import run_ingest
+
+    root = tmp_path / "data"
+    raw = root / "raw" / "berka"
+    shutil.copytree(shared_data("berka"), raw)
+    client = raw / "client.asc"
+    client.chmod(0o644)
+    lines = client.read_bytes().split(b"\r\n")
+    assert lines[100].count(b'"') == 2
+    lines[100] = lines[100][: lines[100].rindex(b'"')] + lines[100][lines[100].rindex(b'"') + 1 :]
+    client.write_bytes(b"\r\n".join(lines))
+    cfg, catalog = config_for(root, source="berka")
+    with pytest.raises(InputError, match=r"client\.asc: line 101: a row that cannot be split"):
+        run_ingest(cfg, catalog)

@@ -118,14 +118,14 @@ def load(
 ) -> Loaded:
     """Load a prepared CSV into `table` (VARCHAR columns and `_line`): adapter inputs."""
     header_row = read["header_row"]
-    source = f"read_csv({_sql_str(prepared.text_path)}, {_csv_options(read, table)})"
+    headers, source = _csv_source(con, prepared, read, label, table)
     try:
         con.execute(f"CREATE TABLE {table}_text AS SELECT * FROM {source}")
     except duckdb.Error as exc:
         raise _read_error(label, "CSV", exc) from None
-    headers = [r[0] for r in con.execute(f"DESCRIBE {table}_text").fetchall()]
     rows = con.execute(f"SELECT count(*) FROM {table}_text").fetchall()[0][0]
     malformed, skipped, lines_exact = _skipped_lines(con, prepared, read, rows, table)
+    _refuse_merged_rows(label, malformed, prepared.lines)
     thresholds = line_thresholds(header_row + 1, skipped)
     if not thresholds:  # the usual case: a view, no copy of the rows
         con.execute(
@@ -176,28 +176,8 @@ def _csv_part(
     target: Path,
     dictionary: list[str],
 ) -> Parsed:
-    """One streaming query: read_csv -> map and cast -> Parquet; DuckDB keeps the order.
-
-    DuckDB's sniffer checks the first rows' dialect even when it is declared, and gives up
-    on the whole file over one malformed or overlong row among them, where the same row
-    further down is one reject: then the columns are given from the header and nothing is
-    sniffed."""
-    path = _sql_str(prepared.text_path)
-    columns = ""
-    try:
-        headers = [
-            r[0]
-            for r in con.execute(
-                f"DESCRIBE SELECT * FROM read_csv({path}, {_csv_options(read, None)})"
-            ).fetchall()
-        ]
-    except duckdb.Error as exc:
-        headers = duckdb_names(header_names(prepared.text_path, read))
-        if not headers:
-            raise _read_error(label, "CSV", exc) from None
-        types = ", ".join(f"{_sql_str(h)}: 'VARCHAR'" for h in headers)
-        columns = f", auto_detect=false, columns={{{types}}}"
-    from_sql = f"read_csv({path}, {_csv_options(read, table)}{columns})"
+    """One streaming query: read_csv -> map and cast -> Parquet; DuckDB keeps the order."""
+    headers, from_sql = _csv_source(con, prepared, read, label, table)
     select = select_for(headers, from_sql, prepared.padded)
     try:
         rows = _part(con, select, target, dictionary)
@@ -206,6 +186,34 @@ def _csv_part(
     malformed, skipped, exact = _skipped_lines(con, prepared, read, rows, table)
     _refuse_merged_rows(label, malformed, prepared.lines)
     return Parsed(headers, rows, malformed, read["header_row"] + 1, skipped, exact)
+
+
+def _csv_source(
+    con, prepared: Prepared, read: dict[str, Any], label: str, table: str
+) -> tuple[list[str], str]:
+    """The file's column names and the read_csv(...) to select its rows from (malformed
+    rows to `<table>_errors`).
+
+    DuckDB's sniffer checks the first rows' dialect even when it is declared, and gives up
+    on the whole file over one malformed or overlong row among them, where the same row
+    further down is one reject: then the columns are given from the header and nothing is
+    sniffed."""
+    path = _sql_str(prepared.text_path)
+    try:
+        headers = [
+            r[0]
+            for r in con.execute(
+                f"DESCRIBE SELECT * FROM read_csv({path}, {_csv_options(read, None)})"
+            ).fetchall()
+        ]
+        return headers, f"read_csv({path}, {_csv_options(read, table)})"
+    except duckdb.Error as exc:
+        headers = duckdb_names(header_names(prepared.text_path, read))
+        if not headers:
+            raise _read_error(label, "CSV", exc) from None
+    types = ", ".join(f"{_sql_str(h)}: 'VARCHAR'" for h in headers)
+    columns = f"auto_detect=false, columns={{{types}}}"
+    return headers, f"read_csv({path}, {_csv_options(read, table)}, {columns})"
 
 
 def duckdb_names(names: list[str]) -> list[str]:
