@@ -344,6 +344,21 @@ def test_a_gzip_export_reads_as_the_plain_file(data_root, tmp_path):
     assert gz["sha256"] == hashlib.sha256((raw / (TXN_OCT + ".gz")).read_bytes()).hexdigest()
 
 
+@pytest.mark.parametrize(
+    "data, read, done",
+    [
+        (gzip.compress(b""), {}, "decompressed"),
+        (codecs.BOM_UTF16_LE, {"encoding": "utf-16"}, "decoded"),
+    ],
+)
+def test_a_file_of_bytes_but_no_text_is_empty(data_root, tmp_path, data, read, done):
+    cfg, catalog = customers_as(data_root, tmp_path, data, **read)
+    with pytest.raises(
+        InputError, match=rf"customers\.csv: the file is empty once {done} \(no text\)$"
+    ):
+        run_ingest(cfg, catalog)
+
+
 def test_a_damaged_gzip_export_is_named(data_root, tmp_path):
     text = customers_text()
     cut = gzip.compress(text.encode())[:-20]

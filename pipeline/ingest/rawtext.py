@@ -119,6 +119,9 @@ def prepare(
     finally:
         if out is not None:
             out.close()
+    if not last:  # bytes, but no text in them (a file of 0 bytes was refused above)
+        done = "decompressed" if compressed else "decoded"
+        raise InputError(f"{label}: the file is empty once {done} (no text)")
     lines = newlines + (0 if last == b"\n" else 1)
     return Prepared(
         digest.hexdigest(), size, lines, out_path if transcode else path, padding.finish()
