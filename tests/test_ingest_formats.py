@@ -419,3 +419,30 @@ def test_a_sheet_not_in_the_workbook_lists_the_sheets(data_root, tmp_path, sheet
         InputError, match=r"customers\.csv: cannot be read as an Excel .*" + message
     ):
         run_ingest(cfg, catalog)
+
+
+def test_a_blank_row_in_a_workbook_is_no_row_as_in_a_csv(data_root, tmp_path):
+    """A sheet with an empty row between customers (and formatted empty rows below them):
+    no row, no reject, and the rows after it keep their Excel row numbers."""
+    import openpyxl
+
+    frames = bank_frames()
+    customers = frames["customers.csv"]
+    customers.loc[4, "status"] = "activ"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(list(customers.columns))
+    for i, row in enumerate(customers.itertuples(index=False)):
+        if i == 2:
+            sheet.append([None] * len(customers.columns))  # Excel row 4
+        sheet.append(["" if v == "" else v for v in row])
+    for r in range(10, 14):
+        sheet.cell(row=r, column=1).number_format = "0.00"
+    path = tmp_path / "book.xlsx"
+    book.save(path)
+    cfg, catalog = customers_as(data_root, tmp_path, path.read_bytes(), format="xlsx")
+    run_ingest(cfg, catalog)
+    t = read_json(catalog.ingest_manifest)["tables"]["customers"]
+    assert (t["rows_read"], t["accepted"], t["rejected"]) == (6, 5, 1)
+    got = pd.read_parquet(catalog.rejects_dir / "customers.parquet")
+    assert got[["line_number", "column", "value"]].values.tolist() == [[7, "status", "activ"]]

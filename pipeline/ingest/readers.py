@@ -38,6 +38,7 @@ class Loaded:
     malformed: list[tuple[int, str, str]]  # (line, error, raw line) of rows DuckDB could not split
     lines_exact: bool
     cleanup: str = ""  # SQL dropping what loading created
+    skipped: tuple[int, ...] = ()  # lines after the header holding no row (a blank sheet row)
 
     def release(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute(self.cleanup or f"DROP TABLE {self.table}")
@@ -98,7 +99,7 @@ def write_part(
     select = select_for(loaded.headers, loaded.table, True)
     _part(con, f"SELECT * EXCLUDE (_line) FROM ({select}) ORDER BY _line", target, dictionary)
     loaded.release(con)
-    return Parsed(loaded.headers, loaded.rows, [], base, [], True)
+    return Parsed(loaded.headers, loaded.rows, [], base, list(loaded.skipped), True)
 
 
 def _part(con, sql: str, target: Path, dictionary: list[str]) -> int:
@@ -353,10 +354,14 @@ def _load_excel(con, path: Path, read: dict[str, Any], label: str, table: str) -
         {str(col).strip(): frame[col].map(_cell_text).astype("string") for col in frame.columns}
     )
     text.insert(0, "_line", pd.RangeIndex(header_row + 1, header_row + 1 + len(text)))
+    blank = text.iloc[:, 1:].isna().all(axis=1)  # a blank row is no row, as in a CSV
+    skipped = tuple(int(line) for line in text["_line"][blank])
+    text = text[~blank]
     con.register(f"{table}_frame", text)
     con.execute(f"CREATE TABLE {table} AS SELECT * FROM {table}_frame")
     con.unregister(f"{table}_frame")
-    return Loaded(table, [c for c in text.columns if c != "_line"], len(text), [], True)
+    headers = [c for c in text.columns if c != "_line"]
+    return Loaded(table, headers, len(text), [], True, skipped=skipped)
 
 
 def _sheets_hint(path: Path, read: dict[str, Any]) -> str:
