@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_ingest_support import bank_frames, config_for, write_frames
+from test_ingest_support import bank_frames, config_for, source_variant, write_frames
 
 from pipeline.errors import InputError
 from pipeline.ingest.stage import run_ingest
@@ -221,6 +221,25 @@ def test_quoted_line_breaks_keep_line_numbers_exact(data_root):
     manifest = read_json(catalog.ingest_manifest)
     october = next(f for f in manifest["files"] if f["file"] == TXN_OCT)
     assert october["rows_read"] == 8 and october["line_numbers"] == "exact"
+
+
+def test_a_header_name_over_two_lines_keeps_line_numbers_exact(data_root):
+    write_frames(data_root / "raw" / "sample", bank_frames())
+    path = data_root / "raw" / "sample" / TXN_OCT
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[0] = lines[0].replace(",revenue", ',"reve\nnue"')  # header on lines 1-2
+    lines[3] = lines[3].replace("credit", "sideways").replace("debit", "sideways")  # 5
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    source = source_variant(
+        data_root.parent,
+        lambda raw: raw["tables"]["transactions"].update(columns={"revenue": "reve\nnue"}),
+    )
+    cfg, catalog = config_for(data_root, source=source, **{"ingest.max_reject_rate": 1.0})
+    run_ingest(cfg, catalog)
+    got = rejects(catalog, "transactions")
+    assert got[["line_number", "value"]].values.tolist() == [[5, "sideways"]]
+    october = next(f for f in read_json(catalog.ingest_manifest)["files"] if f["file"] == TXN_OCT)
+    assert october["line_numbers"] == "exact"
 
 
 def test_an_unsplittable_row_over_several_lines_is_refused(data_root):

@@ -18,9 +18,8 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-import yaml
 from click.testing import CliRunner
-from test_ingest_support import PROJECT, bank_frames, config_for, write_frames
+from test_ingest_support import bank_frames, config_for, source_variant, write_frames
 
 from pipeline.cli import cli
 from pipeline.errors import InputError
@@ -45,15 +44,6 @@ def ingest(data_root: Path, frames: dict, source="sample", **overrides):
 
 def rejects(catalog, table: str) -> pd.DataFrame:
     return pd.read_parquet(catalog.rejects_dir / f"{table}.parquet")
-
-
-def source_variant(tmp: Path, change) -> Path:
-    """A copy of configs/sources/sample.yml changed by `change(dict)`."""
-    raw = yaml.safe_load((PROJECT / "configs" / "sources" / "sample.yml").read_text())
-    change(raw)
-    path = tmp / "variant.yml"
-    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 # --- 1. ids that name files -------------------------------------------------------------

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from pipeline.catalog import Catalog
 from pipeline.config import load_config, read_yaml
@@ -101,6 +102,15 @@ def write_frames(raw: Path, frames: dict[str, pd.DataFrame], encoding: str = "ut
         path = raw / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(path, index=False, encoding=encoding)
+
+
+def source_variant(tmp: Path, change) -> Path:
+    """A copy of configs/sources/sample.yml changed by `change(dict)`."""
+    raw = yaml.safe_load((PROJECT / "configs" / "sources" / "sample.yml").read_text())
+    change(raw)
+    path = tmp / "variant.yml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
 
 
 def config_for(data_root: Path, source: str | Path = "sample", **overrides) -> tuple[dict, Catalog]:

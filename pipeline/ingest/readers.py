@@ -309,7 +309,8 @@ def _lines_by_record(
                 breaks += end - start
                 if numbered in bad:
                     physical[numbered] = start
-                if start <= header_row:
+                if start <= header_row:  # the lines before the header, and the header
+                    skipped.extend(range(header_row + 1, end + 1))  # (over several lines)
                     continue
                 if fields and numbered not in bad:
                     kept += 1
