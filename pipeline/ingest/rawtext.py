@@ -72,7 +72,7 @@ def prepare(
     transcode = legacy or compressed  # DuckDB reads the UTF-8 text
     # UTF-16 and UTF-32 (EBCDIC too) do not write line breaks, separators and spaces as
     # their ASCII bytes: lines and padding are counted on the UTF-8 text instead
-    scan_text = "\n ".encode(codec).lstrip(codecs.BOM_UTF16 + codecs.BOM_UTF32) != b"\n "
+    scan_text = not "\n ".encode(codec).endswith(b"\n ")  # (a byte-order mark may lead)
     decoder = codecs.getincrementaldecoder(enc)(errors="strict")
     out_path = workdir / (hashlib.sha256(label.encode()).hexdigest()[:16] + ".utf8.csv")
     out = open(out_path, "w", encoding="utf-8", newline="") if transcode else None
