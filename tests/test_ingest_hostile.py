@@ -379,6 +379,26 @@ def test_one_ragged_row_is_one_reject(data_root):
     assert (t["accepted"], t["rejected"]) == (16, 2)
 
 
+@pytest.mark.parametrize("mark", ["", "\ufeff"])
+def test_exports_joined_with_their_headers_name_the_copied_header(data_root, mark):
+    """`cat sep.csv oct.csv`: the second header (with its byte-order mark, if it had one) is
+    one reject, repeated_header_row, on its line; every row on either side is read."""
+    raw = data_root / "raw" / "sample"
+    write_frames(raw, bank_frames())
+    path = raw / TXN_OCT
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines.insert(5, mark + lines[0])  # line 6
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 1.0})
+    run_ingest(cfg, catalog)
+    got = rejects(catalog, "transactions")
+    assert got[["line_number", "column", "reason", "value"]].values.tolist() == [
+        [6, "txn_id", "repeated_header_row", mark + "txn_id"]
+    ]
+    t = read_json(catalog.ingest_manifest)["tables"]["transactions"]
+    assert (t["rows_read"], t["accepted"], t["rejected"]) == (17, 16, 1)
+
+
 def long_october(raw: Path, rows: int) -> list[str]:
     """October's transactions grown to `rows` rows (copies of its first, new ids): past
     DuckDB's sniffing sample of 20,480 rows when `rows` is larger."""

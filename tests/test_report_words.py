@@ -59,7 +59,7 @@ def ingest_reasons() -> set[str]:
     from pipeline.ingest.source import load_source
 
     reasons = set(UNPARSEABLE.values()) | {"missing_value", "invalid_value", "malformed_row"}
-    reasons.add("customer_rejected")  # checks.name_rejected_customers
+    reasons |= {"customer_rejected", "repeated_header_row"}  # checks, cast
     for spec in load_source("sample").tables.values():
         reasons |= {reason for _, reason, _ in range_checks(spec, date(2026, 10, 31), True)}
     return reasons

@@ -136,7 +136,7 @@ def typed_select(
         + [ident("r_" + n) for n in raw_exprs]
         + [f"{expr} AS {ident('t_' + name)}" for name, expr in typed.items()]
     )
-    failures = _failures(spec)
+    failures = _repeated_header(spec, raw_exprs) + _failures(spec)
     fail, reasons, columns, values = first_failure(failures, lambda c: ident("v_" + c))
     value = f"CASE _fail {values} END" if failures else "NULL::VARCHAR"
     raw_json = "json_object(" + ", ".join(f"{lit(n)}, {ident('r_' + n)}" for n in raw_exprs) + ")"
@@ -173,6 +173,18 @@ def _trim(expr: str) -> str:
         f"CASE WHEN strlen({expr}) = length({expr}) AND NOT starts_with({expr}, ' ') "
         f"AND NOT ends_with({expr}, ' ') THEN {expr} ELSE trim({expr}) END"
     )
+
+
+def _repeated_header(spec: TableSpec, raw_exprs: dict[str, str]) -> list[tuple[str, str, str]]:
+    """A row that repeats the header (exports joined with `cat`, each with its header): its
+    first three columns read straight from a header hold that header's names. Checked
+    first, so the row is named for what it is rather than for an unparseable date."""
+    named = [(c, spec.columns[c][0]) for c in raw_exprs if len(spec.columns[c]) == 1][:3]
+    if len(named) < 2:  # one column's name could be a value
+        return []
+    bom = lit("\ufeff")  # a joined file's header may keep its byte-order mark
+    cond = " AND ".join(f"ltrim({ident('r_' + c)}, {bom}) = {lit(source)}" for c, source in named)
+    return [(cond, "repeated_header_row", named[0][0])]
 
 
 def _failures(spec: TableSpec) -> list[tuple[str, str, str]]:
