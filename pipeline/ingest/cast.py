@@ -176,9 +176,9 @@ def _trim(expr: str) -> str:
 
 
 def _repeated_header(spec: TableSpec, raw_exprs: dict[str, str]) -> list[tuple[str, str, str]]:
-    """A row that repeats the header (exports joined with `cat`, each with its header): its
-    first three columns read straight from a header hold that header's names. Checked
-    first, so the row is named for what it is rather than for an unparseable date."""
+    """A row that repeats the header (exports joined with `cat`, each with its header): the
+    first three columns that each read one source column hold those columns' names.
+    Checked first, so the row is named for what it is rather than for an unparseable date."""
     named = [(c, spec.columns[c][0]) for c in raw_exprs if len(spec.columns[c]) == 1][:3]
     if len(named) < 2:  # one column's name could be a value
         return []
