@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_ingest_support import bank_frames, config_for, source_variant, write_frames
+from test_ingest_support import bank_frames, config_for, source_variant, write_frames, write_lines
 
 from pipeline.errors import InputError
 from pipeline.ingest.stage import run_ingest
@@ -182,7 +182,7 @@ def test_malformed_row_and_blank_line_keep_line_numbers_exact(data_root):
     lines.insert(5, "")
     bad_line = lines[8].replace("credit", "sideways").replace("debit", "sideways")
     lines[8] = bad_line
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_lines(path, lines)
     cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 1.0})
     run_ingest(cfg, catalog)
     got = rejects(catalog, "transactions")
@@ -208,7 +208,7 @@ def test_quoted_line_breaks_keep_line_numbers_exact(data_root):
     lines[4] = lines[4] + ",surplus"  # physical line 8
     lines.insert(6, "")  # physical line 10
     lines[8] = lines[8].replace("credit", "sideways").replace("debit", "sideways")  # 12
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_lines(path, lines)
     cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 1.0})
     run_ingest(cfg, catalog)
     got = rejects(catalog, "transactions")
@@ -229,7 +229,7 @@ def test_a_header_name_over_two_lines_keeps_line_numbers_exact(data_root):
     lines = path.read_text(encoding="utf-8").splitlines()
     lines[0] = lines[0].replace(",revenue", ',"reve\nnue"')  # header on lines 1-2
     lines[3] = lines[3].replace("credit", "sideways").replace("debit", "sideways")  # 5
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_lines(path, lines)
     source = source_variant(
         data_root.parent,
         lambda raw: raw["tables"]["transactions"].update(columns={"revenue": "reve\nnue"}),
@@ -249,7 +249,7 @@ def test_an_unsplittable_row_over_several_lines_is_refused(data_root):
     path = data_root / "raw" / "sample" / TXN_OCT
     lines = path.read_text(encoding="utf-8").splitlines()
     lines[3] = lines[3].replace(",counter,", ',"coun\nter",') + ",surplus"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_lines(path, lines)
     cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 1.0})
     with pytest.raises(InputError, match=r"transactions_2026-10\.csv: line 4: a row that cannot"):
         run_ingest(cfg, catalog)

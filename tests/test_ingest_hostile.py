@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from test_ingest_support import bank_frames, config_for, source_variant, write_frames
+from test_ingest_support import bank_frames, config_for, source_variant, write_frames, write_lines
 
 from pipeline.cli import cli
 from pipeline.errors import InputError
@@ -388,7 +388,7 @@ def test_exports_joined_with_their_headers_name_the_copied_header(data_root, mar
     path = raw / TXN_OCT
     lines = path.read_text(encoding="utf-8").splitlines()
     lines.insert(5, mark + lines[0])  # line 6
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_lines(path, lines)
     cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 1.0})
     run_ingest(cfg, catalog)
     got = rejects(catalog, "transactions")
@@ -417,7 +417,7 @@ def test_a_stray_quote_is_one_reject_wherever_it_is(data_root, line):
     write_frames(raw, bank_frames())
     lines = long_october(raw, 23_000)
     lines[line - 1] = lines[line - 1].replace(",debit,", ',"debit"x,')
-    (raw / TXN_OCT).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_lines(raw / TXN_OCT, lines)
     result = CliRunner().invoke(cli, ["--data-dir", str(data_root), "validate"])
     assert f"e.g. {TXN_OCT}:{line}: malformed_row (Value with unterminated quote found.)" in (
         result.output
@@ -438,7 +438,7 @@ def test_an_overlong_row_is_one_reject_wherever_it_is(data_root, line):
     write_frames(raw, bank_frames())
     lines = long_october(raw, 23_000)
     lines[line - 1] = lines[line - 1].replace(",debit,", ",debit" + " " * 2_100_000 + ",")
-    (raw / TXN_OCT).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_lines(raw / TXN_OCT, lines)
     cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 1.0})
     run_ingest(cfg, catalog)
     got = rejects(catalog, "transactions")
@@ -457,7 +457,7 @@ def test_a_quote_left_open_is_refused_not_its_rows_lost(data_root, line):
     write_frames(raw, bank_frames())
     lines = long_october(raw, 23_000)
     lines[line - 1] = lines[line - 1].replace(",debit,", ',"debit,')
-    (raw / TXN_OCT).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_lines(raw / TXN_OCT, lines)
     cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 1.0})
     with pytest.raises(
         InputError,

@@ -97,6 +97,11 @@ def bank_frames(n_customers: int = 6, txns_per_month: int = 8) -> dict[str, pd.D
     return frames
 
 
+def write_lines(path: Path, lines: list[str]) -> None:
+    """An export written line by line (UTF-8, each line ended by a line feed)."""
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def write_frames(raw: Path, frames: dict[str, pd.DataFrame], encoding: str = "utf-8") -> None:
     for rel, frame in frames.items():
         path = raw / rel

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from test_ingest_hostile import source_variant
-from test_ingest_support import bank_frames, config_for, write_frames
+from test_ingest_support import bank_frames, config_for, write_frames, write_lines
 
 from pipeline.cli import cli
 from pipeline.config import load_config, read_yaml
@@ -112,7 +112,7 @@ def test_a_repeated_header_warns_when_unread_and_stops_when_read(data_root):
     lines = rm.read_text(encoding="utf-8").splitlines()
     lines[0] += ",note,note"
     lines[1:] = [line + ",a,b" for line in lines[1:]]
-    rm.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_lines(rm, lines)
     cfg, catalog = config_for(data_root)
     run_ingest(cfg, catalog)
     assert read_json(catalog.ingest_manifest)["warnings"] == [
@@ -125,7 +125,7 @@ def test_a_repeated_header_warns_when_unread_and_stops_when_read(data_root):
     )
 
     lines[0] = lines[0].replace("rm_id", "outcome")  # outcome twice: which one is meant?
-    rm.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_lines(rm, lines)
     with pytest.raises(
         InputError,
         match=r"rm_contacts\.csv: column 'outcome' appears 2 times in the header \(columns 2, 5\); "
