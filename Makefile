@@ -174,8 +174,10 @@ endif
 $(REPORTS)/build/%/index.html: $$(call report_inputs,$$(call report_period,$$*))
 	$(CRM) report --period $(call report_period,$*) --locale $(call report_locale,$*)
 
-monthly: check-period ## Scheduled run of every stage for PERIOD=YYYY-MM
-	$(CRM) run --period $(PERIOD)
+# LOCALE given (LOCALE="en zh_CN" on the command line or in the environment): the run's
+# reports in each; else in the config's locale.
+monthly: check-period ## Scheduled run of every stage for PERIOD=YYYY-MM (reports in LOCALE)
+	$(CRM) run --period $(PERIOD) $(if $(filter command line environment,$(origin LOCALE)),$(foreach l,$(LOCALE),--locale $l))
 
 bench: setup ## Benchmark the stages at scale (writes benchmarks/results/)
 	$(BIN)/python benchmarks/run.py

@@ -263,9 +263,7 @@ def survey(state: State, period: str | None) -> None:
     _run_period_stage(state, "survey", run_survey, period)
 
 
-@cli.command()
-@click.option("--period", help=PERIOD_HELP)
-@click.option(
+LOCALE_OPTION = click.option(
     "--locale",
     "locales",
     multiple=True,
@@ -274,13 +272,24 @@ def survey(state: State, period: str | None) -> None:
     "English. Each locale has its own folder. Repeat it for several locales in one run "
     "(inputs read once, one pool of workers).",
 )
+
+
+def _load_for_locales(state: State, locales: tuple[str, ...]) -> tuple[dict[str, Any], Catalog]:
+    """The config with the first of `locales` as its locale; every locale checked before
+    any work, as the config's is."""
+    for name in locales:
+        babel_locale(name)
+    return state.load(**({"locale": locales[0]} if locales else {}))
+
+
+@cli.command()
+@click.option("--period", help=PERIOD_HELP)
+@LOCALE_OPTION
 @click.pass_obj
 def report(state: State, period: str | None, locales: tuple[str, ...]) -> None:
     """HTML and PDF reports per branch, the network report and an index, under
     <reports>/build/<period>/<locale>/."""
-    for name in locales:  # every locale checked before any work, as the config's is
-        babel_locale(name)
-    cfg, catalog = state.load(**({"locale": locales[0]} if locales else {}))
+    cfg, catalog = _load_for_locales(state, locales)
     if report_workers(cfg) > 1:
         # the workers' fork server imports matplotlib and WeasyPrint (about 2 s): started
         # first, it does so while this process imports the report stage and reads inputs
@@ -293,12 +302,14 @@ def report(state: State, period: str | None, locales: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.option("--period", help=PERIOD_HELP)
+@LOCALE_OPTION
 @click.pass_obj
-def run(state: State, period: str | None) -> None:
+def run(state: State, period: str | None, locales: tuple[str, ...]) -> None:
     """Run every stage in order for one period and write a run manifest.
 
-    Stages: ingest, features, score, survey, report. The data root is locked for the
-    whole run; the manifest goes to <data>/runs/<period>/run_manifest.json.
+    Stages: ingest, features, score, survey, report (in each --locale given). The data
+    root is locked for the whole run; the manifest goes to
+    <data>/runs/<period>/run_manifest.json.
     """
     from pipeline.features.stage import run_features
     from pipeline.ingest.stage import run_ingest
@@ -307,8 +318,8 @@ def run(state: State, period: str | None) -> None:
     from pipeline.survey.stage import run_survey
 
     if period is not None:
-        parse_period(period)  # a bad --period stops the run before ingest
-    cfg, catalog = state.load()
+        parse_period(period)  # a bad --period or --locale stops the run before ingest
+    cfg, catalog = _load_for_locales(state, locales)
     resolved: list[str] = []  # without --period: known once ingest has run
 
     def for_period(stage: str, func: Callable[..., Any]) -> tuple[str, Callable[[], Any]]:
@@ -327,13 +338,13 @@ def run(state: State, period: str | None) -> None:
         for_period("features", run_features),
         for_period("score", run_score),
         for_period("survey", run_survey),
-        for_period("report", run_report),
+        for_period("report", functools.partial(run_report, locales=locales)),
     ]
     with data_root_lock(catalog):
         claim_report_root(catalog)  # before any work: the report root must be this bank's
         # Each stage's outputs are put in place only when that stage completes.
         timings = run_stages(stages, log.info, console.result)
-        manifest = run_manifest(cfg, catalog, resolved[0], timings)
+        manifest = run_manifest(cfg, catalog, resolved[0], timings, locales)
         path = write_run_manifest(manifest, catalog, resolved[0])
     # Each warning was logged once by the stage that found it (ingest's, the model
     # card's); the manifest keeps them all: say how many, not each again.
@@ -367,7 +378,7 @@ def period(state: State, last: int) -> None:
 @cli.command()
 @click.pass_obj
 def locale(state: State) -> None:
-    """Print the configured locale of the reports (en or zh_CN)."""
+    """Print the configured locale of the reports (any locale Babel knows: en, zh_CN, ...)."""
     cfg, _ = state.load()
     click.echo(cfg["locale"])
 

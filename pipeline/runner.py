@@ -8,7 +8,7 @@ import json
 import os
 import platform
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -265,9 +265,14 @@ def run_stages(
 
 
 def run_manifest(
-    cfg: dict[str, Any], catalog: Catalog, period: str, timings: list[dict[str, Any]]
+    cfg: dict[str, Any],
+    catalog: Catalog,
+    period: str,
+    timings: list[dict[str, Any]],
+    locales: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """What a run read and wrote: config hash, version, inputs, outputs with hashes, warnings."""
+    """What a run read and wrote: config hash, version, the reports' locales (`locales`,
+    else the config's), inputs, outputs with hashes, warnings."""
     ingest = read_json(catalog.ingest_manifest) if catalog.ingest_manifest.is_file() else {}
     card = read_json(catalog.model_card(period)) if catalog.model_card(period).is_file() else {}
     outputs = [
@@ -282,6 +287,7 @@ def run_manifest(
         "generation": verify(catalog, period),
         "stages": read_stamps(catalog, period),
         "currency": cfg["currency"],
+        "locales": list(locales) or [cfg["locale"]],
         "inputs": ingest.get("files", ingest.get("inputs", [])),
         "tables": ingest.get("tables", {}),
         "outputs": outputs,

@@ -71,6 +71,15 @@ def test_report_locale_is_any_locale_babel_knows(tmp_path: Path) -> None:
     assert "locale: 'xx_YY' is not a locale Babel knows" in result.output
 
 
+def test_run_checks_every_locale_before_ingest(tmp_path: Path) -> None:
+    root = ["--data-dir", str(tmp_path / "data"), "--report-dir", str(tmp_path / "reports")]
+    both = ["run", "--period", "2026-10", "--locale", "en", "--locale", "xx_YY"]
+    result = CliRunner().invoke(cli, [*root, *both])
+    assert result.exit_code == 2
+    assert "locale: 'xx_YY' is not a locale Babel knows" in result.output
+    assert "[1/5] ingest" not in result.output and not (tmp_path / "data").exists()
+
+
 def test_period_without_data_needs_explicit_period(tmp_path: Path) -> None:
     user = tmp_path / "u.yml"
     user.write_text("source: berka\n", encoding="utf-8")

@@ -92,6 +92,7 @@ def test_run_manifest_records_inputs_outputs_and_timings(sample_bank_run):
         "survey",
         "report",
     ]
+    assert manifest["locales"] == ["en"]  # no --locale: the config's
     written = {Path(o["path"]).name for o in manifest["outputs"]}
     assert {"customer_scores.parquet", "model_card.json", "index.html", "network.pdf"} <= written
     assert not any(

@@ -354,6 +354,22 @@ def test_make_reruns_exactly_the_stages_whose_inputs_changed(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("make") is None or os.name == "nt", reason="needs make and sh")
+def test_make_monthly_writes_the_reports_in_each_locale_given(tmp_path):
+    """The scheduled run of a bank that reads its reports in two languages: one `crm run`,
+    both locales' folders, and the run manifest says which locales it wrote."""
+    project = _make_project(tmp_path)
+    _make_output(project, "sample")
+    lines = _make_output(project, "monthly", "LOCALE=zh_CN en")
+    assert any(f"run --period {PERIOD} --locale zh_CN --locale en" in line for line in lines)
+    build = project / "reports" / "build" / PERIOD
+    assert (build / "zh_CN" / "index.html").is_file() and (build / "en" / "index.html").is_file()
+    assert '<html lang="zh-CN">' in (build / "zh_CN" / "index.html").read_text(encoding="utf-8")
+    manifest = project / "data" / "runs" / PERIOD / "run_manifest.json"
+    assert json.loads(manifest.read_text(encoding="utf-8"))["locales"] == ["zh_CN", "en"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("make") is None or os.name == "nt", reason="needs make and sh")
 def test_make_builds_months_in_order_and_side_by_side_where_the_order_allows(tmp_path):
     """What `make demo` does: each month's features and scores after the month before's
     (they read them), the rest of a month beside another's."""
