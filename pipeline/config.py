@@ -309,6 +309,11 @@ def validate(cfg: dict[str, Any], defaults: dict[str, Any] | None = None) -> Non
     ):
         if get(cfg, dotted) < 1:
             raise ConfigError(f"{dotted}: must be at least 1, got {get(cfg, dotted)}")
+    if not cfg["clv"]["discount_rate_annual"] >= 0:  # NaN too
+        raise ConfigError(
+            "clv.discount_rate_annual: must not be negative (the bank's annual cost of "
+            f"capital, 0.10 for 10%), got {cfg['clv']['discount_rate_annual']}"
+        )
     if not 0 < cfg["value_risk"]["high_value_share"] <= 1:
         raise ConfigError(
             "value_risk.high_value_share: must be above 0 and at most 1, "

@@ -143,6 +143,9 @@ def test_revenue_split_and_cost_to_serve_by_channel(settings):
     # October: A's card purchase earns interchange 0.8, its counter transfer a fee of 2
     # (customer-initiated), the bank's annual fee 10 (the bank's own posting)
     assert by_customer(p, "interchange", 0) == {"A": 0.8, "B": 0.0}
+    assert by_customer(p, "interchange_by_customer", 0) == {"A": 0.8, "B": 0.0}
+    assert by_customer(p, "interchange_by_bank", 0) == {"A": 0.0, "B": 0.0}
+    assert by_customer(p, "fees", 0) == {"A": 12.0, "B": 0.1}
     assert by_customer(p, "fees_by_customer", 0) == {"A": 2.0, "B": 0.1}
     assert by_customer(p, "fees_by_bank", 0) == {"A": 10.0, "B": 0.0}
     # cost: A's card at a POS 0 + counter 5 (the bank's fee posting costs nothing); B mobile
@@ -172,6 +175,37 @@ def test_a_customer_missing_from_one_side_earns_0_there(settings):
     assert by_customer(p, "fees_by_customer", 0) == {"S": 0.0, "T": 0.1}
     assert by_customer(p, "cost_to_serve", 1) == {"S": 0.0, "T": 0.0}
     np.testing.assert_array_equal(p.closing_margin[:, 0], [12.0, 0.0])
+
+
+def test_card_spend_the_bank_posted_is_interchange_the_bank_model_does_not_carry(settings):
+    """Card spend a source config does not count as customer-initiated (a recurring charge
+    the bank posts, say) earns interchange all the same, kept apart from the customer's own
+    card spend: the BTYD model values only the customer's own transactions."""
+    rows = [
+        ("A", "2026-10-03 10:00", 200.0, "pos", "card_purchase", True, 0.8),
+        ("A", "2026-10-04 10:00", 500.0, "online", "card_purchase", False, 2.0),
+    ]
+    frames = {"balances": balances(BALANCES[:1]), "transactions": transactions(rows)}
+    p = monthly_profit(connect_frames(frames), AS_OF, 1, rates(settings))
+    assert by_customer(p, "interchange_by_customer", 0) == {"A": 0.8}
+    assert by_customer(p, "interchange_by_bank", 0) == {"A": 2.0}
+    assert by_customer(p, "interchange", 0) == {"A": 2.8}
+
+
+def test_months_open_counts_the_opening_month_and_as_ofs(settings):
+    frames = {
+        "balances": balances(BALANCES),
+        "transactions": transactions(TRANSACTIONS),
+        "customers": pd.DataFrame(
+            {"customer_id": ["A", "B"], "open_date": [date(2020, 1, 15), date(2026, 10, 31)]}
+        ).astype({"open_date": "datetime64[s]"}),
+    }
+    p = monthly_profit(connect_frames(frames), AS_OF, 2, rates(settings))
+    # A: January 2020 to October 2026 = 6 x 12 + 10 months; B opened on as-of's last day
+    assert p.months_open.tolist() == [82, 1]
+    # no customer table: opened long before the months read
+    long_ago = 2026 * 12 + 10
+    assert hand_profit(rates(settings)).months_open.tolist() == [long_ago, long_ago]
 
 
 def test_without_a_revenue_column_the_tariff_applies(settings):
@@ -229,10 +263,11 @@ def test_customer_value_by_hand(settings):
         pd.Series(["A", "B", "C"]),
         np.array(
             [
-                # balance margin, interchange, fees by customer, by the bank, cost
-                [[10, 1, 4, 1, 2], [10, 3, 0, 1, 0]],  # A
-                [[50, 0, 0, 0, 0], [70, 0, 0, 0, 0]],  # B
-                [[5, 0, 0, 0, 0], [5, 0, 0, 0, 0]],  # C
+                # balance margin, interchange by the customer, by the bank, fees by the
+                # customer, by the bank, cost
+                [[10, 1, 2, 4, 1, 2], [10, 3, 0, 0, 1, 0]],  # A
+                [[50, 0, 0, 0, 0, 0], [70, 0, 0, 0, 0, 0]],  # B
+                [[5, 0, 0, 0, 0, 0], [5, 0, 0, 0, 0, 0]],  # C
             ],
             dtype=float,
         ),
@@ -254,12 +289,16 @@ def test_customer_value_by_hand(settings):
     np.testing.assert_array_equal(out["leave_probability"], [0.0, 0.75, 1.0, np.nan, 0.25])
     assert out["value_at_risk"].iloc[4] == pytest.approx(out["clv"].iloc[4] * 0.25)
     out, scored = out.iloc[:4], scored.iloc[:4]
-    # A: monthly = closing margin 12 + interchange mean 2 + the bank's fees 1 - cost mean 1
-    #    (its own fees, mean 2, are BTYD's); staying for sure: 2 months x 14 + BTYD 7 = 35
+    # A: monthly = closing margin 12 + interchange mean 2 + 1 + fees mean 2 + 1 - cost mean
+    #    1 = 17; its own transactions' interchange and fees (means 2 and 2) are BTYD's, so
+    #    CLV counts the bank's interchange 1 and fees 1 with the margin and cost:
+    #    staying for sure: 2 months x 13 + BTYD 7 = 33
     # B: closing margin 40, p 0.75 over 1 month: kept 0.25 then 0.0625 -> 40 x 0.3125 = 12.5
     # C: closed: 0. D: no profit rows, no risk estimate: 0, counted in the notes
-    assert out["monthly_profit"].tolist() == [12 + 2 + 3 - 1, 40.0, 5.0, 0.0]
-    assert out["clv"].tolist() == pytest.approx([35.0, 12.5, 0.0, 0.0])
+    assert out["monthly_profit"].tolist() == [12 + 3 + 3 - 1, 40.0, 5.0, 0.0]
+    assert out["monthly_interchange"].tolist() == [3.0, 0.0, 0.0, 0.0]
+    assert out["monthly_fees"].tolist() == [3.0, 0.0, 0.0, 0.0]
+    assert out["clv"].tolist() == pytest.approx([33.0, 12.5, 0.0, 0.0])
     assert out["transaction_clv"].tolist() == [7.0, 0.0, 0.0, 0.0]
     assert out["value_at_risk"].tolist() == pytest.approx([0.0, 12.5 * 0.75, 0.0, 0.0])
     assert notes == {"customers_without_risk_estimate": 1}
@@ -273,6 +312,22 @@ def test_run_rate_takes_the_latest_balances_and_the_mean_of_the_flows(settings):
         run_rate(profit, 1, 3)
 
 
+def test_a_newer_customers_flows_are_averaged_over_the_months_since_opening():
+    """Fees of 30 in the as-of month: 30 a month for a customer who opened that month, 15
+    for one who opened the month before, 10 for one a customer all three months; seen a
+    month back, the first was not yet a customer (0)."""
+    values = np.zeros((3, 4, len(COMPONENTS)))
+    values[:, 0, COMPONENTS.index("fees_by_customer")] = 30.0
+    profit = MonthlyProfit(
+        AS_OF, pd.Series(["A", "B", "C"]), values, np.zeros((3, 5)), np.array([1, 2, 40])
+    )
+    fees = COMPONENTS.index("fees_by_customer")
+    np.testing.assert_array_equal(run_rate(profit, 0, 3)[:, fees], [30.0, 15.0, 10.0])
+    np.testing.assert_array_equal(run_rate(profit, 1, 3)[:, fees], [0.0, 0.0, 0.0])
+    unknown = MonthlyProfit(AS_OF, profit.customer_id, values, np.zeros((3, 5)))
+    np.testing.assert_array_equal(run_rate(unknown, 0, 3)[:, fees], [10.0, 10.0, 10.0])
+
+
 def test_high_value_is_the_top_share_of_active_customers_ties_included():
     clv = pd.Series([100.0, 50.0, 50.0, 10.0, 999.0])
     active = np.array([True, True, True, True, False])
@@ -280,6 +335,8 @@ def test_high_value_is_the_top_share_of_active_customers_ties_included():
     assert high_value(clv, active, 0.25).tolist() == [True, False, False, False, False]
     assert high_value(clv, active, 0.5).tolist() == [True, True, True, False, False]
     assert not high_value(clv, np.zeros(5, dtype=bool), 0.5).any()
+    # 7% of 100 is 7, though 0.07 x 100 is 7.000000000000001 in floating point
+    assert high_value(pd.Series(np.arange(100.0, 0.0, -1.0)), np.ones(100, bool), 0.07).sum() == 7
 
 
 def test_value_check_by_hand(settings):
@@ -331,6 +388,10 @@ def test_a_negative_rate_is_an_error_naming_it(tmp_path: Path):
         load_config(_config(tmp_path, f"value:\n  margin_rates:\n{body}\n"))
     with pytest.raises(ConfigError, match=r"value.cost_per_transaction: no rate for channel"):
         load_config(_config(tmp_path, "value:\n  cost_per_transaction: {counter: 5.0}\n"))
+    # a negative discount rate would make CLV NaN (at -100%) or a complex number (below)
+    for rate in ("-0.05", "-1.5", ".nan"):
+        with pytest.raises(ConfigError, match=r"clv.discount_rate_annual: must not be negative"):
+            load_config(_config(tmp_path, f"clv:\n  discount_rate_annual: {rate}\n"))
 
 
 def test_a_horizon_of_zero_is_an_error(tmp_path: Path):

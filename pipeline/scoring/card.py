@@ -172,12 +172,14 @@ VALUE_METHOD = (
     "CLV = sum over the next clv.horizon_months months of the expected monthly profit x the "
     "chance the customer is still a customer x the discount factor, plus the BTYD model's "
     "value of the customer's own transactions where it covers the customer. Expected "
-    "monthly profit: the mean of the last value.run_rate_months months of balance margin "
-    "(average balance x value.margin_rates / 12), interchange and fees, less cost to serve "
-    "(value.cost_per_transaction); the fees of the customer's own transactions are left to "
-    "BTYD where it covers them. Staying: a constant monthly hazard that reproduces the "
-    "churn model's probability of leaving within churn.horizon_months (without a model, "
-    "1 - P(alive)). Value at risk = CLV x that probability."
+    "monthly profit: the margin the balances held at the last month end earn in a month "
+    "(balance x value.margin_rates / 12), plus the mean interchange and fees of the last "
+    "value.run_rate_months months (of the months since opening, for a newer customer), "
+    "less cost to serve (value.cost_per_transaction); the revenue of the customer's own "
+    "transactions (interchange and fees) is left to BTYD where it covers them. Staying: a "
+    "constant monthly hazard that reproduces the churn model's probability of leaving "
+    "within churn.horizon_months (without a model, 1 - P(alive)). Value at risk = CLV x "
+    "that probability."
 )
 
 

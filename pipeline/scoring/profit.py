@@ -8,9 +8,11 @@ For calendar month j (0 = the as-of month, 1 the one before, ...) and customer i
   closing balance; a customer with no row at a month end held 0 there. The first month
   end of the data has no opening snapshot: its closing balance stands for the month.
 - interchange: the revenue of card spend (value.card_spend_txn_types);
-- fees: the revenue of every other transaction, customer-initiated or the bank's own
-  (an annual card fee, say), kept apart as `fees_by_customer` and `fees_by_bank` since
-  the BTYD model carries the customer-initiated part forward (pipeline.scoring.value);
+- fees: the revenue of every other transaction;
+  each kept apart by who made the transaction, `_by_customer` (customer-initiated) and
+  `_by_bank` (the bank's own postings: an annual card fee, say), since the BTYD model
+  carries the customer's own transactions forward, interchange and fees alike
+  (pipeline.scoring.value);
 - cost_to_serve: each customer-initiated transaction's cost by channel
   (value.cost_per_transaction).
 
@@ -41,13 +43,21 @@ MONEY = "DECIMAL(38,4)"
 RATE = "DECIMAL(12,8)"
 COMPONENTS = (
     "balance_margin",
-    "interchange",
+    "interchange_by_customer",
+    "interchange_by_bank",
     "fees_by_customer",
     "fees_by_bank",
     "cost_to_serve",
 )
 REVENUE = COMPONENTS[:-1]  # a prefix: MonthlyProfit.revenue sums a slice
-_TXN_PARTS = ("interchange", "fees_by_customer", "fees_by_bank", "cost_to_serve")
+# what a report shows (interchange, fees) and what the BTYD model values: the revenue of
+# the customer's own transactions
+KINDS = {
+    "interchange": ("interchange_by_customer", "interchange_by_bank"),
+    "fees": ("fees_by_customer", "fees_by_bank"),
+}
+OWN_REVENUE = ("interchange_by_customer", "fees_by_customer")
+_TXN_PARTS = COMPONENTS[1:]
 
 
 @dataclass(frozen=True)
@@ -55,19 +65,26 @@ class MonthlyProfit:
     """Per customer (`customer_id`, sorted) and month j (0 = the as-of month, counting
     back), each component's amount: `values[i, j, k]` for COMPONENTS[k]; and the monthly
     margin the balances held at each month end would earn, `closing_margin[i, j]` (j = 0:
-    the as-of month end), the best estimate of the months ahead (balances are stocks)."""
+    the as-of month end), the best estimate of the months ahead (balances are stocks);
+    `months_open[i]`, the calendar months from the customer's opening month to the as-of
+    month, both counted (1: opened in the as-of month; None: every customer opened
+    before the months read), so that a newer customer's flows are averaged over the
+    months they were a customer."""
 
     as_of: date
     customer_id: pd.Series
     values: np.ndarray
     closing_margin: np.ndarray
+    months_open: np.ndarray | None = None
 
     @property
     def months(self) -> int:
         return self.values.shape[1]
 
     def component(self, name: str) -> np.ndarray:
-        """customers x months of one component."""
+        """customers x months of one component, or of a kind's two (KINDS)."""
+        if name in KINDS:
+            return sum(self.component(part) for part in KINDS[name])
         return self.values[:, :, COMPONENTS.index(name)]
 
     def revenue(self) -> np.ndarray:
@@ -146,7 +163,8 @@ def transactions_sql(
         )
     cost = _case("channel", s.cost_per_transaction)
     parts = {
-        "interchange": "CASE WHEN card THEN revenue ELSE 0 END",
+        "interchange_by_customer": "CASE WHEN card AND customer_initiated THEN revenue ELSE 0 END",
+        "interchange_by_bank": "CASE WHEN card AND NOT customer_initiated THEN revenue ELSE 0 END",
         "fees_by_customer": "CASE WHEN NOT card AND customer_initiated THEN revenue ELSE 0 END",
         "fees_by_bank": "CASE WHEN NOT card AND NOT customer_initiated THEN revenue ELSE 0 END",
         "cost_to_serve": "CASE WHEN customer_initiated THEN cost ELSE 0 END",
@@ -179,10 +197,20 @@ def monthly_profit(engine: Engine, as_of: date, months: int, s: ValueSettings) -
     names += [f"{name}_{j}" for name in _TXN_PARTS for j in range(months)]
     # no balance, or no transaction, in a month: 0 (in SQL, so no column needs a NaN pass)
     amounts = ", ".join(f"coalesce({c}, 0) AS {c}" for c in names)
+    # months from the opening month to as-of's, both counted (no open date, or no customer
+    # table as in a frame of balances and transactions alone: opened long ago)
+    as_of_month = as_of.year * 12 + as_of.month
+    opened, customers = str(as_of_month), ""
+    if engine.has_table("customers"):
+        opened = (
+            f"coalesce({as_of_month} - (year(c.open_date) * 12 + month(c.open_date)) + 1, {opened})"
+        )
+        customers = "LEFT JOIN customers c USING (customer_id)"
     columns = engine.numbers(
         f"""
         WITH bal AS ({balance_margins_sql(month_ends, s)}), tx AS ({txns})
-        SELECT customer_id, {amounts} FROM bal FULL OUTER JOIN tx USING (customer_id)
+        SELECT customer_id, {amounts}, {opened} AS months_open
+        FROM bal FULL OUTER JOIN tx USING (customer_id) {customers}
         ORDER BY customer_id
         """,
         params,
@@ -199,4 +227,5 @@ def monthly_profit(engine: Engine, as_of: date, months: int, s: ValueSettings) -
     for name in _TXN_PARTS:
         for j in range(months):
             values[:, j, COMPONENTS.index(name)] = columns[f"{name}_{j}"]
-    return MonthlyProfit(as_of, ids, values, np.column_stack(margin_at) / 12)
+    months_open = np.asarray(columns["months_open"], dtype=np.int64)
+    return MonthlyProfit(as_of, ids, values, np.column_stack(margin_at) / 12, months_open)

@@ -7,8 +7,9 @@ CLV_i = sum over months m = 1..H of  pi_i x S_i(m) / (1 + d)^m  +  BTYD_i
   at the last month end earn in a month (balances are stocks: the latest is the best
   estimate of the months ahead, and it catches balances already draining away), plus
   the mean over the last value.run_rate_months months (pipeline.scoring.profit) of the
-  flows, interchange and fees, less cost to serve -- without the fees of the customer's
-  own transactions when the BTYD model covers the customer (it carries them as BTYD_i);
+  flows, interchange and fees, less cost to serve -- without the revenue (interchange
+  and fees) of the customer's own transactions when the BTYD model covers the customer
+  (it values those transactions as BTYD_i);
 - S_i(m) = (1 - h_i)^m, the chance the customer is still a customer after m months,
   from a constant monthly hazard h_i = 1 - (1 - p_i)^(1 / churn.horizon_months) that
   reproduces the churn model's probability p_i of leaving within its horizon (without a
@@ -16,8 +17,8 @@ CLV_i = sum over months m = 1..H of  pi_i x S_i(m) / (1 + d)^m  +  BTYD_i
   customers);
 - d, the monthly rate compounding to clv.discount_rate_annual; H = clv.horizon_months;
 - BTYD_i, the BTYD model's discounted value of the customer's own transactions over H
-  (pipeline.scoring.clv), for customers it covers (in_btyd), else 0 and those fees stay
-  in pi_i (for every customer when no transactions model holds).
+  (pipeline.scoring.clv), for customers it covers (in_btyd), else 0 and that revenue
+  stays in pi_i (for every customer when no transactions model holds).
 
 Closed customers are worth 0. Value at risk = CLV x churn probability (the probability
 of leaving within churn.horizon_months, as above); a customer whose CLV is negative (costs
@@ -34,7 +35,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from pipeline.btyd import monthly_discount_rate
-from pipeline.scoring.profit import COMPONENTS, REVENUE, MonthlyProfit
+from pipeline.scoring.profit import COMPONENTS, KINDS, OWN_REVENUE, REVENUE, MonthlyProfit
 from pipeline.scoring.settings import ValueSettings
 
 # customer_scores columns: the expected monthly amounts, then CLV and what is at stake
@@ -71,11 +72,16 @@ def retention_factor(hazard: np.ndarray, months: int, monthly_discount: float) -
 def run_rate(profit: MonthlyProfit, first_month: int, months: int) -> np.ndarray:
     """customers x components: what each earns in a month ahead as seen `first_month`
     months back (0: the as-of month): the balance margin at that month end's balances,
-    the other components' mean over the `months` months ending then."""
+    the other components' mean over the `months` months ending then -- over the months
+    since opening for a customer who opened within them (MonthlyProfit.months_open)."""
     window = profit.values[:, first_month : first_month + months, :]
     if window.shape[1] < months:
         raise ValueError(f"needs {first_month + months} months of profit, has {profit.months}")
-    rate = window.mean(axis=1)
+    if profit.months_open is None:
+        rate = window.mean(axis=1)
+    else:
+        months_a_customer = np.clip(profit.months_open - first_month, 1, months)
+        rate = window.sum(axis=1) / months_a_customer[:, None]
     rate[:, COMPONENTS.index("balance_margin")] = profit.closing_margin[:, first_month]
     return rate
 
@@ -123,12 +129,15 @@ def customer_value(
     factor = retention_factor(
         hazard, s.horizon_months, monthly_discount_rate(s.discount_rate_annual)
     )
-    own_fees = rates["fees_by_customer"].to_numpy()
+    kind = {name: rates[list(parts)].sum(axis=1).to_numpy() for name, parts in KINDS.items()}
+    # BTYD values the customer's own transactions where it covers the customer: their
+    # revenue leaves the run rate there, or it would be counted twice
+    own = rates[list(OWN_REVENUE)].sum(axis=1).to_numpy()
     relationship = (
         rates["balance_margin"].to_numpy()
-        + rates["interchange"].to_numpy()
-        + rates["fees_by_bank"].to_numpy()
-        + np.where(in_btyd, 0.0, own_fees)
+        + kind["interchange"]
+        + kind["fees"]
+        - np.where(in_btyd, own, 0.0)
         - rates["cost_to_serve"].to_numpy()
     )
     btyd_clv = scored["btyd_clv"].to_numpy(dtype=float, na_value=0.0)
@@ -137,8 +146,8 @@ def customer_value(
     out = pd.DataFrame(
         {
             "monthly_balance_margin": rates["balance_margin"].to_numpy(),
-            "monthly_interchange": rates["interchange"].to_numpy(),
-            "monthly_fees": own_fees + rates["fees_by_bank"].to_numpy(),
+            "monthly_interchange": kind["interchange"],
+            "monthly_fees": kind["fees"],
             "monthly_cost_to_serve": rates["cost_to_serve"].to_numpy(),
         },
         index=scored.index,
@@ -164,7 +173,8 @@ def high_value(clv: pd.Series, active: np.ndarray, share: float) -> np.ndarray:
     n = int(active.sum())
     if n == 0:
         return np.zeros(len(values), dtype=bool)
-    top = max(1, int(np.ceil(share * n)))
+    # rounded first: 0.07 x 100 is 7.000000000000001 in floating point, whose ceiling is 8
+    top = max(1, int(np.ceil(round(share * n, 9))))
     cut = np.sort(values[active])[::-1][top - 1]
     return active & (values >= cut)
 
