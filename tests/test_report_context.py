@@ -128,11 +128,10 @@ def test_rm_by_tier_counts_active_customers_and_recent_contacts():
     assert rows[0]["network_contacted"] == 0.5
 
 
-def test_holdings_and_digital_share():
+def test_holdings_distribution():
     rows = kp.holdings_distribution(features_frame(), cap=5)
     assert [r["customers"] for r in rows] == [1.0, 1.0, 1.0, 0.0, 0.0, 1.0]
     assert rows[-1]["products"] == "5+" and rows[0]["share"] == 0.25
-    assert kp.mean_digital_share(features_frame()) == 0.75
 
 
 def scores_frame() -> pd.DataFrame:
@@ -410,6 +409,31 @@ def test_branch_slice_holds_only_the_branchs_customers(tmp_path: Path):
         branch_slice(tampered, "B01", {})
 
 
+def test_digital_share_of_transactions_is_the_branch_kpi_not_a_mean_of_customers(
+    tmp_path: Path,
+):
+    """The branch report's "digital share of transactions" is the features stage's
+    digital_txn_share (digital transactions over all, the branch's active customers), the
+    figure branch_kpis holds; a mean of each customer's own share weighs a customer with
+    one transaction as much as one with a hundred."""
+    from test_report_fixtures import PERIOD
+
+    from pipeline.report.context import branch_context
+    from pipeline.report.stage import report_settings
+
+    cfg, catalog = make_bank(tmp_path)
+    s = report_settings(cfg)
+    inputs = load_inputs(catalog, PERIOD)
+    network_rm = kp.rm_by_tier(inputs.features, s.rm_tiers, s.rm_contact_days)
+    for b in branch_slices(inputs, network_rm):
+        digital = branch_context(b, s)["digital"]
+        act = b.features[b.features["status"] == "active"]
+        pooled = act["digital_txn_count"].sum() / act["txn_count"].sum()
+        assert digital["txn_share"] == pytest.approx(pooled, rel=1e-12)
+        assert digital["txn_share"] == b.kpi["digital_txn_share"]
+        assert digital["txn_share"] != pytest.approx(act["digital_share"].mean(), rel=1e-6)
+
+
 def test_branch_slices_split_once_equal_a_mask_per_branch(tmp_path: Path):
     """Slicing every branch from one split gives exactly the rows a mask per branch does."""
     from test_report_fixtures import BRANCHES, PERIOD
@@ -571,22 +595,22 @@ def test_value_by_tier_rm_books_and_the_assign_page_by_hand():
         }
     )
     assert [r["rm_id"] for r in sc.rm_book_rows(books)] == ["R2", "R1"]  # most at risk first
-    unassigned = pd.DataFrame(
+    unassigned = pd.DataFrame(  # as the score stage writes it: high value first, ranked
         {
-            "customer_id": ["x", "y", "z"],
-            "rank": [2, 1, 3],
+            "customer_id": ["x", "z", "y"],
+            "rank": [1, 2, 3],
             "tier": ["wealth"] * 3,
             "aum": [1.0, 2.0, 3.0],
             "clv": [1.0, 2.0, 3.0],
             "churn_probability": [0.1, 0.2, 0.3],
-            "value_at_risk": [0.1, 0.4, 0.0],
-            "high_value": [True, False, True],
+            "value_at_risk": [0.1, 0.0, 0.4],
+            "high_value": [True, True, False],
         }
     )
     page = unassigned_page(unassigned, ReasonWords("en", "CNY", ("wealth",)))
     assert (page["customers"], page["high_value"], page["value_at_risk"]) == (3.0, 2.0, 0.5)
-    # high-value customers first (in the score stage's order), then the others
-    assert [r["customer_id"] for r in page["rows"]] == ["x", "z", "y"]
+    # the score stage's order, its rank the row's place
+    assert [(r["rank"], r["customer_id"]) for r in page["rows"]] == [(1, "x"), (2, "z"), (3, "y")]
 
 
 def test_branches_are_rendered_largest_first_ties_by_id(tmp_path: Path):

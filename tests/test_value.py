@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from pipeline.config import load_config
 from pipeline.engine import connect_frames
 from pipeline.errors import ConfigError
+from pipeline.scoring.books import unassigned
 from pipeline.scoring.profit import COMPONENTS, MonthlyProfit, monthly_profit
 from pipeline.scoring.settings import ValueSettings
 from pipeline.scoring.value import (
@@ -428,3 +429,29 @@ def test_watchlists_take_each_branch_top_value_at_risk_ties_by_customer_id():
     assert lists["B1"]["last_contact_date"].tolist() == [None, "2026-10-27", "2026-10-29"]
     assert lists["B2"]["customer_id"].tolist() == ["C7"]
     assert lists["B2"]["last_contact_date"].tolist() == ["2026-10-01"]
+
+
+def test_the_unassigned_list_is_in_the_order_to_assign_high_value_first_and_ranked_so():
+    """Whom to give an RM first: high-value customers, each part by value at risk (ties by
+    CLV, then id); the rank is the row's place. Customers with an RM, closed ones and
+    mass customers of no high value are not on it."""
+    scores = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "e", "f", "g"],
+            "branch_id": "B01",
+            "rm_id": [None, None, None, None, "RM1", None, None],
+            "status": ["active"] * 5 + ["closed", "active"],
+            "tier": ["wealth", "affluent", "mass", "wealth", "wealth", "wealth", "mass"],
+            "high_value": [False, False, True, True, True, True, False],
+            "value_at_risk": [9.0, 5.0, 1.0, 1.0, 99.0, 50.0, 70.0],
+            "clv": [90.0, 50.0, 500.0, 600.0, 990.0, 500.0, 700.0],
+            "leave_probability": 0.1,
+            "days_since_rm_contact": pd.array([None] * 7, dtype="Int64"),
+        }
+    )
+    for column in ("aum", "monthly_profit", "reason_codes"):
+        scores[column] = 0.0
+    listed = unassigned(scores, AS_OF, ("affluent", "wealth"))["B01"]
+    assert listed["customer_id"].tolist() == ["d", "c", "a", "b"]  # d, c: high value
+    assert listed["rank"].tolist() == [1, 2, 3, 4]
+    assert set(listed["action"]) == {"assign an RM"}

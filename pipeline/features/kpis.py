@@ -19,7 +19,7 @@ Definitions:
   transactions made on digital channels.
 - rm_tier_customers: active customers in rm_tiers; rm_coverage: share of them with an
   RM; rm_contact_coverage: share of them contacted within features.rm_contact_days
-  (days_since_rm_contact < rm_contact_days, i.e. in the last rm_contact_days days).
+  (pipeline.contacts: days_since_rm_contact < rm_contact_days, the as-of day counted).
 - rm_count: distinct RMs among active customers; customers_per_rm: active customers
   with an RM / rm_count (null without RMs).
 Shares whose denominator is 0 are null.
@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pipeline.contacts import contacted_within
 from pipeline.features.concentration import Concentration, concentration
 from pipeline.features.settings import FeatureSettings
 from pipeline.features.tiers import category_codes
@@ -149,8 +150,7 @@ def _aggregate(features: pd.DataFrame, active: np.ndarray, sc: Scope, s: Feature
     rm_tier_codes = [i for i, name in enumerate(s.tier_names) if name in s.rm_tiers]
     in_rm_tier = np.isin(tier, rm_tier_codes)
     has_rm = features["rm_id"].notna().to_numpy()
-    days = features["days_since_rm_contact"].to_numpy(dtype=np.float64, na_value=np.nan)
-    contacted = np.nan_to_num(days, nan=np.inf) < s.rm_contact_days
+    contacted = contacted_within(features["days_since_rm_contact"], s.rm_contact_days)
     rm_tier_customers = count(in_rm_tier)
     out["rm_tier_customers"] = rm_tier_customers
     out["rm_coverage"] = _ratio(count(in_rm_tier & has_rm[active]), rm_tier_customers)

@@ -251,7 +251,7 @@ def glance_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
         high_value_at_risk=glance._value(b.branch_score.get("high_value_at_risk")),
         horizon_months=s.churn_horizon_months,
         tiles=tiles,
-        unassigned=ac.high_value_first(b.unassigned if cov.rm != "none" else b.unassigned[:0]),
+        unassigned=b.unassigned if cov.rm != "none" else b.unassigned[:0],
         watchlist=b.watchlist,
         rm_books=b.rm_books,
         first_reason=first_reason,
@@ -362,7 +362,9 @@ def branch_context(b: BranchInputs, s: ReportSettings) -> dict[str, Any]:
             "adoption": kp.kpi_value(b.kpi, "digital_adoption"),
             "network_adoption": kp.kpi_value(b.network_kpi, "digital_adoption"),
             "rows": kp.digital_table(b.kpi, b.network_kpi, s.tiers),
-            "mean_digital_share": kp.mean_digital_share(b.features),
+            # the KPI (features stage): digital transactions / all, over the branch's
+            # active customers -- not a mean of each customer's own share
+            "txn_share": kp.kpi_value(b.kpi, "digital_txn_share"),
             "transacting": kp.transacting_customers(b.features),
         },
         "surveys": [customer_survey, survey_section(surveys.get("staff"), "staff", b.branch_id, s)],

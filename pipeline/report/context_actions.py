@@ -75,23 +75,9 @@ def action_rows(frame: pd.DataFrame, words: ReasonWords) -> list[dict[str, Any]]
     return rows
 
 
-def high_value_first(unassigned: pd.DataFrame) -> pd.DataFrame:
-    """The unassigned list with its high-value customers first (each part in the score
-    stage's order: most value at risk first): they are the ones to give an RM first."""
-    if unassigned.empty:
-        return unassigned
-    key = (~unassigned["high_value"].astype(bool)).astype(int)
-    return (
-        unassigned.assign(_first=key.to_numpy())
-        .sort_values(["_first", "rank"], kind="stable")
-        .drop(columns="_first")
-    )
-
-
 def unassigned_page(unassigned: pd.DataFrame, words: ReasonWords) -> dict[str, Any]:
     """How many should have an RM and have none (of them high value), and the first
-    UNASSIGNED_SHOWN, high-value customers first."""
-    ordered = high_value_first(unassigned)
+    UNASSIGNED_SHOWN in the score stage's order (high-value customers first)."""
     return {
         "customers": float(len(unassigned)),
         "high_value": float(unassigned["high_value"].astype(bool).sum())
@@ -99,7 +85,7 @@ def unassigned_page(unassigned: pd.DataFrame, words: ReasonWords) -> dict[str, A
         else 0.0,
         "value_at_risk": float(unassigned["value_at_risk"].sum()) if len(unassigned) else 0.0,
         "shown": float(min(len(unassigned), UNASSIGNED_SHOWN)),
-        "rows": action_rows(ordered.head(UNASSIGNED_SHOWN), words),
+        "rows": action_rows(unassigned.head(UNASSIGNED_SHOWN), words),
     }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.contacts import contacted_within
 from pipeline.report.environment import NA, NO_PREVIOUS, NotAvailable
 
 
@@ -200,17 +201,17 @@ def rm_by_tier(
     features: pd.DataFrame, rm_tiers: Sequence[str], contact_days: int
 ) -> dict[str, dict[str, Any]]:
     """Per RM tier over active customers: count, share with an RM, share contacted within
-    `contact_days` (days_since_rm_contact < contact_days, as the KPI rm_contact_coverage)."""
+    `contact_days` (pipeline.contacts, as the KPI rm_contact_coverage)."""
     act = active(features)
     out = {}
     for tier in rm_tiers:
         sub = act[act["tier"] == tier]
         n = len(sub)
-        contacted = (sub["days_since_rm_contact"].astype("Float64") < contact_days).fillna(False)
+        contacted = contacted_within(sub["days_since_rm_contact"], contact_days)
         out[tier] = {
             "customers": float(n),
             "with_rm": float(sub["rm_id"].notna().mean()) if n else NA,
-            "contacted": float(contacted.astype(bool).mean()) if n else NA,
+            "contacted": float(contacted.mean()) if n else NA,
         }
     return out
 
@@ -273,13 +274,7 @@ def digital_table(kpi: pd.Series, network: pd.Series, tiers: Sequence[str]) -> l
 
 
 def transacting_customers(features: pd.DataFrame) -> dict[str, float]:
-    """How many active customers transacted in the window (the population of the mean
-    digital share and the RFM means), of how many."""
+    """How many active customers transacted in the window (whose transactions the digital
+    share of transactions is over, and the population of the RFM means), of how many."""
     act = active(features)
     return {"covered": float(act["digital_share"].notna().sum()), "customers": float(len(act))}
-
-
-def mean_digital_share(features: pd.DataFrame) -> Any:
-    """Mean digital share of transactions among active customers who transacted."""
-    values = active(features)["digital_share"].dropna()
-    return float(values.mean()) if len(values) else NA

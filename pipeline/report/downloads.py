@@ -16,7 +16,7 @@ from datetime import date
 import pandas as pd
 
 from pipeline.io import csv_bytes
-from pipeline.report.context_actions import download_names, high_value_first
+from pipeline.report.context_actions import download_names
 from pipeline.report.context_data import BALANCE_MEASURES
 from pipeline.report.i18n import labels, term
 from pipeline.report.reasons import ReasonWords
@@ -121,7 +121,7 @@ def branch_lists(
     names = download_names(branch_id, rms)
     lists = {
         "watchlist": watchlist,
-        "unassigned": high_value_first(unassigned),
+        "unassigned": unassigned,
         **{f"calls:{rm}": call_lists[rm] for rm in rms},
     }
     files: dict[str, bytes] = {}

@@ -12,8 +12,9 @@
   segment's relative effect below 0 with 95% confidence) -- "do not call", unranked;
   otherwise the customers with the most value at risk.
 - a branch's unassigned list: active customers who should have an RM -- of a tier that
-  should (rm_tiers), or high value whatever their tier -- and have none, all of them, by
-  value at risk, flagged "assign an RM": assigning them comes before anyone can call.
+  should (rm_tiers), or high value whatever their tier -- and have none, all of them,
+  high-value customers first and each part by value at risk, flagged "assign an RM":
+  assigning them comes before anyone can call.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from pipeline.contacts import contacted_within
 from pipeline.scoring.calls import RANKING_EFFECT, ContactEffects
 from pipeline.scoring.value_risk import (
     as_listed,
@@ -122,12 +124,15 @@ def unassigned(
     scores: pd.DataFrame, as_of: date, rm_tiers: tuple[str, ...]
 ) -> dict[str, pd.DataFrame]:
     """branch_id -> its active customers without an RM who should have one (an RM-managed
-    tier, or high value), by value at risk (those with none at risk last), every branch
-    in the scores (possibly empty)."""
+    tier, or high value), in the order to assign them: high-value customers first, each
+    part by value at risk (those with none at risk last), ranked 1..n in that order; every
+    branch in the scores (possibly empty)."""
     should = scores["tier"].isin(rm_tiers).to_numpy() | scores["high_value"].to_numpy(dtype=bool)
     want = (scores["status"] == "active").to_numpy() & should & ~_has_rm(scores)
     part = scores[want].assign(last_contact_date=lambda f: last_contact(f, as_of), action=ASSIGN)
-    part = part.sort_values(["value_at_risk", "clv", "customer_id"], ascending=[False, False, True])
+    part = part.assign(_later=~part["high_value"].to_numpy(dtype=bool)).sort_values(
+        ["_later", "value_at_risk", "clv", "customer_id"], ascending=[True, False, False, True]
+    )
     branches = branch_ids(scores)
     out = {}
     for branch, b in split_by(part, ["branch_id"], branches).items():
@@ -147,8 +152,7 @@ def rm_books(
     active = scores[(scores["status"] == "active").to_numpy() & _has_rm(scores)].copy()
     active["branch_id"] = active["branch_id"].astype(str)
     active["rm_id"] = active["rm_id"].astype(str)
-    days = active["days_since_rm_contact"].astype("float64")
-    active["contacted"] = (days <= contact_days).to_numpy()
+    active["contacted"] = contacted_within(active["days_since_rm_contact"], contact_days)
     keys = ["branch_id", "rm_id"]
     grouped = active.groupby(keys, sort=True)
     book = grouped.agg(
