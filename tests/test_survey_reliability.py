@@ -130,6 +130,24 @@ def test_kmo_and_bartlett_on_a_two_factor_scale():
     assert out["bartlett_p"] < 1e-10
 
 
+def test_a_long_consistent_scale_is_not_called_singular():
+    """27 items of one factor (loading 0.9): the correlation matrix's determinant is near
+    1e-17, far below any fixed cut, yet it is well conditioned (about 160); KMO and
+    Bartlett are computed, Bartlett from the log determinant. Two identical items are
+    still singular."""
+    rng = np.random.default_rng(5)
+    factor = rng.normal(size=(400, 1))
+    values = 0.9 * factor + np.sqrt(1 - 0.81) * rng.normal(size=(400, 27))
+    r = np.corrcoef(values, rowvar=False)
+    assert np.linalg.det(r) < 1e-12 and np.linalg.cond(r) < 1e3
+    out = scale_adequacy(pd.DataFrame(values, columns=[f"q{i}" for i in range(27)]))
+    assert out["status"] == "ok" and out["kmo"] > 0.9
+    log_det = np.linalg.slogdet(r)[1]
+    assert out["bartlett_chi2"] == pytest.approx(-(399 - 59 / 6) * log_det, rel=1e-9)
+    twins = pd.DataFrame(values[:, :3], columns=list("abc")).assign(d=lambda f: f["a"])
+    assert scale_adequacy(twins)["status"] == "undefined: singular item correlation matrix"
+
+
 def test_kmo_of_two_items_is_one_half():
     # with two items the partial correlation (given no other item) is the correlation
     # itself, so KMO = r^2 / (r^2 + r^2) = 0.5 whatever the data

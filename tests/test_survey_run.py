@@ -12,6 +12,7 @@ from pipeline.config import CONFIG_DIR, load_config
 from pipeline.errors import InputError
 from pipeline.io import read_json, write_parquet
 from pipeline.survey import load_definition
+from pipeline.survey.scores import SMALL
 from pipeline.survey.stage import run_survey
 
 PERIOD = "2026-10"
@@ -102,7 +103,8 @@ def test_run_writes_tables_and_summary(bank):
     assert cust["n_anonymous"] == (in_window & responses["customer_id"].isna()).sum()
     assert cust["linkage"]["not_available"]["churn_band"] == "not available: scores not computed"
     assert not in_window[7] and cust["n_responses"] < len(responses)
-    assert {"group_type": "branch_id", "group": "B09", "what": "all"} in cust["suppressed"]
+    small = {"group_type": "branch_id", "group": "B09", "what": "all", "reason": SMALL}
+    assert small in cust["suppressed"]
     assert "B09" not in cust["dimensions"]["branch_id"]
     assert set(cust["reliability"]) == {
         "reliability",

@@ -14,7 +14,15 @@ from hypothesis import strategies as st
 
 from pipeline.survey import analyse_survey, parse_definition
 from pipeline.survey.linkage import link_customers, responses_in_window, window_start
-from pipeline.survey.scores import ipa_points, nps_estimate, recode, respondent_scores
+from pipeline.survey.scores import (
+    COMPLEMENTARY,
+    SMALL,
+    ipa_points,
+    nps_estimate,
+    recode,
+    respondent_scores,
+    withheld,
+)
 
 Z95 = 1.959963984540054  # standard normal 97.5% quantile
 
@@ -101,10 +109,11 @@ def _frame(n_a: int, n_b: int) -> pd.DataFrame:
 
 def test_analysis_on_a_hand_made_frame():
     frame = _frame(n_a=10, n_b=5)
-    result = analyse_survey(frame, DEF, min_group_size=10, alpha_threshold=0.7,
+    result = analyse_survey(frame, DEF, min_group_size=5, alpha_threshold=0.7,
                             group_by=["branch_id"])
     dims = result.tables["dimensions"]
-    assert set(dims["group"]) == {"all", "A"}  # B (5 answers) is not reported
+    assert set(dims["group"]) == {"all", "A", "B"}
+    assert result.summary["suppressed"] == []
     a = dims[dims["group"] == "A"].set_index("measure")
     assert a.loc["speed", "mean"] == 3.0 and a.loc["care", "mean"] == 3.0
     assert a.loc["speed", "n"] == 10
@@ -116,22 +125,55 @@ def test_analysis_on_a_hand_made_frame():
     assert nps.loc["A", ["promoters", "passives", "detractors"]].tolist() == [4, 2, 4]
     assert nps.loc["A", "nps"] == 0.0
     assert nps.loc["A", "nps_ci_high"] == pytest.approx(100 * Z95 * math.sqrt(0.8 / 10))
-    assert "B" not in nps.index
-    suppressed = result.summary["suppressed"]
-    assert {"group_type": "branch_id", "group": "B", "what": "all"} in suppressed
-    assert {"group_type": "branch_id", "group": "B", "what": "nps"} in suppressed
     # IPA: speed equals overall (r = 1); care's pattern 2,1,4,3,5 has r = 0.8 with 1..5
     ipa = result.tables["ipa"]
     net_ipa = ipa[ipa["group_type"] == "network"].set_index("dimension")
     assert net_ipa.loc["speed", "importance"] == pytest.approx(1.0)
     assert net_ipa.loc["care", "importance"] == pytest.approx(0.8)
-    assert set(ipa["group"]) == {"all", "A"}
+    assert set(ipa["group"]) == {"all", "A", "B"}
     # SERVQUAL: c1 pattern 2,1,4,3,5 against e1 3,3,4,4,5 -> gap -0.8 per cycle of 5
     gaps = result.tables["servqual"].set_index("group")
     assert gaps.loc["A", "gap"] == pytest.approx(-0.8)
     assert gaps.loc["A", "dimension"] == "care"
     assert result.summary["n_anonymous"] == int(frame["customer_id"].isna().sum()) == 5
     assert result.summary["share_anonymous"] == pytest.approx(5 / 15)
+
+
+def test_withheld_takes_the_smallest_others_until_what_is_withheld_is_not_small():
+    counts = pd.Series({"A": 12, "B": 5, "C": 10})
+    # B alone (5) would be the network's 27 less A and C: C, the smallest other, goes too
+    assert withheld(counts, 27, 10) == {"B", "C"}
+    # 3 responses in no group (no tier, say) would be given away as well: C withheld
+    assert withheld(pd.Series({"A": 12, "C": 10}), 25, 10) == {"C"}
+    # B and 8 responses in no group: 13 together, nothing more to hide
+    assert withheld(counts, 35, 10) == {"B"}
+    # 10 in no group and no small group: nothing withheld
+    assert withheld(pd.Series({"A": 12, "C": 10}), 32, 10) == set()
+    # two small groups that together reach the minimum: the others stay
+    assert withheld(pd.Series({"A": 12, "B": 5, "D": 6}), 23, 10) == {"B", "D"}
+    # everything small: all withheld, however small together
+    assert withheld(pd.Series({"B": 2, "D": 3}), 5, 10) == {"B", "D"}
+
+
+def test_a_group_the_network_figure_would_give_away_is_withheld_too():
+    """Branch B's 5 answers are too few to report; branch A's figures beside the network's
+    would give B's back (network less A), so A's are withheld too, as complementary, and
+    the network figure stays."""
+    frame = _frame(n_a=10, n_b=5)
+    result = analyse_survey(frame, DEF, min_group_size=10, alpha_threshold=0.7,
+                            group_by=["branch_id"])
+    assert set(result.tables["dimensions"]["group"]) == {"all"}
+    assert set(result.tables["nps"]["group"]) == {"all"}
+    assert set(result.tables["ipa"]["group"]) == {"all"}
+    assert set(result.tables["servqual"]["group"]) == {"all"}
+    suppressed = result.summary["suppressed"]
+    assert {"group_type": "branch_id", "group": "B", "what": "all", "reason": SMALL} in suppressed
+    assert {"group_type": "branch_id", "group": "B", "what": "nps", "reason": SMALL} in suppressed
+    by_a = {s["what"]: s["reason"] for s in suppressed if s["group"] == "A"}
+    assert by_a == {
+        what: COMPLEMENTARY
+        for what in ("overall", "speed", "care", "nps", "ipa", "gap c1")
+    }
 
 
 def test_group_exactly_at_the_minimum_is_reported():
@@ -234,7 +276,8 @@ def test_nps_history_is_each_months_trailing_window_by_branch() -> None:
     got = nps_history(responses, definition, "2026-09", s)
     assert got["months"] == ["2026-07", "2026-08", "2026-09"]
     # July: r1 alone (n=1) -> suppressed; August: r1 promoter, r2 detractor -> 0;
-    # September: r2 detractor, r3 promoter (B1), r4 promoter (B2) -> network 100/3
-    assert got["by_branch"] == {"B1": [None, 0.0, 0.0], "B2": [None, None, None]}
+    # September: r2 detractor, r3 promoter (B1), r4 promoter (B2) -> network 100/3; B1's
+    # 0 is withheld there: the network's less B1's would be B2's single answer
+    assert got["by_branch"] == {"B1": [None, 0.0, None], "B2": [None, None, None]}
     assert got["network"][:2] == [None, 0.0]
     assert got["network"][2] == pytest.approx(100 / 3)

@@ -94,11 +94,17 @@ def kmo(r: np.ndarray) -> float:
     return r2 / (r2 + partial2)
 
 
-def bartlett_sphericity(det: float, n: int, p: int) -> tuple[float, float]:
-    """Bartlett's test that p items' correlation matrix (determinant `det`, n responses)
-    is the identity: chi-square -ln|R| (n - 1 - (2p + 5) / 6) on p(p - 1)/2 degrees of
-    freedom, and its p-value."""
-    statistic = -np.log(det) * (n - 1 - (2 * p + 5) / 6)
+# A correlation matrix is treated as singular when its condition number passes this: its
+# determinant alone shrinks with the number of items (a well-measured 27-item scale has
+# one near 1e-17), so it says nothing by itself.
+MAX_CONDITION = 1e12
+
+
+def bartlett_sphericity(log_det: float, n: int, p: int) -> tuple[float, float]:
+    """Bartlett's test that p items' correlation matrix (log determinant `log_det`, n
+    responses) is the identity: chi-square -ln|R| (n - 1 - (2p + 5) / 6) on p(p - 1)/2
+    degrees of freedom, and its p-value."""
+    statistic = -log_det * (n - 1 - (2 * p + 5) / 6)
     return float(statistic), chi2_sf(statistic, p * (p - 1) / 2)
 
 
@@ -106,7 +112,8 @@ def scale_adequacy(items: pd.DataFrame) -> dict:
     """KMO (overall) and Bartlett's sphericity over all dimension items, complete rows.
 
     Computed only where the correlation matrix is non-singular (more complete rows than
-    items, no constant item, positive determinant); otherwise the reason is given.
+    items, no constant item, a positive determinant and a condition number below
+    MAX_CONDITION); otherwise the reason is given.
     """
     complete = items.dropna()
     n, p = complete.shape
@@ -124,13 +131,13 @@ def scale_adequacy(items: pd.DataFrame) -> dict:
         reason = f"undefined: {n} complete responses for {p} items"
     if reason is None:
         r = np.corrcoef(complete.to_numpy(dtype=float), rowvar=False)
-        det = np.linalg.det(r)
-        if not det > 1e-12:
+        sign, log_det = np.linalg.slogdet(r)
+        if not (sign > 0 and np.linalg.cond(r) < MAX_CONDITION):
             reason = "undefined: singular item correlation matrix"
     if reason is not None:
         out["status"] = reason
         return out
-    statistic, p_value = bartlett_sphericity(det, n, p)
+    statistic, p_value = bartlett_sphericity(float(log_det), n, p)
     out.update(kmo=kmo(r), bartlett_chi2=statistic, bartlett_p=p_value)
     return out
 

@@ -3,7 +3,9 @@ interval, importance-performance analysis (Martilla & James) and SERVQUAL gaps.
 
 Groups are given as a frame of group columns aligned with the answers (branch_id, tier,
 churn_band, ...); `network` is every response. A group, or a figure within it, resting
-on fewer than `min_group_size` responses is not reported, and is listed as suppressed.
+on fewer than `min_group_size` responses is not reported, and is listed as suppressed;
+so is, where the network figure would give that group's back by subtraction, the
+smallest group beside it (withheld: complementary suppression).
 """
 
 from __future__ import annotations
@@ -56,8 +58,34 @@ def group_keys(groups: pd.DataFrame, group_by: list[str]) -> list[tuple[str, pd.
     return specs + [(col, groups[col]) for col in group_by]
 
 
-def _suppressed(group_type: str, group: str, what: str) -> dict:
-    return {"group_type": group_type, "group": group, "what": what}
+SMALL = "fewer responses than min_group_size"
+COMPLEMENTARY = "its figure and the network's would give a smaller group's by subtraction"
+
+
+def _suppressed(group_type: str, group: str, what: str, reason: str = SMALL) -> dict:
+    return {"group_type": group_type, "group": group, "what": what, "reason": reason}
+
+
+def withheld(counts: pd.Series, total: int, min_group_size: int) -> set:
+    """The groups of one breakdown (`counts`: responses behind a figure, by group) whose
+    figure is not reported: those on fewer than `min_group_size` responses and, since
+    the network figure on `total` responses is, the smallest of the others until what
+    is withheld together -- responses in no group (no value for the breakdown) included
+    -- rests on at least `min_group_size` responses. Otherwise the network's figure less
+    the reported groups' would be the figure of a group too small to report."""
+    small = counts < min_group_size
+    hidden = set(counts.index[small])
+    behind = int(counts[small].sum()) + int(total - counts.sum())  # outside every group
+    for key, size in counts[~small].sort_values(kind="stable").items():
+        if behind == 0 or behind >= min_group_size:
+            break
+        hidden.add(key)
+        behind += int(size)
+    return hidden
+
+
+def _reason(count: int, min_group_size: int) -> str:
+    return SMALL if count < min_group_size else COMPLEMENTARY
 
 
 def group_means(
@@ -66,11 +94,16 @@ def group_means(
     """Long table: group_type, group, measure, n, mean, std (of respondent scores)."""
     frames, suppressed = [], []
     measures = list(scores.columns)
+    network = scores.count()
     for group_type, keys in group_keys(groups, group_by):
         sizes = keys.groupby(keys, sort=True).size()
         count = scores.groupby(keys, sort=True).count()
         mean = scores.groupby(keys, sort=True).mean()
         std = scores.groupby(keys, sort=True).std(ddof=1)
+        hidden = {
+            m: set() if group_type == NETWORK else withheld(count[m], network[m], min_group_size)
+            for m in measures
+        }
         for value, size in sizes.items():
             group = str(value)
             if size < min_group_size:
@@ -78,8 +111,10 @@ def group_means(
                 continue
             for m in measures:
                 n = int(count.at[value, m])
-                if n < min_group_size:
-                    suppressed.append(_suppressed(group_type, group, m))
+                if n < min_group_size or value in hidden[m]:
+                    suppressed.append(
+                        _suppressed(group_type, group, m, _reason(n, min_group_size))
+                    )
                     continue
                 frames.append({"group_type": group_type, "group": group, "measure": m, "n": n,
                                "mean": float(mean.at[value, m]), "std": float(std.at[value, m])})
@@ -114,10 +149,17 @@ def nps_table(
     rows, suppressed = [], []
     for group_type, keys in group_keys(groups, group_by):
         counts = flags.groupby(keys, sort=True).sum()
+        hidden = (
+            set()
+            if group_type == NETWORK
+            else withheld(counts["n"], int(answered.sum()), min_group_size)
+        )
         for value, c in counts.iterrows():
             n, prom, det = int(c["n"]), int(c["promoters"]), int(c["detractors"])
-            if n < min_group_size:
-                suppressed.append(_suppressed(group_type, str(value), "nps"))
+            if n < min_group_size or value in hidden:
+                suppressed.append(
+                    _suppressed(group_type, str(value), "nps", _reason(n, min_group_size))
+                )
                 continue
             rows.append({"group_type": group_type, "group": str(value), "n": n,
                          "promoters": prom, "passives": n - prom - det, "detractors": det,
@@ -179,9 +221,17 @@ def ipa(
     frames, suppressed = [], []
     for group_type, keys in group_keys(groups, group_by):
         usable_keys = keys[usable]
-        for value, sub in scores.loc[usable, drivers].groupby(usable_keys, sort=True):
-            if len(sub) < min_group_size:
-                suppressed.append(_suppressed(group_type, str(value), "ipa"))
+        grouped = scores.loc[usable, drivers].groupby(usable_keys, sort=True)
+        hidden = (
+            set()
+            if group_type == NETWORK
+            else withheld(grouped.size(), int(usable.sum()), min_group_size)
+        )
+        for value, sub in grouped:
+            if len(sub) < min_group_size or value in hidden:
+                suppressed.append(
+                    _suppressed(group_type, str(value), "ipa", _reason(len(sub), min_group_size))
+                )
                 continue
             points = ipa_points(importance, sub.mean())
             points.insert(0, "n", len(sub))
@@ -206,12 +256,23 @@ def servqual_gaps(
     pairs = definition.expectation_perception
     if not pairs:
         return pd.DataFrame(columns=cols), suppressed
+    both = {p: recoded[[p, e]].notna().all(axis=1) for p, e in pairs.items()}
     for group_type, keys in group_keys(groups, group_by):
+        hidden = {
+            p: set()
+            if group_type == NETWORK
+            else withheld(answered.groupby(keys, sort=True).sum(), int(answered.sum()),
+                          min_group_size)
+            for p, answered in both.items()
+        }
         for value, sub in recoded.groupby(keys, sort=True):
             for perception, expectation in pairs.items():
                 pair = sub[[perception, expectation]].dropna()
-                if len(pair) < min_group_size:
-                    suppressed.append(_suppressed(group_type, str(value), f"gap {perception}"))
+                if len(pair) < min_group_size or value in hidden[perception]:
+                    reason = _reason(len(pair), min_group_size)
+                    suppressed.append(
+                        _suppressed(group_type, str(value), f"gap {perception}", reason)
+                    )
                     continue
                 p_mean, e_mean = float(pair[perception].mean()), float(pair[expectation].mean())
                 rows.append({"group_type": group_type, "group": str(value),
