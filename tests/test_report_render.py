@@ -226,6 +226,24 @@ def test_numbers_sort_as_numbers(built):
     assert len(cells) > 100 and all(c == "" or float(c) == float(c) for c in cells)
 
 
+def test_customers_per_rm_is_written_alike_wherever_it_is_shown(built):
+    """An average of customers: one decimal in the headline table, its change, the RM
+    section and the network's league table alike (it read 139.00 in one, 139.0 in
+    another)."""
+    _, catalog, out = built
+    kpis = pd.read_parquet(catalog.branch_kpis(PERIOD)).set_index("branch_id", drop=False)
+    value = format_num(kpis.loc["B01", "customers_per_rm"], 1, locale="en")
+    html = (out / "branch-B01.html").read_text(encoding="utf-8")
+    row = html[html.index(f"<td>{EN['kpi_customers_per_rm']}</td>") :]
+    cells = re.findall(r"<td[^>]*>\s*([^<]*?)\s*</td>", row[: row.index("</tr>")])
+    assert cells[1] == value and re.fullmatch(r"[+-−]?\d+(\.\d)?|no previous period", cells[3])
+    assert f"{EN['customers_per_rm']}{EN['colon']}<strong>{value}</strong>" in html
+    league = (out / "network.html").read_text(encoding="utf-8")
+    raw = float(kpis.loc["B01", "customers_per_rm"])
+    shown = re.findall(rf'data-sort="{re.escape(repr(raw))}">\s*([^<]*?)\s*</td>', league)
+    assert shown and set(shown) == {value}  # the league table and the KPIs table
+
+
 def test_a_figure_over_part_of_the_customers_says_which_part(built):
     _, catalog, out = built
     text = visible(out / "branch-B01.html")

@@ -24,7 +24,7 @@ class Kpi:
 
     label: str
     column: str
-    kind: str  # count | money | share | ratio
+    kind: str  # count | money | share | ratio (2 decimals) | average (1 decimal)
     higher_is_better: bool | None
 
 
@@ -41,7 +41,7 @@ HEADLINE_KPIS: tuple[Kpi, ...] = (
     Kpi("kpi_digital_adoption", "digital_adoption", "share", True),
     Kpi("kpi_rm_coverage", "rm_coverage", "share", True),
     Kpi("kpi_rm_contacted", "rm_contact_coverage", "share", True),
-    Kpi("kpi_customers_per_rm", "customers_per_rm", "ratio", None),
+    Kpi("kpi_customers_per_rm", "customers_per_rm", "average", None),
 )
 
 

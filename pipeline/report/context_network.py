@@ -46,7 +46,7 @@ LEAGUE: tuple[kp.Kpi, ...] = (
     kp.Kpi("league_products", "products_per_customer", "ratio", True),
     kp.Kpi("league_digital", "digital_adoption", "share", True),
     kp.Kpi("league_rm_coverage", "rm_coverage", "share", True),
-    kp.Kpi("league_per_rm", "customers_per_rm", "ratio", None),
+    kp.Kpi("league_per_rm", "customers_per_rm", "average", None),
     kp.Kpi("league_attrition", "attrition_rate", "share", False),
     kp.Kpi("league_high_risk", "high_risk_share", "share", False),
     kp.Kpi("league_var_share", "value_at_risk_share", "share", False),
