@@ -102,6 +102,38 @@ def test_an_optional_column_mapped_to_an_absent_header_is_a_warning(data_root, t
     assert "warning" not in summary  # a result, the warning said once beside it
 
 
+def test_liabilities_exported_as_negative_amounts_are_a_warning(data_root):
+    """Loans signed negative, as some core systems export amounts owed: accepted (a card
+    paid in excess is negative too), and a finding; a few negative ones are not."""
+    frames = bank_frames()
+    for name in [n for n in frames if n.startswith("balances/")]:
+        b = frames[name]
+        loans = b["product"] == "loan"
+        b.loc[loans, "balance"] = "-" + b.loc[loans, "balance"]
+    write_frames(data_root / "raw" / "sample", frames)
+    cfg, catalog = config_for(data_root)
+    run_ingest(cfg, catalog)
+    manifest = read_json(catalog.ingest_manifest)
+    loans = sum(int((f["product"] == "loan").sum()) for n, f in frames.items() if "balances" in n)
+    assert {
+        "code": "negative_liabilities",
+        "product": "loan",
+        "negative": loans,
+        "rows": loans,
+    } in manifest["findings"]
+    assert manifest["tables"]["balances"]["rejected"] == 0
+    # one loan in credit among many owed: ordinary, no finding
+    b = frames["balances/balances_2026-10.csv"]
+    for name in [n for n in frames if n.startswith("balances/")]:
+        frames[name]["balance"] = frames[name]["balance"].str.lstrip("-")
+    first_loan = b.index[b["product"] == "loan"][0]
+    b.loc[first_loan, "balance"] = "-5.00"
+    write_frames(data_root / "raw" / "sample", frames)
+    run_ingest(cfg, catalog)
+    codes = [f["code"] for f in read_json(catalog.ingest_manifest)["findings"]]
+    assert "negative_liabilities" not in codes
+
+
 def test_a_repeated_header_warns_when_unread_and_stops_when_read(data_root):
     raw = data_root / "raw" / "sample"
     frames = bank_frames()

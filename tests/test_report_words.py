@@ -110,6 +110,7 @@ FINDINGS = [
         "frequent": ["interest", "fee"],
         "config": "mybank.yml",
     },
+    {"code": "negative_liabilities", "product": "loan", "negative": 1200, "rows": 1300},
     {"code": "text", "text": "a sentence from an older manifest"},
 ]
 
@@ -128,6 +129,10 @@ def test_ingest_findings_in_both_languages() -> None:
         "customer_initiated_txn_types (POS, ATM) matches none of the 12,345 transactions, "
         "whose most frequent types are interest, fee: every customer will look dormant; "
         "check the list in mybank.yml",
+        "Balances: 1,200 of the 1,300 Loan balances are negative, while amounts owed are "
+        "positive in the data contract: if the export signs them, map the balance with an "
+        "expression such as abs(...) in the source config (a negative amount owed earns the "
+        "bank a negative margin).",
         "a sentence from an older manifest",
     ]
     assert [data_warning("zh_CN", f) for f in FINDINGS[:3]] == [
@@ -135,6 +140,8 @@ def test_ingest_findings_in_both_languages() -> None:
         "交易表：2025-11至2026-10之间，2026-07没有数据：是否缺少该月的导出文件？",
         "余额表：2025-11至2026-10之间，2026-03至2026-04没有数据：是否缺少这几个月的导出文件？",
     ]
+    zh = data_warning("zh_CN", FINDINGS[5])
+    assert zh.startswith("余额表：贷款的 1,300 条余额中有 1,200 条为负数")
 
 
 def test_every_configured_name_has_chinese_words() -> None:

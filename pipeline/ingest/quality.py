@@ -9,7 +9,11 @@ manifest, and shown in every report's data-quality appendix:
   dormant (a typo, or another system's codes);
 - an optional column empty in every row: mapped to a header no file has, or never
   filled (a mapping mistake reads as "no data");
-- a header name given twice in a file (one the config reads stops the run: headers.py).
+- a header name given twice in a file (one the config reads stops the run: headers.py);
+- a liability product (loan, credit card) whose balances are mostly negative: the data
+  contract has them as amounts owed, positive; an export that signs them would make
+  every loan cost the bank its margin (a few negative ones, a card paid in excess, are
+  ordinary).
 Each query reads one or two columns of the typed parts, rows that cast only.
 
 A finding is a code with its parameters (`{"code": "empty_column", "table": ...}`),
@@ -27,6 +31,7 @@ import duckdb
 
 from pipeline.ingest.cast import ident, lit, part_columns
 from pipeline.periods import period_of
+from pipeline.schema import LIABILITY_PRODUCTS
 
 if TYPE_CHECKING:
     from pipeline.ingest.parts import FileEntry
@@ -53,6 +58,8 @@ def ingest_findings(
             out += missing_months(con, spec, MONTHLY[name], as_of)
         if name == "transactions":
             out += initiated_types(con, source, as_of)
+        if name == "balances":
+            out += signed_liabilities(con)
         out += empty_columns(con, spec)
     return out
 
@@ -83,6 +90,13 @@ def describe(finding: dict[str, Any]) -> str:
             return (
                 f"{f['table']}.{f['column']}: empty in every row (source column "
                 f"{f['source']!r}: absent from the files or never filled)"
+            )
+        case "negative_liabilities":
+            return (
+                f"balances: {f['negative']:,} of the {f['rows']:,} {f['product']} balances are "
+                "negative; amounts owed are positive in the data contract: if the export "
+                "signs them, map balance with an expression such as abs(...) in the "
+                "source config"
             )
         case "text":  # a manifest written before findings had codes: its sentence
             return f["text"]
@@ -167,6 +181,20 @@ def initiated_types(
             "frequent": [str(t) for (t,) in seen],
             "config": source.path.name,
         }
+    ]
+
+
+def signed_liabilities(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Liability products whose accepted balances are more often negative than not."""
+    products = ", ".join(lit(p) for p in LIABILITY_PRODUCTS)
+    rows = con.execute(
+        "SELECT product, count(*) FILTER (WHERE balance < 0), count(*) FROM all_balances "
+        f"WHERE _reason IS NULL AND product IN ({products}) GROUP BY product ORDER BY product"
+    ).fetchall()
+    return [
+        {"code": "negative_liabilities", "product": str(p), "negative": int(n), "rows": int(t)}
+        for p, n, t in rows
+        if 2 * n > t
     ]
 
 

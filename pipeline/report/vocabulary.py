@@ -102,4 +102,10 @@ def data_warning(locale: str, finding: dict[str, Any]) -> str:
                 column=column_label(locale, f["column"]),
                 source=f["source"],
             )
+        case "negative_liabilities":
+            return texts["warning_negative_liabilities"].format(
+                product=term(locale, f["product"]),
+                negative=format_num(f["negative"], locale=locale),
+                rows=format_num(f["rows"], locale=locale),
+            )
     return str(f.get("text", f["code"]))  # a manifest from before findings had codes
