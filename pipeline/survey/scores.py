@@ -197,8 +197,10 @@ def ipa(
     Importance of a driver dimension is the Pearson correlation of respondents'
     dimension scores with the overall item, estimated once on the whole network (a
     branch's 10-50 answers would make it noise); performance is the dimension's mean in
-    the group. Correlation rather than a regression coefficient: drivers are strongly
-    inter-correlated, which makes regression weights unstable and even negative.
+    the group over the same respondents (those who answered the overall item and every
+    driver), so it may differ from the dimensions table's mean, which takes everyone who
+    answered the dimension. Correlation rather than a regression coefficient: drivers are
+    strongly inter-correlated, which makes regression weights unstable and even negative.
     Returns the points, a status note, and the suppressed groups.
     """
     drivers = definition.driver_dimensions
