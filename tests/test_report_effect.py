@@ -3,6 +3,8 @@ card section, and what a branch report says when the lists are or are not ranked
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from test_report_fixtures import EFFECT_CARD as CARD
@@ -161,6 +163,14 @@ def test_branch_report_ranks_calls_by_value_saved_and_says_whom_not_to_call(effe
     assert en["do_not_call_title"] in text and en["do_not_call_note"] in text
     for customer in harmful:
         assert customer in text
+    # each call's value saved as the list holds it, small ones with their cents (a value of
+    # 0.11 read "CN¥0", as if the call saved nothing)
+    html = catalog.branch_report(period, "B01", "html", "en").read_text(encoding="utf-8")
+    for rm in b01["rm_id"].astype(str):
+        calls = pd.read_csv(catalog.call_list(period, "B01", rm), dtype={"customer_id": str})
+        for v in calls.loc[calls["action"] == "call", "value_saved"]:
+            shown = format_money(v, currency="CNY", locale="en", compact=True)
+            assert re.search(rf'class="num strong" data-sort="[^"]*">{re.escape(shown)}</td>', html)
     # the branch's lists, as branch_scores counts them
     row = pd.read_parquet(catalog.branch_scores(period)).set_index("branch_id").loc["B01"]
     saved = format_money(row["expected_value_saved"], currency="CNY", locale="en", compact=True)
