@@ -14,12 +14,18 @@ from scoring_support import churn_settings
 
 from pipeline.config import load_config
 from pipeline.engine import connect_frames
-from pipeline.scoring.churn import label_window, labelled_matrix, model_matrix
+from pipeline.scoring.churn import (
+    ChurnPlan,
+    check_history,
+    label_window,
+    labelled_matrix,
+    model_matrix,
+)
 from pipeline.scoring.churn_model import (
     bands,
     calibration_table,
     classification_metrics,
-    recency_score,
+    oriented_input,
     top_rate,
     top_reasons,
 )
@@ -85,6 +91,107 @@ def test_silent_attrition_labels(cfg):
     assert got.to_dict() == {"A": True, "B": False, "C": False, "D": True}
 
 
+def test_a_customer_who_closed_left_though_the_closing_withdrawal_broke_the_silence(cfg):
+    """G closed in the window after moving its money out (a customer-initiated transfer):
+    it left, as D did without a word. Before, the withdrawal made G a stayer, and every
+    closer with a closing transfer trained the model as one."""
+    con, features = _bank()
+    customers = con.frame("SELECT * FROM customers")
+    customers.loc[len(customers)] = [
+        "G",
+        "B1",
+        pd.Timestamp("2025-01-01"),
+        pd.Timestamp("2026-09-15"),
+    ]
+    frames = {
+        "customers": customers,
+        "balances": pd.concat(
+            [
+                con.frame("SELECT * FROM balances"),
+                pd.DataFrame(
+                    [("G", pd.Timestamp(START), "current_deposit", 1000.0)],
+                    columns=["customer_id", "month_end", "product", "balance"],
+                ),
+            ]
+        ),
+        "transactions": pd.concat(
+            [
+                con.frame("SELECT * FROM transactions"),
+                pd.DataFrame(
+                    {
+                        "txn_id": ["t5"],
+                        "customer_id": ["G"],
+                        "txn_time": pd.to_datetime(["2026-09-15 09:00"]),
+                        "customer_initiated": [True],
+                    }
+                ),
+            ]
+        ),
+    }
+    features.loc[len(features)] = ["G", "active", 1000.0]
+    got = label_window(connect_frames(frames), features, START, END, churn_settings(cfg))
+    assert got.set_index("customer_id")["churned"].to_dict() == {
+        "A": True,
+        "B": False,
+        "C": False,
+        "D": True,
+        "G": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("share", "start_balances", "end_balances"),
+    [
+        (0.5, [0.1, 0.2], [0.1, 0.05]),  # 0.15 of 0.3: summed in floats, 0.15000000000000002
+        (0.3, [3.0], [2.1]),  # 0.7 x 3 is 2.0999999999999996 in floats
+    ],
+)
+def test_a_fall_of_exactly_the_share_counts(cfg, share, start_balances, end_balances):
+    c = copy.deepcopy(cfg)
+    c["churn"]["aum_drop_share"] = share
+    products = ["current_deposit", "time_deposit"]
+    rows = [("A", START, p, b) for p, b in zip(products, start_balances, strict=False)]
+    rows += [("A", END, p, b) for p, b in zip(products, end_balances, strict=False)]
+    frames = {
+        "customers": pd.DataFrame(
+            {"customer_id": ["A"], "branch_id": "B1", "open_date": [date(2025, 1, 1)]}
+        ),
+        "balances": pd.DataFrame(rows, columns=["customer_id", "month_end", "product", "balance"]),
+        "transactions": pd.DataFrame(
+            {
+                "txn_id": pd.Series([], dtype=str),
+                "customer_id": pd.Series([], dtype=str),
+                "txn_time": pd.Series([], dtype="datetime64[ns]"),
+                "customer_initiated": pd.Series([], dtype=bool),
+            }
+        ),
+    }
+    # the mart's AUM, summed as decimals: 0.3, not 0.1 + 0.2 in floats
+    aum = round(sum(start_balances), 4)
+    features = pd.DataFrame({"customer_id": ["A"], "status": ["active"], "aum": [aum]})
+    got = label_window(connect_frames(frames), features, START, END, churn_settings(c))
+    assert got["churned"].tolist() == [True]
+
+
+def test_no_model_when_the_balances_miss_a_windows_end():
+    """A balances export a month behind: the test window ends on Oct 31 with no snapshot
+    there, so its labels would compare AUM with September's and show nobody leaving. No
+    model, and the reason says which snapshot is missing."""
+    con, _ = _bank()
+    balances = con.frame("SELECT * FROM balances")
+    april = balances[balances["month_end"] == pd.Timestamp(START)].assign(
+        month_end=pd.Timestamp("2026-04-30")
+    )
+    balances = pd.concat([april, balances], ignore_index=True)
+    plan = ChurnPlan(date(2026, 4, 30), START, END, ())
+    # snapshots where both windows start and end: Apr 30, Jul 31, Oct 31
+    assert check_history(connect_frames({"balances": balances}), plan) is plan
+    late = connect_frames({"balances": balances[balances["month_end"] < pd.Timestamp(END)]})
+    skipped = check_history(late, plan)
+    assert "no snapshot at 2026-10-31" in skipped.reason
+    assert "is a balances export missing?" in skipped.reason
+
+
 def test_silent_attrition_without_the_inactivity_condition(cfg):
     c = copy.deepcopy(cfg)
     c["churn"]["inactive_in_window"] = False
@@ -134,9 +241,28 @@ def test_bands_by_threshold():
     assert list(got) == ["low", "low", "medium", "medium", "high", "high", None]
 
 
-def test_recency_rule_ranks_never_active_customers_riskiest():
+def test_recency_puts_never_active_customers_at_the_end_the_train_window_chose():
     X = pd.DataFrame({"recency_days": [3.0, np.nan, 40.0]})
-    assert list(recency_score(X)) == [3.0, 41.0, 40.0]
+    assert list(oriented_input(X, "recency_days", 1.0)) == [3.0, 41.0, 40.0]
+    assert list(oriented_input(X, "recency_days", 1.0, False)) == [3.0, 2.0, 40.0]
+    # oriented the other way (lower is riskier): riskiest is the top of -recency
+    assert list(oriented_input(X, "recency_days", -1.0)) == [-3.0, -2.0, -40.0]
+    assert list(oriented_input(X, "recency_days", -1.0, False)) == [-3.0, -41.0, -40.0]
+
+
+def test_never_active_customers_who_churn_less_do_not_flip_the_recency_rule():
+    """Among customers who transacted, the longer silent churn more; the never-active
+    churn less than they do. Recency keeps "higher is riskier" for the former and puts
+    the latter with the safest: before, they sat at the risky end, and the rule turned
+    round to "lower is riskier", worse than chance on the customers it is about."""
+    from pipeline.scoring.churn_model import choose_rule
+
+    recency = [1.0, 5.0, 10.0, 20.0, 60.0, 90.0] + [np.nan] * 6
+    y = np.array([0, 0, 0, 1, 1, 1] + [0] * 6)
+    choice = choose_rule(pd.DataFrame({"recency_days": recency}), y)
+    assert choice["signs"] == {"recency_days": 1.0}
+    assert choice["never_active_riskiest"] is False
+    assert choice["train_roc_auc"]["recency"] == 1.0
 
 
 def test_top_reasons_pick_the_features_most_out_of_line():
@@ -233,9 +359,9 @@ def test_the_best_simple_rule_is_oriented_and_chosen_on_the_train_window():
     assert choice["train_roc_auc"]["recency"] == 1.0
     assert choice["rule"] == "recency"  # a tie goes to the first listed
     # the combined rule averages percentile ranks of the oriented inputs
-    combined = rule_score(X, "recency_and_aum_change", choice["signs"])
+    combined = rule_score(X, "recency_and_aum_change", choice)
     assert combined.argmax() == 0 and np.all(combined[:3] > combined[3:].max())
     # a missing AUM change counts as no change: X's last row scores like 0.0 would
-    assert rule_score(X, "aum_change_3m", choice["signs"])[-1] == 0.0
+    assert rule_score(X, "aum_change_3m", choice)[-1] == 0.0
     only_recency = choose_rule(X[["recency_days"]], y)
     assert set(only_recency["train_roc_auc"]) == {"recency"}

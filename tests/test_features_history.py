@@ -4,6 +4,8 @@ run are computed as `crm features` would have, and attrition follows the churn d
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pandas as pd
 import pytest
 from test_features_support import PERIOD, bank, cfg
@@ -15,6 +17,8 @@ from pipeline.features.history import HistorySettings, branch_history, history_p
 from pipeline.features.kpis import compute_branch_kpis
 from pipeline.features.settings import FeatureSettings
 from pipeline.periods import as_of_date
+
+SILENT = SimpleNamespace(definition="silent_attrition")
 
 
 def settings(**overrides):
@@ -72,10 +76,20 @@ def test_attrition_counts_the_churn_definition_by_branch() -> None:
 
 def test_silent_attrition_needs_aum_at_the_start_and_the_drop() -> None:
     """Silent attrition over (Jul 31, Oct 31]: A (40,000 -> 55,000), C (200 -> 0) and F
-    (500,000 -> 600,000) had AUM on Jul 31. Only C lost half; C transacted on Oct 9, so
-    C counts only when inactivity is not required."""
-    engine = connect_frames(bank())
-    for inactive, churners in ((True, [0, 0, 0]), (False, [0, 1, 1])):
+    (500,000 -> 600,000) had AUM on Jul 31. Only C lost half; C transacted on Oct 9 and
+    closed on Oct 10: it left, inactivity required or not. Were C still open, it would
+    count only when inactivity is not required."""
+    for still_open, inactive, churners in (
+        (False, True, [0, 1, 1]),
+        (False, False, [0, 1, 1]),
+        (True, True, [0, 0, 0]),
+        (True, False, [0, 1, 1]),
+    ):
+        frames = bank()
+        if still_open:
+            c = frames["customers"]["customer_id"] == "C"
+            frames["customers"].loc[c, ["close_date", "status"]] = [pd.NaT, "active"]
+        engine = connect_frames(frames)
         s, h = settings(**{"churn.inactive_in_window": inactive})
         got = branch_history(engine, PERIOD, kpis_at(engine, PERIOD, s), {}, None, s, h)
         october = rows(got, "2026-10")
@@ -104,7 +118,10 @@ def test_stored_months_are_read_and_a_monthly_run_computes_only_its_own_attritio
     )
     current = kpis_at(engine, PERIOD, s)
     second = branch_history(engine, PERIOD, current, {}, first, s, h)
-    assert marts == [] and windows == [PERIOD]
+    # August's window ends where this bank holds no balance snapshot: its attrition is
+    # unknown, asked again each run (a late export would fill it)
+    assert rows(first, "2026-08")["attrition_rate"].isna().all()
+    assert marts == [] and windows == ["2026-08", PERIOD]
     pd.testing.assert_frame_equal(
         rows(second, "2026-08").drop(columns="period"),
         rows(first, "2026-08").drop(columns="period"),
@@ -118,10 +135,27 @@ def test_attrition_by_branch_counts_each_branch_once_and_a_customer_without_one_
     labels = pd.DataFrame({"row": [0, 1, 2, 3], "churned": [True, False, True, False]})
     monkeypatch.setattr(hist, "customer_aum", lambda engine, start: population)
     monkeypatch.setattr(hist, "label_window", lambda engine, pop, start, end, c: labels)
-    got = hist.branch_attrition(None, PERIOD, None, 3)
+    monkeypatch.setattr(hist, "end_snapshot", lambda engine, end: True)
+    got = hist.branch_attrition(None, PERIOD, SILENT, 3)
     assert got["branch_id"].tolist()[:3] == ["B1", "B2", "B3"] and pd.isna(got["branch_id"][3])
     assert got["scope"].tolist() == ["branch", "branch", "branch", "network"]
     assert got["attrition_customers"].tolist() == [1, 2, 0, 4]
     assert got["attrition_churners"].tolist() == [0, 1, 0, 2]
     rates = got["attrition_rate"].tolist()
     assert rates[:2] == [0.0, 0.5] and pd.isna(rates[2]) and rates[3] == 0.5
+
+
+def test_attrition_without_a_snapshot_at_the_windows_end_is_unknown_not_zero() -> None:
+    """Balances that stop before the window's end would compare AUM at start with an older
+    snapshot: nobody would be seen to leave. The rate is null, every branch and the
+    network, rather than 0%."""
+    frames = bank()
+    frames["balances"] = frames["balances"][
+        pd.to_datetime(frames["balances"]["month_end"]) < pd.Timestamp("2026-10-31")
+    ]
+    _, h = settings()
+    got = hist.branch_attrition(connect_frames(frames), PERIOD, h, 3)
+    assert got["scope"].iloc[-1] == "network" and len(got) >= 2
+    assert got["attrition_rate"].isna().all() and got["attrition_customers"].isna().all()
+    with_snapshot = hist.branch_attrition(connect_frames(bank()), PERIOD, h, 3)
+    assert with_snapshot["attrition_rate"].notna().any()

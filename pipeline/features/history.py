@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.engine import Engine
-from pipeline.features.attrition import ChurnDefinition, label_window
+from pipeline.features.attrition import ChurnDefinition, end_snapshot, label_window
 from pipeline.features.customer import customer_aum, kpi_features
 from pipeline.features.kpis import compute_branch_kpis
 from pipeline.features.settings import FeatureSettings
@@ -68,10 +68,15 @@ def history_periods(period: str, months: int) -> list[str]:
 
 def branch_attrition(engine: Engine, period: str, c: ChurnDefinition, horizon: int) -> pd.DataFrame:
     """scope, branch_id and the attrition columns for the window (period - horizon,
-    period]: who of those labelled at the window's start left by its end."""
+    period]: who of those labelled at the window's start left by its end (null where the
+    balances hold no snapshot at its end: an AUM fall cannot be seen)."""
     end = as_of_date(period)
     start = month_end(end, horizon)
     population = customer_aum(engine, start)
+    if c.definition != "closed" and not end_snapshot(engine, end):
+        branches = sorted(population["branch_id"].dropna().astype(str).unique())
+        unknown = [_attrition("branch", b, None, None) for b in branches]
+        return pd.DataFrame([*unknown, _attrition("network", None, None, None)])
     labels = label_window(engine, population, start, end, c)
     rows = labels["row"].to_numpy(dtype=np.int64)
     codes, branches = pd.factorize(population["branch_id"], sort=True)  # -1: no branch_id
@@ -87,7 +92,7 @@ def branch_attrition(engine: Engine, period: str, c: ChurnDefinition, horizon: i
     return pd.DataFrame(out)
 
 
-def _attrition(scope: str, branch: str | None, n: int, left: int) -> dict[str, Any]:
+def _attrition(scope: str, branch: str | None, n: int | None, left: int | None) -> dict[str, Any]:
     return {
         "scope": scope,
         "branch_id": branch,

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.engine import Engine
-from pipeline.features.attrition import label_window
+from pipeline.features.attrition import end_snapshot, label_window
 from pipeline.features.core import customer_features
 from pipeline.periods import month_end
 from pipeline.scoring import churn_model as cm
@@ -146,7 +146,8 @@ def plan_windows(features: pd.DataFrame, as_of: date, c: ChurnSettings) -> Churn
 
 
 def check_history(engine: Engine, plan: ChurnPlan) -> ChurnPlan | Skipped:
-    """The plan when the balances reach back to the train window's start, else why not."""
+    """The plan when the balances reach back to the train window's start and hold the
+    snapshots its windows end on, else why not."""
     first = history_start(engine)
     if first is None:
         return Skipped(
@@ -159,6 +160,13 @@ def check_history(engine: Engine, plan: ChurnPlan) -> ChurnPlan | Skipped:
             f"{first.isoformat() if first else 'nowhere'}, training needs a snapshot at "
             f"{plan.train_start.isoformat()} (2 x churn.horizon_months before "
             f"{plan.as_of.isoformat()})"
+        )
+    missing = [d for d in (plan.test_start, plan.as_of) if not end_snapshot(engine, d)]
+    if missing:
+        return Skipped(
+            f"no supervised churn model: the balances hold no snapshot at "
+            f"{missing[0].isoformat()}, where a churn window ends (labels compare AUM there; "
+            "an older snapshot would show nobody leaving): is a balances export missing?"
         )
     return plan
 
@@ -335,6 +343,10 @@ def churn_result(
                 c: "higher is riskier" if sign > 0 else "lower is riskier"
                 for c, sign in rule["signs"].items()
             },
+            # where recency puts customers who never transacted (the train window's choice)
+            "never_active": "with the riskiest"
+            if rule["never_active_riskiest"]
+            else "with the safest",
             "train_roc_auc": rule["train_roc_auc"],
             "chosen_on": "train window",
         },

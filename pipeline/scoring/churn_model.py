@@ -70,13 +70,6 @@ def logistic_baseline():
     )
 
 
-def recency_score(X: pd.DataFrame) -> np.ndarray:
-    """The recency rule: days since the last customer-initiated transaction (never = max+1)."""
-    r = X["recency_days"].to_numpy(dtype=float)
-    fill = (np.nanmax(r) + 1) if np.isfinite(r).any() else 0.0
-    return np.where(np.isnan(r), fill, r)
-
-
 # The simple rules a bank would use without a model, and the columns each reads: the
 # churn model must beat the best of them, chosen on the train window.
 SIMPLE_RULES = {
@@ -86,39 +79,65 @@ SIMPLE_RULES = {
 }
 
 
-def _rule_input(X: pd.DataFrame, column: str) -> np.ndarray:
-    """A rule's input: recency with never-active customers last (max + 1), an AUM change
-    with no earlier AUM as no change (0)."""
-    if column == "recency_days":
-        return recency_score(X)
-    return np.nan_to_num(X[column].to_numpy(dtype=float), nan=0.0)
+def oriented_input(
+    X: pd.DataFrame, column: str, sign: float, never_riskiest: bool = True
+) -> np.ndarray:
+    """A rule's input, higher = riskier once multiplied by `sign`: an AUM change with no
+    earlier AUM as no change (0); recency with the never-active customers (no own
+    transaction: null) at the riskiest end, or the safest when `never_riskiest` is False
+    -- where they go is no matter of how long ago, so the train window decides it."""
+    if column != "recency_days":
+        return sign * np.nan_to_num(X[column].to_numpy(dtype=float), nan=0.0)
+    r = sign * X[column].to_numpy(dtype=float)
+    known = np.isfinite(r)
+    if not known.any():
+        return np.zeros(len(r))
+    fill = r[known].max() + 1 if never_riskiest else r[known].min() - 1
+    return np.where(known, r, fill)
 
 
-def rule_score(X: pd.DataFrame, rule: str, signs: dict[str, float]) -> np.ndarray:
-    """Higher = riskier under `rule`, each input oriented by `signs`; a rule of two
-    inputs averages their percentile ranks."""
-    columns = SIMPLE_RULES[rule]
-    if len(columns) == 1:
-        return signs[columns[0]] * _rule_input(X, columns[0])
-    ranks = [rankdata(signs[c] * _rule_input(X, c)) / len(X) for c in columns]
-    return np.mean(ranks, axis=0)
+def rule_score(X: pd.DataFrame, rule: str, choice: dict[str, Any]) -> np.ndarray:
+    """Higher = riskier under `rule`, each input oriented as `choice` (choose_rule) says; a
+    rule of two inputs averages their percentile ranks."""
+    never = choice.get("never_active_riskiest", True)
+    inputs = [oriented_input(X, c, choice["signs"][c], never) for c in SIMPLE_RULES[rule]]
+    if len(inputs) == 1:
+        return inputs[0]
+    return np.mean([rankdata(v) / len(X) for v in inputs], axis=0)
+
+
+def _sign(y: np.ndarray, values: np.ndarray) -> float:
+    """+1 when churners have the higher values (ROC-AUC >= 0.5), else -1 (+1 when one
+    class is missing)."""
+    if len(np.unique(y)) < 2:
+        return 1.0
+    return 1.0 if roc_auc_score(y, values) >= 0.5 else -1.0
 
 
 def choose_rule(X_train: pd.DataFrame, y_train: np.ndarray) -> dict[str, Any]:
     """The best simple rule on the train window: each input oriented the way churners
-    differ there (ROC-AUC >= 0.5), each rule's train ROC-AUC, the highest wins (the
+    differ there (ROC-AUC >= 0.5; recency among the customers who transacted, the
+    never-active placed with the riskiest when they churned at least as often as those
+    who did, else with the safest), each rule's train ROC-AUC, the highest wins (the
     first listed on a tie). Rules whose inputs the matrix lacks are left out."""
     rules = [r for r, cols in SIMPLE_RULES.items() if set(cols) <= set(X_train.columns)]
     if not rules:
         raise ValueError("no simple rule's inputs (recency_days, aum_change_pct_3m) are known")
     inputs = {c for r in rules for c in SIMPLE_RULES[r]}
-    signs = {
-        c: 1.0 if roc_auc_score(y_train, _rule_input(X_train, c)) >= 0.5 else -1.0
-        for c in sorted(inputs)
-    }
-    aucs = {r: float(roc_auc_score(y_train, rule_score(X_train, r, signs))) for r in rules}
+    signs, never_riskiest = {}, True
+    for c in sorted(inputs):
+        if c == "recency_days":
+            r = X_train[c].to_numpy(dtype=float)
+            known = np.isfinite(r)
+            signs[c] = _sign(y_train[known], r[known]) if known.any() else 1.0
+            if known.any() and (~known).any():
+                never_riskiest = bool(y_train[~known].mean() >= y_train[known].mean())
+        else:
+            signs[c] = _sign(y_train, oriented_input(X_train, c, 1.0))
+    choice = {"rule": None, "signs": signs, "never_active_riskiest": never_riskiest}
+    aucs = {r: float(roc_auc_score(y_train, rule_score(X_train, r, choice))) for r in rules}
     best = max(rules, key=lambda r: (aucs[r], -rules.index(r)))
-    return {"rule": best, "signs": signs, "train_roc_auc": aucs}
+    return {**choice, "rule": best, "train_roc_auc": aucs}
 
 
 def recency_rates(train_score: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -265,8 +284,8 @@ def rule_scores(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The chosen simple rule on the test window: its score, and as a probability the
     churn rate of the score's decile in the (whole) train window."""
-    rule, signs = choice["rule"], choice["signs"]
-    rule_train, rule_test = rule_score(X_train, rule, signs), rule_score(X_test, rule, signs)
+    rule = choice["rule"]
+    rule_train, rule_test = rule_score(X_train, rule, choice), rule_score(X_test, rule, choice)
     edges, rates = recency_rates(rule_train, y_train)
     return rule_test, rates[np.searchsorted(edges, rule_test, side="right")]
 
