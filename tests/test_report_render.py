@@ -385,7 +385,8 @@ def test_a_suppressed_branch_shows_suppressed_not_blank(built):
     html = (out / "branch-B03.html").read_text(encoding="utf-8")
     section = html[html.index('id="survey-customer"') : html.index('id="survey-staff"')]
     assert "suppressed" in section
-    assert "Groups smaller than 10 responses are not reported." in section
+    assert labels("en")["suppressed_note"].format(n=10) in section
+    assert "Groups smaller than 10 responses are not reported" in section
 
 
 # ---- zh_CN beside en ---------------------------------------------------------------------
