@@ -306,6 +306,25 @@ def test_model_matrix_codes_gender_and_tier_with_missing_as_nan():
     np.testing.assert_array_equal(X["tier_rank"], [0.0, np.nan, np.nan, 1.0])
 
 
+def test_never_contacted_or_never_active_is_a_reason_where_longer_is_riskier():
+    """A missing days-since-contact is "never contacted by an RM": a reason (written "na")
+    ranked at the threshold, after features further out of line; where churners are the
+    recently contacted, or for a feature whose missing value means nothing, it is none."""
+    X = pd.DataFrame(
+        {
+            "days_since_rm_contact": [10.0, 20.0, 30.0, 40.0, np.nan],
+            "recency_days": [1.0, 2.0, 3.0, 4.0, 100.0],
+            "aum_change_pct_3m": [0.0, 0.1, 0.2, 0.3, np.nan],
+        }
+    )
+    features = list(X.columns)
+    longer = {"days_since_rm_contact": 1.0, "recency_days": 1.0, "aum_change_pct_3m": -1.0}
+    got = top_reasons(X, X, features, longer)
+    assert got[4] == "recency_days:100:3;days_since_rm_contact:na:25"
+    shorter = dict(longer, days_since_rm_contact=-1.0)
+    assert top_reasons(X, X, features, shorter)[4] == "recency_days:100:3"
+
+
 def test_top_reasons_read_flags_as_yes_no():
     X = pd.DataFrame({"has_loan": [0.0, 0.0, 0.0, 0.0, 1.0]})
     raw = pd.DataFrame({"has_loan": pd.array([False, False, None, False, True], dtype="boolean")})

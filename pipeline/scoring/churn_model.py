@@ -45,6 +45,10 @@ TOP_DRIVERS = 10
 PREDICT_ROWS = 250_000  # rows per predict call (each row's prediction is its own)
 REASON_FEATURES = 6  # top reasons are chosen among this many strongest drivers
 REASON_MIN_Z = 1.0  # a feature is a reason when it is this many robust SDs on the risky side
+# Features whose missing value is the far end of the scale: never active (no own
+# transaction), never contacted by an RM. Where longer is riskier, a missing value is a
+# reason too, ranked at REASON_MIN_Z: after any feature further out of line.
+NEVER_IS_LONGEST = ("recency_days", "days_since_rm_contact")
 
 
 def gradient_boosting(random_state: int) -> HistGradientBoostingClassifier:
@@ -357,7 +361,9 @@ def top_reasons(
     """Per customer, up to three features most out of line on the risky side, as codes.
 
     Out of line = robust z-score, (x - population median) / (IQR / 1.349), signed by the
-    feature's risk direction; a feature counts when that is at least REASON_MIN_Z.
+    feature's risk direction; a feature counts when that is at least REASON_MIN_Z. A
+    missing value is no reason, but for NEVER_IS_LONGEST where longer is riskier ("never
+    contacted by an RM"), which counts at REASON_MIN_Z.
     Written by pipeline.scoring.reasons as codes with the customer's value and the
     typical one, e.g. "recency_days:120:14" (the report words them in its language).
     Vectorised over customers.
@@ -376,6 +382,8 @@ def top_reasons(
         if np.isfinite(scale) and scale > 0:
             zj = directions.get(col, 1.0) * (x - med) / scale
             z[:, j] = np.where(np.isfinite(zj), zj, -np.inf)
+        if col in NEVER_IS_LONGEST and directions.get(col, 1.0) > 0:
+            z[:, j] = np.where(np.isnan(x), REASON_MIN_Z, z[:, j])
     order = np.argsort(-z, axis=1, kind="stable")[:, :REASONS_PER_CUSTOMER]
     # Each customer's k-th reason as an index into the k-th list of codes (-1: none),
     # joined in Arrow: string work per customer in Python cost half a minute at 10M.
