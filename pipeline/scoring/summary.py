@@ -111,9 +111,11 @@ def btyd_summaries(
     holdout_events, from one pass over the transactions (the costly part of each).
 
     holdout_events: events (distinct periods) after the calibration end's period up to
-    as_of, 0 for none. As lifetimes' calibration/holdout split, a period that straddles
-    the calibration end belongs to calibration, its value there only the calibration
-    transactions' (each period's events are split at the calibration end).
+    as_of, 0 for none. A period that straddles the calibration end belongs to
+    calibration, its value there only the calibration transactions'. For daily events
+    this is lifetimes' calibration/holdout split exactly; for weekly ones lifetimes also
+    counts the straddling week's later transactions as a holdout event, one period more
+    than the holdout's length: here the holdout counts as many periods as it lasts.
     """
     period = _period_sql("txn_time", s.event_period)
     value, value_params = event_value_sql(engine, s)
