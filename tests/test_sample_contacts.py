@@ -100,6 +100,38 @@ def test_the_true_effect_on_the_label_of_a_customer_still_here() -> None:
     assert got[0, 0] == pytest.approx(fires(0.01) - fires(0.01 * math.exp(-0.5)))
 
 
+def test_the_true_effect_on_a_customer_who_would_close_counts_any_closure_in_the_window():
+    """A closer leaves the label's way whatever own transactions came before (the closing
+    withdrawal is one): per month, exp(-H(start)) - exp(-H(end)) with H = r x days alone,
+    over all three months; the contact multiplies r by exp(-0.5)."""
+    cust = one_customer(
+        first_dropout_day=JAN + 400,
+        dropout_day=JAN + 400,
+        lambda_week=7 * 0.02,
+        close_draw=0.0,  # a closure
+    )
+    got = true_effect(cust, history_of(cust, 0.5, np.zeros((1, 6))), np.array([0.05]), WINDOW)
+    days = (MAR - JAN) + 31  # January to March's end
+
+    def closes(r: float) -> float:
+        return 1 - math.exp(-r * days)
+
+    assert got[0, 0] == pytest.approx(closes(0.01) - closes(0.01 * math.exp(-0.5)))
+
+
+def test_no_true_effect_on_a_customer_back_after_a_winback() -> None:
+    """Won back in January, here until day 400: their last dropout was drawn on return
+    and no contact moves it, so a contact in February changes nothing."""
+    cust = one_customer(
+        first_dropout_day=JAN - 20,
+        winback_day=JAN + 9,
+        dropout_day=JAN + 400,
+        close_draw=0.99,
+    )
+    got = true_effect(cust, history_of(cust, 0.5, np.zeros((1, 6))), np.array([0.05]), WINDOW)
+    assert got[0, 1] == 0.0
+
+
 def test_the_true_effect_on_a_customer_silently_gone_is_the_chance_to_win_them_back() -> None:
     """Gone in February with 2 months to drain: by May's end (the window from March) the
     assets are down to the residual, well below half of February's end: without the

@@ -218,17 +218,21 @@ def true_effect(
     """Per customer and window month m, by how much a contact in m lowers the probability
     that the bank's churn label fires over the TRUTH_HORIZON_MONTHS months from m's start
     -- under the default definition: assets at the end at most (1 - TRUTH_AUM_DROP_SHARE)
-    of those at the start, and no own transaction in between --, other contacts aside.
-    That label, not the dropout itself, is what a bank can learn the effect from.
+    of those at the start, and no own transaction in between, or the customer closed in
+    the window (pipeline.features.attrition) --, other contacts aside. That label, not
+    the dropout itself, is what a bank can learn the effect from.
 
-    - Still here at m's start: the label fires when the customer drops out within the
-      window before any own transaction, early enough for their assets to have drained
-      (a closure empties them at once); the contact lowers the hazard for
-      CONTACT_EFFECT_MONTHS months. Per month k of the window, with a constant hazard r
-      and own transactions at rate l a day, P(drop out in k, nothing before)
-      = r / (r + l) x (exp(-A(k start)) - exp(-A(k end))), A the cumulative hazard plus l
-      times the days from m's start: the effect is that sum without the contact less
-      with it.
+    - Here at m's start in a first life: the label fires when the customer drops out
+      within the window before any own transaction, early enough for their assets to
+      have drained, or closes within it whatever came before (the closing withdrawal
+      included); the contact lowers the hazard for CONTACT_EFFECT_MONTHS months. Per
+      month k of the window, with a constant hazard r and own transactions at rate l a
+      day, P(drop out silently in k, nothing before) = r / (r + l) x (exp(-A(k start)) -
+      exp(-A(k end))), A the cumulative hazard plus l times the days from m's start, and
+      P(close in k) = exp(-H(k start)) - exp(-H(k end)), H the cumulative hazard alone:
+      the effect is that sum without the contact less with it.
+    - Here again after a win-back: 0 (a won-back customer's last dropout is drawn when
+      they return and no contact moves it).
     - Silently gone and within reach: the chance the contact wins them back, when the
       label would fire without it (their assets still drain by half over the window).
     - Otherwise (not yet open, closed, dormant, beyond reach): 0.
@@ -250,9 +254,8 @@ def true_effect(
     for m in range(months):
         last = m + h - 1  # the window's last month
         returned = (back != P.NO_DAY) & (back <= bounds[m])
-        here = ((cust["open_day"] <= bounds[m]) & (first > bounds[m])) | (
-            returned & (final > bounds[m])
-        )
+        first_life = (cust["open_day"] <= bounds[m]) & (first > bounds[m])
+        here_again = returned & (final > bounds[m])
         fire = {}
         for contacted in (False, True):
             total, elapsed, hazard = np.zeros(len(rate)), 0.0, np.zeros(len(rate))
@@ -262,20 +265,18 @@ def true_effect(
                     if contacted and k < m + P.CONTACT_EFFECT_MONTHS
                     else 1.0
                 )
-                start = hazard + own * elapsed
+                before, start = hazard, hazard + own * elapsed
                 hazard = hazard + r * lengths[k]
                 elapsed += lengths[k]
-                drained = closes | (share_left(np.full(len(rate), last - k, dtype=float)) <= keep)
-                total += np.where(
-                    drained,
-                    r / (r + own) * (np.exp(-start) - np.exp(-(hazard + own * elapsed))),
-                    0.0,
-                )
+                drained = share_left(np.full(len(rate), last - k, dtype=float)) <= keep
+                silent = r / (r + own) * (np.exp(-start) - np.exp(-(hazard + own * elapsed)))
+                closing = np.exp(-before) - np.exp(-hazard)
+                total += np.where(closes, closing, np.where(drained, silent, 0.0))
             fire[contacted] = total
         prevented = fire[False] - fire[True]
         gone_fires = share_left(last - first_m) <= keep * share_left(m - 1 - first_m)
         won = history.winback_chance[:, m] * gone_fires
-        out[:, m] = np.where(here, prevented, won)
+        out[:, m] = np.where(first_life, prevented, np.where(here_again, 0.0, won))
     return out
 
 
