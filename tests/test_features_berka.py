@@ -21,7 +21,8 @@ def berka(tmp_path_factory):
     source, cfg, catalog, _ = ingest_berka(tmp_path_factory.mktemp("berka_features") / "data")
     accounts = pd.read_csv(source / "account.asc", sep=";", dtype={"date": str})
     disp = pd.read_csv(source / "disp.asc", sep=";")
-    clients = disp.merge(accounts, on="account_id")  # every client opens with the account
+    owners = disp[disp["type"] == "OWNER"]  # the customers (a disponent holds nothing)
+    clients = owners.merge(accounts, on="account_id")  # the owner opens with the account
     opened = pd.to_datetime("19" + clients["date"], format="%Y%m%d")
     return cfg, catalog, opened
 
@@ -34,7 +35,7 @@ def march_1994(berka):
 
 def test_population_is_every_account_opened_by_the_as_of_date(berka, march_1994):
     _, _, opened = berka
-    # the owner and disponents of every account opened by then; none closed in the data
+    # the owner of every account opened by then; none closed in the data
     assert len(march_1994.features) == int((opened <= "1994-03-31").sum())
     assert (march_1994.features["status"] == "active").all()
 
@@ -64,7 +65,7 @@ def test_years_after_the_last_transaction_everyone_is_dormant_and_lost(berka):
     out = build_period(
         connect(catalog.interim_dir), "1998-12", FeatureSettings.from_config(cfg)
     ).features
-    assert len(out) == int((opened <= "1998-12-31").sum()) == 5369
+    assert len(out) == int((opened <= "1998-12-31").sum()) == 4500
     assert out["dormant"].all() and (out["txn_count"] == 0).all()
     assert (out["rfm_segment"] == cfg["rfm"]["inactive_segment"]).all()
     last = pd.to_datetime(out["last_txn_date"].dropna())

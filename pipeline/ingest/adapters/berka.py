@@ -1,10 +1,13 @@
 """The PKDD'99 Czech bank ("Berka") tables -> canonical customers, transactions, balances.
 
 Used by configs/sources/berka.yml. What needs more than mapping, and the choices made:
-- customers are the bank's clients: every disposition, the account's OWNER and its
-  DISPONENTs (who may operate the account and hold a card on it), 5,369 in the data;
-  customer_id = client_id, branch_id = the account's district_id (77 districts),
-  open_date = the account's opening date;
+- customers are the accounts' owners: each account's OWNER disposition, 4,500 in the
+  data (every account has one); customer_id = client_id, branch_id = the account's
+  district_id (77 districts), open_date = the account's opening date. A DISPONENT (869)
+  may operate an owner's account but holds nothing of their own (every card in the data
+  is an owner's; each client has one disposition): counted as customers they would be
+  dormant customers with no product, a sixth of the bank's dormancy and long tail that
+  no RM could act on. They belong to the owner's relationship, as the account does;
 - birth_number is YYMMDD with 50 added to the month for women: it gives birth_date
   (all clients were born in the 1900s) and gender;
 - transactions belong to the owner of their account; direction, channel and txn_type
@@ -91,7 +94,7 @@ def build(ctx) -> dict[str, str]:
         FROM {disp} d
         LEFT JOIN {account} a ON trim(a.account_id) = trim(d.account_id)
         LEFT JOIN {client} c ON trim(c.client_id) = trim(d.client_id)
-        WHERE trim(d.type) IN ('OWNER', 'DISPONENT')
+        WHERE trim(d.type) = 'OWNER'
     """
     transactions = f"""
         SELECT t._file, t._line,
