@@ -281,3 +281,28 @@ def test_nps_history_is_each_months_trailing_window_by_branch() -> None:
     assert got["by_branch"] == {"B1": [None, 0.0, None], "B2": [None, None, None]}
     assert got["network"][:2] == [None, 0.0]
     assert got["network"][2] == pytest.approx(100 / 3)
+
+
+def test_an_nps_answer_out_of_scale_in_an_earlier_month_is_an_error_not_a_promoter():
+    """The trend reads months before the period's window too: an answer of 99 there would
+    have counted as a promoter. It stops the run naming the row and the column, as in the
+    period's own window."""
+    from pipeline.config import CONFIG_DIR
+    from pipeline.errors import InputError
+    from pipeline.survey.core import SurveySettings, nps_history
+    from pipeline.survey.definition import load_definition
+
+    definition = load_definition(CONFIG_DIR / "surveys" / "customer_satisfaction.yml")
+    responses = pd.DataFrame(
+        {
+            "response_id": ["r1", "r2"],
+            "branch_id": ["B1", "B1"],
+            "response_date": pd.to_datetime(["2026-01-10", "2026-09-20"]).date,
+            "nps": [99.0, 10.0],
+        }
+    )
+    s = SurveySettings(
+        "c", "s", min_group_size=1, alpha_threshold=0.7, window_months=2, history_months=12
+    )
+    with pytest.raises(InputError, match=r"survey.csv: row r1, column nps: value 99.0 is not"):
+        nps_history(responses, definition, "2026-09", s, "survey.csv")

@@ -16,7 +16,7 @@ import pandas as pd
 from pipeline.errors import ConfigError
 from pipeline.periods import as_of_date, previous_period
 from pipeline.survey.analysis import SurveyResult, analyse_survey
-from pipeline.survey.definition import SurveyDefinition
+from pipeline.survey.definition import SurveyDefinition, check_responses
 from pipeline.survey.linkage import LINKED_GROUPS, link_customers, responses_in_window
 from pipeline.survey.scores import nps_table
 
@@ -79,14 +79,21 @@ def analyse_audience(
 
 
 def nps_history(
-    responses: pd.DataFrame, definition: SurveyDefinition, period: str, s: SurveySettings
+    responses: pd.DataFrame,
+    definition: SurveyDefinition,
+    period: str,
+    s: SurveySettings,
+    source: str = "responses",
 ) -> dict[str, Any] | None:
     """NPS month by month for the trend: for each of the s.history_months months ending
     with `period`, the NPS over the responses of the survey.window_months ending that
     month -- the figure the report of that month shows -- network-wide and per branch
-    (null where fewer than survey.min_group_size answered). None without an NPS item."""
+    (null where fewer than survey.min_group_size answered). None without an NPS item.
+    Every NPS answer is checked as the period's are (check_responses), older ones too:
+    an answer out of 0-10 would otherwise count as a promoter or a detractor."""
     if definition.nps_item is None:
         return None
+    check_responses(responses, definition, source, [definition.nps_item])
     months = [previous_period(period, k) for k in range(s.history_months - 1, -1, -1)]
     network: list[float | None] = []
     branches = sorted(responses["branch_id"].dropna().astype(str).unique())

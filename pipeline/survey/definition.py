@@ -6,7 +6,7 @@ SERVQUAL expectation-perception pairs. Loaded once, validated with errors naming
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -247,18 +247,24 @@ def parse_definition(raw: Any, source: str = "survey definition") -> SurveyDefin
     )
 
 
-def check_responses(responses: pd.DataFrame, definition: SurveyDefinition, source: str) -> None:
-    """Every item column present, numeric and within its scale; else an InputError naming
-    the file, the row (response_id where there is one) and the column. Blank answers
-    (item non-response) are allowed."""
-    missing = [c for c in definition.all_items if c not in responses.columns]
+def check_responses(
+    responses: pd.DataFrame,
+    definition: SurveyDefinition,
+    source: str,
+    items: Sequence[str] | None = None,
+) -> None:
+    """Every item column (or each of `items`) present, numeric and within its scale; else
+    an InputError naming the file, the row (response_id where there is one) and the
+    column. Blank answers (item non-response) are allowed."""
+    items = list(definition.all_items if items is None else items)
+    missing = [c for c in items if c not in responses.columns]
     if missing:
         raise InputError(f"{source}: missing item column(s) {', '.join(missing)} "
                          f"of survey {definition.name!r}")
     row_ids = (
         responses["response_id"] if "response_id" in responses else responses.index.to_series()
     ).to_numpy()
-    for item in definition.all_items:
+    for item in items:
         col = responses[item]
         values = pd.to_numeric(col, errors="coerce")
         bad_type = values.isna() & col.notna()

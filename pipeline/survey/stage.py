@@ -121,7 +121,7 @@ def run_survey(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
         summary["surveys"][audience] = {
             "status": "ok",
             **result.summary,
-            "nps_history": nps_history(every_response, definition, period, settings),
+            "nps_history": nps_history(every_response, definition, period, settings, str(path)),
         }
         lines.append(summary_line(audience, result.summary))
     if not any(s["status"] == "ok" for s in summary["surveys"].values()):
