@@ -306,3 +306,23 @@ def test_an_nps_answer_out_of_scale_in_an_earlier_month_is_an_error_not_a_promot
     )
     with pytest.raises(InputError, match=r"survey.csv: row r1, column nps: value 99.0 is not"):
         nps_history(responses, definition, "2026-09", s, "survey.csv")
+
+
+def test_the_confidence_asked_for_reaches_alphas_interval_as_nps():
+    """analyse_survey's `confidence` is the level of every interval it gives: NPS's and
+    Cronbach's alpha's (alpha's was 95% whatever was asked)."""
+    rng = np.random.default_rng(3)
+    frame = _frame(n_a=60, n_b=0)
+    trait = rng.normal(3, 1, 60)
+    for item in ("c1", "c2", "c3"):  # care: one trait and noise, answered on 1-5
+        answer = np.clip(np.rint(trait + rng.normal(0, 0.8, 60)), 1, 5)
+        frame[item] = 6 - answer if item == "c3" else answer  # c3 is reverse-coded
+    wide, narrow = (
+        analyse_survey(frame, DEF, min_group_size=5, alpha_threshold=0.7, confidence=c)
+        for c in (0.95, 0.5)
+    )
+    rel_wide = wide.tables["reliability"].set_index("dimension")
+    rel_narrow = narrow.tables["reliability"].set_index("dimension")
+    width = (rel_wide["alpha_ci_high"] - rel_wide["alpha_ci_low"]).loc["care"]
+    assert (rel_narrow["alpha_ci_high"] - rel_narrow["alpha_ci_low"]).loc["care"] < width
+    assert rel_narrow.loc["care", "alpha"] == rel_wide.loc["care", "alpha"]

@@ -68,7 +68,7 @@ def analyse_survey(
     scores = respondent_scores(recoded, definition)
 
     rel, items, scale = reliability(recoded, definition, alpha_threshold=alpha_threshold,
-                                    min_group_size=min_group_size)
+                                    min_group_size=min_group_size, confidence=confidence)
     dims, suppressed = group_means(scores, groups, group_by, min_group_size)
     if definition.nps_item is not None:
         nps, s = nps_table(recoded[definition.nps_item], groups, group_by, min_group_size,

@@ -148,8 +148,10 @@ def reliability(
     *,
     alpha_threshold: float,
     min_group_size: int,
+    confidence: float = CONFIDENCE,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Dimension, item and scale reliability tables for one survey.
+    """Dimension, item and scale reliability tables for one survey, alpha's interval at
+    `confidence`.
 
     A dimension with fewer complete responses than `min_group_size` is suppressed:
     its row stays (status says why) but carries no statistic.
@@ -173,7 +175,7 @@ def reliability(
             else _defined(complete)
         )
         if status is None:
-            alpha, lo, hi = cronbach_alpha(complete)
+            alpha, lo, hi = cronbach_alpha(complete, confidence)
             row.update(
                 alpha=alpha,
                 alpha_ci_low=lo,
