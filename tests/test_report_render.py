@@ -236,7 +236,8 @@ def test_customers_per_rm_is_written_alike_wherever_it_is_shown(built):
     html = (out / "branch-B01.html").read_text(encoding="utf-8")
     row = html[html.index(f"<td>{EN['kpi_customers_per_rm']}</td>") :]
     cells = re.findall(r"<td[^>]*>\s*([^<]*?)\s*</td>", row[: row.index("</tr>")])
-    assert cells[1] == value and re.fullmatch(r"[+-−]?\d+(\.\d)?|no previous period", cells[3])
+    change = rf"[+\-−]?\d+\.\d|{re.escape(EN['no_previous_period'])}"  # one decimal too
+    assert cells[1] == value and re.fullmatch(change, cells[3]), cells
     assert f"{EN['customers_per_rm']}{EN['colon']}<strong>{value}</strong>" in html
     league = (out / "network.html").read_text(encoding="utf-8")
     raw = float(kpis.loc["B01", "customers_per_rm"])
