@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_ingest_support import bank_frames, config_for, source_variant, write_frames, write_lines
+from test_ingest_support import (
+    bank_frames,
+    config_for,
+    rejects,
+    source_variant,
+    write_frames,
+    write_lines,
+)
 
 from pipeline.errors import InputError
 from pipeline.ingest.stage import run_ingest
@@ -25,10 +32,6 @@ def ingest(data_root: Path, frames: dict, **overrides) -> tuple[dict, object]:
     cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 1.0, **overrides})
     run_ingest(cfg, catalog)
     return read_json(catalog.ingest_manifest), catalog
-
-
-def rejects(catalog, table: str) -> pd.DataFrame:
-    return pd.read_parquet(catalog.rejects_dir / f"{table}.parquet")
 
 
 def only_reject(catalog, table: str) -> dict:

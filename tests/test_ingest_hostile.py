@@ -19,7 +19,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from test_ingest_support import bank_frames, config_for, source_variant, write_frames, write_lines
+from test_ingest_support import (
+    bank_frames,
+    config_for,
+    rejects,
+    source_variant,
+    write_frames,
+    write_lines,
+)
 
 from pipeline.cli import cli
 from pipeline.errors import InputError
@@ -40,10 +47,6 @@ def ingest(data_root: Path, frames: dict, source="sample", **overrides):
     )
     summary = run_ingest(cfg, catalog)
     return read_json(catalog.ingest_manifest), catalog, summary
-
-
-def rejects(catalog, table: str) -> pd.DataFrame:
-    return pd.read_parquet(catalog.rejects_dir / f"{table}.parquet")
 
 
 # --- 1. ids that name files -------------------------------------------------------------

@@ -97,6 +97,11 @@ def bank_frames(n_customers: int = 6, txns_per_month: int = 8) -> dict[str, pd.D
     return frames
 
 
+def rejects(catalog, table: str) -> pd.DataFrame:
+    """The quarantined rows of a table, as ingest wrote them."""
+    return pd.read_parquet(catalog.rejects_dir / f"{table}.parquet")
+
+
 def write_lines(path: Path, lines: list[str]) -> None:
     """An export written line by line (UTF-8, each line ended by a line feed)."""
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
