@@ -36,7 +36,7 @@ from pipeline.runner import (
     write_run_manifest,
 )
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("pipeline.cli")  # not __name__: "__main__" under python -m
 
 
 class CrmGroup(click.Group):

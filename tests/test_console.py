@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import logging
 import re
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -85,6 +87,22 @@ def test_the_log_file_records_results_warnings_and_errors_once_with_times(monkey
     assert "DEBUG   pipeline.features.stage: a detail" in text  # the file always has debug
     assert re.search(r"ERROR   pipeline.cli: .*expected YYYY-MM", text)
     assert failed.stderr.count("expected YYYY-MM") == 1  # the console says it once
+
+
+def test_run_as_python_dash_m_the_error_reaches_the_log_file_and_is_said_once(tmp_path):
+    """Under `python -m pipeline.cli` the module is __main__: its logger must still be
+    pipeline's, or the error skips the log file and Python prints it a second time."""
+    log = tmp_path / "crm.log"
+    args = ["--log-file", str(log), "--data-dir", str(tmp_path / "d"), "features"]
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", *args, "--period", "2026/10"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("expected YYYY-MM") == 1
+    assert re.search(r"ERROR   pipeline.cli: .*expected YYYY-MM", log.read_text(encoding="utf-8"))
 
 
 def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch, tmp_path):
