@@ -24,3 +24,17 @@ def unsafe_name(text: str) -> str | None:
     if len(text.encode("utf-8")) > MAX_NAME_BYTES:
         return f"it is longer than {MAX_NAME_BYTES} bytes"
     return None
+
+
+def shared_name(named: dict[str, str]) -> tuple[str, str, str] | None:
+    """Two of the things `named` (what each is -> its file name) that would write one file,
+    and the name, or None. Ids joined by '-' can meet (branch B01 with RM RM9-X1, branch
+    B01-RM9 with RM X1: calls-B01-RM9-X1.csv both), and names that differ only in case are
+    one file on macOS and Windows."""
+    seen: dict[str, str] = {}
+    for what, name in named.items():
+        key = name.casefold()
+        if key in seen:
+            return seen[key], what, name
+        seen[key] = what
+    return None

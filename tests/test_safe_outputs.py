@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pandas as pd
@@ -21,7 +22,9 @@ from pipeline.errors import InputError
 from pipeline.ingest.bounds import Limits, bound_checks
 from pipeline.ingest.source import TableSpec
 from pipeline.io import read_csv, write_csv
+from pipeline.names import shared_name
 from pipeline.schema import CUSTOMERS
+from pipeline.scoring.stage import refuse_shared_list_names
 from pipeline.sheets import write_xlsx
 from pipeline.spreadsheet import neutralise, neutralise_text, restore
 
@@ -135,6 +138,32 @@ def test_the_catalog_refuses_ids_that_would_leave_the_folder(tmp_path):
     assert catalog.watchlist(PERIOD, "北京分行") == (
         tmp_path / "data" / "processed" / PERIOD / "watchlist-北京分行.csv"
     )
+
+
+def test_two_lists_that_would_be_one_file_stop_the_score_before_writing(tmp_path):
+    """Ids joined by '-' can meet: branch B01's RM RM9-X1 and branch B01-RM9's RM X1 are
+    both calls-B01-RM9-X1.csv; and names that differ only in case are one file on macOS
+    and Windows. Either way nothing is written: one list would overwrite the other."""
+    catalog = Catalog(tmp_path / "data", tmp_path / "reports")
+    frame = pd.DataFrame({"customer_id": ["C1"]})
+
+    def result(call_lists, watchlists=()):
+        lists = {key: frame for key in call_lists}
+        return SimpleNamespace(
+            watchlists={b: frame for b in watchlists}, call_lists=lists, unassigned={}
+        )
+
+    meeting = result([("B01", "RM9-X1"), ("B01-RM9", "X1")], ["B01", "B01-RM9"])
+    with pytest.raises(InputError) as caught:
+        refuse_shared_list_names(catalog, PERIOD, meeting)
+    assert str(caught.value).startswith(
+        "branch B01's call list of RM RM9-X1 and branch B01-RM9's call list of RM X1 would "
+        "both be written as calls-B01-RM9-X1.csv"
+    )
+    with pytest.raises(InputError, match=r"branch b01's watchlist would both be written"):
+        refuse_shared_list_names(catalog, PERIOD, result([], ["B01", "b01"]))
+    refuse_shared_list_names(catalog, PERIOD, result([("B01", "RM9-X1"), ("B02", "X1")], ["B01"]))
+    assert shared_name({"a": "calls-A-B.csv", "b": "calls-A-C.csv"}) is None
 
 
 # --- formula injection (OWASP): one test per character ----------------------------------

@@ -25,10 +25,11 @@ from pipeline.io import (
     write_json,
     write_parquet,
 )
+from pipeline.names import shared_name
 from pipeline.periods import as_of_date, previous_period
 from pipeline.scoring.card import summary_text
 from pipeline.scoring.closed_loop import LOOP_COLUMNS, list_periods
-from pipeline.scoring.core import score_period
+from pipeline.scoring.core import ScoreResult, score_period
 from pipeline.scoring.settings import ScoreSettings
 from pipeline.scoring.window_store import window_source
 from pipeline.sheets import write_xlsx
@@ -78,6 +79,7 @@ def run_score(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
         )
     finally:
         engine.close()
+    refuse_shared_list_names(catalog, period, result)
     with promote_on_success():
         write_parquet(result.scores, catalog.customer_scores(period))
         write_parquet(result.branch_scores, catalog.branch_scores(period))
@@ -104,3 +106,25 @@ def run_score(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
     for warning in result.card["warnings"]:
         log.warning(warning)
     return summary_text(result.card, len(result.watchlists))
+
+
+def refuse_shared_list_names(catalog: Catalog, period: str, result: ScoreResult) -> None:
+    """Stop before writing when two lists would be one file (names.shared_name): one
+    would overwrite the other, and a branch's folder would hold another's customers."""
+    named = {f"branch {b}'s watchlist": catalog.watchlist(period, b) for b in result.watchlists}
+    named |= {
+        f"branch {b}'s call list of RM {rm}": catalog.call_list(period, b, rm)
+        for b, rm in result.call_lists
+    }
+    named |= {
+        f"branch {b}'s unassigned list": catalog.unassigned_list(period, b)
+        for b in result.unassigned
+    }
+    shared = shared_name({what: path.name for what, path in named.items()})
+    if shared is not None:
+        first, second, name = shared
+        raise InputError(
+            f"{first} and {second} would both be written as {name}: ids joined by '-' meet "
+            "there, or differ only in case; rename one of the ids in the bank's exports (or "
+            "narrow ingest.safe_id_pattern) and run ingest again"
+        )
