@@ -118,6 +118,26 @@ def test_a_new_month_reads_only_the_new_file_and_a_copy_never_double_counts(data
     assert len(parts) == 3
 
 
+def test_validate_shows_each_reason_at_the_file_holding_most_of_it(data_root):
+    """October's export wrote every time day first: the example of that reason comes from
+    October's file, not from the first file holding any reject."""
+    frames = bank_frames()
+    september = frames["transactions/transactions_2026-09.csv"]
+    september.loc[0, "customer_id"] = "C9999"  # an earlier file, another reason
+    october = frames["transactions/transactions_2026-10.csv"]
+    october["txn_time"] = pd.to_datetime(october["txn_time"]).dt.strftime("%d/%m/%Y %H:%M:%S")
+    write_frames(data_root / "raw" / "sample", frames)
+    result = CliRunner().invoke(cli, ["--data-dir", str(data_root), "validate"])
+    assert result.exit_code == 2, result.output
+    examples = [line.strip() for line in result.output.splitlines() if "e.g. trans" in line]
+    assert examples == [
+        "e.g. transactions/transactions_2026-10.csv:2 column txn_time: unparseable_timestamp "
+        "(value '01/10/2026 10:00:00'; 8 of the 8 in this file)",
+        "e.g. transactions/transactions_2026-09.csv:2 column customer_id: unknown_customer "
+        "(value 'C9999')",
+    ]
+
+
 def test_cli_ingest_and_validate(data_root):
     write_frames(data_root / "raw" / "sample", dirty_frames())
     runner = CliRunner()

@@ -117,18 +117,33 @@ def classify_tables(
         counted["reject_rate"] = round(counted["rejected"] / read, 6) if read else 0.0
         counted["files"] = len(own)
         tables[name] = counted
-        samples[name] = con.execute(
-            f"""
-            SELECT f.file, c._line, c._rcol, c._rsn, c._rval
+        samples[name] = sample_rejects(con, name)
+    return tables, samples
+
+
+def sample_rejects(con: duckdb.DuckDBPyConnection, name: str, most: int = 5) -> list[tuple]:
+    """(file, line, column, reason, value, rejects for the reason, of them in the file):
+    one example per reason, the commonest reasons first (at most `most`), each from the
+    file holding most of that reason's rejects -- the file to open -- at its first line."""
+    return con.execute(
+        f"""
+        WITH r AS (
+            SELECT f.file, c._line AS line, c._rcol AS col, c._rsn AS reason, c._rval AS value
             FROM cls_{name} c JOIN files_{name} f ON c._file = f._file
             WHERE c._status = 'rejected'
             UNION ALL
             SELECT f.file, b._line, NULL, 'malformed_row', b._error
             FROM bad_{name} b JOIN files_{name} f ON b._file = f._file
-            ORDER BY 1, 2, 4, 5 LIMIT 5
-            """
-        ).fetchall()
-    return tables, samples
+        ), counted AS (
+            SELECT *, count(*) OVER (PARTITION BY reason) AS of_reason,
+                   count(*) OVER (PARTITION BY reason, file) AS in_file
+            FROM r
+        )
+        SELECT file, line, col, reason, value, of_reason, in_file FROM counted
+        QUALIFY row_number() OVER (PARTITION BY reason ORDER BY in_file DESC, file, line) = 1
+        ORDER BY of_reason DESC, reason LIMIT {int(most)}
+        """
+    ).fetchall()
 
 
 def reconcile(

@@ -252,9 +252,10 @@ def report(result: IngestResult) -> str:
         out.append(_line(name, c) + flag)
         for reason, n in c["rejected_by_reason"].items():
             out.append(f"    {reason}: {n:,}")
-        for file, line, column, reason, value in result.samples.get(name, []):
+        for file, line, column, reason, value, of_reason, in_file in result.samples.get(name, []):
             where = f" column {column}" if column is not None else ""  # a malformed row
-            out.append(f"    e.g. {file}:{line}{where}: {reason} ({_shown(reason, value)})")
+            share = f"; {in_file:,} of the {of_reason:,} in this file" if of_reason > 1 else ""
+            out.append(f"    e.g. {file}:{line}{where}: {reason} ({_shown(reason, value)}{share})")
     out += [f"warning: {w}" for w in result.warnings]
     out.append("")
     out.append(
