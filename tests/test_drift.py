@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipeline.config import load_config
 from pipeline.drift import (
     KEY_FEATURES,
     PSI_SHIFT,
@@ -20,6 +22,8 @@ from pipeline.drift import (
     psi,
     psi_table,
 )
+from pipeline.scoring.core import previous_measures
+from pipeline.scoring.settings import ScoreSettings
 
 
 def test_identical_distributions_have_zero_psi() -> None:
@@ -137,3 +141,17 @@ def test_drift_flags_exactly_the_measures_above_the_threshold(prev, curr) -> Non
     (aum,) = [r for r in section["measures"] if r["measure"] == "aum"]
     assert aum["psi"] >= 0 and aum["shifted"] == (aum["psi"] > PSI_SHIFT)
     assert section["shifted"] == (["aum"] if aum["shifted"] else [])
+
+
+def test_a_previous_month_before_the_data_is_no_previous_month() -> None:
+    """Drift rebuilds the previous month's measures when that month was not run -- but
+    not a month before the data's first: its customers would all hold 0 (no AUM, no
+    transactions), read as "nothing moved" (or everything did); there is nothing then."""
+    s = ScoreSettings.from_config(load_config()).features
+    got = previous_measures(None, None, date(2025, 4, 30), s, covered=False)
+    assert got.empty and list(got.columns) == list(KEY_FEATURES)
+    now = pd.DataFrame({c: np.arange(10.0) for c in KEY_FEATURES})
+    rows = feature_drift(got, now)
+    assert {r["reason"] for r in rows} == {"no_previous"}
+    stored = pd.DataFrame({"aum": [1.0]})
+    assert previous_measures(None, stored, date(2025, 4, 30), s, covered=False) is stored

@@ -59,6 +59,19 @@ def test_months_never_run_are_computed_as_crm_features_would() -> None:
     pd.testing.assert_frame_equal(side_by_side, got, check_exact=True)
 
 
+def test_months_before_the_data_have_no_row() -> None:
+    """The data start in September: August, computed, would be a month of zeros (AUM 0,
+    everyone dormant), and September's report would read as growth from nothing."""
+    engine = connect_frames(bank())
+    s, h = settings()
+    current = kpis_at(engine, PERIOD, s)
+    got = branch_history(engine, PERIOD, current, {}, None, s, h, first_month="2026-09")
+    assert list(dict.fromkeys(got["period"])) == ["2026-09", "2026-10"]
+    everything = branch_history(engine, PERIOD, current, {}, None, s, h)
+    expected = everything[everything["period"] != "2026-08"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
 def test_attrition_counts_the_churn_definition_by_branch() -> None:
     """`closed`: of the customers open at the window's start, those whose close_date falls
     in it. (Jul 31, Oct 31]: B1 has A, F, H open and none closed; B2 has C, D, G open,

@@ -230,6 +230,13 @@ def test_model_card_metrics_warnings_and_clv_validation():
     assert sc.model_checks(labelled)["churn"]["status"] == "absent"
     assert sc.model_checks(labelled)["churn"]["why_absent"] == "too_few_churners"
     assert sc.model_checks(no_model)["churn"]["why_absent"] == "too_little_history"
+    # the first month of data: no measure had anything to be compared with
+    first = {"drift": {"previous_period": "2025-04", "measures": [
+        {"measure": "aum", "psi": None, "reason": "no_previous", "shifted": False},
+        {"measure": "clv", "psi": None, "reason": "no_previous", "shifted": False},
+    ]}}  # fmt: skip
+    drift = sc.model_checks(first)["drift"]
+    assert (drift["measures"], drift["compared"], drift["shifted"]) == (2, 0, 0)
 
 
 def test_manifest_rows_and_a_broken_manifest():

@@ -138,13 +138,17 @@ def branch_history(
     s: FeatureSettings,
     h: HistorySettings,
     workers: int = 1,
+    first_month: str | None = None,
 ) -> pd.DataFrame:
     """The history of `period`: `current` is its branch_kpis, `stored` the branch_kpis of
     earlier periods that were run (by period), `previous` the previous period's history
     (None: none). See the module docstring for where each month comes from. What must
     be computed is one step per month (pipeline.steps): with `workers` > 1, months side
-    by side (the engine must then give cursors: pipeline.engine's connect does)."""
-    months = history_periods(period, h.months)
+    by side (the engine must then give cursors: pipeline.engine's connect does). Months
+    before `first_month` (the data's first, YYYY-MM) have no row: computed, every AUM and
+    activity measure would be 0, and the first month of data would read as growth from
+    nothing."""
+    months = [m for m in history_periods(period, h.months) if m >= (first_month or m)]
     reused = {month: _rows(previous, month) for month in months}
     steps = [
         Step(f"kpis_{m}", lambda engine, m=m: month_kpis(engine, m, s), (ENGINE,))

@@ -15,7 +15,7 @@ from pipeline.engine import connect_engine
 from pipeline.features.core import PeriodFeatures, customer_features, period_outputs
 from pipeline.features.history import HistorySettings, branch_history, history_periods
 from pipeline.features.settings import FeatureSettings
-from pipeline.periods import as_of_date, previous_period
+from pipeline.periods import as_of_date, period_of, previous_period
 from pipeline.sheets import write_xlsx
 
 WORKERS = 2  # steps run side by side (pipeline.steps): the machine's two cores
@@ -50,8 +50,18 @@ def run_features(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
             path = catalog.customer_features(period)
             written = writer.submit(copy_context().run, io.write_parquet, features, path)
             out = period_outputs(engine, features, period, settings, WORKERS)
+            first_day = catalog.transaction_days()[0]
+            first_month = period_of(first_day) if first_day is not None else None
             trend = branch_history(
-                engine, period, out.branch_kpis, stored, previous, settings, history, WORKERS
+                engine,
+                period,
+                out.branch_kpis,
+                stored,
+                previous,
+                settings,
+                history,
+                WORKERS,
+                first_month,
             )
         finally:
             engine.close()

@@ -250,6 +250,7 @@ def model_checks(model_card: dict[str, Any]) -> dict[str, Any]:
             "available": bool(drift),
             "shifted": sum(bool(m.get("shifted")) for m in measures),
             "measures": len(measures),
+            "compared": sum(m.get("psi") is not None for m in measures),
             "previous_period": str(drift.get("previous_period") or ""),
             "threshold": _num(drift.get("threshold")),
         },

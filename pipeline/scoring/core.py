@@ -37,7 +37,7 @@ from pipeline.engine import Engine
 from pipeline.features.core import customer_measures
 from pipeline.features.settings import FeatureSettings
 from pipeline.keys import join_on_key
-from pipeline.periods import as_of_date, previous_period
+from pipeline.periods import as_of_date, period_of, previous_period
 from pipeline.scoring import churn
 from pipeline.scoring import churn_model as cm
 from pipeline.scoring.books import call_lists, rm_books, unassigned
@@ -99,10 +99,16 @@ def summaries(engine: Engine, as_of: date, s: ScoreSettings) -> tuple[pd.DataFra
 
 
 def previous_measures(
-    engine: Engine, stored: pd.DataFrame | None, before: date, s: FeatureSettings
+    engine: Engine, stored: pd.DataFrame | None, before: date, s: FeatureSettings, covered: bool
 ) -> pd.DataFrame:
-    """The previous month's key features: the stored mart's, else rebuilt at `before`."""
-    return stored if stored is not None else customer_measures(engine, before, s, KEY_FEATURES)
+    """The previous month's key features: the stored mart's, else rebuilt at `before` --
+    unless the data start after it (`covered` False): no customers then (drift: nothing
+    to compare with), not a month of zeros."""
+    if stored is not None:
+        return stored
+    if not covered:
+        return pd.DataFrame(columns=list(KEY_FEATURES))
+    return customer_measures(engine, before, s, KEY_FEATURES)
 
 
 def assemble(
@@ -298,7 +304,8 @@ SCORE_STEPS = (
          ("as_of", "clv_settings", "calibration", "transactions_model"), takes_skipped=True),
     # 4. drift of the key features since the previous month
     Step("previous_measures", previous_measures,
-         ("engine", "previous_features", "previous_as_of", "feature_settings")),
+         ("engine", "previous_features", "previous_as_of", "feature_settings",
+          "previous_covered")),
     Step("feature_drift", feature_drift, ("previous_measures", "features")),
     # 5. churn: the model against its baselines out of time, the scores, reasons
     Step("train_model", cm.fit_gradient_boosting,
@@ -377,6 +384,7 @@ def score_period(
     workers: int = 1,
     previous_lists: dict[str, pd.DataFrame | None] | None = None,
     windows: churn.WindowSource = churn.window,
+    first_day: date | None = None,
 ) -> ScoreResult:
     """Scores, model card and watchlists for `period` from its features mart.
 
@@ -387,7 +395,8 @@ def score_period(
     windows (churn.window) or gives them back from an earlier month's run on the same
     tables (the stage edge's pipeline.scoring.window_store). `workers` > 1 runs
     independent steps side by side (the engine must then give cursors that see its
-    tables: pipeline.engine's connect and connect_frames do).
+    tables: pipeline.engine's connect and connect_frames do). `first_day`: the data's
+    first transaction day (None: not known), before whose month no month is compared.
     """
     before = previous_period(period)
     given = {
@@ -397,6 +406,7 @@ def score_period(
         "as_of": as_of_date(period),
         "previous_period": before,
         "previous_as_of": as_of_date(before),
+        "previous_covered": first_day is None or period_of(first_day) <= before,
         "previous_features": previous_features,
         "previous_scores": previous_scores,
         "previous_lists": previous_lists or {},

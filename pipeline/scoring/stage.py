@@ -76,6 +76,7 @@ def run_score(cfg: dict[str, Any], catalog: Catalog, period: str) -> str:
             WORKERS,
             lists,
             windows,
+            catalog.transaction_days()[0],
         )
     finally:
         engine.close()
