@@ -323,6 +323,11 @@ def test_never_contacted_or_never_active_is_a_reason_where_longer_is_riskier():
     assert got[4] == "recency_days:100:3;days_since_rm_contact:na:25"
     shorter = dict(longer, days_since_rm_contact=-1.0)
     assert top_reasons(X, X, features, shorter)[4] == "recency_days:100:3"
+    # a bank whose exports hold no RM contacts: everyone's is missing, and no one's a reason
+    unknown = X.assign(days_since_rm_contact=np.nan)
+    got = list(top_reasons(unknown, unknown, features, longer))
+    assert got[4] == "recency_days:100:3"
+    assert not any("days_since_rm_contact" in reasons for reasons in got)
 
 
 def test_top_reasons_read_flags_as_yes_no():

@@ -455,3 +455,6 @@ def test_the_unassigned_list_is_in_the_order_to_assign_high_value_first_and_rank
     assert listed["customer_id"].tolist() == ["d", "c", "a", "b"]  # d, c: high value
     assert listed["rank"].tolist() == [1, 2, 3, 4]
     assert set(listed["action"]) == {"assign an RM"}
+    # exports with no RM assignment at all: who lacks one is not known, no one is listed
+    unknown = unassigned(scores.assign(rm_id=None), AS_OF, ("affluent", "wealth"))
+    assert list(unknown) == ["B01"] and unknown["B01"].empty

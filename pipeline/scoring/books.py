@@ -126,9 +126,12 @@ def unassigned(
     """branch_id -> its active customers without an RM who should have one (an RM-managed
     tier, or high value), in the order to assign them: high-value customers first, each
     part by value at risk (those with none at risk last), ranked 1..n in that order; every
-    branch in the scores (possibly empty)."""
+    branch in the scores (possibly empty). Where no customer of the bank has an RM its
+    exports hold no RM assignment (Berka, a card-spend export): who lacks one is not
+    known, every list is empty -- as the report says -- rather than every customer."""
     should = scores["tier"].isin(rm_tiers).to_numpy() | scores["high_value"].to_numpy(dtype=bool)
-    want = (scores["status"] == "active").to_numpy() & should & ~_has_rm(scores)
+    has_rm = _has_rm(scores)
+    want = (scores["status"] == "active").to_numpy() & should & ~has_rm & has_rm.any()
     part = scores[want].assign(last_contact_date=lambda f: last_contact(f, as_of), action=ASSIGN)
     part = part.assign(_later=~part["high_value"].to_numpy(dtype=bool)).sort_values(
         ["_later", "value_at_risk", "clv", "customer_id"], ascending=[True, False, False, True]

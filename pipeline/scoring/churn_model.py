@@ -363,7 +363,8 @@ def top_reasons(
     Out of line = robust z-score, (x - population median) / (IQR / 1.349), signed by the
     feature's risk direction; a feature counts when that is at least REASON_MIN_Z. A
     missing value is no reason, but for NEVER_IS_LONGEST where longer is riskier ("never
-    contacted by an RM"), which counts at REASON_MIN_Z.
+    contacted by an RM"), which counts at REASON_MIN_Z -- where some customers have the
+    measure (no contact records at all: nobody is "never contacted").
     Written by pipeline.scoring.reasons as codes with the customer's value and the
     typical one, e.g. "recency_days:120:14" (the report words them in its language).
     Vectorised over customers.
@@ -382,7 +383,9 @@ def top_reasons(
         if np.isfinite(scale) and scale > 0:
             zj = directions.get(col, 1.0) * (x - med) / scale
             z[:, j] = np.where(np.isfinite(zj), zj, -np.inf)
-        if col in NEVER_IS_LONGEST and directions.get(col, 1.0) > 0:
+        if col in NEVER_IS_LONGEST and directions.get(col, 1.0) > 0 and np.isfinite(x).any():
+            # "never" only where the bank has the measure: a bank without contact
+            # records has everyone's days since contact missing, and knows nothing
             z[:, j] = np.where(np.isnan(x), REASON_MIN_Z, z[:, j])
     order = np.argsort(-z, axis=1, kind="stable")[:, :REASONS_PER_CUSTOMER]
     # Each customer's k-th reason as an index into the k-th list of codes (-1: none),
