@@ -66,6 +66,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "clv.value_source": ("revenue", "margin_rates"),
     "churn.definition": ("silent_attrition", "closed"),
 }
+REPORT_FORMATS = ("html", "pdf")  # report.formats: html always, pdf beside it if asked
 
 
 class _DuplicateKey(Exception):
@@ -276,10 +277,7 @@ def validate(cfg: dict[str, Any], defaults: dict[str, Any] | None = None) -> Non
     babel_locale(cfg["locale"])  # any locale Babel knows (pipeline.locales)
     check_currency(cfg["currency"])
     if cfg["period"] is not None:
-        try:
-            parse_period(cfg["period"])
-        except ConfigError as exc:
-            raise ConfigError(f"period: {exc}") from None
+        parse_period(cfg["period"])  # its error names the key
     _validate_tiers(cfg)
     _validate_rfm(cfg["rfm"])
     for dotted in ("ingest.max_reject_rate", "churn.aum_drop_share"):
@@ -322,6 +320,7 @@ def validate(cfg: dict[str, Any], defaults: dict[str, Any] | None = None) -> Non
     _validate_value(cfg["value"])
     _validate_contact_effect(cfg["contact_effect"])
     _validate_workers(cfg["report"]["workers"])
+    check_report_formats(cfg["report"]["formats"])
     _validate_ingest_limits(cfg["ingest"], defaults["ingest"]["safe_id_pattern"])
     for kpi, target in cfg["report"]["targets"].items():
         if target["green"] == target["amber"]:
@@ -394,6 +393,17 @@ def _validate_ingest_limits(ingest: dict[str, Any], shipped_pattern: str) -> Non
     pattern = ingest["safe_id_pattern"]
     if pattern != shipped_pattern:  # the shipped one is checked by the tests
         check_safe_id_pattern(pattern)
+
+
+def check_report_formats(formats: Any) -> None:
+    """report.formats: html, and pdf if asked -- checked when the config loads, not when
+    the report starts after every other stage of a run has rewritten the period."""
+    if (
+        not isinstance(formats, list)
+        or any(f not in REPORT_FORMATS for f in formats)
+        or "html" not in formats
+    ):
+        raise ConfigError(f"report.formats: must include html and may add pdf; got {formats!r}")
 
 
 def check_safe_id_pattern(pattern: str) -> None:

@@ -66,7 +66,7 @@ def test_root_precedence_flag_over_env_over_config(tmp_path: Path) -> None:
             {"tiers": [{"name": "mass", "min_aum": 10}]},
             r"tiers\[0\]\.min_aum: the first tier must start at 0",
         ),
-        ({"period": "2026-13"}, r"period: .*expected YYYY-MM"),
+        ({"period": "2026-13"}, r"^period: expected YYYY-MM \(e\.g\. 2026-10\), got '2026-13'$"),
         ({"period": 202610}, r"period: expected str or null, got int"),
         ({"source": "nowhere"}, r"source: no source config .*nowhere\.yml"),
         (
@@ -100,6 +100,13 @@ def test_root_precedence_flag_over_env_over_config(tmp_path: Path) -> None:
             r"ingest\.safe_id_pattern: not a valid RE2 pattern: .*missing \]",
         ),
         ({"report": {"workers": "many"}}, r"report\.workers: expected int or null, got str"),
+        # checked when the config loads, not after a run's other stages rewrote the period
+        (
+            {"report": {"formats": ["html", "docx"]}},
+            r"^report\.formats: must include html and may add pdf; got \['html', 'docx'\]$",
+        ),
+        ({"report": {"formats": []}}, r"^report\.formats: must include html"),
+        ({"report": {"formats": ["PDF"]}}, r"^report\.formats: must include html"),
     ],
 )
 def test_invalid_config_names_the_key(tmp_path: Path, body: dict, message: str) -> None:

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from pipeline.catalog import Catalog
-from pipeline.config import report_workers, survey_definition_path
+from pipeline.config import check_report_formats, report_workers, survey_definition_path
 from pipeline.console import progress
-from pipeline.errors import ConfigError, InputError
+from pipeline.errors import InputError
 from pipeline.generation import verify
 from pipeline.io import read_csv, read_json, remove_unwritten, write_bytes, write_text
 from pipeline.locales import babel_locale, language
@@ -55,7 +55,6 @@ from pipeline.runner import claim_report_root
 if TYPE_CHECKING:  # the parent never imports the workers' module (matplotlib, WeasyPrint)
     from pipeline.report.render import Rendered
 
-FORMATS = ("html", "pdf")
 log = logging.getLogger(__name__)
 REPORT_FILES = ("branch-*.html", "branch-*.pdf", "network.html", "network.pdf")
 DOWNLOAD_FILES = ("watchlist-*", "unassigned-*", "calls-*")
@@ -197,10 +196,7 @@ def survey_labels(
 def report_setup(cfg: dict[str, Any]) -> ReportSettings:
     """The settings without survey labels: enough to set up the workers (locale,
     currency, formats), quick to make (no survey package import)."""
-    formats = tuple(cfg["report"]["formats"])
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or "html" not in formats:
-        raise ConfigError(f"report.formats: must include html and may add pdf; got {list(formats)}")
+    check_report_formats(list(cfg["report"]["formats"]))
     return settings_from_config(cfg, {})
 
 
