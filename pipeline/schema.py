@@ -18,6 +18,7 @@ class Column:
     allowed: tuple[str, ...] | None = None  # accepted values, where the set is closed
     derived: bool = False  # computed at ingest from the source config, not read from exports
     names_files: bool = False  # its values become file names (ingest.safe_id_pattern)
+    free_text: bool = False  # words a person typed: may hold line breaks (else an id or a code)
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ RM_CONTACTS = Table(
         Column("rm_id", "string"),
         Column("contact_date", "date"),
         Column("channel", "string", required=False),
-        Column("outcome", "string", required=False),
+        Column("outcome", "string", required=False, free_text=True),
     ),
     sort_by=("customer_id", "contact_date", "rm_id"),
     foreign_keys={"customer_id": "customers.customer_id"},

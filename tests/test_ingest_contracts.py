@@ -216,14 +216,76 @@ def test_quoted_line_breaks_keep_line_numbers_exact(data_root):
     run_ingest(cfg, catalog)
     got = rejects(catalog, "transactions")
     assert got[["line_number", "reason", "value"]].values.tolist() == [
-        [2, "invalid_value", "mob\nile"],
-        [5, "invalid_value", "coun\n\nter"],
+        [2, "control_character", "mob\nile"],
+        [5, "control_character", "coun\n\nter"],
         [8, "malformed_row", "Expected Number of Columns: 8 Found: 9"],
         [12, "invalid_value", "sideways"],
     ]
     manifest = read_json(catalog.ingest_manifest)
     october = next(f for f in manifest["files"] if f["file"] == TXN_OCT)
     assert october["rows_read"] == 8 and october["line_numbers"] == "exact"
+
+
+def test_a_quote_closed_a_row_late_joins_two_rows_and_is_rejected_not_accepted(data_root):
+    """A quote opened in row 1's txn_type and closed in row 2's: the two rows are one
+    record whose txn_type holds row 2 (line break, separators and all). Every value of it
+    still casts, so only the control character tells: rejected at line 2, the record's
+    text (row 2 within it) quarantined; read = accepted + rejected."""
+    write_frames(data_root / "raw" / "sample", bank_frames())
+    path = data_root / "raw" / "sample" / TXN_OCT
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace(",transfer_out,", ',"transfer_out,')
+    lines[2] = lines[2].replace(",interest,", ',interest",')
+    write_lines(path, lines)
+    cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 1.0})
+    run_ingest(cfg, catalog)
+    got = only_reject(catalog, "transactions")
+    assert (got["line_number"], got["reason"], got["column"]) == (
+        2,
+        "control_character",
+        "txn_type",
+    )
+    assert got["value"].startswith("transfer_out,0.00\nT20261000001,")
+    october = next(f for f in read_json(catalog.ingest_manifest)["files"] if f["file"] == TXN_OCT)
+    assert october["rows_read"] == 7 and october["line_numbers"] == "exact"
+    t = read_json(catalog.ingest_manifest)["tables"]["transactions"]
+    assert (t["rows_read"], t["accepted"], t["rejected"], t["duplicates_dropped"]) == (15, 14, 1, 0)
+
+
+def test_a_tab_only_id_is_rejected_as_a_control_character(data_root):
+    frames = bank_frames()
+    frames[TXN_OCT].loc[3, "txn_id"] = "\t"
+    _, catalog = ingest(data_root, frames)
+    got = only_reject(catalog, "transactions")
+    assert (got["line_number"], got["reason"], got["column"]) == (5, "control_character", "txn_id")
+
+
+@pytest.mark.parametrize(
+    ("file", "column", "txns"),
+    [
+        ("customers.csv", "open_date", 8),  # DuckDB reads the rows into the name
+        (TXN_OCT, "revenue", 8),  # ... the last column: "a header but no data rows"
+        (TXN_OCT, "amount", 3_000),  # over 128 kB: no reader splits the header at all
+    ],
+)
+def test_a_quote_left_open_in_the_header_is_named_and_prints_no_rows(data_root, file, column, txns):
+    frames = bank_frames(txns_per_month=txns)
+    write_frames(data_root / "raw" / "sample", frames)
+    path = data_root / "raw" / "sample" / file
+    lines = path.read_text(encoding="utf-8").splitlines()
+    position = lines[0].split(",").index(column) + 1
+    lines[0] = lines[0].replace(column, '"' + column)
+    write_lines(path, lines)
+    cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 1.0})
+    with pytest.raises(InputError) as caught:
+        run_ingest(cfg, catalog)
+    message = str(caught.value)
+    assert message.endswith(
+        f"{file}: line 1 (the header): column {position} opens a quote that is not closed "
+        "on the header line, so the rows below would be read as its name; fix the quotes "
+        "in the header"
+    )
+    assert "Person" not in message and "C0001" not in message
 
 
 def test_a_header_name_over_two_lines_keeps_line_numbers_exact(data_root):

@@ -102,6 +102,21 @@ def test_an_optional_column_mapped_to_an_absent_header_is_a_warning(data_root, t
     assert "warning" not in summary  # a result, the warning said once beside it
 
 
+def test_an_optional_header_missing_from_one_months_file_is_a_warning(data_root, caplog):
+    """September's export has `revenue`, October's calls it `Revenue`: October's rows
+    would earn nothing, and the table-wide count (September filled it) says nothing."""
+    frames = bank_frames()
+    frames[TXN_OCT] = frames[TXN_OCT].rename(columns={"revenue": "Revenue"})
+    frames["customers.csv"].loc[0, ["close_date", "status"]] = ["2026-10-01", "closed"]
+    warnings, logged = warnings_of(data_root, frames, caplog)
+    warning = (
+        "transactions.revenue: 1 of the 2 files have no column 'revenue' "
+        "(transactions/transactions_2026-10.csv): their rows have it empty; was the header "
+        "renamed in those exports?"
+    )
+    assert warnings == [warning] and logged == [warning]
+
+
 def test_liabilities_exported_as_negative_amounts_are_a_warning(data_root):
     """Loans signed negative, as some core systems export amounts owed: accepted (a card
     paid in excess is negative too), and a finding; a few negative ones are not."""

@@ -59,7 +59,7 @@ def ingest_reasons() -> set[str]:
     from pipeline.ingest.source import load_source
 
     reasons = set(UNPARSEABLE.values()) | {"missing_value", "invalid_value", "malformed_row"}
-    reasons |= {"customer_rejected", "repeated_header_row"}  # checks, cast
+    reasons |= {"customer_rejected", "repeated_header_row", "control_character"}  # checks, cast
     for spec in load_source("sample").tables.values():
         reasons |= {reason for _, reason, _ in range_checks(spec, date(2026, 10, 31), True)}
     return reasons
@@ -112,6 +112,15 @@ FINDINGS = [
     },
     {"code": "negative_liabilities", "product": "loan", "negative": 1200, "rows": 1300},
     {"code": "text", "text": "a sentence from an older manifest"},
+    {
+        "code": "absent_in_some_files",
+        "table": "transactions",
+        "column": "revenue",
+        "source": "fee",
+        "files": ["t/2026-08.csv", "t/2026-09.csv", "t/2026-10.csv"],
+        "lacking": 4,
+        "of": 24,
+    },
 ]
 
 
@@ -134,12 +143,19 @@ def test_ingest_findings_in_both_languages() -> None:
         "expression such as abs(...) in the source config (a negative amount owed earns the "
         "bank a negative margin).",
         "a sentence from an older manifest",
+        "Transactions, column revenue: 4 of the 24 files have no column 'fee' (t/2026-08.csv, "
+        "t/2026-09.csv, t/2026-10.csv, ...): their rows have it empty; was the header renamed "
+        "in those exports?",
     ]
     assert [data_warning("zh_CN", f) for f in FINDINGS[:3]] == [
         "客户表的“客户经理”列在所有行中都为空（源列“客户经理编号”：文件中没有这一列，或从未填写）",
         "交易表：2025-11至2026-10之间，2026-07没有数据：是否缺少该月的导出文件？",
         "余额表：2025-11至2026-10之间，2026-03至2026-04没有数据：是否缺少这几个月的导出文件？",
     ]
+    assert data_warning("zh_CN", FINDINGS[7]) == (
+        "交易表的“收入”列：24个文件中有4个没有源列“fee”（t/2026-08.csv, t/2026-09.csv, "
+        "t/2026-10.csv, ...），这些文件的行中该列为空；这些导出文件的表头是否被改名？"
+    )
     zh = data_warning("zh_CN", FINDINGS[5])
     assert zh.startswith("余额表：贷款的 1,300 条余额中有 1,200 条为负数")
 

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from pipeline.errors import InputError
+from pipeline.ingest.controls import CONTROL_PATTERN
 from pipeline.ingest.numbers import number_sql
 from pipeline.ingest.source import SourceConfig, TableSpec
 from pipeline.schema import Column
@@ -87,6 +88,24 @@ def _header_hint(missing: str, headers: list[str], read: dict[str, Any]) -> str:
     return ""
 
 
+def absent_optional(spec: TableSpec, headers: list[str]) -> list[str]:
+    """The optional canonical columns a file's `headers` cannot fill (their source header
+    is not there): empty in its rows, which quality.py says when other files have it."""
+    have = {h.strip() for h in headers}
+    return [
+        c.name
+        for c in part_columns(spec)
+        if c.name not in presence_required(spec)
+        and any(s not in have for s in spec.columns[c.name])
+    ]
+
+
+def _shown(name: str, most: int = 60) -> str:
+    """A header name as an error message shows it: at most `most` characters (a name
+    that ran on into the rows must not print them, personal data and all)."""
+    return name if len(name) <= most else name[:most] + "..."
+
+
 def typed_select(
     spec: TableSpec,
     source: SourceConfig,
@@ -95,10 +114,12 @@ def typed_select(
     label: str,
     lead: tuple[str, ...] = (),
     trim: bool = True,
+    controls: bool = True,
 ) -> str:
     """SELECT over `from_sql` (text columns `headers`) giving typed canonical columns and
     failure info, in the input's order; `lead` columns (`_line`, `_file`) pass through.
-    `trim` False: no value starts or ends with a space (padding.py), none is trimmed."""
+    `trim` False: no value starts or ends with a space (padding.py), none is trimmed;
+    `controls` False: none holds a control character (controls.py), none is searched."""
     lead = list(lead)
     by_stripped = {h.strip(): h for h in headers}
     needed = presence_required(spec)
@@ -114,7 +135,7 @@ def typed_select(
                 raise InputError(
                     f"{label}: required column {missing[0]!r} (canonical {spec.name}.{col.name}) "
                     "is missing; the file's columns are: "
-                    + ", ".join(h.strip() for h in headers)
+                    + ", ".join(_shown(h.strip()) for h in headers)
                     + _header_hint(missing[0], list(by_stripped), read)
                 )
             text_exprs[col.name] = "NULL::VARCHAR"
@@ -136,7 +157,7 @@ def typed_select(
         + [ident("r_" + n) for n in raw_exprs]
         + [f"{expr} AS {ident('t_' + name)}" for name, expr in typed.items()]
     )
-    failures = _repeated_header(spec, raw_exprs) + _failures(spec)
+    failures = _repeated_header(spec, raw_exprs) + _failures(spec, controls)
     fail, reasons, columns, values = first_failure(failures, lambda c: ident("v_" + c))
     value = f"CASE _fail {values} END" if failures else "NULL::VARCHAR"
     raw_json = "json_object(" + ", ".join(f"{lit(n)}, {ident('r_' + n)}" for n in raw_exprs) + ")"
@@ -187,8 +208,16 @@ def _repeated_header(spec: TableSpec, raw_exprs: dict[str, str]) -> list[tuple[s
     return [(cond, "repeated_header_row", named[0][0])]
 
 
-def _failures(spec: TableSpec) -> list[tuple[str, str, str]]:
-    """(condition, reason, column) in column order; the first true one names the row's fault."""
+def _failures(spec: TableSpec, controls: bool = True) -> list[tuple[str, str, str]]:
+    """(condition, reason, column) in column order; the first true one names the row's
+    fault. An id or a code holding a control character is what a quote left open in one
+    row and closed in the next makes of two rows (controls.py): control_character (ids
+    that name files are checked for control characters and more: bounds.py)."""
+    ids_and_codes = {
+        c.name
+        for c in spec.table.columns
+        if c.dtype == "string" and not c.free_text and not c.names_files
+    }
     out = []
     for c in part_columns(spec):
         if c.name.endswith("_masked"):
@@ -198,6 +227,9 @@ def _failures(spec: TableSpec) -> list[tuple[str, str, str]]:
             out.append((f"{v} IS NOT NULL AND {t} IS NULL", UNPARSEABLE[c.dtype], c.name))
         if c.required:
             out.append((f"{v} IS NULL", "missing_value", c.name))
+        if controls and c.name in ids_and_codes:
+            pattern = f"regexp_matches({t}, {lit(CONTROL_PATTERN)})"
+            out.append((f"{t} IS NOT NULL AND {pattern}", "control_character", c.name))
         if c.allowed:
             allowed = ", ".join(lit(a) for a in c.allowed)
             out.append((f"{t} IS NOT NULL AND {t} NOT IN ({allowed})", "invalid_value", c.name))

@@ -45,6 +45,7 @@ class FileEntry:
     skipped: tuple[int, ...] = ()  # physical lines holding no row of the part
     malformed_part: Path | None = None  # the rows DuckDB could not split, if any
     repeated_headers: tuple[str, ...] = ()  # header names given twice (none of them read)
+    absent_columns: tuple[str, ...] = ()  # optional canonical columns whose header it lacks
 
 
 def part_name(table: str, sha256: str, fingerprint: str) -> str:

@@ -9,6 +9,9 @@ manifest, and shown in every report's data-quality appendix:
   dormant (a typo, or another system's codes);
 - an optional column empty in every row: mapped to a header no file has, or never
   filled (a mapping mistake reads as "no data");
+- an optional column whose header some files of a table have and others lack (a header
+  renamed in one month's export): the rows of those files have it empty, which no
+  table-wide count shows;
 - a header name given twice in a file (one the config reads stops the run: headers.py);
 - a liability product (loan, credit card) whose balances are mostly negative: the data
   contract has them as amounts owed, positive; an export that signs them would make
@@ -53,6 +56,7 @@ def ingest_findings(
         for e in sorted(entries, key=lambda e: (e.table, e.file))
         for name in e.repeated_headers
     ]
+    out += absent_in_some_files(source, entries)
     for name, spec in source.tables.items():
         if name in MONTHLY:
             out += missing_months(con, spec, MONTHLY[name], as_of)
@@ -90,6 +94,13 @@ def describe(finding: dict[str, Any]) -> str:
             return (
                 f"{f['table']}.{f['column']}: empty in every row (source column "
                 f"{f['source']!r}: absent from the files or never filled)"
+            )
+        case "absent_in_some_files":
+            return (
+                f"{f['table']}.{f['column']}: {f['lacking']:,} of the {f['of']:,} files have no "
+                f"column {f['source']!r} ({', '.join(f['files'])}"
+                f"{', ...' if f['lacking'] > len(f['files']) else ''}): their rows have it "
+                "empty; was the header renamed in those exports?"
             )
         case "negative_liabilities":
             return (
@@ -196,6 +207,29 @@ def signed_liabilities(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         for p, n, t in rows
         if 2 * n > t
     ]
+
+
+def absent_in_some_files(source: SourceConfig, entries: list[FileEntry]) -> list[dict[str, Any]]:
+    """Per table and optional column: the files lacking its header, when another file of
+    the table has it (in none: empty_columns says so). The first three files are named."""
+    out = []
+    for name, spec in source.tables.items():
+        files = sorted((e for e in entries if e.table == name), key=lambda e: e.file)
+        for column in dict.fromkeys(c for e in files for c in e.absent_columns):
+            lacking = [e.file for e in files if column in e.absent_columns]
+            if len(lacking) < len(files):
+                out.append(
+                    {
+                        "code": "absent_in_some_files",
+                        "table": name,
+                        "column": column,
+                        "source": " ".join(spec.columns[column]),
+                        "files": lacking[:3],
+                        "lacking": len(lacking),
+                        "of": len(files),
+                    }
+                )
+    return out
 
 
 def empty_columns(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import InputError
+from pipeline.ingest.controls import ControlScan
 from pipeline.ingest.padding import PaddingScan
 
 BLOCK = 1 << 20
@@ -40,6 +41,7 @@ class Prepared:
     lines: int  # physical lines (text formats); 0 for Excel and Parquet
     text_path: Path  # the file itself, or its UTF-8 transcoding
     padded: bool = True  # a value may start or end with a space (padding.py): trim it
+    controls: bool = True  # a value may hold a control character (controls.py): check it
 
 
 def prepare(
@@ -50,9 +52,11 @@ def prepare(
     workdir: Path,
     separator: str = ",",
     quote: str = '"',
+    escape: str = '"',
 ) -> Prepared:
     """Hash, count lines and check the encoding of `path` in one pass; transcode if needed;
-    and whether a value may need trimming (a CSV split on `separator` and `quote`)."""
+    and whether a value may need trimming or hold a control character (a CSV split on
+    `separator`, `quote` and `escape`)."""
     size = path.stat().st_size
     if size == 0:
         raise InputError(f"{label}: the file is empty (0 bytes)")
@@ -78,6 +82,7 @@ def prepare(
     out = open(out_path, "w", encoding="utf-8", newline="") if transcode else None
     newlines, last = 0, b""
     padding = PaddingScan(separator, quote)
+    controls = ControlScan(separator, quote, escape)
     try:
         with open(path, "rb") as raw:
             fh = _Hashed(raw, digest)
@@ -106,7 +111,9 @@ def prepare(
                     if scan_text:
                         block = text.encode("utf-8")
                 padding.feed(block)
-                newlines += _line_breaks(block)
+                breaks = _line_breaks(block)
+                controls.feed(block, breaks)
+                newlines += breaks
                 last = block[-1:] or last
             try:
                 tail = decoder.decode(b"", final=True)
@@ -124,7 +131,12 @@ def prepare(
         raise InputError(f"{label}: the file is empty once {done} (no text)")
     lines = newlines + (0 if last == b"\n" else 1)
     return Prepared(
-        digest.hexdigest(), size, lines, out_path if transcode else path, padding.finish()
+        digest.hexdigest(),
+        size,
+        lines,
+        out_path if transcode else path,
+        padding.finish(),
+        controls.finish(),
     )
 
 

@@ -56,14 +56,15 @@ class Parsed:
     lines_exact: bool
 
 
-# Builds the typed SELECT of a part from the file's headers, a FROM clause and whether
-# values need trimming (cast.py).
-SelectFor = Callable[[list[str], str, bool], str]
+# Builds the typed SELECT of a part from the file's headers, a FROM clause, whether
+# values need trimming and whether they may hold a control character (cast.py).
+SelectFor = Callable[[list[str], str, bool, bool], str]
 # Parts are a private cache: fast to write and read; small row groups read in parallel.
 PART_COMPRESSION, PART_ROW_GROUP = "snappy", 1 << 17
 # Min/max statistics only where a query filters on them (whether a row failed to cast):
 # computing them for every text column costs a third of writing a part.
 PART_STATISTICS = ["_reason"]
+MAX_HEADER_CHARS = 256  # a column name longer than this (over several lines) is rows
 
 
 def line_thresholds(base: int, skipped: list[int]) -> list[tuple[int, int]]:
@@ -96,7 +97,7 @@ def write_part(
     else:
         loaded = _load_parquet(con, prepared.text_path, label, table)
         base = 1
-    select = select_for(loaded.headers, loaded.table, True)
+    select = select_for(loaded.headers, loaded.table, True, True)
     _part(con, f"SELECT * EXCLUDE (_line) FROM ({select}) ORDER BY _line", target, dictionary)
     loaded.release(con)
     return Parsed(loaded.headers, loaded.rows, [], base, list(loaded.skipped), True)
@@ -179,7 +180,7 @@ def _csv_part(
 ) -> Parsed:
     """One streaming query: read_csv -> map and cast -> Parquet; DuckDB keeps the order."""
     headers, from_sql = _csv_source(con, prepared, read, label, table)
-    select = select_for(headers, from_sql, prepared.padded)
+    select = select_for(headers, from_sql, prepared.padded, prepared.controls)
     try:
         rows = _part(con, select, target, dictionary)
     except duckdb.Error as exc:
@@ -207,14 +208,50 @@ def _csv_source(
                 f"DESCRIBE SELECT * FROM read_csv({path}, {_csv_options(read, None)})"
             ).fetchall()
         ]
+        _refuse_runaway_header(label, headers, read)
         return headers, f"read_csv({path}, {_csv_options(read, table)})"
     except duckdb.Error as exc:
         headers = duckdb_names(header_names(prepared.text_path, read))
         if not headers:
+            _refuse_unpaired_header_quote(label, prepared.text_path, read)
             raise _read_error(label, "CSV", exc) from None
+        _refuse_runaway_header(label, headers, read)
     types = ", ".join(f"{_sql_str(h)}: 'VARCHAR'" for h in headers)
     columns = f"auto_detect=false, columns={{{types}}}"
     return headers, f"read_csv({path}, {_csv_options(read, table)}, {columns})"
+
+
+def _refuse_runaway_header(label: str, names: list[str], read: dict[str, Any]) -> None:
+    """A quote opened in the header and not closed there reads the rows below into one
+    column name: refuse, naming the header's line and the column, never the text (it
+    holds the rows, names and ID numbers among them). A name over two lines ("Amount /
+    (CNY)") is a name; one that also holds the separator, or is longer than any name,
+    is rows."""
+    for k, name in enumerate(names, 1):
+        breaks = "\n" in name or "\r" in name
+        if breaks and (read["separator"] in name or len(name) > MAX_HEADER_CHARS):
+            raise _runaway_header(label, read, k)
+
+
+def _refuse_unpaired_header_quote(label: str, path: Path, read: dict[str, Any]) -> None:
+    """The same, for a header no reader could split: its line's quotes do not pair (the
+    last one opened a value that runs on into the rows)."""
+    quote, line = read["quote"], None
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        for number, text in enumerate(fh, 1):
+            if number == read["header_row"]:
+                line = text
+                break
+    if line is not None and quote and line.count(quote) % 2 == 1:
+        raise _runaway_header(label, read, line[: line.rindex(quote)].count(read["separator"]) + 1)
+
+
+def _runaway_header(label: str, read: dict[str, Any], column: int) -> InputError:
+    return InputError(
+        f"{label}: line {read['header_row']} (the header): column {column} opens a quote "
+        "that is not closed on the header line, so the rows below would be read as its "
+        "name; fix the quotes in the header"
+    )
 
 
 def duckdb_names(names: list[str]) -> list[str]:

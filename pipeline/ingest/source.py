@@ -138,9 +138,9 @@ class TableSpec:
 
 
 # Bump when parsing or casting changes, so cached per-file parts are rebuilt.
-PARSER_VERSION = 5  # 2: parts carry `_pos`, no `_line`; 3: no `_pos` (file_row_number);
+PARSER_VERSION = 6  # 2: parts carry `_pos`, no `_line`; 3: no `_pos` (file_row_number);
 # 4: numbers only in the declared convention (numbers.py); 5: parts of shaped tables
-# carry `__excluded` and carried columns
+# carry `__excluded` and carried columns; 6: control characters in text (controls.py)
 
 
 @dataclass(frozen=True)

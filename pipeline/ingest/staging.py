@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 from pipeline.console import progress
 from pipeline.errors import ConfigError, InputError
 from pipeline.ingest import rawtext, readers, shaping
-from pipeline.ingest.cast import empty_part_select, lit, typed_select
+from pipeline.ingest.cast import absent_optional, empty_part_select, lit, typed_select
 from pipeline.ingest.headers import check_repeated, header_names
 from pipeline.ingest.parts import FileEntry, PartStore, part_name
 from pipeline.ingest.source import SourceConfig, TableSpec
@@ -170,6 +170,7 @@ class Stager:
             self.workdir,
             read["separator"],
             read["quote"],
+            read["escape"],
         )
         name = part_name(spec.name, prepared.sha256, fingerprint)
         if self.store.find(name) is not None:
@@ -219,6 +220,7 @@ class Stager:
             tuple(facts["skipped"]),
             PartStore.malformed_path(part) if facts["malformed"] else None,
             tuple(facts.get("repeated_headers", ())),
+            tuple(facts.get("absent_columns", ())),
         )
 
     def _parse(
@@ -228,9 +230,12 @@ class Stager:
         read_columns = {src for sources in spec.columns.values() for src in sources}
         repeats = check_repeated(header_names(prepared.text_path, spec.read), read_columns, label)
 
-        def select_for(headers: list[str], from_sql: str, trim: bool) -> str:
+        absent: list[str] = []
+
+        def select_for(headers: list[str], from_sql: str, trim: bool, controls: bool) -> str:
             headers, from_sql = shaping.wrap(spec, headers, from_sql, label, trim)
-            return typed_select(spec, self.source, headers, from_sql, label, lead, trim)
+            absent[:] = absent_optional(spec, headers)
+            return typed_select(spec, self.source, headers, from_sql, label, lead, trim, controls)
 
         parsed = readers.write_part(
             self._cursor(),
@@ -253,6 +258,7 @@ class Stager:
             "skipped": parsed.skipped,
             "malformed": len(parsed.malformed),
             "repeated_headers": repeats,
+            "absent_columns": list(absent),
         }
 
     def _write_malformed(self, spec: TableSpec, parsed: readers.Parsed, target: Path) -> None:

@@ -102,6 +102,16 @@ def data_warning(locale: str, finding: dict[str, Any]) -> str:
                 column=column_label(locale, f["column"]),
                 source=f["source"],
             )
+        case "absent_in_some_files":
+            more = f["lacking"] > len(f["files"])
+            return texts["warning_absent_in_some_files"].format(
+                table=term(locale, f["table"]),
+                column=column_label(locale, f["column"]),
+                source=f["source"],
+                lacking=format_num(f["lacking"], locale=locale),
+                of=format_num(f["of"], locale=locale),
+                files=", ".join(f["files"]) + (", ..." if more else ""),
+            )
         case "negative_liabilities":
             return texts["warning_negative_liabilities"].format(
                 product=term(locale, f["product"]),
