@@ -82,10 +82,21 @@ def value_figures(catalog: Catalog) -> dict:
 
 
 def effect_figures(catalog: Catalog) -> dict:
-    """What test_contact_effect_sample_bank asserts, measured."""
+    """What test_contact_effect_sample_bank asserts, measured (the verdict alone where
+    the lists fell back to value at risk: no customer then has an effect)."""
     period = EFFECT_PERIODS[-1]
     scores = pd.read_parquet(catalog.customer_scores(period))
     card = json.loads(catalog.model_card(period).read_text())["contact_effect"]
+    verdict = {
+        "status": card["status"],
+        "ranking": card.get("ranking"),
+        "message": card.get("message"),
+        "naive_difference": card.get("naive_difference"),
+        "average_effect": (card.get("average_effect") or {}).get("effect"),
+        "average_effect_ci": (card.get("average_effect") or {}).get("ci"),
+    }
+    if card["status"] != "ok":
+        return verdict
     truth = pd.read_parquet(catalog.ground_truth_dir() / "contact_effect.parquet")
     a = scores[(scores["status"] == "active") & scores["contact_effect"].notna()]
     a = a.reset_index(drop=True)
@@ -104,10 +115,7 @@ def effect_figures(catalog: Catalog) -> dict:
             row[name] = round(float(true_value[order[:k]].sum()))
         captured[f"{share:.0%}"] = row
     return {
-        "status": card["status"],
-        "ranking": card.get("ranking"),
-        "naive_difference": card.get("naive_difference"),
-        "average_effect": (card.get("average_effect") or {}).get("effect"),
+        **verdict,
         "effect_spearman": spearmanr(a["contact_effect"], true).statistic,
         "decile_spearman": spearmanr(by_decile.index, by_decile.to_numpy()).statistic,
         "top_decile_over_mean": float(by_decile.iloc[-1] / true.mean()),

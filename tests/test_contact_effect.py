@@ -24,6 +24,7 @@ from pipeline.scoring.calls import (
     RANKING_VALUE_AT_RISK,
     ContactEffects,
     contact_effects,
+    no_evidence,
 )
 from pipeline.scoring.closed_loop import compare, list_periods
 from pipeline.scoring.effect import (
@@ -36,6 +37,7 @@ from pipeline.scoring.effect import (
     effects_by,
     gain_curve,
     qini_area,
+    sum_variance,
 )
 from pipeline.scoring.effect_data import SwitchedOff, contacted_after, plan_effect
 from pipeline.scoring.settings import ScoreSettings
@@ -114,6 +116,68 @@ def test_the_fit_samples_large_histories_and_is_deterministic():
     assert len(a.rows_) == 3_000 and np.all(np.diff(a.rows_) > 0)
     np.testing.assert_array_equal(a.rows_, b.rows_)
     np.testing.assert_array_equal(a.scores_, b.scores_)
+
+
+# --- intervals count customers, not rows -------------------------------------------------
+
+
+def test_the_variance_of_a_sum_counts_a_customer_once_by_hand():
+    residual = np.array([1.0, -1.0, 2.0, -2.0])
+    # every row its own customer: n / (n - 1) x the sum of squares
+    assert sum_variance(residual, None) == (pytest.approx(4 / 3 * 10), 4)
+    # customer x's rows sum to 0 and so do y's: the customers do not vary at all
+    assert sum_variance(residual, np.array([7, 7, 9, 9])) == (0.0, 2)
+    # x = rows 0 and 2 (sum 3), y = rows 1 and 3 (sum -3): 2 / 1 x (9 + 9)
+    assert sum_variance(residual, np.array([7, 9, 7, 9])) == (pytest.approx(36.0), 2)
+
+
+def test_the_average_effects_interval_by_hand_with_a_customer_in_two_windows():
+    scores = np.array([0.1, 0.3, 0.2, 0.4, np.nan])
+    got = average_effect(scores, np.array([5, 5, 6, 6, 7]))
+    # mean 0.25; residuals -0.15, 0.05 (customer 5: -0.1) and -0.05, 0.15 (customer 6:
+    # 0.1); variance of the sum 2 / 1 x 0.02; se = sqrt(0.04) / 4 rows
+    assert got["effect"] == pytest.approx(0.25)
+    assert got["customers"] == 2 and got["rows"] == 4  # customer 7 is outside overlap
+    half = 1.959964 * 0.2 / 4
+    assert got["ci"] == pytest.approx([0.25 - half, 0.25 + half])
+    # each row its own customer: the textbook interval of a mean
+    alone = average_effect(scores)
+    half = 1.959964 * np.std(scores[:4], ddof=1) / 2
+    assert alone["ci"] == pytest.approx([0.25 - half, 0.25 + half])
+    assert alone["customers"] == alone["rows"] == 4
+
+
+def test_stacking_a_customer_in_more_windows_does_not_narrow_the_interval():
+    """Every customer twice with the same score (two windows that say the same thing):
+    the interval is the one of each customer once, where counting rows would narrow it
+    by the square root of two."""
+    rng = np.random.default_rng(11)
+    scores = rng.normal(0.01, 0.3, 500)
+    once = average_effect(scores, np.arange(500))
+    twice = average_effect(np.concatenate([scores, scores]), np.tile(np.arange(500), 2))
+    rows = average_effect(np.concatenate([scores, scores]))
+    assert twice["ci"] == pytest.approx(once["ci"])
+    assert twice["customers"] == 500 and twice["rows"] == 1000
+    width = once["ci"][1] - once["ci"][0]
+    assert rows["ci"][1] - rows["ci"][0] == pytest.approx(width / math.sqrt(2), rel=1e-3)
+    segment = np.zeros(1000, dtype=int)
+    mu0 = np.full(1000, 0.1)
+    rel = RelativeEffects.fit(
+        segment, np.concatenate([scores, scores]), mu0, np.tile(np.arange(500), 2)
+    )
+    single = RelativeEffects.fit(segment[:500], scores, mu0[:500])
+    assert rel.table["se"].iloc[0] == pytest.approx(single.table["se"].iloc[0])
+    assert rel.table["customers"].iloc[0] == 500 and rel.table["rows"].iloc[0] == 1000
+
+
+def test_evidence_of_an_effect_is_the_average_effects_interval_above_zero():
+    assert no_evidence({"effect": 0.003, "ci": [0.001, 0.005], "customers": 900}) is None
+    reason = no_evidence({"effect": 0.001, "ci": [-0.0005, 0.0025], "customers": 900})
+    assert reason == (
+        "no evidence that a contact lowers the chance of leaving: on average a contact "
+        "lowers it by 0.10 points (95% interval -0.05 to 0.25)"
+    )
+    assert "too few customers" in no_evidence({"effect": None, "ci": None, "customers": 1})
 
 
 # --- relative effects by segment -------------------------------------------------------

@@ -27,6 +27,11 @@ contact lowers the chance of leaving (positive: the call helps).
    (boosting) is mostly noise: on the sample bank it ranked no better than churn risk,
    at 20,000 as at 100,000 customers, while the segment model beats value at risk
    (README "Which calls save customers").
+5. Intervals count customers, not rows: a customer stacked in several windows is one
+   draw (their windows' outcomes overlap -- a churn months ahead labels several), so
+   their rows' scores are summed before the variance is taken (cluster-robust by
+   customer). Counting each window as a new customer would narrow every interval by up
+   to the square root of the windows stacked.
 
 Why scikit-learn and not econml or causalml: the learner is these lines on the gradient
 boosting the churn model already uses -- no new dependency (econml pins older
@@ -75,9 +80,10 @@ def dr_scores(
 
 @dataclass
 class DRLearner:
-    """fit(X, treated, churned, segment) -> self with, per row of the fitted sample
-    (rows_: positions in X), propensity_, mu0_, mu1_, scores_ (NaN outside overlap) and
-    in_overlap_; the fold models; and relative_ (RelativeEffects by segment).
+    """fit(X, treated, churned, segment, customer) -> self with, per row of the fitted
+    sample (rows_: positions in X), propensity_, mu0_, mu1_, scores_ (NaN outside
+    overlap), in_overlap_ and customer_; the fold models; and relative_
+    (RelativeEffects by segment).
     predict(X, segment) -> each customer's effect, baseline(X) -> mu0, propensity(X)."""
 
     folds: int = 2
@@ -87,8 +93,15 @@ class DRLearner:
     categorical: list[int] = field(default_factory=list)  # column positions in X
 
     def fit(
-        self, X: pd.DataFrame, treated: np.ndarray, churned: np.ndarray, segment: np.ndarray
+        self,
+        X: pd.DataFrame,
+        treated: np.ndarray,
+        churned: np.ndarray,
+        segment: np.ndarray,
+        customer: np.ndarray | None = None,
     ) -> DRLearner:
+        """`customer`: a code per row, shared by one customer's rows (None: every row a
+        customer of its own) -- what the intervals count (see the module)."""
         treated, churned = np.asarray(treated, dtype=int), np.asarray(churned, dtype=int)
         rows = np.arange(len(X))
         if len(rows) > self.max_rows:  # a seeded sample, kept in X's order
@@ -111,11 +124,14 @@ class DRLearner:
                     self.baseline_models_.append(model)
         low, high = self.overlap
         self.rows_, self.treated_, self.churned_ = rows, d, y
+        self.customer_ = np.arange(n) if customer is None else np.asarray(customer)[rows]
         self.propensity_, self.mu0_, self.mu1_ = e, mu0, mu1
         self.in_overlap_ = (e >= low) & (e <= high)
         scores = dr_scores(d, y, np.clip(e, low, high), mu0, mu1)
         self.scores_ = np.where(self.in_overlap_, scores, np.nan)
-        self.relative_ = RelativeEffects.fit(np.asarray(segment)[rows], self.scores_, mu0)
+        self.relative_ = RelativeEffects.fit(
+            np.asarray(segment)[rows], self.scores_, mu0, self.customer_
+        )
         return self
 
     def baseline(self, X: pd.DataFrame) -> np.ndarray:
@@ -144,14 +160,35 @@ class RelativeEffects:
     table: pd.DataFrame  # segment, customers, raw, se, relative_effect
 
     @classmethod
-    def fit(cls, segment: np.ndarray, scores: np.ndarray, mu0: np.ndarray) -> RelativeEffects:
+    def fit(
+        cls,
+        segment: np.ndarray,
+        scores: np.ndarray,
+        mu0: np.ndarray,
+        customer: np.ndarray | None = None,
+    ) -> RelativeEffects:
+        """`customer`: a code per row shared by one customer's rows (None: each row its
+        own), so a segment's standard error counts customers (see the module)."""
         ok = np.isfinite(scores)
-        frame = pd.DataFrame({"segment": segment[ok], "phi": scores[ok], "mu0": mu0[ok]})
+        who = np.arange(len(scores)) if customer is None else np.asarray(customer)
+        frame = pd.DataFrame(
+            {"segment": segment[ok], "phi": scores[ok], "mu0": mu0[ok], "customer": who[ok]}
+        )
         rows = []
         for name, part in frame.groupby("segment", sort=True):
-            raw, se = _ratio(part["phi"].to_numpy(), part["mu0"].to_numpy())
-            rows.append({"segment": str(name), "customers": len(part), "raw": raw, "se": se})
-        table = pd.DataFrame(rows, columns=["segment", "customers", "raw", "se"])
+            who_here = part["customer"].to_numpy()
+            raw, se = _ratio(part["phi"].to_numpy(), part["mu0"].to_numpy(), who_here)
+            customers = len(np.unique(who_here))
+            rows.append(
+                {
+                    "segment": str(name),
+                    "customers": customers,
+                    "rows": len(part),
+                    "raw": raw,
+                    "se": se,
+                }
+            )
+        table = pd.DataFrame(rows, columns=["segment", "customers", "rows", "raw", "se"])
         known = np.isfinite(table["se"].to_numpy()) & (table["se"].to_numpy() > 0)
         raw, se = table["raw"].to_numpy()[known], table["se"].to_numpy()[known]
         if not len(raw):
@@ -195,25 +232,61 @@ class RelativeEffects:
         return np.array([lookup.get(str(g), default) for g in segment], dtype=float)
 
 
-def _ratio(phi: np.ndarray, mu0: np.ndarray) -> tuple[float, float]:
-    """sum phi / sum mu0 and its standard error (the denominator taken as known)."""
+def _ratio(
+    phi: np.ndarray, mu0: np.ndarray, customer: np.ndarray | None = None
+) -> tuple[float, float]:
+    """sum phi / sum mu0 and its standard error (the denominator taken as known; a
+    customer's rows one draw, see sum_variance)."""
     total = float(mu0.sum())
     if len(phi) < 2 or total <= 0:
         return 0.0, float("inf")
-    return float(phi.sum()) / total, float(np.sqrt(len(phi) * phi.var(ddof=1))) / total
+    variance, customers = sum_variance(phi - phi.mean(), customer)
+    if customers < 2:
+        return 0.0, float("inf")
+    return float(phi.sum()) / total, float(np.sqrt(variance)) / total
+
+
+def sum_variance(residual: np.ndarray, customer: np.ndarray | None) -> tuple[float, int]:
+    """The estimated variance of a sum of rows' terms (`residual`: each less their mean)
+    and the customers it rests on. One customer's rows (the same `customer` code) are
+    summed before squaring -- the cluster-robust variance, times G / (G - 1) for G
+    customers; with each row its own customer (None) that is n / (n - 1) x the sum of
+    squares, the usual sample variance of the sum."""
+    if customer is None:
+        sums = np.asarray(residual, dtype=float)
+    else:
+        _, code = np.unique(np.asarray(customer), return_inverse=True)
+        sums = np.bincount(code.ravel(), weights=residual)
+    g = len(sums)
+    if g < 2:
+        return float("nan"), g
+    return g / (g - 1) * float(np.sum(sums**2)), g
 
 
 # --- estimates ---------------------------------------------------------------------------
 
 
-def average_effect(scores: np.ndarray) -> dict[str, Any]:
+def average_effect(scores: np.ndarray, customer: np.ndarray | None = None) -> dict[str, Any]:
     """The mean of the doubly robust scores (NaN: outside overlap, left out) with its 95%
-    interval, and the customers it rests on."""
-    s = scores[np.isfinite(scores)]
+    interval, the customers it rests on and their rows (customer-months; `customer`:
+    see sum_variance)."""
+    ok = np.isfinite(scores)
+    s = scores[ok]
+    who = None if customer is None else np.asarray(customer)[ok]
     if len(s) < 2:
-        return {"effect": None, "ci": None, "customers": int(len(s))}
-    mean, half = float(s.mean()), Z95 * float(s.std(ddof=1)) / np.sqrt(len(s))
-    return {"effect": mean, "ci": [mean - half, mean + half], "customers": int(len(s))}
+        customers = len(s) if who is None else len(np.unique(who))
+        return {"effect": None, "ci": None, "customers": customers, "rows": int(len(s))}
+    mean = float(s.mean())
+    variance, customers = sum_variance(s - mean, who)
+    if customers < 2:
+        return {"effect": None, "ci": None, "customers": customers, "rows": int(len(s))}
+    half = Z95 * float(np.sqrt(variance)) / len(s)
+    return {
+        "effect": mean,
+        "ci": [mean - half, mean + half],
+        "customers": customers,
+        "rows": int(len(s)),
+    }
 
 
 def naive_difference(treated: np.ndarray, churned: np.ndarray) -> float | None:
@@ -226,7 +299,11 @@ def naive_difference(treated: np.ndarray, churned: np.ndarray) -> float | None:
 
 
 def effects_by(
-    groups: pd.Series, scores: np.ndarray, treated: np.ndarray, churned: np.ndarray
+    groups: pd.Series,
+    scores: np.ndarray,
+    treated: np.ndarray,
+    churned: np.ndarray,
+    customer: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
     """Per group (sorted): the doubly robust average effect with its interval, and the
     naive difference in means beside it; groups with fewer than MIN_GROUP customers in
@@ -235,7 +312,8 @@ def effects_by(
     values = groups.astype(str).to_numpy()
     for name in sorted(set(values)):
         mine = values == name
-        row = {"group": name, **average_effect(scores[mine])}
+        who = None if customer is None else np.asarray(customer)[mine]
+        row = {"group": name, **average_effect(scores[mine], who)}
         if row["customers"] < MIN_GROUP:
             row.update(effect=None, ci=None)
         row["naive_difference"] = naive_difference(treated[mine], churned[mine])

@@ -42,14 +42,15 @@ class EffectPlan:
 @dataclass(frozen=True)
 class EffectRows:
     """Stacked windows: X (model inputs, with has_rm and the branch's code), treated,
-    churned, context (branch_id, tier, has_rm, segment) and start (the window's start)
-    by row."""
+    churned, context (branch_id, tier, has_rm, segment), start (the window's start) and
+    customer (a code per customer: their rows in several windows share it) by row."""
 
     X: pd.DataFrame
     treated: np.ndarray
     churned: np.ndarray
     context: pd.DataFrame
     start: np.ndarray
+    customer: np.ndarray
 
     @property
     def contacted(self) -> int:
@@ -145,7 +146,7 @@ def effect_data(
     codes = tuple(branches) if len(branches) <= MAX_BRANCH_CODES else ()
 
     def stack(starts: tuple[date, ...]) -> EffectRows:
-        parts, treated, churned, contexts, when = [], [], [], [], []
+        parts, treated, churned, contexts, when, ids = [], [], [], [], [], []
         for start in starts:
             w = windows[start]
             called = contacted_after(engine, start)
@@ -154,12 +155,15 @@ def effect_data(
             churned.append(np.asarray(w.y, dtype=int))
             contexts.append(w.context)
             when.append(np.full(len(w.y), np.datetime64(start, "D")))
+            ids.append(w.ids)
+        customer, _ = pd.factorize(pd.concat(ids, ignore_index=True))
         return EffectRows(
             pd.concat(parts, ignore_index=True),
             np.concatenate(treated),
             np.concatenate(churned),
             pd.concat(contexts, ignore_index=True),
             np.concatenate(when),
+            customer,
         )
 
     return EffectData(
