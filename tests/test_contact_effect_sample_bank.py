@@ -8,7 +8,7 @@ Asserted (measured on this bank in brackets):
   (-1.5 points) while the doubly robust estimate is positive;
 - recovery: Spearman rank correlation of estimated and true effects >= 0.2 (0.31);
   calibration by decile of the estimate: the true mean effect rises with the decile
-  (rank correlation of the ten means >= 0.8; 0.99) and the top decile's true effect is
+  (rank correlation of the ten means >= 0.8; 1.0) and the top decile's true effect is
   at least 2.5x the average (4.1x); the estimate is closer to the truth than the naive
   difference in means (mean squared error);
 - captured true value (true effect x CLV) of the top 2%, 5% and 10% of customers: the

@@ -153,10 +153,13 @@ def summary_text(card: dict[str, Any], n_watchlists: int) -> str:
     lines.append(f"  value validation: {check['verdict'] or check.get('warning')}")
     effect = card.get("contact_effect") or {}
     if effect.get("status") == "ok":
+        average = effect["average_effect"]
+        low, high = average["ci"]
         lines.append(
             f"  call lists: ranked by expected value saved (a contact's effect, estimated on "
-            f"{effect['customers']['final']:,} customers, {effect['contacted']['final']:,} "
-            f"contacted; average effect {effect['average_effect']['effect']:+.4f})"
+            f"{effect['customers']['final']:,} customer-months, "
+            f"{effect['contacted']['final']:,} with a contact; average effect "
+            f"{average['effect']:+.4f}, 95% interval {low:+.4f} to {high:+.4f})"
         )
     elif effect:
         lines.append(f"  call lists: ranked by value at risk -- {effect['message']}")
