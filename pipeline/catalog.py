@@ -227,6 +227,13 @@ class Catalog:
             sql = "SELECT min(txn_time)::DATE, max(txn_time)::DATE FROM read_parquet(?)"
             return tuple(con.execute(sql, [str(txns)]).fetchone())
 
+    def ingested_source(self) -> str | None:
+        """The name of the source config the last ingest read (None: nothing ingested)."""
+        if not self.ingest_manifest.is_file():
+            return None
+        manifest = json.loads(self.ingest_manifest.read_text(encoding="utf-8"))
+        return manifest.get("source")
+
     def declared_as_of(self) -> date | None:
         """The as-of the source config declares for its exports, as the last ingest used
         it (None: ingest derived it from the data or a period, or nothing is ingested)."""

@@ -548,6 +548,14 @@ def source_config_path(source: str) -> Path:
     return config_dir() / "sources" / f"{source}.yml"
 
 
+def source_name(source: str) -> str:
+    """The `name` a source config (by name or path) gives itself, as ingest records it."""
+    raw = read_yaml(source_config_path(source))
+    if not isinstance(raw, dict) or "name" not in raw:
+        raise ConfigError(f"{source_config_path(source)}: name: required")
+    return str(raw["name"])
+
+
 def survey_definition_path(name: str) -> Path:
     """Path of a survey definition: a bundled one by name (configs/surveys/<name>.yml),
     or a path to a .yml file."""

@@ -17,7 +17,8 @@ from filelock import FileLock, Timeout
 
 from pipeline import __version__, console
 from pipeline.catalog import Catalog
-from pipeline.errors import ConfigError, CrmError
+from pipeline.config import source_name
+from pipeline.errors import ConfigError, CrmError, InputError
 from pipeline.generation import PeriodStage, config_hash, read_stamps, verify
 from pipeline.io import (
     promote_on_success,
@@ -180,6 +181,7 @@ def period_stage(
     (generation.PeriodStage)."""
 
     def call() -> Any:
+        check_ingested_source(cfg, catalog)
         check_inside_data(period, *catalog.data_span())
         claim_report_root(catalog)  # the period's marks go into its report folder too
         with PeriodStage(cfg, catalog, period, stage) as run:
@@ -189,6 +191,23 @@ def period_stage(
         return summary
 
     return call
+
+
+def check_ingested_source(cfg: dict[str, Any], catalog: Catalog) -> None:
+    """Stop a stage whose config names another source than the one the data root's
+    tables were ingested from: its reports would put this config's currency, tiers and
+    names on another bank's data (`crm run` and make ingest first; a stage run on its
+    own does not)."""
+    ingested = catalog.ingested_source()
+    if ingested is None:
+        return  # nothing ingested: the stage says what it lacks
+    configured = source_name(cfg["source"])
+    if ingested != configured:
+        raise InputError(
+            f"the tables in {catalog.interim_dir} were ingested from source {ingested!r}, "
+            f"but the config names source {configured!r}: run `crm ingest` with this "
+            "config first, or give the config the data were ingested with"
+        )
 
 
 def claim_report_root(catalog: Catalog) -> None:

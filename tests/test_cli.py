@@ -131,3 +131,28 @@ def test_ingest_out_of_memory_is_one_line_exit_1_not_blamed_on_the_file(tmp_path
     assert line.startswith("crm: error: Out of Memory Error")
     assert line.endswith("(ingest's DuckDB cap is ingest.memory_limit; --debug shows where)")
     assert not (tmp_path / "data" / "interim" / "transactions.parquet").exists()
+
+
+def test_a_stage_refuses_tables_ingested_from_another_source(tmp_path: Path) -> None:
+    """Tables ingested from the sample source, then features run with a config naming
+    Berka: the report would put Berka's currency and names on the sample bank's data."""
+    from test_ingest_support import bank_frames, config_for, write_frames
+
+    from pipeline.ingest.stage import run_ingest
+
+    data = tmp_path / "data"
+    write_frames(data / "raw" / "sample", bank_frames())
+    run_ingest(*config_for(data, **{"ingest.max_reject_rate": 1.0}))
+    other = tmp_path / "berka.yml"
+    other.write_text("source: berka\n", encoding="utf-8")
+    args = ["--config", str(other), "--data-dir", str(data), "features", "--period", "2026-09"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert (
+        f"crm: error: the tables in {data / 'interim'} were ingested from source 'sample', "
+        "but the config names source 'berka': run `crm ingest` with this config first, or "
+        "give the config the data were ingested with"
+    ) in result.output
+    assert not (data / "processed" / "2026-09").exists()
+    same = CliRunner().invoke(cli, ["--data-dir", str(data), "features", "--period", "2026-09"])
+    assert same.exit_code == 0, same.output
