@@ -288,6 +288,23 @@ def test_a_quote_left_open_in_the_header_is_named_and_prints_no_rows(data_root, 
     assert "Person" not in message and "C0001" not in message
 
 
+def test_one_line_ending_unlike_the_others_is_named(data_root):
+    """DuckDB's strict reader stops at a CRLF line in an LF file ("the CSV Parser state
+    machine reached an invalid state", no line): the error names the line."""
+    write_frames(data_root / "raw" / "sample", bank_frames())
+    path = data_root / "raw" / "sample" / TXN_OCT
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[3] += "\r"  # physical line 4 ends with CR LF
+    write_lines(path, lines)
+    cfg, catalog = config_for(data_root, **{"ingest.max_reject_rate": 1.0})
+    with pytest.raises(InputError) as caught:
+        run_ingest(cfg, catalog)
+    assert str(caught.value).endswith(
+        f"{TXN_OCT}: line 4: ends with CRLF (Windows) where the lines before it end with "
+        "LF (Unix); save the file with one kind of line ending"
+    )
+
+
 def test_a_header_name_over_two_lines_keeps_line_numbers_exact(data_root):
     write_frames(data_root / "raw" / "sample", bank_frames())
     path = data_root / "raw" / "sample" / TXN_OCT

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.ingest.controls import ControlScan
+from pipeline.ingest.readers import mixed_line_ending
 
 
 def scan(blocks: list[bytes], separator: str = ",", quote: str = '"', escape: str = '"') -> bool:
@@ -40,3 +41,13 @@ def test_a_line_break_inside_quotes_is_found_across_blocks():
 def test_a_dialect_the_scan_cannot_follow_is_always_checked():
     assert scan([b"a,b\n1,2\n"], escape="\\")
     assert scan([b"a||b\n1||2\n"], separator="||")
+
+
+def test_the_first_line_ending_unlike_the_first_lines_is_found(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"a,b\r\n1,2\r\n3,4\n5,6\r\n")
+    assert mixed_line_ending(path) == (3, "LF (Unix)", "CRLF (Windows)")
+    path.write_bytes(b"a,b\n1,2\r3,4\n")
+    assert mixed_line_ending(path) == (2, "a bare CR", "LF (Unix)")
+    path.write_bytes(b"a,b\n1,2\n")
+    assert mixed_line_ending(path) is None

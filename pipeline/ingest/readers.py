@@ -13,6 +13,7 @@ shifted past the physical lines DuckDB skipped (blank or unsplittable, see
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -124,7 +125,7 @@ def load(
     try:
         con.execute(f"CREATE TABLE {table}_text AS SELECT * FROM {source}")
     except duckdb.Error as exc:
-        raise _read_error(label, "CSV", exc) from None
+        raise _read_error(label, "CSV", exc, prepared.text_path) from None
     rows = con.execute(f"SELECT count(*) FROM {table}_text").fetchall()[0][0]
     malformed, skipped, lines_exact = _skipped_lines(con, prepared, read, rows, table)
     _refuse_merged_rows(label, malformed, prepared.lines)
@@ -184,7 +185,7 @@ def _csv_part(
     try:
         rows = _part(con, select, target, dictionary)
     except duckdb.Error as exc:
-        raise _read_error(label, "CSV", exc) from None
+        raise _read_error(label, "CSV", exc, prepared.text_path) from None
     malformed, skipped, exact = _skipped_lines(con, prepared, read, rows, table)
     _refuse_merged_rows(label, malformed, prepared.lines)
     return Parsed(headers, rows, malformed, read["header_row"] + 1, skipped, exact)
@@ -214,7 +215,7 @@ def _csv_source(
         headers = duckdb_names(header_names(prepared.text_path, read))
         if not headers:
             _refuse_unpaired_header_quote(label, prepared.text_path, read)
-            raise _read_error(label, "CSV", exc) from None
+            raise _read_error(label, "CSV", exc, prepared.text_path) from None
         _refuse_runaway_header(label, headers, read)
     types = ", ".join(f"{_sql_str(h)}: 'VARCHAR'" for h in headers)
     columns = f"auto_detect=false, columns={{{types}}}"
@@ -371,11 +372,48 @@ def _blank_lines(path: Path, header_row: int) -> list[int]:
     return blank
 
 
-def _read_error(label: str, kind: str, exc: duckdb.Error) -> Exception:
-    """The file's fault, named; running out of memory is the machine's and stays itself."""
+def _read_error(label: str, kind: str, exc: duckdb.Error, text: Path | None = None) -> Exception:
+    """The file's fault, named; running out of memory is the machine's and stays itself.
+    DuckDB's strict reader stops at a line ending unlike the file's others ("the CSV
+    Parser state machine reached an invalid state") without a line: found here."""
     if isinstance(exc, duckdb.OutOfMemoryException):
         return exc
+    if text is not None and "state machine" in str(exc):
+        mixed = mixed_line_ending(text)
+        if mixed is not None:
+            line, found, usual = mixed
+            return InputError(
+                f"{label}: line {line}: ends with {found} where the lines before it end "
+                f"with {usual}; save the file with one kind of line ending"
+            )
     return InputError(f"{label}: cannot be read as {kind}: {_first_line(exc)}")
+
+
+ENDINGS = {b"\r\n": "CRLF (Windows)", b"\n": "LF (Unix)", b"\r": "a bare CR"}
+
+
+def mixed_line_ending(path: Path) -> tuple[int, str, str] | None:
+    """(line, its ending, the first line's) of the first line whose ending differs from
+    the first line's (quotes not followed: a line break inside quotes counts too), or
+    None when they all agree."""
+    usual = None
+    line = 0
+    with open(path, "rb") as fh:
+        rest = b""
+        while block := fh.read(1 << 20):
+            data = rest + block
+            at = 0
+            for m in re.finditer(rb"\r\n|\r|\n", data):
+                if m.group() == b"\r" and m.end() == len(data):  # a CR at a block's end
+                    break
+                line += 1
+                if usual is None:
+                    usual = m.group()
+                elif m.group() != usual:
+                    return line, ENDINGS[m.group()], ENDINGS[usual]
+                at = m.end()
+            rest = data[at:]
+    return None
 
 
 def _load_excel(con, path: Path, read: dict[str, Any], label: str, table: str) -> Loaded:
