@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from types import SimpleNamespace
 
 import duckdb
 import pandas as pd
@@ -535,3 +536,23 @@ def test_a_loan_or_card_with_nothing_owed_is_held_an_empty_deposit_is_not():
     assert bool(out.loc["B", "has_credit_card"]) and not bool(out.loc["B", "has_bond"])
     assert out.loc["B", "products_held"] == 1 and out.loc["B", "aum"] == 0.0
     assert bool(out.loc["G", "has_loan"]) and out.loc["G", "products_held"] == 3
+
+
+def test_the_summary_says_gini_is_undefined_without_balances() -> None:
+    """A card-spend export (Online Retail II) has no AUM: its Gini is undefined, and the
+    command says so rather than printing 'Gini nan'."""
+    kpis = pd.DataFrame(
+        {
+            "scope": ["network"],
+            "customers": [3],
+            "closed_customers": [0],
+            "new_customers": [1],
+            "customers__mass": [3],
+            "aum": [0.0],
+            "gini_aum": [float("nan")],
+            "dormant_share": [0.25],
+        }
+    )
+    text = summary(SimpleNamespace(branch_kpis=kpis, notes=[]), "2010-11")
+    assert "AUM 0; tiers: mass 3; Gini n/a (no AUM); dormant 25.0%" in text
+    assert "nan" not in text

@@ -86,12 +86,14 @@ def summary(out: PeriodFeatures, period: str, trend: pd.DataFrame | None = None)
         for c in out.branch_kpis.columns
         if c.startswith("customers__")
     )
+    gini = network["gini_aum"]  # undefined without balances (a card-spend export)
+    gini_text = f"{gini:.3f}" if pd.notna(gini) else "n/a (no AUM)"
     lines = [
         f"features {period}: {int(network['customers']):,} active customers in "
         f"{int((out.branch_kpis['scope'] == 'branch').sum())} "
         f"branches ({int(network['closed_customers']):,} closed in the period, "
         f"{int(network['new_customers']):,} new)",
-        f"  AUM {network['aum']:,.0f}; tiers: {tiers}; Gini {network['gini_aum']:.3f}; "
+        f"  AUM {network['aum']:,.0f}; tiers: {tiers}; Gini {gini_text}; "
         f"dormant {network['dormant_share']:.1%}",
     ]
     if trend is not None:
