@@ -145,7 +145,8 @@ def test_a_stage_refuses_tables_ingested_from_another_source(tmp_path: Path) -> 
     run_ingest(*config_for(data, **{"ingest.max_reject_rate": 1.0}))
     other = tmp_path / "berka.yml"
     other.write_text("source: berka\n", encoding="utf-8")
-    args = ["--config", str(other), "--data-dir", str(data), "features", "--period", "2026-09"]
+    roots = ["--data-dir", str(data), "--report-dir", str(tmp_path / "reports")]
+    args = ["--config", str(other), *roots, "features", "--period", "2026-09"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2, result.output
     assert (
@@ -154,5 +155,5 @@ def test_a_stage_refuses_tables_ingested_from_another_source(tmp_path: Path) -> 
         "give the config the data were ingested with"
     ) in result.output
     assert not (data / "processed" / "2026-09").exists()
-    same = CliRunner().invoke(cli, ["--data-dir", str(data), "features", "--period", "2026-09"])
+    same = CliRunner().invoke(cli, [*roots, "features", "--period", "2026-09"])
     assert same.exit_code == 0, same.output
