@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigError, InputError
+from pipeline.locales import LOCALE_NAME
 from pipeline.names import MAX_NAME_BYTES, unsafe_name
 from pipeline.periods import parse_period, resolve_period
 
@@ -43,9 +43,6 @@ def inside(root: Path, path: Path) -> Path:
     if os.path.commonpath([top, full]) != top or full == top:
         raise InputError(f"{path}: refused, it is not inside {root}")
     return path
-
-
-_LOCALE = re.compile(r"^[a-z]{2,3}(_[A-Z][A-Za-z]{1,3})?$")
 
 
 @dataclass(frozen=True)
@@ -188,7 +185,7 @@ class Catalog:
 
     def report_locale_dir(self, period: str, locale: str) -> Path:
         """The period's reports in one locale (en, zh_CN): side by side, never mixed."""
-        if not _LOCALE.match(locale):
+        if not LOCALE_NAME.match(locale):
             raise ConfigError(f"locale: expected a name such as en or zh_CN, got {locale!r}")
         return self.report_build_dir(period) / locale
 

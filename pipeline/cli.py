@@ -24,7 +24,7 @@ from pipeline.config import load_config, report_workers
 from pipeline.errors import ConfigError, CrmError, InputError
 from pipeline.forkserver import start_fork_server
 from pipeline.io import promote_on_success
-from pipeline.locales import babel_locale
+from pipeline.locales import check_locale
 from pipeline.periods import parse_period, previous_period
 from pipeline.runner import (
     claim_report_root,
@@ -278,7 +278,7 @@ def _load_for_locales(state: State, locales: tuple[str, ...]) -> tuple[dict[str,
     """The config with the first of `locales` as its locale; every locale checked before
     any work, as the config's is."""
     for name in locales:
-        babel_locale(name)
+        check_locale(name)
     return state.load(**({"locale": locales[0]} if locales else {}))
 
 

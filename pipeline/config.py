@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from pipeline.errors import ConfigError
-from pipeline.locales import babel_locale, check_currency
+from pipeline.locales import check_currency, check_locale
 from pipeline.periods import parse_period
 from pipeline.privacy import id_salt
 from pipeline.resources import config_dir, default_config
@@ -274,7 +274,7 @@ def validate(cfg: dict[str, Any], defaults: dict[str, Any] | None = None) -> Non
         value = get(cfg, dotted)
         if value not in choices:
             raise ConfigError(f"{dotted}: must be one of {', '.join(choices)}; got {value!r}")
-    babel_locale(cfg["locale"])  # any locale Babel knows (pipeline.locales)
+    check_locale(cfg["locale"])  # any locale Babel knows, written as a folder's name
     check_currency(cfg["currency"])
     if cfg["period"] is not None:
         parse_period(cfg["period"])  # its error names the key
@@ -307,10 +307,10 @@ def validate(cfg: dict[str, Any], defaults: dict[str, Any] | None = None) -> Non
     ):
         if get(cfg, dotted) < 1:
             raise ConfigError(f"{dotted}: must be at least 1, got {get(cfg, dotted)}")
-    if not cfg["clv"]["discount_rate_annual"] >= 0:  # NaN too
+    if not 0 <= cfg["clv"]["discount_rate_annual"] <= 1:  # NaN too
         raise ConfigError(
-            "clv.discount_rate_annual: must not be negative (the bank's annual cost of "
-            f"capital, 0.10 for 10%), got {cfg['clv']['discount_rate_annual']}"
+            "clv.discount_rate_annual: must be a share between 0 and 1 (the bank's annual "
+            f"cost of capital, 0.10 for 10%), got {cfg['clv']['discount_rate_annual']}"
         )
     if not 0 < cfg["value_risk"]["high_value_share"] <= 1:
         raise ConfigError(

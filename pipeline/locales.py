@@ -4,11 +4,30 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from babel import Locale, UnknownLocaleError, numbers
 
 from pipeline.errors import ConfigError
+
+# How a locale is written wherever it names something (a report folder, a catalog):
+# language in lower case, then its region or script (en, zh_CN, es_ES, zh_Hant).
+LOCALE_NAME = re.compile(r"^[a-z]{2,3}(_[A-Z][A-Za-z]{1,3})?$")
+
+
+def check_locale(name: str) -> Locale:
+    """A locale as a config or --locale gives it: written as LOCALE_NAME says (Babel would
+    take "ZH_cn", but the report's folder and catalog are zh_CN) and known to Babel;
+    ConfigError naming the key, with the spelling meant, otherwise."""
+    if not isinstance(name, str) or not LOCALE_NAME.match(name):
+        parts = str(name).replace("-", "_").split("_")
+        meant = "_".join([parts[0].lower(), *(p.upper() for p in parts[1:2])])
+        raise ConfigError(
+            f"locale: {name!r}: write a locale as language_REGION, language in lower case "
+            f"and region in upper case ({meant!r}?), e.g. en, zh_CN, es_ES"
+        )
+    return babel_locale(name)
 
 
 @cache

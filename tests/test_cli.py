@@ -69,6 +69,10 @@ def test_report_locale_is_any_locale_babel_knows(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, [*root, *both])
     assert result.exit_code == 2
     assert "locale: 'xx_YY' is not a locale Babel knows" in result.output
+    # Babel reads "ZH_cn", the report's folder and catalog do not: said before any work
+    result = CliRunner().invoke(cli, [*root, "report", "--period", "2026-10", "--locale", "ZH_cn"])
+    assert result.exit_code == 2 and "warning" not in result.output
+    assert "locale: 'ZH_cn': write a locale as language_REGION" in result.output
 
 
 def test_run_checks_every_locale_before_ingest(tmp_path: Path) -> None:

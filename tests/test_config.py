@@ -79,7 +79,14 @@ def test_root_precedence_flag_over_env_over_config(tmp_path: Path) -> None:
         ),
         ({"churn": {"bands": {"medium": 0.6, "high": 0.5}}}, r"churn\.bands"),
         ({"rm_tiers": ["diamond"]}, r"rm_tiers: 'diamond' is not a tier"),
-        ({"locale": "klingon"}, r"locale: 'klingon' is not a locale Babel knows"),
+        ({"locale": "kli"}, r"locale: 'kli' is not a locale Babel knows"),
+        # Babel would read it, but the report's folder and catalog are zh_CN
+        (
+            {"locale": "ZH_cn"},
+            r"^locale: 'ZH_cn': write a locale as language_REGION, language in lower case and "
+            r"region in upper case \('zh_CN'\?\), e\.g\. en, zh_CN, es_ES$",
+        ),
+        ({"locale": "cs-CZ"}, r"\('cs_CZ'\?\)"),
         ({"currency": "RMB"}, r"currency: 'RMB' is not an ISO 4217 currency code"),
         (
             {"rfm": {"segments": [{"name": "A", "r": [0, 5], "f": [1, 5]}]}},

@@ -24,7 +24,7 @@ from pipeline.console import progress
 from pipeline.errors import InputError
 from pipeline.generation import verify
 from pipeline.io import read_csv, read_json, remove_unwritten, write_bytes, write_text
-from pipeline.locales import babel_locale, language
+from pipeline.locales import check_locale, language
 from pipeline.periods import as_of_date, previous_period
 from pipeline.report.context import ReportSettings, settings_from_config
 from pipeline.report.context_kpis import rm_by_tier
@@ -229,7 +229,7 @@ def locale_configs(cfg: dict[str, Any], locales: Sequence[str]) -> list[dict[str
     asked, each checked as the config's own locale is (any locale Babel knows)."""
     configs = []
     for locale in dict.fromkeys(locales or [cfg["locale"]]):
-        babel_locale(locale)
+        check_locale(locale)
         configs.append({**cfg, "locale": locale})
     return configs
 
