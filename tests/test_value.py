@@ -389,10 +389,12 @@ def test_a_negative_rate_is_an_error_naming_it(tmp_path: Path):
         load_config(_config(tmp_path, f"value:\n  margin_rates:\n{body}\n"))
     with pytest.raises(ConfigError, match=r"value.cost_per_transaction: no rate for channel"):
         load_config(_config(tmp_path, "value:\n  cost_per_transaction: {counter: 5.0}\n"))
-    # a negative discount rate would make CLV NaN (at -100%) or a complex number (below)
-    for rate in ("-0.05", "-1.5", ".nan"):
-        with pytest.raises(ConfigError, match=r"clv.discount_rate_annual: must not be negative"):
+    # a negative discount rate would make CLV NaN (at -100%) or a complex number (below);
+    # 5 is 500% a year, a percentage meant as a share
+    for rate in ("-0.05", "-1.5", ".nan", "5"):
+        with pytest.raises(ConfigError, match=r"clv.discount_rate_annual: must be a share between"):
             load_config(_config(tmp_path, f"clv:\n  discount_rate_annual: {rate}\n"))
+    assert load_config(_config(tmp_path, "clv:\n  discount_rate_annual: 1.0\n"))
 
 
 def test_a_horizon_of_zero_is_an_error(tmp_path: Path):
