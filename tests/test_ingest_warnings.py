@@ -117,6 +117,38 @@ def test_an_optional_header_missing_from_one_months_file_is_a_warning(data_root,
     assert warnings == [warning] and logged == [warning]
 
 
+def test_columns_a_source_declares_absent_are_no_warning(data_root, tmp_path, caplog):
+    """The bank's exports have no close dates: said once in the source config (`absent`),
+    not warned about at every ingest."""
+
+    def absent(raw):
+        raw["tables"]["customers"]["absent"] = ["close_date"]
+
+    frames = bank_frames()  # close_date empty in every row
+    write_frames(data_root / "raw" / "sample", frames)
+    cfg, catalog = config_for(data_root, source=source_variant(tmp_path, absent))
+    with caplog.at_level(logging.WARNING, logger="pipeline"):
+        run_ingest(cfg, catalog)
+    assert read_json(catalog.ingest_manifest)["warnings"] == []
+    assert logged_warnings(caplog) == []
+
+
+@pytest.mark.parametrize(
+    ("absent", "message"),
+    [
+        (["customer_id"], r"tables\.customers\.absent: 'customer_id' is not an optional column"),
+        (["gender"], r"tables\.customers\.absent: 'gender' is mapped in columns too"),
+    ],
+)
+def test_absent_names_an_optional_column_not_mapped(tmp_path, absent, message):
+    def declare(raw):
+        raw["tables"]["customers"]["absent"] = absent
+        raw["tables"]["customers"].setdefault("columns", {})["gender"] = "gender"
+
+    with pytest.raises(ConfigError, match=message):
+        load_source(str(source_variant(tmp_path, declare)))
+
+
 def test_liabilities_exported_as_negative_amounts_are_a_warning(data_root):
     """Loans signed negative, as some core systems export amounts owed: accepted (a card
     paid in excess is negative too), and a finding; a few negative ones are not."""

@@ -8,7 +8,8 @@ manifest, and shown in every report's data-quality appendix:
 - `customer_initiated_txn_types` matching no transaction: every customer would look
   dormant (a typo, or another system's codes);
 - an optional column empty in every row: mapped to a header no file has, or never
-  filled (a mapping mistake reads as "no data");
+  filled (a mapping mistake reads as "no data") -- unless the source config lists it
+  under the table's `absent` (columns its exports do not have);
 - an optional column whose header some files of a table have and others lack (a header
   renamed in one month's export): the rows of those files have it empty, which no
   table-wide count shows;
@@ -216,6 +217,8 @@ def absent_in_some_files(source: SourceConfig, entries: list[FileEntry]) -> list
     for name, spec in source.tables.items():
         files = sorted((e for e in entries if e.table == name), key=lambda e: e.file)
         for column in dict.fromkeys(c for e in files for c in e.absent_columns):
+            if column in spec.absent:
+                continue
             lacking = [e.file for e in files if column in e.absent_columns]
             if len(lacking) < len(files):
                 out.append(
@@ -233,8 +236,9 @@ def absent_in_some_files(source: SourceConfig, entries: list[FileEntry]) -> list
 
 
 def empty_columns(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[dict[str, Any]]:
-    """Optional columns with no value in any row that cast (the table has such rows)."""
-    optional = [c for c in part_columns(spec) if not c.required]
+    """Optional columns with no value in any row that cast (the table has such rows), but
+    those the source config says its exports do not have (`absent`)."""
+    optional = [c for c in part_columns(spec) if not c.required and c.name not in spec.absent]
     if not optional:
         return []
     counts = ", ".join(f"count({ident(c.name)})" for c in optional)

@@ -49,6 +49,7 @@ READ_DEFAULTS: dict[str, Any] = {
 }
 TABLE_KEYS = {
     "files",
+    "absent",
     "optional",
     "allow_empty",
     "survey",
@@ -106,6 +107,7 @@ class TableSpec:
     aggregate: shaping.Aggregate | None = None  # line items -> one row per key
     carried: tuple[shaping.Computed, ...] = ()  # columns computed here for a derived table
     derive_from: str | None = None  # built from that table's rows (customers only)
+    absent: tuple[str, ...] = ()  # optional columns the bank's exports do not have (no warning)
 
     @property
     def name(self) -> str:
@@ -286,6 +288,22 @@ def load_source(source: str, mask_pii: bool = True) -> SourceConfig:
     )
 
 
+def _absent(raw: Any, table: Any, mapped: dict, here: str) -> tuple[str, ...]:
+    """`absent`: optional columns the exports do not have -- said once in the source config,
+    so ingest does not warn that they are empty in every row."""
+    names = [raw] if isinstance(raw, str) else list(raw or ())
+    optional = {c.name for c in table.columns if not c.required and not c.derived}
+    for column in names:
+        if column not in optional:
+            raise ConfigError(
+                f"{here}.absent: {column!r} is not an optional column of {table.name} "
+                f"({', '.join(sorted(optional))})"
+            )
+        if column in mapped:
+            raise ConfigError(f"{here}.absent: {column!r} is mapped in columns too")
+    return tuple(str(c) for c in names)
+
+
 def _table_spec(
     name: str, raw: dict, defaults: dict, where: str, adapter: str | None, pii_mask: dict[str, str]
 ) -> TableSpec:
@@ -339,6 +357,7 @@ def _table_spec(
         extra += [Column(f"{out}_masked", "string", required=False) for out in sorted(pii_mask)]
     all_columns = [c.name for c in table.columns if not c.derived] + [c.name for c in extra]
     columns_raw = raw.get("columns") or {}
+    absent = _absent(raw.get("absent"), table, columns_raw, here)
     for canonical in columns_raw:
         if canonical not in all_columns:
             raise ConfigError(
@@ -377,6 +396,7 @@ def _table_spec(
         values={k: {str(a): str(b) for a, b in v.items()} for k, v in values.items()},
         optional=bool(raw.get("optional", False)),
         allow_empty=bool(raw.get("allow_empty", False)),
+        absent=absent,
         survey=survey,
         extra_columns=tuple(extra),
         computed=tuple(computed),
