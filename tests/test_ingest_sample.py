@@ -122,3 +122,18 @@ def test_canonical_tables_keep_statistics_where_scans_skip_row_groups(sample_ban
             text = meta.schema.column(i).logical_type.type == "STRING"
             has_range = column.statistics is not None and column.statistics.has_min_max
             assert has_range != text, (table, column.path_in_schema)
+
+
+def test_a_bank_too_small_for_a_questionnaire_answer_still_ingests(tmp_path):
+    """Twenty customers answer no questionnaire in a year: the sample writes the customer
+    survey's header alone, and its own source takes an empty survey (allow_empty) where
+    ingest refused the file."""
+    root = tmp_path / "data"
+    args = ["--data-dir", str(root), "--report-dir", str(tmp_path / "reports")]
+    small = ["sample", "--customers", "20", "--branches", "2", "--months", "12"]
+    assert CliRunner().invoke(cli, [*args, *small]).exit_code == 0
+    done = CliRunner().invoke(cli, [*args, "ingest"])
+    assert done.exit_code == 0, done.output
+    tables = read_json(Catalog(root, tmp_path / "reports").ingest_manifest)["tables"]
+    assert tables["survey_responses"]["rows_read"] == 0
+    assert tables["customers"]["rows_read"] == 20
