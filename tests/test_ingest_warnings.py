@@ -117,6 +117,21 @@ def test_an_optional_header_missing_from_one_months_file_is_a_warning(data_root,
     assert warnings == [warning] and logged == [warning]
 
 
+def test_a_monthly_file_saved_twice_is_a_warning(data_root, caplog):
+    """October's export also saved as transactions_2026-10b.csv: its rows are exact
+    duplicates, dropped and counted; the warning says which file copies which."""
+    frames = bank_frames()
+    frames["transactions/transactions_2026-10b.csv"] = frames[TXN_OCT]
+    frames["customers.csv"].loc[0, ["close_date", "status"]] = ["2026-10-01", "closed"]
+    warnings, logged = warnings_of(data_root, frames, caplog)
+    warning = (
+        "transactions/transactions_2026-10b.csv: the same bytes as "
+        "transactions/transactions_2026-10.csv: its rows were dropped as exact duplicates; "
+        "is one of the two misnamed (a month exported twice)?"
+    )
+    assert warnings == [warning] and logged == [warning]
+
+
 def test_columns_a_source_declares_absent_are_no_warning(data_root, tmp_path, caplog):
     """The bank's exports have no close dates: said once in the source config (`absent`),
     not warned about at every ingest."""

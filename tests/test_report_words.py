@@ -121,6 +121,7 @@ FINDINGS = [
         "lacking": 4,
         "of": 24,
     },
+    {"code": "copied_file", "table": "balances", "file": "b/10b.csv", "copy_of": "b/10.csv"},
 ]
 
 
@@ -146,6 +147,8 @@ def test_ingest_findings_in_both_languages() -> None:
         "Transactions, column revenue: 4 of the 24 files have no column 'fee' (t/2026-08.csv, "
         "t/2026-09.csv, t/2026-10.csv, ...): their rows have it empty; was the header renamed "
         "in those exports?",
+        "b/10b.csv: the same bytes as b/10.csv: its rows were dropped as exact duplicates; is "
+        "one of the two misnamed (a month exported twice)?",
     ]
     assert [data_warning("zh_CN", f) for f in FINDINGS[:3]] == [
         "客户表的“客户经理”列在所有行中都为空（源列“客户经理编号”：文件中没有这一列，或从未填写）",
@@ -156,6 +159,7 @@ def test_ingest_findings_in_both_languages() -> None:
         "交易表的“收入”列：24个文件中有4个没有源列“fee”（t/2026-08.csv, t/2026-09.csv, "
         "t/2026-10.csv, ...），这些文件的行中该列为空；这些导出文件的表头是否被改名？"
     )
+    assert data_warning("zh_CN", FINDINGS[8]).startswith("b/10b.csv与b/10.csv内容完全相同")
     zh = data_warning("zh_CN", FINDINGS[5])
     assert zh.startswith("余额表：贷款的 1,300 条余额中有 1,200 条为负数")
 

@@ -10,6 +10,9 @@ manifest, and shown in every report's data-quality appendix:
 - an optional column empty in every row: mapped to a header no file has, or never
   filled (a mapping mistake reads as "no data") -- unless the source config lists it
   under the table's `absent` (columns its exports do not have);
+- a file whose content is another file's of the same table (a monthly export saved
+  twice under two names): every row of it is dropped as an exact duplicate, counted but
+  not otherwise said;
 - an optional column whose header some files of a table have and others lack (a header
   renamed in one month's export): the rows of those files have it empty, which no
   table-wide count shows;
@@ -57,6 +60,7 @@ def ingest_findings(
         for e in sorted(entries, key=lambda e: (e.table, e.file))
         for name in e.repeated_headers
     ]
+    out += copied_files(entries)
     out += absent_in_some_files(source, entries)
     for name, spec in source.tables.items():
         if name in MONTHLY:
@@ -95,6 +99,11 @@ def describe(finding: dict[str, Any]) -> str:
             return (
                 f"{f['table']}.{f['column']}: empty in every row (source column "
                 f"{f['source']!r}: absent from the files or never filled)"
+            )
+        case "copied_file":
+            return (
+                f"{f['file']}: the same bytes as {f['copy_of']}: its rows were dropped as "
+                "exact duplicates; is one of the two misnamed (a month exported twice)?"
             )
         case "absent_in_some_files":
             return (
@@ -208,6 +217,20 @@ def signed_liabilities(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         for p, n, t in rows
         if 2 * n > t
     ]
+
+
+def copied_files(entries: list[FileEntry]) -> list[dict[str, Any]]:
+    """Each file whose bytes are those of an earlier file (by name) of the same table."""
+    out, first = [], {}
+    for e in sorted(entries, key=lambda e: (e.table, e.file)):
+        key = (e.table, e.sha256)
+        if key in first:
+            out.append(
+                {"code": "copied_file", "table": e.table, "file": e.file, "copy_of": first[key]}
+            )
+        else:
+            first[key] = e.file
+    return out
 
 
 def absent_in_some_files(source: SourceConfig, entries: list[FileEntry]) -> list[dict[str, Any]]:

@@ -102,6 +102,8 @@ def data_warning(locale: str, finding: dict[str, Any]) -> str:
                 column=column_label(locale, f["column"]),
                 source=f["source"],
             )
+        case "copied_file":
+            return texts["warning_copied_file"].format(file=f["file"], copy_of=f["copy_of"])
         case "absent_in_some_files":
             more = f["lacking"] > len(f["files"])
             return texts["warning_absent_in_some_files"].format(
