@@ -112,7 +112,7 @@ def test_crm_score_on_thin_data_exits_2_with_one_line(tmp_path):
         write_parquet(frame, catalog.interim_table(name))
     # the last complete month of the data (transactions up to 2026-02-28), its features
     # stamped as the features stage stamps them
-    write_json({"source": "hand-made"}, catalog.ingest_manifest)
+    write_json({"source": "sample"}, catalog.ingest_manifest)  # the config's source
     write_parquet(pd.DataFrame({"customer_id": ["A", "B"]}), catalog.customer_features("2026-02"))
     cfg = load_config(data_dir=root, report_dir=tmp_path / "reports", env={})
     with PeriodStage(cfg, catalog, "2026-02", "features") as stage:
