@@ -19,6 +19,7 @@ disagree.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -204,6 +205,9 @@ class PeriodStage:
         report = report_stamp_path(self.catalog, self.period)
         for p in (path, report, *self.markers):
             self._before[p] = p.read_bytes() if p.is_file() else None
+        # folders the marks create: a clean failure leaves none behind (a report asked for
+        # a period never run left an empty processed/<period>/ and build/<period>/)
+        self._made = [m.parent for m in self.markers if not m.parent.exists()]
         for marker in self.markers:
             _write_now(marker, marker_text(self.period).encode("utf-8"))
         if self.stage == "report":  # its stamp returns with its reports
@@ -221,6 +225,9 @@ class PeriodStage:
                 path.unlink(missing_ok=True)
             else:
                 _write_now(path, data)
+        for folder in self._made:
+            with contextlib.suppress(OSError):  # not empty: a stage wrote into it, kept
+                folder.rmdir()
 
     def complete(self) -> None:
         """Stamp the stage (and, when the period is now whole, unmark it) with the

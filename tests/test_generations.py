@@ -208,3 +208,20 @@ def test_report_workers_stay_within_the_machines_cpus(tmp_path):
         ):
             load_config(overrides={"report.workers": workers}, env={})
     assert load_config(env={})["report"]["workers"] is None  # the default: one per CPU
+
+
+def test_a_stage_that_fails_cleanly_leaves_no_folder_it_made(tmp_path):
+    """A report asked for a period never run stops at once; the marks it wrote, and the
+    period's folders they made, go with it (they were left empty before)."""
+    cfg, catalog = html_bank(tmp_path)
+    never = "2025-01"
+    with pytest.raises(InputError), PeriodStage(cfg, catalog, never, "report"):
+        verify(catalog, never)
+    assert not catalog.processed_dir(never).exists()
+    assert not catalog.report_build_dir(never).exists()
+    # a folder that held something before keeps it
+    kept = catalog.processed_dir(PERIOD)
+    before = sorted(p.name for p in kept.iterdir())
+    with pytest.raises(InputError), PeriodStage(cfg, catalog, PERIOD, "report"):
+        raise InputError("stopped")
+    assert sorted(p.name for p in kept.iterdir()) == before
