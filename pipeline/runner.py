@@ -122,6 +122,11 @@ def data_root_lock(catalog: Catalog, period: str | None = None) -> Iterator[None
     `.crm.locks/<period>.owner`) for the message a refused writer gets.
     """
     root = catalog.data_dir
+    if period is not None and not root.is_dir():  # a month's stage reads an ingested root
+        raise InputError(
+            f"{root}: no data root there; run `crm ingest` first, or point --data-dir at "
+            "the bank's (a relative path is read from the working folder)"
+        )
     root.mkdir(parents=True, exist_ok=True)
     locks = root / ".crm.locks"
     lock = _FileLock(root / ".crm.lock", shared=period is not None)

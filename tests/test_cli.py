@@ -161,3 +161,13 @@ def test_a_stage_refuses_tables_ingested_from_another_source(tmp_path: Path) -> 
     assert not (data / "processed" / "2026-09").exists()
     same = CliRunner().invoke(cli, [*roots, "features", "--period", "2026-09"])
     assert same.exit_code == 0, same.output
+
+
+def test_a_months_stage_in_the_wrong_folder_creates_nothing_there(tmp_path: Path) -> None:
+    """Run from a folder with no data root: said, and no ./data with lock files made."""
+    nowhere = tmp_path / "data"
+    args = ["--data-dir", str(nowhere), "--report-dir", str(tmp_path / "reports")]
+    result = CliRunner().invoke(cli, [*args, "features", "--period", "2026-10"])
+    assert result.exit_code == 2
+    assert f"{nowhere}: no data root there; run `crm ingest` first" in result.output
+    assert not nowhere.exists()
