@@ -72,6 +72,7 @@ def test_results_on_stdout_progress_on_stderr_by_level(monkeypatch, tmp_path):
 def test_the_log_file_records_results_warnings_and_errors_once_with_times(monkeypatch, tmp_path):
     _features(monkeypatch, warn="thin data")
     log = tmp_path / "logs" / "crm.log"
+    (tmp_path / "d").mkdir()  # an ingested root, for the stand-in stage
     args = ["--log-file", str(log), "--data-dir", str(tmp_path / "d")]
     runner = CliRunner()
     ok = runner.invoke(cli, [*args, "features", "--period", "2026-10"])
