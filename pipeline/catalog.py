@@ -9,6 +9,7 @@ ingest rejects such ids already, bounds.py) and the path must lie inside its roo
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -43,6 +44,16 @@ def inside(root: Path, path: Path) -> Path:
     if os.path.commonpath([top, full]) != top or full == top:
         raise InputError(f"{path}: refused, it is not inside {root}")
     return path
+
+
+@functools.lru_cache(maxsize=4)
+def _first_and_last_day(path: str, mtime_ns: int, size: int) -> tuple[date | None, date | None]:
+    """min and max txn_time of a transactions table, per version (its time and size)."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        sql = "SELECT min(txn_time)::DATE, max(txn_time)::DATE FROM read_parquet(?)"
+        return tuple(con.execute(sql, [path]).fetchone())
 
 
 @dataclass(frozen=True)
@@ -214,29 +225,29 @@ class Catalog:
 
     # what the data holds
     def transaction_days(self) -> tuple[date | None, date | None]:
-        """The first and the last day with an ingested transaction (None: none)."""
+        """The first and the last day with an ingested transaction (None: none). A stage
+        asks twice (its period's check, then its own work): the scan is made once per
+        version of the table."""
         txns = self.interim_table("transactions")
         if not txns.is_file():
             raise InputError(f"no ingested transactions at {txns}: run `crm ingest` first")
-        import duckdb
+        stat = txns.stat()
+        return _first_and_last_day(str(txns), stat.st_mtime_ns, stat.st_size)
 
-        with duckdb.connect() as con:
-            sql = "SELECT min(txn_time)::DATE, max(txn_time)::DATE FROM read_parquet(?)"
-            return tuple(con.execute(sql, [str(txns)]).fetchone())
+    def _ingest_manifest(self) -> dict[str, Any]:
+        """The last ingest's manifest ({}: nothing ingested)."""
+        if not self.ingest_manifest.is_file():
+            return {}
+        return json.loads(self.ingest_manifest.read_text(encoding="utf-8"))
 
     def ingested_source(self) -> str | None:
         """The name of the source config the last ingest read (None: nothing ingested)."""
-        if not self.ingest_manifest.is_file():
-            return None
-        manifest = json.loads(self.ingest_manifest.read_text(encoding="utf-8"))
-        return manifest.get("source")
+        return self._ingest_manifest().get("source")
 
     def declared_as_of(self) -> date | None:
         """The as-of the source config declares for its exports, as the last ingest used
         it (None: ingest derived it from the data or a period, or nothing is ingested)."""
-        if not self.ingest_manifest.is_file():
-            return None
-        manifest = json.loads(self.ingest_manifest.read_text(encoding="utf-8"))
+        manifest = self._ingest_manifest()
         return date.fromisoformat(manifest["as_of"]) if manifest.get("as_of_declared") else None
 
     def data_span(self) -> tuple[date | None, date | None, date | None]:

@@ -35,6 +35,15 @@ def three_months_without_september() -> dict:
     return frames
 
 
+def filled_frames() -> dict:
+    """The clean little bank with one customer closed in October: every optional column
+    then holds a value, so no "empty in every row" warning stands beside the one a test
+    is about."""
+    frames = bank_frames()
+    frames["customers.csv"].loc[0, ["close_date", "status"]] = ["2026-10-01", "closed"]
+    return frames
+
+
 def logged_warnings(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
 
@@ -82,9 +91,7 @@ def test_an_optional_column_mapped_to_an_absent_header_is_a_warning(data_root, t
     def fee(raw):
         raw["tables"]["transactions"]["columns"] = {"revenue": "fee"}
 
-    frames = bank_frames()
-    frames["customers.csv"].loc[0, "close_date"] = "2026-10-01"
-    frames["customers.csv"].loc[0, "status"] = "closed"
+    frames = filled_frames()
     write_frames(data_root / "raw" / "sample", frames)
     cfg, catalog = config_for(data_root, source=source_variant(tmp_path, fee))
     with caplog.at_level(logging.WARNING, logger="pipeline"):
@@ -105,9 +112,8 @@ def test_an_optional_column_mapped_to_an_absent_header_is_a_warning(data_root, t
 def test_an_optional_header_missing_from_one_months_file_is_a_warning(data_root, caplog):
     """September's export has `revenue`, October's calls it `Revenue`: October's rows
     would earn nothing, and the table-wide count (September filled it) says nothing."""
-    frames = bank_frames()
+    frames = filled_frames()
     frames[TXN_OCT] = frames[TXN_OCT].rename(columns={"revenue": "Revenue"})
-    frames["customers.csv"].loc[0, ["close_date", "status"]] = ["2026-10-01", "closed"]
     warnings, logged = warnings_of(data_root, frames, caplog)
     warning = (
         "transactions.revenue: 1 of the 2 files have no column 'revenue' "
@@ -120,9 +126,8 @@ def test_an_optional_header_missing_from_one_months_file_is_a_warning(data_root,
 def test_a_monthly_file_saved_twice_is_a_warning(data_root, caplog):
     """October's export also saved as transactions_2026-10b.csv: its rows are exact
     duplicates, dropped and counted; the warning says which file copies which."""
-    frames = bank_frames()
+    frames = filled_frames()
     frames["transactions/transactions_2026-10b.csv"] = frames[TXN_OCT]
-    frames["customers.csv"].loc[0, ["close_date", "status"]] = ["2026-10-01", "closed"]
     warnings, logged = warnings_of(data_root, frames, caplog)
     warning = (
         "transactions/transactions_2026-10b.csv: the same bytes as "
@@ -198,9 +203,7 @@ def test_liabilities_exported_as_negative_amounts_are_a_warning(data_root):
 
 def test_a_repeated_header_warns_when_unread_and_stops_when_read(data_root):
     raw = data_root / "raw" / "sample"
-    frames = bank_frames()
-    frames["customers.csv"].loc[0, "close_date"] = "2026-10-01"
-    frames["customers.csv"].loc[0, "status"] = "closed"
+    frames = filled_frames()
     write_frames(raw, frames)
     rm = raw / "rm_contacts.csv"
     lines = rm.read_text(encoding="utf-8").splitlines()

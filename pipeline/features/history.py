@@ -148,7 +148,9 @@ def branch_history(
     before `first_month` (the data's first, YYYY-MM) have no row: computed, every AUM and
     activity measure would be 0, and the first month of data would read as growth from
     nothing."""
-    months = [m for m in history_periods(period, h.months) if m >= (first_month or m)]
+    months = history_periods(period, h.months)
+    if first_month is not None:
+        months = [m for m in months if m >= first_month]
     reused = {month: _rows(previous, month) for month in months}
     steps = [
         Step(f"kpis_{m}", lambda engine, m=m: month_kpis(engine, m, s), (ENGINE,))

@@ -91,12 +91,11 @@ def _header_hint(missing: str, headers: list[str], read: dict[str, Any]) -> str:
 def absent_optional(spec: TableSpec, headers: list[str]) -> list[str]:
     """The optional canonical columns a file's `headers` cannot fill (their source header
     is not there): empty in its rows, which quality.py says when other files have it."""
-    have = {h.strip() for h in headers}
+    have, required = {h.strip() for h in headers}, presence_required(spec)
     return [
         c.name
         for c in part_columns(spec)
-        if c.name not in presence_required(spec)
-        and any(s not in have for s in spec.columns[c.name])
+        if c.name not in required and any(s not in have for s in spec.columns[c.name])
     ]
 
 

@@ -176,9 +176,8 @@ class RelativeEffects:
         )
         rows = []
         for name, part in frame.groupby("segment", sort=True):
-            who_here = part["customer"].to_numpy()
-            raw, se = _ratio(part["phi"].to_numpy(), part["mu0"].to_numpy(), who_here)
-            customers = len(np.unique(who_here))
+            phi, mu0_here = part["phi"].to_numpy(), part["mu0"].to_numpy()
+            raw, se, customers = _ratio(phi, mu0_here, part["customer"].to_numpy())
             rows.append(
                 {
                     "segment": str(name),
@@ -234,16 +233,14 @@ class RelativeEffects:
 
 def _ratio(
     phi: np.ndarray, mu0: np.ndarray, customer: np.ndarray | None = None
-) -> tuple[float, float]:
-    """sum phi / sum mu0 and its standard error (the denominator taken as known; a
-    customer's rows one draw, see sum_variance)."""
+) -> tuple[float, float, int]:
+    """sum phi / sum mu0, its standard error (the denominator taken as known; a
+    customer's rows one draw, see sum_variance) and the customers it rests on."""
+    variance, customers = sum_variance(phi - phi.mean(), customer) if len(phi) else (0.0, 0)
     total = float(mu0.sum())
-    if len(phi) < 2 or total <= 0:
-        return 0.0, float("inf")
-    variance, customers = sum_variance(phi - phi.mean(), customer)
-    if customers < 2:
-        return 0.0, float("inf")
-    return float(phi.sum()) / total, float(np.sqrt(variance)) / total
+    if customers < 2 or total <= 0:
+        return 0.0, float("inf"), customers
+    return float(phi.sum()) / total, float(np.sqrt(variance)) / total, customers
 
 
 def sum_variance(residual: np.ndarray, customer: np.ndarray | None) -> tuple[float, int]:
